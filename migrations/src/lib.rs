@@ -1,0 +1,18 @@
+//! One forward-only schema history for SQLite and PostgreSQL.
+//!
+//! Migrations are written with sea-query's builders, never raw SQL of one dialect, so the same
+//! history runs on both stores. A migration that has shipped is never edited: a change is a new
+//! migration appended to [`Migrator::migrations`].
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,280 @@
+//! The foundation: API keys, idempotency records, the event outbox and connected accounts.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum ApiKeys {
+    Table,
+    Id,
+    Livemode,
+    SecretHash,
+    DisplayPrefix,
+    Last4,
+    CreatedAt,
+    LastUsedAt,
+    RevokedAt,
+}
+
+#[derive(DeriveIden)]
+enum IdempotencyKeys {
+    Table,
+    Id,
+    Livemode,
+    Scope,
+    Key,
+    RequestHash,
+    State,
+    ResponseStatus,
+    ResponseBody,
+    LockedAt,
+    CreatedAt,
+    ExpiresAt,
+}
+
+#[derive(DeriveIden)]
+enum Events {
+    Table,
+    Id,
+    Livemode,
+    AccountId,
+    Type,
+    Data,
+    RequestId,
+    IdempotencyKey,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Accounts {
+    Table,
+    Id,
+    Livemode,
+    Country,
+    Email,
+    BusinessType,
+    DefaultCurrency,
+    Metadata,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(ApiKeys::Table)
+                    .col(ColumnDef::new(ApiKeys::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(ApiKeys::Livemode).boolean().not_null())
+                    // SHA-256 of the secret, hex; the secret itself is never stored.
+                    .col(
+                        ColumnDef::new(ApiKeys::SecretHash)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(
+                        ColumnDef::new(ApiKeys::DisplayPrefix)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(ApiKeys::Last4).string_len(4).not_null())
+                    .col(
+                        ColumnDef::new(ApiKeys::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ApiKeys::LastUsedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(ApiKeys::RevokedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(IdempotencyKeys::Table)
+                    .col(
+                        ColumnDef::new(IdempotencyKeys::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(IdempotencyKeys::Livemode)
+                            .boolean()
+                            .not_null(),
+                    )
+                    // "" for the platform, else the connected account's UUID acting via Agora-Account.
+                    .col(
+                        ColumnDef::new(IdempotencyKeys::Scope)
+                            .string_len(36)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(IdempotencyKeys::Key)
+                            .string_len(255)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(IdempotencyKeys::RequestHash)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(IdempotencyKeys::State)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(IdempotencyKeys::ResponseStatus)
+                            .small_integer()
+                            .null(),
+                    )
+                    .col(ColumnDef::new(IdempotencyKeys::ResponseBody).text().null())
+                    .col(
+                        ColumnDef::new(IdempotencyKeys::LockedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(IdempotencyKeys::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(IdempotencyKeys::ExpiresAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        // The unique key is the lock: of concurrent identical requests exactly one inserts.
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_idempotency_keys_scope")
+                    .table(IdempotencyKeys::Table)
+                    .col(IdempotencyKeys::Livemode)
+                    .col(IdempotencyKeys::Scope)
+                    .col(IdempotencyKeys::Key)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_idempotency_keys_expires_at")
+                    .table(IdempotencyKeys::Table)
+                    .col(IdempotencyKeys::ExpiresAt)
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(Events::Table)
+                    .col(ColumnDef::new(Events::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Events::Livemode).boolean().not_null())
+                    .col(ColumnDef::new(Events::AccountId).uuid().null())
+                    .col(ColumnDef::new(Events::Type).string_len(64).not_null())
+                    .col(ColumnDef::new(Events::Data).json_binary().not_null())
+                    .col(ColumnDef::new(Events::RequestId).string_len(64).null())
+                    .col(
+                        ColumnDef::new(Events::IdempotencyKey)
+                            .string_len(255)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Events::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_events_livemode_id")
+                    .table(Events::Table)
+                    .col(Events::Livemode)
+                    .col(Events::Id)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_events_livemode_account_id")
+                    .table(Events::Table)
+                    .col(Events::Livemode)
+                    .col(Events::AccountId)
+                    .col(Events::Id)
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(Accounts::Table)
+                    .col(ColumnDef::new(Accounts::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Accounts::Livemode).boolean().not_null())
+                    .col(ColumnDef::new(Accounts::Country).string_len(2).not_null())
+                    .col(ColumnDef::new(Accounts::Email).string_len(254).null())
+                    .col(ColumnDef::new(Accounts::BusinessType).string_len(16).null())
+                    .col(
+                        ColumnDef::new(Accounts::DefaultCurrency)
+                            .string_len(3)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Accounts::Metadata).json_binary().not_null())
+                    .col(
+                        ColumnDef::new(Accounts::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Accounts::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_accounts_livemode_id")
+                    .table(Accounts::Table)
+                    .col(Accounts::Livemode)
+                    .col(Accounts::Id)
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        // Forward-only: a money system never drops its history. Restore from a backup instead.
+        Err(DbErr::Migration(
+            "migrations are forward-only; restore a backup to go back".to_owned(),
+        ))
+    }
+}

@@ -1,0 +1,154 @@
+//! Connected accounts, basic fields. KYC fields arrive with their own issue.
+
+pub mod entity;
+mod types;
+
+pub use entity::Model as Account;
+pub use types::{BusinessType, CountryCode, Email, FieldError};
+
+use std::collections::BTreeMap;
+
+use agora_ledger::Currency;
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Select, Set,
+};
+use uuid::Uuid;
+
+pub type Metadata = BTreeMap<String, String>;
+
+/// What a new account starts with; every field already parsed.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub country: CountryCode,
+    pub email: Option<Email>,
+    pub business_type: Option<BusinessType>,
+    pub default_currency: Currency,
+    pub metadata: Metadata,
+}
+
+/// A change to an account. `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AccountChanges {
+    /// `Some(None)` removes the email.
+    pub email: Option<Option<Email>>,
+    pub business_type: Option<BusinessType>,
+    pub default_currency: Option<Currency>,
+    /// The whole new metadata map (the caller merges and checks its limits).
+    pub metadata: Option<Metadata>,
+}
+
+impl AccountChanges {
+    pub fn is_empty(&self) -> bool {
+        self.email.is_none()
+            && self.business_type.is_none()
+            && self.default_currency.is_none()
+            && self.metadata.is_none()
+    }
+}
+
+/// All accounts of one mode: the only way in, so no query forgets the mode.
+pub fn scoped(livemode: bool) -> Select<entity::Entity> {
+    entity::Entity::find().filter(entity::Column::Livemode.eq(livemode))
+}
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    id: Uuid,
+) -> Result<Option<Account>, DbErr> {
+    scoped(livemode)
+        .filter(entity::Column::Id.eq(id))
+        .one(db)
+        .await
+}
+
+pub async fn create(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    new: NewAccount,
+) -> Result<Account, DbErr> {
+    let now = Utc::now();
+    let model = entity::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        livemode: Set(livemode),
+        country: Set(new.country.as_str().to_owned()),
+        email: Set(new.email.map(|e| e.as_str().to_owned())),
+        business_type: Set(new.business_type.map(|b| b.as_str().to_owned())),
+        default_currency: Set(new.default_currency.api_code()),
+        metadata: Set(metadata_json(&new.metadata)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    model.insert(db).await
+}
+
+/// Applies `changes` and returns the account before and after, or `None` if no such account
+/// exists in this mode. The row is locked for the transaction on PostgreSQL so two concurrent
+/// updates cannot lose one another's metadata merge (SQLite has one writer anyway).
+pub async fn update(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    id: Uuid,
+    changes: AccountChanges,
+) -> Result<Option<(Account, Account)>, DbErr> {
+    let Some(before) = find_for_update(db, livemode, id).await? else {
+        return Ok(None);
+    };
+    if changes.is_empty() {
+        return Ok(Some((before.clone(), before)));
+    }
+    let mut model: entity::ActiveModel = before.clone().into();
+    if let Some(email) = changes.email {
+        model.email = Set(email.map(|e| e.as_str().to_owned()));
+    }
+    if let Some(business_type) = changes.business_type {
+        model.business_type = Set(Some(business_type.as_str().to_owned()));
+    }
+    if let Some(currency) = changes.default_currency {
+        model.default_currency = Set(currency.api_code());
+    }
+    if let Some(metadata) = changes.metadata {
+        model.metadata = Set(metadata_json(&metadata));
+    }
+    model.updated_at = Set(Utc::now());
+    let after = model.update(db).await?;
+    Ok(Some((before, after)))
+}
+
+/// Like [`find`], taking a row lock where the database has them.
+pub async fn find_for_update(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    id: Uuid,
+) -> Result<Option<Account>, DbErr> {
+    let mut query = scoped(livemode).filter(entity::Column::Id.eq(id));
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    query.one(db).await
+}
+
+fn metadata_json(metadata: &Metadata) -> serde_json::Value {
+    serde_json::Value::Object(
+        metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+impl Account {
+    /// The stored metadata as a map; anything that is not a string is skipped, since only
+    /// strings are ever written.
+    pub fn metadata_map(&self) -> Metadata {
+        match &self.metadata {
+            serde_json::Value::Object(map) => map
+                .iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
+                .collect(),
+            _ => Metadata::new(),
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Connected accounts (the sellers), and later their KYC requirements, verification and
+//! account links.
+//!
+//! Every finder is scoped by mode (`livemode`): test and live data never mix, and a caller
+//! cannot forget the scope because there is no unscoped finder. Functions take any sea-orm
+//! [`ConnectionTrait`](sea_orm::ConnectionTrait) so the caller composes one transaction across
+//! modules (the account row and its event commit together). This crate knows nothing of HTTP,
+//! JSON shapes of the API or public id strings.
+
+pub mod accounts;

@@ -1,0 +1,139 @@
+//! The event log: `GET /v1/events`, `GET /v1/events/{id}`. A connected account acting through
+//! `Agora-Account` sees only its own events.
+
+use actix_web::{get, web, HttpResponse};
+use sea_orm::{ColumnTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::events::{self, Event};
+use crate::gateway::error::ApiError;
+use crate::gateway::ids::{self, IdKind};
+use crate::gateway::pagination::{Cursor, ListBody};
+use crate::gateway::{ApiQuery, Auth};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventObject {
+    #[schema(example = "evt_01h455vb4pex5vsknk084sn02q")]
+    pub id: String,
+    #[schema(example = "event")]
+    pub object: &'static str,
+    /// e.g. `account.created`, `account.updated`.
+    #[serde(rename = "type")]
+    #[schema(example = "account.created")]
+    pub kind: String,
+    pub livemode: bool,
+    pub created: String,
+    /// The connected account the event concerns.
+    pub account: Option<String>,
+    /// `object`: the object after the change; `previous_attributes` for updates.
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub request: EventRequest,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventRequest {
+    /// The `Request-Id` of the API call that caused the event.
+    pub id: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+impl EventObject {
+    pub fn from_model(event: &Event) -> Self {
+        Self {
+            id: ids::encode(IdKind::Event, event.id),
+            object: "event",
+            kind: event.kind.clone(),
+            livemode: event.livemode,
+            created: super::timestamp(event.created_at),
+            account: event.account_id.map(|a| ids::encode(IdKind::Account, a)),
+            data: event.data.clone(),
+            request: EventRequest {
+                id: event.request_id.clone(),
+                idempotency_key: event.idempotency_key.clone(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only events of this type, e.g. `account.updated`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    /// 1 to 100, default 10.
+    pub limit: Option<i64>,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
+}
+
+/// Longest event type name accepted as a filter.
+const MAX_TYPE_LEN: usize = 64;
+
+#[utoipa::path(
+    tag = "Events",
+    params(ListQuery),
+    responses((status = 200, description = "Events, newest first", body = crate::api::openapi::EventList)),
+    security(("api_key" = []))
+)]
+#[get("/events")]
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: ApiQuery<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.0;
+    let cursor = Cursor::parse(
+        IdKind::Event,
+        q.limit,
+        q.starting_after.as_deref(),
+        q.ending_before.as_deref(),
+    )?;
+    let mut select = events::scoped(auth.livemode, auth.account);
+    if let Some(kind) = q.kind {
+        if kind.is_empty() || kind.len() > MAX_TYPE_LEN {
+            return Err(ApiError::invalid(
+                "type",
+                "parameter_invalid",
+                "type must be 1 to 64 characters.",
+            ));
+        }
+        select = select.filter(events::entity::Column::Kind.eq(kind));
+    }
+    let page = cursor
+        .fetch(&state.db, select, events::entity::Column::Id)
+        .await?;
+    let data = page.rows.iter().map(EventObject::from_model).collect();
+    Ok(HttpResponse::Ok().json(ListBody::new("/v1/events", data, page.has_more)))
+}
+
+#[utoipa::path(
+    tag = "Events",
+    params(("id" = String, Path, description = "An `evt_` id")),
+    responses(
+        (status = 200, description = "The event", body = EventObject),
+        (status = 404, description = "No such event", body = crate::api::openapi::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/events/{id}")]
+pub async fn retrieve(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let raw = path.into_inner();
+    let id = ids::decode(IdKind::Event, &raw).map_err(|_| ApiError::not_found("event", &raw))?;
+    let event = events::scoped(auth.livemode, auth.account)
+        .filter(events::entity::Column::Id.eq(id))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event", &raw))?;
+    Ok(HttpResponse::Ok().json(EventObject::from_model(&event)))
+}

@@ -1,0 +1,255 @@
+//! The command line. Logs go to stderr; stdout carries only what a command is asked to print
+//! (a new key, a key list), so it can be piped.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{Config, LogFormat, Overrides};
+use crate::gateway::ids::{self, IdKind};
+use crate::keys::{self, Mode};
+use crate::{db, telemetry, Application};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "agora",
+    version,
+    about = "Agora: a self-hosted marketplace payment orchestrator",
+    long_about = "Agora onboards sellers, splits charges on a double-entry ledger and pays sellers out.\n\nSettings come from flags, then AGORA_* environment variables, then agora.toml, then defaults; with none at all `agora serve` runs on 127.0.0.1:8080 with SQLite in ./agora-data."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Configuration file (TOML). Missing is fine unless given explicitly.
+    #[arg(long, global = true, env = "AGORA_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: SQLite in the data dir]
+    #[arg(long, global = true, env = "AGORA_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Directory for the SQLite database and generated files [default: ./agora-data]
+    #[arg(long, global = true, env = "AGORA_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log filter, e.g. info or agora_platform=debug [default: info]
+    #[arg(long, global = true, env = "AGORA_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+    /// Log format [default: text]
+    #[arg(long, global = true, env = "AGORA_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormatArg>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the API, pages and workers (migrates the database first)
+    Serve(ServeArgs),
+    /// Apply database migrations and exit
+    Migrate,
+    /// Manage API keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "AGORA_BIND", value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Public base URL, for links in emails and redirects [default: http://BIND]
+    #[arg(long, env = "AGORA_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create a secret key and print it, alone, on stdout (it is not shown again)
+    Create {
+        /// test keys see only test data, live keys only live data
+        #[arg(long, value_enum)]
+        mode: ModeArg,
+    },
+    /// List keys: id, mode, prefix, created, last used, status
+    List,
+    /// Revoke a key by its id (key_…); requests with it get 401 at once
+    Revoke {
+        /// The key's id, as shown by `agora keys list`
+        id: String,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum ModeArg {
+    Test,
+    Live,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match load_config(&cli) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("agora: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config.log, config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("agora: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("agora: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, String> {
+    let g = &cli.global;
+    let (bind, public_url) = match &cli.command {
+        Command::Serve(s) => (s.bind.clone(), s.public_url.clone()),
+        _ => (None, None),
+    };
+    let overrides = Overrides {
+        bind,
+        data_dir: g.data_dir.clone(),
+        database_url: g.database_url.clone(),
+        public_url,
+        log: g.log.clone(),
+        log_format: g.log_format.map(|f| match f {
+            LogFormatArg::Text => LogFormat::Text,
+            LogFormatArg::Json => LogFormat::Json,
+        }),
+    };
+    let (file, required) = match &g.config {
+        Some(path) => (path.clone(), true),
+        None => (PathBuf::from("agora.toml"), false),
+    };
+    Config::load(&file, required, &overrides)
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(_) => serve(config).await,
+        Command::Migrate => {
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            tracing::info!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys(cmd) => {
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            keys_command(&db, cmd).await
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let app = Application::build(config).await?;
+    let state = app.state().clone();
+    let url = match &state.config.public_url {
+        Some(url) => url.clone(),
+        None => format!("http://{}", local_url_host(&state.config.bind, app.port())),
+    };
+    // The very first start: give the new user a key to make a first call with.
+    if keys::count(&state.db).await? == 0 {
+        let created = keys::create(&state.db, Mode::Test).await?;
+        println!("Created a test-mode API key. It is shown only this once, so keep it:");
+        println!("{}", created.secret);
+        tracing::info!(key = %ids::encode(IdKind::ApiKey, created.key.id), "created the first test-mode API key");
+    }
+    tracing::info!(url = %url, docs = %format!("{url}/docs/"), "agora is listening on {url}");
+    app.run_until_stopped().await?;
+    tracing::info!("agora stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn local_url_host(bind: &str, port: u16) -> String {
+    let host = bind.rsplit_once(':').map_or(bind, |(h, _)| h);
+    let host = if host == "0.0.0.0" || host == "[::]" {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    format!("{host}:{port}")
+}
+
+async fn keys_command(
+    db: &sea_orm::DatabaseConnection,
+    cmd: KeysCommand,
+) -> anyhow::Result<ExitCode> {
+    match cmd {
+        KeysCommand::Create { mode } => {
+            let mode = match mode {
+                ModeArg::Test => Mode::Test,
+                ModeArg::Live => Mode::Live,
+            };
+            let created = keys::create(db, mode).await?;
+            tracing::info!(key = %ids::encode(IdKind::ApiKey, created.key.id), "created API key");
+            println!("{}", created.secret);
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::List => {
+            let keys = keys::list(db).await?;
+            println!(
+                "{:<30}  {:<4}  {:<22}  {:<20}  {:<20}  STATUS",
+                "ID", "MODE", "KEY", "CREATED", "LAST USED"
+            );
+            for key in keys {
+                let mode = if key.livemode { "live" } else { "test" };
+                let shown = format!("{}…{}", key.display_prefix, key.last4);
+                let last_used = key
+                    .last_used_at
+                    .map_or_else(|| "never".to_owned(), crate::api::timestamp);
+                let status = key.revoked_at.map_or_else(
+                    || "active".to_owned(),
+                    |t| format!("revoked {}", crate::api::timestamp(t)),
+                );
+                println!(
+                    "{:<30}  {:<4}  {:<22}  {:<20}  {:<20}  {}",
+                    ids::encode(IdKind::ApiKey, key.id),
+                    mode,
+                    shown,
+                    crate::api::timestamp(key.created_at),
+                    last_used,
+                    status
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::Revoke { id } => {
+            let Ok(uuid) = ids::decode(IdKind::ApiKey, id.trim()) else {
+                eprintln!("agora: `{id}` is not a key id (key_…); see `agora keys list`");
+                return Ok(ExitCode::from(2));
+            };
+            if keys::revoke(db, uuid).await? {
+                println!("revoked {id}");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("agora: no active key {id}");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}

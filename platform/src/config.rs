@@ -1,0 +1,210 @@
+//! Configuration, layered: built-in defaults < `agora.toml` < `AGORA_*` environment < flags.
+//! With nothing set at all, Agora serves on 127.0.0.1:8080 with SQLite in `./agora-data`.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: String,
+    /// Directory for the SQLite database and other files (outgoing email, bank files).
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: `agora.db` in `data_dir`.
+    pub database_url: Option<String>,
+    /// The URL people and platforms reach this server at (links in emails, redirects).
+    pub public_url: Option<String>,
+    /// tracing filter, e.g. `info` or `agora_platform=debug,info`.
+    pub log: String,
+    pub log_format: LogFormat,
+    /// PostgreSQL pool size. SQLite always uses one connection: it has one writer.
+    pub db_max_connections: u32,
+    pub db_connect_timeout_ms: u64,
+    /// How long a request waits for a pooled connection before it fails with 500.
+    pub db_acquire_timeout_ms: u64,
+    /// SQLite waits this long for a lock held by another process (`agora keys` beside `serve`).
+    pub sqlite_busy_timeout_ms: u64,
+    /// Largest accepted request body.
+    pub body_limit_bytes: usize,
+    /// Time allowed for a client to send its request head.
+    pub request_timeout_ms: u64,
+    /// On SIGINT/SIGTERM, in-flight requests get this long to finish.
+    pub shutdown_timeout_s: u64,
+    /// HTTP worker threads; 0 means one per core.
+    pub http_workers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("./agora-data"),
+            database_url: None,
+            public_url: None,
+            log: "info".to_owned(),
+            log_format: LogFormat::Text,
+            db_max_connections: 16,
+            db_connect_timeout_ms: 5_000,
+            db_acquire_timeout_ms: 10_000,
+            sqlite_busy_timeout_ms: 5_000,
+            body_limit_bytes: crate::gateway::input::DEFAULT_BODY_LIMIT_BYTES,
+            request_timeout_ms: 10_000,
+            shutdown_timeout_s: 30,
+            http_workers: 0,
+        }
+    }
+}
+
+/// Environment variables read, each `AGORA_` + the upper-cased key. Listed explicitly so that
+/// other `AGORA_*` variables (the test suite's `AGORA_TEST_DATABASE_URL`) are not mistaken for
+/// settings.
+pub const ENV_KEYS: &[&str] = &[
+    "bind",
+    "data_dir",
+    "database_url",
+    "public_url",
+    "log",
+    "log_format",
+    "db_max_connections",
+    "db_connect_timeout_ms",
+    "db_acquire_timeout_ms",
+    "sqlite_busy_timeout_ms",
+    "body_limit_bytes",
+    "request_timeout_ms",
+    "shutdown_timeout_s",
+    "http_workers",
+];
+
+/// Values given as command-line flags: the top layer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+}
+
+impl Config {
+    /// Loads the layers. `file` is the TOML file (missing is fine unless it was asked for).
+    pub fn load(file: &Path, file_required: bool, overrides: &Overrides) -> Result<Self, String> {
+        if file_required && !file.exists() {
+            return Err(format!(
+                "configuration file {} does not exist",
+                file.display()
+            ));
+        }
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("AGORA_").only(ENV_KEYS))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| format!("invalid configuration: {e}"))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.body_limit_bytes == 0 || self.body_limit_bytes > 16 * 1024 * 1024 {
+            return Err("body_limit_bytes must be between 1 and 16777216".to_owned());
+        }
+        if self.db_max_connections == 0 || self.db_max_connections > 1000 {
+            return Err("db_max_connections must be between 1 and 1000".to_owned());
+        }
+        if let Some(url) = &self.database_url {
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
+                return Err("database_url must start with sqlite: or postgres://".to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect: the configured one, or SQLite in the data dir.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("agora.db").display()
+            ),
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url().starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let config = Config::default();
+        assert_eq!(config.bind, "127.0.0.1:8080");
+        assert_eq!(
+            config.database_url(),
+            "sqlite://./agora-data/agora.db?mode=rwc"
+        );
+        assert!(config.is_sqlite());
+    }
+
+    #[test]
+    fn layers_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "agora.toml",
+                "bind = \"0.0.0.0:1\"\nlog = \"debug\"\ndata_dir = \"/tmp/x\"",
+            )?;
+            jail.set_env("AGORA_BIND", "0.0.0.0:2");
+            jail.set_env("AGORA_TEST_DATABASE_URL", "postgres://ignored");
+            let flags = Overrides {
+                log: Some("warn".to_owned()),
+                ..Overrides::default()
+            };
+            let config = Config::load(Path::new("agora.toml"), false, &flags)
+                .map_err(figment::Error::from)?;
+            assert_eq!(config.bind, "0.0.0.0:2", "env beats the file");
+            assert_eq!(config.log, "warn", "flags beat everything");
+            assert_eq!(
+                config.data_dir,
+                PathBuf::from("/tmp/x"),
+                "the file beats defaults"
+            );
+            assert_eq!(config.database_url, None);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn typos_in_the_file_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("agora.toml", "bnid = \"0.0.0.0:1\"")?;
+            let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
+            assert!(err.is_err_and(|e| e.contains("bnid")));
+            Ok(())
+        });
+    }
+}

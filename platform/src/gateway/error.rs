@@ -1,0 +1,235 @@
+//! The one error type of the API and its JSON body:
+//! `{"error":{"type","code","message","param","request_id"}}`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use super::context;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorType {
+    InvalidRequestError,
+    AuthenticationError,
+    PermissionError,
+    IdempotencyError,
+    RateLimitError,
+    CardError,
+    ApiError,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: ErrorType,
+    pub code: &'static str,
+    pub message: String,
+    pub param: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    #[serde(rename = "type")]
+    kind: ErrorType,
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    param: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        kind: ErrorType,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            kind,
+            code,
+            message: message.into(),
+            param: None,
+        }
+    }
+
+    pub fn with_param(mut self, param: impl Into<String>) -> Self {
+        self.param = Some(param.into());
+        self
+    }
+
+    /// 400: a parameter is wrong. `param` names it as the caller wrote it (`metadata.color`).
+    pub fn invalid(
+        param: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InvalidRequestError,
+            code,
+            message,
+        )
+        .with_param(param)
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InvalidRequestError,
+            code,
+            message,
+        )
+    }
+
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorType::InvalidRequestError,
+            "resource_missing",
+            format!("No such {what}: '{id}'"),
+        )
+        .with_param("id")
+    }
+
+    pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorType::AuthenticationError,
+            code,
+            message,
+        )
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorType::PermissionError,
+            code,
+            message,
+        )
+    }
+
+    /// 500 with no internals in the message; the cause goes to the log with the request id.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorType::ApiError,
+            "internal_error",
+            "Something went wrong on our side. Retry with the same Idempotency-Key; if it keeps happening, contact the operator with the request id.",
+        )
+    }
+
+    /// The JSON error for a bare status produced outside our handlers (405 from the router,
+    /// for instance), so every error a client sees has the same shape.
+    pub fn from_status(status: StatusCode) -> Self {
+        let (kind, code, message) = match status.as_u16() {
+            401 => (
+                ErrorType::AuthenticationError,
+                "unauthenticated",
+                "Authentication required.",
+            ),
+            403 => (ErrorType::PermissionError, "forbidden", "Not allowed."),
+            404 => (
+                ErrorType::InvalidRequestError,
+                "route_not_found",
+                "Unrecognized request URL.",
+            ),
+            405 => (
+                ErrorType::InvalidRequestError,
+                "method_not_allowed",
+                "This method is not allowed on this URL.",
+            ),
+            408 => (
+                ErrorType::InvalidRequestError,
+                "request_timeout",
+                "The request took too long to arrive.",
+            ),
+            413 => (
+                ErrorType::InvalidRequestError,
+                "body_too_large",
+                "The request body is too large.",
+            ),
+            415 => (
+                ErrorType::InvalidRequestError,
+                "unsupported_media_type",
+                "Send JSON with Content-Type: application/json.",
+            ),
+            429 => (
+                ErrorType::RateLimitError,
+                "rate_limited",
+                "Too many requests.",
+            ),
+            400..=499 => (
+                ErrorType::InvalidRequestError,
+                "invalid_request",
+                "The request could not be understood.",
+            ),
+            _ => (
+                ErrorType::ApiError,
+                "internal_error",
+                "Something went wrong on our side.",
+            ),
+        };
+        Self::new(status, kind, code, message)
+    }
+
+    pub fn body_json(&self, request_id: Option<&str>) -> String {
+        let body = Body {
+            error: Inner {
+                kind: self.kind,
+                code: self.code,
+                message: &self.message,
+                param: self.param.as_deref(),
+                request_id,
+            },
+        };
+        // Serialising plain strings and enums cannot fail; fall back to a fixed body anyway.
+        serde_json::to_string(&body).unwrap_or_else(|_| {
+            r#"{"error":{"type":"api_error","code":"internal_error","message":"error"}}"#.to_owned()
+        })
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.status, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let request_id = context::current_request_id();
+        HttpResponse::build(self.status)
+            .content_type("application/json")
+            .body(self.body_json(request_id.as_deref()))
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        ApiError::internal(err)
+    }
+}
+
+impl From<sea_orm::TransactionError<ApiError>> for ApiError {
+    fn from(err: sea_orm::TransactionError<ApiError>) -> Self {
+        match err {
+            sea_orm::TransactionError::Connection(db) => ApiError::internal(db),
+            sea_orm::TransactionError::Transaction(api) => api,
+        }
+    }
+}
