@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::http::StatusCode;
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use sea_orm::DatabaseConnection;
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -52,10 +53,71 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     spec
 }
 
-async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::from_status(
-        actix_web::http::StatusCode::NOT_FOUND,
-    ))
+/// The routes of the API as (path template, methods), read from the OpenAPI document so the
+/// fallback below always agrees with what is served.
+#[derive(Clone)]
+struct KnownRoutes(Arc<Vec<(Vec<String>, Vec<&'static str>)>>);
+
+impl KnownRoutes {
+    fn from_spec(spec: &utoipa::openapi::OpenApi) -> Self {
+        let routes = spec
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path.split('/').map(str::to_owned).collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, present)| present.then_some(m))
+                .collect();
+                (segments, methods)
+            })
+            .collect();
+        Self(Arc::new(routes))
+    }
+
+    /// The methods allowed on `path`, if it is one of ours.
+    fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let mut allowed: Vec<&'static str> = Vec::new();
+        for (template, methods) in self.0.iter() {
+            let matches = template.len() == parts.len()
+                && template.iter().zip(&parts).all(|(t, p)| {
+                    if t.starts_with('{') && t.ends_with('}') {
+                        !p.is_empty()
+                    } else {
+                        t == p
+                    }
+                });
+            if matches {
+                allowed.extend(methods);
+            }
+        }
+        (!allowed.is_empty()).then_some(allowed)
+    }
+}
+
+/// No route matched: 405 with `Allow` when the path exists under another method, else 404.
+async fn fallback(
+    req: HttpRequest,
+    routes: web::Data<KnownRoutes>,
+) -> Result<HttpResponse, ApiError> {
+    match routes.allowed(req.path()) {
+        Some(methods) => {
+            let error = ApiError::from_status(StatusCode::METHOD_NOT_ALLOWED);
+            Ok(HttpResponse::build(StatusCode::METHOD_NOT_ALLOWED)
+                .insert_header((actix_web::http::header::ALLOW, methods.join(", ")))
+                .content_type("application/json")
+                .body(error.body_json(context::current_request_id().as_deref())))
+        }
+        None => Err(ApiError::from_status(StatusCode::NOT_FOUND)),
+    }
 }
 
 impl Application {
@@ -75,19 +137,22 @@ impl Application {
             config: Arc::new(config),
         };
         let spec = openapi();
+        let known_routes = web::Data::new(KnownRoutes::from_spec(&spec));
         let data = web::Data::new(state.clone());
         let config = state.config.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(known_routes.clone())
                 // Before the /v1 scope, which would otherwise claim /v1/openapi.json.
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/v1/openapi.json", spec.clone()))
+                .service(web::redirect("/docs", "/docs/"))
                 .service(pages::index)
                 .service(pages::stylesheet)
                 .into_utoipa_app()
                 .configure(api_routes)
                 .into_app()
-                .default_service(web::to(not_found))
+                .default_service(web::to(fallback))
                 .wrap(from_fn(context::middleware))
         })
         .client_request_timeout(Duration::from_millis(config.request_timeout_ms))

@@ -39,29 +39,32 @@ pub async fn middleware(
     let started = Instant::now();
     let request_id = ids::encode(IdKind::Request, Uuid::now_v7());
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    // The route pattern (`/v1/accounts/{id}`), not the path: bounded cardinality, no ids.
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
     let span = tracing::info_span!(
         "request",
         method = %req.method(),
-        route = %route,
+        route = tracing::field::Empty,
         request_id = %request_id,
         status = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
     );
-    // Kept so that an error escaping the handlers still becomes a response we can shape.
-    let http_req = req.request().clone();
     let result = REQUEST_ID
         .scope(request_id.clone(), next.call(req))
         .instrument(span.clone())
         .await;
     let mut res = match result {
         Ok(res) => res.map_into_boxed_body(),
-        Err(err) => ServiceResponse::new(http_req, err.error_response()),
+        // Handlers and extractors turn their errors into responses; only an error raised
+        // below the router can arrive here, and actix renders it through `ResponseError`.
+        Err(err) => return Err(err),
     };
     let status = res.status();
+    // The route pattern (`/v1/accounts/{id}`), known only after routing: bounded
+    // cardinality and no ids or personal data in the span.
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    span.record("route", route.as_str());
     if (status.is_client_error() || status.is_server_error()) && !is_json(&res) {
         let error = ApiError::from_status(status);
         let body = error.body_json(Some(&request_id));
