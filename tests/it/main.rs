@@ -1,1 +1,13 @@
+//! System tests: the real server over HTTP on a random port, each test with its own fresh
+//! database: a SQLite file by default, or a new PostgreSQL database when
+//! `AGORA_TEST_DATABASE_URL` points at a server (then it must be reachable: fail, never skip).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod accounts;
+mod auth;
+mod conventions;
+mod events;
+mod idempotency;

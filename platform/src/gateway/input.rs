@@ -142,8 +142,12 @@ fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
 /// missing fields in the message, not in the path, so they are read from there.
 fn field_error(path: &str, message: &str) -> ApiError {
     let base = if path == "." { "" } else { path };
+    // serde_path_to_error's path already ends in an unknown field's name; a missing field's
+    // path stops at the object that lacks it.
     let join = |field: &str| {
-        if base.is_empty() {
+        if base == field || base.ends_with(&format!(".{field}")) {
+            base.to_owned()
+        } else if base.is_empty() {
             field.to_owned()
         } else {
             format!("{base}.{field}")

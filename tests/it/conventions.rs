@@ -1,0 +1,414 @@
+//! The HTTP conventions every route shares: error shapes, request ids, limits, probes, docs.
+
+use std::collections::HashSet;
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn unknown_route_is_a_json_404_with_request_id() {
+    let app = spawn_app().await;
+    let res = app.get("/v1/nothing-here").await;
+    let error = res.error(404, "invalid_request_error");
+    assert_eq!(error["code"], "route_not_found");
+    assert!(res.header("request-id").unwrap().starts_with("req_"));
+}
+
+#[tokio::test]
+async fn wrong_method_is_a_json_405_with_allow() {
+    let app = spawn_app().await;
+    let res = app.call(Method::DELETE, "/v1/accounts", None).await;
+    let error = res.error(405, "invalid_request_error");
+    assert_eq!(error["code"], "method_not_allowed");
+    assert_eq!(res.header("allow"), Some("GET, POST"));
+    let res = app
+        .call(
+            Method::PUT,
+            "/v1/events/evt_01h455vb4pex5vsknk084sn02q",
+            None,
+        )
+        .await;
+    res.error(405, "invalid_request_error");
+    assert_eq!(res.header("allow"), Some("GET"));
+}
+
+#[tokio::test]
+async fn body_over_the_limit_is_a_json_413_and_creates_nothing() {
+    let app = spawn_app().await;
+    let big = "x".repeat(300 * 1024);
+    let res = app
+        .post(
+            "/v1/accounts",
+            json!({"country": "SE", "metadata": {"k": big}}),
+        )
+        .await;
+    let error = res.error(413, "invalid_request_error");
+    assert_eq!(error["code"], "body_too_large");
+    assert_eq!(app.get("/v1/accounts").await.body["data"], json!([]));
+}
+
+#[tokio::test]
+async fn non_json_body_is_a_json_415() {
+    let app = spawn_app().await;
+    let auth = format!("Bearer {}", app.test_key);
+    let res = app
+        .raw(
+            Method::POST,
+            "/v1/accounts",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            b"country=SE".to_vec(),
+        )
+        .await;
+    let error = res.error(415, "invalid_request_error");
+    assert_eq!(error["code"], "unsupported_media_type");
+    // JSON with a charset parameter is still JSON.
+    let res = app
+        .raw(
+            Method::POST,
+            "/v1/accounts",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json; charset=utf-8"),
+            ],
+            br#"{"country":"SE"}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+}
+
+#[tokio::test]
+async fn malformed_json_and_wrong_fields_name_the_param() {
+    let app = spawn_app().await;
+    let auth = format!("Bearer {}", app.test_key);
+    let res = app
+        .raw(
+            Method::POST,
+            "/v1/accounts",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            br#"{"country": "SE",,}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(
+        res.error(400, "invalid_request_error")["code"],
+        "parse_error"
+    );
+
+    let res = app
+        .post("/v1/accounts", json!({"country": "SE", "colour": "red"}))
+        .await;
+    let error = res.error(400, "invalid_request_error");
+    assert_eq!(
+        (error["code"].as_str(), error["param"].as_str()),
+        (Some("parameter_unknown"), Some("colour"))
+    );
+
+    let res = app.post("/v1/accounts", json!({"country": 46})).await;
+    let error = res.error(400, "invalid_request_error");
+    assert_eq!(
+        (error["code"].as_str(), error["param"].as_str()),
+        (Some("parameter_invalid"), Some("country"))
+    );
+
+    let res = app
+        .post("/v1/accounts", json!({"email": "a@example.com"}))
+        .await;
+    let error = res.error(400, "invalid_request_error");
+    assert_eq!(
+        (error["code"].as_str(), error["param"].as_str()),
+        (Some("parameter_missing"), Some("country"))
+    );
+
+    let res = app
+        .post(
+            "/v1/accounts",
+            json!({"country": "SE", "metadata": {"k": 1}}),
+        )
+        .await;
+    assert_eq!(
+        res.error(400, "invalid_request_error")["param"],
+        "metadata.k"
+    );
+
+    // None of it created anything.
+    assert_eq!(app.get("/v1/accounts").await.body["data"], json!([]));
+}
+
+#[tokio::test]
+async fn every_response_has_a_distinct_request_id() {
+    let app = spawn_app().await;
+    let mut seen = HashSet::new();
+    for path in ["/healthz", "/readyz", "/v1/accounts", "/v1/nope", "/"] {
+        let res = app.get(path).await;
+        let id = res
+            .header("request-id")
+            .unwrap_or_else(|| panic!("no Request-Id on {path}"))
+            .to_owned();
+        assert!(id.starts_with("req_") && id.len() == 30, "{id}");
+        assert!(seen.insert(id), "request ids repeat");
+    }
+    let res = app.raw(Method::GET, "/v1/accounts", &[], vec![]).await;
+    assert!(res.header("request-id").is_some());
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    let res = app.raw(Method::GET, "/healthz", &[], vec![]).await;
+    assert_eq!(
+        (res.status.as_u16(), &res.body["status"]),
+        (200, &json!("ok"))
+    );
+    let res = app.raw(Method::GET, "/readyz", &[], vec![]).await;
+    assert_eq!(
+        (res.status.as_u16(), &res.body["status"]),
+        (200, &json!("ready"))
+    );
+
+    // With the database gone, the process is still up but not ready.
+    app.db.clone().close().await.unwrap();
+    let res = app.raw(Method::GET, "/readyz", &[], vec![]).await;
+    assert_eq!(res.error(503, "api_error")["code"], "database_unavailable");
+    let res = app.raw(Method::GET, "/healthz", &[], vec![]).await;
+    assert_eq!(res.status, 200);
+}
+
+#[tokio::test]
+async fn openapi_document_describes_the_routes() {
+    let app = spawn_app().await;
+    let res = app.raw(Method::GET, "/v1/openapi.json", &[], vec![]).await;
+    assert_eq!(res.status, 200);
+    let spec = res.body;
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    for (path, method) in [
+        ("/v1/accounts", "get"),
+        ("/v1/accounts", "post"),
+        ("/v1/accounts/{id}", "get"),
+        ("/v1/accounts/{id}", "post"),
+        ("/v1/events", "get"),
+        ("/v1/events/{id}", "get"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+    ] {
+        assert!(
+            spec["paths"][path][method].is_object(),
+            "{method} {path} missing from the spec"
+        );
+    }
+    assert!(spec["components"]["schemas"]["AccountObject"].is_object());
+    assert!(spec["components"]["securitySchemes"]["api_key"].is_object());
+}
+
+#[tokio::test]
+async fn docs_work_offline() {
+    let app = spawn_app().await;
+    let res = app.raw(Method::GET, "/docs", &[], vec![]).await;
+    assert!(res.status.is_redirection());
+    let res = app.raw(Method::GET, "/docs/", &[], vec![]).await;
+    assert_eq!(res.status, 200);
+    let html = res.body.as_str().unwrap().to_owned();
+    assert!(html.contains("swagger"), "{html}");
+    // Everything the page loads comes from this server: no CDN.
+    for needle in ["src=\"http", "href=\"http", "unpkg", "jsdelivr", "cdnjs"] {
+        assert!(!html.contains(needle), "docs page loads {needle}…");
+    }
+    for asset in [
+        "/docs/swagger-ui-bundle.js",
+        "/docs/swagger-ui.css",
+        "/docs/swagger-initializer.js",
+    ] {
+        let res = app.raw(Method::GET, asset, &[], vec![]).await;
+        assert_eq!(res.status, 200, "{asset}");
+    }
+    let init = app
+        .raw(Method::GET, "/docs/swagger-initializer.js", &[], vec![])
+        .await;
+    assert!(init.body.as_str().unwrap().contains("/v1/openapi.json"));
+}
+
+#[tokio::test]
+async fn landing_page_and_stylesheet() {
+    let app = spawn_app().await;
+    let res = app.raw(Method::GET, "/", &[], vec![]).await;
+    assert_eq!(res.status, 200);
+    let html = res.body.as_str().unwrap();
+    assert!(html.contains("<link rel=\"stylesheet\" href=\"/static/agora.css\">"));
+    assert!(html.contains("Agora is running"));
+    let css = app.raw(Method::GET, "/static/agora.css", &[], vec![]).await;
+    assert_eq!(css.status, 200);
+    assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
+}
+
+#[tokio::test]
+async fn pagination_walks_newest_first_in_both_directions() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let account = app
+            .create_account(json!({"country": "SE", "metadata": {"n": i.to_string()}}))
+            .await;
+        ids.push(account["id"].as_str().unwrap().to_owned());
+    }
+    ids.reverse(); // newest first
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+
+    let page = app.get("/v1/accounts?limit=2").await.body;
+    assert_eq!(page["object"], "list");
+    assert_eq!(page["has_more"], true);
+    let got: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, &ids[0..2]);
+
+    let page = app
+        .get(&format!("/v1/accounts?limit=2&starting_after={}", ids[1]))
+        .await
+        .body;
+    let got: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (got.as_slice(), page["has_more"].as_bool()),
+        (&ids[2..4], Some(true))
+    );
+
+    let page = app
+        .get(&format!("/v1/accounts?limit=2&starting_after={}", ids[3]))
+        .await
+        .body;
+    let got: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (got.as_slice(), page["has_more"].as_bool()),
+        (&ids[4..5], Some(false))
+    );
+
+    let page = app
+        .get(&format!("/v1/accounts?limit=2&ending_before={}", ids[4]))
+        .await
+        .body;
+    let got: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (got.as_slice(), page["has_more"].as_bool()),
+        (&ids[2..4], Some(true))
+    );
+
+    let page = app.get("/v1/accounts").await.body;
+    assert_eq!(
+        page["data"].as_array().unwrap().len(),
+        5,
+        "default limit 10 holds all five"
+    );
+
+    for (query, param) in [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=ten", "limit"),
+        (
+            "starting_after=evt_01h455vb4pex5vsknk084sn02q",
+            "starting_after",
+        ),
+        ("ending_before=acct_nope", "ending_before"),
+        ("sort=asc", "sort"),
+    ] {
+        let res = app.get(&format!("/v1/accounts?{query}")).await;
+        assert_eq!(
+            res.error(400, "invalid_request_error")["param"],
+            param,
+            "{query}"
+        );
+    }
+    let res = app
+        .get(&format!(
+            "/v1/accounts?starting_after={}&ending_before={}",
+            ids[0], ids[1]
+        ))
+        .await;
+    res.error(400, "invalid_request_error");
+}
+
+#[tokio::test]
+async fn metadata_limits_and_merge() {
+    let app = spawn_app().await;
+    let fifty: serde_json::Map<String, serde_json::Value> =
+        (0..50).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let account = app
+        .create_account(json!({"country": "SE", "metadata": fifty}))
+        .await;
+    let id = account["id"].as_str().unwrap();
+
+    let res = app
+        .post(
+            &format!("/v1/accounts/{id}"),
+            json!({"metadata": {"one_more": "v"}}),
+        )
+        .await;
+    let error = res.error(400, "invalid_request_error");
+    assert_eq!(
+        (error["code"].as_str(), error["param"].as_str()),
+        (Some("metadata_too_many_keys"), Some("metadata"))
+    );
+
+    // Removing one makes room for another, in one request.
+    let res = app
+        .post(
+            &format!("/v1/accounts/{id}"),
+            json!({"metadata": {"k0": "", "one_more": "v"}}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert!(res.body["metadata"].get("k0").is_none());
+    assert_eq!(res.body["metadata"]["one_more"], "v");
+    assert_eq!(res.body["metadata"].as_object().unwrap().len(), 50);
+
+    let long_key = "k".repeat(41);
+    let res = app
+        .post(
+            "/v1/accounts",
+            json!({"country": "SE", "metadata": {long_key.clone(): "v"}}),
+        )
+        .await;
+    assert_eq!(
+        res.error(400, "invalid_request_error")["param"],
+        format!("metadata.{long_key}")
+    );
+    let res = app
+        .post(
+            "/v1/accounts",
+            json!({"country": "SE", "metadata": {"k": "v".repeat(501)}}),
+        )
+        .await;
+    assert_eq!(
+        res.error(400, "invalid_request_error")["code"],
+        "metadata_value_too_long"
+    );
+    let res = app
+        .post(
+            "/v1/accounts",
+            json!({"country": "SE", "metadata": {"k": "v".repeat(500), "ok": "é".repeat(500)}}),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+}

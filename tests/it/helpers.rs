@@ -1,0 +1,245 @@
+use std::sync::Once;
+use std::time::Duration;
+
+use agora_platform::keys::{self, Mode};
+use agora_platform::{Application, Config};
+use reqwest::{header::HeaderMap, Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::Value;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub test_key: String,
+    pub live_key: String,
+    pub db: DatabaseConnection,
+    _dir: tempfile::TempDir,
+    pg: Option<PgDatabase>,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an error of the standard shape and returns its `error` object.
+    pub fn error(&self, status: u16, kind: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.body);
+        let error = &self.body["error"];
+        assert_eq!(error["type"], kind, "type; body: {}", self.body);
+        assert!(error["code"].is_string(), "code; body: {}", self.body);
+        assert!(error["message"].is_string(), "message; body: {}", self.body);
+        assert_eq!(
+            error["request_id"].as_str(),
+            self.header("request-id"),
+            "request_id in the body is the Request-Id header"
+        );
+        error
+    }
+}
+
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // The test's runtime is going away; drop the database from a runtime of our own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(db) = Database::connect(&admin_url).await {
+                    let _ = db
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+static INIT: Once = Once::new();
+
+fn init() {
+    INIT.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        if std::env::var("TEST_LOG").is_ok() {
+            agora_platform::telemetry::init("info", agora_platform::config::LogFormat::Text);
+        }
+    });
+}
+
+/// Replaces the database name (the path) of a postgres URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{}", &base[..host_end], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
+    init();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config {
+        bind: "127.0.0.1:0".to_owned(),
+        data_dir: dir.path().to_path_buf(),
+        http_workers: 2,
+        ..Config::default()
+    };
+    let mut pg = None;
+    match std::env::var("AGORA_TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("agora_test_{}", uuid::Uuid::now_v7().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .unwrap_or_else(|e| panic!("AGORA_TEST_DATABASE_URL is set but unreachable: {e}"));
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            let _ = admin.close().await;
+            config.database_url = Some(with_database(&admin_url, &name));
+            pg = Some(PgDatabase { admin_url, name });
+        }
+        _ => {}
+    }
+    customise(&mut config);
+    let db = agora_platform::db::connect(&config).await.expect("connect");
+    agora_platform::db::migrate(&db).await.expect("migrate");
+    let test_key = keys::create(&db, Mode::Test)
+        .await
+        .expect("test key")
+        .secret;
+    let live_key = keys::create(&db, Mode::Live)
+        .await
+        .expect("live key")
+        .secret;
+    let app = Application::build_with_db(config, db.clone()).expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        address,
+        client,
+        test_key,
+        live_key,
+        db,
+        _dir: dir,
+        pg,
+    }
+}
+
+impl TestApp {
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// A request with the test key.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        self.send(method, path, body, &self.test_key, &[]).await
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        key: &str,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.address, path))
+            .bearer_auth(key);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        into_response(req.send().await.expect("request")).await
+    }
+
+    /// A raw request: no key unless given in `headers`, body as given.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.address, path));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        into_response(req.body(body).send().await.expect("request")).await
+    }
+
+    pub async fn create_account(&self, body: Value) -> Value {
+        let res = self.post("/v1/accounts", body).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        res.body
+    }
+}
+
+async fn into_response(res: reqwest::Response) -> Response {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.bytes().await.expect("body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    Response {
+        status,
+        headers,
+        body,
+    }
+}

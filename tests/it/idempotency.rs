@@ -1,0 +1,232 @@
+//! Idempotency-Key: replays, conflicts, concurrency, expiry.
+
+use agora_platform::gateway::idempotency::{self, entity};
+use chrono::{Duration, Utc};
+use futures_util::future::join_all;
+use reqwest::Method;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, Response, TestApp};
+
+async fn post_with_key(app: &TestApp, key: &str, body: Value) -> Response {
+    app.send(
+        Method::POST,
+        "/v1/accounts",
+        Some(body),
+        &app.test_key,
+        &[("idempotency-key", key)],
+    )
+    .await
+}
+
+async fn count(app: &TestApp, path: &str) -> usize {
+    app.get(&format!("{path}?limit=100")).await.body["data"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn a_repeat_replays_the_first_response() {
+    let app = spawn_app().await;
+    let body = json!({"country": "SE", "email": "a@example.se"});
+    let first = post_with_key(&app, "k-1", body.clone()).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let second = post_with_key(&app, "k-1", body.clone()).await;
+    assert_eq!(second.status, 200);
+    assert_eq!(second.header("idempotent-replayed"), Some("true"));
+    assert_eq!(second.body, first.body);
+    assert_ne!(second.header("request-id"), first.header("request-id"));
+    assert_eq!(count(&app, "/v1/accounts").await, 1);
+    assert_eq!(count(&app, "/v1/events").await, 1);
+
+    // Another key is another request.
+    let third = post_with_key(&app, "k-2", body).await;
+    assert_ne!(third.body["id"], first.body["id"]);
+    assert_eq!(count(&app, "/v1/accounts").await, 2);
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_request_is_refused() {
+    let app = spawn_app().await;
+    post_with_key(&app, "k", json!({"country": "SE"})).await;
+    let res = post_with_key(&app, "k", json!({"country": "DE"})).await;
+    let error = res.error(400, "idempotency_error");
+    assert_eq!(error["code"], "idempotency_key_reused");
+    // Another path with the same key is another request too.
+    let account_id = app.get("/v1/accounts").await.body["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .send(
+            Method::POST,
+            &format!("/v1/accounts/{account_id}"),
+            Some(json!({"country": "SE"})),
+            &app.test_key,
+            &[("idempotency-key", "k")],
+        )
+        .await;
+    res.error(400, "idempotency_error");
+    assert_eq!(count(&app, "/v1/accounts").await, 1);
+}
+
+#[tokio::test]
+async fn keys_are_scoped_per_mode() {
+    let app = spawn_app().await;
+    let body = json!({"country": "SE"});
+    let test = post_with_key(&app, "shared", body.clone()).await;
+    let live = app
+        .send(
+            Method::POST,
+            "/v1/accounts",
+            Some(body),
+            &app.live_key,
+            &[("idempotency-key", "shared")],
+        )
+        .await;
+    assert_eq!(live.status, 200);
+    assert_eq!(live.header("idempotent-replayed"), None);
+    assert_eq!(live.body["livemode"], true);
+    assert_ne!(live.body["id"], test.body["id"]);
+}
+
+#[tokio::test]
+async fn a_client_error_is_replayed_and_a_bad_key_is_refused() {
+    let app = spawn_app().await;
+    let first = post_with_key(&app, "bad-1", json!({"country": "ZZ"})).await;
+    first.error(400, "invalid_request_error");
+    let second = post_with_key(&app, "bad-1", json!({"country": "ZZ"})).await;
+    assert_eq!(second.status, 400);
+    assert_eq!(second.header("idempotent-replayed"), Some("true"));
+    assert_eq!(second.body["error"]["code"], "country_invalid");
+
+    let long = "k".repeat(256);
+    for key in [long.as_str(), "has space"] {
+        let res = post_with_key(&app, key, json!({"country": "SE"})).await;
+        assert_eq!(
+            res.error(400, "idempotency_error")["code"],
+            "idempotency_key_invalid"
+        );
+    }
+    assert_eq!(count(&app, "/v1/accounts").await, 0);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_identical_requests_create_one_account() {
+    let app = spawn_app().await;
+    let body = json!({"country": "SE", "metadata": {"order": "1"}});
+    let responses =
+        join_all((0..20).map(|_| post_with_key(&app, "concurrent", body.clone()))).await;
+    let mut originals = 0;
+    let mut ids = std::collections::HashSet::new();
+    for res in &responses {
+        match res.status.as_u16() {
+            200 => {
+                if res.header("idempotent-replayed").is_none() {
+                    originals += 1;
+                }
+                ids.insert(res.body["id"].as_str().unwrap().to_owned());
+            }
+            409 => {
+                assert_eq!(
+                    res.error(409, "idempotency_error")["code"],
+                    "idempotency_request_in_progress"
+                );
+            }
+            other => panic!("unexpected {other}: {}", res.body),
+        }
+    }
+    assert_eq!(originals, 1, "exactly one request ran");
+    assert_eq!(ids.len(), 1, "every 200 carries the same account");
+    assert_eq!(count(&app, "/v1/accounts").await, 1);
+    assert_eq!(count(&app, "/v1/events").await, 1);
+    // Once it has finished, every retry replays.
+    let retry = post_with_key(&app, "concurrent", body).await;
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert!(ids.contains(retry.body["id"].as_str().unwrap()));
+}
+
+#[tokio::test]
+async fn in_flight_requests_conflict_and_abandoned_ones_are_taken_over() {
+    let app = spawn_app().await;
+    let body = json!({"country": "SE"});
+    post_with_key(&app, "k", body.clone()).await;
+    // Make the stored key look like a request still running (as if its process were busy).
+    let in_flight = |locked_at: chrono::DateTime<Utc>| {
+        entity::Entity::update_many()
+            .col_expr(entity::Column::State, Expr::value("in_flight"))
+            .col_expr(
+                entity::Column::ResponseBody,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(entity::Column::LockedAt, Expr::value(locked_at))
+            .filter(entity::Column::Key.eq("k"))
+    };
+    in_flight(Utc::now()).exec(&app.db).await.unwrap();
+    let res = post_with_key(&app, "k", body.clone()).await;
+    assert_eq!(
+        res.error(409, "idempotency_error")["code"],
+        "idempotency_request_in_progress"
+    );
+
+    // Locked long ago: its process died, and the effect (committed with the response) never
+    // happened, so a retry runs it.
+    in_flight(Utc::now() - idempotency::LOCK_TIMEOUT - Duration::seconds(1))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let res = post_with_key(&app, "k", body.clone()).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("idempotent-replayed"), None);
+    let res2 = post_with_key(&app, "k", body).await;
+    assert_eq!(res2.header("idempotent-replayed"), Some("true"));
+    assert_eq!(res2.body, res.body);
+}
+
+#[tokio::test]
+async fn keys_expire_after_24_hours() {
+    let app = spawn_app().await;
+    let body = json!({"country": "SE"});
+    let first = post_with_key(&app, "old", body.clone()).await;
+    post_with_key(&app, "fresh", body.clone()).await;
+    entity::Entity::update_many()
+        .col_expr(
+            entity::Column::ExpiresAt,
+            Expr::value(Utc::now() - Duration::seconds(1)),
+        )
+        .filter(entity::Column::Key.eq("old"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    // An expired key is a new key, even before the sweeper runs.
+    let again = post_with_key(&app, "old", body.clone()).await;
+    assert_eq!(again.header("idempotent-replayed"), None);
+    assert_ne!(again.body["id"], first.body["id"]);
+
+    entity::Entity::update_many()
+        .col_expr(
+            entity::Column::ExpiresAt,
+            Expr::value(Utc::now() - Duration::seconds(1)),
+        )
+        .filter(entity::Column::Key.eq("old"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let swept = idempotency::expire(&app.db, Utc::now(), 500).await.unwrap();
+    assert_eq!(swept, 1);
+    let left: Vec<String> = entity::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    assert_eq!(left, vec!["fresh".to_owned()]);
+    let rows = entity::Entity::find().all(&app.db).await.unwrap();
+    let retention = rows[0].expires_at - rows[0].created_at;
+    assert_eq!(retention, idempotency::RETENTION);
+}
