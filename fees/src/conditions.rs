@@ -12,7 +12,8 @@ use crate::rule::{ChargeContext, Conditions, Rule};
 impl Conditions {
     /// Whether a charge satisfies every dimension (empty list / `None` = any).
     pub fn matches(&self, ctx: &ChargeContext) -> bool {
-        let any_of = |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
+        let any_of =
+            |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
         (self.seller_ids.is_empty() || self.seller_ids.contains(&ctx.seller_id))
             && (self.seller_tags.is_empty()
                 || self.seller_tags.iter().any(|t| ctx.seller_tags.contains(t)))
@@ -146,8 +147,12 @@ mod tests {
         assert!(m(&|k| k.cross_border = Some(false)));
         assert!(!m(&|k| k.cross_border = Some(true)));
         assert!(m(&|k| k.valid_from = Some(c.at)));
-        assert!(!m(&|k| k.valid_from = Some(c.at + chrono::Duration::seconds(1))));
-        assert!(m(&|k| k.valid_to = Some(c.at + chrono::Duration::seconds(1))));
+        assert!(!m(
+            &|k| k.valid_from = Some(c.at + chrono::Duration::seconds(1))
+        ));
+        assert!(m(
+            &|k| k.valid_to = Some(c.at + chrono::Duration::seconds(1))
+        ));
         assert!(!m(&|k| k.valid_to = Some(c.at))); // exclusive
     }
 
@@ -181,7 +186,10 @@ mod tests {
         let se = with(&|k| k.countries = vec!["SE".into()]);
         let no = with(&|k| k.countries = vec!["NO".into()]);
         assert!(!overlaps(&se, &no));
-        assert!(overlaps(&se, &with(&|k| k.countries = vec!["NO".into(), "SE".into()])));
+        assert!(overlaps(
+            &se,
+            &with(&|k| k.countries = vec!["NO".into(), "SE".into()])
+        ));
 
         let s1 = with(&|k| k.seller_ids = vec![Uuid::from_u128(1)]);
         let s2 = with(&|k| k.seller_ids = vec![Uuid::from_u128(2)]);

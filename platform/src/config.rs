@@ -172,6 +172,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's own error type, in a test
     fn layers_in_order() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
@@ -199,6 +200,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)]
     fn typos_in_the_file_are_errors() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("agora.toml", "bnid = \"0.0.0.0:1\"")?;

@@ -14,7 +14,8 @@ pub struct TestApp {
     pub live_key: String,
     pub db: DatabaseConnection,
     _dir: tempfile::TempDir,
-    pg: Option<PgDatabase>,
+    /// Dropped with the app: drops the test's PostgreSQL database.
+    _pg: Option<PgDatabase>,
 }
 
 pub struct Response {
@@ -160,15 +161,11 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         live_key,
         db,
         _dir: dir,
-        pg,
+        _pg: pg,
     }
 }
 
 impl TestApp {
-    pub fn is_postgres(&self) -> bool {
-        self.pg.is_some()
-    }
-
     /// A request with the test key.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
         self.send(method, path, body, &self.test_key, &[]).await

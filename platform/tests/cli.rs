@@ -1,0 +1,294 @@
+//! The `agora` binary as an operator uses it: help, keys, migrate, serve and shutdown.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn agora(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_agora"));
+    for var in [
+        "AGORA_DATABASE_URL",
+        "AGORA_BIND",
+        "AGORA_CONFIG",
+        "AGORA_PUBLIC_URL",
+        "AGORA_LOG",
+        "AGORA_LOG_FORMAT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AGORA_DATA_DIR", data_dir).current_dir(data_dir);
+    cmd
+}
+
+fn run(data_dir: &Path, args: &[&str]) -> Output {
+    agora(data_dir).args(args).output().expect("run agora")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn help_documents_every_command_and_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = stdout(&run(dir.path(), &["--help"]));
+    for word in [
+        "serve",
+        "migrate",
+        "keys",
+        "--database-url",
+        "--data-dir",
+        "--log",
+        "--log-format",
+        "--config",
+        "AGORA_DATABASE_URL",
+    ] {
+        assert!(help.contains(word), "--help lacks {word}:\n{help}");
+    }
+    let help = stdout(&run(dir.path(), &["serve", "--help"]));
+    for word in ["--bind", "--public-url", "AGORA_BIND", "AGORA_PUBLIC_URL"] {
+        assert!(help.contains(word), "serve --help lacks {word}:\n{help}");
+    }
+    let help = stdout(&run(dir.path(), &["keys", "--help"]));
+    for word in ["create", "list", "revoke"] {
+        assert!(help.contains(word), "keys --help lacks {word}:\n{help}");
+    }
+}
+
+fn is_secret(line: &str, prefix: &str) -> bool {
+    line.strip_prefix(prefix).is_some_and(|rest| {
+        rest.len() == 43
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+#[test]
+fn keys_create_prints_exactly_the_key_then_list_and_revoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["keys", "create", "--mode", "test"]);
+    assert!(out.status.success());
+    let printed = stdout(&out);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 1, "exactly one line on stdout: {printed:?}");
+    assert!(is_secret(lines[0], "sk_test_"), "{printed:?}");
+    assert!(printed.ends_with('\n'));
+
+    let live = stdout(&run(dir.path(), &["keys", "create", "--mode", "live"]));
+    assert!(is_secret(live.trim_end(), "sk_live_"), "{live:?}");
+
+    let list = stdout(&run(dir.path(), &["keys", "list"]));
+    let rows: Vec<&str> = list.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{list}");
+    assert!(
+        rows[0].contains(" test ") && rows[0].contains("never") && rows[0].contains("active"),
+        "{list}"
+    );
+    assert!(rows[1].contains(" live "), "{list}");
+    assert!(
+        !list.contains(lines[0]),
+        "the list never shows a whole secret"
+    );
+    let key_id = rows[0].split_whitespace().next().unwrap();
+    assert!(key_id.starts_with("key_"));
+
+    let out = run(dir.path(), &["keys", "revoke", key_id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = stdout(&run(dir.path(), &["keys", "list"]));
+    assert!(list.lines().nth(1).unwrap().contains("revoked"), "{list}");
+    assert_eq!(
+        run(dir.path(), &["keys", "revoke", key_id]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(dir.path(), &["keys", "revoke", "nonsense"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert!(!run(dir.path(), &["keys", "create", "--mode", "prod"])
+        .status
+        .success());
+}
+
+#[test]
+fn migrate_creates_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("agora.db").exists());
+    assert!(stdout(&out).is_empty(), "logs go to stderr");
+    // Twice is fine.
+    assert!(run(dir.path(), &["migrate"]).status.success());
+}
+
+#[test]
+fn a_bad_configuration_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["--config", "missing.toml", "migrate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+    std::fs::write(dir.path().join("agora.toml"), "bnid = \"x\"\n").unwrap();
+    let out = run(dir.path(), &["migrate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bnid"));
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    first_key: Option<String>,
+}
+
+fn start(dir: &Path) -> Server {
+    let mut child = agora(dir)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
+                let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                let _ = tx.send(port.parse::<u16>().unwrap());
+            }
+        }
+    });
+    let port = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("serve logs its URL");
+    // A first start prints the key before it logs its URL; stdout is line-buffered, so the
+    // line is already there or never comes.
+    let stdout = child.stdout.take().unwrap();
+    let (key_tx, key_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = key_tx.send(line);
+        }
+    });
+    let mut first_key = None;
+    while let Ok(line) = key_rx.recv_timeout(Duration::from_millis(500)) {
+        if is_secret(&line, "sk_test_") {
+            first_key = Some(line);
+        }
+    }
+    Server {
+        child,
+        port,
+        first_key,
+    }
+}
+
+fn http(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
+fn terminate(server: Server) {
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for_exit(server);
+}
+
+fn wait_for_exit(mut server: Server) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            assert!(status.success(), "graceful shutdown exits 0, got {status}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn serve_first_start_prints_a_key_that_works_then_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let key = server
+        .first_key
+        .clone()
+        .expect("the first start prints a test key");
+    assert!(
+        dir.path().join("agora.db").exists(),
+        "SQLite in the data dir"
+    );
+
+    let health = http(
+        server.port,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let body = r#"{"country":"SE"}"#;
+    let created = http(
+        server.port,
+        &format!(
+            "POST /v1/accounts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(created.starts_with("HTTP/1.1 200"), "{created}");
+    assert!(created.contains("\"object\":\"account\""), "{created}");
+
+    // In flight at SIGTERM: the request has begun (its body is still arriving) when the signal
+    // comes; it must still finish, and the process exit cleanly after.
+    let body = r#"{"country":"DE"}"#;
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /v1/accounts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        &body[..5]
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(300));
+    stream.write_all(&body.as_bytes()[5..]).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "in-flight request finished: {response}"
+    );
+    assert!(response.contains("\"country\":\"DE\""), "{response}");
+    wait_for_exit(server);
+
+    // A second start finds keys and prints none.
+    let again = start(dir.path());
+    assert_eq!(again.first_key, None);
+    terminate(again);
+}
