@@ -1,9 +1,21 @@
 //! Money and the double-entry ledger.
 //!
 //! This crate knows nothing of sellers, charges or HTTP: it moves integer minor units between
-//! ledger accounts. Amounts are always `i64` minor units of one ISO 4217 currency; floats never
-//! come near an amount.
+//! ledger accounts (an owner, a kind, a currency) in journal entries that balance per
+//! currency. Amounts are always `i64` minor units of one ISO 4217 currency; floats never come
+//! near an amount. Lines are append-only; a mistake is corrected by a reversing entry.
+//!
+//! - [`money`]: `Currency` (exponents from `iso_currency`) and `Money`.
+//! - [`journal`]: accounts, posting, two-phase entries, balances.
+//! - [`verify`]: the invariants of DESIGN.md, checked over a whole database.
 
+pub mod entity;
+pub mod journal;
 pub mod money;
+pub mod verify;
 
+pub use journal::{
+    AccountKind, AccountRef, Balances, Guard, LedgerError, LineSpec, NewEntry, Owner, Posted,
+    Resolution, Side,
+};
 pub use money::{Currency, CurrencyError, Money, MoneyError};

@@ -1,0 +1,3 @@
+pub mod account;
+pub mod entry;
+pub mod line;
