@@ -1,8 +1,8 @@
 //! The ledger on a real (SQLite, in-memory) database with the real schema: posting rules,
-
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! two-phase entries, idempotency, guards, verification, and random operation sequences that
 //! must keep every invariant.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 
