@@ -59,6 +59,16 @@ pub enum Command {
     /// Manage API keys
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Inspect the double-entry ledger
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LedgerCommand {
+    /// Check every ledger invariant over the whole database; exit 1 with a report naming each
+    /// broken entry or account, or 0 with a one-line summary
+    Verify,
 }
 
 #[derive(Args, Debug)]
@@ -156,6 +166,21 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             db::migrate(&db).await?;
             tracing::info!("migrations applied");
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Ledger(LedgerCommand::Verify) => {
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            let report = agora_ledger::verify::verify(&db).await?;
+            if report.is_ok() {
+                println!("{}", report.summary());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for problem in &report.problems {
+                    println!("BROKEN: {problem}");
+                }
+                println!("{}", report.summary());
+                Ok(ExitCode::FAILURE)
+            }
         }
         Command::Keys(cmd) => {
             let db = db::connect(&config).await?;
