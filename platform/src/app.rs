@@ -37,7 +37,20 @@ fn api_routes(cfg: &mut ServiceConfig) {
             .service(api::accounts::retrieve)
             .service(api::accounts::update)
             .service(api::events::list)
-            .service(api::events::retrieve),
+            .service(api::events::retrieve)
+            .service(api::charges::create)
+            .service(api::charges::list)
+            .service(api::charges::retrieve)
+            .service(api::charges::capture)
+            .service(api::refunds::create)
+            .service(api::refunds::list)
+            .service(api::refunds::retrieve)
+            .service(api::transfers::create)
+            .service(api::transfers::list)
+            .service(api::transfers::retrieve)
+            .service(api::transfers::reverse)
+            .service(api::balance::retrieve)
+            .service(api::balance::advance_clock),
     )
     .service(api::health::healthz)
     .service(api::health::readyz);

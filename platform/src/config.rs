@@ -43,6 +43,8 @@ pub struct Config {
     pub shutdown_timeout_s: u64,
     /// HTTP worker threads; 0 means one per core.
     pub http_workers: usize,
+    /// Days a captured charge's funds stay pending before they become available.
+    pub settlement_delay_days: u32,
 }
 
 impl Default for Config {
@@ -62,6 +64,7 @@ impl Default for Config {
             request_timeout_ms: 10_000,
             shutdown_timeout_s: 30,
             http_workers: 0,
+            settlement_delay_days: 2,
         }
     }
 }
@@ -84,6 +87,7 @@ pub const ENV_KEYS: &[&str] = &[
     "request_timeout_ms",
     "shutdown_timeout_s",
     "http_workers",
+    "settlement_delay_days",
 ];
 
 /// Values given as command-line flags: the top layer.
@@ -128,6 +132,9 @@ impl Config {
         }
         if self.db_max_connections == 0 || self.db_max_connections > 1000 {
             return Err("db_max_connections must be between 1 and 1000".to_owned());
+        }
+        if self.settlement_delay_days > 365 {
+            return Err("settlement_delay_days must be between 0 and 365".to_owned());
         }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:")

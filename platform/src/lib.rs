@@ -13,6 +13,7 @@ pub mod events;
 pub mod gateway;
 pub mod keys;
 pub mod pages;
+pub mod payments;
 pub mod state;
 pub mod telemetry;
 pub mod workers;

@@ -15,8 +15,40 @@ const IDEMPOTENCY_SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Rows deleted per statement, so the sweep never holds SQLite's one writer for long.
 const IDEMPOTENCY_SWEEP_BATCH: u64 = 500;
 
+/// How often due charges are settled (pending → available).
+const SETTLE_EVERY: Duration = Duration::from_secs(10);
+
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    vec![tokio::spawn(idempotency_sweeper(state, stop))]
+    vec![
+        tokio::spawn(idempotency_sweeper(state.clone(), stop.clone())),
+        tokio::spawn(settlement(state, stop)),
+    ]
+}
+
+/// Settles due charges in both modes, each at its own clock (test mode's can be advanced).
+async fn settlement(state: AppState, mut stop: watch::Receiver<bool>) {
+    use sea_orm::TransactionTrait;
+    loop {
+        for livemode in [false, true] {
+            let result = async {
+                let txn = state.db.begin().await?;
+                let now = crate::payments::clock::now(&txn, livemode).await?;
+                let n = crate::api::balance::settle(&txn, livemode, now, &crate::events::Origin::default()).await?;
+                txn.commit().await?;
+                Ok::<usize, crate::gateway::error::ApiError>(n)
+            }
+            .await;
+            match result {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(livemode, balances = n, "settled due charges"),
+                Err(e) => tracing::warn!(error = %e, "settlement failed; will retry"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SETTLE_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 async fn idempotency_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {

@@ -11,3 +11,4 @@ mod auth;
 mod conventions;
 mod events;
 mod idempotency;
+mod payments;

@@ -11,3 +11,57 @@ use chrono::{DateTime, SecondsFormat, Utc};
 pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
+
+pub mod balance;
+pub mod charges;
+pub mod refunds;
+pub mod transfers;
+
+use crate::gateway::error::ApiError;
+use crate::payments::PaymentError;
+
+impl From<PaymentError> for ApiError {
+    fn from(err: PaymentError) -> Self {
+        match err {
+            PaymentError::Invalid { param, code, message } => ApiError::invalid(param, code, message),
+            PaymentError::NotFound(what) => ApiError::new(
+                actix_web::http::StatusCode::NOT_FOUND,
+                crate::gateway::error::ErrorType::InvalidRequestError,
+                "resource_missing",
+                format!("No such {what}"),
+            ),
+            PaymentError::State { code, message } => ApiError::bad_request(code, message),
+            PaymentError::Ledger(e) => ApiError::internal(e),
+            PaymentError::Db(e) => ApiError::internal(e),
+        }
+    }
+}
+
+/// `created[gte]` / `created[lte]` list filters: RFC 3339 instants.
+pub fn parse_instant(param: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| ApiError::invalid(param, "parameter_invalid", format!("{param} must be an RFC 3339 time, e.g. 2026-11-25T00:00:00Z")))
+}
+
+/// Reads a `cur` code into a currency, naming `param` on failure.
+pub fn parse_currency(param: &str, value: &str) -> Result<agora_ledger::Currency, ApiError> {
+    agora_ledger::Currency::parse(value).map_err(|e| ApiError::invalid(param, "currency_invalid", e.to_string()))
+}
+
+/// Reads an `acct_` id that must name an account (existence is checked by the domain).
+pub fn parse_account_id(param: &str, value: &str) -> Result<uuid::Uuid, ApiError> {
+    crate::gateway::ids::decode(crate::gateway::ids::IdKind::Account, value)
+        .map_err(|e| ApiError::invalid(param, "parameter_invalid", format!("Invalid {param}: {e}")))
+}
+
+/// Longest free text accepted (descriptions, transfer groups, references).
+pub const MAX_TEXT: usize = 1000;
+pub const MAX_SHORT_TEXT: usize = 255;
+
+pub fn check_text(param: &str, value: &Option<String>, max: usize) -> Result<(), ApiError> {
+    match value {
+        Some(v) if v.chars().count() > max => Err(ApiError::invalid(param, "parameter_too_long", format!("{param} can be at most {max} characters"))),
+        _ => Ok(()),
+    }
+}

@@ -55,7 +55,7 @@ pub fn origin(req: &HttpRequest) -> Origin {
 }
 
 /// Runs a POST's effect in one transaction, idempotently when the caller sent a key.
-/// `effect` returns the response body; any error rolls the whole effect back.
+/// `effect` returns the response body (status 200); any error rolls the whole effect back.
 pub async fn run<F>(
     state: &AppState,
     auth: &Auth,
@@ -65,6 +65,24 @@ pub async fn run<F>(
 ) -> Result<HttpResponse, ApiError>
 where
     F: for<'t> AsyncFnOnce(&'t DatabaseTransaction) -> Result<Value, ApiError>,
+{
+    run_with_status(state, auth, req, body, async |txn| {
+        effect(txn).await.map(|value| (StatusCode::OK, value))
+    })
+    .await
+}
+
+/// Like [`run`], for effects that commit and still answer with another status: a declined
+/// card records its failed charge and answers 402.
+pub async fn run_with_status<F>(
+    state: &AppState,
+    auth: &Auth,
+    req: &HttpRequest,
+    body: &JsonBody,
+    effect: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: for<'t> AsyncFnOnce(&'t DatabaseTransaction) -> Result<(StatusCode, Value), ApiError>,
 {
     let db = &state.db;
     let key = match req.headers().get(HEADER) {
@@ -84,16 +102,16 @@ where
 
     let txn = db.begin().await?;
     match effect(&txn).await {
-        Ok(value) => {
+        Ok((status, value)) => {
             let body = serde_json::to_string(&value).map_err(ApiError::internal)?;
             if let Some(owner) = &owner {
-                if !complete(&txn, owner, StatusCode::OK, &body).await? {
+                if !complete(&txn, owner, status, &body).await? {
                     txn.rollback().await?;
                     return Err(in_progress());
                 }
             }
             txn.commit().await?;
-            Ok(HttpResponse::Ok()
+            Ok(HttpResponse::build(status)
                 .content_type("application/json")
                 .body(body))
         }

@@ -14,6 +14,9 @@ pub enum IdKind {
     Event,
     ApiKey,
     Request,
+    Charge,
+    Refund,
+    Transfer,
 }
 
 impl IdKind {
@@ -23,6 +26,9 @@ impl IdKind {
             IdKind::Event => "evt",
             IdKind::ApiKey => "key",
             IdKind::Request => "req",
+            IdKind::Charge => "ch",
+            IdKind::Refund => "re",
+            IdKind::Transfer => "tr",
         }
     }
 }

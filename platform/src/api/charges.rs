@@ -1,0 +1,383 @@
+//! Charges: `POST /v1/charges`, `POST /v1/charges/{id}/capture`, `GET /v1/charges/{id}`,
+//! `GET /v1/charges`.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::Duration;
+use sea_orm::{ColumnTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{check_text, parse_account_id, parse_currency, parse_instant, MAX_SHORT_TEXT, MAX_TEXT};
+use crate::events::{self, NewEvent};
+use crate::gateway::error::{ApiError, ErrorType};
+use crate::gateway::ids::{self, IdKind};
+use crate::gateway::metadata::MetadataParam;
+use crate::gateway::pagination::{Cursor, ListBody};
+use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
+use crate::payments::processor::{PaymentMethod, Simulator, TEST_TOKENS};
+use crate::payments::{self, clock, entity::charge, Charge, NewCharge, Split};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SplitObject {
+    pub destination: String,
+    pub amount: i64,
+    pub application_fee_amount: i64,
+}
+
+/// A payment from a customer, split between the platform's fee and one or more sellers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChargeObject {
+    #[schema(example = "ch_01h455vb4pex5vsknk084sn02q")]
+    pub id: String,
+    #[schema(example = "charge")]
+    pub object: &'static str,
+    pub livemode: bool,
+    pub created: String,
+    /// Authorised amount, minor units.
+    pub amount: i64,
+    pub currency: String,
+    /// `succeeded`, `pending` (authorised, not captured) or `failed`.
+    pub status: String,
+    pub captured: bool,
+    pub amount_captured: i64,
+    pub amount_refunded: i64,
+    pub refunded: bool,
+    pub application_fee_amount: i64,
+    /// The seller of a single-destination charge.
+    pub destination: Option<String>,
+    /// Each seller's part (one for a single-destination charge).
+    pub splits: Vec<SplitObject>,
+    pub payment_method: String,
+    pub payment_method_reference: Option<String>,
+    pub description: Option<String>,
+    pub transfer_group: Option<String>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub disputed: bool,
+    /// When the sellers' shares become available (captured charges).
+    pub available_on: Option<String>,
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+impl ChargeObject {
+    pub fn from_model(c: &Charge) -> Self {
+        Self {
+            id: ids::encode(IdKind::Charge, c.id),
+            object: "charge",
+            livemode: c.livemode,
+            created: super::timestamp(c.created_at),
+            amount: c.amount,
+            currency: c.currency.clone(),
+            status: c.status.clone(),
+            captured: c.captured,
+            amount_captured: c.amount_captured,
+            amount_refunded: c.amount_refunded,
+            refunded: c.captured && c.amount_refunded == c.amount_captured,
+            application_fee_amount: c.application_fee_amount,
+            destination: c.destination_id.map(|d| ids::encode(IdKind::Account, d)),
+            splits: payments::splits_of(c)
+                .into_iter()
+                .map(|s| SplitObject {
+                    destination: ids::encode(IdKind::Account, s.destination),
+                    amount: s.amount,
+                    application_fee_amount: s.application_fee_amount,
+                })
+                .collect(),
+            payment_method: c.payment_method.clone(),
+            payment_method_reference: c.payment_method_reference.clone(),
+            description: c.description.clone(),
+            transfer_group: c.transfer_group.clone(),
+            failure_code: c.failure_code.clone(),
+            failure_message: c.failure_message.clone(),
+            disputed: false,
+            available_on: c.available_on.map(super::timestamp),
+            metadata: serde_json::from_value(c.metadata.clone()).unwrap_or_default(),
+        }
+    }
+
+    pub fn json(c: &Charge) -> Result<Value, ApiError> {
+        serde_json::to_value(Self::from_model(c)).map_err(ApiError::internal)
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitParam {
+    /// An `acct_` id.
+    pub destination: String,
+    pub amount: i64,
+    #[serde(default)]
+    pub application_fee_amount: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChargeRequest {
+    /// Minor units: 1050 is 10.50 EUR.
+    pub amount: i64,
+    #[schema(example = "eur")]
+    pub currency: String,
+    /// The seller (`acct_…`); or give `splits` for a cart of several sellers.
+    pub destination: Option<String>,
+    /// The platform's fee; when absent, the platform's fee rules decide.
+    pub application_fee_amount: Option<i64>,
+    pub splits: Option<Vec<SplitParam>>,
+    /// A test token (`pm_card_visa`, `pm_card_chargeDeclined`, `pm_card_insufficientFunds`) or
+    /// `{"type": "external", "reference": "…"}` for a payment captured by the platform's own
+    /// processor.
+    #[schema(value_type = Object)]
+    pub payment_method: Value,
+    /// Capture now (default) or only authorise.
+    pub capture: Option<bool>,
+    pub description: Option<String>,
+    pub transfer_group: Option<String>,
+    pub metadata: Option<MetadataParam>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureRequest {
+    /// At most the authorised amount; default all of it. The rest is released.
+    pub amount: Option<i64>,
+}
+
+fn parse_payment_method(value: &Value) -> Result<PaymentMethod, ApiError> {
+    match value {
+        Value::String(token) if TEST_TOKENS.contains(&token.as_str()) => Ok(PaymentMethod::TestToken(token.clone())),
+        Value::String(token) => Err(ApiError::invalid(
+            "payment_method",
+            "payment_method_unknown",
+            format!("Unknown payment method '{}'; test tokens are {}", token.chars().take(40).collect::<String>(), TEST_TOKENS.join(", ")),
+        )),
+        Value::Object(map) => {
+            if let Some(extra) = map.keys().find(|k| *k != "type" && *k != "reference") {
+                return Err(ApiError::invalid(format!("payment_method.{extra}"), "parameter_unknown", format!("Received unknown parameter: payment_method.{extra}")));
+            }
+            if map.get("type").and_then(Value::as_str) != Some("external") {
+                return Err(ApiError::invalid("payment_method.type", "parameter_invalid", "payment_method.type must be \"external\""));
+            }
+            match map.get("reference").and_then(Value::as_str) {
+                Some(r) if !r.trim().is_empty() && r.chars().count() <= super::MAX_SHORT_TEXT => Ok(PaymentMethod::External { reference: r.to_owned() }),
+                _ => Err(ApiError::invalid("payment_method.reference", "parameter_invalid", "give the processor's reference, 1 to 255 characters")),
+            }
+        }
+        _ => Err(ApiError::invalid("payment_method", "parameter_invalid", "payment_method must be a test token or an object")),
+    }
+}
+
+/// The default fee for a single-destination charge given without one.
+async fn default_fee(_txn: &sea_orm::DatabaseTransaction, _livemode: bool, _amount: i64) -> Result<i64, ApiError> {
+    // Fee rules decide once they are wired in; until then a charge without a fee carries none.
+    Ok(0)
+}
+
+fn visible_to(auth: &Auth, c: &Charge) -> bool {
+    match auth.account {
+        None => true,
+        Some(acting) => c.destination_id == Some(acting),
+    }
+}
+
+fn charge_event(kind: &'static str, c: &Charge, object: Value) -> NewEvent<'static> {
+    NewEvent {
+        livemode: c.livemode,
+        account_id: c.destination_id,
+        kind,
+        object,
+        previous_attributes: None,
+    }
+}
+
+#[utoipa::path(
+    tag = "Charges",
+    request_body = CreateChargeRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry for 24 hours.")),
+    responses(
+        (status = 200, description = "The charge (succeeded, or pending when capture is false)", body = ChargeObject),
+        (status = 402, description = "The card was declined; the failed charge is recorded", body = crate::api::openapi::ErrorBody),
+        (status = 400, description = "Invalid parameters", body = crate::api::openapi::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/charges")]
+pub async fn create(state: web::Data<AppState>, auth: Auth, req: HttpRequest, body: JsonBody) -> Result<HttpResponse, ApiError> {
+    auth.require_platform()?;
+    let origin = idempotency::origin(&req);
+    let delay = Duration::days(i64::from(state.config.settlement_delay_days));
+    idempotency::run_with_status(&state, &auth, &req, &body, async |txn| {
+        let input: CreateChargeRequest = body.parse()?;
+        let currency = parse_currency("currency", &input.currency)?;
+        let method = parse_payment_method(&input.payment_method)?;
+        check_text("description", &input.description, MAX_TEXT)?;
+        check_text("transfer_group", &input.transfer_group, MAX_SHORT_TEXT)?;
+        let (splits, single) = match (&input.destination, &input.splits) {
+            (Some(_), Some(_)) => return Err(ApiError::invalid("splits", "parameter_conflict", "Give destination or splits, not both.")),
+            (None, None) => return Err(ApiError::invalid("destination", "parameter_missing", "Give destination (one seller) or splits (a cart).")),
+            (Some(destination), None) => {
+                let destination = parse_account_id("destination", destination)?;
+                let fee = match input.application_fee_amount {
+                    Some(fee) => fee,
+                    None => default_fee(txn, auth.livemode, input.amount).await?,
+                };
+                (vec![Split { destination, amount: input.amount, application_fee_amount: fee }], true)
+            }
+            (None, Some(parts)) => {
+                if input.application_fee_amount.is_some() {
+                    return Err(ApiError::invalid("application_fee_amount", "parameter_conflict", "With splits, give application_fee_amount on each split."));
+                }
+                let mut splits = Vec::with_capacity(parts.len());
+                for (i, p) in parts.iter().enumerate() {
+                    splits.push(Split {
+                        destination: parse_account_id(&format!("splits[{i}].destination"), &p.destination)?,
+                        amount: p.amount,
+                        application_fee_amount: p.application_fee_amount.unwrap_or(0),
+                    });
+                }
+                (splits, false)
+            }
+        };
+        let now = clock::now(txn, auth.livemode).await?;
+        let created = payments::create_charge(
+            txn,
+            auth.livemode,
+            now,
+            delay,
+            &Simulator,
+            NewCharge {
+                amount: input.amount,
+                currency,
+                splits,
+                single,
+                method,
+                capture: input.capture.unwrap_or(true),
+                description: input.description,
+                transfer_group: input.transfer_group,
+                metadata: input.metadata.unwrap_or_default().into_new()?,
+            },
+        )
+        .await?;
+        let object = ChargeObject::json(&created.charge)?;
+        let kind = match (&created.decline, created.charge.captured) {
+            (Some(_), _) => "charge.failed",
+            (None, true) => "charge.succeeded",
+            (None, false) => "charge.pending",
+        };
+        events::record(txn, charge_event(kind, &created.charge, object.clone()), &origin).await?;
+        match created.decline {
+            None => Ok((StatusCode::OK, object)),
+            Some(decline) => {
+                let error = ApiError::new(StatusCode::PAYMENT_REQUIRED, ErrorType::CardError, decline.code, decline.message);
+                let request_id = crate::gateway::context::current_request_id();
+                let mut body: Value = serde_json::from_str(&error.body_json(request_id.as_deref())).map_err(ApiError::internal)?;
+                // Like Stripe: the failed charge's id, so the platform can look it up.
+                body["error"]["charge"] = Value::String(ids::encode(IdKind::Charge, created.charge.id));
+                Ok((StatusCode::PAYMENT_REQUIRED, body))
+            }
+        }
+    })
+    .await
+}
+
+fn charge_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
+    ids::decode(IdKind::Charge, raw).map_err(|_| ApiError::not_found("charge", raw))
+}
+
+#[utoipa::path(
+    tag = "Charges",
+    request_body = CaptureRequest,
+    params(("id" = String, Path, description = "A `ch_` id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry.")),
+    responses((status = 200, description = "The captured charge", body = ChargeObject), (status = 400, description = "Not capturable", body = crate::api::openapi::ErrorBody)),
+    security(("api_key" = []))
+)]
+#[post("/charges/{id}/capture")]
+pub async fn capture(state: web::Data<AppState>, auth: Auth, req: HttpRequest, path: web::Path<String>, body: JsonBody) -> Result<HttpResponse, ApiError> {
+    auth.require_platform()?;
+    let raw = path.into_inner();
+    let id = charge_id(&raw)?;
+    let origin = idempotency::origin(&req);
+    let delay = Duration::days(i64::from(state.config.settlement_delay_days));
+    idempotency::run(&state, &auth, &req, &body, async |txn| {
+        let input: CaptureRequest = body.parse()?;
+        if payments::find_charge(txn, auth.livemode, id).await?.is_none() {
+            return Err(ApiError::not_found("charge", &raw));
+        }
+        let now = clock::now(txn, auth.livemode).await?;
+        let charge = payments::capture(txn, auth.livemode, now, delay, id, input.amount).await?;
+        let object = ChargeObject::json(&charge)?;
+        events::record(txn, charge_event("charge.captured", &charge, object.clone()), &origin).await?;
+        Ok(object)
+    })
+    .await
+}
+
+#[utoipa::path(
+    tag = "Charges",
+    params(("id" = String, Path, description = "A `ch_` id")),
+    responses((status = 200, description = "The charge", body = ChargeObject), (status = 404, description = "No such charge", body = crate::api::openapi::ErrorBody)),
+    security(("api_key" = []))
+)]
+#[get("/charges/{id}")]
+pub async fn retrieve(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let raw = path.into_inner();
+    let id = charge_id(&raw)?;
+    let charge = payments::find_charge(&state.db, auth.livemode, id)
+        .await?
+        .filter(|c| visible_to(&auth, c))
+        .ok_or_else(|| ApiError::not_found("charge", &raw))?;
+    Ok(HttpResponse::Ok().json(ChargeObject::from_model(&charge)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only charges to this seller (`acct_…`).
+    pub destination: Option<String>,
+    pub transfer_group: Option<String>,
+    /// Created at or after (RFC 3339).
+    #[serde(rename = "created[gte]")]
+    #[param(rename = "created[gte]")]
+    pub created_gte: Option<String>,
+    /// Created at or before (RFC 3339).
+    #[serde(rename = "created[lte]")]
+    #[param(rename = "created[lte]")]
+    pub created_lte: Option<String>,
+    pub limit: Option<i64>,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
+}
+
+#[utoipa::path(
+    tag = "Charges",
+    params(ListQuery),
+    responses((status = 200, description = "Charges, newest first")),
+    security(("api_key" = []))
+)]
+#[get("/charges")]
+pub async fn list(state: web::Data<AppState>, auth: Auth, query: ApiQuery<ListQuery>) -> Result<HttpResponse, ApiError> {
+    let q = query.0;
+    let cursor = Cursor::parse(IdKind::Charge, q.limit, q.starting_after.as_deref(), q.ending_before.as_deref())?;
+    let mut select = payments::scoped_charges(auth.livemode);
+    if let Some(acting) = auth.account {
+        select = select.filter(charge::Column::DestinationId.eq(acting));
+    }
+    if let Some(d) = &q.destination {
+        select = select.filter(charge::Column::DestinationId.eq(parse_account_id("destination", d)?));
+    }
+    if let Some(g) = &q.transfer_group {
+        select = select.filter(charge::Column::TransferGroup.eq(g.clone()));
+    }
+    if let Some(t) = &q.created_gte {
+        select = select.filter(charge::Column::CreatedAt.gte(parse_instant("created[gte]", t)?));
+    }
+    if let Some(t) = &q.created_lte {
+        select = select.filter(charge::Column::CreatedAt.lte(parse_instant("created[lte]", t)?));
+    }
+    let page = cursor.fetch(&state.db, select, charge::Column::Id).await?;
+    let data: Vec<ChargeObject> = page.rows.iter().map(ChargeObject::from_model).collect();
+    Ok(HttpResponse::Ok().json(ListBody::new("/v1/charges", data, page.has_more)))
+}
+

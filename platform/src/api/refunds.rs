@@ -1,0 +1,191 @@
+//! Refunds: `POST /v1/refunds`, `GET /v1/refunds/{id}`, `GET /v1/refunds`.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use sea_orm::{ColumnTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::charges::ChargeObject;
+use super::{check_text, MAX_SHORT_TEXT};
+use crate::events::{self, NewEvent};
+use crate::gateway::error::ApiError;
+use crate::gateway::ids::{self, IdKind};
+use crate::gateway::metadata::MetadataParam;
+use crate::gateway::pagination::{Cursor, ListBody};
+use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
+use crate::payments::{self, clock, entity::refund, NewRefund, Refund, RefundShare};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundShareObject {
+    pub destination: String,
+    /// Taken back from the seller.
+    pub seller_amount: i64,
+    /// Borne by the platform.
+    pub platform_amount: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundObject {
+    #[schema(example = "re_01h455vb4pex5vsknk084sn02q")]
+    pub id: String,
+    #[schema(example = "refund")]
+    pub object: &'static str,
+    pub livemode: bool,
+    pub created: String,
+    pub amount: i64,
+    pub currency: String,
+    pub charge: String,
+    pub reason: Option<String>,
+    /// Always `succeeded`: refunds are recorded at once.
+    pub status: &'static str,
+    pub reverse_transfer: bool,
+    pub refund_application_fee: bool,
+    /// Who bore the refund, per seller of the charge.
+    pub allocation: Vec<RefundShareObject>,
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+impl RefundObject {
+    pub fn from_model(r: &Refund) -> Self {
+        let shares: Vec<RefundShare> = serde_json::from_value(r.allocation.clone()).unwrap_or_default();
+        Self {
+            id: ids::encode(IdKind::Refund, r.id),
+            object: "refund",
+            livemode: r.livemode,
+            created: super::timestamp(r.created_at),
+            amount: r.amount,
+            currency: r.currency.clone(),
+            charge: ids::encode(IdKind::Charge, r.charge_id),
+            reason: r.reason.clone(),
+            status: "succeeded",
+            reverse_transfer: r.reverse_transfer,
+            refund_application_fee: r.refund_application_fee,
+            allocation: shares
+                .into_iter()
+                .map(|s| RefundShareObject {
+                    destination: ids::encode(IdKind::Account, s.destination),
+                    seller_amount: s.seller_amount,
+                    platform_amount: s.platform_amount,
+                })
+                .collect(),
+            metadata: serde_json::from_value(r.metadata.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRefundRequest {
+    /// A `ch_` id.
+    pub charge: String,
+    /// Default: all that has not been refunded yet.
+    pub amount: Option<i64>,
+    /// `duplicate`, `fraudulent` or `requested_by_customer`.
+    pub reason: Option<String>,
+    /// Take the sellers' shares back (default true). When false the platform bears the refund.
+    pub reverse_transfer: Option<bool>,
+    /// The platform returns its fee in proportion (default true).
+    pub refund_application_fee: Option<bool>,
+    pub metadata: Option<MetadataParam>,
+}
+
+const REASONS: &[&str] = &["duplicate", "fraudulent", "requested_by_customer"];
+
+#[utoipa::path(
+    tag = "Refunds",
+    request_body = CreateRefundRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry for 24 hours.")),
+    responses((status = 200, description = "The refund", body = RefundObject), (status = 400, description = "Invalid, or more than remains", body = crate::api::openapi::ErrorBody)),
+    security(("api_key" = []))
+)]
+#[post("/refunds")]
+pub async fn create(state: web::Data<AppState>, auth: Auth, req: HttpRequest, body: JsonBody) -> Result<HttpResponse, ApiError> {
+    auth.require_platform()?;
+    let origin = idempotency::origin(&req);
+    idempotency::run(&state, &auth, &req, &body, async |txn| {
+        let input: CreateRefundRequest = body.parse()?;
+        let charge_id = ids::decode(IdKind::Charge, &input.charge)
+            .map_err(|e| ApiError::invalid("charge", "parameter_invalid", format!("Invalid charge: {e}")))?;
+        if let Some(reason) = &input.reason {
+            if !REASONS.contains(&reason.as_str()) {
+                return Err(ApiError::invalid("reason", "parameter_invalid", format!("reason must be one of {}", REASONS.join(", "))));
+            }
+        }
+        check_text("reason", &input.reason, MAX_SHORT_TEXT)?;
+        if payments::find_charge(txn, auth.livemode, charge_id).await?.is_none() {
+            return Err(ApiError::invalid("charge", "resource_missing", format!("No such charge: '{}'", input.charge)));
+        }
+        let now = clock::now(txn, auth.livemode).await?;
+        let (refund, charge) = payments::create_refund(
+            txn,
+            auth.livemode,
+            now,
+            NewRefund {
+                charge_id,
+                amount: input.amount,
+                reason: input.reason,
+                reverse_transfer: input.reverse_transfer.unwrap_or(true),
+                refund_application_fee: input.refund_application_fee.unwrap_or(true),
+                metadata: input.metadata.unwrap_or_default().into_new()?,
+            },
+        )
+        .await?;
+        let charge_object = ChargeObject::json(&charge)?;
+        events::record(
+            txn,
+            NewEvent { livemode: auth.livemode, account_id: charge.destination_id, kind: "charge.refunded", object: charge_object, previous_attributes: None },
+            &origin,
+        )
+        .await?;
+        serde_json::to_value(RefundObject::from_model(&refund)).map_err(ApiError::internal)
+    })
+    .await
+}
+
+#[utoipa::path(
+    tag = "Refunds",
+    params(("id" = String, Path, description = "A `re_` id")),
+    responses((status = 200, description = "The refund", body = RefundObject), (status = 404, description = "No such refund", body = crate::api::openapi::ErrorBody)),
+    security(("api_key" = []))
+)]
+#[get("/refunds/{id}")]
+pub async fn retrieve(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    auth.require_platform()?;
+    let raw = path.into_inner();
+    let id = ids::decode(IdKind::Refund, &raw).map_err(|_| ApiError::not_found("refund", &raw))?;
+    let refund = payments::scoped_refunds(auth.livemode)
+        .filter(refund::Column::Id.eq(id))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("refund", &raw))?;
+    Ok(HttpResponse::Ok().json(RefundObject::from_model(&refund)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only refunds of this charge (`ch_…`).
+    pub charge: Option<String>,
+    pub limit: Option<i64>,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
+}
+
+#[utoipa::path(tag = "Refunds", params(ListQuery), responses((status = 200, description = "Refunds, newest first")), security(("api_key" = [])))]
+#[get("/refunds")]
+pub async fn list(state: web::Data<AppState>, auth: Auth, query: ApiQuery<ListQuery>) -> Result<HttpResponse, ApiError> {
+    auth.require_platform()?;
+    let q = query.0;
+    let cursor = Cursor::parse(IdKind::Refund, q.limit, q.starting_after.as_deref(), q.ending_before.as_deref())?;
+    let mut select = payments::scoped_refunds(auth.livemode);
+    if let Some(c) = &q.charge {
+        let id = ids::decode(IdKind::Charge, c).map_err(|e| ApiError::invalid("charge", "parameter_invalid", format!("Invalid charge: {e}")))?;
+        select = select.filter(refund::Column::ChargeId.eq(id));
+    }
+    let page = cursor.fetch(&state.db, select, refund::Column::Id).await?;
+    let data: Vec<RefundObject> = page.rows.iter().map(RefundObject::from_model).collect();
+    Ok(HttpResponse::Ok().json(ListBody::new("/v1/refunds", data, page.has_more)))
+}
+

@@ -1,0 +1,207 @@
+//! Transfers from the platform's balance to a seller: `POST /v1/transfers`,
+//! `POST /v1/transfers/{id}/reversals`, `GET /v1/transfers/{id}`, `GET /v1/transfers`.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use sea_orm::{ColumnTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{check_text, parse_account_id, parse_currency, MAX_SHORT_TEXT};
+use crate::events::{self, NewEvent};
+use crate::gateway::error::ApiError;
+use crate::gateway::ids::{self, IdKind};
+use crate::gateway::metadata::MetadataParam;
+use crate::gateway::pagination::{Cursor, ListBody};
+use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
+use crate::payments::{self, clock, entity::transfer, NewTransfer, Transfer};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransferObject {
+    #[schema(example = "tr_01h455vb4pex5vsknk084sn02q")]
+    pub id: String,
+    #[schema(example = "transfer")]
+    pub object: &'static str,
+    pub livemode: bool,
+    pub created: String,
+    pub amount: i64,
+    pub currency: String,
+    pub destination: String,
+    pub source_transaction: Option<String>,
+    pub transfer_group: Option<String>,
+    pub amount_reversed: i64,
+    pub reversed: bool,
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+impl TransferObject {
+    pub fn from_model(t: &Transfer) -> Self {
+        Self {
+            id: ids::encode(IdKind::Transfer, t.id),
+            object: "transfer",
+            livemode: t.livemode,
+            created: super::timestamp(t.created_at),
+            amount: t.amount,
+            currency: t.currency.clone(),
+            destination: ids::encode(IdKind::Account, t.destination_id),
+            source_transaction: t.source_transaction.map(|c| ids::encode(IdKind::Charge, c)),
+            transfer_group: t.transfer_group.clone(),
+            amount_reversed: t.amount_reversed,
+            reversed: t.amount_reversed == t.amount,
+            metadata: serde_json::from_value(t.metadata.clone()).unwrap_or_default(),
+        }
+    }
+
+    fn json(t: &Transfer) -> Result<Value, ApiError> {
+        serde_json::to_value(Self::from_model(t)).map_err(ApiError::internal)
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTransferRequest {
+    pub amount: i64,
+    pub currency: String,
+    /// The seller (`acct_…`).
+    pub destination: String,
+    /// The charge (`ch_…`) the money came from, for reconciliation.
+    pub source_transaction: Option<String>,
+    pub transfer_group: Option<String>,
+    pub metadata: Option<MetadataParam>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReversalRequest {
+    /// Default: all that is not yet reversed.
+    pub amount: Option<i64>,
+}
+
+fn event(kind: &'static str, t: &Transfer, object: Value) -> NewEvent<'static> {
+    NewEvent { livemode: t.livemode, account_id: Some(t.destination_id), kind, object, previous_attributes: None }
+}
+
+#[utoipa::path(
+    tag = "Transfers",
+    request_body = CreateTransferRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry for 24 hours.")),
+    responses((status = 200, description = "The transfer", body = TransferObject), (status = 400, description = "Invalid, or the platform's balance is too low", body = crate::api::openapi::ErrorBody)),
+    security(("api_key" = []))
+)]
+#[post("/transfers")]
+pub async fn create(state: web::Data<AppState>, auth: Auth, req: HttpRequest, body: JsonBody) -> Result<HttpResponse, ApiError> {
+    auth.require_platform()?;
+    let origin = idempotency::origin(&req);
+    idempotency::run(&state, &auth, &req, &body, async |txn| {
+        let input: CreateTransferRequest = body.parse()?;
+        let currency = parse_currency("currency", &input.currency)?;
+        let destination = parse_account_id("destination", &input.destination)?;
+        check_text("transfer_group", &input.transfer_group, MAX_SHORT_TEXT)?;
+        let source_transaction = input
+            .source_transaction
+            .as_deref()
+            .map(|s| ids::decode(IdKind::Charge, s).map_err(|e| ApiError::invalid("source_transaction", "parameter_invalid", format!("Invalid source_transaction: {e}"))))
+            .transpose()?;
+        let now = clock::now(txn, auth.livemode).await?;
+        let t = payments::create_transfer(
+            txn,
+            auth.livemode,
+            now,
+            NewTransfer {
+                amount: input.amount,
+                currency,
+                destination,
+                source_transaction,
+                transfer_group: input.transfer_group,
+                metadata: input.metadata.unwrap_or_default().into_new()?,
+            },
+        )
+        .await?;
+        let object = TransferObject::json(&t)?;
+        events::record(txn, event("transfer.created", &t, object.clone()), &origin).await?;
+        Ok(object)
+    })
+    .await
+}
+
+fn transfer_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
+    ids::decode(IdKind::Transfer, raw).map_err(|_| ApiError::not_found("transfer", raw))
+}
+
+#[utoipa::path(
+    tag = "Transfers",
+    request_body = ReversalRequest,
+    params(("id" = String, Path, description = "A `tr_` id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry.")),
+    responses((status = 200, description = "The transfer after the reversal", body = TransferObject)),
+    security(("api_key" = []))
+)]
+#[post("/transfers/{id}/reversals")]
+pub async fn reverse(state: web::Data<AppState>, auth: Auth, req: HttpRequest, path: web::Path<String>, body: JsonBody) -> Result<HttpResponse, ApiError> {
+    auth.require_platform()?;
+    let raw = path.into_inner();
+    let id = transfer_id(&raw)?;
+    let origin = idempotency::origin(&req);
+    idempotency::run(&state, &auth, &req, &body, async |txn| {
+        let input: ReversalRequest = body.parse()?;
+        let now = clock::now(txn, auth.livemode).await?;
+        let (t, _) = payments::reverse_transfer(txn, auth.livemode, now, id, input.amount).await.map_err(|e| match e {
+            payments::PaymentError::NotFound(_) => ApiError::not_found("transfer", &raw),
+            other => other.into(),
+        })?;
+        let object = TransferObject::json(&t)?;
+        events::record(txn, event("transfer.reversed", &t, object.clone()), &origin).await?;
+        Ok(object)
+    })
+    .await
+}
+
+#[utoipa::path(
+    tag = "Transfers",
+    params(("id" = String, Path, description = "A `tr_` id")),
+    responses((status = 200, description = "The transfer", body = TransferObject), (status = 404, description = "No such transfer", body = crate::api::openapi::ErrorBody)),
+    security(("api_key" = []))
+)]
+#[get("/transfers/{id}")]
+pub async fn retrieve(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let raw = path.into_inner();
+    let id = transfer_id(&raw)?;
+    let t = payments::scoped_transfers(auth.livemode)
+        .filter(transfer::Column::Id.eq(id))
+        .one(&state.db)
+        .await?
+        .filter(|t| auth.account.is_none_or(|a| a == t.destination_id))
+        .ok_or_else(|| ApiError::not_found("transfer", &raw))?;
+    Ok(HttpResponse::Ok().json(TransferObject::from_model(&t)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    pub destination: Option<String>,
+    pub transfer_group: Option<String>,
+    pub limit: Option<i64>,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
+}
+
+#[utoipa::path(tag = "Transfers", params(ListQuery), responses((status = 200, description = "Transfers, newest first")), security(("api_key" = [])))]
+#[get("/transfers")]
+pub async fn list(state: web::Data<AppState>, auth: Auth, query: ApiQuery<ListQuery>) -> Result<HttpResponse, ApiError> {
+    let q = query.0;
+    let cursor = Cursor::parse(IdKind::Transfer, q.limit, q.starting_after.as_deref(), q.ending_before.as_deref())?;
+    let mut select = payments::scoped_transfers(auth.livemode);
+    if let Some(acting) = auth.account {
+        select = select.filter(transfer::Column::DestinationId.eq(acting));
+    }
+    if let Some(d) = &q.destination {
+        select = select.filter(transfer::Column::DestinationId.eq(parse_account_id("destination", d)?));
+    }
+    if let Some(g) = &q.transfer_group {
+        select = select.filter(transfer::Column::TransferGroup.eq(g.clone()));
+    }
+    let page = cursor.fetch(&state.db, select, transfer::Column::Id).await?;
+    let data: Vec<TransferObject> = page.rows.iter().map(TransferObject::from_model).collect();
+    Ok(HttpResponse::Ok().json(ListBody::new("/v1/transfers", data, page.has_more)))
+}

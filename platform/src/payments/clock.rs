@@ -1,0 +1,42 @@
+//! Time for time-based work. Live mode reads the real clock; test mode reads the real clock
+//! plus an offset that `POST /v1/test_helpers/advance_clock` moves forward, so a platform can
+//! test settlement days ahead without waiting.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+
+use super::entity::clock_offset;
+
+/// Most one call may advance the test clock: a year.
+pub const MAX_ADVANCE_SECONDS: i64 = 366 * 24 * 3600;
+
+pub async fn now(db: &impl ConnectionTrait, livemode: bool) -> Result<DateTime<Utc>, DbErr> {
+    if livemode {
+        return Ok(Utc::now());
+    }
+    let offset = clock_offset::Entity::find_by_id(false)
+        .one(db)
+        .await?
+        .map_or(0, |row| row.offset_seconds);
+    Ok(Utc::now() + Duration::seconds(offset))
+}
+
+/// Moves the test clock forward by `seconds` (1..=MAX_ADVANCE_SECONDS); returns the new now.
+pub async fn advance_test_clock(db: &impl ConnectionTrait, seconds: i64) -> Result<DateTime<Utc>, DbErr> {
+    clock_offset::Entity::insert(clock_offset::ActiveModel {
+        livemode: Set(false),
+        offset_seconds: Set(seconds),
+    })
+    .on_conflict(
+        OnConflict::column(clock_offset::Column::Livemode)
+            .value(
+                clock_offset::Column::OffsetSeconds,
+                Expr::col((clock_offset::Entity, clock_offset::Column::OffsetSeconds)).add(seconds),
+            )
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    now(db, false).await
+}

@@ -1,0 +1,41 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "charges")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub livemode: bool,
+    pub amount: i64,
+    /// Lower-case ISO 4217.
+    pub currency: String,
+    /// `succeeded`, `pending` (authorised, not captured) or `failed`.
+    pub status: String,
+    pub captured: bool,
+    pub amount_captured: i64,
+    pub amount_refunded: i64,
+    pub application_fee_amount: i64,
+    /// The one seller of a single-destination charge; null for a cart (see `splits`).
+    pub destination_id: Option<Uuid>,
+    /// `[{"destination": uuid, "amount": i64, "application_fee_amount": i64}]`, always at least
+    /// one: a single-destination charge is a cart of one.
+    pub splits: Json,
+    pub payment_method: String,
+    pub payment_method_reference: Option<String>,
+    pub description: Option<String>,
+    pub transfer_group: Option<String>,
+    pub metadata: Json,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    /// The two-phase ledger entry of an uncaptured authorisation.
+    pub authorization_entry_id: Option<Uuid>,
+    /// When the sellers' shares move from pending to available.
+    pub available_on: Option<DateTimeUtc>,
+    pub settled: bool,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

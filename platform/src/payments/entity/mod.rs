@@ -1,0 +1,4 @@
+pub mod charge;
+pub mod clock_offset;
+pub mod refund;
+pub mod transfer;

@@ -1,0 +1,715 @@
+//! The payments domain: charges (split over one or many sellers), captures, refunds, transfers
+//! and settlement, composed from the ledger and the processor. No HTTP here: the API layer
+//! (`api::charges`, …) parses requests into these types and renders the results.
+//!
+//! Ledger entries follow DESIGN.md's table (charge 100.00, fee 10.00):
+//! - captured: Dr platform.clearing 100 · Cr seller.pending 90 · Cr platform.pending 10
+//!   (a two-phase entry while only authorised);
+//! - settled (at `available_on`): Dr seller.pending · Cr seller.available, same for the platform;
+//! - refund 40 (reverse transfer, refund fee): Dr seller 36 · Dr platform 4 · Cr clearing 40,
+//!   each side taken from its pending account first, then available (which may go negative:
+//!   later settlements recover it);
+//! - transfer: Dr platform.available (never below zero) · Cr seller.available.
+
+pub mod allocate;
+pub mod clock;
+pub mod entity;
+pub mod processor;
+
+use std::collections::BTreeMap;
+
+use agora_ledger::journal::{self, Resolution};
+use agora_ledger::{AccountKind, AccountRef, Currency, LedgerError, LineSpec, NewEntry, Owner};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Set, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use allocate::allocate;
+use entity::{charge, refund, transfer};
+use processor::{Decline, PaymentMethod, Processor};
+
+pub use entity::charge::Model as Charge;
+pub use entity::refund::Model as Refund;
+pub use entity::transfer::Model as Transfer;
+
+/// Largest charge, in minor units: 10 billion units of a two-decimal currency. Far above any
+/// card payment, far below where sums over a cart could overflow.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
+/// Most sellers in one cart.
+pub const MAX_SPLITS: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    /// A parameter is wrong: `param` names it as the API caller wrote it.
+    #[error("{message}")]
+    Invalid {
+        param: String,
+        code: &'static str,
+        message: String,
+    },
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    /// The request is valid but the object's state forbids it (already captured, …).
+    #[error("{message}")]
+    State { code: &'static str, message: String },
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+impl PaymentError {
+    fn invalid(param: &str, code: &'static str, message: impl Into<String>) -> Self {
+        PaymentError::Invalid {
+            param: param.to_owned(),
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn state(code: &'static str, message: impl Into<String>) -> Self {
+        PaymentError::State {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// One seller's part of a charge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Split {
+    pub destination: Uuid,
+    pub amount: i64,
+    pub application_fee_amount: i64,
+}
+
+impl Split {
+    fn net(&self) -> i64 {
+        self.amount - self.application_fee_amount
+    }
+}
+
+pub fn splits_of(charge: &Charge) -> Vec<Split> {
+    serde_json::from_value(charge.splits.clone()).unwrap_or_default()
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, PaymentError> {
+    serde_json::to_value(value).map_err(|e| PaymentError::Db(DbErr::Custom(e.to_string())))
+}
+
+pub fn scoped_charges(livemode: bool) -> Select<charge::Entity> {
+    charge::Entity::find().filter(charge::Column::Livemode.eq(livemode))
+}
+
+pub fn scoped_refunds(livemode: bool) -> Select<refund::Entity> {
+    refund::Entity::find().filter(refund::Column::Livemode.eq(livemode))
+}
+
+pub fn scoped_transfers(livemode: bool) -> Select<transfer::Entity> {
+    transfer::Entity::find().filter(transfer::Column::Livemode.eq(livemode))
+}
+
+pub async fn find_charge(db: &impl ConnectionTrait, livemode: bool, id: Uuid) -> Result<Option<Charge>, DbErr> {
+    scoped_charges(livemode).filter(charge::Column::Id.eq(id)).one(db).await
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCharge {
+    pub amount: i64,
+    pub currency: Currency,
+    /// Single destination: one split with `single = true`.
+    pub splits: Vec<Split>,
+    pub single: bool,
+    pub method: PaymentMethod,
+    pub capture: bool,
+    pub description: Option<String>,
+    pub transfer_group: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// What `create_charge` did: the charge, and the decline if the processor refused it (then
+/// only the failed charge is recorded; no money moved).
+pub struct Created {
+    pub charge: Charge,
+    pub decline: Option<Decline>,
+}
+
+fn check_splits(amount: i64, splits: &[Split], single: bool) -> Result<(), PaymentError> {
+    if amount <= 0 || amount > MAX_AMOUNT {
+        return Err(PaymentError::invalid("amount", "amount_invalid", format!("amount must be between 1 and {MAX_AMOUNT}")));
+    }
+    if splits.is_empty() || splits.len() > MAX_SPLITS {
+        return Err(PaymentError::invalid("splits", "splits_invalid", format!("give 1 to {MAX_SPLITS} splits")));
+    }
+    let mut sum: i64 = 0;
+    for (i, s) in splits.iter().enumerate() {
+        let (amount_param, fee_param) = if single {
+            ("amount".to_owned(), "application_fee_amount".to_owned())
+        } else {
+            (format!("splits[{i}].amount"), format!("splits[{i}].application_fee_amount"))
+        };
+        if s.amount <= 0 || s.amount > MAX_AMOUNT {
+            return Err(PaymentError::invalid(&amount_param, "amount_invalid", "a split's amount must be positive"));
+        }
+        if s.application_fee_amount < 0 || s.application_fee_amount > s.amount {
+            return Err(PaymentError::invalid(
+                &fee_param,
+                "application_fee_invalid",
+                "application_fee_amount must be between 0 and the amount it is taken from",
+            ));
+        }
+        sum = sum.checked_add(s.amount).ok_or_else(|| PaymentError::invalid("amount", "amount_invalid", "amount overflow"))?;
+    }
+    if sum != amount {
+        return Err(PaymentError::invalid(
+            "splits",
+            "splits_mismatch",
+            format!("the splits add up to {sum}, but the charge amount is {amount}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The lines that move a captured (or authorised) cart: Dr clearing · Cr each seller's pending
+/// with its net · Cr platform pending with the fees.
+fn capture_lines(currency: Currency, splits: &[Split]) -> Vec<LineSpec> {
+    let total: i64 = splits.iter().map(|s| s.amount).sum();
+    let fees: i64 = splits.iter().map(|s| s.application_fee_amount).sum();
+    let mut lines = vec![LineSpec::debit(AccountRef::platform(AccountKind::Clearing, currency), total)];
+    for s in splits {
+        if s.net() > 0 {
+            lines.push(LineSpec::credit(AccountRef::seller(s.destination, AccountKind::Pending, currency), s.net()));
+        }
+    }
+    if fees > 0 {
+        lines.push(LineSpec::credit(AccountRef::platform(AccountKind::Pending, currency), fees));
+    }
+    lines
+}
+
+pub async fn create_charge(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    now: DateTime<Utc>,
+    settlement_delay: Duration,
+    processor: &dyn Processor,
+    new: NewCharge,
+) -> Result<Created, PaymentError> {
+    check_splits(new.amount, &new.splits, new.single)?;
+    for (i, s) in new.splits.iter().enumerate() {
+        if agora_onboarding::accounts::find(db, livemode, s.destination).await?.is_none() {
+            let param = if new.single { "destination".to_owned() } else { format!("splits[{i}].destination") };
+            return Err(PaymentError::invalid(&param, "resource_missing", "no such connected account in this mode"));
+        }
+    }
+    if matches!(new.method, PaymentMethod::TestToken(_)) && livemode {
+        return Err(PaymentError::invalid("payment_method", "test_token_in_live_mode", "test payment methods work only with a test key"));
+    }
+    let decline = processor.authorize(livemode, new.amount, &new.method).err();
+    let id = Uuid::now_v7();
+    let fees: i64 = new.splits.iter().map(|s| s.application_fee_amount).sum();
+    let status = match (&decline, new.capture) {
+        (Some(_), _) => "failed",
+        (None, true) => "succeeded",
+        (None, false) => "pending",
+    };
+    let captured = decline.is_none() && new.capture;
+    let mut authorization_entry_id = None;
+    if decline.is_none() {
+        let posted = journal::post(
+            db,
+            livemode,
+            NewEntry {
+                key: format!("charge:{id}:{}", if new.capture { "capture" } else { "authorize" }),
+                kind: if new.capture { "charge.captured" } else { "charge.authorized" }.to_owned(),
+                source_id: Some(id),
+                pending: !new.capture,
+                lines: capture_lines(new.currency, &new.splits),
+                effective_at: now,
+            },
+        )
+        .await?;
+        if !new.capture {
+            authorization_entry_id = Some(posted.entry.id);
+        }
+    }
+    let model = charge::ActiveModel {
+        id: Set(id),
+        livemode: Set(livemode),
+        amount: Set(new.amount),
+        currency: Set(new.currency.api_code()),
+        status: Set(status.to_owned()),
+        captured: Set(captured),
+        amount_captured: Set(if captured { new.amount } else { 0 }),
+        amount_refunded: Set(0),
+        application_fee_amount: Set(fees),
+        destination_id: Set(if new.single { new.splits.first().map(|s| s.destination) } else { None }),
+        splits: Set(to_json(&new.splits)?),
+        payment_method: Set(new.method.kind().to_owned()),
+        payment_method_reference: Set(new.method.reference().map(str::to_owned)),
+        description: Set(new.description),
+        transfer_group: Set(new.transfer_group),
+        metadata: Set(to_json(&new.metadata)?),
+        failure_code: Set(decline.as_ref().map(|d| d.code.to_owned())),
+        failure_message: Set(decline.as_ref().map(|d| d.message.to_owned())),
+        authorization_entry_id: Set(authorization_entry_id),
+        available_on: Set(captured.then_some(now + settlement_delay)),
+        settled: Set(false),
+        created_at: Set(now),
+    };
+    let charge = model.insert(db).await?;
+    Ok(Created { charge, decline })
+}
+
+/// Captures an authorised charge: `amount` (default all) of it; the rest is released. Each
+/// seller's part and fee shrink in proportion (largest remainder, so the parts add up).
+pub async fn capture(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    now: DateTime<Utc>,
+    settlement_delay: Duration,
+    charge_id: Uuid,
+    amount: Option<i64>,
+) -> Result<Charge, PaymentError> {
+    let charge = find_charge(db, livemode, charge_id).await?.ok_or(PaymentError::NotFound("charge"))?;
+    if charge.status != "pending" {
+        return Err(PaymentError::state(
+            "charge_not_capturable",
+            format!("this charge is {} and cannot be captured", if charge.captured { "already captured" } else { charge.status.as_str() }),
+        ));
+    }
+    let amount = amount.unwrap_or(charge.amount);
+    if amount <= 0 || amount > charge.amount {
+        return Err(PaymentError::invalid("amount", "amount_too_large", format!("capture between 1 and the authorised {}", charge.amount)));
+    }
+    let currency = Currency::parse(&charge.currency).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let splits = splits_of(&charge);
+    let parts = allocate(amount, &splits.iter().map(|s| s.amount).collect::<Vec<_>>())
+        .ok_or_else(|| DbErr::Custom("cannot allocate capture".to_owned()))?;
+    let captured: Vec<Split> = splits
+        .iter()
+        .zip(parts)
+        .map(|(s, part)| {
+            let fee = allocate(part, &[s.application_fee_amount, s.net()]).map_or(0, |v| v[0]);
+            Split {
+                destination: s.destination,
+                amount: part,
+                application_fee_amount: fee,
+            }
+        })
+        .collect();
+    let pending_id = charge.authorization_entry_id.ok_or(PaymentError::NotFound("authorization"))?;
+    let lines: Vec<LineSpec> = capture_lines(currency, &captured.iter().copied().filter(|s| s.amount > 0).collect::<Vec<_>>());
+    journal::resolve(db, livemode, pending_id, format!("charge:{charge_id}:capture"), "charge.captured".to_owned(), Resolution::Post(lines), now).await?;
+    let fees: i64 = captured.iter().map(|s| s.application_fee_amount).sum();
+    // Conditional on still being pending: a concurrent capture loses here (and in the ledger).
+    let updated = charge::Entity::update_many()
+        .col_expr(charge::Column::Status, Expr::value("succeeded"))
+        .col_expr(charge::Column::Captured, Expr::value(true))
+        .col_expr(charge::Column::AmountCaptured, Expr::value(amount))
+        .col_expr(charge::Column::ApplicationFeeAmount, Expr::value(fees))
+        .col_expr(charge::Column::Splits, Expr::value(to_json(&captured)?))
+        .col_expr(charge::Column::AvailableOn, Expr::value(now + settlement_delay))
+        .filter(charge::Column::Id.eq(charge_id))
+        .filter(charge::Column::Status.eq("pending"))
+        .exec(db)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(PaymentError::state("charge_not_capturable", "this charge was captured concurrently"));
+    }
+    find_charge(db, livemode, charge_id).await?.ok_or(PaymentError::NotFound("charge"))
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRefund {
+    pub charge_id: Uuid,
+    pub amount: Option<i64>,
+    pub reason: Option<String>,
+    pub reverse_transfer: bool,
+    pub refund_application_fee: bool,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Who bears one seller's part of a refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundShare {
+    pub destination: Uuid,
+    pub seller_amount: i64,
+    pub platform_amount: i64,
+}
+
+/// Splits a refund over a charge's sellers in proportion to their captured parts (largest
+/// remainder), then each part between seller and platform:
+/// - `reverse_transfer` and `refund_application_fee`: the seller bears its net share, the
+///   platform its fee share (fee share = the part × fee / split amount, largest remainder);
+/// - `reverse_transfer` only: the seller bears the whole part, the platform keeps its fee;
+/// - no `reverse_transfer`: the platform bears the whole part.
+pub fn refund_shares(splits: &[Split], amount: i64, reverse_transfer: bool, refund_application_fee: bool) -> Option<Vec<RefundShare>> {
+    let parts = allocate(amount, &splits.iter().map(|s| s.amount).collect::<Vec<_>>())?;
+    Some(
+        splits
+            .iter()
+            .zip(parts)
+            .map(|(s, part)| {
+                let fee_share = allocate(part, &[s.application_fee_amount, s.net()]).map_or(0, |v| v[0]);
+                let (seller_amount, platform_amount) = match (reverse_transfer, refund_application_fee) {
+                    (true, true) => (part - fee_share, fee_share),
+                    (true, false) => (part, 0),
+                    (false, _) => (0, part),
+                };
+                RefundShare {
+                    destination: s.destination,
+                    seller_amount,
+                    platform_amount,
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Lines debiting `owner` by `amount`: from its pending account as far as that holds money
+/// (guarded, so a concurrent refund cannot take pending below zero), the rest from available
+/// (unguarded: the negative-balance rule).
+async fn debit_pending_first(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    owner: Owner,
+    currency: Currency,
+    amount: i64,
+    use_pending: bool,
+    lines: &mut Vec<LineSpec>,
+) -> Result<(), PaymentError> {
+    if amount <= 0 {
+        return Ok(());
+    }
+    let pending = AccountRef { owner, kind: AccountKind::Pending, currency };
+    let available = AccountRef { owner, kind: AccountKind::Available, currency };
+    let held = if use_pending {
+        journal::balances(db, livemode, pending).await?.posted(AccountKind::Pending).max(0)
+    } else {
+        0
+    };
+    let from_pending = held.min(amount);
+    if from_pending > 0 {
+        lines.push(LineSpec::debit(pending, from_pending).guarded());
+    }
+    if amount - from_pending > 0 {
+        lines.push(LineSpec::debit(available, amount - from_pending));
+    }
+    Ok(())
+}
+
+pub async fn create_refund(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    now: DateTime<Utc>,
+    new: NewRefund,
+) -> Result<(Refund, Charge), PaymentError> {
+    let charge = find_charge(txn, livemode, new.charge_id).await?.ok_or(PaymentError::NotFound("charge"))?;
+    if !charge.captured {
+        return Err(PaymentError::state(
+            "charge_not_refundable",
+            format!("this charge is {}; only captured charges can be refunded", charge.status),
+        ));
+    }
+    let remaining = charge.amount_captured - charge.amount_refunded;
+    let amount = new.amount.unwrap_or(remaining);
+    if amount <= 0 || amount > remaining {
+        return Err(PaymentError::invalid(
+            "amount",
+            "amount_too_large",
+            format!("refund between 1 and the {remaining} not yet refunded"),
+        ));
+    }
+    // Conditional, so concurrent refunds can never together exceed what was captured.
+    let claimed = charge::Entity::update_many()
+        .col_expr(charge::Column::AmountRefunded, Expr::col(charge::Column::AmountRefunded).add(amount))
+        .filter(charge::Column::Id.eq(charge.id))
+        .filter(Expr::expr(Expr::col(charge::Column::AmountRefunded).add(amount)).lte(Expr::col(charge::Column::AmountCaptured)))
+        .exec(txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(PaymentError::invalid("amount", "amount_too_large", "the charge has been refunded meanwhile; less remains"));
+    }
+    let currency = Currency::parse(&charge.currency).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let shares = refund_shares(&splits_of(&charge), amount, new.reverse_transfer, new.refund_application_fee)
+        .ok_or_else(|| DbErr::Custom("cannot allocate refund".to_owned()))?;
+    let id = Uuid::now_v7();
+    let entry = |lines: Vec<LineSpec>| NewEntry {
+        key: format!("refund:{id}"),
+        kind: "refund".to_owned(),
+        source_id: Some(id),
+        pending: false,
+        lines,
+        effective_at: now,
+    };
+    // First try pending-first; if a concurrent refund drained a pending account between our
+    // read and our write, the guard refuses and we take it all from available instead.
+    let mut posted = false;
+    for use_pending in [true, false] {
+        let mut lines = vec![LineSpec::credit(AccountRef::platform(AccountKind::Clearing, currency), amount)];
+        let platform_total: i64 = shares.iter().map(|s| s.platform_amount).sum();
+        for share in &shares {
+            debit_pending_first(txn, livemode, Owner::Seller(share.destination), currency, share.seller_amount, use_pending, &mut lines).await?;
+        }
+        debit_pending_first(txn, livemode, Owner::Platform, currency, platform_total, use_pending, &mut lines).await?;
+        let savepoint = txn.begin().await?;
+        match journal::post(&savepoint, livemode, entry(lines)).await {
+            Ok(_) => {
+                savepoint.commit().await?;
+                posted = true;
+                break;
+            }
+            Err(LedgerError::InsufficientFunds(_)) if use_pending => savepoint.rollback().await?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !posted {
+        return Err(PaymentError::state("refund_failed", "could not record the refund"));
+    }
+    let refund = refund::ActiveModel {
+        id: Set(id),
+        livemode: Set(livemode),
+        charge_id: Set(charge.id),
+        amount: Set(amount),
+        currency: Set(charge.currency.clone()),
+        reason: Set(new.reason),
+        reverse_transfer: Set(new.reverse_transfer),
+        refund_application_fee: Set(new.refund_application_fee),
+        allocation: Set(to_json(&shares)?),
+        metadata: Set(to_json(&new.metadata)?),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    let charge = find_charge(txn, livemode, charge.id).await?.ok_or(PaymentError::NotFound("charge"))?;
+    Ok((refund, charge))
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTransfer {
+    pub amount: i64,
+    pub currency: Currency,
+    pub destination: Uuid,
+    pub source_transaction: Option<Uuid>,
+    pub transfer_group: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Moves money from the platform's available balance to a seller's; never more than the
+/// platform has (a guarded line, so concurrent transfers cannot overdraw it either).
+pub async fn create_transfer(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    now: DateTime<Utc>,
+    new: NewTransfer,
+) -> Result<Transfer, PaymentError> {
+    if new.amount <= 0 || new.amount > MAX_AMOUNT {
+        return Err(PaymentError::invalid("amount", "amount_invalid", format!("amount must be between 1 and {MAX_AMOUNT}")));
+    }
+    if agora_onboarding::accounts::find(db, livemode, new.destination).await?.is_none() {
+        return Err(PaymentError::invalid("destination", "resource_missing", "no such connected account in this mode"));
+    }
+    if let Some(source) = new.source_transaction {
+        let charge = find_charge(db, livemode, source).await?;
+        match charge {
+            Some(c) if c.captured && c.currency == new.currency.api_code() => {}
+            Some(_) => {
+                return Err(PaymentError::invalid(
+                    "source_transaction",
+                    "source_transaction_invalid",
+                    "the source charge must be captured and in the transfer's currency",
+                ))
+            }
+            None => return Err(PaymentError::invalid("source_transaction", "resource_missing", "no such charge in this mode")),
+        }
+    }
+    let id = Uuid::now_v7();
+    let lines = vec![
+        LineSpec::debit(AccountRef::platform(AccountKind::Available, new.currency), new.amount).guarded(),
+        LineSpec::credit(AccountRef::seller(new.destination, AccountKind::Available, new.currency), new.amount),
+    ];
+    match journal::post(
+        db,
+        livemode,
+        NewEntry { key: format!("transfer:{id}"), kind: "transfer".to_owned(), source_id: Some(id), pending: false, lines, effective_at: now },
+    )
+    .await
+    {
+        Ok(_) => {}
+        Err(LedgerError::InsufficientFunds(_)) => {
+            return Err(PaymentError::invalid(
+                "amount",
+                "balance_insufficient",
+                "the platform's available balance in this currency is too low for this transfer",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(transfer::ActiveModel {
+        id: Set(id),
+        livemode: Set(livemode),
+        amount: Set(new.amount),
+        currency: Set(new.currency.api_code()),
+        destination_id: Set(new.destination),
+        source_transaction: Set(new.source_transaction),
+        transfer_group: Set(new.transfer_group),
+        amount_reversed: Set(0),
+        metadata: Set(to_json(&new.metadata)?),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Reverses (part of) a transfer: the seller gives back to the platform. The seller's
+/// available balance may go negative (the negative-balance rule); the reversal can never exceed
+/// what is left of the transfer, also under concurrency (a conditional update decides).
+pub async fn reverse_transfer(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    now: DateTime<Utc>,
+    transfer_id: Uuid,
+    amount: Option<i64>,
+) -> Result<(Transfer, i64), PaymentError> {
+    let t = scoped_transfers(livemode)
+        .filter(transfer::Column::Id.eq(transfer_id))
+        .one(db)
+        .await?
+        .ok_or(PaymentError::NotFound("transfer"))?;
+    let left = t.amount - t.amount_reversed;
+    let amount = amount.unwrap_or(left);
+    if amount <= 0 || amount > left {
+        return Err(PaymentError::invalid("amount", "amount_too_large", format!("reverse between 1 and the {left} not yet reversed")));
+    }
+    let claimed = transfer::Entity::update_many()
+        .col_expr(transfer::Column::AmountReversed, Expr::col(transfer::Column::AmountReversed).add(amount))
+        .filter(transfer::Column::Id.eq(t.id))
+        .filter(Expr::expr(Expr::col(transfer::Column::AmountReversed).add(amount)).lte(Expr::col(transfer::Column::Amount)))
+        .exec(db)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(PaymentError::invalid("amount", "amount_too_large", "the transfer has been reversed meanwhile; less remains"));
+    }
+    let currency = Currency::parse(&t.currency).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let key = format!("transfer:{}:reversal:{}", t.id, Uuid::now_v7());
+    journal::post(
+        db,
+        livemode,
+        NewEntry {
+            key,
+            kind: "transfer.reversal".to_owned(),
+            source_id: Some(t.id),
+            pending: false,
+            lines: vec![
+                LineSpec::debit(AccountRef::seller(t.destination_id, AccountKind::Available, currency), amount),
+                LineSpec::credit(AccountRef::platform(AccountKind::Available, currency), amount),
+            ],
+            effective_at: now,
+        },
+    )
+    .await?;
+    let t = scoped_transfers(livemode)
+        .filter(transfer::Column::Id.eq(transfer_id))
+        .one(db)
+        .await?
+        .ok_or(PaymentError::NotFound("transfer"))?;
+    Ok((t, amount))
+}
+
+/// Largest number of charges settled per batch, so one run never holds the writer long.
+pub const SETTLE_BATCH: u64 = 200;
+
+/// Moves the shares of charges whose `available_on` has come from pending to available.
+/// Each charge is claimed by a conditional update, so concurrent workers never settle one
+/// twice; the ledger entry key makes a retry harmless too. Returns the owners whose available
+/// balance grew, for `balance.available` events.
+pub async fn settle_due(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<Owner>, PaymentError> {
+    let due = scoped_charges(livemode)
+        .filter(charge::Column::Captured.eq(true))
+        .filter(charge::Column::Settled.eq(false))
+        .filter(charge::Column::AvailableOn.lte(now))
+        .order_by_asc(charge::Column::AvailableOn)
+        .limit(SETTLE_BATCH)
+        .all(db)
+        .await?;
+    let mut owners = std::collections::BTreeSet::new();
+    for c in due {
+        let claimed = charge::Entity::update_many()
+            .col_expr(charge::Column::Settled, Expr::value(true))
+            .filter(charge::Column::Id.eq(c.id))
+            .filter(charge::Column::Settled.eq(false))
+            .exec(db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            continue;
+        }
+        let currency = Currency::parse(&c.currency).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let mut moves: BTreeMap<Owner, i64> = BTreeMap::new();
+        for s in splits_of(&c) {
+            *moves.entry(Owner::Seller(s.destination)).or_default() += s.net();
+        }
+        *moves.entry(Owner::Platform).or_default() += c.application_fee_amount;
+        let mut lines = Vec::new();
+        for (owner, want) in moves {
+            // A refund may already have taken part of the pending balance; move what is there.
+            let pending = AccountRef { owner, kind: AccountKind::Pending, currency };
+            let held = journal::balances(db, livemode, pending).await?.posted(AccountKind::Pending).max(0);
+            let amount = want.min(held);
+            if amount > 0 {
+                lines.push(LineSpec::debit(pending, amount).guarded());
+                lines.push(LineSpec::credit(AccountRef { owner, kind: AccountKind::Available, currency }, amount));
+                owners.insert(owner);
+            }
+        }
+        if !lines.is_empty() {
+            journal::post(
+                db,
+                livemode,
+                NewEntry {
+                    key: format!("charge:{}:settle", c.id),
+                    kind: "charge.settled".to_owned(),
+                    source_id: Some(c.id),
+                    pending: false,
+                    lines,
+                    effective_at: now,
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(owners.into_iter().collect())
+}
+
+/// A balance: per currency, what is available and what is pending, for one owner.
+#[derive(Debug, Clone, Default)]
+pub struct BalanceSummary {
+    pub available: BTreeMap<String, i64>,
+    pub pending: BTreeMap<String, i64>,
+}
+
+pub async fn balance(db: &impl ConnectionTrait, livemode: bool, owner: Owner) -> Result<BalanceSummary, DbErr> {
+    let mut summary = BalanceSummary::default();
+    for (account, balances) in journal::owner_accounts(db, livemode, owner).await? {
+        let code = account.currency.api_code();
+        match account.kind {
+            AccountKind::Available => {
+                *summary.available.entry(code).or_default() += balances.posted(AccountKind::Available);
+            }
+            AccountKind::Pending => {
+                *summary.pending.entry(code).or_default() += balances.posted(AccountKind::Pending);
+            }
+            _ => {}
+        }
+    }
+    Ok(summary)
+}
