@@ -50,7 +50,11 @@ fn api_routes(cfg: &mut ServiceConfig) {
             .service(api::transfers::retrieve)
             .service(api::transfers::reverse)
             .service(api::balance::retrieve)
-            .service(api::balance::advance_clock),
+            .service(api::balance::advance_clock)
+            .service(api::disputes::list)
+            .service(api::disputes::retrieve)
+            .service(api::disputes::close)
+            .service(api::disputes::test_dispute),
     )
     .service(api::health::healthz)
     .service(api::health::readyz);

@@ -45,6 +45,8 @@ pub struct Config {
     pub http_workers: usize,
     /// Days a captured charge's funds stay pending before they become available.
     pub settlement_delay_days: u32,
+    /// Dispute fee a seller pays, in major units of the charge's currency (15 → 15.00 EUR).
+    pub dispute_fee: u32,
 }
 
 impl Default for Config {
@@ -65,6 +67,7 @@ impl Default for Config {
             shutdown_timeout_s: 30,
             http_workers: 0,
             settlement_delay_days: 2,
+            dispute_fee: 15,
         }
     }
 }
@@ -88,6 +91,7 @@ pub const ENV_KEYS: &[&str] = &[
     "shutdown_timeout_s",
     "http_workers",
     "settlement_delay_days",
+    "dispute_fee",
 ];
 
 /// Values given as command-line flags: the top layer.
@@ -132,6 +136,9 @@ impl Config {
         }
         if self.db_max_connections == 0 || self.db_max_connections > 1000 {
             return Err("db_max_connections must be between 1 and 1000".to_owned());
+        }
+        if self.dispute_fee > 10_000 {
+            return Err("dispute_fee must be between 0 and 10000 (major units)".to_owned());
         }
         if self.settlement_delay_days > 365 {
             return Err("settlement_delay_days must be between 0 and 365".to_owned());

@@ -33,7 +33,13 @@ async fn settlement(state: AppState, mut stop: watch::Receiver<bool>) {
             let result = async {
                 let txn = state.db.begin().await?;
                 let now = crate::payments::clock::now(&txn, livemode).await?;
-                let n = crate::api::balance::settle(&txn, livemode, now, &crate::events::Origin::default()).await?;
+                let n = crate::api::balance::settle(
+                    &txn,
+                    livemode,
+                    now,
+                    &crate::events::Origin::default(),
+                )
+                .await?;
                 txn.commit().await?;
                 Ok::<usize, crate::gateway::error::ApiError>(n)
             }

@@ -297,25 +297,45 @@ fn serve_first_start_prints_a_key_that_works_then_stops_on_sigterm() {
 fn ledger_verify_reports_a_summary_or_what_is_broken() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["ledger", "verify"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = stdout(&out);
     assert_eq!(text.lines().count(), 1, "{text}");
-    assert!(text.starts_with("ledger verified: 0 entries, 0 lines, 0 accounts checked; all invariants hold"), "{text}");
+    assert!(
+        text.starts_with(
+            "ledger verified: 0 entries, 0 lines, 0 accounts checked; all invariants hold"
+        ),
+        "{text}"
+    );
 
     // Break it by hand, as a bad migration or an edit in psql would.
     let db = dir.path().join("agora.db");
     let sql = "INSERT INTO ledger_accounts (id, livemode, owner_id, kind, currency, posted_debits, posted_credits, pending_debits, pending_credits, created_at) \
                VALUES (X'0190000000007000800000000000000A', 0, X'00000000000000000000000000000000', 'clearing', 'EUR', 5, 0, 0, 0, '2026-01-01T00:00:00+00:00')";
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         use sea_orm::ConnectionTrait;
-        let conn = sea_orm::Database::connect(format!("sqlite://{}", db.display())).await.unwrap();
+        let conn = sea_orm::Database::connect(format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
         conn.execute_unprepared(sql).await.unwrap();
         conn.close().await.unwrap();
     });
     let out = run(dir.path(), &["ledger", "verify"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("BROKEN: account test platform.clearing.EUR"), "{text}");
-    assert!(text.contains("1 problem(s)") || text.contains("2 problem(s)"), "{text}");
+    assert!(
+        text.contains("BROKEN: account test platform.clearing.EUR"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 problem(s)") || text.contains("2 problem(s)"),
+        "{text}"
+    );
 }

@@ -13,7 +13,10 @@ async fn verify(app: &TestApp) {
 }
 
 async fn seller(app: &TestApp) -> String {
-    app.create_account(json!({"country": "DE"})).await["id"].as_str().unwrap().to_owned()
+    app.create_account(json!({"country": "DE"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn charge(app: &TestApp, body: Value) -> Value {
@@ -24,8 +27,12 @@ async fn charge(app: &TestApp, body: Value) -> Value {
 
 /// (available, pending) in `currency` for the platform, or a seller with Some(acct).
 async fn balance(app: &TestApp, account: Option<&str>, currency: &str) -> (i64, i64) {
-    let headers: Vec<(&str, &str)> = account.map(|a| vec![("agora-account", a)]).unwrap_or_default();
-    let res = app.send(Method::GET, "/v1/balance", None, &app.test_key, &headers).await;
+    let headers: Vec<(&str, &str)> = account
+        .map(|a| vec![("agora-account", a)])
+        .unwrap_or_default();
+    let res = app
+        .send(Method::GET, "/v1/balance", None, &app.test_key, &headers)
+        .await;
     assert_eq!(res.status, 200, "{}", res.body);
     let pick = |side: &str| {
         res.body[side]
@@ -39,11 +46,20 @@ async fn balance(app: &TestApp, account: Option<&str>, currency: &str) -> (i64, 
 }
 
 async fn events_of(app: &TestApp, kind: &str) -> Vec<Value> {
-    app.get(&format!("/v1/events?type={kind}&limit=100")).await.body["data"].as_array().unwrap().clone()
+    app.get(&format!("/v1/events?type={kind}&limit=100"))
+        .await
+        .body["data"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 async fn advance(app: &TestApp, seconds: i64) -> Response {
-    app.post("/v1/test_helpers/advance_clock", json!({"seconds": seconds})).await
+    app.post(
+        "/v1/test_helpers/advance_clock",
+        json!({"seconds": seconds}),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -57,10 +73,22 @@ async fn a_captured_charge_splits_fee_and_seller_share() {
     )
     .await;
     assert!(c["id"].as_str().unwrap().starts_with("ch_"));
-    assert_eq!((c["status"].as_str(), c["captured"].as_bool()), (Some("succeeded"), Some(true)));
-    assert_eq!((c["amount_captured"].as_i64(), c["application_fee_amount"].as_i64()), (Some(10000), Some(1000)));
+    assert_eq!(
+        (c["status"].as_str(), c["captured"].as_bool()),
+        (Some("succeeded"), Some(true))
+    );
+    assert_eq!(
+        (
+            c["amount_captured"].as_i64(),
+            c["application_fee_amount"].as_i64()
+        ),
+        (Some(10000), Some(1000))
+    );
     assert_eq!(c["destination"], s.as_str());
-    assert_eq!(c["splits"], json!([{"destination": s, "amount": 10000, "application_fee_amount": 1000}]));
+    assert_eq!(
+        c["splits"],
+        json!([{"destination": s, "amount": 10000, "application_fee_amount": 1000}])
+    );
     assert!(c["available_on"].is_string());
 
     // Dr clearing 100 · Cr seller.pending 90 · Cr platform.pending 10
@@ -69,21 +97,70 @@ async fn a_captured_charge_splits_fee_and_seller_share() {
     let clearing = agora_ledger::journal::balances(
         &app.db,
         false,
-        agora_ledger::AccountRef::platform(agora_ledger::AccountKind::Clearing, agora_ledger::Currency::parse("eur").unwrap()),
+        agora_ledger::AccountRef::platform(
+            agora_ledger::AccountKind::Clearing,
+            agora_ledger::Currency::parse("eur").unwrap(),
+        ),
     )
     .await
     .unwrap();
     assert_eq!(clearing.posted(agora_ledger::AccountKind::Clearing), 10000);
     assert_eq!(events_of(&app, "charge.succeeded").await.len(), 1);
-    assert_eq!(app.get(&format!("/v1/charges/{}", c["id"].as_str().unwrap())).await.body, c);
+    assert_eq!(
+        app.get(&format!("/v1/charges/{}", c["id"].as_str().unwrap()))
+            .await
+            .body,
+        c
+    );
     // The seller sees its charge; the list filters work.
-    let mine = app.send(Method::GET, "/v1/charges", None, &app.test_key, &[("agora-account", &s)]).await;
+    let mine = app
+        .send(
+            Method::GET,
+            "/v1/charges",
+            None,
+            &app.test_key,
+            &[("agora-account", &s)],
+        )
+        .await;
     assert_eq!(mine.body["data"].as_array().unwrap().len(), 1);
-    assert_eq!(app.get("/v1/charges?transfer_group=order-1").await.body["data"].as_array().unwrap().len(), 1);
-    assert_eq!(app.get("/v1/charges?transfer_group=other").await.body["data"].as_array().unwrap().len(), 0);
-    assert_eq!(app.get("/v1/charges?created[gte]=2000-01-01T00:00:00Z").await.body["data"].as_array().unwrap().len(), 1);
-    assert_eq!(app.get("/v1/charges?created[lte]=2000-01-01T00:00:00Z").await.body["data"].as_array().unwrap().len(), 0);
-    assert_eq!(app.get("/v1/charges?created[gte]=yesterday").await.error(400, "invalid_request_error")["param"], "created[gte]");
+    assert_eq!(
+        app.get("/v1/charges?transfer_group=order-1").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.get("/v1/charges?transfer_group=other").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        app.get("/v1/charges?created[gte]=2000-01-01T00:00:00Z")
+            .await
+            .body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.get("/v1/charges?created[lte]=2000-01-01T00:00:00Z")
+            .await
+            .body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        app.get("/v1/charges?created[gte]=yesterday")
+            .await
+            .error(400, "invalid_request_error")["param"],
+        "created[gte]"
+    );
     verify(&app).await;
 }
 
@@ -91,18 +168,44 @@ async fn a_captured_charge_splits_fee_and_seller_share() {
 async fn declined_cards_record_only_the_failed_charge() {
     let app = spawn_app().await;
     let s = seller(&app).await;
-    for (token, code) in [("pm_card_chargeDeclined", "card_declined"), ("pm_card_insufficientFunds", "insufficient_funds")] {
-        let body = json!({"amount": 5000, "currency": "eur", "destination": s, "payment_method": token});
-        let res = app.send(Method::POST, "/v1/charges", Some(body.clone()), &app.test_key, &[("idempotency-key", token)]).await;
+    for (token, code) in [
+        ("pm_card_chargeDeclined", "card_declined"),
+        ("pm_card_insufficientFunds", "insufficient_funds"),
+    ] {
+        let body =
+            json!({"amount": 5000, "currency": "eur", "destination": s, "payment_method": token});
+        let res = app
+            .send(
+                Method::POST,
+                "/v1/charges",
+                Some(body.clone()),
+                &app.test_key,
+                &[("idempotency-key", token)],
+            )
+            .await;
         let error = res.error(402, "card_error");
         assert_eq!(error["code"], code);
         let id = error["charge"].as_str().unwrap().to_owned();
         let failed = app.get(&format!("/v1/charges/{id}")).await.body;
-        assert_eq!((failed["status"].as_str(), failed["failure_code"].as_str()), (Some("failed"), Some(code)));
+        assert_eq!(
+            (failed["status"].as_str(), failed["failure_code"].as_str()),
+            (Some("failed"), Some(code))
+        );
         assert_eq!(failed["amount_captured"], 0);
         // A retry replays the decline; it does not charge again.
-        let again = app.send(Method::POST, "/v1/charges", Some(body), &app.test_key, &[("idempotency-key", token)]).await;
-        assert_eq!((again.status.as_u16(), again.header("idempotent-replayed")), (402, Some("true")));
+        let again = app
+            .send(
+                Method::POST,
+                "/v1/charges",
+                Some(body),
+                &app.test_key,
+                &[("idempotency-key", token)],
+            )
+            .await;
+        assert_eq!(
+            (again.status.as_u16(), again.header("idempotent-replayed")),
+            (402, Some("true"))
+        );
     }
     assert_eq!(events_of(&app, "charge.failed").await.len(), 2);
     assert_eq!(balance(&app, Some(&s), "eur").await, (0, 0));
@@ -114,29 +217,81 @@ async fn declined_cards_record_only_the_failed_charge() {
 async fn bad_charges_name_the_param_and_change_nothing() {
     let app = spawn_app().await;
     let s = seller(&app).await;
-    let other_mode = app.send(Method::POST, "/v1/accounts", Some(json!({"country": "SE"})), &app.live_key, &[]).await.body["id"]
+    let other_mode = app
+        .send(
+            Method::POST,
+            "/v1/accounts",
+            Some(json!({"country": "SE"})),
+            &app.live_key,
+            &[],
+        )
+        .await
+        .body["id"]
         .as_str()
         .unwrap()
         .to_owned();
     for (body, param) in [
-        (json!({"amount": 0, "currency": "eur", "destination": s, "payment_method": "pm_card_visa"}), "amount"),
-        (json!({"amount": -5, "currency": "eur", "destination": s, "payment_method": "pm_card_visa"}), "amount"),
-        (json!({"amount": 100, "currency": "eurr", "destination": s, "payment_method": "pm_card_visa"}), "currency"),
-        (json!({"amount": 100, "currency": "eur", "payment_method": "pm_card_visa"}), "destination"),
-        (json!({"amount": 100, "currency": "eur", "destination": other_mode, "payment_method": "pm_card_visa"}), "destination"),
-        (json!({"amount": 100, "currency": "eur", "destination": s, "application_fee_amount": 101, "payment_method": "pm_card_visa"}), "application_fee_amount"),
-        (json!({"amount": 100, "currency": "eur", "destination": s, "payment_method": "pm_card_unknown"}), "payment_method"),
-        (json!({"amount": 100, "currency": "eur", "destination": s, "payment_method": {"type": "external"}}), "payment_method.reference"),
-        (json!({"amount": 100, "currency": "eur", "destination": s}), "payment_method"),
-        (json!({"amount": 100, "currency": "eur", "splits": [{"destination": s, "amount": 60}], "payment_method": "pm_card_visa"}), "splits"),
-        (json!({"amount": 100, "currency": "eur", "splits": [{"destination": s, "amount": 60}, {"destination": "acct_01h455vb4pex5vsknk084sn02q", "amount": 40}], "payment_method": "pm_card_visa"}), "splits[1].destination"),
-        (json!({"amount": 1.5, "currency": "eur", "destination": s, "payment_method": "pm_card_visa"}), "amount"),
+        (
+            json!({"amount": 0, "currency": "eur", "destination": s, "payment_method": "pm_card_visa"}),
+            "amount",
+        ),
+        (
+            json!({"amount": -5, "currency": "eur", "destination": s, "payment_method": "pm_card_visa"}),
+            "amount",
+        ),
+        (
+            json!({"amount": 100, "currency": "eurr", "destination": s, "payment_method": "pm_card_visa"}),
+            "currency",
+        ),
+        (
+            json!({"amount": 100, "currency": "eur", "payment_method": "pm_card_visa"}),
+            "destination",
+        ),
+        (
+            json!({"amount": 100, "currency": "eur", "destination": other_mode, "payment_method": "pm_card_visa"}),
+            "destination",
+        ),
+        (
+            json!({"amount": 100, "currency": "eur", "destination": s, "application_fee_amount": 101, "payment_method": "pm_card_visa"}),
+            "application_fee_amount",
+        ),
+        (
+            json!({"amount": 100, "currency": "eur", "destination": s, "payment_method": "pm_card_unknown"}),
+            "payment_method",
+        ),
+        (
+            json!({"amount": 100, "currency": "eur", "destination": s, "payment_method": {"type": "external"}}),
+            "payment_method.reference",
+        ),
+        (
+            json!({"amount": 100, "currency": "eur", "destination": s}),
+            "payment_method",
+        ),
+        (
+            json!({"amount": 100, "currency": "eur", "splits": [{"destination": s, "amount": 60}], "payment_method": "pm_card_visa"}),
+            "splits",
+        ),
+        (
+            json!({"amount": 100, "currency": "eur", "splits": [{"destination": s, "amount": 60}, {"destination": "acct_01h455vb4pex5vsknk084sn02q", "amount": 40}], "payment_method": "pm_card_visa"}),
+            "splits[1].destination",
+        ),
+        (
+            json!({"amount": 1.5, "currency": "eur", "destination": s, "payment_method": "pm_card_visa"}),
+            "amount",
+        ),
     ] {
         let res = app.post("/v1/charges", body.clone()).await;
-        assert_eq!(res.error(400, "invalid_request_error")["param"], param, "{body}");
+        assert_eq!(
+            res.error(400, "invalid_request_error")["param"],
+            param,
+            "{body}"
+        );
     }
     assert_eq!(app.get("/v1/charges").await.body["data"], json!([]));
-    assert_eq!(agora_ledger::verify::verify(&app.db).await.unwrap().entries, 0);
+    assert_eq!(
+        agora_ledger::verify::verify(&app.db).await.unwrap().entries,
+        0
+    );
     // Platform keys only.
     let res = app
         .send(Method::POST, "/v1/charges", Some(json!({"amount": 100, "currency": "eur", "destination": s, "payment_method": "pm_card_visa"})), &app.test_key, &[("agora-account", &s)])
@@ -146,7 +301,10 @@ async fn bad_charges_name_the_param_and_change_nothing() {
     let live = app
         .send(Method::POST, "/v1/charges", Some(json!({"amount": 100, "currency": "sek", "destination": other_mode, "payment_method": "pm_card_visa"})), &app.live_key, &[])
         .await;
-    assert_eq!(live.error(400, "invalid_request_error")["code"], "test_token_in_live_mode");
+    assert_eq!(
+        live.error(400, "invalid_request_error")["code"],
+        "test_token_in_live_mode"
+    );
     let live = app
         .send(
             Method::POST,
@@ -157,7 +315,13 @@ async fn bad_charges_name_the_param_and_change_nothing() {
         )
         .await;
     assert_eq!(live.status, 200, "{}", live.body);
-    assert_eq!((live.body["livemode"].as_bool(), live.body["payment_method_reference"].as_str()), (Some(true), Some("psp_123")));
+    assert_eq!(
+        (
+            live.body["livemode"].as_bool(),
+            live.body["payment_method_reference"].as_str()
+        ),
+        (Some(true), Some("psp_123"))
+    );
     verify(&app).await;
 }
 
@@ -167,21 +331,59 @@ async fn authorise_then_capture_part() {
     let s = seller(&app).await;
     let c = charge(&app, json!({"amount": 10000, "currency": "eur", "destination": s, "application_fee_amount": 1000, "payment_method": "pm_card_visa", "capture": false})).await;
     let id = c["id"].as_str().unwrap();
-    assert_eq!((c["status"].as_str(), c["captured"].as_bool(), c["amount_captured"].as_i64()), (Some("pending"), Some(false), Some(0)));
-    assert_eq!(balance(&app, Some(&s), "eur").await, (0, 0), "authorised money is not yet the seller's");
+    assert_eq!(
+        (
+            c["status"].as_str(),
+            c["captured"].as_bool(),
+            c["amount_captured"].as_i64()
+        ),
+        (Some("pending"), Some(false), Some(0))
+    );
+    assert_eq!(
+        balance(&app, Some(&s), "eur").await,
+        (0, 0),
+        "authorised money is not yet the seller's"
+    );
     verify(&app).await;
 
-    let res = app.post(&format!("/v1/charges/{id}/capture"), json!({"amount": 10001})).await;
+    let res = app
+        .post(
+            &format!("/v1/charges/{id}/capture"),
+            json!({"amount": 10001}),
+        )
+        .await;
     assert_eq!(res.error(400, "invalid_request_error")["param"], "amount");
-    let res = app.post(&format!("/v1/charges/{id}/capture"), json!({"amount": 6000})).await;
+    let res = app
+        .post(
+            &format!("/v1/charges/{id}/capture"),
+            json!({"amount": 6000}),
+        )
+        .await;
     assert_eq!(res.status, 200, "{}", res.body);
-    assert_eq!((res.body["status"].as_str(), res.body["amount_captured"].as_i64(), res.body["application_fee_amount"].as_i64()), (Some("succeeded"), Some(6000), Some(600)));
+    assert_eq!(
+        (
+            res.body["status"].as_str(),
+            res.body["amount_captured"].as_i64(),
+            res.body["application_fee_amount"].as_i64()
+        ),
+        (Some("succeeded"), Some(6000), Some(600))
+    );
     assert_eq!(balance(&app, Some(&s), "eur").await, (0, 5400));
     assert_eq!(balance(&app, None, "eur").await, (0, 600));
-    let res = app.post(&format!("/v1/charges/{id}/capture"), json!({})).await;
-    assert_eq!(res.error(400, "invalid_request_error")["code"], "charge_not_capturable");
+    let res = app
+        .post(&format!("/v1/charges/{id}/capture"), json!({}))
+        .await;
+    assert_eq!(
+        res.error(400, "invalid_request_error")["code"],
+        "charge_not_capturable"
+    );
     assert_eq!(events_of(&app, "charge.captured").await.len(), 1);
-    app.post("/v1/charges/ch_01h455vb4pex5vsknk084sn02q/capture", json!({})).await.error(404, "invalid_request_error");
+    app.post(
+        "/v1/charges/ch_01h455vb4pex5vsknk084sn02q/capture",
+        json!({}),
+    )
+    .await
+    .error(404, "invalid_request_error");
     verify(&app).await;
 }
 
@@ -203,7 +405,9 @@ async fn a_cart_splits_between_sellers() {
     assert_eq!(balance(&app, None, "eur").await, (0, 1000));
 
     // Refund 25.00 over the cart: A 15.00 (13.50 seller, 1.50 platform), B 10.00 (9.00 + 1.00).
-    let r = app.post("/v1/refunds", json!({"charge": c["id"], "amount": 2500})).await;
+    let r = app
+        .post("/v1/refunds", json!({"charge": c["id"], "amount": 2500}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         r.body["allocation"],
@@ -221,7 +425,12 @@ async fn refunds_follow_the_design_table_and_never_exceed_the_capture() {
     let s = seller(&app).await;
     let c = charge(&app, json!({"amount": 10000, "currency": "eur", "destination": s, "application_fee_amount": 1000, "payment_method": "pm_card_visa"})).await;
     // refund 40, reverse transfer, refund fee: Dr seller 36 · Dr platform 4 · Cr clearing 40
-    let r = app.post("/v1/refunds", json!({"charge": c["id"], "amount": 4000, "reason": "requested_by_customer"})).await;
+    let r = app
+        .post(
+            "/v1/refunds",
+            json!({"charge": c["id"], "amount": 4000, "reason": "requested_by_customer"}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body["id"].as_str().unwrap().starts_with("re_"));
     assert_eq!(r.body["allocation"][0]["seller_amount"], 3600);
@@ -229,29 +438,62 @@ async fn refunds_follow_the_design_table_and_never_exceed_the_capture() {
     assert_eq!(balance(&app, Some(&s), "eur").await, (0, 5400));
     assert_eq!(balance(&app, None, "eur").await, (0, 600));
 
-    let res = app.post("/v1/refunds", json!({"charge": c["id"], "amount": 6001})).await;
+    let res = app
+        .post("/v1/refunds", json!({"charge": c["id"], "amount": 6001}))
+        .await;
     assert_eq!(res.error(400, "invalid_request_error")["param"], "amount");
-    let res = app.post("/v1/refunds", json!({"charge": c["id"], "reason": "bored"})).await;
+    let res = app
+        .post("/v1/refunds", json!({"charge": c["id"], "reason": "bored"}))
+        .await;
     assert_eq!(res.error(400, "invalid_request_error")["param"], "reason");
     // Without reverse_transfer, the platform bears it all.
-    let r2 = app.post("/v1/refunds", json!({"charge": c["id"], "amount": 1000, "reverse_transfer": false})).await;
-    assert_eq!(r2.body["allocation"][0], json!({"destination": s, "seller_amount": 0, "platform_amount": 1000}));
+    let r2 = app
+        .post(
+            "/v1/refunds",
+            json!({"charge": c["id"], "amount": 1000, "reverse_transfer": false}),
+        )
+        .await;
+    assert_eq!(
+        r2.body["allocation"][0],
+        json!({"destination": s, "seller_amount": 0, "platform_amount": 1000})
+    );
     // The rest (50.00) by default.
     let r3 = app.post("/v1/refunds", json!({"charge": c["id"]})).await;
     assert_eq!(r3.body["amount"], 5000);
-    let after = app.get(&format!("/v1/charges/{}", c["id"].as_str().unwrap())).await.body;
-    assert_eq!((after["amount_refunded"].as_i64(), after["refunded"].as_bool()), (Some(10000), Some(true)));
-    let res = app.post("/v1/refunds", json!({"charge": c["id"], "amount": 1})).await;
+    let after = app
+        .get(&format!("/v1/charges/{}", c["id"].as_str().unwrap()))
+        .await
+        .body;
+    assert_eq!(
+        (
+            after["amount_refunded"].as_i64(),
+            after["refunded"].as_bool()
+        ),
+        (Some(10000), Some(true))
+    );
+    let res = app
+        .post("/v1/refunds", json!({"charge": c["id"], "amount": 1}))
+        .await;
     res.error(400, "invalid_request_error");
     assert_eq!(events_of(&app, "charge.refunded").await.len(), 3);
-    let list = app.get(&format!("/v1/refunds?charge={}", c["id"].as_str().unwrap())).await.body;
+    let list = app
+        .get(&format!("/v1/refunds?charge={}", c["id"].as_str().unwrap()))
+        .await
+        .body;
     assert_eq!(list["data"].as_array().unwrap().len(), 3);
-    let one = app.get(&format!("/v1/refunds/{}", r.body["id"].as_str().unwrap())).await;
+    let one = app
+        .get(&format!("/v1/refunds/{}", r.body["id"].as_str().unwrap()))
+        .await;
     assert_eq!(one.body, r.body);
     // Uncaptured charges cannot be refunded.
     let pending = charge(&app, json!({"amount": 500, "currency": "eur", "destination": s, "payment_method": "pm_card_visa", "capture": false})).await;
-    let res = app.post("/v1/refunds", json!({"charge": pending["id"]})).await;
-    assert_eq!(res.error(400, "invalid_request_error")["code"], "charge_not_refundable");
+    let res = app
+        .post("/v1/refunds", json!({"charge": pending["id"]}))
+        .await;
+    assert_eq!(
+        res.error(400, "invalid_request_error")["code"],
+        "charge_not_refundable"
+    );
     verify(&app).await;
 }
 
@@ -282,27 +524,69 @@ async fn settlement_then_transfers_and_reversals() {
     assert!(t.body["id"].as_str().unwrap().starts_with("tr_"));
     assert_eq!(balance(&app, None, "eur").await, (400, 0));
     assert_eq!(balance(&app, Some(&s), "eur").await, (9600, 0));
-    let res = app.post("/v1/transfers", json!({"amount": 401, "currency": "eur", "destination": s})).await;
-    assert_eq!(res.error(400, "invalid_request_error")["code"], "balance_insufficient");
-    let res = app.post("/v1/transfers", json!({"amount": 1, "currency": "usd", "destination": s})).await;
-    assert_eq!(res.error(400, "invalid_request_error")["code"], "balance_insufficient");
+    let res = app
+        .post(
+            "/v1/transfers",
+            json!({"amount": 401, "currency": "eur", "destination": s}),
+        )
+        .await;
+    assert_eq!(
+        res.error(400, "invalid_request_error")["code"],
+        "balance_insufficient"
+    );
+    let res = app
+        .post(
+            "/v1/transfers",
+            json!({"amount": 1, "currency": "usd", "destination": s}),
+        )
+        .await;
+    assert_eq!(
+        res.error(400, "invalid_request_error")["code"],
+        "balance_insufficient"
+    );
 
     let tid = t.body["id"].as_str().unwrap();
-    let rev = app.post(&format!("/v1/transfers/{tid}/reversals"), json!({"amount": 200})).await;
-    assert_eq!((rev.status.as_u16(), rev.body["amount_reversed"].as_i64()), (200, Some(200)));
+    let rev = app
+        .post(
+            &format!("/v1/transfers/{tid}/reversals"),
+            json!({"amount": 200}),
+        )
+        .await;
+    assert_eq!(
+        (rev.status.as_u16(), rev.body["amount_reversed"].as_i64()),
+        (200, Some(200))
+    );
     assert_eq!(balance(&app, None, "eur").await, (600, 0));
-    let res = app.post(&format!("/v1/transfers/{tid}/reversals"), json!({"amount": 401})).await;
+    let res = app
+        .post(
+            &format!("/v1/transfers/{tid}/reversals"),
+            json!({"amount": 401}),
+        )
+        .await;
     assert_eq!(res.error(400, "invalid_request_error")["param"], "amount");
-    let rev = app.post(&format!("/v1/transfers/{tid}/reversals"), json!({})).await;
+    let rev = app
+        .post(&format!("/v1/transfers/{tid}/reversals"), json!({}))
+        .await;
     assert_eq!(rev.body["reversed"], true);
     assert_eq!(events_of(&app, "transfer.created").await.len(), 1);
     assert_eq!(events_of(&app, "transfer.reversed").await.len(), 2);
     verify(&app).await;
 
     // Test helpers do not exist for live keys.
-    let res = app.send(Method::POST, "/v1/test_helpers/advance_clock", Some(json!({"seconds": 1})), &app.live_key, &[]).await;
+    let res = app
+        .send(
+            Method::POST,
+            "/v1/test_helpers/advance_clock",
+            Some(json!({"seconds": 1})),
+            &app.live_key,
+            &[],
+        )
+        .await;
     res.error(404, "invalid_request_error");
-    assert_eq!(advance(&app, 0).await.error(400, "invalid_request_error")["param"], "seconds");
+    assert_eq!(
+        advance(&app, 0).await.error(400, "invalid_request_error")["param"],
+        "seconds"
+    );
 }
 
 #[tokio::test]
@@ -311,9 +595,19 @@ async fn a_refund_after_settlement_can_take_a_seller_negative_and_later_charges_
     let s = seller(&app).await;
     let c = charge(&app, json!({"amount": 10000, "currency": "eur", "destination": s, "application_fee_amount": 1000, "payment_method": "pm_card_visa"})).await;
     advance(&app, 3 * 24 * 3600).await;
-    app.post("/v1/transfers", json!({"amount": 0, "currency": "eur", "destination": s})).await.error(400, "invalid_request_error");
+    app.post(
+        "/v1/transfers",
+        json!({"amount": 0, "currency": "eur", "destination": s}),
+    )
+    .await
+    .error(400, "invalid_request_error");
     // The seller bears it all (the platform keeps its fee): 100.00 out of 90.00 available.
-    let r = app.post("/v1/refunds", json!({"charge": c["id"], "refund_application_fee": false})).await;
+    let r = app
+        .post(
+            "/v1/refunds",
+            json!({"charge": c["id"], "refund_application_fee": false}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(balance(&app, Some(&s), "eur").await, (-1000, 0));
     verify(&app).await;
@@ -336,7 +630,16 @@ async fn concurrent_money_movements_with_retries() {
     }
     let post = |path: &'static str, body: Value, key: String| {
         let app = &app;
-        async move { app.send(Method::POST, path, Some(body), &app.test_key, &[("idempotency-key", &key)]).await }
+        async move {
+            app.send(
+                Method::POST,
+                path,
+                Some(body),
+                &app.test_key,
+                &[("idempotency-key", &key)],
+            )
+            .await
+        }
     };
     // Round 1: 100 charges, each sent twice at once.
     let mut calls = Vec::new();
@@ -368,7 +671,11 @@ async fn concurrent_money_movements_with_retries() {
         let charge = &charge_ids[i / 3];
         let amount = 400;
         for _ in 0..2 {
-            calls.push(post("/v1/refunds", json!({"charge": charge, "amount": amount}), format!("refund-{i}")));
+            calls.push(post(
+                "/v1/refunds",
+                json!({"charge": charge, "amount": amount}),
+                format!("refund-{i}"),
+            ));
         }
     }
     for i in 0..40 {
@@ -379,19 +686,173 @@ async fn concurrent_money_movements_with_retries() {
     }
     let results = join_all(calls).await;
     for r in &results {
-        assert!(matches!(r.status.as_u16(), 200 | 400 | 409), "{}: {}", r.status, r.body);
+        assert!(
+            matches!(r.status.as_u16(), 200 | 400 | 409),
+            "{}: {}",
+            r.status,
+            r.body
+        );
     }
 
-    let charges = app.get("/v1/charges?limit=100").await.body["data"].as_array().unwrap().clone();
+    let charges = app.get("/v1/charges?limit=100").await.body["data"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(charges.len(), 100);
     for c in &charges {
         let refunded = c["amount_refunded"].as_i64().unwrap();
-        assert!(refunded <= c["amount_captured"].as_i64().unwrap(), "over-refunded: {c}");
-        let refunds = app.get(&format!("/v1/refunds?charge={}&limit=100", c["id"].as_str().unwrap())).await.body;
-        let sum: i64 = refunds["data"].as_array().unwrap().iter().map(|r| r["amount"].as_i64().unwrap()).sum();
-        assert_eq!(sum, refunded, "refund rows match the charge's amount_refunded");
+        assert!(
+            refunded <= c["amount_captured"].as_i64().unwrap(),
+            "over-refunded: {c}"
+        );
+        let refunds = app
+            .get(&format!(
+                "/v1/refunds?charge={}&limit=100",
+                c["id"].as_str().unwrap()
+            ))
+            .await
+            .body;
+        let sum: i64 = refunds["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["amount"].as_i64().unwrap())
+            .sum();
+        assert_eq!(
+            sum, refunded,
+            "refund rows match the charge's amount_refunded"
+        );
     }
-    let transfers = app.get("/v1/transfers?limit=100").await.body["data"].as_array().unwrap().len();
+    let transfers = app.get("/v1/transfers?limit=100").await.body["data"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(transfers, 40, "each transfer exists once");
+    verify(&app).await;
+}
+
+#[tokio::test]
+async fn disputes_take_the_money_and_the_fee_and_a_win_returns_the_money() {
+    let app = spawn_app().await;
+    let s = seller(&app).await;
+    let c = charge(&app, json!({"amount": 10000, "currency": "eur", "destination": s, "application_fee_amount": 1000, "payment_method": "pm_card_createDispute"})).await;
+    assert_eq!(
+        (c["status"].as_str(), c["disputed"].as_bool()),
+        (Some("succeeded"), Some(true))
+    );
+    // Dr seller 90 · Dr platform 10 · Cr clearing 100; Dr seller 15 · Cr platform 15
+    assert_eq!(balance(&app, Some(&s), "eur").await, (-1500, 0));
+    assert_eq!(balance(&app, None, "eur").await, (1500, 0));
+    let created = events_of(&app, "charge.dispute.created").await;
+    assert_eq!(created.len(), 1);
+    let disputes = app
+        .get(&format!(
+            "/v1/disputes?charge={}",
+            c["id"].as_str().unwrap()
+        ))
+        .await
+        .body;
+    let d = disputes["data"][0].clone();
+    assert_eq!(
+        (
+            d["amount"].as_i64(),
+            d["fee"].as_i64(),
+            d["status"].as_str()
+        ),
+        (Some(10000), Some(1500), Some("needs_response"))
+    );
+    verify(&app).await;
+
+    let res = app.post("/v1/refunds", json!({"charge": c["id"]})).await;
+    assert_eq!(
+        res.error(400, "invalid_request_error")["code"],
+        "charge_disputed"
+    );
+    let did = d["id"].as_str().unwrap();
+    assert_eq!(
+        app.post(
+            &format!("/v1/disputes/{did}/close"),
+            json!({"outcome": "maybe"})
+        )
+        .await
+        .error(400, "invalid_request_error")["param"],
+        "outcome"
+    );
+    let won = app
+        .post(
+            &format!("/v1/disputes/{did}/close"),
+            json!({"outcome": "won"}),
+        )
+        .await;
+    assert_eq!(
+        (won.status.as_u16(), won.body["status"].as_str()),
+        (200, Some("won"))
+    );
+    // The money comes back to available; the fee stays paid.
+    assert_eq!(balance(&app, Some(&s), "eur").await, (7500, 0));
+    assert_eq!(balance(&app, None, "eur").await, (2500, 0));
+    let again = app
+        .post(
+            &format!("/v1/disputes/{did}/close"),
+            json!({"outcome": "lost"}),
+        )
+        .await;
+    assert_eq!(
+        again.error(400, "invalid_request_error")["code"],
+        "dispute_closed"
+    );
+    assert_eq!(events_of(&app, "charge.dispute.closed").await.len(), 1);
+    assert_eq!(app.get(&format!("/v1/disputes/{did}")).await.body, won.body);
+    verify(&app).await;
+}
+
+#[tokio::test]
+async fn a_lost_dispute_after_settlement_and_a_partial_refund() {
+    let app = spawn_app().await;
+    let s = seller(&app).await;
+    let c = charge(&app, json!({"amount": 20000, "currency": "usd", "destination": s, "application_fee_amount": 2000, "payment_method": "pm_card_visa"})).await;
+    advance(&app, 3 * 24 * 3600).await;
+    app.post("/v1/refunds", json!({"charge": c["id"], "amount": 5000}))
+        .await;
+    assert_eq!(balance(&app, Some(&s), "usd").await, (18000 - 4500, 0));
+    let id = c["id"].as_str().unwrap();
+    let d = app
+        .post(&format!("/v1/test_helpers/charges/{id}/dispute"), json!({}))
+        .await;
+    assert_eq!(d.status, 200, "{}", d.body);
+    assert_eq!(
+        d.body["amount"], 15000,
+        "only what was not refunded is disputed"
+    );
+    // Seller gives back 135.00 plus the 15.00 fee.
+    assert_eq!(
+        balance(&app, Some(&s), "usd").await,
+        (13500 - 13500 - 1500, 0)
+    );
+    let again = app
+        .post(&format!("/v1/test_helpers/charges/{id}/dispute"), json!({}))
+        .await;
+    assert_eq!(
+        again.error(400, "invalid_request_error")["code"],
+        "charge_not_disputable"
+    );
+    let lost = app
+        .post(
+            &format!("/v1/disputes/{}/close", d.body["id"].as_str().unwrap()),
+            json!({"outcome": "lost"}),
+        )
+        .await;
+    assert_eq!(lost.body["status"], "lost");
+    assert_eq!(balance(&app, Some(&s), "usd").await, (-1500, 0));
+    let live = app
+        .send(
+            Method::POST,
+            &format!("/v1/test_helpers/charges/{id}/dispute"),
+            Some(json!({})),
+            &app.live_key,
+            &[],
+        )
+        .await;
+    live.error(404, "invalid_request_error");
     verify(&app).await;
 }

@@ -32,10 +32,16 @@ pub struct BalanceObject {
 }
 
 fn amounts(map: std::collections::BTreeMap<String, i64>) -> Vec<BalanceAmount> {
-    map.into_iter().map(|(currency, amount)| BalanceAmount { amount, currency }).collect()
+    map.into_iter()
+        .map(|(currency, amount)| BalanceAmount { amount, currency })
+        .collect()
 }
 
-pub async fn balance_json(db: &impl ConnectionTrait, livemode: bool, owner: Owner) -> Result<Value, ApiError> {
+pub async fn balance_json(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    owner: Owner,
+) -> Result<Value, ApiError> {
     let summary = payments::balance(db, livemode, owner).await?;
     serde_json::to_value(BalanceObject {
         object: "balance",
@@ -60,7 +66,12 @@ pub async fn retrieve(state: web::Data<AppState>, auth: Auth) -> Result<HttpResp
 /// Runs settlement for one mode at `now` until nothing is due (bounded), recording a
 /// `balance.available` event per owner whose funds became available. Returns how many
 /// owners gained.
-pub async fn settle(db: &impl ConnectionTrait, livemode: bool, now: chrono::DateTime<chrono::Utc>, origin: &Origin) -> Result<usize, ApiError> {
+pub async fn settle(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    now: chrono::DateTime<chrono::Utc>,
+    origin: &Origin,
+) -> Result<usize, ApiError> {
     // Bounded: a backlog larger than this is left for the next run.
     const MAX_BATCHES: usize = 50;
     let mut total = 0;
@@ -76,7 +87,18 @@ pub async fn settle(db: &impl ConnectionTrait, livemode: bool, now: chrono::Date
                 Owner::Platform => None,
                 Owner::Seller(id) => Some(id),
             };
-            events::record(db, NewEvent { livemode, account_id, kind: "balance.available", object, previous_attributes: None }, origin).await?;
+            events::record(
+                db,
+                NewEvent {
+                    livemode,
+                    account_id,
+                    kind: "balance.available",
+                    object,
+                    previous_attributes: None,
+                },
+                origin,
+            )
+            .await?;
         }
     }
     Ok(total)
@@ -96,10 +118,17 @@ pub struct AdvanceClockRequest {
     security(("api_key" = []))
 )]
 #[post("/test_helpers/advance_clock")]
-pub async fn advance_clock(state: web::Data<AppState>, auth: Auth, req: HttpRequest, body: JsonBody) -> Result<HttpResponse, ApiError> {
+pub async fn advance_clock(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
     if auth.livemode {
         // Test helpers do not exist for live keys.
-        return Err(ApiError::from_status(actix_web::http::StatusCode::NOT_FOUND));
+        return Err(ApiError::from_status(
+            actix_web::http::StatusCode::NOT_FOUND,
+        ));
     }
     auth.require_platform()?;
     let origin = idempotency::origin(&req);

@@ -9,14 +9,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{check_text, parse_account_id, parse_currency, parse_instant, MAX_SHORT_TEXT, MAX_TEXT};
+use super::{
+    check_text, parse_account_id, parse_currency, parse_instant, MAX_SHORT_TEXT, MAX_TEXT,
+};
 use crate::events::{self, NewEvent};
 use crate::gateway::error::{ApiError, ErrorType};
 use crate::gateway::ids::{self, IdKind};
 use crate::gateway::metadata::MetadataParam;
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::payments::processor::{PaymentMethod, Simulator, TEST_TOKENS};
+use crate::payments::processor::{PaymentMethod, Simulator, DISPUTE_TOKEN, TEST_TOKENS};
 use crate::payments::{self, clock, entity::charge, Charge, NewCharge, Split};
 use crate::state::AppState;
 
@@ -92,7 +94,7 @@ impl ChargeObject {
             transfer_group: c.transfer_group.clone(),
             failure_code: c.failure_code.clone(),
             failure_message: c.failure_message.clone(),
-            disputed: false,
+            disputed: c.disputed,
             available_on: c.available_on.map(super::timestamp),
             metadata: serde_json::from_value(c.metadata.clone()).unwrap_or_default(),
         }
@@ -146,30 +148,60 @@ pub struct CaptureRequest {
 
 fn parse_payment_method(value: &Value) -> Result<PaymentMethod, ApiError> {
     match value {
-        Value::String(token) if TEST_TOKENS.contains(&token.as_str()) => Ok(PaymentMethod::TestToken(token.clone())),
+        Value::String(token) if TEST_TOKENS.contains(&token.as_str()) => {
+            Ok(PaymentMethod::TestToken(token.clone()))
+        }
         Value::String(token) => Err(ApiError::invalid(
             "payment_method",
             "payment_method_unknown",
-            format!("Unknown payment method '{}'; test tokens are {}", token.chars().take(40).collect::<String>(), TEST_TOKENS.join(", ")),
+            format!(
+                "Unknown payment method '{}'; test tokens are {}",
+                token.chars().take(40).collect::<String>(),
+                TEST_TOKENS.join(", ")
+            ),
         )),
         Value::Object(map) => {
             if let Some(extra) = map.keys().find(|k| *k != "type" && *k != "reference") {
-                return Err(ApiError::invalid(format!("payment_method.{extra}"), "parameter_unknown", format!("Received unknown parameter: payment_method.{extra}")));
+                return Err(ApiError::invalid(
+                    format!("payment_method.{extra}"),
+                    "parameter_unknown",
+                    format!("Received unknown parameter: payment_method.{extra}"),
+                ));
             }
             if map.get("type").and_then(Value::as_str) != Some("external") {
-                return Err(ApiError::invalid("payment_method.type", "parameter_invalid", "payment_method.type must be \"external\""));
+                return Err(ApiError::invalid(
+                    "payment_method.type",
+                    "parameter_invalid",
+                    "payment_method.type must be \"external\"",
+                ));
             }
             match map.get("reference").and_then(Value::as_str) {
-                Some(r) if !r.trim().is_empty() && r.chars().count() <= super::MAX_SHORT_TEXT => Ok(PaymentMethod::External { reference: r.to_owned() }),
-                _ => Err(ApiError::invalid("payment_method.reference", "parameter_invalid", "give the processor's reference, 1 to 255 characters")),
+                Some(r) if !r.trim().is_empty() && r.chars().count() <= super::MAX_SHORT_TEXT => {
+                    Ok(PaymentMethod::External {
+                        reference: r.to_owned(),
+                    })
+                }
+                _ => Err(ApiError::invalid(
+                    "payment_method.reference",
+                    "parameter_invalid",
+                    "give the processor's reference, 1 to 255 characters",
+                )),
             }
         }
-        _ => Err(ApiError::invalid("payment_method", "parameter_invalid", "payment_method must be a test token or an object")),
+        _ => Err(ApiError::invalid(
+            "payment_method",
+            "parameter_invalid",
+            "payment_method must be a test token or an object",
+        )),
     }
 }
 
 /// The default fee for a single-destination charge given without one.
-async fn default_fee(_txn: &sea_orm::DatabaseTransaction, _livemode: bool, _amount: i64) -> Result<i64, ApiError> {
+async fn default_fee(
+    _txn: &sea_orm::DatabaseTransaction,
+    _livemode: bool,
+    _amount: i64,
+) -> Result<i64, ApiError> {
     // Fee rules decide once they are wired in; until then a charge without a fee carries none.
     Ok(0)
 }
@@ -203,7 +235,12 @@ fn charge_event(kind: &'static str, c: &Charge, object: Value) -> NewEvent<'stat
     security(("api_key" = []))
 )]
 #[post("/charges")]
-pub async fn create(state: web::Data<AppState>, auth: Auth, req: HttpRequest, body: JsonBody) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let origin = idempotency::origin(&req);
     let delay = Duration::days(i64::from(state.config.settlement_delay_days));
@@ -214,24 +251,50 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, req: HttpRequest, bo
         check_text("description", &input.description, MAX_TEXT)?;
         check_text("transfer_group", &input.transfer_group, MAX_SHORT_TEXT)?;
         let (splits, single) = match (&input.destination, &input.splits) {
-            (Some(_), Some(_)) => return Err(ApiError::invalid("splits", "parameter_conflict", "Give destination or splits, not both.")),
-            (None, None) => return Err(ApiError::invalid("destination", "parameter_missing", "Give destination (one seller) or splits (a cart).")),
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid(
+                    "splits",
+                    "parameter_conflict",
+                    "Give destination or splits, not both.",
+                ))
+            }
+            (None, None) => {
+                return Err(ApiError::invalid(
+                    "destination",
+                    "parameter_missing",
+                    "Give destination (one seller) or splits (a cart).",
+                ))
+            }
             (Some(destination), None) => {
                 let destination = parse_account_id("destination", destination)?;
                 let fee = match input.application_fee_amount {
                     Some(fee) => fee,
                     None => default_fee(txn, auth.livemode, input.amount).await?,
                 };
-                (vec![Split { destination, amount: input.amount, application_fee_amount: fee }], true)
+                (
+                    vec![Split {
+                        destination,
+                        amount: input.amount,
+                        application_fee_amount: fee,
+                    }],
+                    true,
+                )
             }
             (None, Some(parts)) => {
                 if input.application_fee_amount.is_some() {
-                    return Err(ApiError::invalid("application_fee_amount", "parameter_conflict", "With splits, give application_fee_amount on each split."));
+                    return Err(ApiError::invalid(
+                        "application_fee_amount",
+                        "parameter_conflict",
+                        "With splits, give application_fee_amount on each split.",
+                    ));
                 }
                 let mut splits = Vec::with_capacity(parts.len());
                 for (i, p) in parts.iter().enumerate() {
                     splits.push(Split {
-                        destination: parse_account_id(&format!("splits[{i}].destination"), &p.destination)?,
+                        destination: parse_account_id(
+                            &format!("splits[{i}].destination"),
+                            &p.destination,
+                        )?,
                         amount: p.amount,
                         application_fee_amount: p.application_fee_amount.unwrap_or(0),
                     });
@@ -265,15 +328,46 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, req: HttpRequest, bo
             (None, true) => "charge.succeeded",
             (None, false) => "charge.pending",
         };
-        events::record(txn, charge_event(kind, &created.charge, object.clone()), &origin).await?;
+        events::record(
+            txn,
+            charge_event(kind, &created.charge, object.clone()),
+            &origin,
+        )
+        .await?;
+        if created.decline.is_none()
+            && created.charge.captured
+            && created.charge.payment_method == DISPUTE_TOKEN
+        {
+            // The simulated bank disputes at once; the platform sees both events.
+            super::disputes::open(
+                txn,
+                auth.livemode,
+                &state,
+                created.charge.id,
+                "fraudulent",
+                &origin,
+            )
+            .await?;
+            let charge = payments::find_charge(txn, auth.livemode, created.charge.id)
+                .await?
+                .ok_or_else(|| ApiError::internal("charge vanished"))?;
+            return Ok((StatusCode::OK, ChargeObject::json(&charge)?));
+        }
         match created.decline {
             None => Ok((StatusCode::OK, object)),
             Some(decline) => {
-                let error = ApiError::new(StatusCode::PAYMENT_REQUIRED, ErrorType::CardError, decline.code, decline.message);
+                let error = ApiError::new(
+                    StatusCode::PAYMENT_REQUIRED,
+                    ErrorType::CardError,
+                    decline.code,
+                    decline.message,
+                );
                 let request_id = crate::gateway::context::current_request_id();
-                let mut body: Value = serde_json::from_str(&error.body_json(request_id.as_deref())).map_err(ApiError::internal)?;
+                let mut body: Value = serde_json::from_str(&error.body_json(request_id.as_deref()))
+                    .map_err(ApiError::internal)?;
                 // Like Stripe: the failed charge's id, so the platform can look it up.
-                body["error"]["charge"] = Value::String(ids::encode(IdKind::Charge, created.charge.id));
+                body["error"]["charge"] =
+                    Value::String(ids::encode(IdKind::Charge, created.charge.id));
                 Ok((StatusCode::PAYMENT_REQUIRED, body))
             }
         }
@@ -293,7 +387,13 @@ fn charge_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
     security(("api_key" = []))
 )]
 #[post("/charges/{id}/capture")]
-pub async fn capture(state: web::Data<AppState>, auth: Auth, req: HttpRequest, path: web::Path<String>, body: JsonBody) -> Result<HttpResponse, ApiError> {
+pub async fn capture(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let raw = path.into_inner();
     let id = charge_id(&raw)?;
@@ -301,13 +401,21 @@ pub async fn capture(state: web::Data<AppState>, auth: Auth, req: HttpRequest, p
     let delay = Duration::days(i64::from(state.config.settlement_delay_days));
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input: CaptureRequest = body.parse()?;
-        if payments::find_charge(txn, auth.livemode, id).await?.is_none() {
+        if payments::find_charge(txn, auth.livemode, id)
+            .await?
+            .is_none()
+        {
             return Err(ApiError::not_found("charge", &raw));
         }
         let now = clock::now(txn, auth.livemode).await?;
         let charge = payments::capture(txn, auth.livemode, now, delay, id, input.amount).await?;
         let object = ChargeObject::json(&charge)?;
-        events::record(txn, charge_event("charge.captured", &charge, object.clone()), &origin).await?;
+        events::record(
+            txn,
+            charge_event("charge.captured", &charge, object.clone()),
+            &origin,
+        )
+        .await?;
         Ok(object)
     })
     .await
@@ -320,7 +428,11 @@ pub async fn capture(state: web::Data<AppState>, auth: Auth, req: HttpRequest, p
     security(("api_key" = []))
 )]
 #[get("/charges/{id}")]
-pub async fn retrieve(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn retrieve(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let raw = path.into_inner();
     let id = charge_id(&raw)?;
     let charge = payments::find_charge(&state.db, auth.livemode, id)
@@ -357,15 +469,25 @@ pub struct ListQuery {
     security(("api_key" = []))
 )]
 #[get("/charges")]
-pub async fn list(state: web::Data<AppState>, auth: Auth, query: ApiQuery<ListQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: ApiQuery<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let cursor = Cursor::parse(IdKind::Charge, q.limit, q.starting_after.as_deref(), q.ending_before.as_deref())?;
+    let cursor = Cursor::parse(
+        IdKind::Charge,
+        q.limit,
+        q.starting_after.as_deref(),
+        q.ending_before.as_deref(),
+    )?;
     let mut select = payments::scoped_charges(auth.livemode);
     if let Some(acting) = auth.account {
         select = select.filter(charge::Column::DestinationId.eq(acting));
     }
     if let Some(d) = &q.destination {
-        select = select.filter(charge::Column::DestinationId.eq(parse_account_id("destination", d)?));
+        select =
+            select.filter(charge::Column::DestinationId.eq(parse_account_id("destination", d)?));
     }
     if let Some(g) = &q.transfer_group {
         select = select.filter(charge::Column::TransferGroup.eq(g.clone()));
@@ -380,4 +502,3 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, query: ApiQuery<ListQu
     let data: Vec<ChargeObject> = page.rows.iter().map(ChargeObject::from_model).collect();
     Ok(HttpResponse::Ok().json(ListBody::new("/v1/charges", data, page.has_more)))
 }
-

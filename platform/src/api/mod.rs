@@ -14,6 +14,7 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 
 pub mod balance;
 pub mod charges;
+pub mod disputes;
 pub mod refunds;
 pub mod transfers;
 
@@ -23,7 +24,11 @@ use crate::payments::PaymentError;
 impl From<PaymentError> for ApiError {
     fn from(err: PaymentError) -> Self {
         match err {
-            PaymentError::Invalid { param, code, message } => ApiError::invalid(param, code, message),
+            PaymentError::Invalid {
+                param,
+                code,
+                message,
+            } => ApiError::invalid(param, code, message),
             PaymentError::NotFound(what) => ApiError::new(
                 actix_web::http::StatusCode::NOT_FOUND,
                 crate::gateway::error::ErrorType::InvalidRequestError,
@@ -41,12 +46,19 @@ impl From<PaymentError> for ApiError {
 pub fn parse_instant(param: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| ApiError::invalid(param, "parameter_invalid", format!("{param} must be an RFC 3339 time, e.g. 2026-11-25T00:00:00Z")))
+        .map_err(|_| {
+            ApiError::invalid(
+                param,
+                "parameter_invalid",
+                format!("{param} must be an RFC 3339 time, e.g. 2026-11-25T00:00:00Z"),
+            )
+        })
 }
 
 /// Reads a `cur` code into a currency, naming `param` on failure.
 pub fn parse_currency(param: &str, value: &str) -> Result<agora_ledger::Currency, ApiError> {
-    agora_ledger::Currency::parse(value).map_err(|e| ApiError::invalid(param, "currency_invalid", e.to_string()))
+    agora_ledger::Currency::parse(value)
+        .map_err(|e| ApiError::invalid(param, "currency_invalid", e.to_string()))
 }
 
 /// Reads an `acct_` id that must name an account (existence is checked by the domain).
@@ -61,7 +73,11 @@ pub const MAX_SHORT_TEXT: usize = 255;
 
 pub fn check_text(param: &str, value: &Option<String>, max: usize) -> Result<(), ApiError> {
     match value {
-        Some(v) if v.chars().count() > max => Err(ApiError::invalid(param, "parameter_too_long", format!("{param} can be at most {max} characters"))),
+        Some(v) if v.chars().count() > max => Err(ApiError::invalid(
+            param,
+            "parameter_too_long",
+            format!("{param} can be at most {max} characters"),
+        )),
         _ => Ok(()),
     }
 }

@@ -48,7 +48,8 @@ pub struct RefundObject {
 
 impl RefundObject {
     pub fn from_model(r: &Refund) -> Self {
-        let shares: Vec<RefundShare> = serde_json::from_value(r.allocation.clone()).unwrap_or_default();
+        let shares: Vec<RefundShare> =
+            serde_json::from_value(r.allocation.clone()).unwrap_or_default();
         Self {
             id: ids::encode(IdKind::Refund, r.id),
             object: "refund",
@@ -100,21 +101,42 @@ const REASONS: &[&str] = &["duplicate", "fraudulent", "requested_by_customer"];
     security(("api_key" = []))
 )]
 #[post("/refunds")]
-pub async fn create(state: web::Data<AppState>, auth: Auth, req: HttpRequest, body: JsonBody) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let origin = idempotency::origin(&req);
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input: CreateRefundRequest = body.parse()?;
-        let charge_id = ids::decode(IdKind::Charge, &input.charge)
-            .map_err(|e| ApiError::invalid("charge", "parameter_invalid", format!("Invalid charge: {e}")))?;
+        let charge_id = ids::decode(IdKind::Charge, &input.charge).map_err(|e| {
+            ApiError::invalid(
+                "charge",
+                "parameter_invalid",
+                format!("Invalid charge: {e}"),
+            )
+        })?;
         if let Some(reason) = &input.reason {
             if !REASONS.contains(&reason.as_str()) {
-                return Err(ApiError::invalid("reason", "parameter_invalid", format!("reason must be one of {}", REASONS.join(", "))));
+                return Err(ApiError::invalid(
+                    "reason",
+                    "parameter_invalid",
+                    format!("reason must be one of {}", REASONS.join(", ")),
+                ));
             }
         }
         check_text("reason", &input.reason, MAX_SHORT_TEXT)?;
-        if payments::find_charge(txn, auth.livemode, charge_id).await?.is_none() {
-            return Err(ApiError::invalid("charge", "resource_missing", format!("No such charge: '{}'", input.charge)));
+        if payments::find_charge(txn, auth.livemode, charge_id)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::invalid(
+                "charge",
+                "resource_missing",
+                format!("No such charge: '{}'", input.charge),
+            ));
         }
         let now = clock::now(txn, auth.livemode).await?;
         let (refund, charge) = payments::create_refund(
@@ -134,7 +156,13 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, req: HttpRequest, bo
         let charge_object = ChargeObject::json(&charge)?;
         events::record(
             txn,
-            NewEvent { livemode: auth.livemode, account_id: charge.destination_id, kind: "charge.refunded", object: charge_object, previous_attributes: None },
+            NewEvent {
+                livemode: auth.livemode,
+                account_id: charge.destination_id,
+                kind: "charge.refunded",
+                object: charge_object,
+                previous_attributes: None,
+            },
             &origin,
         )
         .await?;
@@ -150,7 +178,11 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, req: HttpRequest, bo
     security(("api_key" = []))
 )]
 #[get("/refunds/{id}")]
-pub async fn retrieve(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn retrieve(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let raw = path.into_inner();
     let id = ids::decode(IdKind::Refund, &raw).map_err(|_| ApiError::not_found("refund", &raw))?;
@@ -175,17 +207,31 @@ pub struct ListQuery {
 
 #[utoipa::path(tag = "Refunds", params(ListQuery), responses((status = 200, description = "Refunds, newest first")), security(("api_key" = [])))]
 #[get("/refunds")]
-pub async fn list(state: web::Data<AppState>, auth: Auth, query: ApiQuery<ListQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: ApiQuery<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let q = query.0;
-    let cursor = Cursor::parse(IdKind::Refund, q.limit, q.starting_after.as_deref(), q.ending_before.as_deref())?;
+    let cursor = Cursor::parse(
+        IdKind::Refund,
+        q.limit,
+        q.starting_after.as_deref(),
+        q.ending_before.as_deref(),
+    )?;
     let mut select = payments::scoped_refunds(auth.livemode);
     if let Some(c) = &q.charge {
-        let id = ids::decode(IdKind::Charge, c).map_err(|e| ApiError::invalid("charge", "parameter_invalid", format!("Invalid charge: {e}")))?;
+        let id = ids::decode(IdKind::Charge, c).map_err(|e| {
+            ApiError::invalid(
+                "charge",
+                "parameter_invalid",
+                format!("Invalid charge: {e}"),
+            )
+        })?;
         select = select.filter(refund::Column::ChargeId.eq(id));
     }
     let page = cursor.fetch(&state.db, select, refund::Column::Id).await?;
     let data: Vec<RefundObject> = page.rows.iter().map(RefundObject::from_model).collect();
     Ok(HttpResponse::Ok().json(ListBody::new("/v1/refunds", data, page.has_more)))
 }
-

@@ -79,7 +79,13 @@ pub struct ReversalRequest {
 }
 
 fn event(kind: &'static str, t: &Transfer, object: Value) -> NewEvent<'static> {
-    NewEvent { livemode: t.livemode, account_id: Some(t.destination_id), kind, object, previous_attributes: None }
+    NewEvent {
+        livemode: t.livemode,
+        account_id: Some(t.destination_id),
+        kind,
+        object,
+        previous_attributes: None,
+    }
 }
 
 #[utoipa::path(
@@ -90,7 +96,12 @@ fn event(kind: &'static str, t: &Transfer, object: Value) -> NewEvent<'static> {
     security(("api_key" = []))
 )]
 #[post("/transfers")]
-pub async fn create(state: web::Data<AppState>, auth: Auth, req: HttpRequest, body: JsonBody) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let origin = idempotency::origin(&req);
     idempotency::run(&state, &auth, &req, &body, async |txn| {
@@ -101,7 +112,15 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, req: HttpRequest, bo
         let source_transaction = input
             .source_transaction
             .as_deref()
-            .map(|s| ids::decode(IdKind::Charge, s).map_err(|e| ApiError::invalid("source_transaction", "parameter_invalid", format!("Invalid source_transaction: {e}"))))
+            .map(|s| {
+                ids::decode(IdKind::Charge, s).map_err(|e| {
+                    ApiError::invalid(
+                        "source_transaction",
+                        "parameter_invalid",
+                        format!("Invalid source_transaction: {e}"),
+                    )
+                })
+            })
             .transpose()?;
         let now = clock::now(txn, auth.livemode).await?;
         let t = payments::create_transfer(
@@ -137,7 +156,13 @@ fn transfer_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
     security(("api_key" = []))
 )]
 #[post("/transfers/{id}/reversals")]
-pub async fn reverse(state: web::Data<AppState>, auth: Auth, req: HttpRequest, path: web::Path<String>, body: JsonBody) -> Result<HttpResponse, ApiError> {
+pub async fn reverse(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let raw = path.into_inner();
     let id = transfer_id(&raw)?;
@@ -145,10 +170,12 @@ pub async fn reverse(state: web::Data<AppState>, auth: Auth, req: HttpRequest, p
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input: ReversalRequest = body.parse()?;
         let now = clock::now(txn, auth.livemode).await?;
-        let (t, _) = payments::reverse_transfer(txn, auth.livemode, now, id, input.amount).await.map_err(|e| match e {
-            payments::PaymentError::NotFound(_) => ApiError::not_found("transfer", &raw),
-            other => other.into(),
-        })?;
+        let (t, _) = payments::reverse_transfer(txn, auth.livemode, now, id, input.amount)
+            .await
+            .map_err(|e| match e {
+                payments::PaymentError::NotFound(_) => ApiError::not_found("transfer", &raw),
+                other => other.into(),
+            })?;
         let object = TransferObject::json(&t)?;
         events::record(txn, event("transfer.reversed", &t, object.clone()), &origin).await?;
         Ok(object)
@@ -163,7 +190,11 @@ pub async fn reverse(state: web::Data<AppState>, auth: Auth, req: HttpRequest, p
     security(("api_key" = []))
 )]
 #[get("/transfers/{id}")]
-pub async fn retrieve(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn retrieve(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let raw = path.into_inner();
     let id = transfer_id(&raw)?;
     let t = payments::scoped_transfers(auth.livemode)
@@ -188,20 +219,32 @@ pub struct ListQuery {
 
 #[utoipa::path(tag = "Transfers", params(ListQuery), responses((status = 200, description = "Transfers, newest first")), security(("api_key" = [])))]
 #[get("/transfers")]
-pub async fn list(state: web::Data<AppState>, auth: Auth, query: ApiQuery<ListQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: ApiQuery<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let cursor = Cursor::parse(IdKind::Transfer, q.limit, q.starting_after.as_deref(), q.ending_before.as_deref())?;
+    let cursor = Cursor::parse(
+        IdKind::Transfer,
+        q.limit,
+        q.starting_after.as_deref(),
+        q.ending_before.as_deref(),
+    )?;
     let mut select = payments::scoped_transfers(auth.livemode);
     if let Some(acting) = auth.account {
         select = select.filter(transfer::Column::DestinationId.eq(acting));
     }
     if let Some(d) = &q.destination {
-        select = select.filter(transfer::Column::DestinationId.eq(parse_account_id("destination", d)?));
+        select =
+            select.filter(transfer::Column::DestinationId.eq(parse_account_id("destination", d)?));
     }
     if let Some(g) = &q.transfer_group {
         select = select.filter(transfer::Column::TransferGroup.eq(g.clone()));
     }
-    let page = cursor.fetch(&state.db, select, transfer::Column::Id).await?;
+    let page = cursor
+        .fetch(&state.db, select, transfer::Column::Id)
+        .await?;
     let data: Vec<TransferObject> = page.rows.iter().map(TransferObject::from_model).collect();
     Ok(HttpResponse::Ok().json(ListBody::new("/v1/transfers", data, page.has_more)))
 }

@@ -17,6 +17,7 @@ pub enum IdKind {
     Charge,
     Refund,
     Transfer,
+    Dispute,
 }
 
 impl IdKind {
@@ -29,6 +30,7 @@ impl IdKind {
             IdKind::Charge => "ch",
             IdKind::Refund => "re",
             IdKind::Transfer => "tr",
+            IdKind::Dispute => "dp",
         }
     }
 }

@@ -49,7 +49,10 @@ mod tests {
         assert_eq!(allocate(10, &[0, 0]), None);
         assert_eq!(allocate(-1, &[1]), None);
         let big = allocate(i64::MAX, &[i64::MAX, i64::MAX]).unwrap();
-        assert_eq!(big.iter().map(|p| i128::from(*p)).sum::<i128>(), i128::from(i64::MAX));
+        assert_eq!(
+            big.iter().map(|p| i128::from(*p)).sum::<i128>(),
+            i128::from(i64::MAX)
+        );
     }
 
     #[test]

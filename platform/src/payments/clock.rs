@@ -23,7 +23,10 @@ pub async fn now(db: &impl ConnectionTrait, livemode: bool) -> Result<DateTime<U
 }
 
 /// Moves the test clock forward by `seconds` (1..=MAX_ADVANCE_SECONDS); returns the new now.
-pub async fn advance_test_clock(db: &impl ConnectionTrait, seconds: i64) -> Result<DateTime<Utc>, DbErr> {
+pub async fn advance_test_clock(
+    db: &impl ConnectionTrait,
+    seconds: i64,
+) -> Result<DateTime<Utc>, DbErr> {
     clock_offset::Entity::insert(clock_offset::ActiveModel {
         livemode: Set(false),
         offset_seconds: Set(seconds),

@@ -30,10 +30,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use allocate::allocate;
-use entity::{charge, refund, transfer};
+use entity::{charge, dispute, refund, transfer};
 use processor::{Decline, PaymentMethod, Processor};
 
 pub use entity::charge::Model as Charge;
+pub use entity::dispute::Model as Dispute;
 pub use entity::refund::Model as Refund;
 pub use entity::transfer::Model as Transfer;
 
@@ -114,8 +115,15 @@ pub fn scoped_transfers(livemode: bool) -> Select<transfer::Entity> {
     transfer::Entity::find().filter(transfer::Column::Livemode.eq(livemode))
 }
 
-pub async fn find_charge(db: &impl ConnectionTrait, livemode: bool, id: Uuid) -> Result<Option<Charge>, DbErr> {
-    scoped_charges(livemode).filter(charge::Column::Id.eq(id)).one(db).await
+pub async fn find_charge(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    id: Uuid,
+) -> Result<Option<Charge>, DbErr> {
+    scoped_charges(livemode)
+        .filter(charge::Column::Id.eq(id))
+        .one(db)
+        .await
 }
 
 #[derive(Debug, Clone)]
@@ -141,20 +149,35 @@ pub struct Created {
 
 fn check_splits(amount: i64, splits: &[Split], single: bool) -> Result<(), PaymentError> {
     if amount <= 0 || amount > MAX_AMOUNT {
-        return Err(PaymentError::invalid("amount", "amount_invalid", format!("amount must be between 1 and {MAX_AMOUNT}")));
+        return Err(PaymentError::invalid(
+            "amount",
+            "amount_invalid",
+            format!("amount must be between 1 and {MAX_AMOUNT}"),
+        ));
     }
     if splits.is_empty() || splits.len() > MAX_SPLITS {
-        return Err(PaymentError::invalid("splits", "splits_invalid", format!("give 1 to {MAX_SPLITS} splits")));
+        return Err(PaymentError::invalid(
+            "splits",
+            "splits_invalid",
+            format!("give 1 to {MAX_SPLITS} splits"),
+        ));
     }
     let mut sum: i64 = 0;
     for (i, s) in splits.iter().enumerate() {
         let (amount_param, fee_param) = if single {
             ("amount".to_owned(), "application_fee_amount".to_owned())
         } else {
-            (format!("splits[{i}].amount"), format!("splits[{i}].application_fee_amount"))
+            (
+                format!("splits[{i}].amount"),
+                format!("splits[{i}].application_fee_amount"),
+            )
         };
         if s.amount <= 0 || s.amount > MAX_AMOUNT {
-            return Err(PaymentError::invalid(&amount_param, "amount_invalid", "a split's amount must be positive"));
+            return Err(PaymentError::invalid(
+                &amount_param,
+                "amount_invalid",
+                "a split's amount must be positive",
+            ));
         }
         if s.application_fee_amount < 0 || s.application_fee_amount > s.amount {
             return Err(PaymentError::invalid(
@@ -163,7 +186,9 @@ fn check_splits(amount: i64, splits: &[Split], single: bool) -> Result<(), Payme
                 "application_fee_amount must be between 0 and the amount it is taken from",
             ));
         }
-        sum = sum.checked_add(s.amount).ok_or_else(|| PaymentError::invalid("amount", "amount_invalid", "amount overflow"))?;
+        sum = sum
+            .checked_add(s.amount)
+            .ok_or_else(|| PaymentError::invalid("amount", "amount_invalid", "amount overflow"))?;
     }
     if sum != amount {
         return Err(PaymentError::invalid(
@@ -180,14 +205,23 @@ fn check_splits(amount: i64, splits: &[Split], single: bool) -> Result<(), Payme
 fn capture_lines(currency: Currency, splits: &[Split]) -> Vec<LineSpec> {
     let total: i64 = splits.iter().map(|s| s.amount).sum();
     let fees: i64 = splits.iter().map(|s| s.application_fee_amount).sum();
-    let mut lines = vec![LineSpec::debit(AccountRef::platform(AccountKind::Clearing, currency), total)];
+    let mut lines = vec![LineSpec::debit(
+        AccountRef::platform(AccountKind::Clearing, currency),
+        total,
+    )];
     for s in splits {
         if s.net() > 0 {
-            lines.push(LineSpec::credit(AccountRef::seller(s.destination, AccountKind::Pending, currency), s.net()));
+            lines.push(LineSpec::credit(
+                AccountRef::seller(s.destination, AccountKind::Pending, currency),
+                s.net(),
+            ));
         }
     }
     if fees > 0 {
-        lines.push(LineSpec::credit(AccountRef::platform(AccountKind::Pending, currency), fees));
+        lines.push(LineSpec::credit(
+            AccountRef::platform(AccountKind::Pending, currency),
+            fees,
+        ));
     }
     lines
 }
@@ -202,13 +236,28 @@ pub async fn create_charge(
 ) -> Result<Created, PaymentError> {
     check_splits(new.amount, &new.splits, new.single)?;
     for (i, s) in new.splits.iter().enumerate() {
-        if agora_onboarding::accounts::find(db, livemode, s.destination).await?.is_none() {
-            let param = if new.single { "destination".to_owned() } else { format!("splits[{i}].destination") };
-            return Err(PaymentError::invalid(&param, "resource_missing", "no such connected account in this mode"));
+        if agora_onboarding::accounts::find(db, livemode, s.destination)
+            .await?
+            .is_none()
+        {
+            let param = if new.single {
+                "destination".to_owned()
+            } else {
+                format!("splits[{i}].destination")
+            };
+            return Err(PaymentError::invalid(
+                &param,
+                "resource_missing",
+                "no such connected account in this mode",
+            ));
         }
     }
     if matches!(new.method, PaymentMethod::TestToken(_)) && livemode {
-        return Err(PaymentError::invalid("payment_method", "test_token_in_live_mode", "test payment methods work only with a test key"));
+        return Err(PaymentError::invalid(
+            "payment_method",
+            "test_token_in_live_mode",
+            "test payment methods work only with a test key",
+        ));
     }
     let decline = processor.authorize(livemode, new.amount, &new.method).err();
     let id = Uuid::now_v7();
@@ -225,8 +274,16 @@ pub async fn create_charge(
             db,
             livemode,
             NewEntry {
-                key: format!("charge:{id}:{}", if new.capture { "capture" } else { "authorize" }),
-                kind: if new.capture { "charge.captured" } else { "charge.authorized" }.to_owned(),
+                key: format!(
+                    "charge:{id}:{}",
+                    if new.capture { "capture" } else { "authorize" }
+                ),
+                kind: if new.capture {
+                    "charge.captured"
+                } else {
+                    "charge.authorized"
+                }
+                .to_owned(),
                 source_id: Some(id),
                 pending: !new.capture,
                 lines: capture_lines(new.currency, &new.splits),
@@ -248,7 +305,11 @@ pub async fn create_charge(
         amount_captured: Set(if captured { new.amount } else { 0 }),
         amount_refunded: Set(0),
         application_fee_amount: Set(fees),
-        destination_id: Set(if new.single { new.splits.first().map(|s| s.destination) } else { None }),
+        destination_id: Set(if new.single {
+            new.splits.first().map(|s| s.destination)
+        } else {
+            None
+        }),
         splits: Set(to_json(&new.splits)?),
         payment_method: Set(new.method.kind().to_owned()),
         payment_method_reference: Set(new.method.reference().map(str::to_owned)),
@@ -260,6 +321,7 @@ pub async fn create_charge(
         authorization_entry_id: Set(authorization_entry_id),
         available_on: Set(captured.then_some(now + settlement_delay)),
         settled: Set(false),
+        disputed: Set(false),
         created_at: Set(now),
     };
     let charge = model.insert(db).await?;
@@ -276,16 +338,29 @@ pub async fn capture(
     charge_id: Uuid,
     amount: Option<i64>,
 ) -> Result<Charge, PaymentError> {
-    let charge = find_charge(db, livemode, charge_id).await?.ok_or(PaymentError::NotFound("charge"))?;
+    let charge = find_charge(db, livemode, charge_id)
+        .await?
+        .ok_or(PaymentError::NotFound("charge"))?;
     if charge.status != "pending" {
         return Err(PaymentError::state(
             "charge_not_capturable",
-            format!("this charge is {} and cannot be captured", if charge.captured { "already captured" } else { charge.status.as_str() }),
+            format!(
+                "this charge is {} and cannot be captured",
+                if charge.captured {
+                    "already captured"
+                } else {
+                    charge.status.as_str()
+                }
+            ),
         ));
     }
     let amount = amount.unwrap_or(charge.amount);
     if amount <= 0 || amount > charge.amount {
-        return Err(PaymentError::invalid("amount", "amount_too_large", format!("capture between 1 and the authorised {}", charge.amount)));
+        return Err(PaymentError::invalid(
+            "amount",
+            "amount_too_large",
+            format!("capture between 1 and the authorised {}", charge.amount),
+        ));
     }
     let currency = Currency::parse(&charge.currency).map_err(|e| DbErr::Custom(e.to_string()))?;
     let splits = splits_of(&charge);
@@ -303,9 +378,27 @@ pub async fn capture(
             }
         })
         .collect();
-    let pending_id = charge.authorization_entry_id.ok_or(PaymentError::NotFound("authorization"))?;
-    let lines: Vec<LineSpec> = capture_lines(currency, &captured.iter().copied().filter(|s| s.amount > 0).collect::<Vec<_>>());
-    journal::resolve(db, livemode, pending_id, format!("charge:{charge_id}:capture"), "charge.captured".to_owned(), Resolution::Post(lines), now).await?;
+    let pending_id = charge
+        .authorization_entry_id
+        .ok_or(PaymentError::NotFound("authorization"))?;
+    let lines: Vec<LineSpec> = capture_lines(
+        currency,
+        &captured
+            .iter()
+            .copied()
+            .filter(|s| s.amount > 0)
+            .collect::<Vec<_>>(),
+    );
+    journal::resolve(
+        db,
+        livemode,
+        pending_id,
+        format!("charge:{charge_id}:capture"),
+        "charge.captured".to_owned(),
+        Resolution::Post(lines),
+        now,
+    )
+    .await?;
     let fees: i64 = captured.iter().map(|s| s.application_fee_amount).sum();
     // Conditional on still being pending: a concurrent capture loses here (and in the ledger).
     let updated = charge::Entity::update_many()
@@ -314,15 +407,23 @@ pub async fn capture(
         .col_expr(charge::Column::AmountCaptured, Expr::value(amount))
         .col_expr(charge::Column::ApplicationFeeAmount, Expr::value(fees))
         .col_expr(charge::Column::Splits, Expr::value(to_json(&captured)?))
-        .col_expr(charge::Column::AvailableOn, Expr::value(now + settlement_delay))
+        .col_expr(
+            charge::Column::AvailableOn,
+            Expr::value(now + settlement_delay),
+        )
         .filter(charge::Column::Id.eq(charge_id))
         .filter(charge::Column::Status.eq("pending"))
         .exec(db)
         .await?;
     if updated.rows_affected != 1 {
-        return Err(PaymentError::state("charge_not_capturable", "this charge was captured concurrently"));
+        return Err(PaymentError::state(
+            "charge_not_capturable",
+            "this charge was captured concurrently",
+        ));
     }
-    find_charge(db, livemode, charge_id).await?.ok_or(PaymentError::NotFound("charge"))
+    find_charge(db, livemode, charge_id)
+        .await?
+        .ok_or(PaymentError::NotFound("charge"))
 }
 
 #[derive(Debug, Clone)]
@@ -349,19 +450,26 @@ pub struct RefundShare {
 ///   platform its fee share (fee share = the part × fee / split amount, largest remainder);
 /// - `reverse_transfer` only: the seller bears the whole part, the platform keeps its fee;
 /// - no `reverse_transfer`: the platform bears the whole part.
-pub fn refund_shares(splits: &[Split], amount: i64, reverse_transfer: bool, refund_application_fee: bool) -> Option<Vec<RefundShare>> {
+pub fn refund_shares(
+    splits: &[Split],
+    amount: i64,
+    reverse_transfer: bool,
+    refund_application_fee: bool,
+) -> Option<Vec<RefundShare>> {
     let parts = allocate(amount, &splits.iter().map(|s| s.amount).collect::<Vec<_>>())?;
     Some(
         splits
             .iter()
             .zip(parts)
             .map(|(s, part)| {
-                let fee_share = allocate(part, &[s.application_fee_amount, s.net()]).map_or(0, |v| v[0]);
-                let (seller_amount, platform_amount) = match (reverse_transfer, refund_application_fee) {
-                    (true, true) => (part - fee_share, fee_share),
-                    (true, false) => (part, 0),
-                    (false, _) => (0, part),
-                };
+                let fee_share =
+                    allocate(part, &[s.application_fee_amount, s.net()]).map_or(0, |v| v[0]);
+                let (seller_amount, platform_amount) =
+                    match (reverse_transfer, refund_application_fee) {
+                        (true, true) => (part - fee_share, fee_share),
+                        (true, false) => (part, 0),
+                        (false, _) => (0, part),
+                    };
                 RefundShare {
                     destination: s.destination,
                     seller_amount,
@@ -387,10 +495,21 @@ async fn debit_pending_first(
     if amount <= 0 {
         return Ok(());
     }
-    let pending = AccountRef { owner, kind: AccountKind::Pending, currency };
-    let available = AccountRef { owner, kind: AccountKind::Available, currency };
+    let pending = AccountRef {
+        owner,
+        kind: AccountKind::Pending,
+        currency,
+    };
+    let available = AccountRef {
+        owner,
+        kind: AccountKind::Available,
+        currency,
+    };
     let held = if use_pending {
-        journal::balances(db, livemode, pending).await?.posted(AccountKind::Pending).max(0)
+        journal::balances(db, livemode, pending)
+            .await?
+            .posted(AccountKind::Pending)
+            .max(0)
     } else {
         0
     };
@@ -404,17 +523,82 @@ async fn debit_pending_first(
     Ok(())
 }
 
+/// Posts one entry that takes `debits` (owner, amount) from each owner's pending account first
+/// and then its available account, against the given credit lines. If a concurrent entry
+/// drained a pending account between our read and our write, the guard refuses; the attempt is
+/// rolled back to a savepoint and everything is taken from available instead.
+#[allow(clippy::too_many_arguments)]
+async fn claw_back(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    key: String,
+    kind: &str,
+    source_id: Uuid,
+    currency: Currency,
+    debits: &[(Owner, i64)],
+    credits: Vec<LineSpec>,
+    now: DateTime<Utc>,
+) -> Result<(), PaymentError> {
+    for use_pending in [true, false] {
+        let mut lines = credits.clone();
+        for (owner, amount) in debits {
+            debit_pending_first(
+                txn,
+                livemode,
+                *owner,
+                currency,
+                *amount,
+                use_pending,
+                &mut lines,
+            )
+            .await?;
+        }
+        let entry = NewEntry {
+            key: key.clone(),
+            kind: kind.to_owned(),
+            source_id: Some(source_id),
+            pending: false,
+            lines,
+            effective_at: now,
+        };
+        let savepoint = txn.begin().await?;
+        match journal::post(&savepoint, livemode, entry).await {
+            Ok(_) => {
+                savepoint.commit().await?;
+                return Ok(());
+            }
+            Err(LedgerError::InsufficientFunds(_)) if use_pending => savepoint.rollback().await?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(PaymentError::state(
+        "ledger_contention",
+        "could not record the movement; retry",
+    ))
+}
+
 pub async fn create_refund(
     txn: &sea_orm::DatabaseTransaction,
     livemode: bool,
     now: DateTime<Utc>,
     new: NewRefund,
 ) -> Result<(Refund, Charge), PaymentError> {
-    let charge = find_charge(txn, livemode, new.charge_id).await?.ok_or(PaymentError::NotFound("charge"))?;
+    let charge = find_charge(txn, livemode, new.charge_id)
+        .await?
+        .ok_or(PaymentError::NotFound("charge"))?;
     if !charge.captured {
         return Err(PaymentError::state(
             "charge_not_refundable",
-            format!("this charge is {}; only captured charges can be refunded", charge.status),
+            format!(
+                "this charge is {}; only captured charges can be refunded",
+                charge.status
+            ),
+        ));
+    }
+    if charge.disputed {
+        return Err(PaymentError::state(
+            "charge_disputed",
+            "this charge is disputed; its money is already with the dispute",
         ));
     }
     let remaining = charge.amount_captured - charge.amount_refunded;
@@ -428,50 +612,57 @@ pub async fn create_refund(
     }
     // Conditional, so concurrent refunds can never together exceed what was captured.
     let claimed = charge::Entity::update_many()
-        .col_expr(charge::Column::AmountRefunded, Expr::col(charge::Column::AmountRefunded).add(amount))
+        .col_expr(
+            charge::Column::AmountRefunded,
+            Expr::col(charge::Column::AmountRefunded).add(amount),
+        )
         .filter(charge::Column::Id.eq(charge.id))
-        .filter(Expr::expr(Expr::col(charge::Column::AmountRefunded).add(amount)).lte(Expr::col(charge::Column::AmountCaptured)))
+        .filter(
+            Expr::expr(Expr::col(charge::Column::AmountRefunded).add(amount))
+                .lte(Expr::col(charge::Column::AmountCaptured)),
+        )
         .exec(txn)
         .await?;
     if claimed.rows_affected != 1 {
-        return Err(PaymentError::invalid("amount", "amount_too_large", "the charge has been refunded meanwhile; less remains"));
+        return Err(PaymentError::invalid(
+            "amount",
+            "amount_too_large",
+            "the charge has been refunded meanwhile; less remains",
+        ));
     }
     let currency = Currency::parse(&charge.currency).map_err(|e| DbErr::Custom(e.to_string()))?;
-    let shares = refund_shares(&splits_of(&charge), amount, new.reverse_transfer, new.refund_application_fee)
-        .ok_or_else(|| DbErr::Custom("cannot allocate refund".to_owned()))?;
+    let shares = refund_shares(
+        &splits_of(&charge),
+        amount,
+        new.reverse_transfer,
+        new.refund_application_fee,
+    )
+    .ok_or_else(|| DbErr::Custom("cannot allocate refund".to_owned()))?;
     let id = Uuid::now_v7();
-    let entry = |lines: Vec<LineSpec>| NewEntry {
-        key: format!("refund:{id}"),
-        kind: "refund".to_owned(),
-        source_id: Some(id),
-        pending: false,
-        lines,
-        effective_at: now,
-    };
-    // First try pending-first; if a concurrent refund drained a pending account between our
-    // read and our write, the guard refuses and we take it all from available instead.
-    let mut posted = false;
-    for use_pending in [true, false] {
-        let mut lines = vec![LineSpec::credit(AccountRef::platform(AccountKind::Clearing, currency), amount)];
-        let platform_total: i64 = shares.iter().map(|s| s.platform_amount).sum();
-        for share in &shares {
-            debit_pending_first(txn, livemode, Owner::Seller(share.destination), currency, share.seller_amount, use_pending, &mut lines).await?;
-        }
-        debit_pending_first(txn, livemode, Owner::Platform, currency, platform_total, use_pending, &mut lines).await?;
-        let savepoint = txn.begin().await?;
-        match journal::post(&savepoint, livemode, entry(lines)).await {
-            Ok(_) => {
-                savepoint.commit().await?;
-                posted = true;
-                break;
-            }
-            Err(LedgerError::InsufficientFunds(_)) if use_pending => savepoint.rollback().await?,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if !posted {
-        return Err(PaymentError::state("refund_failed", "could not record the refund"));
-    }
+    let debits = shares
+        .iter()
+        .map(|sh| (Owner::Seller(sh.destination), sh.seller_amount))
+        .chain(std::iter::once((
+            Owner::Platform,
+            shares.iter().map(|sh| sh.platform_amount).sum(),
+        )))
+        .collect::<Vec<_>>();
+    let credit = LineSpec::credit(
+        AccountRef::platform(AccountKind::Clearing, currency),
+        amount,
+    );
+    claw_back(
+        txn,
+        livemode,
+        format!("refund:{id}"),
+        "refund",
+        id,
+        currency,
+        &debits,
+        vec![credit],
+        now,
+    )
+    .await?;
     let refund = refund::ActiveModel {
         id: Set(id),
         livemode: Set(livemode),
@@ -487,7 +678,9 @@ pub async fn create_refund(
     }
     .insert(txn)
     .await?;
-    let charge = find_charge(txn, livemode, charge.id).await?.ok_or(PaymentError::NotFound("charge"))?;
+    let charge = find_charge(txn, livemode, charge.id)
+        .await?
+        .ok_or(PaymentError::NotFound("charge"))?;
     Ok((refund, charge))
 }
 
@@ -510,10 +703,21 @@ pub async fn create_transfer(
     new: NewTransfer,
 ) -> Result<Transfer, PaymentError> {
     if new.amount <= 0 || new.amount > MAX_AMOUNT {
-        return Err(PaymentError::invalid("amount", "amount_invalid", format!("amount must be between 1 and {MAX_AMOUNT}")));
+        return Err(PaymentError::invalid(
+            "amount",
+            "amount_invalid",
+            format!("amount must be between 1 and {MAX_AMOUNT}"),
+        ));
     }
-    if agora_onboarding::accounts::find(db, livemode, new.destination).await?.is_none() {
-        return Err(PaymentError::invalid("destination", "resource_missing", "no such connected account in this mode"));
+    if agora_onboarding::accounts::find(db, livemode, new.destination)
+        .await?
+        .is_none()
+    {
+        return Err(PaymentError::invalid(
+            "destination",
+            "resource_missing",
+            "no such connected account in this mode",
+        ));
     }
     if let Some(source) = new.source_transaction {
         let charge = find_charge(db, livemode, source).await?;
@@ -526,18 +730,38 @@ pub async fn create_transfer(
                     "the source charge must be captured and in the transfer's currency",
                 ))
             }
-            None => return Err(PaymentError::invalid("source_transaction", "resource_missing", "no such charge in this mode")),
+            None => {
+                return Err(PaymentError::invalid(
+                    "source_transaction",
+                    "resource_missing",
+                    "no such charge in this mode",
+                ))
+            }
         }
     }
     let id = Uuid::now_v7();
     let lines = vec![
-        LineSpec::debit(AccountRef::platform(AccountKind::Available, new.currency), new.amount).guarded(),
-        LineSpec::credit(AccountRef::seller(new.destination, AccountKind::Available, new.currency), new.amount),
+        LineSpec::debit(
+            AccountRef::platform(AccountKind::Available, new.currency),
+            new.amount,
+        )
+        .guarded(),
+        LineSpec::credit(
+            AccountRef::seller(new.destination, AccountKind::Available, new.currency),
+            new.amount,
+        ),
     ];
     match journal::post(
         db,
         livemode,
-        NewEntry { key: format!("transfer:{id}"), kind: "transfer".to_owned(), source_id: Some(id), pending: false, lines, effective_at: now },
+        NewEntry {
+            key: format!("transfer:{id}"),
+            kind: "transfer".to_owned(),
+            source_id: Some(id),
+            pending: false,
+            lines,
+            effective_at: now,
+        },
     )
     .await
     {
@@ -585,16 +809,30 @@ pub async fn reverse_transfer(
     let left = t.amount - t.amount_reversed;
     let amount = amount.unwrap_or(left);
     if amount <= 0 || amount > left {
-        return Err(PaymentError::invalid("amount", "amount_too_large", format!("reverse between 1 and the {left} not yet reversed")));
+        return Err(PaymentError::invalid(
+            "amount",
+            "amount_too_large",
+            format!("reverse between 1 and the {left} not yet reversed"),
+        ));
     }
     let claimed = transfer::Entity::update_many()
-        .col_expr(transfer::Column::AmountReversed, Expr::col(transfer::Column::AmountReversed).add(amount))
+        .col_expr(
+            transfer::Column::AmountReversed,
+            Expr::col(transfer::Column::AmountReversed).add(amount),
+        )
         .filter(transfer::Column::Id.eq(t.id))
-        .filter(Expr::expr(Expr::col(transfer::Column::AmountReversed).add(amount)).lte(Expr::col(transfer::Column::Amount)))
+        .filter(
+            Expr::expr(Expr::col(transfer::Column::AmountReversed).add(amount))
+                .lte(Expr::col(transfer::Column::Amount)),
+        )
         .exec(db)
         .await?;
     if claimed.rows_affected != 1 {
-        return Err(PaymentError::invalid("amount", "amount_too_large", "the transfer has been reversed meanwhile; less remains"));
+        return Err(PaymentError::invalid(
+            "amount",
+            "amount_too_large",
+            "the transfer has been reversed meanwhile; less remains",
+        ));
     }
     let currency = Currency::parse(&t.currency).map_err(|e| DbErr::Custom(e.to_string()))?;
     let key = format!("transfer:{}:reversal:{}", t.id, Uuid::now_v7());
@@ -607,8 +845,14 @@ pub async fn reverse_transfer(
             source_id: Some(t.id),
             pending: false,
             lines: vec![
-                LineSpec::debit(AccountRef::seller(t.destination_id, AccountKind::Available, currency), amount),
-                LineSpec::credit(AccountRef::platform(AccountKind::Available, currency), amount),
+                LineSpec::debit(
+                    AccountRef::seller(t.destination_id, AccountKind::Available, currency),
+                    amount,
+                ),
+                LineSpec::credit(
+                    AccountRef::platform(AccountKind::Available, currency),
+                    amount,
+                ),
             ],
             effective_at: now,
         },
@@ -662,12 +906,26 @@ pub async fn settle_due(
         let mut lines = Vec::new();
         for (owner, want) in moves {
             // A refund may already have taken part of the pending balance; move what is there.
-            let pending = AccountRef { owner, kind: AccountKind::Pending, currency };
-            let held = journal::balances(db, livemode, pending).await?.posted(AccountKind::Pending).max(0);
+            let pending = AccountRef {
+                owner,
+                kind: AccountKind::Pending,
+                currency,
+            };
+            let held = journal::balances(db, livemode, pending)
+                .await?
+                .posted(AccountKind::Pending)
+                .max(0);
             let amount = want.min(held);
             if amount > 0 {
                 lines.push(LineSpec::debit(pending, amount).guarded());
-                lines.push(LineSpec::credit(AccountRef { owner, kind: AccountKind::Available, currency }, amount));
+                lines.push(LineSpec::credit(
+                    AccountRef {
+                        owner,
+                        kind: AccountKind::Available,
+                        currency,
+                    },
+                    amount,
+                ));
                 owners.insert(owner);
             }
         }
@@ -697,13 +955,18 @@ pub struct BalanceSummary {
     pub pending: BTreeMap<String, i64>,
 }
 
-pub async fn balance(db: &impl ConnectionTrait, livemode: bool, owner: Owner) -> Result<BalanceSummary, DbErr> {
+pub async fn balance(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    owner: Owner,
+) -> Result<BalanceSummary, DbErr> {
     let mut summary = BalanceSummary::default();
     for (account, balances) in journal::owner_accounts(db, livemode, owner).await? {
         let code = account.currency.api_code();
         match account.kind {
             AccountKind::Available => {
-                *summary.available.entry(code).or_default() += balances.posted(AccountKind::Available);
+                *summary.available.entry(code).or_default() +=
+                    balances.posted(AccountKind::Available);
             }
             AccountKind::Pending => {
                 *summary.pending.entry(code).or_default() += balances.posted(AccountKind::Pending);
@@ -712,4 +975,188 @@ pub async fn balance(db: &impl ConnectionTrait, livemode: bool, owner: Owner) ->
         }
     }
     Ok(summary)
+}
+
+pub fn scoped_disputes(livemode: bool) -> Select<dispute::Entity> {
+    dispute::Entity::find().filter(dispute::Column::Livemode.eq(livemode))
+}
+
+/// The dispute fee: `major_units` of the charge's currency (15 → 15.00 EUR, 15 JPY, 15.000 KWD).
+pub fn dispute_fee(currency: Currency, major_units: u32) -> i64 {
+    i64::from(major_units) * 10i64.pow(currency.exponent())
+}
+
+/// Opens a dispute on a captured charge for what was not refunded: that amount goes back to
+/// clearing from the sellers (net) and the platform (fee) as in a full refund, and each
+/// seller also pays `fee_major_units` of dispute fee (split over a cart's sellers in
+/// proportion) to the platform:
+/// Dr seller 90 · Dr platform 10 · Cr clearing 100; Dr seller 15 · Cr platform 15.
+pub async fn open_dispute(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    now: DateTime<Utc>,
+    charge_id: Uuid,
+    reason: &str,
+    fee_major_units: u32,
+) -> Result<(Dispute, Charge), PaymentError> {
+    let charge = find_charge(txn, livemode, charge_id)
+        .await?
+        .ok_or(PaymentError::NotFound("charge"))?;
+    if !charge.captured {
+        return Err(PaymentError::state(
+            "charge_not_disputable",
+            "only captured charges can be disputed",
+        ));
+    }
+    let amount = charge.amount_captured - charge.amount_refunded;
+    if charge.disputed || amount <= 0 {
+        return Err(PaymentError::state(
+            "charge_not_disputable",
+            "this charge is already disputed or fully refunded",
+        ));
+    }
+    // Claim it: concurrent disputes (or a refund racing this) see `disputed` set.
+    let claimed = charge::Entity::update_many()
+        .col_expr(charge::Column::Disputed, Expr::value(true))
+        .filter(charge::Column::Id.eq(charge.id))
+        .filter(charge::Column::Disputed.eq(false))
+        .filter(charge::Column::AmountRefunded.eq(charge.amount_refunded))
+        .exec(txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(PaymentError::state(
+            "charge_not_disputable",
+            "the charge changed meanwhile; retry",
+        ));
+    }
+    let currency = Currency::parse(&charge.currency).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let splits = splits_of(&charge);
+    let shares = refund_shares(&splits, amount, true, true)
+        .ok_or_else(|| DbErr::Custom("cannot allocate dispute".to_owned()))?;
+    let fee = dispute_fee(currency, fee_major_units);
+    let fees = allocate(fee, &splits.iter().map(|sp| sp.amount).collect::<Vec<_>>())
+        .ok_or_else(|| DbErr::Custom("cannot allocate dispute fee".to_owned()))?;
+    let id = Uuid::now_v7();
+    let mut debits: Vec<(Owner, i64)> = shares
+        .iter()
+        .zip(&fees)
+        .map(|(sh, f)| (Owner::Seller(sh.destination), sh.seller_amount + f))
+        .collect();
+    debits.push((
+        Owner::Platform,
+        shares.iter().map(|sh| sh.platform_amount).sum(),
+    ));
+    let mut credits = vec![LineSpec::credit(
+        AccountRef::platform(AccountKind::Clearing, currency),
+        amount,
+    )];
+    if fee > 0 {
+        credits.push(LineSpec::credit(
+            AccountRef::platform(AccountKind::Available, currency),
+            fee,
+        ));
+    }
+    claw_back(
+        txn,
+        livemode,
+        format!("dispute:{id}:open"),
+        "dispute.opened",
+        id,
+        currency,
+        &debits,
+        credits,
+        now,
+    )
+    .await?;
+    let dispute = dispute::ActiveModel {
+        id: Set(id),
+        livemode: Set(livemode),
+        charge_id: Set(charge.id),
+        amount: Set(amount),
+        fee: Set(fee),
+        currency: Set(charge.currency.clone()),
+        reason: Set(reason.to_owned()),
+        status: Set("needs_response".to_owned()),
+        allocation: Set(to_json(&shares)?),
+        created_at: Set(now),
+        closed_at: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    let charge = find_charge(txn, livemode, charge.id)
+        .await?
+        .ok_or(PaymentError::NotFound("charge"))?;
+    Ok((dispute, charge))
+}
+
+/// Closes a dispute. Won: the disputed amount comes back (Cr the sellers' and platform's
+/// available, Dr clearing); the dispute fee stays paid. Lost: nothing moves.
+pub async fn close_dispute(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    now: DateTime<Utc>,
+    dispute_id: Uuid,
+    won: bool,
+) -> Result<Dispute, PaymentError> {
+    let d = scoped_disputes(livemode)
+        .filter(dispute::Column::Id.eq(dispute_id))
+        .one(db)
+        .await?
+        .ok_or(PaymentError::NotFound("dispute"))?;
+    let status = if won { "won" } else { "lost" };
+    let closed = dispute::Entity::update_many()
+        .col_expr(dispute::Column::Status, Expr::value(status))
+        .col_expr(dispute::Column::ClosedAt, Expr::value(now))
+        .filter(dispute::Column::Id.eq(d.id))
+        .filter(dispute::Column::Status.eq("needs_response"))
+        .exec(db)
+        .await?;
+    if closed.rows_affected != 1 {
+        return Err(PaymentError::state(
+            "dispute_closed",
+            format!("this dispute is already closed ({})", d.status),
+        ));
+    }
+    if won {
+        let currency = Currency::parse(&d.currency).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let shares: Vec<RefundShare> =
+            serde_json::from_value(d.allocation.clone()).unwrap_or_default();
+        let mut lines = vec![LineSpec::debit(
+            AccountRef::platform(AccountKind::Clearing, currency),
+            d.amount,
+        )];
+        for sh in &shares {
+            if sh.seller_amount > 0 {
+                lines.push(LineSpec::credit(
+                    AccountRef::seller(sh.destination, AccountKind::Available, currency),
+                    sh.seller_amount,
+                ));
+            }
+        }
+        let platform: i64 = shares.iter().map(|sh| sh.platform_amount).sum();
+        if platform > 0 {
+            lines.push(LineSpec::credit(
+                AccountRef::platform(AccountKind::Available, currency),
+                platform,
+            ));
+        }
+        journal::post(
+            db,
+            livemode,
+            NewEntry {
+                key: format!("dispute:{}:won", d.id),
+                kind: "dispute.won".to_owned(),
+                source_id: Some(d.id),
+                pending: false,
+                lines,
+                effective_at: now,
+            },
+        )
+        .await?;
+    }
+    scoped_disputes(livemode)
+        .filter(dispute::Column::Id.eq(d.id))
+        .one(db)
+        .await?
+        .ok_or(PaymentError::NotFound("dispute"))
 }

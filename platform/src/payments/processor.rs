@@ -35,16 +35,34 @@ pub struct Decline {
 
 pub trait Processor: Send + Sync {
     /// Authorises `amount_minor`; `Err` is a decline (the charge is recorded as failed).
-    fn authorize(&self, livemode: bool, amount_minor: i64, method: &PaymentMethod) -> Result<(), Decline>;
+    fn authorize(
+        &self,
+        livemode: bool,
+        amount_minor: i64,
+        method: &PaymentMethod,
+    ) -> Result<(), Decline>;
 }
 
 /// The test tokens the simulator knows.
-pub const TEST_TOKENS: &[&str] = &["pm_card_visa", "pm_card_chargeDeclined", "pm_card_insufficientFunds"];
+pub const TEST_TOKENS: &[&str] = &[
+    "pm_card_visa",
+    "pm_card_chargeDeclined",
+    "pm_card_insufficientFunds",
+    "pm_card_createDispute",
+];
+
+/// The token whose charge succeeds and is then disputed by the customer's bank.
+pub const DISPUTE_TOKEN: &str = "pm_card_createDispute";
 
 pub struct Simulator;
 
 impl Processor for Simulator {
-    fn authorize(&self, _livemode: bool, _amount_minor: i64, method: &PaymentMethod) -> Result<(), Decline> {
+    fn authorize(
+        &self,
+        _livemode: bool,
+        _amount_minor: i64,
+        method: &PaymentMethod,
+    ) -> Result<(), Decline> {
         match method {
             PaymentMethod::External { .. } => Ok(()),
             PaymentMethod::TestToken(token) => match token.as_str() {

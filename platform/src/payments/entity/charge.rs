@@ -32,6 +32,7 @@ pub struct Model {
     /// When the sellers' shares move from pending to available.
     pub available_on: Option<DateTimeUtc>,
     pub settled: bool,
+    pub disputed: bool,
     pub created_at: DateTimeUtc,
 }
 

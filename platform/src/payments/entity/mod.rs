@@ -1,4 +1,5 @@
 pub mod charge;
 pub mod clock_offset;
+pub mod dispute;
 pub mod refund;
 pub mod transfer;

@@ -1,0 +1,267 @@
+//! Disputes: opened by the test processor (`pm_card_createDispute`) or, in test mode,
+//! `POST /v1/test_helpers/charges/{id}/dispute`; `POST /v1/disputes/{id}/close`,
+//! `GET /v1/disputes`, `GET /v1/disputes/{id}`.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::charges::ChargeObject;
+use crate::events::{self, NewEvent, Origin};
+use crate::gateway::error::ApiError;
+use crate::gateway::ids::{self, IdKind};
+use crate::gateway::pagination::{Cursor, ListBody};
+use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
+use crate::payments::{self, clock, entity::dispute, Dispute};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisputeObject {
+    #[schema(example = "dp_01h455vb4pex5vsknk084sn02q")]
+    pub id: String,
+    #[schema(example = "dispute")]
+    pub object: &'static str,
+    pub livemode: bool,
+    pub created: String,
+    pub amount: i64,
+    /// Paid by the seller(s) to the platform when the dispute opened.
+    pub fee: i64,
+    pub currency: String,
+    pub charge: String,
+    pub reason: String,
+    /// `needs_response`, `won` or `lost`.
+    pub status: String,
+    pub closed: Option<String>,
+}
+
+impl DisputeObject {
+    pub fn from_model(d: &Dispute) -> Self {
+        Self {
+            id: ids::encode(IdKind::Dispute, d.id),
+            object: "dispute",
+            livemode: d.livemode,
+            created: super::timestamp(d.created_at),
+            amount: d.amount,
+            fee: d.fee,
+            currency: d.currency.clone(),
+            charge: ids::encode(IdKind::Charge, d.charge_id),
+            reason: d.reason.clone(),
+            status: d.status.clone(),
+            closed: d.closed_at.map(super::timestamp),
+        }
+    }
+
+    fn json(d: &Dispute) -> Result<Value, ApiError> {
+        serde_json::to_value(Self::from_model(d)).map_err(ApiError::internal)
+    }
+}
+
+/// Opens a dispute on a charge inside the caller's transaction and records its event.
+pub async fn open(
+    txn: &DatabaseTransaction,
+    livemode: bool,
+    state: &AppState,
+    charge_id: Uuid,
+    reason: &str,
+    origin: &Origin,
+) -> Result<Dispute, ApiError> {
+    let now = clock::now(txn, livemode).await?;
+    let (d, charge) = payments::open_dispute(
+        txn,
+        livemode,
+        now,
+        charge_id,
+        reason,
+        state.config.dispute_fee,
+    )
+    .await?;
+    let mut object = DisputeObject::json(&d)?;
+    object["charge_object"] = ChargeObject::json(&charge)?;
+    events::record(
+        txn,
+        NewEvent {
+            livemode,
+            account_id: charge.destination_id,
+            kind: "charge.dispute.created",
+            object,
+            previous_attributes: None,
+        },
+        origin,
+    )
+    .await?;
+    Ok(d)
+}
+
+#[utoipa::path(
+    tag = "Test helpers",
+    params(("id" = String, Path, description = "A `ch_` id")),
+    responses((status = 200, description = "The new dispute", body = DisputeObject), (status = 404, description = "With a live key, or no such charge")),
+    security(("api_key" = []))
+)]
+#[post("/test_helpers/charges/{id}/dispute")]
+pub async fn test_dispute(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    if auth.livemode {
+        return Err(ApiError::from_status(
+            actix_web::http::StatusCode::NOT_FOUND,
+        ));
+    }
+    auth.require_platform()?;
+    let raw = path.into_inner();
+    let id = ids::decode(IdKind::Charge, &raw).map_err(|_| ApiError::not_found("charge", &raw))?;
+    let origin = idempotency::origin(&req);
+    idempotency::run(&state, &auth, &req, &body, async |txn| {
+        let _: Empty = body.parse()?;
+        if payments::find_charge(txn, false, id).await?.is_none() {
+            return Err(ApiError::not_found("charge", &raw));
+        }
+        let d = open(txn, false, &state, id, "fraudulent", &origin).await?;
+        DisputeObject::json(&d)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseRequest {
+    /// `won` (the money comes back) or `lost`.
+    pub outcome: String,
+}
+
+#[utoipa::path(
+    tag = "Disputes",
+    request_body = CloseRequest,
+    params(("id" = String, Path, description = "A `dp_` id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry.")),
+    responses((status = 200, description = "The closed dispute", body = DisputeObject), (status = 400, description = "Already closed or bad outcome", body = crate::api::openapi::ErrorBody)),
+    security(("api_key" = []))
+)]
+#[post("/disputes/{id}/close")]
+pub async fn close(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_platform()?;
+    let raw = path.into_inner();
+    let id =
+        ids::decode(IdKind::Dispute, &raw).map_err(|_| ApiError::not_found("dispute", &raw))?;
+    let origin = idempotency::origin(&req);
+    idempotency::run(&state, &auth, &req, &body, async |txn| {
+        let input: CloseRequest = body.parse()?;
+        let won = match input.outcome.as_str() {
+            "won" => true,
+            "lost" => false,
+            _ => {
+                return Err(ApiError::invalid(
+                    "outcome",
+                    "parameter_invalid",
+                    "outcome must be won or lost",
+                ))
+            }
+        };
+        let now = clock::now(txn, auth.livemode).await?;
+        let d = payments::close_dispute(txn, auth.livemode, now, id, won)
+            .await
+            .map_err(|e| match e {
+                payments::PaymentError::NotFound(_) => ApiError::not_found("dispute", &raw),
+                other => other.into(),
+            })?;
+        let object = DisputeObject::json(&d)?;
+        let account = payments::find_charge(txn, auth.livemode, d.charge_id)
+            .await?
+            .and_then(|c| c.destination_id);
+        events::record(
+            txn,
+            NewEvent {
+                livemode: auth.livemode,
+                account_id: account,
+                kind: "charge.dispute.closed",
+                object: object.clone(),
+                previous_attributes: None,
+            },
+            &origin,
+        )
+        .await?;
+        Ok(object)
+    })
+    .await
+}
+
+#[utoipa::path(
+    tag = "Disputes",
+    params(("id" = String, Path, description = "A `dp_` id")),
+    responses((status = 200, description = "The dispute", body = DisputeObject), (status = 404, description = "No such dispute", body = crate::api::openapi::ErrorBody)),
+    security(("api_key" = []))
+)]
+#[get("/disputes/{id}")]
+pub async fn retrieve(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_platform()?;
+    let raw = path.into_inner();
+    let id =
+        ids::decode(IdKind::Dispute, &raw).map_err(|_| ApiError::not_found("dispute", &raw))?;
+    let d = payments::scoped_disputes(auth.livemode)
+        .filter(dispute::Column::Id.eq(id))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("dispute", &raw))?;
+    Ok(HttpResponse::Ok().json(DisputeObject::from_model(&d)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    pub charge: Option<String>,
+    pub limit: Option<i64>,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
+}
+
+#[utoipa::path(tag = "Disputes", params(ListQuery), responses((status = 200, description = "Disputes, newest first")), security(("api_key" = [])))]
+#[get("/disputes")]
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: ApiQuery<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_platform()?;
+    let q = query.0;
+    let cursor = Cursor::parse(
+        IdKind::Dispute,
+        q.limit,
+        q.starting_after.as_deref(),
+        q.ending_before.as_deref(),
+    )?;
+    let mut select = payments::scoped_disputes(auth.livemode);
+    if let Some(c) = &q.charge {
+        let id = ids::decode(IdKind::Charge, c).map_err(|e| {
+            ApiError::invalid(
+                "charge",
+                "parameter_invalid",
+                format!("Invalid charge: {e}"),
+            )
+        })?;
+        select = select.filter(dispute::Column::ChargeId.eq(id));
+    }
+    let page = cursor.fetch(&state.db, select, dispute::Column::Id).await?;
+    let data: Vec<DisputeObject> = page.rows.iter().map(DisputeObject::from_model).collect();
+    Ok(HttpResponse::Ok().json(ListBody::new("/v1/disputes", data, page.has_more)))
+}
