@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +44,11 @@ pub struct Config {
     pub shutdown_timeout_s: u64,
     /// HTTP worker threads; 0 means one per core.
     pub http_workers: usize,
+    /// Percent of every charge taken by the per-mode default fee rule when it is first
+    /// created (0 to 100, a decimal string such as `"2.9"`). Later changes go through the API
+    /// (`POST /v1/fee_rules/{id}` on the default rule); this value only seeds it.
+    #[serde(with = "decimal_setting")]
+    pub default_fee_percent: Decimal,
 }
 
 impl Default for Config {
@@ -62,6 +68,7 @@ impl Default for Config {
             request_timeout_ms: 10_000,
             shutdown_timeout_s: 30,
             http_workers: 0,
+            default_fee_percent: Decimal::ZERO,
         }
     }
 }
@@ -84,6 +91,7 @@ pub const ENV_KEYS: &[&str] = &[
     "request_timeout_ms",
     "shutdown_timeout_s",
     "http_workers",
+    "default_fee_percent",
 ];
 
 /// Values given as command-line flags: the top layer.
@@ -129,6 +137,14 @@ impl Config {
         if self.db_max_connections == 0 || self.db_max_connections > 1000 {
             return Err("db_max_connections must be between 1 and 1000".to_owned());
         }
+        if self.default_fee_percent < Decimal::ZERO
+            || self.default_fee_percent > Decimal::ONE_HUNDRED
+        {
+            return Err(format!(
+                "default_fee_percent must be between 0 and 100, got {}",
+                self.default_fee_percent
+            ));
+        }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:")
                 || url.starts_with("postgres://")
@@ -153,6 +169,46 @@ impl Config {
 
     pub fn is_sqlite(&self) -> bool {
         self.database_url().starts_with("sqlite:")
+    }
+}
+
+/// A decimal setting, written as a string (`"2.9"`). An environment variable is parsed by
+/// figment into a number before we see it, so numbers are accepted too and read back through
+/// their shortest decimal form (`2.9`, never `2.8999…`); in `agora.toml` write a string.
+mod decimal_setting {
+    use std::str::FromStr;
+
+    use rust_decimal::Decimal;
+    use serde::{de, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&value.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = Decimal;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a decimal string such as \"2.9\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
+                Decimal::from_str_exact(v.trim())
+                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
+                Ok(Decimal::from(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
+                Ok(Decimal::from(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Decimal, E> {
+                // `{}` prints the shortest string that reads back as the same f64.
+                Decimal::from_str(&format!("{v}"))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Float(v), &self))
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 
@@ -195,6 +251,25 @@ mod tests {
                 "the file beats defaults"
             );
             assert_eq!(config.database_url, None);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn default_fee_percent_from_file_and_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("agora.toml", "default_fee_percent = \"2.9\"")?;
+            let config = Config::load(Path::new("agora.toml"), false, &Overrides::default())
+                .map_err(figment::Error::from)?;
+            assert_eq!(config.default_fee_percent.to_string(), "2.9");
+            jail.set_env("AGORA_DEFAULT_FEE_PERCENT", "1.15");
+            let config = Config::load(Path::new("agora.toml"), false, &Overrides::default())
+                .map_err(figment::Error::from)?;
+            assert_eq!(config.default_fee_percent.to_string(), "1.15");
+            jail.set_env("AGORA_DEFAULT_FEE_PERCENT", "101");
+            let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
+            assert!(err.is_err_and(|e| e.contains("default_fee_percent")));
             Ok(())
         });
     }
