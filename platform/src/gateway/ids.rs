@@ -14,6 +14,7 @@ pub enum IdKind {
     Event,
     ApiKey,
     Request,
+    FeeRule,
 }
 
 impl IdKind {
@@ -23,6 +24,7 @@ impl IdKind {
             IdKind::Event => "evt",
             IdKind::ApiKey => "key",
             IdKind::Request => "req",
+            IdKind::FeeRule => "fee",
         }
     }
 }
