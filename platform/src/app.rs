@@ -37,7 +37,13 @@ fn api_routes(cfg: &mut ServiceConfig) {
             .service(api::accounts::retrieve)
             .service(api::accounts::update)
             .service(api::events::list)
-            .service(api::events::retrieve),
+            .service(api::events::retrieve)
+            .service(api::fee_rules::create)
+            .service(api::fee_rules::list)
+            .service(api::fee_rules::retrieve)
+            .service(api::fee_rules::update)
+            .service(api::fee_rules::deactivate)
+            .service(api::fee_rules::quote),
     )
     .service(api::health::healthz)
     .service(api::health::readyz);
