@@ -10,4 +10,5 @@ mod accounts;
 mod auth;
 mod conventions;
 mod events;
+mod fee_rules;
 mod idempotency;
