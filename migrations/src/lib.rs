@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_foundation;
 mod m20261125_000002_ledger;
+mod m20261125_000003_fee_rules;
 mod m20261125_000004_payments;
 
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_foundation::Migration),
             Box::new(m20261125_000002_ledger::Migration),
+            Box::new(m20261125_000003_fee_rules::Migration),
             Box::new(m20261125_000004_payments::Migration),
         ]
     }

@@ -54,7 +54,13 @@ fn api_routes(cfg: &mut ServiceConfig) {
             .service(api::disputes::list)
             .service(api::disputes::retrieve)
             .service(api::disputes::close)
-            .service(api::disputes::test_dispute),
+            .service(api::disputes::test_dispute)
+            .service(api::fee_rules::create)
+            .service(api::fee_rules::list)
+            .service(api::fee_rules::retrieve)
+            .service(api::fee_rules::update)
+            .service(api::fee_rules::deactivate)
+            .service(api::fee_rules::quote),
     )
     .service(api::health::healthz)
     .service(api::health::readyz);

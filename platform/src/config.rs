@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +48,11 @@ pub struct Config {
     pub settlement_delay_days: u32,
     /// Dispute fee a seller pays, in major units of the charge's currency (15 → 15.00 EUR).
     pub dispute_fee: u32,
+    /// Percent of every charge taken by the per-mode default fee rule when it is first
+    /// created (0 to 100, a decimal string such as `"2.9"`). Later changes go through the API
+    /// (`POST /v1/fee_rules/{id}` on the default rule); this value only seeds it.
+    #[serde(with = "decimal_setting")]
+    pub default_fee_percent: Decimal,
 }
 
 impl Default for Config {
@@ -68,6 +74,7 @@ impl Default for Config {
             http_workers: 0,
             settlement_delay_days: 2,
             dispute_fee: 15,
+            default_fee_percent: Decimal::ZERO,
         }
     }
 }
@@ -92,6 +99,7 @@ pub const ENV_KEYS: &[&str] = &[
     "http_workers",
     "settlement_delay_days",
     "dispute_fee",
+    "default_fee_percent",
 ];
 
 /// Values given as command-line flags: the top layer.
@@ -143,6 +151,14 @@ impl Config {
         if self.settlement_delay_days > 365 {
             return Err("settlement_delay_days must be between 0 and 365".to_owned());
         }
+        if self.default_fee_percent < Decimal::ZERO
+            || self.default_fee_percent > Decimal::ONE_HUNDRED
+        {
+            return Err(format!(
+                "default_fee_percent must be between 0 and 100, got {}",
+                self.default_fee_percent
+            ));
+        }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:")
                 || url.starts_with("postgres://")
@@ -167,6 +183,46 @@ impl Config {
 
     pub fn is_sqlite(&self) -> bool {
         self.database_url().starts_with("sqlite:")
+    }
+}
+
+/// A decimal setting, written as a string (`"2.9"`). An environment variable is parsed by
+/// figment into a number before we see it, so numbers are accepted too and read back through
+/// their shortest decimal form (`2.9`, never `2.8999…`); in `agora.toml` write a string.
+mod decimal_setting {
+    use std::str::FromStr;
+
+    use rust_decimal::Decimal;
+    use serde::{de, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&value.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = Decimal;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a decimal string such as \"2.9\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
+                Decimal::from_str_exact(v.trim())
+                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
+                Ok(Decimal::from(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
+                Ok(Decimal::from(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Decimal, E> {
+                // `{}` prints the shortest string that reads back as the same f64.
+                Decimal::from_str(&format!("{v}"))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Float(v), &self))
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 
@@ -209,6 +265,25 @@ mod tests {
                 "the file beats defaults"
             );
             assert_eq!(config.database_url, None);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn default_fee_percent_from_file_and_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("agora.toml", "default_fee_percent = \"2.9\"")?;
+            let config = Config::load(Path::new("agora.toml"), false, &Overrides::default())
+                .map_err(figment::Error::from)?;
+            assert_eq!(config.default_fee_percent.to_string(), "2.9");
+            jail.set_env("AGORA_DEFAULT_FEE_PERCENT", "1.15");
+            let config = Config::load(Path::new("agora.toml"), false, &Overrides::default())
+                .map_err(figment::Error::from)?;
+            assert_eq!(config.default_fee_percent.to_string(), "1.15");
+            jail.set_env("AGORA_DEFAULT_FEE_PERCENT", "101");
+            let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
+            assert!(err.is_err_and(|e| e.contains("default_fee_percent")));
             Ok(())
         });
     }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod events;
+pub mod fee_rules;
 pub mod gateway;
 pub mod keys;
 pub mod pages;

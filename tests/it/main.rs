@@ -10,5 +10,6 @@ mod accounts;
 mod auth;
 mod conventions;
 mod events;
+mod fee_rules;
 mod idempotency;
 mod payments;

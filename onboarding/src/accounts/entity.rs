@@ -15,6 +15,8 @@ pub struct Model {
     pub default_currency: String,
     /// A JSON object of string values.
     pub metadata: Json,
+    /// A JSON array of seller tags (strings), `[]` when none; fee rules match on them.
+    pub tags: Json,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -4,7 +4,7 @@ pub mod entity;
 mod types;
 
 pub use entity::Model as Account;
-pub use types::{BusinessType, CountryCode, Email, FieldError};
+pub use types::{parse_tags, BusinessType, CountryCode, Email, FieldError, Tag, MAX_TAGS};
 
 use std::collections::BTreeMap;
 
@@ -26,6 +26,7 @@ pub struct NewAccount {
     pub business_type: Option<BusinessType>,
     pub default_currency: Currency,
     pub metadata: Metadata,
+    pub tags: Vec<Tag>,
 }
 
 /// A change to an account. `None` leaves a field as it is.
@@ -37,6 +38,8 @@ pub struct AccountChanges {
     pub default_currency: Option<Currency>,
     /// The whole new metadata map (the caller merges and checks its limits).
     pub metadata: Option<Metadata>,
+    /// The whole new tag list (replaces the old one).
+    pub tags: Option<Vec<Tag>>,
 }
 
 impl AccountChanges {
@@ -45,6 +48,7 @@ impl AccountChanges {
             && self.business_type.is_none()
             && self.default_currency.is_none()
             && self.metadata.is_none()
+            && self.tags.is_none()
     }
 }
 
@@ -78,6 +82,7 @@ pub async fn create(
         business_type: Set(new.business_type.map(|b| b.as_str().to_owned())),
         default_currency: Set(new.default_currency.api_code()),
         metadata: Set(metadata_json(&new.metadata)),
+        tags: Set(tags_json(&new.tags)),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -112,6 +117,9 @@ pub async fn update(
     if let Some(metadata) = changes.metadata {
         model.metadata = Set(metadata_json(&metadata));
     }
+    if let Some(tags) = changes.tags {
+        model.tags = Set(tags_json(&tags));
+    }
     model.updated_at = Set(Utc::now());
     let after = model.update(db).await?;
     Ok(Some((before, after)))
@@ -139,7 +147,27 @@ fn metadata_json(metadata: &Metadata) -> serde_json::Value {
     )
 }
 
+fn tags_json(tags: &[Tag]) -> serde_json::Value {
+    serde_json::Value::Array(
+        tags.iter()
+            .map(|t| serde_json::Value::String(t.as_str().to_owned()))
+            .collect(),
+    )
+}
+
 impl Account {
+    /// The stored tags; anything that is not a string is skipped, since only strings are ever
+    /// written.
+    pub fn tags_list(&self) -> Vec<String> {
+        match &self.tags {
+            serde_json::Value::Array(items) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The stored metadata as a map; anything that is not a string is skipped, since only
     /// strings are ever written.
     pub fn metadata_map(&self) -> Metadata {

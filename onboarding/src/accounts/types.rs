@@ -96,6 +96,70 @@ impl BusinessType {
     }
 }
 
+/// Longest tag, in characters.
+pub const TAG_MAX_LEN: usize = 40;
+/// Most tags one account may carry: fee rules match on them, and a quote compares every tag
+/// of the seller with every tag of a rule, so the list stays short.
+pub const MAX_TAGS: usize = 20;
+
+/// A seller tag (`gold`, `eu-seller`, `tier_2`): 1 to 40 characters of `a-z`, `0-9`, `_`, `-`.
+/// Lower case only, so `Gold` and `gold` cannot silently be two tags that rules miss.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tag(String);
+
+impl Tag {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let ok = !input.is_empty()
+            && input.len() <= TAG_MAX_LEN
+            && input
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !ok {
+            return Err(FieldError {
+                code: "tag_invalid",
+                message: format!(
+                    "`{}` is not a tag: use 1 to {TAG_MAX_LEN} characters of a-z, 0-9, _ and -",
+                    input.chars().take(60).collect::<String>()
+                ),
+            });
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Parses a whole tag list: at most [`MAX_TAGS`], each a valid [`Tag`], no repeats. An error
+/// carries the index of the offending tag (`None` when the list as a whole is refused).
+pub fn parse_tags<S: AsRef<str>>(input: &[S]) -> Result<Vec<Tag>, (Option<usize>, FieldError)> {
+    if input.len() > MAX_TAGS {
+        return Err((
+            None,
+            FieldError {
+                code: "tags_too_many",
+                message: format!("an account can have at most {MAX_TAGS} tags"),
+            },
+        ));
+    }
+    let mut tags: Vec<Tag> = Vec::with_capacity(input.len());
+    for (i, raw) in input.iter().enumerate() {
+        let tag = Tag::parse(raw.as_ref()).map_err(|e| (Some(i), e))?;
+        if tags.contains(&tag) {
+            return Err((
+                Some(i),
+                FieldError {
+                    code: "tag_duplicate",
+                    message: format!("the tag `{}` is listed twice", tag.as_str()),
+                },
+            ));
+        }
+        tags.push(tag);
+    }
+    Ok(tags)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +195,30 @@ mod tests {
         }
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(Email::parse(&long).is_err());
+    }
+
+    #[test]
+    fn tags() {
+        assert!(Tag::parse("gold").is_ok());
+        assert!(Tag::parse("eu-seller_2").is_ok());
+        assert!(Tag::parse(&"a".repeat(40)).is_ok());
+        for bad in ["", "Gold", "a b", "é", &"a".repeat(41)] {
+            assert_eq!(
+                Tag::parse(bad).map_err(|e| e.code),
+                Err("tag_invalid"),
+                "{bad}"
+            );
+        }
+        assert_eq!(parse_tags(&["a", "b"]).map(|t| t.len()), Ok(2));
+        assert_eq!(
+            parse_tags(&["a", "a"]).map_err(|(i, e)| (i, e.code)),
+            Err((Some(1), "tag_duplicate"))
+        );
+        let many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
+        assert_eq!(
+            parse_tags(&many).map_err(|(i, e)| (i, e.code)),
+            Err((None, "tags_too_many"))
+        );
     }
 
     #[test]

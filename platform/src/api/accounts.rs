@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use agora_ledger::Currency;
 use agora_onboarding::accounts::{
-    self, Account, AccountChanges, BusinessType, CountryCode, Email, NewAccount,
+    self, Account, AccountChanges, BusinessType, CountryCode, Email, NewAccount, Tag,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -42,6 +42,9 @@ pub struct AccountObject {
     #[schema(example = "sek")]
     pub default_currency: String,
     pub metadata: BTreeMap<String, String>,
+    /// Seller tags (fee rules can match on them with `conditions.seller_tags`).
+    #[schema(example = json!(["gold"]))]
+    pub tags: Vec<String>,
 }
 
 impl AccountObject {
@@ -56,6 +59,7 @@ impl AccountObject {
             business_type: account.business_type.clone(),
             default_currency: account.default_currency.clone(),
             metadata: account.metadata_map(),
+            tags: account.tags_list(),
         }
     }
 
@@ -79,6 +83,9 @@ pub struct CreateAccountRequest {
     #[schema(example = "sek")]
     pub default_currency: Option<String>,
     pub metadata: Option<MetadataParam>,
+    /// Up to 20 tags, each 1 to 40 characters of `a-z`, `0-9`, `_`, `-`.
+    #[schema(example = json!(["gold"]))]
+    pub tags: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -92,6 +99,8 @@ pub struct UpdateAccountRequest {
     pub default_currency: Option<String>,
     /// Merged into the current metadata; an empty value removes a key.
     pub metadata: Option<MetadataParam>,
+    /// Replaces the whole tag list (`[]` removes every tag).
+    pub tags: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -121,6 +130,16 @@ fn parse_business_type(value: &str) -> Result<BusinessType, ApiError> {
 fn parse_currency(param: &str, value: &str) -> Result<Currency, ApiError> {
     // The API speaks lower case; upper case is a common slip worth accepting.
     Currency::parse(value).map_err(|e| ApiError::invalid(param, "currency_invalid", e.to_string()))
+}
+
+fn parse_tags(tags: &[String]) -> Result<Vec<Tag>, ApiError> {
+    accounts::parse_tags(tags).map_err(|(index, e)| {
+        let param = match index {
+            Some(i) => format!("tags[{i}]"),
+            None => "tags".to_owned(),
+        };
+        ApiError::invalid(param, e.code, e.message)
+    })
 }
 
 fn parse_id(id: &str) -> Result<uuid::Uuid, ApiError> {
@@ -181,6 +200,7 @@ pub async fn create(
                 .transpose()?,
             default_currency,
             metadata: input.metadata.unwrap_or_default().into_new()?,
+            tags: parse_tags(input.tags.as_deref().unwrap_or_default())?,
         };
         let account = accounts::create(txn, auth.livemode, new).await?;
         let object = AccountObject::json(&account)?;
@@ -292,6 +312,7 @@ pub async fn update(
                 .as_ref()
                 .map(|m| m.merge_into(current.metadata_map()))
                 .transpose()?,
+            tags: input.tags.as_deref().map(parse_tags).transpose()?,
         };
         let (before, after) = accounts::update(txn, auth.livemode, id, changes)
             .await?

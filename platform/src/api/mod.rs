@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod events;
+pub mod fee_rules;
 pub mod health;
 pub mod openapi;
 

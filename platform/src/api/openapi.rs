@@ -71,3 +71,13 @@ pub struct EventList {
     has_more: bool,
     url: String,
 }
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct FeeRuleList {
+    #[schema(example = "list")]
+    object: String,
+    data: Vec<crate::api::fee_rules::FeeRuleObject>,
+    has_more: bool,
+    url: String,
+}

@@ -18,6 +18,7 @@ pub enum IdKind {
     Refund,
     Transfer,
     Dispute,
+    FeeRule,
 }
 
 impl IdKind {
@@ -31,6 +32,7 @@ impl IdKind {
             IdKind::Refund => "re",
             IdKind::Transfer => "tr",
             IdKind::Dispute => "dp",
+            IdKind::FeeRule => "fee",
         }
     }
 }
