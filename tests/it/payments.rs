@@ -856,3 +856,95 @@ async fn a_lost_dispute_after_settlement_and_a_partial_refund() {
     live.error(404, "invalid_request_error");
     verify(&app).await;
 }
+
+#[tokio::test]
+async fn charges_without_a_fee_are_priced_by_the_rules_and_keep_their_quote() {
+    let app = spawn_app().await;
+    let s = seller(&app).await;
+    let rule = app
+        .post("/v1/fee_rules", json!({"priority": 10, "conditions": {"currencies": ["eur"]}, "percent": "10", "fixed": {"eur": 30}, "vat": {"rate": "25", "inclusive": false}}))
+        .await;
+    assert_eq!(rule.status, 200, "{}", rule.body);
+    let rule_id = rule.body["id"].as_str().unwrap().to_owned();
+    // 10% of 100.00 + 0.30 = 10.30; VAT 25% exclusive = 2.575 → 2.58 (half-even); seller 87.12.
+    let c1 = charge(&app, json!({"amount": 10000, "currency": "eur", "destination": s, "payment_method": "pm_card_visa"})).await;
+    assert_eq!(c1["application_fee_amount"], 1030);
+    assert_eq!(c1["splits"][0]["application_fee_tax_amount"], 258);
+    assert_eq!(
+        (
+            c1["splits"][0]["fee_rule"].as_str(),
+            c1["splits"][0]["fee_rule_version"].as_i64()
+        ),
+        (Some(rule_id.as_str()), Some(1))
+    );
+    assert_eq!(balance(&app, Some(&s), "eur").await, (0, 8712));
+    assert_eq!(balance(&app, None, "eur").await, (0, 1030));
+
+    // A new version prices new charges; the old charge keeps its quote.
+    let v2 = app
+        .post(
+            &format!("/v1/fee_rules/{rule_id}"),
+            json!({"percent": "5", "fixed": {"eur": 0}, "vat": null}),
+        )
+        .await;
+    assert_eq!(v2.status, 200, "{}", v2.body);
+    let c2 = charge(&app, json!({"amount": 10000, "currency": "eur", "destination": s, "payment_method": "pm_card_visa"})).await;
+    assert_eq!(
+        (
+            c2["application_fee_amount"].as_i64(),
+            c2["splits"][0]["fee_rule_version"].as_i64()
+        ),
+        (Some(500), Some(2))
+    );
+    let again = app
+        .get(&format!("/v1/charges/{}", c1["id"].as_str().unwrap()))
+        .await
+        .body;
+    assert_eq!(again, c1, "a rule change never alters a past charge");
+
+    // A full refund of the first charge returns the stored fee and VAT share from the platform.
+    let r = app.post("/v1/refunds", json!({"charge": c1["id"]})).await;
+    assert_eq!(r.body["allocation"][0]["seller_amount"], 8712);
+    assert_eq!(r.body["allocation"][0]["platform_amount"], 1288);
+    // An explicit fee still wins over the rules; other currencies fall to the default rule (0%).
+    let c3 = charge(&app, json!({"amount": 10000, "currency": "eur", "destination": s, "application_fee_amount": 7, "payment_method": "pm_card_visa"})).await;
+    assert_eq!(
+        (
+            c3["application_fee_amount"].as_i64(),
+            c3["splits"][0]["fee_rule"].as_str()
+        ),
+        (Some(7), None)
+    );
+    let c4 = charge(&app, json!({"amount": 10000, "currency": "usd", "destination": s, "payment_method": "pm_card_visa"})).await;
+    assert_eq!(c4["application_fee_amount"], 0);
+    assert!(
+        c4["splits"][0]["fee_rule"].is_string(),
+        "the default rule priced it"
+    );
+    verify(&app).await;
+}
+
+#[tokio::test]
+async fn volume_tiers_read_the_sellers_monthly_volume_from_the_ledger() {
+    let app = spawn_app().await;
+    let s = seller(&app).await;
+    let rule = app
+        .post(
+            "/v1/fee_rules",
+            json!({"priority": 5, "conditions": {"currencies": ["eur"]},
+                   "tiers": {"mode": "volume", "tiers": [{"up_to": 15000, "percent": "10"}, {"up_to": null, "percent": "5"}]}}),
+        )
+        .await;
+    assert_eq!(rule.status, 200, "{}", rule.body);
+    // Volume 0 → tier 1 (10%); then 100.00 captured → still tier 1; then 200.00 → tier 2 (5%).
+    let fees: Vec<i64> = {
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            let c = charge(&app, json!({"amount": 10000, "currency": "eur", "destination": s, "payment_method": "pm_card_visa"})).await;
+            out.push(c["application_fee_amount"].as_i64().unwrap());
+        }
+        out
+    };
+    assert_eq!(fees, vec![1000, 1000, 500]);
+    verify(&app).await;
+}

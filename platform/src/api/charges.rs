@@ -27,6 +27,11 @@ pub struct SplitObject {
     pub destination: String,
     pub amount: i64,
     pub application_fee_amount: i64,
+    /// VAT on the fee, when a fee rule priced it.
+    pub application_fee_tax_amount: i64,
+    /// The fee rule (`fee_…`) and version that priced it, when no fee was given.
+    pub fee_rule: Option<String>,
+    pub fee_rule_version: Option<u32>,
 }
 
 /// A payment from a customer, split between the platform's fee and one or more sellers.
@@ -86,6 +91,9 @@ impl ChargeObject {
                     destination: ids::encode(IdKind::Account, s.destination),
                     amount: s.amount,
                     application_fee_amount: s.application_fee_amount,
+                    application_fee_tax_amount: s.tax_amount,
+                    fee_rule: s.fee_rule.map(|(id, _)| ids::encode(IdKind::FeeRule, id)),
+                    fee_rule_version: s.fee_rule.map(|(_, v)| v),
                 })
                 .collect(),
             payment_method: c.payment_method.clone(),
@@ -196,14 +204,76 @@ fn parse_payment_method(value: &Value) -> Result<PaymentMethod, ApiError> {
     }
 }
 
-/// The default fee for a single-destination charge given without one.
-async fn default_fee(
-    _txn: &sea_orm::DatabaseTransaction,
-    _livemode: bool,
-    _amount: i64,
-) -> Result<i64, ApiError> {
-    // Fee rules decide once they are wired in; until then a charge without a fee carries none.
-    Ok(0)
+/// One seller's split: with the platform's fee as given, or priced by the fee rules (fee, VAT
+/// on it, and the rule and version, stored with the charge) from the seller's captured volume
+/// this month, read from the ledger.
+#[allow(clippy::too_many_arguments)]
+async fn priced_split(
+    state: &AppState,
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    param: &str,
+    destination: uuid::Uuid,
+    amount: i64,
+    fee: Option<i64>,
+    currency: agora_ledger::Currency,
+    method: &PaymentMethod,
+) -> Result<Split, ApiError> {
+    if let Some(fee) = fee {
+        return Ok(Split {
+            destination,
+            amount,
+            application_fee_amount: fee,
+            tax_amount: 0,
+            fee_rule: None,
+        });
+    }
+    if amount <= 0 || amount > payments::MAX_AMOUNT {
+        // Let the domain name the amount error; a quote of a non-positive amount means nothing.
+        return Ok(Split {
+            destination,
+            amount,
+            application_fee_amount: 0,
+            tax_amount: 0,
+            fee_rule: None,
+        });
+    }
+    let now = clock::now(txn, livemode).await?;
+    let volume = payments::monthly_volume(txn, livemode, destination, currency, now).await?;
+    let input = crate::fee_rules::QuoteInput {
+        amount,
+        currency,
+        destination,
+        payment_method_type: match method {
+            PaymentMethod::TestToken(_) => "card".to_owned(),
+            PaymentMethod::External { .. } => "external".to_owned(),
+        },
+        payment_method_country: None,
+        at: now,
+    };
+    let quote = crate::fee_rules::quote_for(
+        txn,
+        livemode,
+        state.config.default_fee_percent,
+        &input,
+        volume,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::fee_rules::Error::AccountNotFound => ApiError::invalid(
+            param,
+            "resource_missing",
+            "no such connected account in this mode",
+        ),
+        other => ApiError::internal(other),
+    })?;
+    Ok(Split {
+        destination,
+        amount,
+        application_fee_amount: quote.fee_amount,
+        tax_amount: quote.tax_amount,
+        fee_rule: Some((quote.rule_id, quote.rule_version)),
+    })
 }
 
 fn visible_to(auth: &Auth, c: &Charge) -> bool {
@@ -267,18 +337,19 @@ pub async fn create(
             }
             (Some(destination), None) => {
                 let destination = parse_account_id("destination", destination)?;
-                let fee = match input.application_fee_amount {
-                    Some(fee) => fee,
-                    None => default_fee(txn, auth.livemode, input.amount).await?,
-                };
-                (
-                    vec![Split {
-                        destination,
-                        amount: input.amount,
-                        application_fee_amount: fee,
-                    }],
-                    true,
+                let split = priced_split(
+                    &state,
+                    txn,
+                    auth.livemode,
+                    "destination",
+                    destination,
+                    input.amount,
+                    input.application_fee_amount,
+                    currency,
+                    &method,
                 )
+                .await?;
+                (vec![split], true)
             }
             (None, Some(parts)) => {
                 if input.application_fee_amount.is_some() {
@@ -288,16 +359,31 @@ pub async fn create(
                         "With splits, give application_fee_amount on each split.",
                     ));
                 }
+                if parts.len() > payments::MAX_SPLITS {
+                    return Err(ApiError::invalid(
+                        "splits",
+                        "splits_invalid",
+                        format!("give 1 to {} splits", payments::MAX_SPLITS),
+                    ));
+                }
                 let mut splits = Vec::with_capacity(parts.len());
                 for (i, p) in parts.iter().enumerate() {
-                    splits.push(Split {
-                        destination: parse_account_id(
-                            &format!("splits[{i}].destination"),
-                            &p.destination,
-                        )?,
-                        amount: p.amount,
-                        application_fee_amount: p.application_fee_amount.unwrap_or(0),
-                    });
+                    let param = format!("splits[{i}].destination");
+                    let destination = parse_account_id(&param, &p.destination)?;
+                    splits.push(
+                        priced_split(
+                            &state,
+                            txn,
+                            auth.livemode,
+                            &param,
+                            destination,
+                            p.amount,
+                            p.application_fee_amount,
+                            currency,
+                            &method,
+                        )
+                        .await?,
+                    );
                 }
                 (splits, false)
             }

@@ -87,11 +87,40 @@ pub struct Split {
     pub destination: Uuid,
     pub amount: i64,
     pub application_fee_amount: i64,
+    /// VAT on the fee (from a fee rule), owed to the tax authority: platform `tax_payable`.
+    #[serde(default)]
+    pub tax_amount: i64,
+    /// The fee rule and version that priced this split, when the platform gave no fee. Stored
+    /// with the charge, so a later rule change never alters it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_rule: Option<(Uuid, u32)>,
 }
 
 impl Split {
-    fn net(&self) -> i64 {
-        self.amount - self.application_fee_amount
+    /// What the seller keeps.
+    pub fn net(&self) -> i64 {
+        self.amount - self.application_fee_amount - self.tax_amount
+    }
+
+    /// What the platform takes: its fee and the VAT on it.
+    fn platform_part(&self) -> i64 {
+        self.application_fee_amount + self.tax_amount
+    }
+
+    /// This split scaled down to `part` of its amount, fee and tax in proportion.
+    fn scaled(&self, part: i64) -> Split {
+        let parts = allocate(
+            part,
+            &[self.application_fee_amount, self.tax_amount, self.net()],
+        )
+        .unwrap_or_else(|| vec![0, 0, part]);
+        Split {
+            destination: self.destination,
+            amount: part,
+            application_fee_amount: parts[0],
+            tax_amount: parts[1],
+            fee_rule: self.fee_rule,
+        }
     }
 }
 
@@ -179,7 +208,10 @@ fn check_splits(amount: i64, splits: &[Split], single: bool) -> Result<(), Payme
                 "a split's amount must be positive",
             ));
         }
-        if s.application_fee_amount < 0 || s.application_fee_amount > s.amount {
+        if s.application_fee_amount < 0
+            || s.tax_amount < 0
+            || s.application_fee_amount + s.tax_amount > s.amount
+        {
             return Err(PaymentError::invalid(
                 &fee_param,
                 "application_fee_invalid",
@@ -201,20 +233,23 @@ fn check_splits(amount: i64, splits: &[Split], single: bool) -> Result<(), Payme
 }
 
 /// The lines that move a captured (or authorised) cart: Dr clearing · Cr each seller's pending
-/// with its net · Cr platform pending with the fees.
+/// with its gross part, Dr it with the platform's fee and VAT · Cr platform pending with the
+/// fees · Cr platform tax_payable with the VAT. The seller's pending nets to DESIGN.md's
+/// "Cr seller.pending 90"; the gross credit is kept so that a seller's captured volume (fee
+/// tiers) can be read from the ledger.
 fn capture_lines(currency: Currency, splits: &[Split]) -> Vec<LineSpec> {
     let total: i64 = splits.iter().map(|s| s.amount).sum();
     let fees: i64 = splits.iter().map(|s| s.application_fee_amount).sum();
+    let taxes: i64 = splits.iter().map(|s| s.tax_amount).sum();
     let mut lines = vec![LineSpec::debit(
         AccountRef::platform(AccountKind::Clearing, currency),
         total,
     )];
     for s in splits {
-        if s.net() > 0 {
-            lines.push(LineSpec::credit(
-                AccountRef::seller(s.destination, AccountKind::Pending, currency),
-                s.net(),
-            ));
+        let pending = AccountRef::seller(s.destination, AccountKind::Pending, currency);
+        lines.push(LineSpec::credit(pending, s.amount));
+        if s.platform_part() > 0 {
+            lines.push(LineSpec::debit(pending, s.platform_part()));
         }
     }
     if fees > 0 {
@@ -223,7 +258,42 @@ fn capture_lines(currency: Currency, splits: &[Split]) -> Vec<LineSpec> {
             fees,
         ));
     }
+    if taxes > 0 {
+        lines.push(LineSpec::credit(
+            AccountRef::platform(AccountKind::TaxPayable, currency),
+            taxes,
+        ));
+    }
     lines
+}
+
+/// Entry kind of a capture: the seller's gross credits under it are its captured volume.
+pub const CAPTURE_KIND: &str = "charge.captured";
+
+/// A seller's captured volume in `currency` in the calendar month (UTC) of `at`, before `at`:
+/// the gross credits of capture entries to its pending account.
+pub async fn monthly_volume(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    seller: Uuid,
+    currency: Currency,
+    at: DateTime<Utc>,
+) -> Result<i64, DbErr> {
+    use chrono::{Datelike, TimeZone};
+    let start = Utc
+        .with_ymd_and_hms(at.year(), at.month(), 1, 0, 0, 0)
+        .single()
+        .unwrap_or(at);
+    journal::posted_volume(
+        db,
+        livemode,
+        AccountRef::seller(seller, AccountKind::Pending, currency),
+        agora_ledger::Side::Credit,
+        &[CAPTURE_KIND],
+        start,
+        at,
+    )
+    .await
 }
 
 pub async fn create_charge(
@@ -279,7 +349,7 @@ pub async fn create_charge(
                     if new.capture { "capture" } else { "authorize" }
                 ),
                 kind: if new.capture {
-                    "charge.captured"
+                    CAPTURE_KIND
                 } else {
                     "charge.authorized"
                 }
@@ -369,14 +439,7 @@ pub async fn capture(
     let captured: Vec<Split> = splits
         .iter()
         .zip(parts)
-        .map(|(s, part)| {
-            let fee = allocate(part, &[s.application_fee_amount, s.net()]).map_or(0, |v| v[0]);
-            Split {
-                destination: s.destination,
-                amount: part,
-                application_fee_amount: fee,
-            }
-        })
+        .map(|(s, part)| s.scaled(part))
         .collect();
     let pending_id = charge
         .authorization_entry_id
@@ -394,7 +457,7 @@ pub async fn capture(
         livemode,
         pending_id,
         format!("charge:{charge_id}:capture"),
-        "charge.captured".to_owned(),
+        CAPTURE_KIND.to_owned(),
         Resolution::Post(lines),
         now,
     )
@@ -462,8 +525,8 @@ pub fn refund_shares(
             .iter()
             .zip(parts)
             .map(|(s, part)| {
-                let fee_share =
-                    allocate(part, &[s.application_fee_amount, s.net()]).map_or(0, |v| v[0]);
+                // The platform's share is its fee and the VAT on it (which it does not reclaim).
+                let fee_share = allocate(part, &[s.platform_part(), s.net()]).map_or(0, |v| v[0]);
                 let (seller_amount, platform_amount) =
                     match (reverse_transfer, refund_application_fee) {
                         (true, true) => (part - fee_share, fee_share),
