@@ -87,7 +87,8 @@ async fn a_captured_charge_splits_fee_and_seller_share() {
     assert_eq!(c["destination"], s.as_str());
     assert_eq!(
         c["splits"],
-        json!([{"destination": s, "amount": 10000, "application_fee_amount": 1000}])
+        json!([{"destination": s, "amount": 10000, "application_fee_amount": 1000,
+                "application_fee_tax_amount": 0, "fee_rule": null, "fee_rule_version": null}])
     );
     assert!(c["available_on"].is_string());
 
