@@ -81,6 +81,23 @@ enum Transfers {
 }
 
 #[derive(DeriveIden)]
+enum BalanceTransactions {
+    Table,
+    Id,
+    Livemode,
+    OwnerId,
+    Type,
+    Amount,
+    Fee,
+    Net,
+    Currency,
+    AvailableOn,
+    SourceKind,
+    SourceId,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
 enum ClockOffsets {
     Table,
     Livemode,
@@ -307,6 +324,88 @@ impl MigrationTrait for Migration {
                     .table(Disputes::Table)
                     .col(Disputes::ChargeId)
                     .unique()
+                    .to_owned(),
+            )
+            .await?;
+
+        // One row per movement of an owner's balance, as the owner sees it (Stripe's balance
+        // transactions): written beside the ledger entry, in the same transaction.
+        manager
+            .create_table(
+                Table::create()
+                    .table(BalanceTransactions::Table)
+                    .col(
+                        ColumnDef::new(BalanceTransactions::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(BalanceTransactions::Livemode)
+                            .boolean()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BalanceTransactions::OwnerId)
+                            .uuid()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BalanceTransactions::Type)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BalanceTransactions::Amount)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BalanceTransactions::Fee)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BalanceTransactions::Net)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BalanceTransactions::Currency)
+                            .string_len(3)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BalanceTransactions::AvailableOn)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BalanceTransactions::SourceKind)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BalanceTransactions::SourceId)
+                            .uuid()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BalanceTransactions::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_balance_transactions_owner")
+                    .table(BalanceTransactions::Table)
+                    .col(BalanceTransactions::Livemode)
+                    .col(BalanceTransactions::OwnerId)
+                    .col(BalanceTransactions::Id)
                     .to_owned(),
             )
             .await?;

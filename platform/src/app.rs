@@ -51,6 +51,7 @@ fn api_routes(cfg: &mut ServiceConfig) {
             .service(api::transfers::reverse)
             .service(api::balance::retrieve)
             .service(api::balance::advance_clock)
+            .service(api::balance::transactions)
             .service(api::disputes::list)
             .service(api::disputes::retrieve)
             .service(api::disputes::close)

@@ -949,3 +949,107 @@ async fn volume_tiers_read_the_sellers_monthly_volume_from_the_ledger() {
     assert_eq!(fees, vec![1000, 1000, 500]);
     verify(&app).await;
 }
+
+#[tokio::test]
+async fn balance_transactions_explain_every_balance() {
+    let app = spawn_app().await;
+    let s = seller(&app).await;
+    let c = charge(&app, json!({"amount": 10000, "currency": "eur", "destination": s, "application_fee_amount": 1000, "payment_method": "pm_card_visa"})).await;
+    let rows = seller_bts(&app, &s, "").await;
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert!(row["id"].as_str().unwrap().starts_with("bt_"));
+    assert_eq!(
+        (
+            row["type"].as_str(),
+            row["amount"].as_i64(),
+            row["fee"].as_i64(),
+            row["net"].as_i64(),
+            row["status"].as_str()
+        ),
+        (
+            Some("charge"),
+            Some(10000),
+            Some(1000),
+            Some(9000),
+            Some("pending")
+        )
+    );
+    assert_eq!(row["source"], c["id"]);
+    assert_eq!(row["available_on"], c["available_on"]);
+
+    app.post("/v1/refunds", json!({"charge": c["id"], "amount": 4000}))
+        .await;
+    advance(&app, 3 * 24 * 3600).await;
+    app.post(
+        "/v1/transfers",
+        json!({"amount": 100, "currency": "eur", "destination": s}),
+    )
+    .await;
+
+    let rows = seller_bts(&app, &s, "").await;
+    let kinds: Vec<&str> = rows.iter().map(|r| r["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["transfer", "refund", "charge"]);
+    assert_eq!(
+        rows[2]["status"], "available",
+        "the test clock passed available_on"
+    );
+    let net: i64 = rows.iter().map(|r| r["net"].as_i64().unwrap()).sum();
+    let (available, pending) = balance(&app, Some(&s), "eur").await;
+    assert_eq!(
+        net,
+        available + pending,
+        "the seller's rows add up to its balance"
+    );
+
+    let platform = app.get("/v1/balance_transactions").await.body["data"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let kinds: Vec<&str> = platform
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["transfer", "refund", "application_fee"]);
+    let net: i64 = platform.iter().map(|r| r["net"].as_i64().unwrap()).sum();
+    let (available, pending) = balance(&app, None, "eur").await;
+    assert_eq!(
+        net,
+        available + pending,
+        "the platform's rows add up to its balance"
+    );
+
+    assert_eq!(seller_bts(&app, &s, "?type=refund").await.len(), 1);
+    assert_eq!(
+        seller_bts(&app, &s, &format!("?source={}", c["id"].as_str().unwrap()))
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        seller_bts(&app, &s, "?available_on[gte]=2999-01-01T00:00:00Z")
+            .await
+            .len(),
+        0
+    );
+    let bad = app
+        .get("/v1/balance_transactions?source=acct_01h455vb4pex5vsknk084sn02q")
+        .await;
+    assert_eq!(bad.error(400, "invalid_request_error")["param"], "source");
+    verify(&app).await;
+}
+
+async fn seller_bts(app: &TestApp, seller: &str, query: &str) -> Vec<Value> {
+    let path = format!("/v1/balance_transactions{query}");
+    let res = app
+        .send(
+            Method::GET,
+            &path,
+            None,
+            &app.test_key,
+            &[("agora-account", seller)],
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    res.body["data"].as_array().unwrap().clone()
+}

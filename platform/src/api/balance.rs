@@ -143,3 +143,157 @@ pub async fn advance_clock(
     })
     .await
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BalanceTransactionObject {
+    #[schema(example = "bt_01h455vb4pex5vsknk084sn02q")]
+    pub id: String,
+    #[schema(example = "balance_transaction")]
+    pub object: &'static str,
+    pub livemode: bool,
+    pub created: String,
+    /// `charge`, `application_fee`, `refund`, `transfer`, `transfer_reversal`, `dispute`,
+    /// `dispute_fee` or `dispute_reversal`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Gross, signed: negative when money leaves the balance.
+    pub amount: i64,
+    pub fee: i64,
+    pub net: i64,
+    pub currency: String,
+    pub available_on: String,
+    /// `pending` until `available_on` (by the mode's clock), then `available`.
+    pub status: &'static str,
+    /// The charge, refund, transfer or dispute that moved the balance.
+    pub source: String,
+}
+
+impl BalanceTransactionObject {
+    fn from_model(bt: &payments::BalanceTransaction, now: chrono::DateTime<chrono::Utc>) -> Self {
+        use crate::gateway::ids::{self, IdKind};
+        let kind = match bt.source_kind.as_str() {
+            "charge" => IdKind::Charge,
+            "refund" => IdKind::Refund,
+            "transfer" => IdKind::Transfer,
+            _ => IdKind::Dispute,
+        };
+        Self {
+            id: ids::encode(IdKind::BalanceTransaction, bt.id),
+            object: "balance_transaction",
+            livemode: bt.livemode,
+            created: super::timestamp(bt.created_at),
+            kind: bt.kind.clone(),
+            amount: bt.amount,
+            fee: bt.fee,
+            net: bt.net,
+            currency: bt.currency.clone(),
+            available_on: super::timestamp(bt.available_on),
+            status: if bt.available_on <= now {
+                "available"
+            } else {
+                "pending"
+            },
+            source: ids::encode(kind, bt.source_id),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BtListQuery {
+    /// Only this type, e.g. `charge` or `refund`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    /// Only movements caused by this object (`ch_…`, `re_…`, `tr_…`, `dp_…`).
+    pub source: Option<String>,
+    #[serde(rename = "available_on[gte]")]
+    #[param(rename = "available_on[gte]")]
+    pub available_on_gte: Option<String>,
+    #[serde(rename = "available_on[lte]")]
+    #[param(rename = "available_on[lte]")]
+    pub available_on_lte: Option<String>,
+    pub limit: Option<i64>,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
+}
+
+/// Longest `type` filter accepted.
+const MAX_TYPE_LEN: usize = 32;
+
+#[utoipa::path(
+    tag = "Balance",
+    params(BtListQuery),
+    responses((status = 200, description = "The platform's balance transactions, or a seller's with Agora-Account; newest first")),
+    security(("api_key" = []))
+)]
+#[get("/balance_transactions")]
+pub async fn transactions(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: crate::gateway::ApiQuery<BtListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::gateway::ids::{self, IdKind};
+    use crate::payments::entity::balance_transaction::Column;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let q = query.0;
+    let cursor = crate::gateway::pagination::Cursor::parse(
+        IdKind::BalanceTransaction,
+        q.limit,
+        q.starting_after.as_deref(),
+        q.ending_before.as_deref(),
+    )?;
+    let owner = auth.account.map_or(Owner::Platform, Owner::Seller);
+    let mut select = payments::scoped_balance_transactions(auth.livemode, owner);
+    if let Some(kind) = &q.kind {
+        if kind.is_empty() || kind.len() > MAX_TYPE_LEN {
+            return Err(ApiError::invalid(
+                "type",
+                "parameter_invalid",
+                "type must be 1 to 32 characters",
+            ));
+        }
+        select = select.filter(Column::Kind.eq(kind.clone()));
+    }
+    if let Some(source) = &q.source {
+        let id = [
+            IdKind::Charge,
+            IdKind::Refund,
+            IdKind::Transfer,
+            IdKind::Dispute,
+        ]
+        .into_iter()
+        .find_map(|k| ids::decode(k, source).ok())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "source",
+                "parameter_invalid",
+                "source must be a ch_, re_, tr_ or dp_ id",
+            )
+        })?;
+        select = select.filter(Column::SourceId.eq(id));
+    }
+    if let Some(t) = &q.available_on_gte {
+        select =
+            select.filter(Column::AvailableOn.gte(super::parse_instant("available_on[gte]", t)?));
+    }
+    if let Some(t) = &q.available_on_lte {
+        select =
+            select.filter(Column::AvailableOn.lte(super::parse_instant("available_on[lte]", t)?));
+    }
+    let now = clock::now(&state.db, auth.livemode).await?;
+    let page = cursor.fetch(&state.db, select, Column::Id).await?;
+    let data: Vec<BalanceTransactionObject> = page
+        .rows
+        .iter()
+        .map(|bt| BalanceTransactionObject::from_model(bt, now))
+        .collect();
+    Ok(
+        HttpResponse::Ok().json(crate::gateway::pagination::ListBody::new(
+            "/v1/balance_transactions",
+            data,
+            page.has_more,
+        )),
+    )
+}

@@ -1021,11 +1021,17 @@ pub async fn quote(
             destination,
             payment_method_type,
             payment_method_country,
-            at: Utc::now(),
+            at: crate::payments::clock::now(txn, auth.livemode).await?,
         };
-        // TODO(ledger): pass the seller's captured volume this month (minor units of the
-        // charge currency) once the ledger can sum it; 0 prices tiered rules at their first tier.
-        let monthly_volume = 0;
+        // The seller's captured volume this month, from the ledger, as a charge would use it.
+        let monthly_volume = crate::payments::monthly_volume(
+            txn,
+            auth.livemode,
+            destination,
+            currency,
+            quote_input.at,
+        )
+        .await?;
         let priced = fee_rules::quote_for(
             txn,
             auth.livemode,

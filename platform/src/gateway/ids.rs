@@ -18,6 +18,7 @@ pub enum IdKind {
     Refund,
     Transfer,
     Dispute,
+    BalanceTransaction,
     FeeRule,
 }
 
@@ -32,6 +33,7 @@ impl IdKind {
             IdKind::Refund => "re",
             IdKind::Transfer => "tr",
             IdKind::Dispute => "dp",
+            IdKind::BalanceTransaction => "bt",
             IdKind::FeeRule => "fee",
         }
     }

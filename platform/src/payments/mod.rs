@@ -30,9 +30,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use allocate::allocate;
-use entity::{charge, dispute, refund, transfer};
+use entity::{balance_transaction, charge, dispute, refund, transfer};
 use processor::{Decline, PaymentMethod, Processor};
 
+pub use entity::balance_transaction::Model as BalanceTransaction;
 pub use entity::charge::Model as Charge;
 pub use entity::dispute::Model as Dispute;
 pub use entity::refund::Model as Refund;
@@ -153,6 +154,83 @@ pub async fn find_charge(
         .filter(charge::Column::Id.eq(id))
         .one(db)
         .await
+}
+
+/// One balance transaction to record: a movement of `owner`'s balance as it sees it.
+struct Bt {
+    owner: Owner,
+    kind: &'static str,
+    amount: i64,
+    fee: i64,
+    available_on: DateTime<Utc>,
+}
+
+/// Records the rows for one source (a charge, refund, transfer or dispute) in one statement;
+/// rows that move nothing are skipped.
+async fn record_bts(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    currency: Currency,
+    source: (&str, Uuid),
+    now: DateTime<Utc>,
+    rows: Vec<Bt>,
+) -> Result<(), DbErr> {
+    let models: Vec<balance_transaction::ActiveModel> = rows
+        .into_iter()
+        .filter(|r| r.amount != 0 || r.fee != 0)
+        .map(|r| balance_transaction::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            livemode: Set(livemode),
+            owner_id: Set(r.owner.id()),
+            kind: Set(r.kind.to_owned()),
+            amount: Set(r.amount),
+            fee: Set(r.fee),
+            net: Set(r.amount - r.fee),
+            currency: Set(currency.api_code()),
+            available_on: Set(r.available_on),
+            source_kind: Set(source.0.to_owned()),
+            source_id: Set(source.1),
+            created_at: Set(now),
+        })
+        .collect();
+    if !models.is_empty() {
+        balance_transaction::Entity::insert_many(models)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The balance transactions of a capture: each seller's gross part less the platform's fee and
+/// VAT, and the platform's fees, all available on the settlement date.
+fn capture_bts(splits: &[Split], available_on: DateTime<Utc>) -> Vec<Bt> {
+    let mut rows: Vec<Bt> = splits
+        .iter()
+        .map(|s| Bt {
+            owner: Owner::Seller(s.destination),
+            kind: "charge",
+            amount: s.amount,
+            fee: s.platform_part(),
+            available_on,
+        })
+        .collect();
+    rows.push(Bt {
+        owner: Owner::Platform,
+        kind: "application_fee",
+        amount: splits.iter().map(|s| s.application_fee_amount).sum(),
+        fee: 0,
+        available_on,
+    });
+    rows
+}
+
+pub fn scoped_balance_transactions(
+    livemode: bool,
+    owner: Owner,
+) -> Select<balance_transaction::Entity> {
+    balance_transaction::Entity::find()
+        .filter(balance_transaction::Column::Livemode.eq(livemode))
+        .filter(balance_transaction::Column::OwnerId.eq(owner.id()))
 }
 
 #[derive(Debug, Clone)]
@@ -395,6 +473,17 @@ pub async fn create_charge(
         created_at: Set(now),
     };
     let charge = model.insert(db).await?;
+    if let Some(available_on) = charge.available_on {
+        record_bts(
+            db,
+            livemode,
+            new.currency,
+            ("charge", id),
+            now,
+            capture_bts(&new.splits, available_on),
+        )
+        .await?;
+    }
     Ok(Created { charge, decline })
 }
 
@@ -484,6 +573,15 @@ pub async fn capture(
             "this charge was captured concurrently",
         ));
     }
+    record_bts(
+        db,
+        livemode,
+        currency,
+        ("charge", charge_id),
+        now,
+        capture_bts(&captured, now + settlement_delay),
+    )
+    .await?;
     find_charge(db, livemode, charge_id)
         .await?
         .ok_or(PaymentError::NotFound("charge"))
@@ -726,6 +824,24 @@ pub async fn create_refund(
         now,
     )
     .await?;
+    let mut bts: Vec<Bt> = shares
+        .iter()
+        .map(|sh| Bt {
+            owner: Owner::Seller(sh.destination),
+            kind: "refund",
+            amount: -sh.seller_amount,
+            fee: 0,
+            available_on: now,
+        })
+        .collect();
+    bts.push(Bt {
+        owner: Owner::Platform,
+        kind: "refund",
+        amount: -shares.iter().map(|sh| sh.platform_amount).sum::<i64>(),
+        fee: 0,
+        available_on: now,
+    });
+    record_bts(txn, livemode, currency, ("refund", id), now, bts).await?;
     let refund = refund::ActiveModel {
         id: Set(id),
         livemode: Set(livemode),
@@ -838,6 +954,30 @@ pub async fn create_transfer(
         }
         Err(e) => return Err(e.into()),
     }
+    record_bts(
+        db,
+        livemode,
+        new.currency,
+        ("transfer", id),
+        now,
+        vec![
+            Bt {
+                owner: Owner::Platform,
+                kind: "transfer",
+                amount: -new.amount,
+                fee: 0,
+                available_on: now,
+            },
+            Bt {
+                owner: Owner::Seller(new.destination),
+                kind: "transfer",
+                amount: new.amount,
+                fee: 0,
+                available_on: now,
+            },
+        ],
+    )
+    .await?;
     Ok(transfer::ActiveModel {
         id: Set(id),
         livemode: Set(livemode),
@@ -919,6 +1059,30 @@ pub async fn reverse_transfer(
             ],
             effective_at: now,
         },
+    )
+    .await?;
+    record_bts(
+        db,
+        livemode,
+        currency,
+        ("transfer", t.id),
+        now,
+        vec![
+            Bt {
+                owner: Owner::Seller(t.destination_id),
+                kind: "transfer_reversal",
+                amount: -amount,
+                fee: 0,
+                available_on: now,
+            },
+            Bt {
+                owner: Owner::Platform,
+                kind: "transfer_reversal",
+                amount,
+                fee: 0,
+                available_on: now,
+            },
+        ],
     )
     .await?;
     let t = scoped_transfers(livemode)
@@ -1131,6 +1295,32 @@ pub async fn open_dispute(
         now,
     )
     .await?;
+    let mut bts: Vec<Bt> = shares
+        .iter()
+        .zip(&fees)
+        .map(|(sh, f)| Bt {
+            owner: Owner::Seller(sh.destination),
+            kind: "dispute",
+            amount: -sh.seller_amount,
+            fee: *f,
+            available_on: now,
+        })
+        .collect();
+    bts.push(Bt {
+        owner: Owner::Platform,
+        kind: "dispute",
+        amount: -shares.iter().map(|sh| sh.platform_amount).sum::<i64>(),
+        fee: 0,
+        available_on: now,
+    });
+    bts.push(Bt {
+        owner: Owner::Platform,
+        kind: "dispute_fee",
+        amount: fee,
+        fee: 0,
+        available_on: now,
+    });
+    record_bts(txn, livemode, currency, ("dispute", id), now, bts).await?;
     let dispute = dispute::ActiveModel {
         id: Set(id),
         livemode: Set(livemode),
@@ -1216,6 +1406,24 @@ pub async fn close_dispute(
             },
         )
         .await?;
+        let mut bts: Vec<Bt> = shares
+            .iter()
+            .map(|sh| Bt {
+                owner: Owner::Seller(sh.destination),
+                kind: "dispute_reversal",
+                amount: sh.seller_amount,
+                fee: 0,
+                available_on: now,
+            })
+            .collect();
+        bts.push(Bt {
+            owner: Owner::Platform,
+            kind: "dispute_reversal",
+            amount: platform,
+            fee: 0,
+            available_on: now,
+        });
+        record_bts(db, livemode, currency, ("dispute", d.id), now, bts).await?;
     }
     scoped_disputes(livemode)
         .filter(dispute::Column::Id.eq(d.id))

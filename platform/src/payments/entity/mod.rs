@@ -1,3 +1,4 @@
+pub mod balance_transaction;
 pub mod charge;
 pub mod clock_offset;
 pub mod dispute;
