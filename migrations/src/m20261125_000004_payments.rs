@@ -98,6 +98,12 @@ enum BalanceTransactions {
 }
 
 #[derive(DeriveIden)]
+enum Accounts {
+    Table,
+    SettlementDelayDays,
+}
+
+#[derive(DeriveIden)]
 enum ClockOffsets {
     Table,
     Livemode,
@@ -424,6 +430,19 @@ impl MigrationTrait for Migration {
                         ColumnDef::new(ClockOffsets::OffsetSeconds)
                             .big_integer()
                             .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        // Per-seller settlement delay; null means the platform's default.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Accounts::Table)
+                    .add_column(
+                        ColumnDef::new(Accounts::SettlementDelayDays)
+                            .integer()
+                            .null(),
                     )
                     .to_owned(),
             )

@@ -1053,3 +1053,55 @@ async fn seller_bts(app: &TestApp, seller: &str, query: &str) -> Vec<Value> {
     assert_eq!(res.status, 200, "{}", res.body);
     res.body["data"].as_array().unwrap().clone()
 }
+
+#[tokio::test]
+async fn each_seller_can_have_its_own_settlement_delay() {
+    let app = spawn_app().await;
+    let fast = app
+        .create_account(json!({"country": "SE", "settlement_delay_days": 0}))
+        .await;
+    assert_eq!(fast["settlement_delay_days"], 0);
+    let slow = app
+        .create_account(json!({"country": "SE", "settlement_delay_days": 7}))
+        .await;
+    let (fast, slow) = (
+        fast["id"].as_str().unwrap().to_owned(),
+        slow["id"].as_str().unwrap().to_owned(),
+    );
+    for bad in [json!(-1), json!(366), json!("2")] {
+        let res = app
+            .post(
+                "/v1/accounts",
+                json!({"country": "SE", "settlement_delay_days": bad}),
+            )
+            .await;
+        assert_eq!(
+            res.error(400, "invalid_request_error")["param"],
+            "settlement_delay_days"
+        );
+    }
+    for s in [&fast, &slow] {
+        charge(&app, json!({"amount": 1000, "currency": "sek", "destination": s, "payment_method": "pm_card_visa"})).await;
+    }
+    advance(&app, 60).await;
+    assert_eq!(balance(&app, Some(&fast), "sek").await, (1000, 0));
+    assert_eq!(balance(&app, Some(&slow), "sek").await, (0, 1000));
+    advance(&app, 3 * 24 * 3600).await;
+    assert_eq!(
+        balance(&app, Some(&slow), "sek").await,
+        (0, 1000),
+        "7 days, not the platform's 2"
+    );
+    // Back to the platform's default.
+    let res = app
+        .post(
+            &format!("/v1/accounts/{slow}"),
+            json!({"settlement_delay_days": null}),
+        )
+        .await;
+    assert_eq!(res.body["settlement_delay_days"], Value::Null);
+    let c = charge(&app, json!({"amount": 500, "currency": "sek", "destination": slow, "payment_method": "pm_card_visa"})).await;
+    advance(&app, 2 * 24 * 3600 + 60).await;
+    assert_eq!(balance(&app, Some(&slow), "sek").await, (500, 1000), "{c}");
+    verify(&app).await;
+}

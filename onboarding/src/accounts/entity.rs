@@ -17,6 +17,8 @@ pub struct Model {
     pub metadata: Json,
     /// A JSON array of seller tags (strings), `[]` when none; fee rules match on them.
     pub tags: Json,
+    /// Days a charge's funds stay pending for this seller; null: the platform's default.
+    pub settlement_delay_days: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

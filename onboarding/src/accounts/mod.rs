@@ -27,6 +27,8 @@ pub struct NewAccount {
     pub default_currency: Currency,
     pub metadata: Metadata,
     pub tags: Vec<Tag>,
+    /// Days a charge's funds stay pending for this seller; `None`: the platform's default.
+    pub settlement_delay_days: Option<u32>,
 }
 
 /// A change to an account. `None` leaves a field as it is.
@@ -40,6 +42,8 @@ pub struct AccountChanges {
     pub metadata: Option<Metadata>,
     /// The whole new tag list (replaces the old one).
     pub tags: Option<Vec<Tag>>,
+    /// `Some(None)` returns the seller to the platform's default.
+    pub settlement_delay_days: Option<Option<u32>>,
 }
 
 impl AccountChanges {
@@ -49,6 +53,7 @@ impl AccountChanges {
             && self.default_currency.is_none()
             && self.metadata.is_none()
             && self.tags.is_none()
+            && self.settlement_delay_days.is_none()
     }
 }
 
@@ -83,6 +88,11 @@ pub async fn create(
         default_currency: Set(new.default_currency.api_code()),
         metadata: Set(metadata_json(&new.metadata)),
         tags: Set(tags_json(&new.tags)),
+        settlement_delay_days: Set(new
+            .settlement_delay_days
+            .map(i32::try_from)
+            .transpose()
+            .unwrap_or(None)),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -116,6 +126,9 @@ pub async fn update(
     }
     if let Some(metadata) = changes.metadata {
         model.metadata = Set(metadata_json(&metadata));
+    }
+    if let Some(days) = changes.settlement_delay_days {
+        model.settlement_delay_days = Set(days.and_then(|d| i32::try_from(d).ok()));
     }
     if let Some(tags) = changes.tags {
         model.tags = Set(tags_json(&tags));
@@ -180,3 +193,6 @@ impl Account {
         }
     }
 }
+
+/// Longest settlement delay an account may have.
+pub const MAX_SETTLEMENT_DELAY_DAYS: u32 = 365;

@@ -45,6 +45,8 @@ pub struct AccountObject {
     /// Seller tags (fee rules can match on them with `conditions.seller_tags`).
     #[schema(example = json!(["gold"]))]
     pub tags: Vec<String>,
+    /// Days a charge's funds stay pending; null: the platform's default.
+    pub settlement_delay_days: Option<i32>,
 }
 
 impl AccountObject {
@@ -60,6 +62,7 @@ impl AccountObject {
             default_currency: account.default_currency.clone(),
             metadata: account.metadata_map(),
             tags: account.tags_list(),
+            settlement_delay_days: account.settlement_delay_days,
         }
     }
 
@@ -86,6 +89,8 @@ pub struct CreateAccountRequest {
     /// Up to 20 tags, each 1 to 40 characters of `a-z`, `0-9`, `_`, `-`.
     #[schema(example = json!(["gold"]))]
     pub tags: Option<Vec<String>>,
+    /// 0 to 365 days a charge's funds stay pending; default: the platform's setting.
+    pub settlement_delay_days: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -101,6 +106,31 @@ pub struct UpdateAccountRequest {
     pub metadata: Option<MetadataParam>,
     /// Replaces the whole tag list (`[]` removes every tag).
     pub tags: Option<Vec<String>>,
+    /// 0 to 365; `null` returns to the platform's default.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub settlement_delay_days: Option<Option<i64>>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one not sent (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Ok(Some(Option::<i64>::deserialize(d)?))
+}
+
+fn parse_delay(days: i64) -> Result<u32, ApiError> {
+    u32::try_from(days)
+        .ok()
+        .filter(|d| *d <= accounts::MAX_SETTLEMENT_DELAY_DAYS)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "settlement_delay_days",
+                "parameter_invalid",
+                format!(
+                    "settlement_delay_days must be between 0 and {}",
+                    accounts::MAX_SETTLEMENT_DELAY_DAYS
+                ),
+            )
+        })
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -201,6 +231,7 @@ pub async fn create(
             default_currency,
             metadata: input.metadata.unwrap_or_default().into_new()?,
             tags: parse_tags(input.tags.as_deref().unwrap_or_default())?,
+            settlement_delay_days: input.settlement_delay_days.map(parse_delay).transpose()?,
         };
         let account = accounts::create(txn, auth.livemode, new).await?;
         let object = AccountObject::json(&account)?;
@@ -313,6 +344,10 @@ pub async fn update(
                 .map(|m| m.merge_into(current.metadata_map()))
                 .transpose()?,
             tags: input.tags.as_deref().map(parse_tags).transpose()?,
+            settlement_delay_days: input
+                .settlement_delay_days
+                .map(|d| d.map(parse_delay).transpose())
+                .transpose()?,
         };
         let (before, after) = accounts::update(txn, auth.livemode, id, changes)
             .await?

@@ -383,11 +383,11 @@ pub async fn create_charge(
     new: NewCharge,
 ) -> Result<Created, PaymentError> {
     check_splits(new.amount, &new.splits, new.single)?;
+    // A cart settles when its slowest seller would: one available_on per charge.
+    let mut delay = Duration::zero();
     for (i, s) in new.splits.iter().enumerate() {
-        if agora_onboarding::accounts::find(db, livemode, s.destination)
-            .await?
-            .is_none()
-        {
+        let Some(account) = agora_onboarding::accounts::find(db, livemode, s.destination).await?
+        else {
             let param = if new.single {
                 "destination".to_owned()
             } else {
@@ -398,7 +398,11 @@ pub async fn create_charge(
                 "resource_missing",
                 "no such connected account in this mode",
             ));
-        }
+        };
+        let own = account
+            .settlement_delay_days
+            .map_or(settlement_delay, |d| Duration::days(i64::from(d)));
+        delay = delay.max(own);
     }
     if matches!(new.method, PaymentMethod::TestToken(_)) && livemode {
         return Err(PaymentError::invalid(
@@ -467,7 +471,7 @@ pub async fn create_charge(
         failure_code: Set(decline.as_ref().map(|d| d.code.to_owned())),
         failure_message: Set(decline.as_ref().map(|d| d.message.to_owned())),
         authorization_entry_id: Set(authorization_entry_id),
-        available_on: Set(captured.then_some(now + settlement_delay)),
+        available_on: Set(captured.then_some(now + delay)),
         settled: Set(false),
         disputed: Set(false),
         created_at: Set(now),
