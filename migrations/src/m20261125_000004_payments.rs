@@ -27,6 +27,7 @@ enum Charges {
     FailureCode,
     FailureMessage,
     AuthorizationEntryId,
+    BalanceTransactionId,
     AvailableOn,
     Settled,
     Disputed,
@@ -164,6 +165,7 @@ impl MigrationTrait for Migration {
                             .null(),
                     )
                     .col(ColumnDef::new(Charges::AuthorizationEntryId).uuid().null())
+                    .col(ColumnDef::new(Charges::BalanceTransactionId).uuid().null())
                     .col(
                         ColumnDef::new(Charges::AvailableOn)
                             .timestamp_with_time_zone()

@@ -64,6 +64,12 @@ pub struct ChargeObject {
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
     pub disputed: bool,
+    /// The seller's share of a single-destination charge: `{"destination", "amount"}` (after the
+    /// platform's fee and its VAT); a cart lists its shares in `splits`.
+    #[schema(value_type = Option<Object>)]
+    pub transfer: Option<Value>,
+    /// The seller's balance transaction (`bt_…`) of a captured single-destination charge.
+    pub balance_transaction: Option<String>,
     /// When the sellers' shares become available (captured charges).
     pub available_on: Option<String>,
     pub metadata: std::collections::BTreeMap<String, String>,
@@ -103,6 +109,12 @@ impl ChargeObject {
             failure_code: c.failure_code.clone(),
             failure_message: c.failure_message.clone(),
             disputed: c.disputed,
+            transfer: c.destination_id.and_then(|d| {
+                payments::splits_of(c).first().map(|s| {
+                    serde_json::json!({"destination": ids::encode(IdKind::Account, d), "amount": s.net()})
+                })
+            }),
+            balance_transaction: c.balance_transaction_id.map(|b| ids::encode(IdKind::BalanceTransaction, b)),
             available_on: c.available_on.map(super::timestamp),
             metadata: serde_json::from_value(c.metadata.clone()).unwrap_or_default(),
         }

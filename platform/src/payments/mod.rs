@@ -158,6 +158,8 @@ pub async fn find_charge(
 
 /// One balance transaction to record: a movement of `owner`'s balance as it sees it.
 struct Bt {
+    /// Set when the caller needs the row's id (a charge keeps its platform row's).
+    id: Option<Uuid>,
     owner: Owner,
     kind: &'static str,
     amount: i64,
@@ -179,7 +181,7 @@ async fn record_bts(
         .into_iter()
         .filter(|r| r.amount != 0 || r.fee != 0)
         .map(|r| balance_transaction::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(r.id.unwrap_or_else(Uuid::now_v7)),
             livemode: Set(livemode),
             owner_id: Set(r.owner.id()),
             kind: Set(r.kind.to_owned()),
@@ -203,10 +205,12 @@ async fn record_bts(
 
 /// The balance transactions of a capture: each seller's gross part less the platform's fee and
 /// VAT, and the platform's fees, all available on the settlement date.
-fn capture_bts(splits: &[Split], available_on: DateTime<Utc>) -> Vec<Bt> {
+fn capture_bts(splits: &[Split], available_on: DateTime<Utc>, first_seller_bt: Uuid) -> Vec<Bt> {
     let mut rows: Vec<Bt> = splits
         .iter()
-        .map(|s| Bt {
+        .enumerate()
+        .map(|(i, s)| Bt {
+            id: (i == 0).then_some(first_seller_bt),
             owner: Owner::Seller(s.destination),
             kind: "charge",
             amount: s.amount,
@@ -215,6 +219,7 @@ fn capture_bts(splits: &[Split], available_on: DateTime<Utc>) -> Vec<Bt> {
         })
         .collect();
     rows.push(Bt {
+        id: None,
         owner: Owner::Platform,
         kind: "application_fee",
         amount: splits.iter().map(|s| s.application_fee_amount).sum(),
@@ -374,6 +379,25 @@ pub async fn monthly_volume(
     .await
 }
 
+/// How long a cart's funds stay pending: its slowest seller's delay (each seller's own, or
+/// the platform's default).
+async fn cart_delay(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    splits: &[Split],
+    default: Duration,
+) -> Result<Duration, DbErr> {
+    let mut delay = Duration::zero();
+    for s in splits {
+        let own = agora_onboarding::accounts::find(db, livemode, s.destination)
+            .await?
+            .and_then(|a| a.settlement_delay_days)
+            .map_or(default, |d| Duration::days(i64::from(d)));
+        delay = delay.max(own);
+    }
+    Ok(delay)
+}
+
 pub async fn create_charge(
     db: &impl ConnectionTrait,
     livemode: bool,
@@ -383,11 +407,11 @@ pub async fn create_charge(
     new: NewCharge,
 ) -> Result<Created, PaymentError> {
     check_splits(new.amount, &new.splits, new.single)?;
-    // A cart settles when its slowest seller would: one available_on per charge.
-    let mut delay = Duration::zero();
     for (i, s) in new.splits.iter().enumerate() {
-        let Some(account) = agora_onboarding::accounts::find(db, livemode, s.destination).await?
-        else {
+        if agora_onboarding::accounts::find(db, livemode, s.destination)
+            .await?
+            .is_none()
+        {
             let param = if new.single {
                 "destination".to_owned()
             } else {
@@ -398,12 +422,10 @@ pub async fn create_charge(
                 "resource_missing",
                 "no such connected account in this mode",
             ));
-        };
-        let own = account
-            .settlement_delay_days
-            .map_or(settlement_delay, |d| Duration::days(i64::from(d)));
-        delay = delay.max(own);
+        }
     }
+    // A cart settles when its slowest seller would: one available_on per charge.
+    let delay = cart_delay(db, livemode, &new.splits, settlement_delay).await?;
     if matches!(new.method, PaymentMethod::TestToken(_)) && livemode {
         return Err(PaymentError::invalid(
             "payment_method",
@@ -413,6 +435,7 @@ pub async fn create_charge(
     }
     let decline = processor.authorize(livemode, new.amount, &new.method).err();
     let id = Uuid::now_v7();
+    let bt_id = Uuid::now_v7();
     let fees: i64 = new.splits.iter().map(|s| s.application_fee_amount).sum();
     let status = match (&decline, new.capture) {
         (Some(_), _) => "failed",
@@ -471,6 +494,7 @@ pub async fn create_charge(
         failure_code: Set(decline.as_ref().map(|d| d.code.to_owned())),
         failure_message: Set(decline.as_ref().map(|d| d.message.to_owned())),
         authorization_entry_id: Set(authorization_entry_id),
+        balance_transaction_id: Set((captured && new.single).then_some(bt_id)),
         available_on: Set(captured.then_some(now + delay)),
         settled: Set(false),
         disputed: Set(false),
@@ -484,7 +508,7 @@ pub async fn create_charge(
             new.currency,
             ("charge", id),
             now,
-            capture_bts(&new.splits, available_on),
+            capture_bts(&new.splits, available_on, bt_id),
         )
         .await?;
     }
@@ -557,15 +581,18 @@ pub async fn capture(
     .await?;
     let fees: i64 = captured.iter().map(|s| s.application_fee_amount).sum();
     // Conditional on still being pending: a concurrent capture loses here (and in the ledger).
+    let delay = cart_delay(db, livemode, &captured, settlement_delay).await?;
+    let bt_id = Uuid::now_v7();
     let updated = charge::Entity::update_many()
         .col_expr(charge::Column::Status, Expr::value("succeeded"))
         .col_expr(charge::Column::Captured, Expr::value(true))
         .col_expr(charge::Column::AmountCaptured, Expr::value(amount))
         .col_expr(charge::Column::ApplicationFeeAmount, Expr::value(fees))
         .col_expr(charge::Column::Splits, Expr::value(to_json(&captured)?))
+        .col_expr(charge::Column::AvailableOn, Expr::value(now + delay))
         .col_expr(
-            charge::Column::AvailableOn,
-            Expr::value(now + settlement_delay),
+            charge::Column::BalanceTransactionId,
+            Expr::value(charge.destination_id.map(|_| bt_id)),
         )
         .filter(charge::Column::Id.eq(charge_id))
         .filter(charge::Column::Status.eq("pending"))
@@ -583,7 +610,7 @@ pub async fn capture(
         currency,
         ("charge", charge_id),
         now,
-        capture_bts(&captured, now + settlement_delay),
+        capture_bts(&captured, now + delay, bt_id),
     )
     .await?;
     find_charge(db, livemode, charge_id)
@@ -831,6 +858,7 @@ pub async fn create_refund(
     let mut bts: Vec<Bt> = shares
         .iter()
         .map(|sh| Bt {
+            id: None,
             owner: Owner::Seller(sh.destination),
             kind: "refund",
             amount: -sh.seller_amount,
@@ -839,6 +867,7 @@ pub async fn create_refund(
         })
         .collect();
     bts.push(Bt {
+        id: None,
         owner: Owner::Platform,
         kind: "refund",
         amount: -shares.iter().map(|sh| sh.platform_amount).sum::<i64>(),
@@ -966,6 +995,7 @@ pub async fn create_transfer(
         now,
         vec![
             Bt {
+                id: None,
                 owner: Owner::Platform,
                 kind: "transfer",
                 amount: -new.amount,
@@ -973,6 +1003,7 @@ pub async fn create_transfer(
                 available_on: now,
             },
             Bt {
+                id: None,
                 owner: Owner::Seller(new.destination),
                 kind: "transfer",
                 amount: new.amount,
@@ -1073,6 +1104,7 @@ pub async fn reverse_transfer(
         now,
         vec![
             Bt {
+                id: None,
                 owner: Owner::Seller(t.destination_id),
                 kind: "transfer_reversal",
                 amount: -amount,
@@ -1080,6 +1112,7 @@ pub async fn reverse_transfer(
                 available_on: now,
             },
             Bt {
+                id: None,
                 owner: Owner::Platform,
                 kind: "transfer_reversal",
                 amount,
@@ -1303,6 +1336,7 @@ pub async fn open_dispute(
         .iter()
         .zip(&fees)
         .map(|(sh, f)| Bt {
+            id: None,
             owner: Owner::Seller(sh.destination),
             kind: "dispute",
             amount: -sh.seller_amount,
@@ -1311,6 +1345,7 @@ pub async fn open_dispute(
         })
         .collect();
     bts.push(Bt {
+        id: None,
         owner: Owner::Platform,
         kind: "dispute",
         amount: -shares.iter().map(|sh| sh.platform_amount).sum::<i64>(),
@@ -1318,6 +1353,7 @@ pub async fn open_dispute(
         available_on: now,
     });
     bts.push(Bt {
+        id: None,
         owner: Owner::Platform,
         kind: "dispute_fee",
         amount: fee,
@@ -1413,6 +1449,7 @@ pub async fn close_dispute(
         let mut bts: Vec<Bt> = shares
             .iter()
             .map(|sh| Bt {
+                id: None,
                 owner: Owner::Seller(sh.destination),
                 kind: "dispute_reversal",
                 amount: sh.seller_amount,
@@ -1421,6 +1458,7 @@ pub async fn close_dispute(
             })
             .collect();
         bts.push(Bt {
+            id: None,
             owner: Owner::Platform,
             kind: "dispute_reversal",
             amount: platform,

@@ -29,6 +29,8 @@ pub struct Model {
     pub failure_message: Option<String>,
     /// The two-phase ledger entry of an uncaptured authorisation.
     pub authorization_entry_id: Option<Uuid>,
+    /// The seller's balance transaction of a captured single-destination charge.
+    pub balance_transaction_id: Option<Uuid>,
     /// When the sellers' shares move from pending to available.
     pub available_on: Option<DateTimeUtc>,
     pub settled: bool,
