@@ -977,7 +977,10 @@ async fn balance_transactions_explain_every_balance() {
     );
     assert_eq!(row["source"], c["id"]);
     assert_eq!(row["available_on"], c["available_on"]);
-    assert_eq!(c["balance_transaction"], row["id"], "the charge names the seller's row");
+    assert_eq!(
+        c["balance_transaction"], row["id"],
+        "the charge names the seller's row"
+    );
     assert_eq!(c["transfer"], json!({"destination": s, "amount": 9000}));
 
     app.post("/v1/refunds", json!({"charge": c["id"], "amount": 4000}))
