@@ -196,6 +196,16 @@ async fn openapi_document_describes_the_routes() {
         ("/v1/events/{id}", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),
+        ("/v1/charges", "post"),
+        ("/v1/charges/{id}/capture", "post"),
+        ("/v1/refunds", "post"),
+        ("/v1/transfers/{id}/reversals", "post"),
+        ("/v1/disputes/{id}/close", "post"),
+        ("/v1/balance", "get"),
+        ("/v1/balance_transactions", "get"),
+        ("/v1/fee_rules", "post"),
+        ("/v1/fee_quotes", "post"),
+        ("/v1/test_helpers/advance_clock", "post"),
     ] {
         assert!(
             spec["paths"][path][method].is_object(),
