@@ -156,9 +156,14 @@ impl Application {
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr()?.port();
+        let rate_limiter = Arc::new(crate::gateway::rate_limit::RateLimiter::new(
+            config.rate_limit_per_second,
+            config.rate_limit_burst,
+        ));
         let state = AppState {
             db,
             config: Arc::new(config),
+            rate_limiter,
         };
         let spec = openapi();
         let known_routes = web::Data::new(KnownRoutes::from_spec(&spec));

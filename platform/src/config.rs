@@ -48,6 +48,10 @@ pub struct Config {
     pub settlement_delay_days: u32,
     /// Dispute fee a seller pays, in major units of the charge's currency (15 → 15.00 EUR).
     pub dispute_fee: u32,
+    /// Requests per second each API key may make (per instance); 0 turns limiting off.
+    pub rate_limit_per_second: u32,
+    /// Requests a key may make at once before the rate applies.
+    pub rate_limit_burst: u32,
     /// Percent of every charge taken by the per-mode default fee rule when it is first
     /// created (0 to 100, a decimal string such as `"2.9"`). Later changes go through the API
     /// (`POST /v1/fee_rules/{id}` on the default rule); this value only seeds it.
@@ -74,6 +78,8 @@ impl Default for Config {
             http_workers: 0,
             settlement_delay_days: 2,
             dispute_fee: 15,
+            rate_limit_per_second: 100,
+            rate_limit_burst: 200,
             default_fee_percent: Decimal::ZERO,
         }
     }
@@ -99,6 +105,8 @@ pub const ENV_KEYS: &[&str] = &[
     "http_workers",
     "settlement_delay_days",
     "dispute_fee",
+    "rate_limit_per_second",
+    "rate_limit_burst",
     "default_fee_percent",
 ];
 

@@ -281,3 +281,30 @@ async fn acting_for_a_connected_account() {
         );
     }
 }
+
+#[tokio::test]
+async fn each_key_is_rate_limited_on_its_own() {
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.rate_limit_per_second = 1;
+        c.rate_limit_burst = 5;
+    })
+    .await;
+    let mut limited = None;
+    for _ in 0..8 {
+        let res = app.get("/v1/accounts").await;
+        if res.status == 429 {
+            limited = Some(res);
+            break;
+        }
+    }
+    let res = limited.expect("the sixth quick request is over the burst");
+    assert_eq!(res.error(429, "rate_limit_error")["code"], "rate_limited");
+    assert!(res
+        .header("retry-after")
+        .is_some_and(|s| s.parse::<u64>().is_ok()));
+    // Another key has its own bucket.
+    let other = app
+        .send(Method::GET, "/v1/accounts", None, &app.live_key, &[])
+        .await;
+    assert_eq!(other.status, 200);
+}

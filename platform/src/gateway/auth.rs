@@ -69,6 +69,16 @@ impl FromRequest for Auth {
             let Some(key) = keys::authenticate(&state.db, &secret).await? else {
                 return Err(invalid_key(&secret));
             };
+            if let Err(retry_after) = state.rate_limiter.check(key.id, std::time::Instant::now()) {
+                let mut error = ApiError::new(
+                    actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                    super::error::ErrorType::RateLimitError,
+                    "rate_limited",
+                    format!("Too many requests with this key; retry in {retry_after} s."),
+                );
+                error.retry_after_s = Some(retry_after);
+                return Err(error);
+            }
             // Recording use is bookkeeping: never make the caller wait for it or fail on it.
             let db = state.db.clone();
             let touched = key.clone();

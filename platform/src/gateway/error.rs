@@ -26,6 +26,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub param: Option<String>,
+    /// Seconds to wait, sent as `Retry-After` (rate limits).
+    pub retry_after_s: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -58,6 +60,7 @@ impl ApiError {
             code,
             message: message.into(),
             param: None,
+            retry_after_s: None,
         }
     }
 
@@ -213,7 +216,11 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let request_id = context::current_request_id();
-        HttpResponse::build(self.status)
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after_s {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
+        }
+        response
             .content_type("application/json")
             .body(self.body_json(request_id.as_deref()))
     }
