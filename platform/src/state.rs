@@ -9,4 +9,6 @@ use crate::config::Config;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
+    /// The webhook worker's HTTP clients and in-flight bound.
+    pub webhooks: Arc<crate::webhooks::Runtime>,
 }
