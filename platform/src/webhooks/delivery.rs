@@ -302,11 +302,13 @@ async fn record(
 ) -> Result<(), DbErr> {
     let attempts = row.attempts.saturating_add(1);
     let delivered = outcome.delivered();
-    let next_retry = if delivered {
+    // Retries stop at the 3-day deadline, with one last attempt at it, so an endpoint that
+    // failed from the first attempt to the last has failed for 3 days and gets disabled.
+    let deadline = row.created_at + super::RETRY_WINDOW;
+    let next_retry = if delivered || now >= deadline {
         None
     } else {
-        Some(now + super::retry_delay(attempts))
-            .filter(|t| *t <= row.created_at + super::RETRY_WINDOW)
+        Some((now + super::retry_delay(attempts)).min(deadline))
     };
     let txn = state.db.begin().await?;
     attempts::Entity::insert(attempts::ActiveModel {
