@@ -53,6 +53,8 @@ pub struct Config {
     /// (`POST /v1/fee_rules/{id}` on the default rule); this value only seeds it.
     #[serde(with = "decimal_setting")]
     pub default_fee_percent: Decimal,
+    /// Whether this process delivers webhooks (false: an API-only instance).
+    pub webhook_worker: bool,
     /// How often the webhook worker looks for due deliveries.
     pub webhook_poll_ms: u64,
     /// Webhook attempts in flight at once in this process.
@@ -83,6 +85,7 @@ impl Default for Config {
             settlement_delay_days: 2,
             dispute_fee: 15,
             default_fee_percent: Decimal::ZERO,
+            webhook_worker: true,
             webhook_poll_ms: 1_000,
             webhook_max_in_flight: 64,
             webhook_max_per_endpoint: 4,
@@ -112,6 +115,7 @@ pub const ENV_KEYS: &[&str] = &[
     "settlement_delay_days",
     "dispute_fee",
     "default_fee_percent",
+    "webhook_worker",
     "webhook_poll_ms",
     "webhook_max_in_flight",
     "webhook_max_per_endpoint",

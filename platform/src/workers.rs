@@ -19,11 +19,14 @@ const IDEMPOTENCY_SWEEP_BATCH: u64 = 500;
 const SETTLE_EVERY: Duration = Duration::from_secs(10);
 
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    vec![
+    let mut handles = vec![
         tokio::spawn(idempotency_sweeper(state.clone(), stop.clone())),
         tokio::spawn(settlement(state.clone(), stop.clone())),
-        tokio::spawn(webhooks(state, stop)),
-    ]
+    ];
+    if state.config.webhook_worker {
+        handles.push(tokio::spawn(webhooks(state, stop)));
+    }
+    handles
 }
 
 /// Delivers due webhooks in both modes, each at its own clock (the test clock drives

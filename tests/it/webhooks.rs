@@ -197,6 +197,19 @@ async fn attempts(app: &TestApp, endpoint: &str) -> Vec<Value> {
     res.body["data"].as_array().unwrap().clone()
 }
 
+/// The attempt log once it holds `n` attempts (the receiver answers before the worker
+/// records the attempt), waiting up to 10 s.
+async fn wait_attempts(app: &TestApp, endpoint: &str, n: usize) -> Vec<Value> {
+    for _ in 0..400 {
+        let log = attempts(app, endpoint).await;
+        if log.len() >= n {
+            return log;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("expected {n} attempts in the log");
+}
+
 fn instant(v: &Value) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap())
         .unwrap()
@@ -212,8 +225,7 @@ async fn every_event_arrives_signed_and_retries_follow_the_schedule() {
     let account = app.create_account(json!({"country": "SE"})).await;
     // Attempt 1 fails at once; the retry is due 5 s later on the test clock.
     receiver.wait_for(1).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let log = attempts(&app, &endpoint).await;
+    let log = wait_attempts(&app, &endpoint, 1).await;
     assert_eq!(log.len(), 1, "{log:?}");
     assert_eq!(log[0]["status_code"], 500);
     let gap = instant(&log[0]["next_retry_at"]) - instant(&log[0]["attempted_at"]);
@@ -229,8 +241,7 @@ async fn every_event_arrives_signed_and_retries_follow_the_schedule() {
 
     advance(&app, 6).await;
     receiver.wait_for(2).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let log = attempts(&app, &endpoint).await;
+    let log = wait_attempts(&app, &endpoint, 2).await;
     assert_eq!(log.len(), 2);
     let gap = instant(&log[0]["next_retry_at"]) - instant(&log[0]["attempted_at"]);
     assert!(
@@ -240,8 +251,7 @@ async fn every_event_arrives_signed_and_retries_follow_the_schedule() {
 
     advance(&app, 331).await;
     let got = receiver.wait_for(3).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let log = attempts(&app, &endpoint).await;
+    let log = wait_attempts(&app, &endpoint, 3).await;
     assert_eq!(log.len(), 3, "newest first: {log:?}");
     assert_eq!(log[0]["status_code"], 200);
     assert!(log[0]["next_retry_at"].is_null());
@@ -364,7 +374,7 @@ async fn redelivery_and_rotation_send_both_signatures_for_a_day() {
     let third = receiver.wait_for(3).await.remove(2);
     assert_eq!(third.signatures().len(), 1);
     assert!(third.verifies_with(&new) && !third.verifies_with(&old));
-    assert_eq!(attempts(&app, &endpoint).await.len(), 3);
+    assert_eq!(wait_attempts(&app, &endpoint, 3).await.len(), 3);
 
     let res = app
         .post(
@@ -582,9 +592,8 @@ async fn endpoints_api_validates_and_guards_against_ssrf() {
 
 #[tokio::test]
 async fn an_event_written_before_a_crash_is_delivered_after_restart() {
-    // The first server's worker looks once at startup, then sleeps for an hour: as if it
-    // died right after the events committed.
-    let app = spawn_app_with(|c| c.webhook_poll_ms = 3_600_000).await;
+    // The first server delivers nothing: as if it died right after the events committed.
+    let app = spawn_app_with(|c| c.webhook_worker = false).await;
     let receiver = Receiver::start(0).await;
     let (endpoint, secret) = create_endpoint(&app, &receiver.url, json!(["account.created"])).await;
     let a = app.create_account(json!({"country": "SE"})).await;
@@ -624,7 +633,11 @@ async fn an_event_written_before_a_crash_is_delivered_after_restart() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(receiver.received().is_empty());
 
-    app.start_another(|c| c.webhook_poll_ms = 50).await;
+    app.start_another(|c| {
+        c.webhook_worker = true;
+        c.webhook_poll_ms = 50;
+    })
+    .await;
     let got = receiver.wait_for(1).await;
     assert_eq!(got[0].header("webhook-id"), event_a);
     assert!(got[0].verifies_with(&secret));
@@ -634,7 +647,7 @@ async fn an_event_written_before_a_crash_is_delivered_after_restart() {
     advance(&app, 61).await;
     let got = receiver.wait_for(2).await;
     assert_eq!(got[1].header("webhook-id"), event_b);
-    assert_eq!(attempts(&app, &endpoint).await.len(), 2);
+    assert_eq!(wait_attempts(&app, &endpoint, 2).await.len(), 2);
 }
 
 #[tokio::test]
@@ -652,7 +665,7 @@ async fn three_days_of_failures_disable_the_endpoint_and_email_the_operator() {
     // the last comes at the 3-day deadline.
     let mut n = 1;
     while n < 20 {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        wait_attempts(&app, &endpoint, n).await;
         let shown = app
             .get(&format!("/v1/webhook_endpoints/{endpoint}"))
             .await
