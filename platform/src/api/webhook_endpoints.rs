@@ -662,6 +662,7 @@ pub async fn redeliver(
                             deliveries::Column::Attempts,
                             deliveries::Column::NextAttemptAt,
                             deliveries::Column::LockedUntil,
+                            deliveries::Column::DeliveredAt,
                             deliveries::Column::CreatedAt,
                         ])
                         .to_owned(),
