@@ -10,6 +10,7 @@ mod m20261125_000001_foundation;
 mod m20261125_000002_ledger;
 mod m20261125_000003_fee_rules;
 mod m20261125_000004_payments;
+mod m20261125_000005_webhooks;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_ledger::Migration),
             Box::new(m20261125_000003_fee_rules::Migration),
             Box::new(m20261125_000004_payments::Migration),
+            Box::new(m20261125_000005_webhooks::Migration),
         ]
     }
 }

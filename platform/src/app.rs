@@ -61,7 +61,15 @@ fn api_routes(cfg: &mut ServiceConfig) {
             .service(api::fee_rules::retrieve)
             .service(api::fee_rules::update)
             .service(api::fee_rules::deactivate)
-            .service(api::fee_rules::quote),
+            .service(api::fee_rules::quote)
+            .service(api::webhook_endpoints::create)
+            .service(api::webhook_endpoints::list)
+            .service(api::webhook_endpoints::retrieve)
+            .service(api::webhook_endpoints::update)
+            .service(api::webhook_endpoints::delete)
+            .service(api::webhook_endpoints::rotate_secret)
+            .service(api::webhook_endpoints::attempts)
+            .service(api::webhook_endpoints::redeliver),
     )
     .service(api::health::healthz)
     .service(api::health::readyz);
@@ -162,6 +170,10 @@ impl Application {
         ));
         let state = AppState {
             db,
+            webhooks: Arc::new(crate::webhooks::Runtime::new(
+                config.webhook_max_in_flight,
+                config.webhook_max_per_endpoint,
+            )?),
             config: Arc::new(config),
             rate_limiter,
         };

@@ -57,6 +57,16 @@ pub struct Config {
     /// (`POST /v1/fee_rules/{id}` on the default rule); this value only seeds it.
     #[serde(with = "decimal_setting")]
     pub default_fee_percent: Decimal,
+    /// Whether this process delivers webhooks (false: an API-only instance).
+    pub webhook_worker: bool,
+    /// How often the webhook worker looks for due deliveries.
+    pub webhook_poll_ms: u64,
+    /// Webhook attempts in flight at once in this process.
+    pub webhook_max_in_flight: usize,
+    /// Webhook attempts in flight at once per endpoint in this process.
+    pub webhook_max_per_endpoint: usize,
+    /// Who is emailed when a webhook endpoint is disabled; unset: nobody (a warning is logged).
+    pub operator_email: Option<String>,
 }
 
 impl Default for Config {
@@ -81,6 +91,11 @@ impl Default for Config {
             rate_limit_per_second: 100,
             rate_limit_burst: 200,
             default_fee_percent: Decimal::ZERO,
+            webhook_worker: true,
+            webhook_poll_ms: 1_000,
+            webhook_max_in_flight: 64,
+            webhook_max_per_endpoint: 4,
+            operator_email: None,
         }
     }
 }
@@ -108,6 +123,11 @@ pub const ENV_KEYS: &[&str] = &[
     "rate_limit_per_second",
     "rate_limit_burst",
     "default_fee_percent",
+    "webhook_worker",
+    "webhook_poll_ms",
+    "webhook_max_in_flight",
+    "webhook_max_per_endpoint",
+    "operator_email",
 ];
 
 /// Values given as command-line flags: the top layer.
@@ -152,6 +172,15 @@ impl Config {
         }
         if self.db_max_connections == 0 || self.db_max_connections > 1000 {
             return Err("db_max_connections must be between 1 and 1000".to_owned());
+        }
+        if self.webhook_poll_ms == 0 || self.webhook_poll_ms > 3_600_000 {
+            return Err("webhook_poll_ms must be between 1 and 3600000".to_owned());
+        }
+        if self.webhook_max_in_flight == 0 || self.webhook_max_in_flight > 10_000 {
+            return Err("webhook_max_in_flight must be between 1 and 10000".to_owned());
+        }
+        if self.webhook_max_per_endpoint == 0 || self.webhook_max_per_endpoint > 100 {
+            return Err("webhook_max_per_endpoint must be between 1 and 100".to_owned());
         }
         if self.dispute_fee > 10_000 {
             return Err("dispute_fee must be between 0 and 10000 (major units)".to_owned());

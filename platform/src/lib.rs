@@ -17,6 +17,7 @@ pub mod pages;
 pub mod payments;
 pub mod state;
 pub mod telemetry;
+pub mod webhooks;
 pub mod workers;
 
 pub use app::Application;

@@ -11,4 +11,6 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub rate_limiter: Arc<RateLimiter>,
+    /// The webhook worker's HTTP clients and in-flight bound.
+    pub webhooks: Arc<crate::webhooks::Runtime>,
 }

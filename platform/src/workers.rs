@@ -19,10 +19,38 @@ const IDEMPOTENCY_SWEEP_BATCH: u64 = 500;
 const SETTLE_EVERY: Duration = Duration::from_secs(10);
 
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    vec![
+    let mut handles = vec![
         tokio::spawn(idempotency_sweeper(state.clone(), stop.clone())),
-        tokio::spawn(settlement(state, stop)),
-    ]
+        tokio::spawn(settlement(state.clone(), stop.clone())),
+    ];
+    if state.config.webhook_worker {
+        handles.push(tokio::spawn(webhooks(state, stop)));
+    }
+    handles
+}
+
+/// Delivers due webhooks in both modes, each at its own clock (the test clock drives
+/// retries), every `webhook_poll_ms`.
+async fn webhooks(state: AppState, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_millis(state.config.webhook_poll_ms);
+    loop {
+        for livemode in [false, true] {
+            let result = async {
+                let now = crate::payments::clock::now(&state.db, livemode).await?;
+                crate::webhooks::deliver_due(&state, livemode, now).await
+            }
+            .await;
+            match result {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(livemode, attempts = n, "webhook attempts made"),
+                Err(e) => tracing::warn!(error = %e, "webhook delivery step failed; will retry"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// Settles due charges in both modes, each at its own clock (test mode's can be advanced).

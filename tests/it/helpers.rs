@@ -13,6 +13,8 @@ pub struct TestApp {
     pub test_key: String,
     pub live_key: String,
     pub db: DatabaseConnection,
+    /// The configuration the app runs with (its data_dir is the temp dir below).
+    pub config: Config,
     _dir: tempfile::TempDir,
     /// Dropped with the app: drops the test's PostgreSQL database.
     _pg: Option<PgDatabase>,
@@ -149,7 +151,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("live key")
         .secret;
-    let app = Application::build_with_db(config, db.clone()).expect("build app");
+    let app = Application::build_with_db(config.clone(), db.clone()).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
@@ -163,12 +165,25 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         test_key,
         live_key,
         db,
+        config,
         _dir: dir,
         _pg: pg,
     }
 }
 
 impl TestApp {
+    /// Starts a second server on the same database, as after a restart: a fresh process
+    /// with fresh workers. Returns its address; the TestApp keeps talking to the first.
+    pub async fn start_another(&self, customise: impl FnOnce(&mut Config)) -> String {
+        let mut config = self.config.clone();
+        config.bind = "127.0.0.1:0".to_owned();
+        customise(&mut config);
+        let app = Application::build_with_db(config, self.db.clone()).expect("build app");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
     /// A request with the test key.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
         self.send(method, path, body, &self.test_key, &[]).await

@@ -13,3 +13,4 @@ mod events;
 mod fee_rules;
 mod idempotency;
 mod payments;
+mod webhooks;

@@ -18,6 +18,7 @@ pub mod charges;
 pub mod disputes;
 pub mod refunds;
 pub mod transfers;
+pub mod webhook_endpoints;
 
 use crate::gateway::error::ApiError;
 use crate::payments::PaymentError;

@@ -1,6 +1,7 @@
 //! The transactional event outbox: every state change writes its event row in the same
-//! transaction as the change, so an event exists exactly when its change committed. Webhook
-//! delivery (its own issue) reads from here.
+//! transaction as the change, so an event exists exactly when its change committed. The same
+//! transaction writes one pending webhook delivery per endpoint that wants the event, so a
+//! crash loses neither.
 
 pub mod entity;
 
@@ -40,7 +41,7 @@ pub async fn record(
     if let Some(previous) = event.previous_attributes {
         data.insert("previous_attributes".to_owned(), previous);
     }
-    entity::ActiveModel {
+    let event = entity::ActiveModel {
         id: Set(Uuid::now_v7()),
         livemode: Set(event.livemode),
         account_id: Set(event.account_id),
@@ -51,7 +52,9 @@ pub async fn record(
         created_at: Set(Utc::now()),
     }
     .insert(db)
-    .await
+    .await?;
+    crate::webhooks::fan_out(db, &event).await?;
+    Ok(event)
 }
 
 /// Events visible to a caller: one mode, and for a connected account only its own.

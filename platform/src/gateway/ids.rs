@@ -20,6 +20,8 @@ pub enum IdKind {
     Dispute,
     BalanceTransaction,
     FeeRule,
+    WebhookEndpoint,
+    WebhookAttempt,
 }
 
 impl IdKind {
@@ -35,6 +37,8 @@ impl IdKind {
             IdKind::Dispute => "dp",
             IdKind::BalanceTransaction => "bt",
             IdKind::FeeRule => "fee",
+            IdKind::WebhookEndpoint => "we",
+            IdKind::WebhookAttempt => "wa",
         }
     }
 }
