@@ -154,7 +154,15 @@ struct Server {
 }
 
 fn start(dir: &Path) -> Server {
-    let mut child = agora(dir)
+    start_with(dir, &[])
+}
+
+fn start_with(dir: &Path, env: &[(&str, &str)]) -> Server {
+    let mut command = agora(dir);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command
         .args(["serve", "--bind", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -338,4 +346,107 @@ fn ledger_verify_reports_a_summary_or_what_is_broken() {
         text.contains("1 problem(s)") || text.contains("2 problem(s)"),
         "{text}"
     );
+}
+
+fn post_json(port: u16, key: &str, path: &str, body: &str) -> String {
+    http(
+        port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+/// The process is killed (SIGKILL, no shutdown) after an event is written and before it can be
+/// delivered; a restarted server delivers it, because the delivery row committed with the event.
+#[test]
+fn an_event_written_before_a_kill_is_delivered_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    // A receiver that records the first request it gets.
+    let receiver = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let receiver_port = receiver.local_addr().unwrap().port();
+    let (got_tx, got_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for stream in receiver.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut request = Vec::new();
+            // Read until the body announced by Content-Length has arrived.
+            loop {
+                let n = stream.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&request).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break;
+                    }
+                }
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = got_tx.send(String::from_utf8_lossy(&request).to_string());
+        }
+    });
+
+    // First life: no webhook worker, so nothing can be delivered before the kill.
+    let first = start_with(dir.path(), &[("AGORA_WEBHOOK_WORKER", "false")]);
+    let key = first.first_key.clone().expect("first start prints a key");
+    let endpoint = post_json(
+        first.port,
+        &key,
+        "/v1/webhook_endpoints",
+        &format!(
+            r#"{{"url":"http://127.0.0.1:{receiver_port}/hook","enabled_events":["account.created"]}}"#
+        ),
+    );
+    assert!(endpoint.starts_with("HTTP/1.1 200"), "{endpoint}");
+    let created = post_json(first.port, &key, "/v1/accounts", r#"{"country":"SE"}"#);
+    assert!(created.starts_with("HTTP/1.1 200"), "{created}");
+    let account_id = created
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let mut child = first.child;
+    let status = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = child.wait();
+    assert!(
+        got_rx.try_recv().is_err(),
+        "nothing was delivered before the kill"
+    );
+
+    // Second life: the worker finds the delivery written with the event and sends it.
+    let second = start_with(dir.path(), &[("AGORA_WEBHOOK_POLL_MS", "100")]);
+    let request = got_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the event is delivered after restart");
+    assert!(request.starts_with("POST /hook"), "{request}");
+    let lower = request.to_ascii_lowercase();
+    assert!(lower.contains("webhook-signature: v1,"), "{request}");
+    assert!(
+        request.contains("\"type\":\"account.created\""),
+        "{request}"
+    );
+    assert!(request.contains(&account_id), "{request}");
+    terminate(second);
 }
