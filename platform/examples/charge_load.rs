@@ -64,6 +64,8 @@ async fn main() {
         sellers.push(res["id"].as_str().unwrap().to_owned());
     }
     let sellers = Arc::new(sellers);
+    // Keys are per mode: a fresh run prefix keeps a reused database from replaying old keys.
+    let run = uuid::Uuid::now_v7().simple().to_string();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -81,7 +83,7 @@ async fn main() {
                 let ok = client
                     .post(format!("{base}/v1/charges"))
                     .bearer_auth(&key)
-                    .header("idempotency-key", format!("bench-{c}-{i}"))
+                    .header("idempotency-key", format!("bench-{run}-{c}-{i}"))
                     .json(&body)
                     .send()
                     .await
