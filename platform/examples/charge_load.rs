@@ -70,8 +70,13 @@ async fn main() {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let (client, base, key, sellers) =
-            (client.clone(), base.clone(), key.clone(), sellers.clone());
+        let (client, base, key, sellers, run) = (
+            client.clone(),
+            base.clone(),
+            key.clone(),
+            sellers.clone(),
+            run.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
