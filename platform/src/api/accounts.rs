@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::parse_currency;
 use crate::events::{self, NewEvent};
 use crate::gateway::error::ApiError;
 use crate::gateway::ids::{self, IdKind};
@@ -155,11 +156,6 @@ fn parse_email(value: &str) -> Result<Email, ApiError> {
 
 fn parse_business_type(value: &str) -> Result<BusinessType, ApiError> {
     BusinessType::parse(value).map_err(|e| ApiError::invalid("business_type", e.code, e.message))
-}
-
-fn parse_currency(param: &str, value: &str) -> Result<Currency, ApiError> {
-    // The API speaks lower case; upper case is a common slip worth accepting.
-    Currency::parse(value).map_err(|e| ApiError::invalid(param, "currency_invalid", e.to_string()))
 }
 
 fn parse_tags(tags: &[String]) -> Result<Vec<Tag>, ApiError> {

@@ -19,6 +19,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::parse_currency;
 use crate::events::{self, NewEvent};
 use crate::fee_rules::{self, FeeRule, NewRule, QuoteInput, RuleChanges};
 use crate::gateway::error::ApiError;
@@ -415,10 +416,6 @@ fn check_len<T>(param: &str, values: &[T]) -> Result<(), ApiError> {
         ));
     }
     Ok(())
-}
-
-fn parse_currency(param: String, value: &str) -> Result<Currency, ApiError> {
-    Currency::parse(value).map_err(|e| ApiError::invalid(param, "currency_invalid", e.to_string()))
 }
 
 fn parse_amounts(

@@ -58,7 +58,11 @@ pub fn parse_instant(param: &str, value: &str) -> Result<DateTime<Utc>, ApiError
 }
 
 /// Reads a `cur` code into a currency, naming `param` on failure.
-pub fn parse_currency(param: &str, value: &str) -> Result<agora_ledger::Currency, ApiError> {
+/// Any letter case is accepted: upper case is a common slip.
+pub fn parse_currency(
+    param: impl Into<String>,
+    value: &str,
+) -> Result<agora_ledger::Currency, ApiError> {
     agora_ledger::Currency::parse(value)
         .map_err(|e| ApiError::invalid(param, "currency_invalid", e.to_string()))
 }
