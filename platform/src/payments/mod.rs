@@ -125,6 +125,12 @@ impl Split {
     }
 }
 
+/// A currency read back from a row. Rows only ever hold codes that parsed when written, so a
+/// failure means a corrupted row: reported as a database error, not a client one.
+fn stored_currency(code: &str) -> Result<Currency, DbErr> {
+    Currency::parse(code).map_err(|e| DbErr::Custom(e.to_string()))
+}
+
 pub fn splits_of(charge: &Charge) -> Vec<Split> {
     serde_json::from_value(charge.splits.clone()).unwrap_or_default()
 }
@@ -549,7 +555,7 @@ pub async fn capture(
             format!("capture between 1 and the authorised {}", charge.amount),
         ));
     }
-    let currency = Currency::parse(&charge.currency).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let currency = stored_currency(&charge.currency)?;
     let splits = splits_of(&charge);
     let parts = allocate(amount, &splits.iter().map(|s| s.amount).collect::<Vec<_>>())
         .ok_or_else(|| DbErr::Custom("cannot allocate capture".to_owned()))?;
@@ -822,7 +828,7 @@ pub async fn create_refund(
             "the charge has been refunded meanwhile; less remains",
         ));
     }
-    let currency = Currency::parse(&charge.currency).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let currency = stored_currency(&charge.currency)?;
     let shares = refund_shares(
         &splits_of(&charge),
         amount,
@@ -1072,7 +1078,7 @@ pub async fn reverse_transfer(
             "the transfer has been reversed meanwhile; less remains",
         ));
     }
-    let currency = Currency::parse(&t.currency).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let currency = stored_currency(&t.currency)?;
     let key = format!("transfer:{}:reversal:{}", t.id, Uuid::now_v7());
     journal::post(
         db,
@@ -1161,7 +1167,7 @@ pub async fn settle_due(
         if claimed.rows_affected != 1 {
             continue;
         }
-        let currency = Currency::parse(&c.currency).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let currency = stored_currency(&c.currency)?;
         let mut moves: BTreeMap<Owner, i64> = BTreeMap::new();
         for s in splits_of(&c) {
             *moves.entry(Owner::Seller(s.destination)).or_default() += s.net();
@@ -1293,7 +1299,7 @@ pub async fn open_dispute(
             "the charge changed meanwhile; retry",
         ));
     }
-    let currency = Currency::parse(&charge.currency).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let currency = stored_currency(&charge.currency)?;
     let splits = splits_of(&charge);
     let shares = refund_shares(&splits, amount, true, true)
         .ok_or_else(|| DbErr::Custom("cannot allocate dispute".to_owned()))?;
@@ -1411,7 +1417,7 @@ pub async fn close_dispute(
         ));
     }
     if won {
-        let currency = Currency::parse(&d.currency).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let currency = stored_currency(&d.currency)?;
         let shares: Vec<RefundShare> =
             serde_json::from_value(d.allocation.clone()).unwrap_or_default();
         let mut lines = vec![LineSpec::debit(
