@@ -11,6 +11,7 @@ mod m20261125_000002_ledger;
 mod m20261125_000003_fee_rules;
 mod m20261125_000004_payments;
 mod m20261125_000005_webhooks;
+mod m20261125_000006_kyc;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_fee_rules::Migration),
             Box::new(m20261125_000004_payments::Migration),
             Box::new(m20261125_000005_webhooks::Migration),
+            Box::new(m20261125_000006_kyc::Migration),
         ]
     }
 }

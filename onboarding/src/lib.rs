@@ -1,5 +1,5 @@
-//! Connected accounts (the sellers), and later their KYC requirements, verification and
-//! account links.
+//! Connected accounts (the sellers), their KYC profile and requirements, verification of what
+//! they give, sanctions screening, and encryption of what must not be stored in the clear.
 //!
 //! Every finder is scoped by mode (`livemode`): test and live data never mix, and a caller
 //! cannot forget the scope because there is no unscoped finder. Functions take any sea-orm
@@ -8,3 +8,5 @@
 //! JSON shapes of the API or public id strings.
 
 pub mod accounts;
+pub mod kyc;
+pub mod seal;

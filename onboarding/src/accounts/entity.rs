@@ -19,6 +19,16 @@ pub struct Model {
     pub tags: Json,
     /// Days a charge's funds stay pending for this seller; null: the platform's default.
     pub settlement_delay_days: Option<i32>,
+    /// What the seller told us (see `kyc::Profile`); sensitive values sealed.
+    pub profile: Option<Json>,
+    /// The last evaluation of the requirements (see `kyc::Evaluation`).
+    pub kyc_state: Option<Json>,
+    pub charges_enabled: bool,
+    pub payouts_enabled: bool,
+    pub requirements_deadline: Option<DateTimeUtc>,
+    pub deadline_applied: bool,
+    /// `fraud`, `terms_of_service`, `other`, `listed`: the account can do nothing more.
+    pub rejected_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

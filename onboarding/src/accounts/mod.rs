@@ -93,6 +93,13 @@ pub async fn create(
             .map(i32::try_from)
             .transpose()
             .unwrap_or(None)),
+        profile: Set(None),
+        kyc_state: Set(None),
+        charges_enabled: Set(false),
+        payouts_enabled: Set(false),
+        requirements_deadline: Set(None),
+        deadline_applied: Set(false),
+        rejected_reason: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
