@@ -36,6 +36,19 @@ fn api_routes(cfg: &mut ServiceConfig) {
             .service(api::accounts::list)
             .service(api::accounts::retrieve)
             .service(api::accounts::update)
+            .service(api::accounts::reject)
+            .service(api::external_accounts::create)
+            .service(api::external_accounts::list)
+            .service(api::external_accounts::retrieve)
+            .service(api::external_accounts::update)
+            .service(api::external_accounts::delete)
+            .service(api::files::create)
+            .service(api::files::retrieve)
+            .service(api::files::contents)
+            .service(api::reviews::list)
+            .service(api::reviews::retrieve)
+            .service(api::reviews::approve)
+            .service(api::reviews::reject)
             .service(api::events::list)
             .service(api::events::retrieve)
             .service(api::charges::create)
@@ -174,6 +187,7 @@ impl Application {
                 config.webhook_max_in_flight,
                 config.webhook_max_per_endpoint,
             )?),
+            kyc: Arc::new(crate::kyc::Runtime::load(&config)?),
             config: Arc::new(config),
             rate_limiter,
         };

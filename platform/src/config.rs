@@ -67,6 +67,18 @@ pub struct Config {
     pub webhook_max_per_endpoint: usize,
     /// Who is emailed when a webhook endpoint is disabled; unset: nobody (a warning is logged).
     pub operator_email: Option<String>,
+    /// AES-256 key (32 bytes, base64) sealing ids, tax ids, bank account numbers and documents.
+    /// Unset: a development key is generated into `data_dir` (with a warning).
+    pub encryption_key: Option<String>,
+    /// Earlier keys, still able to open what they sealed (key rotation).
+    pub encryption_previous_keys: Vec<String>,
+    /// An OFAC SDN list in its CSV format; unset: sellers are not screened (a warning).
+    pub sanctions_list: Option<PathBuf>,
+    /// `simulated` (test mode accepts recognised documents at once; live mode asks the
+    /// operator) or `manual` (every document goes to the operator's review queue).
+    pub document_review: crate::kyc::DocumentReview,
+    /// How often requirement deadlines are checked.
+    pub kyc_poll_ms: u64,
 }
 
 impl Default for Config {
@@ -96,6 +108,11 @@ impl Default for Config {
             webhook_max_in_flight: 64,
             webhook_max_per_endpoint: 4,
             operator_email: None,
+            encryption_key: None,
+            encryption_previous_keys: Vec::new(),
+            sanctions_list: None,
+            document_review: crate::kyc::DocumentReview::Simulated,
+            kyc_poll_ms: 5_000,
         }
     }
 }
@@ -128,6 +145,10 @@ pub const ENV_KEYS: &[&str] = &[
     "webhook_max_in_flight",
     "webhook_max_per_endpoint",
     "operator_email",
+    "encryption_key",
+    "sanctions_list",
+    "document_review",
+    "kyc_poll_ms",
 ];
 
 /// Values given as command-line flags: the top layer.

@@ -13,6 +13,7 @@ pub mod events;
 pub mod fee_rules;
 pub mod gateway;
 pub mod keys;
+pub mod kyc;
 pub mod pages;
 pub mod payments;
 pub mod state;

@@ -13,4 +13,6 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// The webhook worker's HTTP clients and in-flight bound.
     pub webhooks: Arc<crate::webhooks::Runtime>,
+    /// Encryption keys, the sanctions list, where files live.
+    pub kyc: Arc<crate::kyc::Runtime>,
 }

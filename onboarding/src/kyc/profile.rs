@@ -137,6 +137,9 @@ pub struct Company {
     pub owners: Option<Vec<Person>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directors: Option<Vec<Person>>,
+    /// Screening of the company's name against the list's organisations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screening: Option<Screening>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

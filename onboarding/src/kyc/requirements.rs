@@ -331,11 +331,12 @@ fn account_items(facts: &Facts<'_>) -> Vec<Item> {
 
 /// Whether a person is waiting for the operator (sanctions screening).
 fn under_review(profile: &Profile) -> bool {
-    profile.persons().iter().any(|(_, p)| {
-        p.screening
-            .as_ref()
+    let pending = |s: &Option<super::profile::Screening>| {
+        s.as_ref()
             .is_some_and(|s| s.status == ScreeningStatus::PendingReview)
-    })
+    };
+    profile.persons().iter().any(|(_, p)| pending(&p.screening))
+        || profile.company.as_ref().is_some_and(|c| pending(&c.screening))
 }
 
 pub fn evaluate(facts: &Facts<'_>) -> Evaluation {

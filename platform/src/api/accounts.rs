@@ -14,6 +14,10 @@ use utoipa::ToSchema;
 
 use super::parse_currency;
 use crate::events::{self, NewEvent};
+use crate::kyc::input::{
+    self as kyc_input, BusinessProfileParams, CompanyParams, KycParams, PersonParams,
+    TosAcceptanceParams,
+};
 use crate::gateway::error::ApiError;
 use crate::gateway::ids::{self, IdKind};
 use crate::gateway::metadata::MetadataParam;
@@ -48,10 +52,33 @@ pub struct AccountObject {
     pub tags: Vec<String>,
     /// Days a charge's funds stay pending; null: the platform's default.
     pub settlement_delay_days: Option<i32>,
+    #[schema(value_type = Object)]
+    pub business_profile: Value,
+    /// The seller's person (business_type individual); sensitive values only as `_last4`.
+    #[schema(value_type = Option<Object>)]
+    pub individual: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub company: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub tos_acceptance: Option<Value>,
+    /// What is due, past due, pending verification, and why the account is disabled.
+    #[schema(value_type = Object)]
+    pub requirements: Value,
+    /// `card_payments` and `transfers`: `inactive`, `pending` or `active`.
+    #[schema(value_type = Object)]
+    pub capabilities: Value,
+    /// Whether charges to this account are accepted.
+    pub charges_enabled: bool,
+    /// Whether payouts to this account are made (everything verified).
+    pub payouts_enabled: bool,
+    /// Whether everything asked for has been provided (some may still be verifying).
+    pub details_submitted: bool,
 }
 
 impl AccountObject {
     pub fn from_model(account: &Account) -> Self {
+        let profile_view = crate::kyc::view::ProfileView::of(account);
+        let state = account.kyc_state.clone().unwrap_or(Value::Null);
         Self {
             id: ids::encode(IdKind::Account, account.id),
             object: "account",
@@ -64,6 +91,24 @@ impl AccountObject {
             metadata: account.metadata_map(),
             tags: account.tags_list(),
             settlement_delay_days: account.settlement_delay_days,
+            business_profile: profile_view.business_profile,
+            individual: profile_view.individual,
+            company: profile_view.company,
+            tos_acceptance: profile_view.tos_acceptance,
+            requirements: state
+                .get("requirements")
+                .cloned()
+                .unwrap_or(Value::Null),
+            capabilities: state
+                .get("capabilities")
+                .cloned()
+                .unwrap_or(Value::Null),
+            charges_enabled: account.charges_enabled,
+            payouts_enabled: account.payouts_enabled,
+            details_submitted: state
+                .get("details_submitted")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         }
     }
 
@@ -92,6 +137,13 @@ pub struct CreateAccountRequest {
     pub tags: Option<Vec<String>>,
     /// 0 to 365 days a charge's funds stay pending; default: the platform's setting.
     pub settlement_delay_days: Option<i64>,
+    pub business_profile: Option<BusinessProfileParams>,
+    /// The seller, when business_type is `individual`.
+    pub individual: Option<PersonParams>,
+    /// The company, when business_type is `company`.
+    pub company: Option<CompanyParams>,
+    /// When and from where the seller accepted the platform's terms.
+    pub tos_acceptance: Option<TosAcceptanceParams>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -111,6 +163,33 @@ pub struct UpdateAccountRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
     pub settlement_delay_days: Option<Option<i64>>,
+    pub business_profile: Option<BusinessProfileParams>,
+    /// The seller, when business_type is `individual`.
+    pub individual: Option<PersonParams>,
+    /// The company, when business_type is `company`.
+    pub company: Option<CompanyParams>,
+    /// When and from where the seller accepted the platform's terms.
+    pub tos_acceptance: Option<TosAcceptanceParams>,
+    /// RFC 3339: when what is eventually due becomes past due (charges stop); `null` removes
+    /// the deadline.
+    #[serde(default, deserialize_with = "present_text")]
+    #[schema(value_type = Option<String>)]
+    pub requirements_deadline: Option<Option<String>>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one not sent (`None`).
+fn present_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(Option::<String>::deserialize(d)?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectAccountRequest {
+    /// `fraud`, `terms_of_service` or `other`.
+    #[schema(example = "fraud")]
+    pub reason: String,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one not sent (`None`).
@@ -229,7 +308,14 @@ pub async fn create(
             tags: parse_tags(input.tags.as_deref().unwrap_or_default())?,
             settlement_delay_days: input.settlement_delay_days.map(parse_delay).transpose()?,
         };
+        let kyc = KycParams {
+            business_profile: input.business_profile,
+            individual: input.individual,
+            company: input.company,
+            tos_acceptance: input.tos_acceptance,
+        };
         let account = accounts::create(txn, auth.livemode, new).await?;
+        let account = apply_kyc(&state, txn, account, &kyc, None, &origin).await?;
         let object = AccountObject::json(&account)?;
         events::record(
             txn,
@@ -345,28 +431,44 @@ pub async fn update(
                 .map(|d| d.map(parse_delay).transpose())
                 .transpose()?,
         };
+        if current.rejected_reason.is_some() && (changes.business_type.is_some()) {
+            return Err(ApiError::bad_request(
+                "account_rejected",
+                "This account was rejected and can no longer be changed.",
+            ));
+        }
+        let deadline = input
+            .requirements_deadline
+            .as_ref()
+            .map(|d| {
+                d.as_deref()
+                    .map(|d| super::parse_instant("requirements_deadline", d))
+                    .transpose()
+            })
+            .transpose()?;
+        let kyc = KycParams {
+            business_profile: input.business_profile,
+            individual: input.individual,
+            company: input.company,
+            tos_acceptance: input.tos_acceptance,
+        };
         let (before, after) = accounts::update(txn, auth.livemode, id, changes)
             .await?
             .ok_or_else(|| ApiError::not_found("account", &raw))?;
         let before = AccountObject::json(&before)?;
-        let object = AccountObject::json(&after)?;
-        let previous = events::previous_attributes(&before, &object);
-        // A no-op update changes nothing, so it records no event.
-        if previous.as_object().is_some_and(|m| !m.is_empty()) {
-            events::record(
-                txn,
-                NewEvent {
-                    livemode: auth.livemode,
-                    account_id: Some(after.id),
-                    kind: "account.updated",
-                    object: object.clone(),
-                    previous_attributes: Some(previous),
-                },
-                &origin,
-            )
-            .await?;
-        }
-        Ok(object)
+        let after = match deadline {
+            Some(deadline) => {
+                let mut model: accounts::entity::ActiveModel = after.into();
+                model.requirements_deadline = sea_orm::Set(deadline);
+                model.deadline_applied = sea_orm::Set(false);
+                sea_orm::ActiveModelTrait::update(model, txn).await?
+            }
+            None => after,
+        };
+        // Records account.updated (and capability.updated) for whatever changed; a no-op
+        // update changes nothing, so it records no event.
+        let account = apply_kyc(&state, txn, after, &kyc, Some(&before), &origin).await?;
+        AccountObject::json(&account)
     })
     .await
 }
@@ -403,4 +505,90 @@ pub async fn list(
         .await?;
     let data = page.rows.iter().map(AccountObject::from_model).collect();
     Ok(HttpResponse::Ok().json(ListBody::new("/v1/accounts", data, page.has_more)))
+}
+
+/// Merges the KYC parameters (refused as a whole on any bad value), screens whoever changed,
+/// saves and evaluates the account, and records the events of what changed since `before`.
+async fn apply_kyc(
+    state: &AppState,
+    txn: &sea_orm::DatabaseTransaction,
+    account: Account,
+    kyc: &KycParams,
+    before: Option<&Value>,
+    origin: &events::Origin,
+) -> Result<Account, ApiError> {
+    if kyc.is_empty() {
+        return crate::kyc::refresh(txn, account, before, origin).await;
+    }
+    if account.rejected_reason.is_some() {
+        return Err(ApiError::bad_request(
+            "account_rejected",
+            "This account was rejected and can no longer be changed.",
+        ));
+    }
+    let now = crate::payments::clock::now(txn, account.livemode).await?;
+    let ctx = kyc_input::Context {
+        runtime: &state.kyc,
+        livemode: account.livemode,
+        account_id: account.id,
+        country: &account.country,
+        now,
+    };
+    let profile = agora_onboarding::kyc::Profile::from_json(account.profile.as_ref());
+    let mut profile =
+        kyc_input::merge(txn, &ctx, account.business_type.as_deref(), profile, kyc).await?;
+    crate::kyc::reviews::screen_and_queue(txn, &state.kyc, &account, &mut profile, origin)
+        .await?;
+    crate::kyc::save_profile(txn, account, &profile, before, origin).await
+}
+
+#[utoipa::path(
+    tag = "Accounts",
+    request_body = RejectAccountRequest,
+    params(("id" = String, Path, description = "An `acct_` id")),
+    responses(
+        (status = 200, description = "The rejected account", body = AccountObject),
+        (status = 400, description = "Invalid reason, or already rejected", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "No such account in this mode", body = crate::api::openapi::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/accounts/{id}/reject")]
+pub async fn reject(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_platform()?;
+    let raw = path.into_inner();
+    let id = parse_id(&raw)?;
+    let origin = idempotency::origin(&req);
+    idempotency::run(&state, &auth, &req, &body, async |txn| {
+        let input: RejectAccountRequest = body.parse()?;
+        if !["fraud", "terms_of_service", "other"].contains(&input.reason.as_str()) {
+            return Err(ApiError::invalid(
+                "reason",
+                "parameter_invalid",
+                "reason must be fraud, terms_of_service or other",
+            ));
+        }
+        let account = accounts::find_for_update(txn, auth.livemode, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("account", &raw))?;
+        if account.rejected_reason.is_some() {
+            return Err(ApiError::bad_request(
+                "account_already_rejected",
+                "This account is already rejected.",
+            ));
+        }
+        let before = AccountObject::json(&account)?;
+        let mut model: accounts::entity::ActiveModel = account.into();
+        model.rejected_reason = sea_orm::Set(Some(input.reason));
+        let account = sea_orm::ActiveModelTrait::update(model, txn).await?;
+        let account = crate::kyc::refresh(txn, account, Some(&before), &origin).await?;
+        AccountObject::json(&account)
+    })
+    .await
 }

@@ -2,6 +2,9 @@
 
 pub mod accounts;
 pub mod events;
+pub mod external_accounts;
+pub mod files;
+pub mod reviews;
 pub mod fee_rules;
 pub mod health;
 pub mod openapi;

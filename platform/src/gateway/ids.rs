@@ -22,6 +22,9 @@ pub enum IdKind {
     FeeRule,
     WebhookEndpoint,
     WebhookAttempt,
+    ExternalAccount,
+    File,
+    Review,
 }
 
 impl IdKind {
@@ -39,6 +42,9 @@ impl IdKind {
             IdKind::FeeRule => "fee",
             IdKind::WebhookEndpoint => "we",
             IdKind::WebhookAttempt => "wa",
+            IdKind::ExternalAccount => "ba",
+            IdKind::File => "file",
+            IdKind::Review => "rev",
         }
     }
 }

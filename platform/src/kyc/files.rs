@@ -1,0 +1,74 @@
+//! Uploaded files (identity documents): recognised by their bytes, sealed with AES-256-GCM
+//! and written under `data_dir/files/`; the database keeps only their metadata.
+//!
+//! With several instances, `data_dir/files` must be shared storage (the database is).
+
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::Runtime;
+
+pub const IDENTITY_DOCUMENT: &str = "identity_document";
+/// Largest file accepted.
+pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+/// What a file is sealed for: a file's ciphertext cannot be passed off as another field.
+const PURPOSE: &str = "file";
+
+/// The types accepted, recognised by their leading bytes, never by name or declared type.
+pub fn recognise(bytes: &[u8]) -> Option<&'static str> {
+    let kind = infer::get(bytes)?;
+    match kind.mime_type() {
+        "image/png" => Some("image/png"),
+        "image/jpeg" => Some("image/jpeg"),
+        "application/pdf" => Some("application/pdf"),
+        _ => None,
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn path(runtime: &Runtime, id: Uuid) -> PathBuf {
+    runtime.files_dir.join(format!("{id}.sealed"))
+}
+
+/// Seals and writes the file; the caller inserts the metadata row after this succeeds, so a
+/// row never points at a missing file (an orphan file without a row is harmless).
+pub async fn store(runtime: &Runtime, id: Uuid, bytes: &[u8]) -> std::io::Result<()> {
+    let sealed = runtime.sealer.seal(PURPOSE, bytes);
+    let target = path(runtime, id);
+    let tmp = target.with_extension("tmp");
+    tokio::fs::write(&tmp, sealed.as_bytes()).await?;
+    tokio::fs::rename(&tmp, &target).await
+}
+
+/// Reads and opens a stored file.
+pub async fn load(runtime: &Runtime, id: Uuid) -> anyhow::Result<Vec<u8>> {
+    let sealed = tokio::fs::read_to_string(path(runtime, id)).await?;
+    Ok(runtime.sealer.open(PURPOSE, &sealed)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_png_jpeg_and_pdf_are_recognised_by_their_bytes() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
+        assert_eq!(recognise(png), Some("image/png"));
+        assert_eq!(
+            recognise(b"\xff\xd8\xff\xe0\0\x10JFIF\0"),
+            Some("image/jpeg")
+        );
+        assert_eq!(recognise(b"%PDF-1.7\n%\xe2\xe3\n"), Some("application/pdf"));
+        assert_eq!(recognise(b"GIF89a\x01\0\x01\0"), None);
+        assert_eq!(recognise(b"hello, this is text"), None);
+        assert_eq!(recognise(b""), None);
+    }
+}

@@ -1,0 +1,553 @@
+//! The KYC parameters of `POST /v1/accounts` and `POST /v1/accounts/{id}`, checked and merged
+//! into the stored profile. A value that fails its check is refused with 400, its stable code
+//! and the parameter's path, and nothing is written; sensitive values are sealed here, before
+//! anything else sees them.
+
+use agora_onboarding::kyc::entities::file;
+use agora_onboarding::kyc::{
+    Address, BusinessProfile, Company, DocumentStatus, Person, Profile, Sealed, TosAcceptance,
+};
+use agora_onboarding::seal;
+use agora_onboarding::verify::{self, AddressInput, Failure};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{DocumentReview, Runtime};
+use crate::gateway::error::ApiError;
+use crate::gateway::ids::{self, IdKind};
+
+/// Most owners or directors one company may list.
+pub const MAX_PERSONS: usize = 20;
+/// Longest name, title or description, in characters.
+const MAX_NAME: usize = 100;
+const MAX_DESCRIPTION: usize = 500;
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressParams {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    /// US: the two-letter state.
+    pub state: Option<String>,
+    /// ISO 3166-1 alpha-2; default: the account's country.
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationParams {
+    /// A `file_` id of an identity document uploaded with `POST /v1/files`.
+    pub document: Option<String>,
+}
+
+/// A person: the individual seller, a company's representative, owner or director.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonParams {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// `YYYY-MM-DD`; the person must be 18 or older.
+    #[schema(example = "1990-01-31")]
+    pub dob: Option<String>,
+    pub email: Option<String>,
+    /// E.164, e.g. `+46701234567`.
+    pub phone: Option<String>,
+    pub address: Option<AddressParams>,
+    /// The full national id (US SSN, Swedish personnummer, …). Stored encrypted; the API
+    /// shows only its last four characters.
+    pub id_number: Option<String>,
+    /// US: the last four digits of the SSN.
+    pub ssn_last_4: Option<String>,
+    /// Owners: percent of the company held, a decimal string (`"50"`).
+    pub ownership_percent: Option<String>,
+    pub title: Option<String>,
+    pub verification: Option<VerificationParams>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyParams {
+    pub name: Option<String>,
+    /// EIN (US), organisationsnummer (SE), VAT number (EU), … Stored encrypted.
+    pub tax_id: Option<String>,
+    /// The trade-register number (Handelsregister, SIREN, Companies House). Stored encrypted.
+    pub registration_number: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<AddressParams>,
+    /// Merged into the current representative.
+    pub representative: Option<PersonParams>,
+    /// Replaces the whole list: everyone holding 25% or more (`[]`: nobody does).
+    pub owners: Option<Vec<PersonParams>>,
+    /// Replaces the whole list.
+    pub directors: Option<Vec<PersonParams>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessProfileParams {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    /// ISO 18245 merchant category code, 4 digits.
+    #[schema(example = "5734")]
+    pub mcc: Option<String>,
+    pub product_description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TosAcceptanceParams {
+    /// RFC 3339; default: now.
+    pub date: Option<String>,
+    /// The seller's IP address when they accepted.
+    #[schema(example = "192.0.2.10")]
+    pub ip: String,
+    pub user_agent: Option<String>,
+}
+
+/// The KYC part of an account request.
+#[derive(Debug, Clone, Default)]
+pub struct KycParams {
+    pub business_profile: Option<BusinessProfileParams>,
+    pub individual: Option<PersonParams>,
+    pub company: Option<CompanyParams>,
+    pub tos_acceptance: Option<TosAcceptanceParams>,
+}
+
+impl KycParams {
+    pub fn is_empty(&self) -> bool {
+        self.business_profile.is_none()
+            && self.individual.is_none()
+            && self.company.is_none()
+            && self.tos_acceptance.is_none()
+    }
+}
+
+/// Who the merge is for.
+pub struct Context<'a> {
+    pub runtime: &'a Runtime,
+    pub livemode: bool,
+    pub account_id: Uuid,
+    /// The account's country: which checks apply.
+    pub country: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+impl Context<'_> {
+    fn today(&self) -> NaiveDate {
+        self.now.date_naive()
+    }
+}
+
+fn fail(param: &str, failure: Failure) -> ApiError {
+    ApiError::invalid(param, failure.code, failure.reason)
+}
+
+fn text(param: &str, value: &str, max: usize) -> Result<Option<String>, ApiError> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(
+            param,
+            "parameter_too_long",
+            format!("{param} can be at most {max} characters"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            param,
+            "parameter_invalid",
+            format!("{param} may not contain control characters"),
+        ));
+    }
+    // An empty string clears the field.
+    Ok((!value.is_empty()).then(|| value.to_owned()))
+}
+
+fn sealed(ctx: &Context<'_>, purpose: &str, value: &str) -> Sealed {
+    Sealed {
+        sealed: ctx.runtime.sealer.seal_str(purpose, value),
+        last4: seal::last4(value),
+    }
+}
+
+fn merge_address(
+    ctx: &Context<'_>,
+    param: &str,
+    current: Option<Address>,
+    input: &AddressParams,
+) -> Result<Address, ApiError> {
+    let mut a = current.unwrap_or_default();
+    let set = |field: &str, slot: &mut Option<String>, v: &Option<String>| {
+        if let Some(v) = v {
+            *slot = text(&format!("{param}.{field}"), v, 200)?;
+        }
+        Ok::<(), ApiError>(())
+    };
+    set("line1", &mut a.line1, &input.line1)?;
+    set("line2", &mut a.line2, &input.line2)?;
+    set("city", &mut a.city, &input.city)?;
+    set("postal_code", &mut a.postal_code, &input.postal_code)?;
+    set("state", &mut a.state, &input.state)?;
+    if let Some(country) = &input.country {
+        let code = agora_onboarding::accounts::CountryCode::parse(country)
+            .map_err(|e| ApiError::invalid(format!("{param}.country"), e.code, e.message))?;
+        a.country = Some(code.as_str().to_owned());
+    }
+    let country = a.country.clone().unwrap_or_else(|| ctx.country.to_owned());
+    verify::address(
+        &country,
+        &AddressInput {
+            line1: a.line1.as_deref(),
+            line2: a.line2.as_deref(),
+            city: a.city.as_deref(),
+            postal_code: a.postal_code.as_deref(),
+            state: a.state.as_deref(),
+            country: a.country.as_deref(),
+        },
+    )
+    .map_err(|errors| match errors.into_iter().next() {
+        Some((field, failure)) => fail(&format!("{param}.{field}"), failure),
+        None => ApiError::invalid(param, "invalid_address", "the address is not valid"),
+    })?;
+    Ok(a)
+}
+
+/// The personnummer encodes the birth date: when both are known they must agree. Other
+/// countries' ids carry nothing to compare.
+fn check_id_against_dob(ctx: &Context<'_>, person: &mut Person) {
+    person.id_number_error = None;
+    if ctx.country != "SE" {
+        return;
+    }
+    let (Some(id), Some(dob)) = (&person.id_number, person.dob) else {
+        return;
+    };
+    let Ok(plain) = ctx.runtime.sealer.open_str("id_number", &id.sealed) else {
+        return;
+    };
+    if let Ok(pnr) = verify::personnummer(&plain, ctx.today()) {
+        if pnr.birth_date() != dob {
+            person.id_number_error = Some("verification_failed_id_number_match".to_owned());
+        }
+    }
+}
+
+async fn attach_document(
+    db: &impl ConnectionTrait,
+    ctx: &Context<'_>,
+    param: &str,
+    person: &mut Person,
+    raw: &str,
+) -> Result<(), ApiError> {
+    let id = ids::decode(IdKind::File, raw)
+        .map_err(|e| ApiError::invalid(param, "parameter_invalid", format!("{param}: {e}")))?;
+    let found = file::Entity::find_by_id(id)
+        .filter(file::Column::Livemode.eq(ctx.livemode))
+        .one(db)
+        .await?
+        .filter(|f| f.account_id.is_none_or(|a| a == ctx.account_id));
+    let Some(found) = found else {
+        return Err(ApiError::invalid(
+            param,
+            "resource_missing",
+            "no such file for this account in this mode",
+        ));
+    };
+    if found.purpose != super::files::IDENTITY_DOCUMENT {
+        return Err(ApiError::invalid(
+            param,
+            "file_purpose_invalid",
+            "the file was not uploaded with purpose identity_document",
+        ));
+    }
+    if person.document == Some(id) {
+        return Ok(());
+    }
+    person.document = Some(id);
+    person.document_error = None;
+    // No document-checking vendor exists here: test mode accepts a recognised document (the
+    // upload already checked its bytes), live mode and `document_review = "manual"` ask the
+    // operator (the caller opens the review).
+    person.document_status =
+        Some(if ctx.livemode || ctx.runtime.document_review == DocumentReview::Manual {
+            DocumentStatus::Pending
+        } else {
+            DocumentStatus::Verified
+        });
+    Ok(())
+}
+
+/// Which kind of person is being merged: what may be set on it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Principal,
+    Owner,
+    Director,
+}
+
+async fn merge_person(
+    db: &impl ConnectionTrait,
+    ctx: &Context<'_>,
+    param: &str,
+    current: Option<Person>,
+    input: &PersonParams,
+    role: Role,
+) -> Result<Person, ApiError> {
+    let mut p = current.unwrap_or_default();
+    let f = |field: &str| format!("{param}.{field}");
+    if let Some(v) = &input.first_name {
+        p.first_name = text(&f("first_name"), v, MAX_NAME)?;
+    }
+    if let Some(v) = &input.last_name {
+        p.last_name = text(&f("last_name"), v, MAX_NAME)?;
+    }
+    if let Some(v) = &input.title {
+        p.title = text(&f("title"), v, MAX_NAME)?;
+    }
+    if let Some(v) = &input.dob {
+        p.dob = Some(verify::date_of_birth(v, ctx.today()).map_err(|e| fail(&f("dob"), e))?);
+    }
+    if let Some(v) = &input.email {
+        p.email = Some(verify::email(v).map_err(|e| fail(&f("email"), e))?);
+    }
+    if let Some(v) = &input.phone {
+        p.phone = Some(verify::phone(v).map_err(|e| fail(&f("phone"), e))?);
+    }
+    if let Some(v) = &input.address {
+        p.address = Some(merge_address(ctx, &f("address"), p.address.take(), v)?);
+    }
+    if let Some(v) = &input.id_number {
+        let normal =
+            verify::id_number(ctx.country, v, ctx.today()).map_err(|e| fail(&f("id_number"), e))?;
+        p.id_number = Some(sealed(ctx, "id_number", &normal));
+    }
+    if let Some(v) = &input.ssn_last_4 {
+        if ctx.country != "US" {
+            return Err(ApiError::invalid(
+                f("ssn_last_4"),
+                "parameter_unknown",
+                "ssn_last_4 applies to US accounts only; use id_number",
+            ));
+        }
+        let normal = verify::ssn_last_4(v).map_err(|e| fail(&f("ssn_last_4"), e))?;
+        p.ssn_last_4 = Some(sealed(ctx, "id_number", &normal));
+    }
+    if let Some(v) = &input.ownership_percent {
+        if role != Role::Owner {
+            return Err(ApiError::invalid(
+                f("ownership_percent"),
+                "parameter_unknown",
+                "ownership_percent applies to company.owners only",
+            ));
+        }
+        let percent = v
+            .trim()
+            .parse::<Decimal>()
+            .ok()
+            .filter(|d| *d > Decimal::ZERO && *d <= Decimal::ONE_HUNDRED && d.scale() <= 2)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    f("ownership_percent"),
+                    "invalid_ownership_percent",
+                    "ownership_percent must be a decimal string above 0 and at most 100",
+                )
+            })?;
+        p.ownership_percent = Some(percent);
+    }
+    if let Some(doc) = input.verification.as_ref().and_then(|v| v.document.as_deref()) {
+        if role == Role::Director {
+            return Err(ApiError::invalid(
+                f("verification.document"),
+                "parameter_unknown",
+                "directors need no identity document",
+            ));
+        }
+        attach_document(db, ctx, &f("verification.document"), &mut p, doc).await?;
+    }
+    check_id_against_dob(ctx, &mut p);
+    Ok(p)
+}
+
+async fn merge_people(
+    db: &impl ConnectionTrait,
+    ctx: &Context<'_>,
+    param: &str,
+    input: &[PersonParams],
+    role: Role,
+) -> Result<Vec<Person>, ApiError> {
+    if input.len() > MAX_PERSONS {
+        return Err(ApiError::invalid(
+            param,
+            "too_many_persons",
+            format!("{param} can list at most {MAX_PERSONS} people"),
+        ));
+    }
+    let mut out = Vec::with_capacity(input.len());
+    for (i, p) in input.iter().enumerate() {
+        out.push(merge_person(db, ctx, &format!("{param}[{i}]"), None, p, role).await?);
+    }
+    Ok(out)
+}
+
+/// Merges `params` into `profile`. On any error the caller discards the result, so nothing
+/// is written.
+pub async fn merge(
+    db: &impl ConnectionTrait,
+    ctx: &Context<'_>,
+    business_type: Option<&str>,
+    mut profile: Profile,
+    params: &KycParams,
+) -> Result<Profile, ApiError> {
+    if let Some(bp) = &params.business_profile {
+        let mut current = profile.business_profile.take().unwrap_or_default();
+        merge_business_profile(&mut current, bp)?;
+        profile.business_profile = Some(current);
+    }
+    if let Some(individual) = &params.individual {
+        if business_type == Some("company") {
+            return Err(ApiError::invalid(
+                "individual",
+                "parameter_unexpected",
+                "individual applies to business_type individual; use company.representative",
+            ));
+        }
+        profile.individual = Some(
+            merge_person(
+                db,
+                ctx,
+                "individual",
+                profile.individual.take(),
+                individual,
+                Role::Principal,
+            )
+            .await?,
+        );
+    }
+    if let Some(company) = &params.company {
+        if business_type != Some("company") {
+            return Err(ApiError::invalid(
+                "company",
+                "parameter_unexpected",
+                "company applies to business_type company; set business_type first",
+            ));
+        }
+        let mut current = profile.company.take().unwrap_or_default();
+        merge_company(db, ctx, &mut current, company).await?;
+        profile.company = Some(current);
+    }
+    if let Some(tos) = &params.tos_acceptance {
+        let date = match &tos.date {
+            Some(d) => crate::api::parse_instant("tos_acceptance.date", d)?,
+            None => ctx.now,
+        };
+        let ip: std::net::IpAddr = tos.ip.trim().parse().map_err(|_| {
+            ApiError::invalid(
+                "tos_acceptance.ip",
+                "invalid_ip_address",
+                "tos_acceptance.ip must be an IPv4 or IPv6 address",
+            )
+        })?;
+        let user_agent = match &tos.user_agent {
+            Some(ua) => text("tos_acceptance.user_agent", ua, MAX_DESCRIPTION)?,
+            None => None,
+        };
+        profile.tos_acceptance = Some(TosAcceptance {
+            date,
+            ip: ip.to_string(),
+            user_agent,
+        });
+    }
+    Ok(profile)
+}
+
+fn merge_business_profile(
+    current: &mut BusinessProfile,
+    bp: &BusinessProfileParams,
+) -> Result<(), ApiError> {
+    if let Some(v) = &bp.name {
+        current.name = text("business_profile.name", v, MAX_NAME)?;
+    }
+    if let Some(v) = &bp.url {
+        current.url = Some(verify::url(v).map_err(|e| fail("business_profile.url", e))?);
+    }
+    if let Some(v) = &bp.mcc {
+        current.mcc = Some(verify::mcc(v).map_err(|e| fail("business_profile.mcc", e))?);
+    }
+    if let Some(v) = &bp.product_description {
+        current.product_description =
+            text("business_profile.product_description", v, MAX_DESCRIPTION)?;
+    }
+    Ok(())
+}
+
+async fn merge_company(
+    db: &impl ConnectionTrait,
+    ctx: &Context<'_>,
+    current: &mut Company,
+    company: &CompanyParams,
+) -> Result<(), ApiError> {
+    if let Some(v) = &company.name {
+        current.name = text("company.name", v, MAX_NAME)?;
+    }
+    if let Some(v) = &company.tax_id {
+        let normal =
+            verify::tax_id(ctx.country, v).map_err(|e| fail("company.tax_id", e))?;
+        current.tax_id = Some(sealed(ctx, "tax_id", &normal));
+    }
+    if let Some(v) = &company.registration_number {
+        let normal = text("company.registration_number", v, 40)?.ok_or_else(|| {
+            ApiError::invalid(
+                "company.registration_number",
+                "parameter_invalid",
+                "company.registration_number cannot be empty",
+            )
+        })?;
+        current.registration_number = Some(sealed(ctx, "tax_id", &normal));
+    }
+    if let Some(v) = &company.phone {
+        current.phone = Some(verify::phone(v).map_err(|e| fail("company.phone", e))?);
+    }
+    if let Some(v) = &company.address {
+        current.address = Some(merge_address(
+            ctx,
+            "company.address",
+            current.address.take(),
+            v,
+        )?);
+    }
+    if let Some(rep) = &company.representative {
+        current.representative = Some(
+            merge_person(
+                db,
+                ctx,
+                "company.representative",
+                current.representative.take(),
+                rep,
+                Role::Principal,
+            )
+            .await?,
+        );
+    }
+    if let Some(owners) = &company.owners {
+        let owners = merge_people(db, ctx, "company.owners", owners, Role::Owner).await?;
+        let total: Decimal = owners.iter().filter_map(|o| o.ownership_percent).sum();
+        if total > Decimal::ONE_HUNDRED {
+            return Err(ApiError::invalid(
+                "company.owners",
+                "invalid_ownership_total",
+                format!("the owners' ownership_percent add up to {total}, more than 100"),
+            ));
+        }
+        current.owners = Some(owners);
+    }
+    if let Some(directors) = &company.directors {
+        current.directors =
+            Some(merge_people(db, ctx, "company.directors", directors, Role::Director).await?);
+    }
+    Ok(())
+}
