@@ -8,3 +8,4 @@
 //! JSON shapes of the API or public id strings.
 
 pub mod accounts;
+pub mod verify;
