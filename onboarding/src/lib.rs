@@ -8,4 +8,5 @@
 //! JSON shapes of the API or public id strings.
 
 pub mod accounts;
+pub mod sanctions;
 pub mod verify;
