@@ -555,4 +555,187 @@ mod tests {
         assert!(token_score(&t("Daniel"), &listed) < MATCH_THRESHOLD);
         assert!(token_score(&t("Daniel Daniel"), &listed) < MATCH_THRESHOLD);
     }
+
+    fn sample() -> SanctionsList {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/ofac-sdn-sample.csv"
+        );
+        SanctionsList::from_path(path).unwrap()
+    }
+
+    fn person(name: &str, dob: Option<(i32, u32, u32)>) -> Subject {
+        Subject {
+            name: name.to_owned(),
+            dob: dob.map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap()),
+            kind: SubjectKind::Individual,
+        }
+    }
+
+    fn organisation(name: &str) -> Subject {
+        Subject {
+            name: name.to_owned(),
+            dob: None,
+            kind: SubjectKind::Organisation,
+        }
+    }
+
+    fn hit_ids(list: &SanctionsList, subject: &Subject) -> Vec<u64> {
+        list.screen(subject).iter().map(|h| h.ent_num).collect()
+    }
+
+    #[test]
+    fn sample_loads_every_row() {
+        let list = sample();
+        assert_eq!(list.len(), 14);
+        let logan = list.entries.iter().find(|e| e.ent_num == 10278).unwrap();
+        assert!(logan.individual);
+        assert_eq!(logan.listed_name, "LOGAN MOREY, Elvis Angus");
+        assert_eq!(logan.names.len(), 2, "name and one a.k.a.");
+        assert_eq!(
+            logan.dobs,
+            [ListedDob::Date(
+                NaiveDate::from_ymd_opt(1963, 7, 28).unwrap()
+            )]
+        );
+        let iami = list.entries.iter().find(|e| e.ent_num == 11195).unwrap();
+        assert!(!iami.individual);
+        assert_eq!(iami.names.len(), 10);
+    }
+
+    #[test]
+    fn exact_and_reversed_names_hit() {
+        let list = sample();
+        for name in ["Daniel Moreno", "Moreno Daniel", "MORENO, Daniel"] {
+            let hits = list.screen(&person(name, None));
+            assert_eq!(hits.len(), 1, "{name}");
+            assert_eq!(hits[0].ent_num, 15102);
+            assert_eq!(hits[0].listed_name, "MORENO, Daniel");
+            assert!(hits[0].score > 0.999);
+            assert_eq!(hits[0].dob_match, DobMatch::NotListed);
+        }
+        assert_eq!(
+            hit_ids(&list, &person("Elvis Angus Logan Morey", None)),
+            [10278]
+        );
+    }
+
+    #[test]
+    fn diacritics_case_and_punctuation_do_not_matter() {
+        let list = sample();
+        for name in [
+            "élvis ÁNGUS logan-morey",
+            "  Elvis  Angus Logan.Morey ",
+            "Artëm Mikháylovich LIFSHITS",
+        ] {
+            assert_eq!(hit_ids(&list, &person(name, None)).len(), 1, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_one_letter_typo_still_hits() {
+        let list = sample();
+        let hits = list.screen(&person("Artem Mikhailovich Lifshits", None));
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].ent_num, 29702);
+        assert!(hits[0].score < 1.0);
+        assert_eq!(hit_ids(&list, &person("Daniel Morenno", None)), [15102]);
+    }
+
+    #[test]
+    fn an_alias_hits() {
+        let list = sample();
+        assert_eq!(hit_ids(&list, &person("Burton Burgess", None)), [10278]);
+        assert_eq!(hit_ids(&list, &organisation("Dialogue Regions")), [50544]);
+        assert_eq!(
+            hit_ids(&list, &organisation("Havapeyma Sazi Iran")),
+            [11195]
+        );
+    }
+
+    #[test]
+    fn date_of_birth_narrows_hits() {
+        let list = sample();
+        let name = "Elvis Angus Logan Morey";
+        let hits = list.screen(&person(name, Some((1963, 7, 28))));
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].dob_match, DobMatch::Exact);
+        let hits = list.screen(&person(name, Some((1963, 1, 2))));
+        assert_eq!(hits[0].dob_match, DobMatch::YearOnly);
+        assert!(list.screen(&person(name, Some((1980, 7, 28)))).is_empty());
+    }
+
+    #[test]
+    fn unrelated_names_do_not_hit() {
+        let list = sample();
+        for name in [
+            "John Smith",
+            "Maria Garcia",
+            "Daniel Morales",
+            "Anna Lindqvist",
+            "Daniel",
+        ] {
+            assert!(list.screen(&person(name, None)).is_empty(), "{name}");
+        }
+        for name in ["Acme Trading Ltd", "Nordic Steel AB", "Iris Flowers"] {
+            assert!(list.screen(&organisation(name)).is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn organisations_and_individuals_are_screened_separately() {
+        let list = sample();
+        assert_eq!(hit_ids(&list, &organisation("Suex OTC s.r.o.")), [33151]);
+        assert_eq!(
+            hit_ids(&list, &organisation("TNK Trading International")),
+            [28603]
+        );
+        assert_eq!(
+            hit_ids(
+                &list,
+                &organisation("Iran Aircraft Manufacturing Industrial Co.")
+            ),
+            [11195]
+        );
+        // Vessels are not individuals: screened as organisations.
+        assert_eq!(hit_ids(&list, &organisation("NS Leader")), [47371]);
+        assert!(list.screen(&person("Suex OTC", None)).is_empty());
+        assert!(list.screen(&organisation("Daniel Moreno")).is_empty());
+    }
+
+    #[test]
+    fn malformed_rows_name_their_line() {
+        let good =
+            r#"1,"DOE, John","individual","SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"DOB 1970.""#;
+        let short = format!("{good}\n2,\"X\",-0-\n");
+        match SanctionsList::from_csv(short.as_bytes()) {
+            Err(SanctionsError::Malformed { line, reason }) => {
+                assert_eq!(line, 2);
+                assert!(reason.contains("12 columns"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad_id = good.replacen('1', "x", 1);
+        assert!(matches!(
+            SanctionsList::from_csv(format!("{good}\n{good}\n{bad_id}\n").as_bytes()),
+            Err(SanctionsError::Malformed { line: 3, .. })
+        ));
+        // Empty lines and the DOS end-of-file marker are not rows.
+        let list = SanctionsList::from_csv(format!("{good}\n\n\u{1a}\n").as_bytes()).unwrap();
+        assert_eq!(list.len(), 1);
+        assert!(matches!(
+            SanctionsList::from_path("/nonexistent/sdn.csv"),
+            Err(SanctionsError::Open { .. })
+        ));
+    }
+
+    #[test]
+    fn list_size_is_bounded() {
+        let row = "1,\"A\",-0-,-0-,-0-,-0-,-0-,-0-,-0-,-0-,-0-,-0-\n";
+        let csv = row.repeat(MAX_ROWS + 1);
+        assert!(matches!(
+            SanctionsList::from_csv(csv.as_bytes()),
+            Err(SanctionsError::TooLarge { max: MAX_ROWS })
+        ));
+    }
 }
