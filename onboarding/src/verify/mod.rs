@@ -177,4 +177,127 @@ mod tests {
             "invalid_iban_format"
         );
     }
+
+    mod properties {
+        use super::super::*;
+        use chrono::NaiveDate;
+        use proptest::prelude::*;
+
+        fn today() -> NaiveDate {
+            NaiveDate::from_ymd_opt(2026, 3, 15).unwrap_or_default()
+        }
+
+        /// Every check, on any input; returns the codes so the caller can look at them.
+        fn run_all(s: &str) -> Vec<Option<&'static str>> {
+            let t = today();
+            let code = |r: Result<(), Failure>| r.err().map(|f| f.code);
+            let mut codes = vec![
+                code(iban(s).map(|_| ())),
+                code(bic(s).map(|_| ())),
+                code(aba_routing_number(s).map(|_| ())),
+                code(us_account_number(s).map(|_| ())),
+                code(gb_account_number(s).map(|_| ())),
+                code(sort_code(s).map(|_| ())),
+                code(ssn_last_4(s).map(|_| ())),
+                code(us_ssn(s).map(|_| ())),
+                code(ein(s).map(|_| ())),
+                code(personnummer(s, t).map(|_| ())),
+                code(organisationsnummer(s).map(|_| ())),
+                code(eu_vat(s).map(|_| ())),
+                code(phone(s).map(|_| ())),
+                code(email(s).map(|_| ())),
+                code(date_of_birth(s, t).map(|_| ())),
+                code(url(s).map(|_| ())),
+                code(mcc(s).map(|_| ())),
+            ];
+            for country in ["US", "SE", "GB", "DE", "FR", "ES", "NL", "GR", "CH", s] {
+                codes.push(code(tax_id(country, s).map(|_| ())));
+                codes.push(code(id_number(country, s, t).map(|_| ())));
+                let input = AddressInput {
+                    line1: Some(s),
+                    line2: Some(s),
+                    city: Some(s),
+                    postal_code: Some(s),
+                    state: Some(s),
+                    country: Some(s),
+                };
+                let _ = address(country, &input);
+            }
+            codes
+        }
+
+        proptest! {
+            #[test]
+            fn no_check_panics_on_arbitrary_unicode(s in "\\PC{0,300}") {
+                run_all(&s);
+            }
+
+            #[test]
+            fn no_check_panics_on_near_valid_input(
+                s in "[A-Z]{0,3}[0-9 +\\-.éß]{0,30}[A-Z]{0,2}[0-9]{0,3}"
+            ) {
+                run_all(&s);
+            }
+
+            // Any 18-digit German BBAN with the right check digits is accepted in any spacing
+            // and case; changing one digit is always caught (mod 97 detects every single
+            // substitution).
+            #[test]
+            fn generated_german_ibans(bban in "[0-9]{18}", pos in 0usize..18, bump in 1u8..10) {
+                let rem = format!("{bban}131400")
+                    .bytes()
+                    .fold(0u32, |r, b| (r * 10 + u32::from(b - b'0')) % 97);
+                let valid = format!("DE{:02}{bban}", 98 - rem);
+                let spaced: String = valid
+                    .to_lowercase()
+                    .chars()
+                    .enumerate()
+                    .flat_map(|(i, c)| (i > 0 && i % 4 == 0).then_some(' ').into_iter().chain([c]))
+                    .collect();
+                prop_assert_eq!(iban(&spaced).map(|i| i.as_str().to_owned()), Ok(valid.clone()));
+                let mut typo = valid.into_bytes();
+                typo[4 + pos] = b'0' + (typo[4 + pos] - b'0' + bump) % 10;
+                let typo = String::from_utf8(typo).unwrap_or_default();
+                prop_assert_eq!(iban(&typo).map_err(|f| f.code), Err("invalid_iban_checksum"));
+            }
+
+            // Canonical forms are fixed points: validating the output gives the output.
+            #[test]
+            fn canonical_forms_revalidate_to_themselves(s in "[A-Z]{2}[0-9]{2}[0-9A-Z]{10,20}|[0-9]{9,12}|[A-Z]{2}[0-9]{8,12}") {
+                if let Ok(v) = iban(&s) { prop_assert_eq!(iban(v.as_str()).ok(), Some(v)); }
+                if let Ok(v) = eu_vat(&s) { prop_assert_eq!(eu_vat(v.as_str()).ok(), Some(v)); }
+                if let Ok(v) = aba_routing_number(&s) { prop_assert_eq!(aba_routing_number(&v).ok(), Some(v)); }
+                for country in ["SE", "DE", "GB", "US"] {
+                    if let Ok(v) = tax_id(country, &s) {
+                        prop_assert_eq!(tax_id(country, &v).ok(), Some(v));
+                    }
+                }
+                if let Ok(v) = personnummer(&s, today()) {
+                    prop_assert_eq!(personnummer(v.as_str(), today()).ok(), Some(v));
+                }
+            }
+        }
+
+        #[test]
+        fn every_failure_code_is_documented() {
+            let doc = include_str!("mod.rs");
+            let samples = [
+                "",
+                "x",
+                "+1",
+                "DE00",
+                "0000000000",
+                "2001-02-29",
+                &"9".repeat(300),
+            ];
+            for s in samples {
+                for code in run_all(s).into_iter().flatten() {
+                    assert!(
+                        doc.contains(&format!("| `{code}` |")),
+                        "undocumented code {code}"
+                    );
+                }
+            }
+        }
+    }
 }
