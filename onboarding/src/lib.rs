@@ -10,3 +10,5 @@
 pub mod accounts;
 pub mod kyc;
 pub mod seal;
+pub mod sanctions;
+pub mod verify;
