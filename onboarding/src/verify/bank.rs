@@ -157,7 +157,7 @@ pub fn aba_routing_number(input: &str) -> Result<String, Failure> {
         ));
     }
     let sum = 3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + (d[2] + d[5] + d[8]);
-    if sum % 10 != 0 {
+    if !sum.is_multiple_of(10) {
         return Err(Failure::new(
             CODE,
             "The routing number's check digit does not match: a digit was probably mistyped.",

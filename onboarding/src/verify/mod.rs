@@ -140,7 +140,7 @@ pub(crate) fn luhn_valid(s: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// ISO 3166-1 alpha-2, upper case.
