@@ -1,5 +1,6 @@
 //! Connected accounts (the sellers), and later their KYC requirements, verification and
-//! account links.
+//! account links. [`verify`] (checks of KYC values) and [`sanctions`] (OFAC SDN screening)
+//! are pure: no database, no HTTP.
 //!
 //! Every finder is scoped by mode (`livemode`): test and live data never mix, and a caller
 //! cannot forget the scope because there is no unscoped finder. Functions take any sea-orm
