@@ -1,5 +1,7 @@
 //! Connected accounts (the sellers), their KYC profile and requirements, verification of what
 //! they give, sanctions screening, and encryption of what must not be stored in the clear.
+//! [`verify`] (checks of KYC values) and [`sanctions`] (OFAC SDN screening) are pure: no
+//! database, no HTTP.
 //!
 //! Every finder is scoped by mode (`livemode`): test and live data never mix, and a caller
 //! cannot forget the scope because there is no unscoped finder. Functions take any sea-orm

@@ -111,12 +111,10 @@ pub fn iban(input: &str) -> Result<Iban, Failure> {
     Ok(Iban(parsed.electronic_str().to_owned()))
 }
 
-/// Checks a BIC (SWIFT code): 4 letters for the institution, a valid ISO country code, 2
-/// alphanumerics for the location, optionally 3 alphanumerics for the branch. Returns it
-/// upper case without spaces (8 or 11 characters as given).
-///
-/// The institution code must be letters: ISO 9362:2014 would allow digits, but no issued
-/// BIC uses them and the common validators refuse them.
+/// Checks a BIC (SWIFT code): 4 alphanumerics for the institution (letters only before ISO
+/// 9362:2014, digits allowed since), a valid ISO country code, 2 alphanumerics for the
+/// location, optionally 3 alphanumerics for the branch. Returns it upper case without spaces
+/// (8 or 11 characters as given).
 pub fn bic(input: &str) -> Result<String, Failure> {
     const CODE: &str = "invalid_bic";
     let s = compact(bounded(input, CODE)?, &['-']);
@@ -127,9 +125,6 @@ pub fn bic(input: &str) -> Result<String, Failure> {
         )
     };
     if !(s.len() == 8 || s.len() == 11) || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(invalid());
-    }
-    if !s.bytes().take(4).all(|b| b.is_ascii_uppercase()) {
         return Err(invalid());
     }
     let country = s.get(4..6).unwrap_or("");
@@ -162,7 +157,7 @@ pub fn aba_routing_number(input: &str) -> Result<String, Failure> {
         ));
     }
     let sum = 3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + (d[2] + d[5] + d[8]);
-    if sum % 10 != 0 {
+    if !sum.is_multiple_of(10) {
         return Err(Failure::new(
             CODE,
             "The routing number's check digit does not match: a digit was probably mistyped.",
@@ -257,7 +252,9 @@ mod tests {
         assert_eq!(bic("DEUT DE FF 500").unwrap(), "DEUTDEFF500");
         assert_eq!(code(bic("DEUTDEF")), "invalid_bic");
         assert_eq!(code(bic("DEUTXXFF")), "invalid_bic");
-        assert_eq!(code(bic("1EUTDEFF")), "invalid_bic");
+        assert_eq!(bic("DEU1DEFF").unwrap(), "DEU1DEFF");
+        assert_eq!(code(bic("DEUT1EFF")), "invalid_bic");
+        assert_eq!(code(bic("DEUTDEF_")), "invalid_bic");
         assert_eq!(code(bic("DEUTDEFF50")), "invalid_bic");
     }
 

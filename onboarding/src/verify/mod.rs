@@ -17,9 +17,9 @@
 //!
 //! | code | returned by | meaning |
 //! | --- | --- | --- |
-//! | `invalid_iban_format` | [`iban`] | not the IBAN structure, or wrong length / BBAN layout for its country |
-//! | `invalid_iban_checksum` | [`iban`] | the two check digits (ISO 7064 mod 97-10) do not match |
-//! | `invalid_iban_country` | [`iban`] | the country prefix is not a country that issues IBANs |
+//! | `invalid_iban_format` | [`iban()`] | not the IBAN structure, or wrong length / BBAN layout for its country |
+//! | `invalid_iban_checksum` | [`iban()`] | the two check digits (ISO 7064 mod 97-10) do not match |
+//! | `invalid_iban_country` | [`iban()`] | the country prefix is not a country that issues IBANs |
 //! | `invalid_bic` | [`bic`] | not 8 or 11 characters of `AAAA CC LL [BBB]`, or unknown country |
 //! | `invalid_routing_number` | [`aba_routing_number`] | not 9 digits, bad check digit, or a Federal Reserve prefix that is not assigned |
 //! | `invalid_account_number` | [`us_account_number`], [`gb_account_number`] | wrong number of digits |
@@ -39,7 +39,7 @@
 //! | `invalid_address_state` | [`address`] | not a USPS state, DC or territory code |
 //! | `invalid_address_field` | [`address`] | a field longer than 200 characters or with control characters |
 //! | `invalid_address_country` | [`address`] | unknown country, or the address's country differs from the account's |
-//! | `invalid_url_format` | [`url`] | not an absolute `http`/`https` URL with a host |
+//! | `invalid_url_format` | [`url()`] | not an absolute `http`/`https` URL with a host |
 //! | `invalid_mcc` | [`mcc`] | not 4 digits in 0742–9999 |
 //!
 //! Fields that exceed a length bound fail with the field's own format code.
@@ -140,7 +140,7 @@ pub(crate) fn luhn_valid(s: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// ISO 3166-1 alpha-2, upper case.

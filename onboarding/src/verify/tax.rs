@@ -207,11 +207,11 @@ fn vat_rule(prefix: &str, n: &str) -> VatRule {
         }
         "DE" => verdict(digits_len(n, &[9]) && first_not_zero(n), || mod_11_10(n)),
         "DK" => verdict(digits_len(n, &[8]) && first_not_zero(n), || {
-            weighted(n, &[2, 7, 6, 5, 4, 3, 2, 1]) % 11 == 0
+            weighted(n, &[2, 7, 6, 5, 4, 3, 2, 1]).is_multiple_of(11)
         }),
         "ES" => es_rule(n),
         "FI" => verdict(digits_len(n, &[8]), || {
-            weighted(n, &[7, 9, 10, 5, 8, 4, 2, 1]) % 11 == 0
+            weighted(n, &[7, 9, 10, 5, 8, 4, 2, 1]).is_multiple_of(11)
         }),
         "FR" => fr_rule(n),
         "HR" => verdict(digits_len(n, &[11]), || mod_11_10(n)),
@@ -461,7 +461,7 @@ fn gb_vat_rule(n: &str) -> VatRule {
             + d[7] * 10
             + d[8];
         let high = d[0] * 100 + d[1] * 10 + d[2] >= 100;
-        sum % 97 == 0 || (high && (sum + 55) % 97 == 0)
+        sum.is_multiple_of(97) || (high && (sum + 55).is_multiple_of(97))
     })
 }
 

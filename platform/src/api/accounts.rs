@@ -112,7 +112,7 @@ impl AccountObject {
         }
     }
 
-    fn json(account: &Account) -> Result<Value, ApiError> {
+    pub fn json(account: &Account) -> Result<Value, ApiError> {
         serde_json::to_value(Self::from_model(account)).map_err(ApiError::internal)
     }
 }

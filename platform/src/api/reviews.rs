@@ -118,14 +118,14 @@ async fn decide(
     req: HttpRequest,
     raw: String,
     body: JsonBody,
-    approve: bool,
+    approved: bool,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let origin = idempotency::origin(&req);
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input: CloseReviewRequest = body.parse()?;
         super::check_text("reason", &input.reason, 500)?;
-        if !approve && input.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        if !approved && input.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
             return Err(ApiError::invalid(
                 "reason",
                 "parameter_missing",
@@ -139,7 +139,7 @@ async fn decide(
                 format!("This review is already {}.", r.status),
             ));
         }
-        let closed = reviews::close(txn, r, approve, input.reason, &origin).await?;
+        let closed = reviews::close(txn, r, approved, input.reason, &origin).await?;
         Ok(reviews::object(&closed))
     })
     .await
