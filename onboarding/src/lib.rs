@@ -11,6 +11,6 @@
 
 pub mod accounts;
 pub mod kyc;
-pub mod seal;
 pub mod sanctions;
+pub mod seal;
 pub mod verify;

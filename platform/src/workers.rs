@@ -22,6 +22,7 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
     let mut handles = vec![
         tokio::spawn(idempotency_sweeper(state.clone(), stop.clone())),
         tokio::spawn(settlement(state.clone(), stop.clone())),
+        tokio::spawn(kyc_deadlines(state.clone(), stop.clone())),
     ];
     if state.config.webhook_worker {
         handles.push(tokio::spawn(webhooks(state, stop)));
@@ -80,6 +81,28 @@ async fn settlement(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(SETTLE_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Accounts evaluated per pass of the deadline worker.
+const DEADLINE_BATCH: u64 = 200;
+
+/// Applies passed requirement deadlines in both modes (test mode at its own clock): what is
+/// still due becomes past due and charges stop, with the account's events.
+async fn kyc_deadlines(state: AppState, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_millis(state.config.kyc_poll_ms);
+    loop {
+        for livemode in [false, true] {
+            match crate::kyc::apply_deadlines(&state.db, livemode, DEADLINE_BATCH).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(livemode, accounts = n, "requirement deadlines applied"),
+                Err(e) => tracing::warn!(error = %e, "deadline pass failed; will retry"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,
         }
     }

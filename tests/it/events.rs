@@ -80,7 +80,7 @@ async fn changes_write_events_in_the_same_transaction() {
 #[tokio::test]
 async fn a_failed_change_writes_no_event() {
     let app = spawn_app().await;
-    let account = app.create_account(json!({"country": "SE"})).await;
+    let account = app.create_seller(json!({"country": "SE"})).await;
     let id = account["id"].as_str().unwrap();
     let res = app
         .post(

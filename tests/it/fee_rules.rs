@@ -39,7 +39,7 @@ async fn list_ids(app: &TestApp, query: &str) -> Vec<String> {
 #[tokio::test]
 async fn create_quote_new_version_and_deactivate() {
     let app = spawn_app_with(|c| c.default_fee_percent = "1.5".parse().unwrap()).await;
-    let seller = app.create_account(json!({"country": "SE"})).await;
+    let seller = app.create_seller(json!({"country": "SE"})).await;
     let seller_id = id(&seller);
 
     let rule = create_rule(
@@ -301,7 +301,7 @@ async fn the_default_rule_always_exists_and_stays_below() {
         (&json!(2), &json!("2"))
     );
 
-    let seller = app.create_account(json!({"country": "NO"})).await;
+    let seller = app.create_seller(json!({"country": "NO"})).await;
     let q = quote(
         &app,
         json!({"amount": 5000, "currency": "nok", "destination": id(&seller)}),
@@ -521,7 +521,7 @@ async fn bad_rules_name_the_param_and_change_nothing() {
 #[tokio::test]
 async fn connected_accounts_cannot_touch_fee_rules() {
     let app = spawn_app().await;
-    let seller = app.create_account(json!({"country": "SE"})).await;
+    let seller = app.create_seller(json!({"country": "SE"})).await;
     let rule = create_rule(&app, json!({"percent": "1"})).await;
     let acting = [("agora-account", id(&seller))];
     let key = app.test_key.clone();
@@ -598,14 +598,14 @@ async fn a_repeated_create_replays() {
 async fn seller_tags_select_rules() {
     let app = spawn_app().await;
     let gold = app
-        .create_account(json!({"country": "SE", "tags": ["gold", "eu-seller"]}))
+        .create_seller(json!({"country": "SE", "tags": ["gold", "eu-seller"]}))
         .await;
     assert_eq!(gold["tags"], json!(["gold", "eu-seller"]));
     assert_eq!(
         app.get(&format!("/v1/accounts/{}", id(&gold))).await.body,
         gold
     );
-    let plain = app.create_account(json!({"country": "SE"})).await;
+    let plain = app.create_seller(json!({"country": "SE"})).await;
     assert_eq!(plain["tags"], json!([]));
 
     // The example rule.
@@ -679,7 +679,7 @@ async fn seller_tags_select_rules() {
 #[tokio::test]
 async fn quotes_check_their_input_and_see_cross_border() {
     let app = spawn_app().await;
-    let seller = app.create_account(json!({"country": "SE"})).await;
+    let seller = app.create_seller(json!({"country": "SE"})).await;
     let dest = id(&seller);
     let cross = create_rule(
         &app,

@@ -235,6 +235,13 @@ impl TestApp {
         into_response(req.body(body).send().await.expect("request")).await
     }
 
+    /// An account with the basic KYC details in, so it can take charges.
+    pub async fn create_seller(&self, body: Value) -> Value {
+        let account = self.create_account(seller_body(body)).await;
+        assert_eq!(account["charges_enabled"], true, "{account}");
+        account
+    }
+
     pub async fn create_account(&self, body: Value) -> Value {
         let res = self.post("/v1/accounts", body).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
@@ -257,4 +264,35 @@ async fn into_response(res: reqwest::Response) -> Response {
         headers,
         body,
     }
+}
+
+/// `body` plus the basic details a seller needs before charges (the requirements' minimum
+/// tier): an individual with name, email, date of birth (and the national id where the
+/// country asks for it at once), a business profile and accepted terms.
+pub fn seller_body(mut body: Value) -> Value {
+    let country = body["country"].as_str().unwrap_or("SE").to_owned();
+    let mut individual = serde_json::json!({
+        "first_name": "Testa",
+        "last_name": "Sellerson",
+        "email": "seller@example.com",
+        "dob": "1990-01-02",
+    });
+    match country.as_str() {
+        // A valid personnummer for 1990-01-02.
+        "SE" => individual["id_number"] = "19900102-1238".into(),
+        "US" => individual["ssn_last_4"] = "1234".into(),
+        _ => {}
+    }
+    let extra = serde_json::json!({
+        "business_type": "individual",
+        "business_profile": {"mcc": "5734", "url": "https://shop.example.com"},
+        "individual": individual,
+        "tos_acceptance": {"ip": "192.0.2.10"},
+    });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            b.entry(k.clone()).or_insert(v.clone());
+        }
+    }
+    body
 }

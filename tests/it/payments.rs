@@ -13,7 +13,7 @@ async fn verify(app: &TestApp) {
 }
 
 async fn seller(app: &TestApp) -> String {
-    app.create_account(json!({"country": "DE"})).await["id"]
+    app.create_seller(json!({"country": "DE"})).await["id"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -222,7 +222,7 @@ async fn bad_charges_name_the_param_and_change_nothing() {
         .send(
             Method::POST,
             "/v1/accounts",
-            Some(json!({"country": "SE"})),
+            Some(crate::helpers::seller_body(json!({"country": "SE"}))),
             &app.live_key,
             &[],
         )
@@ -1063,11 +1063,11 @@ async fn seller_bts(app: &TestApp, seller: &str, query: &str) -> Vec<Value> {
 async fn each_seller_can_have_its_own_settlement_delay() {
     let app = spawn_app().await;
     let fast = app
-        .create_account(json!({"country": "SE", "settlement_delay_days": 0}))
+        .create_seller(json!({"country": "SE", "settlement_delay_days": 0}))
         .await;
     assert_eq!(fast["settlement_delay_days"], 0);
     let slow = app
-        .create_account(json!({"country": "SE", "settlement_delay_days": 7}))
+        .create_seller(json!({"country": "SE", "settlement_delay_days": 7}))
         .await;
     let (fast, slow) = (
         fast["id"].as_str().unwrap().to_owned(),

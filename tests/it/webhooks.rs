@@ -222,7 +222,7 @@ async fn every_event_arrives_signed_and_retries_follow_the_schedule() {
     let receiver = Receiver::start(2).await;
     let (endpoint, secret) = create_endpoint(&app, &receiver.url, json!(["account.created"])).await;
 
-    let account = app.create_account(json!({"country": "SE"})).await;
+    let account = app.create_seller(json!({"country": "SE"})).await;
     // Attempt 1 fails at once; the retry is due 5 s later on the test clock.
     receiver.wait_for(1).await;
     let log = wait_attempts(&app, &endpoint, 1).await;
@@ -281,7 +281,7 @@ async fn every_event_arrives_signed_and_retries_follow_the_schedule() {
 
     // Now healthy: every further event arrives once.
     for _ in 0..5 {
-        app.create_account(json!({"country": "SE"})).await;
+        app.create_seller(json!({"country": "SE"})).await;
     }
     let got = receiver.wait_for(8).await;
     let events = app
@@ -327,7 +327,7 @@ async fn redelivery_and_rotation_send_both_signatures_for_a_day() {
     let app = fast_app().await;
     let receiver = Receiver::start(0).await;
     let (endpoint, old) = create_endpoint(&app, &receiver.url, json!(["account.*"])).await;
-    app.create_account(json!({"country": "SE"})).await;
+    app.create_seller(json!({"country": "SE"})).await;
     let first = receiver.wait_for(1).await.remove(0);
     assert!(first.verifies_with(&old));
     assert_eq!(first.signatures().len(), 1);
@@ -423,7 +423,7 @@ async fn modes_are_separate_and_a_disabled_endpoint_gets_nothing() {
         )
         .await;
     assert_eq!(live_account.status, 200);
-    app.create_account(json!({"country": "SE"})).await;
+    app.create_seller(json!({"country": "SE"})).await;
     // The test endpoint gets the test events: its own creation, the second endpoint's
     // creation and update, the account; never the live account.
     let got = on.wait_for(4).await;
@@ -596,8 +596,8 @@ async fn an_event_written_before_a_crash_is_delivered_after_restart() {
     let app = spawn_app_with(|c| c.webhook_worker = false).await;
     let receiver = Receiver::start(0).await;
     let (endpoint, secret) = create_endpoint(&app, &receiver.url, json!(["account.created"])).await;
-    let a = app.create_account(json!({"country": "SE"})).await;
-    let b = app.create_account(json!({"country": "SE"})).await;
+    let a = app.create_seller(json!({"country": "SE"})).await;
+    let b = app.create_seller(json!({"country": "SE"})).await;
     // A worker claimed b's delivery and crashed mid-attempt: its claim holds for 60 s.
     use agora_platform::webhooks::entity::delivery;
     use sea_orm::sea_query::Expr;
@@ -659,7 +659,7 @@ async fn three_days_of_failures_disable_the_endpoint_and_email_the_operator() {
     .await;
     let receiver = Receiver::start(usize::MAX).await;
     let (endpoint, _) = create_endpoint(&app, &receiver.url, json!(["account.created"])).await;
-    app.create_account(json!({"country": "SE"})).await;
+    app.create_seller(json!({"country": "SE"})).await;
     receiver.wait_for(1).await;
     // Every step of 11 h makes exactly one retry due (no delay is longer than 10 h + 10 %);
     // the last comes at the 3-day deadline.
@@ -699,7 +699,7 @@ async fn three_days_of_failures_disable_the_endpoint_and_email_the_operator() {
         "{mail}"
     );
     // Disabled: later events are not even queued.
-    app.create_account(json!({"country": "SE"})).await;
+    app.create_seller(json!({"country": "SE"})).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.received().len(), 8);
 }

@@ -336,7 +336,10 @@ fn under_review(profile: &Profile) -> bool {
             .is_some_and(|s| s.status == ScreeningStatus::PendingReview)
     };
     profile.persons().iter().any(|(_, p)| pending(&p.screening))
-        || profile.company.as_ref().is_some_and(|c| pending(&c.screening))
+        || profile
+            .company
+            .as_ref()
+            .is_some_and(|c| pending(&c.screening))
 }
 
 pub fn evaluate(facts: &Facts<'_>) -> Evaluation {

@@ -14,15 +14,15 @@ use utoipa::ToSchema;
 
 use super::parse_currency;
 use crate::events::{self, NewEvent};
-use crate::kyc::input::{
-    self as kyc_input, BusinessProfileParams, CompanyParams, KycParams, PersonParams,
-    TosAcceptanceParams,
-};
 use crate::gateway::error::ApiError;
 use crate::gateway::ids::{self, IdKind};
 use crate::gateway::metadata::MetadataParam;
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
+use crate::kyc::input::{
+    self as kyc_input, BusinessProfileParams, CompanyParams, KycParams, PersonParams,
+    TosAcceptanceParams,
+};
 use crate::state::AppState;
 
 /// A connected account: one seller on the platform.
@@ -95,14 +95,8 @@ impl AccountObject {
             individual: profile_view.individual,
             company: profile_view.company,
             tos_acceptance: profile_view.tos_acceptance,
-            requirements: state
-                .get("requirements")
-                .cloned()
-                .unwrap_or(Value::Null),
-            capabilities: state
-                .get("capabilities")
-                .cloned()
-                .unwrap_or(Value::Null),
+            requirements: state.get("requirements").cloned().unwrap_or(Value::Null),
+            capabilities: state.get("capabilities").cloned().unwrap_or(Value::Null),
             charges_enabled: account.charges_enabled,
             payouts_enabled: account.payouts_enabled,
             details_submitted: state
@@ -537,8 +531,7 @@ async fn apply_kyc(
     let profile = agora_onboarding::kyc::Profile::from_json(account.profile.as_ref());
     let mut profile =
         kyc_input::merge(txn, &ctx, account.business_type.as_deref(), profile, kyc).await?;
-    crate::kyc::reviews::screen_and_queue(txn, &state.kyc, &account, &mut profile, origin)
-        .await?;
+    crate::kyc::reviews::screen_and_queue(txn, &state.kyc, &account, &mut profile, origin).await?;
     crate::kyc::save_profile(txn, account, &profile, before, origin).await
 }
 

@@ -132,7 +132,11 @@ fn check(input: &CreateExternalAccountRequest, country: &str) -> Result<Checked,
             })
         }
         "GB" => {
-            let sort = required("sort_code", &input.sort_code, "for UK banks without an IBAN")?;
+            let sort = required(
+                "sort_code",
+                &input.sort_code,
+                "for UK banks without an IBAN",
+            )?;
             let number = required(
                 "account_number",
                 &input.account_number,
@@ -322,8 +326,9 @@ pub async fn create(
                 .filter(|n| !n.is_empty())
                 .map(str::to_owned)),
             account_holder_type: Set(input.account_holder_type.clone()),
-            default_for_currency: Set(first_in_currency
-                || input.default_for_currency.unwrap_or(false)),
+            default_for_currency: Set(
+                first_in_currency || input.default_for_currency.unwrap_or(false)
+            ),
             status: Set("new".to_owned()),
             failure_code: Set(None),
             created_at: Set(now),

@@ -39,7 +39,10 @@ fn too_large() -> ApiError {
         actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
         ErrorType::InvalidRequestError,
         "file_too_large",
-        format!("a file can be at most {} MB", MAX_FILE_BYTES / (1024 * 1024)),
+        format!(
+            "a file can be at most {} MB",
+            MAX_FILE_BYTES / (1024 * 1024)
+        ),
     )
     .with_param("file")
 }
@@ -105,14 +108,16 @@ pub async fn create(
                 return Err(ApiError::invalid(
                     other,
                     "parameter_unknown",
-                    format!("unknown form field `{}`", other.chars().take(40).collect::<String>()),
+                    format!(
+                        "unknown form field `{}`",
+                        other.chars().take(40).collect::<String>()
+                    ),
                 ))
             }
         }
     }
-    let purpose = purpose.ok_or_else(|| {
-        ApiError::invalid("purpose", "parameter_missing", "purpose is required")
-    })?;
+    let purpose = purpose
+        .ok_or_else(|| ApiError::invalid("purpose", "parameter_missing", "purpose is required"))?;
     if purpose != IDENTITY_DOCUMENT {
         return Err(ApiError::invalid(
             "purpose",

@@ -3,11 +3,11 @@
 pub mod accounts;
 pub mod events;
 pub mod external_accounts;
-pub mod files;
-pub mod reviews;
 pub mod fee_rules;
+pub mod files;
 pub mod health;
 pub mod openapi;
+pub mod reviews;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

@@ -273,12 +273,13 @@ async fn attach_document(
     // No document-checking vendor exists here: test mode accepts a recognised document (the
     // upload already checked its bytes), live mode and `document_review = "manual"` ask the
     // operator (the caller opens the review).
-    person.document_status =
-        Some(if ctx.livemode || ctx.runtime.document_review == DocumentReview::Manual {
+    person.document_status = Some(
+        if ctx.livemode || ctx.runtime.document_review == DocumentReview::Manual {
             DocumentStatus::Pending
         } else {
             DocumentStatus::Verified
-        });
+        },
+    );
     Ok(())
 }
 
@@ -359,7 +360,11 @@ async fn merge_person(
             })?;
         p.ownership_percent = Some(percent);
     }
-    if let Some(doc) = input.verification.as_ref().and_then(|v| v.document.as_deref()) {
+    if let Some(doc) = input
+        .verification
+        .as_ref()
+        .and_then(|v| v.document.as_deref())
+    {
         if role == Role::Director {
             return Err(ApiError::invalid(
                 f("verification.document"),
@@ -495,8 +500,7 @@ async fn merge_company(
         current.name = text("company.name", v, MAX_NAME)?;
     }
     if let Some(v) = &company.tax_id {
-        let normal =
-            verify::tax_id(ctx.country, v).map_err(|e| fail("company.tax_id", e))?;
+        let normal = verify::tax_id(ctx.country, v).map_err(|e| fail("company.tax_id", e))?;
         current.tax_id = Some(sealed(ctx, "tax_id", &normal));
     }
     if let Some(v) = &company.registration_number {

@@ -7,8 +7,8 @@
 
 pub mod files;
 pub mod input;
-pub mod view;
 pub mod reviews;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 
@@ -53,7 +53,10 @@ impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
             .field("sealer", &self.sealer)
-            .field("sanctions_entries", &self.sanctions.as_ref().map(|s| s.len()))
+            .field(
+                "sanctions_entries",
+                &self.sanctions.as_ref().map(|s| s.len()),
+            )
             .finish()
     }
 }
@@ -63,8 +66,9 @@ const DEV_KEY_FILE: &str = "encryption.key";
 impl Runtime {
     pub fn load(config: &Config) -> anyhow::Result<Self> {
         let current = match &config.encryption_key {
-            Some(key) => seal::decode_key(key)
-                .map_err(|e| anyhow::anyhow!("encryption_key: {e}"))?,
+            Some(key) => {
+                seal::decode_key(key).map_err(|e| anyhow::anyhow!("encryption_key: {e}"))?
+            }
             None => dev_key(&config.data_dir)?,
         };
         let previous = config
@@ -75,9 +79,8 @@ impl Runtime {
             .map_err(|e| anyhow::anyhow!("encryption_previous_keys: {e}"))?;
         let sanctions = match &config.sanctions_list {
             Some(path) => {
-                let list = SanctionsList::from_path(path).map_err(|e| {
-                    anyhow::anyhow!("sanctions_list {}: {e}", path.display())
-                })?;
+                let list = SanctionsList::from_path(path)
+                    .map_err(|e| anyhow::anyhow!("sanctions_list {}: {e}", path.display()))?;
                 tracing::info!(entries = list.len(), path = %path.display(), "sanctions list loaded");
                 Some(list)
             }
@@ -152,10 +155,11 @@ async fn evaluate(
         .all(db)
         .await?;
     let usable = banks.iter().any(|b| b.status != "errored");
-    let bank_error = banks
-        .iter()
-        .find(|b| b.status == "errored")
-        .map(|b| b.failure_code.clone().unwrap_or_else(|| "declined".to_owned()));
+    let bank_error = banks.iter().find(|b| b.status == "errored").map(|b| {
+        b.failure_code
+            .clone()
+            .unwrap_or_else(|| "declined".to_owned())
+    });
     let open_reviews = review::Entity::find()
         .filter(review::Column::AccountId.eq(account.id))
         .filter(review::Column::Status.eq("open"))
@@ -202,7 +206,8 @@ pub async fn refresh(
     let Some(before) = before else {
         return Ok(account);
     };
-    let after = serde_json::to_value(AccountObject::from_model(&account)).map_err(ApiError::internal)?;
+    let after =
+        serde_json::to_value(AccountObject::from_model(&account)).map_err(ApiError::internal)?;
     let previous = events::previous_attributes(before, &after);
     if previous.as_object().is_some_and(|m| !m.is_empty()) {
         events::record(
@@ -282,7 +287,8 @@ pub async fn apply_deadlines(
         let Some(account) = accounts::find_for_update(&txn, livemode, candidate.id).await? else {
             continue;
         };
-        if account.deadline_applied || account.requirements_deadline != candidate.requirements_deadline
+        if account.deadline_applied
+            || account.requirements_deadline != candidate.requirements_deadline
         {
             continue;
         }

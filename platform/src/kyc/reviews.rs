@@ -7,9 +7,7 @@
 
 use agora_onboarding::accounts::Account;
 use agora_onboarding::kyc::entities::review;
-use agora_onboarding::kyc::{
-    self as engine, DocumentStatus, Profile, Screening, ScreeningStatus,
-};
+use agora_onboarding::kyc::{self as engine, DocumentStatus, Profile, Screening, ScreeningStatus};
 use agora_onboarding::sanctions::{Subject, SubjectKind};
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -164,7 +162,8 @@ pub async fn screen_and_queue(
                     }
                 } else {
                     let details = json!({ "hits": hits_json(&hits) });
-                    let review = open(db, account, SANCTIONS_HIT, "company", details, origin).await?;
+                    let review =
+                        open(db, account, SANCTIONS_HIT, "company", details, origin).await?;
                     Screening {
                         subject,
                         status: ScreeningStatus::PendingReview,

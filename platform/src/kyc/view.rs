@@ -2,9 +2,7 @@
 //! value only whether it was provided and its last four characters.
 
 use agora_onboarding::accounts::Account;
-use agora_onboarding::kyc::{
-    Address, DocumentStatus, Person, Profile, ScreeningStatus, Sealed,
-};
+use agora_onboarding::kyc::{Address, DocumentStatus, Person, Profile, ScreeningStatus, Sealed};
 use serde_json::{json, Map, Value};
 
 use crate::gateway::ids::{self, IdKind};

@@ -414,19 +414,35 @@ pub async fn create_charge(
 ) -> Result<Created, PaymentError> {
     check_splits(new.amount, &new.splits, new.single)?;
     for (i, s) in new.splits.iter().enumerate() {
-        if agora_onboarding::accounts::find(db, livemode, s.destination)
-            .await?
-            .is_none()
-        {
-            let param = if new.single {
-                "destination".to_owned()
-            } else {
-                format!("splits[{i}].destination")
-            };
+        let param = if new.single {
+            "destination".to_owned()
+        } else {
+            format!("splits[{i}].destination")
+        };
+        let Some(account) = agora_onboarding::accounts::find(db, livemode, s.destination).await?
+        else {
             return Err(PaymentError::invalid(
                 &param,
                 "resource_missing",
                 "no such connected account in this mode",
+            ));
+        };
+        // KYC: a seller takes charges once its basic details are in (and it is neither
+        // rejected, under review nor past a deadline).
+        if !account.charges_enabled {
+            let reason = account
+                .kyc_state
+                .as_ref()
+                .and_then(|s| s.pointer("/requirements/disabled_reason"))
+                .and_then(|r| r.as_str())
+                .unwrap_or("requirements.fields_needed")
+                .to_owned();
+            return Err(PaymentError::invalid(
+                &param,
+                "account_charges_disabled",
+                format!(
+                    "the connected account cannot take charges ({reason}); its requirements.currently_due lists what is missing"
+                ),
             ));
         }
     }
@@ -927,15 +943,22 @@ pub async fn create_transfer(
             format!("amount must be between 1 and {MAX_AMOUNT}"),
         ));
     }
-    if agora_onboarding::accounts::find(db, livemode, new.destination)
-        .await?
-        .is_none()
-    {
-        return Err(PaymentError::invalid(
-            "destination",
-            "resource_missing",
-            "no such connected account in this mode",
-        ));
+    match agora_onboarding::accounts::find(db, livemode, new.destination).await? {
+        None => {
+            return Err(PaymentError::invalid(
+                "destination",
+                "resource_missing",
+                "no such connected account in this mode",
+            ))
+        }
+        Some(a) if a.rejected_reason.is_some() => {
+            return Err(PaymentError::invalid(
+                "destination",
+                "account_rejected",
+                "the connected account was rejected and cannot receive transfers",
+            ))
+        }
+        Some(_) => {}
     }
     if let Some(source) = new.source_transaction {
         let charge = find_charge(db, livemode, source).await?;
