@@ -12,5 +12,6 @@ mod conventions;
 mod events;
 mod fee_rules;
 mod idempotency;
+mod kyc;
 mod payments;
 mod webhooks;
