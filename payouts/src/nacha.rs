@@ -173,7 +173,7 @@ pub fn is_valid_routing_number(routing: &str) -> bool {
         .zip([3u32, 7, 1, 3, 7, 1, 3, 7, 1])
         .map(|(d, w)| u32::from(d - b'0') * w)
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn routing(field: &str, value: &str) -> Result<String, NachaError> {
@@ -333,7 +333,7 @@ pub fn nacha_file(file: &AchFile) -> Result<NachaOutput, NachaError> {
         credits = zero_pad(file_total_u, 12).ok_or_else(overflow)?,
         reserved = pad_right("", 39),
     ));
-    while records.len() % BLOCKING_FACTOR != 0 {
+    while !records.len().is_multiple_of(BLOCKING_FACTOR) {
         records.push("9".repeat(RECORD_LEN));
     }
     // A wrong length would silently shift every column at the bank: refuse instead.
@@ -534,8 +534,8 @@ mod tests {
     #[test]
     fn file_layout_and_totals() {
         let out = nacha_file(&file(vec![
-            entry("po1", SecCode::Ccd, "121000358", 250_00),
-            entry("po2", SecCode::Ppd, "021000021", 10_50),
+            entry("po1", SecCode::Ccd, "121000358", 25_000),
+            entry("po2", SecCode::Ppd, "021000021", 1_050),
             entry("po3", SecCode::Ppd, "026009593", 1),
         ]))
         .unwrap();
