@@ -717,6 +717,16 @@ async fn nothing_sensitive_is_stored_in_the_clear() {
     .await;
     let file = document(&app).await;
     assert!(file.starts_with("file_"));
+    // Webhook signing secrets are sealed the same way.
+    let endpoint = app
+        .post(
+            "/v1/webhook_endpoints",
+            json!({"url": "http://127.0.0.1:9/hook", "enabled_events": ["*"]}),
+        )
+        .await;
+    assert_eq!(endpoint.status, 200, "{}", endpoint.body);
+    let webhook_secret = endpoint.body["secret"].as_str().unwrap().to_owned();
+    let webhook_key = webhook_secret.trim_start_matches("whsec_").to_owned();
 
     // Every row of every table, read straight from the database: on PostgreSQL as JSON, on
     // SQLite the database file and its write-ahead log byte for byte.
@@ -773,6 +783,8 @@ async fn nothing_sensitive_is_stored_in_the_clear() {
         "987654321",
         "123456789",
         "123-45-6789",
+        &webhook_secret,
+        &webhook_key,
     ] {
         assert!(!dump.contains(secret), "{secret} is stored in the clear");
     }

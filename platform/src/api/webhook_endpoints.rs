@@ -73,11 +73,11 @@ impl EndpointObject {
         serde_json::to_value(Self::from_model(endpoint)).map_err(ApiError::internal)
     }
 
-    /// The object plus its `secret`: the one response that shows it.
-    fn json_with_secret(endpoint: &endpoints::Model) -> Result<Value, ApiError> {
+    /// The object plus its `secret` (in the clear, as made): the one response that shows it.
+    fn json_with_secret(endpoint: &endpoints::Model, secret: &str) -> Result<Value, ApiError> {
         let mut value = Self::json(endpoint)?;
         if let Some(map) = value.as_object_mut() {
-            map.insert("secret".to_owned(), Value::String(endpoint.secret.clone()));
+            map.insert("secret".to_owned(), Value::String(secret.to_owned()));
         }
         Ok(value)
     }
@@ -289,6 +289,7 @@ pub async fn create(
             ));
         }
         let now = clock::now(txn, auth.livemode).await?;
+        let secret = webhooks::new_secret();
         let endpoint = endpoints::ActiveModel {
             id: Set(Uuid::now_v7()),
             livemode: Set(auth.livemode),
@@ -297,7 +298,7 @@ pub async fn create(
             description: Set(input.description.filter(|d| !d.is_empty())),
             metadata: Set(json!(metadata)),
             disabled: Set(false),
-            secret: Set(webhooks::new_secret()),
+            secret: Set(webhooks::seal_secret(&state.kyc.sealer, &secret)),
             previous_secret: Set(None),
             previous_secret_expires_at: Set(None),
             failing_since: Set(None),
@@ -316,7 +317,7 @@ pub async fn create(
             None,
         )
         .await?;
-        EndpointObject::json_with_secret(&endpoint)
+        EndpointObject::json_with_secret(&endpoint, &secret)
     })
     .await
 }
@@ -527,10 +528,11 @@ pub async fn rotate_secret(
         // One previous secret at a time: rotating again within 24 h retires the oldest.
         model.previous_secret = Set(Some(current.secret.clone()));
         model.previous_secret_expires_at = Set(Some(now + webhooks::ROTATION_OVERLAP));
-        model.secret = Set(webhooks::new_secret());
+        let secret = webhooks::new_secret();
+        model.secret = Set(webhooks::seal_secret(&state.kyc.sealer, &secret));
         let after = model.update(txn).await?;
         // No event: nothing in the public object changed, and events never carry secrets.
-        EndpointObject::json_with_secret(&after)
+        EndpointObject::json_with_secret(&after, &secret)
     })
     .await
 }

@@ -232,13 +232,18 @@ async fn send(
     // reference libraries), so it is real time even when the test clock has been advanced.
     let timestamp = Utc::now().timestamp();
     let mut signatures = Vec::with_capacity(2);
-    signatures.extend(super::sign(&endpoint.secret, &id, timestamp, &body));
+    let sealer = &state.kyc.sealer;
+    if let Some(secret) = super::open_secret(sealer, &endpoint.secret) {
+        signatures.extend(super::sign(&secret, &id, timestamp, &body));
+    }
     if let (Some(previous), Some(until)) = (
         &endpoint.previous_secret,
         endpoint.previous_secret_expires_at,
     ) {
         if until > now {
-            signatures.extend(super::sign(previous, &id, timestamp, &body));
+            if let Some(secret) = super::open_secret(sealer, previous) {
+                signatures.extend(super::sign(&secret, &id, timestamp, &body));
+            }
         }
     }
     if signatures.is_empty() {

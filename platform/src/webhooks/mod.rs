@@ -91,6 +91,24 @@ pub fn wants(enabled_events: &serde_json::Value, kind: &str) -> bool {
     })
 }
 
+/// What a secret is sealed for (AES-GCM associated data).
+const SECRET_PURPOSE: &str = "webhook_secret";
+
+/// A signing secret as stored: sealed with the KYC sealer (DESIGN.md: secrets encrypted at
+/// rest). It must be readable to sign, so it is encrypted, not hashed.
+pub fn seal_secret(sealer: &agora_onboarding::seal::Sealer, secret: &str) -> String {
+    sealer.seal_str(SECRET_PURPOSE, secret)
+}
+
+/// The secret to sign with. Rows written before secrets were sealed hold `whsec_…` in the
+/// clear and are used as they are.
+pub fn open_secret(sealer: &agora_onboarding::seal::Sealer, stored: &str) -> Option<String> {
+    if stored.starts_with(SECRET_PREFIX) {
+        return Some(stored.to_owned());
+    }
+    sealer.open_str(SECRET_PURPOSE, stored).ok()
+}
+
 /// A new signing secret: `whsec_` + base64 of 32 random bytes (Standard Webhooks format).
 pub fn new_secret() -> String {
     let mut raw = [0u8; SECRET_BYTES];
