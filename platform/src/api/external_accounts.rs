@@ -233,7 +233,7 @@ async fn record(
         ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry for 24 hours."),
     ),
     responses(
-        (status = 200, description = "The new bank account"),
+        (status = 200, description = "The new bank account", body = crate::api::openapi::ExternalAccountObject),
         (status = 400, description = "Invalid bank details", body = crate::api::openapi::ErrorBody),
         (status = 404, description = "No such account in this mode", body = crate::api::openapi::ErrorBody),
     ),
@@ -351,7 +351,7 @@ pub async fn create(
     tag = "External accounts",
     params(("id" = String, Path, description = "An `acct_` id")),
     responses(
-        (status = 200, description = "The account's bank accounts, newest first"),
+        (status = 200, description = "The account's bank accounts, newest first", body = crate::api::openapi::ExternalAccountList),
         (status = 404, description = "No such account in this mode", body = crate::api::openapi::ErrorBody),
     ),
     security(("api_key" = []))
@@ -398,7 +398,7 @@ async fn find_bank(
         ("bank" = String, Path, description = "A `ba_` id"),
     ),
     responses(
-        (status = 200, description = "The bank account"),
+        (status = 200, description = "The bank account", body = crate::api::openapi::ExternalAccountObject),
         (status = 404, description = "No such bank account", body = crate::api::openapi::ErrorBody),
     ),
     security(("api_key" = []))
@@ -424,7 +424,7 @@ pub async fn retrieve(
         ("bank" = String, Path, description = "A `ba_` id"),
     ),
     responses(
-        (status = 200, description = "The bank account"),
+        (status = 200, description = "The bank account", body = crate::api::openapi::ExternalAccountObject),
         (status = 400, description = "Invalid parameters", body = crate::api::openapi::ErrorBody),
         (status = 404, description = "No such bank account", body = crate::api::openapi::ErrorBody),
     ),
@@ -482,7 +482,7 @@ pub async fn update(
         ("bank" = String, Path, description = "A `ba_` id"),
     ),
     responses(
-        (status = 200, description = "The deleted bank account"),
+        (status = 200, description = "The deleted bank account", body = crate::api::openapi::ExternalAccountObject),
         (status = 404, description = "No such bank account", body = crate::api::openapi::ErrorBody),
     ),
     security(("api_key" = []))

@@ -55,7 +55,7 @@ fn bad_form(message: impl Into<String>) -> ApiError {
     tag = "Files",
     request_body(content_type = "multipart/form-data", description = "`purpose` (`identity_document`) and `file` (PNG, JPEG or PDF, at most 10 MB)"),
     responses(
-        (status = 200, description = "The stored file"),
+        (status = 200, description = "The stored file", body = crate::api::openapi::FileObject),
         (status = 400, description = "Not a PNG, JPEG or PDF, or a bad form", body = crate::api::openapi::ErrorBody),
         (status = 413, description = "Larger than 10 MB", body = crate::api::openapi::ErrorBody),
     ),
@@ -168,7 +168,7 @@ async fn find(state: &AppState, auth: &Auth, raw: &str) -> Result<file::Model, A
     tag = "Files",
     params(("id" = String, Path, description = "A `file_` id")),
     responses(
-        (status = 200, description = "The file's metadata"),
+        (status = 200, description = "The file's metadata", body = crate::api::openapi::FileObject),
         (status = 404, description = "No such file in this mode", body = crate::api::openapi::ErrorBody),
     ),
     security(("api_key" = []))

@@ -81,3 +81,100 @@ pub struct FeeRuleList {
     has_more: bool,
     url: String,
 }
+
+/// A seller's bank account; the number itself is never shown.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ExternalAccountObject {
+    #[schema(example = "ba_01h455vb4pex5vsknk084sn02q")]
+    id: String,
+    #[schema(example = "bank_account")]
+    object: String,
+    #[schema(example = "acct_01h455vb4pex5vsknk084sn02q")]
+    account: String,
+    #[schema(example = "SE")]
+    country: String,
+    #[schema(example = "sek")]
+    currency: String,
+    /// ABA routing number (US) or sort code (GB); null for IBANs.
+    routing_number: Option<String>,
+    #[schema(example = "7466")]
+    last4: String,
+    /// Equal for the same bank account on any seller (keyed hash).
+    fingerprint: String,
+    account_holder_name: Option<String>,
+    /// `individual` or `company`.
+    account_holder_type: Option<String>,
+    default_for_currency: bool,
+    /// `new`, `verified` or `errored` (a payout to it failed).
+    status: String,
+    failure_code: Option<String>,
+    created: String,
+    /// Present (true) only in the answer to DELETE.
+    deleted: Option<bool>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ExternalAccountList {
+    #[schema(example = "list")]
+    object: String,
+    data: Vec<ExternalAccountObject>,
+    has_more: bool,
+    url: String,
+}
+
+/// An uploaded file's metadata.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct FileObject {
+    #[schema(example = "file_01h455vb4pex5vsknk084sn02q")]
+    id: String,
+    #[schema(example = "file")]
+    object: String,
+    livemode: bool,
+    account: Option<String>,
+    #[schema(example = "identity_document")]
+    purpose: String,
+    /// `image/png`, `image/jpeg` or `application/pdf`, from the file's bytes.
+    #[schema(rename = "type", example = "image/png")]
+    kind: String,
+    size: i64,
+    sha256: String,
+    filename: Option<String>,
+    created: String,
+}
+
+/// An item of the operator's review queue.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ReviewObject {
+    #[schema(example = "rev_01h455vb4pex5vsknk084sn02q")]
+    id: String,
+    #[schema(example = "review")]
+    object: String,
+    livemode: bool,
+    account: String,
+    /// `sanctions_hit` or `document`.
+    reason: String,
+    /// The person reviewed: `individual`, `company.owners[1]`, `company`, …
+    subject: String,
+    /// `open`, `approved` or `rejected`.
+    status: String,
+    /// `{"hits": [{list_entry, listed_name, score, dob_match}]}` or `{"file": "file_…"}`.
+    #[schema(value_type = Object)]
+    details: serde_json::Value,
+    closed_reason: Option<String>,
+    created: String,
+    closed: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ReviewList {
+    #[schema(example = "list")]
+    object: String,
+    data: Vec<ReviewObject>,
+    has_more: bool,
+    url: String,
+}

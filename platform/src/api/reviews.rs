@@ -40,7 +40,7 @@ pub struct CloseReviewRequest {
     tag = "Reviews",
     params(ListQuery),
     responses(
-        (status = 200, description = "Reviews, newest first"),
+        (status = 200, description = "Reviews, newest first", body = crate::api::openapi::ReviewList),
         (status = 403, description = "Not available with Agora-Account", body = crate::api::openapi::ErrorBody),
     ),
     security(("api_key" = []))
@@ -96,7 +96,7 @@ async fn find(
     tag = "Reviews",
     params(("id" = String, Path, description = "A `rev_` id")),
     responses(
-        (status = 200, description = "The review"),
+        (status = 200, description = "The review", body = crate::api::openapi::ReviewObject),
         (status = 404, description = "No such review in this mode", body = crate::api::openapi::ErrorBody),
     ),
     security(("api_key" = []))
@@ -150,7 +150,7 @@ async fn decide(
     request_body = CloseReviewRequest,
     params(("id" = String, Path, description = "A `rev_` id")),
     responses(
-        (status = 200, description = "The approved review; the account is evaluated again"),
+        (status = 200, description = "The approved review; the account is evaluated again", body = crate::api::openapi::ReviewObject),
         (status = 400, description = "Already closed", body = crate::api::openapi::ErrorBody),
         (status = 404, description = "No such review in this mode", body = crate::api::openapi::ErrorBody),
     ),
@@ -172,7 +172,7 @@ pub async fn approve(
     request_body = CloseReviewRequest,
     params(("id" = String, Path, description = "A `rev_` id")),
     responses(
-        (status = 200, description = "The rejected review: a confirmed sanctions match rejects the account; a rejected document is due again"),
+        (status = 200, description = "The rejected review: a confirmed sanctions match rejects the account; a rejected document is due again", body = crate::api::openapi::ReviewObject),
         (status = 400, description = "Already closed, or no reason", body = crate::api::openapi::ErrorBody),
         (status = 404, description = "No such review in this mode", body = crate::api::openapi::ErrorBody),
     ),
