@@ -263,6 +263,8 @@ pub async fn onboarding_email(
         state.config.onboarding_email_link_ttl_s,
     )
     .await?;
+    // The pages open in the email's language (the seller can still switch).
+    let url = format!("{url}?lang={}", locale.code());
     crate::hosted::email::send_invitation(&state, &to, locale, &url, row.expires_at).await?;
     Ok(HttpResponse::Ok().json(json!({
         "object": "onboarding_email",
