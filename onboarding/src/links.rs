@@ -118,11 +118,11 @@ pub async fn find_session(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<session::Model>, DbErr> {
-    Ok(session::Entity::find()
+    session::Entity::find()
         .filter(session::Column::TokenHash.eq(token_hash(token)))
         .filter(session::Column::ExpiresAt.gt(now))
         .one(db)
-        .await?)
+        .await
 }
 
 /// Ends a session (after the seller submitted, or when a new one replaces it).

@@ -940,24 +940,18 @@ fn required_errors(
     let missing = tr.error("parameter_missing", "Enter this information.");
     for d in defs {
         let empty = values.get(&d.name).is_none_or(|v| v.is_empty());
-        match d.kind {
-            Kind::File => {
-                if submitted.file.as_ref().is_none_or(|(b, _)| b.is_empty()) {
-                    errors.insert(d.name.clone(), missing.clone());
-                }
-            }
-            Kind::Checkbox => {
-                if values.get(&d.name).map(String::as_str) != Some("accept") {
-                    errors.insert(
-                        d.name.clone(),
-                        tr.error("terms_not_accepted", "Accept the terms to continue."),
-                    );
-                }
-            }
-            _ if d.required && empty => {
-                errors.insert(d.name.clone(), missing.clone());
-            }
-            _ => {}
+        let problem = match d.kind {
+            Kind::File => submitted
+                .file
+                .as_ref()
+                .is_none_or(|(b, _)| b.is_empty())
+                .then(|| missing.clone()),
+            Kind::Checkbox => (values.get(&d.name).map(String::as_str) != Some("accept"))
+                .then(|| tr.error("terms_not_accepted", "Accept the terms to continue.")),
+            _ => (d.required && empty).then(|| missing.clone()),
+        };
+        if let Some(message) = problem {
+            errors.insert(d.name.clone(), message);
         }
     }
     // Owner rows: a row with anything in it needs everything.
