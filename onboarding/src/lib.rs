@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod kyc;
+pub mod links;
 pub mod sanctions;
 pub mod seal;
 pub mod verify;

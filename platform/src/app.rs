@@ -45,6 +45,8 @@ fn api_routes(cfg: &mut ServiceConfig) {
             .service(api::files::create)
             .service(api::files::retrieve)
             .service(api::files::contents)
+            .service(api::account_links::create)
+            .service(api::account_links::onboarding_email)
             .service(api::reviews::list)
             .service(api::reviews::retrieve)
             .service(api::reviews::approve)
@@ -188,6 +190,10 @@ impl Application {
                 config.webhook_max_per_endpoint,
             )?),
             kyc: Arc::new(crate::kyc::Runtime::load(&config)?),
+            public_url: match &config.public_url {
+                Some(url) => url.trim_end_matches('/').into(),
+                None => format!("http://{}", crate::cli::local_url_host(&config.bind, port)).into(),
+            },
             config: Arc::new(config),
             rate_limiter,
         };
@@ -204,6 +210,7 @@ impl Application {
                 .service(web::redirect("/docs", "/docs/"))
                 .service(pages::index)
                 .service(pages::stylesheet)
+                .configure(crate::hosted::routes)
                 .into_utoipa_app()
                 .configure(api_routes)
                 .into_app()

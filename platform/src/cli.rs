@@ -210,7 +210,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn local_url_host(bind: &str, port: u16) -> String {
+pub(crate) fn local_url_host(bind: &str, port: u16) -> String {
     let host = bind.rsplit_once(':').map_or(bind, |(h, _)| h);
     let host = if host == "0.0.0.0" || host == "[::]" {
         "127.0.0.1"

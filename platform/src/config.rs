@@ -79,6 +79,23 @@ pub struct Config {
     pub document_review: crate::kyc::DocumentReview,
     /// How often requirement deadlines are checked.
     pub kyc_poll_ms: u64,
+    /// Lifetime of an account link from `POST /v1/account_links` (minutes, as Stripe's: the
+    /// platform makes one just before redirecting the seller).
+    pub account_link_ttl_s: u64,
+    /// Lifetime of the link in an onboarding email: the seller reads it hours later.
+    pub onboarding_email_link_ttl_s: u64,
+    /// The platform's name on the hosted pages and in emails.
+    pub branding_name: String,
+    /// The platform's colour, `#rrggbb`: header and buttons (text colour is chosen for
+    /// contrast).
+    pub branding_color: String,
+    /// An http(s) URL of the platform's logo, shown in the page header.
+    pub branding_logo_url: Option<String>,
+    /// `smtp://host:port` (plain, for a relay on localhost) or `smtps://user:pass@host:port`;
+    /// unset: emails are written as `.eml` files under `data_dir/outbox`.
+    pub smtp_url: Option<String>,
+    /// The From address of emails to sellers.
+    pub email_from: String,
 }
 
 impl Default for Config {
@@ -113,6 +130,13 @@ impl Default for Config {
             sanctions_list: None,
             document_review: crate::kyc::DocumentReview::Simulated,
             kyc_poll_ms: 5_000,
+            account_link_ttl_s: 300,
+            onboarding_email_link_ttl_s: 7 * 24 * 3600,
+            branding_name: "Agora".to_owned(),
+            branding_color: "#1f4f8a".to_owned(),
+            branding_logo_url: None,
+            smtp_url: None,
+            email_from: "Agora <agora@localhost>".to_owned(),
         }
     }
 }
@@ -149,6 +173,13 @@ pub const ENV_KEYS: &[&str] = &[
     "sanctions_list",
     "document_review",
     "kyc_poll_ms",
+    "account_link_ttl_s",
+    "onboarding_email_link_ttl_s",
+    "branding_name",
+    "branding_color",
+    "branding_logo_url",
+    "smtp_url",
+    "email_from",
 ];
 
 /// Values given as command-line flags: the top layer.
@@ -216,6 +247,31 @@ impl Config {
                 "default_fee_percent must be between 0 and 100, got {}",
                 self.default_fee_percent
             ));
+        }
+        if self.account_link_ttl_s == 0 || self.account_link_ttl_s > 24 * 3600 {
+            return Err("account_link_ttl_s must be between 1 and 86400".to_owned());
+        }
+        if self.onboarding_email_link_ttl_s == 0 || self.onboarding_email_link_ttl_s > 30 * 86400 {
+            return Err("onboarding_email_link_ttl_s must be between 1 and 2592000".to_owned());
+        }
+        if crate::hosted::brand::parse_hex_color(&self.branding_color).is_none() {
+            return Err("branding_color must be #rrggbb".to_owned());
+        }
+        if self.branding_name.trim().is_empty() || self.branding_name.chars().count() > 80 {
+            return Err("branding_name must be 1 to 80 characters".to_owned());
+        }
+        if let Some(logo) = &self.branding_logo_url {
+            if !(logo.starts_with("https://") || logo.starts_with("http://")) {
+                return Err("branding_logo_url must be an http(s) URL".to_owned());
+            }
+        }
+        if let Some(url) = &self.smtp_url {
+            crate::hosted::email::SmtpTarget::parse(url)?;
+        }
+        if self.email_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(
+                "email_from must be an email address (`Name <addr@host>` is fine)".to_owned(),
+            );
         }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:")

@@ -12,6 +12,7 @@ pub mod db;
 pub mod events;
 pub mod fee_rules;
 pub mod gateway;
+pub mod hosted;
 pub mod keys;
 pub mod kyc;
 pub mod pages;

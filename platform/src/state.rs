@@ -15,4 +15,7 @@ pub struct AppState {
     pub webhooks: Arc<crate::webhooks::Runtime>,
     /// Encryption keys, the sanctions list, where files live.
     pub kyc: Arc<crate::kyc::Runtime>,
+    /// Where people reach this server (`public_url`, or the bound address): links in
+    /// emails and account links start with it.
+    pub public_url: Arc<str>,
 }

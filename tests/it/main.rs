@@ -13,5 +13,6 @@ mod events;
 mod fee_rules;
 mod idempotency;
 mod kyc;
+mod onboarding;
 mod payments;
 mod webhooks;

@@ -503,7 +503,7 @@ pub async fn list(
 
 /// Merges the KYC parameters (refused as a whole on any bad value), screens whoever changed,
 /// saves and evaluates the account, and records the events of what changed since `before`.
-async fn apply_kyc(
+pub(crate) async fn apply_kyc(
     state: &AppState,
     txn: &sea_orm::DatabaseTransaction,
     account: Account,

@@ -225,6 +225,103 @@ async fn record(
     Ok(())
 }
 
+/// Checks and adds a bank account to `account` (locked by the caller: the duplicate and
+/// default checks below cannot race), records its event and re-evaluates the account. Shared
+/// by the API and the hosted onboarding pages, so both refuse the same input the same way.
+pub(crate) async fn add(
+    state: &AppState,
+    txn: &sea_orm::DatabaseTransaction,
+    account: accounts::Account,
+    input: &CreateExternalAccountRequest,
+    origin: &Origin,
+) -> Result<bank::Model, ApiError> {
+    if account.rejected_reason.is_some() {
+        return Err(ApiError::bad_request(
+            "account_rejected",
+            "This account was rejected and can no longer be changed.",
+        ));
+    }
+    let id = account.id;
+    let livemode = account.livemode;
+    let country = CountryCode::parse(&input.country)
+        .map_err(|e| ApiError::invalid("country", e.code, e.message))?;
+    let currency = parse_currency("currency", &input.currency)?;
+    let checked = check(input, country.as_str())?;
+    super::check_text("account_holder_name", &input.account_holder_name, 140)?;
+    if let Some(t) = &input.account_holder_type {
+        if t != "individual" && t != "company" {
+            return Err(ApiError::invalid(
+                "account_holder_type",
+                "parameter_invalid",
+                "account_holder_type must be individual or company",
+            ));
+        }
+    }
+    let sealer = &state.kyc.sealer;
+    let fingerprint = sealer.fingerprint(
+        "bank_account",
+        &format!(
+            "{}|{}|{}",
+            country.as_str(),
+            checked.routing.as_deref().unwrap_or(""),
+            checked.number
+        ),
+    );
+    let banks = live_banks(txn, livemode, id).await?;
+    if banks.iter().any(|b| b.fingerprint == fingerprint) {
+        return Err(ApiError::invalid(
+            "account_number",
+            "bank_account_exists",
+            "this bank account is already on the account",
+        ));
+    }
+    if banks.len() >= MAX_EXTERNAL_ACCOUNTS {
+        return Err(ApiError::bad_request(
+            "too_many_external_accounts",
+            format!("an account can have at most {MAX_EXTERNAL_ACCOUNTS} bank accounts"),
+        ));
+    }
+    let code = currency.api_code();
+    let first_in_currency = !banks
+        .iter()
+        .any(|b| b.currency == code && b.default_for_currency);
+    let now = Utc::now();
+    let before = AccountObject::json(&account)?;
+    let created = bank::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        livemode: Set(livemode),
+        account_id: Set(id),
+        country: Set(country.as_str().to_owned()),
+        currency: Set(code),
+        kind: Set(checked.kind.to_owned()),
+        routing_number: Set(checked.routing.clone()),
+        account_number_sealed: Set(sealer.seal_str("bank_account", &checked.number)),
+        last4: Set(seal::last4(&checked.number)),
+        fingerprint: Set(fingerprint),
+        account_holder_name: Set(input
+            .account_holder_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)),
+        account_holder_type: Set(input.account_holder_type.clone()),
+        default_for_currency: Set(first_in_currency || input.default_for_currency.unwrap_or(false)),
+        status: Set("new".to_owned()),
+        failure_code: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    if created.default_for_currency {
+        make_default(txn, &banks, &created).await?;
+    }
+    record(txn, "account.external_account.created", &created, origin).await?;
+    crate::kyc::refresh(txn, account, Some(&before), origin).await?;
+    Ok(created)
+}
+
 #[utoipa::path(
     tag = "External accounts",
     request_body = CreateExternalAccountRequest,
@@ -258,90 +355,7 @@ pub async fn create(
         let account = accounts::find_for_update(txn, auth.livemode, id)
             .await?
             .ok_or_else(|| ApiError::not_found("account", &raw))?;
-        if account.rejected_reason.is_some() {
-            return Err(ApiError::bad_request(
-                "account_rejected",
-                "This account was rejected and can no longer be changed.",
-            ));
-        }
-        let country = CountryCode::parse(&input.country)
-            .map_err(|e| ApiError::invalid("country", e.code, e.message))?;
-        let currency = parse_currency("currency", &input.currency)?;
-        let checked = check(&input, country.as_str())?;
-        super::check_text("account_holder_name", &input.account_holder_name, 140)?;
-        if let Some(t) = &input.account_holder_type {
-            if t != "individual" && t != "company" {
-                return Err(ApiError::invalid(
-                    "account_holder_type",
-                    "parameter_invalid",
-                    "account_holder_type must be individual or company",
-                ));
-            }
-        }
-        let sealer = &state.kyc.sealer;
-        let fingerprint = sealer.fingerprint(
-            "bank_account",
-            &format!(
-                "{}|{}|{}",
-                country.as_str(),
-                checked.routing.as_deref().unwrap_or(""),
-                checked.number
-            ),
-        );
-        let banks = live_banks(txn, auth.livemode, id).await?;
-        if banks.iter().any(|b| b.fingerprint == fingerprint) {
-            return Err(ApiError::invalid(
-                "account_number",
-                "bank_account_exists",
-                "this bank account is already on the account",
-            ));
-        }
-        if banks.len() >= MAX_EXTERNAL_ACCOUNTS {
-            return Err(ApiError::bad_request(
-                "too_many_external_accounts",
-                format!("an account can have at most {MAX_EXTERNAL_ACCOUNTS} bank accounts"),
-            ));
-        }
-        let code = currency.api_code();
-        let first_in_currency = !banks
-            .iter()
-            .any(|b| b.currency == code && b.default_for_currency);
-        let now = Utc::now();
-        let before = AccountObject::json(&account)?;
-        let created = bank::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            livemode: Set(auth.livemode),
-            account_id: Set(id),
-            country: Set(country.as_str().to_owned()),
-            currency: Set(code),
-            kind: Set(checked.kind.to_owned()),
-            routing_number: Set(checked.routing.clone()),
-            account_number_sealed: Set(sealer.seal_str("bank_account", &checked.number)),
-            last4: Set(seal::last4(&checked.number)),
-            fingerprint: Set(fingerprint),
-            account_holder_name: Set(input
-                .account_holder_name
-                .as_deref()
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(str::to_owned)),
-            account_holder_type: Set(input.account_holder_type.clone()),
-            default_for_currency: Set(
-                first_in_currency || input.default_for_currency.unwrap_or(false)
-            ),
-            status: Set("new".to_owned()),
-            failure_code: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            deleted_at: Set(None),
-        }
-        .insert(txn)
-        .await?;
-        if created.default_for_currency {
-            make_default(txn, &banks, &created).await?;
-        }
-        record(txn, "account.external_account.created", &created, &origin).await?;
-        crate::kyc::refresh(txn, account, Some(&before), &origin).await?;
+        let created = add(&state, txn, account, &input, &origin).await?;
         Ok(object(&created))
     })
     .await

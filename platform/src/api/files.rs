@@ -34,7 +34,46 @@ fn object(f: &file::Model) -> Value {
     })
 }
 
-fn too_large() -> ApiError {
+/// Recognises, seals and stores an identity document and records its metadata. Shared by the
+/// API and the hosted onboarding pages, so both accept and refuse the same files.
+pub(crate) async fn save_identity_document(
+    state: &AppState,
+    livemode: bool,
+    account: Option<Uuid>,
+    bytes: &[u8],
+    filename: Option<String>,
+) -> Result<file::Model, ApiError> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    let mime = store::recognise(bytes).ok_or_else(|| {
+        ApiError::invalid(
+            "file",
+            "file_type_invalid",
+            "the file is not a PNG, JPEG or PDF (recognised by its content, not its name)",
+        )
+    })?;
+    let id = Uuid::now_v7();
+    store::store(&state.kyc, id, bytes)
+        .await
+        .map_err(ApiError::internal)?;
+    let row = file::ActiveModel {
+        id: Set(id),
+        livemode: Set(livemode),
+        account_id: Set(account),
+        purpose: Set(IDENTITY_DOCUMENT.to_owned()),
+        mime_type: Set(mime.to_owned()),
+        size: Set(i64::try_from(bytes.len()).unwrap_or(i64::MAX)),
+        sha256: Set(store::sha256_hex(bytes)),
+        filename: Set(filename),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&state.db)
+    .await?;
+    Ok(row)
+}
+
+pub(crate) fn too_large() -> ApiError {
     ApiError::new(
         actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
         ErrorType::InvalidRequestError,
@@ -127,30 +166,7 @@ pub async fn create(
     }
     let (bytes, filename) = content
         .ok_or_else(|| ApiError::invalid("file", "parameter_missing", "file is required"))?;
-    let mime = store::recognise(&bytes).ok_or_else(|| {
-        ApiError::invalid(
-            "file",
-            "file_type_invalid",
-            "the file is not a PNG, JPEG or PDF (recognised by its content, not its name)",
-        )
-    })?;
-    let id = Uuid::now_v7();
-    store::store(&state.kyc, id, &bytes)
-        .await
-        .map_err(ApiError::internal)?;
-    let row = file::ActiveModel {
-        id: Set(id),
-        livemode: Set(auth.livemode),
-        account_id: Set(auth.account),
-        purpose: Set(purpose),
-        mime_type: Set(mime.to_owned()),
-        size: Set(i64::try_from(bytes.len()).unwrap_or(i64::MAX)),
-        sha256: Set(store::sha256_hex(&bytes)),
-        filename: Set(filename),
-        created_at: Set(Utc::now()),
-    }
-    .insert(&state.db)
-    .await?;
+    let row = save_identity_document(&state, auth.livemode, auth.account, &bytes, filename).await?;
     Ok(HttpResponse::Ok().json(object(&row)))
 }
 

@@ -1,5 +1,6 @@
 //! The JSON API under `/v1`: thin translations between HTTP shapes and the domain crates.
 
+pub mod account_links;
 pub mod accounts;
 pub mod events;
 pub mod external_accounts;

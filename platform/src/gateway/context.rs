@@ -65,7 +65,8 @@ pub async fn middleware(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     span.record("route", route.as_str());
-    if (status.is_client_error() || status.is_server_error()) && !is_json(&res) {
+    // The hosted pages answer their errors in HTML, for people; everything else gets JSON.
+    if (status.is_client_error() || status.is_server_error()) && !is_json(&res) && !is_html(&res) {
         let error = ApiError::from_status(status);
         let body = error.body_json(Some(&request_id));
         let (req, _) = res.into_parts();
@@ -95,4 +96,11 @@ fn is_json(res: &ServiceResponse<BoxBody>) -> bool {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"))
+}
+
+fn is_html(res: &ServiceResponse<BoxBody>) -> bool {
+    res.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }

@@ -25,6 +25,7 @@ pub enum IdKind {
     ExternalAccount,
     File,
     Review,
+    AccountLink,
 }
 
 impl IdKind {
@@ -45,6 +46,7 @@ impl IdKind {
             IdKind::ExternalAccount => "ba",
             IdKind::File => "file",
             IdKind::Review => "rev",
+            IdKind::AccountLink => "al",
         }
     }
 }

@@ -1,0 +1,276 @@
+//! Account links: `POST /v1/account_links` makes a single-use URL that opens the hosted
+//! onboarding pages for one seller; `POST /v1/accounts/{id}/onboarding_email` emails the seller
+//! such a link.
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use agora_onboarding::accounts::{self, Account};
+use agora_onboarding::links::{self, link};
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::gateway::error::ApiError;
+use crate::gateway::ids::{self, IdKind};
+use crate::gateway::{idempotency, Auth, JsonBody};
+use crate::hosted::i18n::Locale;
+use crate::state::AppState;
+
+/// Longest refresh or return URL.
+const MAX_URL: usize = 2048;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccountLinkRequest {
+    /// The `acct_` id of the seller.
+    pub account: String,
+    /// `account_onboarding` or `account_update`.
+    #[serde(rename = "type")]
+    #[schema(example = "account_onboarding")]
+    pub kind: String,
+    /// Where the seller is sent when the link was used already or has expired: make a new
+    /// link there and redirect again. http or https.
+    #[schema(example = "https://platform.example.com/onboarding/refresh")]
+    pub refresh_url: String,
+    /// Where the seller is sent after submitting. http or https.
+    #[schema(example = "https://platform.example.com/onboarding/done")]
+    pub return_url: String,
+    /// `currently_due` (default) or `eventually_due`.
+    pub collect: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnboardingEmailRequest {
+    pub refresh_url: String,
+    pub return_url: String,
+    /// `en` (default) or `sv`: the language of the email and of the pages it opens.
+    pub locale: Option<String>,
+    /// `currently_due` (default) or `eventually_due`.
+    pub collect: Option<String>,
+}
+
+/// What a new link is for, checked.
+pub struct LinkSpec {
+    pub kind: &'static str,
+    pub collect: &'static str,
+    pub refresh_url: String,
+    pub return_url: String,
+}
+
+fn parse_url(param: &str, value: &str) -> Result<String, ApiError> {
+    let bad = || {
+        ApiError::invalid(
+            param,
+            "url_invalid",
+            format!(
+                "{param} must be an absolute http or https URL of at most {MAX_URL} characters"
+            ),
+        )
+    };
+    if value.len() > MAX_URL {
+        return Err(bad());
+    }
+    let url = url::Url::parse(value.trim()).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(bad());
+    }
+    Ok(url.to_string())
+}
+
+fn parse_collect(value: Option<&str>) -> Result<&'static str, ApiError> {
+    match value {
+        None | Some("currently_due") => Ok("currently_due"),
+        Some("eventually_due") => Ok("eventually_due"),
+        Some(_) => Err(ApiError::invalid(
+            "collect",
+            "parameter_invalid",
+            "collect must be currently_due or eventually_due",
+        )),
+    }
+}
+
+fn parse_kind(value: &str) -> Result<&'static str, ApiError> {
+    match value {
+        "account_onboarding" => Ok("account_onboarding"),
+        "account_update" => Ok("account_update"),
+        _ => Err(ApiError::invalid(
+            "type",
+            "parameter_invalid",
+            "type must be account_onboarding or account_update",
+        )),
+    }
+}
+
+/// Stores a new link for `account` and returns it with its URL (the only place the token
+/// ever appears).
+pub async fn create_link(
+    db: &impl ConnectionTrait,
+    public_url: &str,
+    account: &Account,
+    spec: &LinkSpec,
+    ttl_s: u64,
+) -> Result<(link::Model, String), ApiError> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let now = Utc::now();
+    let ttl = Duration::seconds(i64::try_from(ttl_s).unwrap_or(i64::MAX).min(30 * 86_400));
+    let row = link::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        livemode: Set(account.livemode),
+        account_id: Set(account.id),
+        token_hash: Set(links::token_hash(&token)),
+        kind: Set(spec.kind.to_owned()),
+        collect: Set(spec.collect.to_owned()),
+        refresh_url: Set(spec.refresh_url.clone()),
+        return_url: Set(spec.return_url.clone()),
+        created_at: Set(now),
+        expires_at: Set(now + ttl),
+        used_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok((row, format!("{public_url}/onboarding/link/{token}")))
+}
+
+fn epoch(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn link_object(row: &link::Model, url: &str) -> Value {
+    json!({
+        "object": "account_link",
+        "url": url,
+        "created": epoch(row.created_at),
+        "expires_at": epoch(row.expires_at),
+    })
+}
+
+#[utoipa::path(
+    tag = "Account links",
+    request_body = CreateAccountLinkRequest,
+    responses(
+        (status = 200, description = "`{object: account_link, url, created, expires_at}` (Unix seconds); the URL works once"),
+        (status = 400, description = "Invalid parameters", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "No such account in this mode", body = crate::api::openapi::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/account_links")]
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    idempotency::run(&state, &auth, &req, &body, async |txn| {
+        let input: CreateAccountLinkRequest = body.parse()?;
+        let id = ids::decode(IdKind::Account, &input.account)
+            .map_err(|_| ApiError::not_found("account", &input.account).with_param("account"))?;
+        // A connected account may make links only for itself.
+        if auth.account.is_some_and(|acting| acting != id) {
+            return Err(ApiError::not_found("account", &input.account).with_param("account"));
+        }
+        let account = accounts::find(txn, auth.livemode, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("account", &input.account).with_param("account"))?;
+        let spec = LinkSpec {
+            kind: parse_kind(&input.kind)?,
+            collect: parse_collect(input.collect.as_deref())?,
+            refresh_url: parse_url("refresh_url", &input.refresh_url)?,
+            return_url: parse_url("return_url", &input.return_url)?,
+        };
+        let (row, url) = create_link(
+            txn,
+            &state.public_url,
+            &account,
+            &spec,
+            state.config.account_link_ttl_s,
+        )
+        .await?;
+        Ok(link_object(&row, &url))
+    })
+    .await
+}
+
+#[utoipa::path(
+    tag = "Account links",
+    request_body = OnboardingEmailRequest,
+    params(("id" = String, Path, description = "An `acct_` id")),
+    responses(
+        (status = 200, description = "`{object: onboarding_email, account, to, locale, expires_at}`: the invitation was handed to the mail server (or written to the outbox)"),
+        (status = 400, description = "Invalid parameters, or the seller has no email address", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "No such account in this mode", body = crate::api::openapi::ErrorBody),
+        (status = 502, description = "The mail server refused or could not be reached", body = crate::api::openapi::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/accounts/{id}/onboarding_email")]
+pub async fn onboarding_email(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_platform()?;
+    let raw = path.into_inner();
+    let input: OnboardingEmailRequest = body.parse()?;
+    let id =
+        ids::decode(IdKind::Account, &raw).map_err(|_| ApiError::not_found("account", &raw))?;
+    let account = accounts::find(&state.db, auth.livemode, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("account", &raw))?;
+    let locale = match input.locale.as_deref() {
+        None => Locale::En,
+        Some(l) => Locale::parse(l).ok_or_else(|| {
+            ApiError::invalid("locale", "parameter_invalid", "locale must be en or sv")
+        })?,
+    };
+    let spec = LinkSpec {
+        kind: "account_onboarding",
+        collect: parse_collect(input.collect.as_deref())?,
+        refresh_url: parse_url("refresh_url", &input.refresh_url)?,
+        return_url: parse_url("return_url", &input.return_url)?,
+    };
+    let profile = agora_onboarding::kyc::Profile::from_json(account.profile.as_ref());
+    let to = account
+        .email
+        .clone()
+        .or_else(|| profile.individual.as_ref().and_then(|p| p.email.clone()))
+        .or_else(|| {
+            profile
+                .company
+                .as_ref()
+                .and_then(|c| c.representative.as_ref())
+                .and_then(|p| p.email.clone())
+        })
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "email_missing",
+                "The account has no email address (neither email nor individual.email); set one first.",
+            )
+        })?;
+    let (row, url) = create_link(
+        &state.db,
+        &state.public_url,
+        &account,
+        &spec,
+        state.config.onboarding_email_link_ttl_s,
+    )
+    .await?;
+    // The pages open in the email's language (the seller can still switch).
+    let url = format!("{url}?lang={}", locale.code());
+    crate::hosted::email::send_invitation(&state, &to, locale, &url, row.expires_at).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "object": "onboarding_email",
+        "account": raw,
+        "to": to,
+        "locale": locale.code(),
+        "expires_at": epoch(row.expires_at),
+    })))
+}

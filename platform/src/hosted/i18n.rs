@@ -1,0 +1,256 @@
+//! Every string of the hosted pages and emails, in English and Swedish, in one table. A key
+//! missing from the table shows as the key itself, and a unit test keeps the table complete.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locale {
+    En,
+    Sv,
+}
+
+impl Locale {
+    pub fn parse(code: &str) -> Option<Self> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "en" => Some(Locale::En),
+            "sv" => Some(Locale::Sv),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::Sv => "sv",
+        }
+    }
+
+    /// The best of ours for an `Accept-Language` header (`sv-SE,sv;q=0.9,en;q=0.8`): the
+    /// language with the highest q that we have; English when none.
+    pub fn from_accept_language(header: Option<&str>) -> Self {
+        let mut best: Option<(f32, Locale)> = None;
+        // Bounded: a header with thousands of entries is not worth reading.
+        for part in header.unwrap_or("").split(',').take(32) {
+            let mut pieces = part.split(';');
+            let tag = pieces.next().unwrap_or("").trim();
+            let primary = tag.split('-').next().unwrap_or("");
+            let Some(locale) = Locale::parse(primary) else {
+                continue;
+            };
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, locale));
+            }
+        }
+        best.map_or(Locale::En, |(_, l)| l)
+    }
+
+    pub fn other(self) -> Self {
+        match self {
+            Locale::En => Locale::Sv,
+            Locale::Sv => Locale::En,
+        }
+    }
+}
+
+/// Translator handed to templates: `{{ t.s("key") }}`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr(pub Locale);
+
+impl Tr {
+    pub fn s(&self, key: &str) -> &'static str {
+        lookup(self.0, key).unwrap_or_else(|| {
+            tracing::warn!(key, "missing string");
+            "?"
+        })
+    }
+
+    /// The message for an error code from the validators, in this language. Codes without an
+    /// entry fall back to a generic message (English keeps the validator's own message).
+    pub fn error(&self, code: &str, api_message: &str) -> String {
+        if let Some(text) = lookup(self.0, &format!("err.{code}")) {
+            return text.to_owned();
+        }
+        match self.0 {
+            Locale::En => api_message.to_owned(),
+            Locale::Sv => self.s("err.generic").to_owned(),
+        }
+    }
+}
+
+fn lookup(locale: Locale, key: &str) -> Option<&'static str> {
+    STRINGS
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, en, sv)| match locale {
+            Locale::En => *en,
+            Locale::Sv => *sv,
+        })
+}
+
+/// (key, English, Swedish).
+pub const STRINGS: &[(&str, &str, &str)] = &[
+    ("lang.name", "English", "Svenska"),
+    ("lang.switch", "Svenska", "English"),
+    ("lang.switch_label", "Byt språk till svenska", "Switch language to English"),
+    ("skip", "Skip to content", "Hoppa till innehållet"),
+    ("title.onboarding", "Set up payouts", "Kom igång med utbetalningar"),
+    ("title.update", "Update your details", "Uppdatera dina uppgifter"),
+    ("intro", "{name} uses Agora to pay you. We only ask for what the law and the banks require.", "{name} använder Agora för att betala dig. Vi frågar bara efter det som lagen och bankerna kräver."),
+    ("progress", "Steps", "Steg"),
+    ("step.current", "current step", "nuvarande steg"),
+    ("step.business", "Your business", "Din verksamhet"),
+    ("step.details", "Your details", "Dina uppgifter"),
+    ("step.company", "Company details", "Företagsuppgifter"),
+    ("step.owners", "Owners", "Ägare"),
+    ("step.bank", "Bank account", "Bankkonto"),
+    ("step.document", "Identity document", "Id-handling"),
+    ("step.terms", "Terms", "Villkor"),
+    ("step.review", "Review and submit", "Granska och skicka"),
+    ("continue", "Continue", "Fortsätt"),
+    ("submit", "Submit", "Skicka"),
+    ("required", "All fields are required unless marked optional.", "Alla fält måste fyllas i om de inte är markerade som frivilliga."),
+    ("errors.title", "There is a problem", "Något behöver rättas"),
+    ("business_type", "Type of business", "Typ av verksamhet"),
+    ("business_type.individual", "Individual or sole trader", "Privatperson eller enskild firma"),
+    ("business_type.company", "Company", "Företag"),
+    ("business_profile.mcc", "What do you sell?", "Vad säljer du?"),
+    ("mcc.5734", "Software and digital goods", "Programvara och digitala varor"),
+    ("mcc.5699", "Clothing and accessories", "Kläder och accessoarer"),
+    ("mcc.5945", "Toys, games and hobbies", "Leksaker, spel och hobby"),
+    ("mcc.5812", "Food and restaurants", "Mat och restauranger"),
+    ("mcc.7299", "Personal services", "Personliga tjänster"),
+    ("mcc.5999", "Other goods", "Andra varor"),
+    ("choose", "Choose…", "Välj…"),
+    ("business_profile.url", "Website or shop page", "Webbplats eller butikssida"),
+    ("hint.url", "For example https://shop.example.com", "Till exempel https://butik.example.se"),
+    ("first_name", "First name", "Förnamn"),
+    ("last_name", "Last name", "Efternamn"),
+    ("email", "Email address", "E-postadress"),
+    ("phone", "Phone number", "Telefonnummer"),
+    ("hint.phone", "With country code, for example +46 70 123 45 67", "Med landsnummer, till exempel +46 70 123 45 67"),
+    ("dob", "Date of birth", "Födelsedatum"),
+    ("hint.dob", "Year-month-day, for example 1990-01-31", "År-månad-dag, till exempel 1990-01-31"),
+    ("id_number", "National identity number", "Personnummer"),
+    ("hint.id_number", "Swedish personnummer: YYYYMMDD-XXXX", "ÅÅÅÅMMDD-XXXX"),
+    ("ssn_last_4", "Last 4 digits of your Social Security number", "De fyra sista siffrorna i ditt Social Security-nummer"),
+    ("address.line1", "Street address", "Gatuadress"),
+    ("address.city", "City", "Ort"),
+    ("address.postal_code", "Postal code", "Postnummer"),
+    ("address.state", "State", "Delstat"),
+    ("company.name", "Company name", "Företagsnamn"),
+    ("company.tax_id", "Company tax id (organisationsnummer, EIN, VAT)", "Organisationsnummer"),
+    ("company.registration_number", "Trade register number", "Registreringsnummer"),
+    ("section.company", "The company", "Företaget"),
+    ("section.representative", "You, representing the company", "Du som företräder företaget"),
+    ("owners.intro", "List everyone who owns 25% or more of the company. Leave the rows empty if nobody does.", "Ange alla som äger 25 % eller mer av företaget. Lämna raderna tomma om ingen gör det."),
+    ("owner", "Owner", "Ägare"),
+    ("ownership_percent", "Share owned (%)", "Ägarandel (%)"),
+    ("iban", "IBAN", "IBAN"),
+    ("hint.iban", "Starts with the country code, for example SE45 5000 0000 0583 9825 7466", "Börjar med landskoden, till exempel SE45 5000 0000 0583 9825 7466"),
+    ("routing_number", "Routing number", "Routingnummer"),
+    ("account_number", "Account number", "Kontonummer"),
+    ("account_holder_name", "Account holder's name", "Kontoinnehavarens namn"),
+    ("bank.intro", "Where we pay your money.", "Dit vi betalar ut dina pengar."),
+    ("document", "Photo or scan of your passport, national id card or driving licence", "Foto eller skanning av pass, nationellt id-kort eller körkort"),
+    ("hint.document", "PNG, JPEG or PDF, at most 10 MB", "PNG, JPEG eller PDF, högst 10 MB"),
+    ("terms.accept", "I accept the terms of service of {name} and Agora", "Jag godkänner användarvillkoren för {name} och Agora"),
+    ("terms.intro", "Read the terms before you accept them.", "Läs villkoren innan du godkänner dem."),
+    ("review.intro", "Check what you told us, then submit.", "Kontrollera dina uppgifter och skicka sedan."),
+    ("review.nothing_due", "Everything we need is in.", "Vi har allt vi behöver."),
+    ("review.still_due", "Still missing:", "Saknas fortfarande:"),
+    ("review.provided", "What you gave us", "Det du har lämnat"),
+    ("review.name", "Name", "Namn"),
+    ("review.id_number", "Identity number ending in", "Id-nummer som slutar på"),
+    ("review.bank", "Bank account ending in", "Bankkonto som slutar på"),
+    ("review.terms", "Terms accepted", "Villkor godkända"),
+    ("yes", "Yes", "Ja"),
+    ("optional", "optional", "frivilligt"),
+    ("expired.title", "This page has expired", "Sidan har gått ut"),
+    ("expired.body", "Your session has ended. Go back to the platform and open the onboarding link again.", "Din session har tagit slut. Gå tillbaka till plattformen och öppna länken igen."),
+    ("forbidden.title", "The form could not be sent", "Formuläret kunde inte skickas"),
+    ("forbidden.body", "The form was too old or came from somewhere else. Go back, reload the page and try again.", "Formuläret var för gammalt eller kom från fel ställe. Gå tillbaka, ladda om sidan och försök igen."),
+    ("notfound.title", "Link not found", "Länken hittades inte"),
+    ("notfound.body", "This link is not valid. Ask the platform for a new one.", "Länken är inte giltig. Be plattformen om en ny."),
+    ("email.subject", "Set up payouts with {name}", "Kom igång med utbetalningar från {name}"),
+    ("email.greeting", "Hello,", "Hej!"),
+    ("email.body", "{name} uses Agora to pay you. Open the link below to give the details we need; it takes a few minutes.", "{name} använder Agora för att betala dig. Öppna länken nedan och fyll i de uppgifter vi behöver. Det tar några minuter."),
+    ("email.button", "Set up payouts", "Kom igång"),
+    ("email.expiry", "The link works once and expires on {date} (UTC).", "Länken fungerar en gång och går ut {date} (UTC)."),
+    ("email.ignore", "If you did not expect this email, you can ignore it.", "Om du inte väntade dig det här mejlet kan du bortse från det."),
+    ("err.generic", "Check this value.", "Kontrollera värdet."),
+    ("err.parameter_missing", "Enter this information.", "Fyll i uppgiften."),
+    ("err.parameter_too_long", "This is too long.", "Texten är för lång."),
+    ("err.invalid_id_number_checksum", "This identity number is not valid: check the digits.", "Personnumret är inte giltigt: kontrollera siffrorna."),
+    ("err.invalid_id_number_format", "Enter the identity number in the format shown.", "Ange personnumret i formatet ÅÅÅÅMMDD-XXXX."),
+    ("err.verification_failed_id_number_match", "The identity number does not match the date of birth.", "Personnumret stämmer inte med födelsedatumet."),
+    ("err.invalid_dob_format", "Enter the date as year-month-day, for example 1990-01-31.", "Ange datumet som år-månad-dag, till exempel 1990-01-31."),
+    ("err.invalid_dob_age_under_minimum", "You must be 18 or older.", "Du måste vara minst 18 år."),
+    ("err.invalid_dob_age_over_maximum", "Check the year of birth.", "Kontrollera födelseåret."),
+    ("err.invalid_email", "Enter an email address like name@example.com.", "Ange en e-postadress som namn@example.se."),
+    ("err.invalid_phone_number", "Enter a phone number with country code, like +46 70 123 45 67.", "Ange ett telefonnummer med landsnummer, som +46 70 123 45 67."),
+    ("err.invalid_address_postal_code", "Enter a valid postal code.", "Ange ett giltigt postnummer."),
+    ("err.invalid_url_format", "Enter a web address starting with https://.", "Ange en webbadress som börjar med https://."),
+    ("err.invalid_mcc", "Choose what you sell.", "Välj vad du säljer."),
+    ("err.invalid_iban_checksum", "This IBAN is not valid: check the digits.", "IBAN-numret är inte giltigt: kontrollera siffrorna."),
+    ("err.invalid_iban_format", "Enter an IBAN, starting with the country code.", "Ange ett IBAN som börjar med landskoden."),
+    ("err.invalid_iban_country", "The bank account must be in your country.", "Bankkontot måste finnas i ditt land."),
+    ("err.bank_account_exists", "This bank account is already added.", "Bankkontot är redan tillagt."),
+    ("err.file_type_invalid", "Upload a PNG, JPEG or PDF file.", "Ladda upp en PNG-, JPEG- eller PDF-fil."),
+    ("err.file_too_large", "The file is larger than 10 MB.", "Filen är större än 10 MB."),
+    ("err.invalid_tax_id_checksum", "This tax id is not valid: check the digits.", "Organisationsnumret är inte giltigt: kontrollera siffrorna."),
+    ("err.invalid_tax_id_format", "Enter the tax id in its usual format.", "Ange organisationsnumret i formatet NNNNNN-NNNN."),
+    ("err.invalid_ownership_percent", "Enter a share above 0 and at most 100.", "Ange en andel över 0 och högst 100."),
+    ("err.invalid_ownership_total", "The shares add up to more than 100%.", "Andelarna blir tillsammans mer än 100 %."),
+    ("err.terms_not_accepted", "Accept the terms to continue.", "Godkänn villkoren för att fortsätta."),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_unique_and_translated() {
+        let mut seen = std::collections::HashSet::new();
+        for (key, en, sv) in STRINGS {
+            assert!(seen.insert(*key), "duplicate key {key}");
+            assert!(
+                !en.is_empty() && !sv.is_empty(),
+                "{key} lacks a translation"
+            );
+        }
+    }
+
+    #[test]
+    fn accept_language_picks_the_best_we_have() {
+        assert_eq!(
+            Locale::from_accept_language(Some("sv-SE,sv;q=0.9,en;q=0.8")),
+            Locale::Sv
+        );
+        assert_eq!(
+            Locale::from_accept_language(Some("de-DE,en;q=0.5,sv;q=0.7")),
+            Locale::Sv
+        );
+        assert_eq!(
+            Locale::from_accept_language(Some("en-GB,sv;q=0.1")),
+            Locale::En
+        );
+        assert_eq!(Locale::from_accept_language(Some("fr")), Locale::En);
+        assert_eq!(Locale::from_accept_language(None), Locale::En);
+        assert_eq!(Locale::from_accept_language(Some("sv;q=0")), Locale::En);
+    }
+
+    #[test]
+    fn swedish_errors_never_fall_back_to_english() {
+        let tr = Tr(Locale::Sv);
+        assert_eq!(
+            tr.error("no_such_code", "English text"),
+            "Kontrollera värdet."
+        );
+        assert_eq!(
+            Tr(Locale::En).error("no_such_code", "English text"),
+            "English text"
+        );
+    }
+}

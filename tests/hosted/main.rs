@@ -1,0 +1,527 @@
+//! The hosted onboarding pages in a real browser (headless Chromium through chromedriver and
+//! WebDriver), checked with axe-core on every page, and the invitation email through a real
+//! SMTP server (aiosmtpd).
+//!
+//! These need tools a plain `cargo test` machine may not have: without chromedriver, axe-core
+//! or aiosmtpd each test prints why and passes, unless `AGORA_HOSTED_TESTS_REQUIRED=1` (set
+//! by `.ci/run`, which installs them), where a missing tool fails the test.
+//!
+//! Screenshots of every step at 375 px and 1280 px go to
+//! `<target dir>/onboarding-screenshots/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../it/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use helpers::{spawn_app, spawn_app_with, TestApp};
+
+fn required() -> bool {
+    std::env::var("AGORA_HOSTED_TESTS_REQUIRED").is_ok_and(|v| v == "1")
+}
+
+/// Skips (plain `cargo test`) or fails (`.ci/run`) when a tool is missing.
+fn missing(what: &str) {
+    if required() {
+        panic!("{what} is missing, and AGORA_HOSTED_TESTS_REQUIRED=1: the hosted tests must run");
+    }
+    eprintln!("SKIPPED: {what} is missing; `.ci/run` installs it and runs this test for real");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, timeout: Duration) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn target_dir() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is <target dir>/tmp.
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn chromedriver_path() -> Option<PathBuf> {
+    let candidate =
+        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned());
+    Path::new(&candidate)
+        .exists()
+        .then(|| PathBuf::from(candidate))
+}
+
+fn axe_source() -> Option<String> {
+    let path = std::env::var("AGORA_AXE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| target_dir().join("axe/node_modules/axe-core/axe.min.js"));
+    std::fs::read_to_string(path).ok()
+}
+
+struct Browser {
+    client: Client,
+    _driver: Killed,
+    _profile: tempfile::TempDir,
+    axe: String,
+    shots: PathBuf,
+    prefix: String,
+    count: usize,
+}
+
+async fn browser(prefix: &str) -> Option<Browser> {
+    let Some(driver_path) = chromedriver_path() else {
+        missing("chromedriver (Debian packages chromium and chromium-driver)");
+        return None;
+    };
+    let Some(axe) = axe_source() else {
+        missing("axe-core (npm install axe-core; AGORA_AXE_JS points at axe.min.js)");
+        return None;
+    };
+    let port = free_port();
+    let driver = Command::new(driver_path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Killed(driver);
+    assert!(
+        wait_for_port(port, Duration::from_secs(20)),
+        "chromedriver did not listen"
+    );
+    let profile = tempfile::tempdir().unwrap();
+    // The flags this machine needs (see the machine notes): no sandbox as root, and no
+    // background networking, which the closed network refuses.
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        },
+    });
+    let caps = caps.as_object().unwrap().clone();
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("connect to chromedriver");
+    let shots = target_dir().join("onboarding-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    Some(Browser {
+        client,
+        _driver: driver,
+        _profile: profile,
+        axe,
+        shots,
+        prefix: prefix.to_owned(),
+        count: 0,
+    })
+}
+
+impl Browser {
+    /// Screenshots at phone and desktop width, then axe-core on the page.
+    async fn check_page(&mut self, name: &str) {
+        self.count += 1;
+        for (width, height) in [(375u32, 812u32), (1280, 900)] {
+            self.client.set_window_size(width, height).await.unwrap();
+            let png = self.client.screenshot().await.unwrap();
+            let file = self.shots.join(format!(
+                "{}-{:02}-{name}-{width}.png",
+                self.prefix, self.count
+            ));
+            std::fs::write(&file, png).unwrap();
+        }
+        // At 375 px nothing may overflow sideways.
+        self.client.set_window_size(375, 812).await.unwrap();
+        let overflow = self
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth > document.documentElement.clientWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            overflow,
+            json!(false),
+            "{name}: horizontal scrolling at 375 px"
+        );
+        self.client.set_window_size(1280, 900).await.unwrap();
+        self.axe(name).await;
+    }
+
+    /// Injects axe-core (WebDriver scripts are not subject to the page's CSP) and fails on any
+    /// serious or critical violation.
+    async fn axe(&self, name: &str) {
+        let script = format!(
+            "{}\n;const done = arguments[arguments.length - 1];\
+             const a = (typeof axe !== 'undefined') ? axe : window.axe;\
+             a.run(document, {{resultTypes: ['violations']}}).then(r => done(JSON.stringify({{\
+               ran: true, violations: r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')\
+                 .map(v => ({{id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target)}}))}})))\
+             .catch(e => done(JSON.stringify({{ran: false, error: String(e)}})));",
+            self.axe
+        );
+        let out = self.client.execute_async(&script, vec![]).await.unwrap();
+        let report: Value = serde_json::from_str(out.as_str().unwrap()).unwrap();
+        assert_eq!(report["ran"], true, "{name}: axe did not run: {report}");
+        assert_eq!(
+            report["violations"],
+            json!([]),
+            "{name}: axe violations: {report}"
+        );
+    }
+
+    async fn fill(&self, id: &str, text: &str) {
+        let el = self
+            .client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"));
+        el.clear().await.unwrap();
+        el.send_keys(text).await.unwrap();
+    }
+
+    async fn click_css(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn submit(&self) {
+        self.click_css("form button[type=submit]").await;
+    }
+
+    async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_owned()
+    }
+}
+
+async fn account_and_link(app: &TestApp, return_url: &str, refresh_url: &str) -> (String, String) {
+    let account = app
+        .create_account(json!({"country": "SE", "email": "anna@example.se"}))
+        .await;
+    let id = account["id"].as_str().unwrap().to_owned();
+    let res = app
+        .post(
+            "/v1/account_links",
+            json!({"account": id, "type": "account_onboarding", "collect": "eventually_due",
+                   "refresh_url": refresh_url, "return_url": return_url}),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 200, "{}", res.body);
+    (id, res.body["url"].as_str().unwrap().to_owned())
+}
+
+/// A Swedish individual from a fresh link to `return_url`, fixing a bad personnummer on the
+/// way, with the browser's language `lang`.
+async fn complete_flow(lang: &str) {
+    let Some(mut b) = browser(lang).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let return_url = format!("{}/?returned=1", app.address);
+    let (account, url) =
+        account_and_link(&app, &return_url, &format!("{}/?refresh=1", app.address)).await;
+
+    b.client.goto(&url).await.unwrap();
+    assert_eq!(b.path().await, "/onboarding/business");
+    if lang == "sv" {
+        // The switch on the page; remembered for the rest of the session.
+        b.click_css("a.lang-switch").await;
+    }
+    let html_lang = b
+        .client
+        .find(Locator::Css("html"))
+        .await
+        .unwrap()
+        .attr("lang")
+        .await
+        .unwrap();
+    assert_eq!(html_lang.as_deref(), Some(lang));
+    b.check_page("business").await;
+    b.click_css("#f-business_type").await;
+    b.click_css("#f-business_profile-mcc option[value='5734']")
+        .await;
+    b.fill("f-business_profile-url", "https://anna.example.se")
+        .await;
+    b.submit().await;
+
+    assert_eq!(b.path().await, "/onboarding/details");
+    b.check_page("details").await;
+    b.fill("f-individual-first_name", "Anna").await;
+    b.fill("f-individual-last_name", "Andersson").await;
+    b.fill("f-individual-email", "anna@example.se").await;
+    b.fill("f-individual-phone", "+46701234567").await;
+    b.fill("f-individual-dob", "1990-01-02").await;
+    b.fill("f-individual-id_number", "19900102-1234").await; // wrong check digit
+    b.fill("f-individual-address-line1", "Storgatan 1").await;
+    b.fill("f-individual-address-postal_code", "11122").await;
+    b.fill("f-individual-address-city", "Stockholm").await;
+    b.submit().await;
+
+    // Refused: the summary links to the field, which is marked and keeps the other values.
+    assert_eq!(b.path().await, "/onboarding/details");
+    let summary = b
+        .client
+        .find(Locator::Css(".error-summary[role=alert] a"))
+        .await
+        .unwrap();
+    assert_eq!(
+        summary.attr("href").await.unwrap().as_deref(),
+        Some("#f-individual-id_number")
+    );
+    let field = b
+        .client
+        .find(Locator::Id("f-individual-id_number"))
+        .await
+        .unwrap();
+    assert_eq!(
+        field.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    let kept = b
+        .client
+        .find(Locator::Id("f-individual-last_name"))
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.prop("value").await.unwrap().as_deref(),
+        Some("Andersson")
+    );
+    b.check_page("details-error").await;
+    // Keyboard: the summary's link moves focus to the field.
+    summary.click().await.unwrap();
+    let focused = b
+        .client
+        .execute("return document.activeElement.id;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, json!("f-individual-id_number"));
+    b.fill("f-individual-id_number", "19900102-1238").await;
+    b.submit().await;
+
+    assert_eq!(b.path().await, "/onboarding/bank");
+    b.check_page("bank").await;
+    b.fill("f-iban", "SE4550000000058398257466").await;
+    b.fill("f-account_holder_name", "Anna Andersson").await;
+    b.submit().await;
+
+    assert_eq!(b.path().await, "/onboarding/terms");
+    b.check_page("terms").await;
+    b.click_css("#f-tos_acceptance").await;
+    b.submit().await;
+
+    assert_eq!(b.path().await, "/onboarding/review");
+    b.check_page("review").await;
+    b.submit().await;
+
+    let landed = b.client.current_url().await.unwrap();
+    assert_eq!(landed.as_str(), return_url);
+    let acct = app.get(&format!("/v1/accounts/{account}")).await.body;
+    assert_eq!(acct["requirements"]["currently_due"], json!([]), "{acct}");
+    assert_eq!(acct["requirements"]["eventually_due"], json!([]), "{acct}");
+    assert_eq!(acct["payouts_enabled"], true, "{acct}");
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn browser_onboarding_in_english() {
+    complete_flow("en").await;
+}
+
+#[tokio::test]
+async fn browser_onboarding_in_swedish() {
+    complete_flow("sv").await;
+}
+
+#[tokio::test]
+async fn browser_expired_link_lands_on_refresh_url() {
+    let Some(mut b) = browser("expired").await else {
+        return;
+    };
+    let app = spawn_app_with(|c| c.account_link_ttl_s = 1).await;
+    let refresh_url = format!("{}/?refresh=1", app.address);
+    let (_, url) =
+        account_and_link(&app, &format!("{}/?returned=1", app.address), &refresh_url).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    b.client.goto(&url).await.unwrap();
+    assert_eq!(b.client.current_url().await.unwrap().as_str(), refresh_url);
+    // And a page without a session says so, accessibly.
+    b.client
+        .goto(&format!("{}/onboarding/details", app.address))
+        .await
+        .unwrap();
+    b.check_page("no-session").await;
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn invitation_email_through_a_real_smtp_server() {
+    let port = free_port();
+    let mailbox = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ci/smtp_sink.py");
+    let child = Command::new("python3")
+        .arg(&script)
+        .arg(port.to_string())
+        .arg(mailbox.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Ok(child) = child else {
+        missing("python3");
+        return;
+    };
+    let mut server = Killed(child);
+    if !wait_for_port(port, Duration::from_secs(15)) {
+        let _ = server.0.kill();
+        let out = server.0.wait_with_output_fallback();
+        missing(&format!("aiosmtpd (pip install aiosmtpd): {out}"));
+        return;
+    }
+    let app = spawn_app_with(|c| {
+        c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        c.email_from = "Marknaden <noreply@marknaden.example>".to_owned();
+        c.branding_name = "Marknaden".to_owned();
+    })
+    .await;
+    let account = app
+        .create_account(json!({"country": "SE", "email": "anna@example.se"}))
+        .await;
+    let id = account["id"].as_str().unwrap();
+    for locale in ["en", "sv"] {
+        let res = app
+            .post(
+                &format!("/v1/accounts/{id}/onboarding_email"),
+                json!({"refresh_url": format!("{}/?refresh=1", app.address),
+                       "return_url": format!("{}/?returned=1", app.address), "locale": locale}),
+            )
+            .await;
+        assert_eq!(res.status.as_u16(), 200, "{}", res.body);
+    }
+    let mut records = Vec::new();
+    let started = Instant::now();
+    while records.len() < 2 && started.elapsed() < Duration::from_secs(15) {
+        records = std::fs::read_dir(mailbox.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .map(|e| e.path())
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    records.sort();
+    assert_eq!(records.len(), 2, "both emails arrived");
+    for (path, locale) in records.iter().zip(["en", "sv"]) {
+        let mail: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(mail["rcpt_tos"], json!(["anna@example.se"]));
+        assert_eq!(mail["content_type"], "multipart/alternative");
+        let text = mail["text"].as_str().expect("a plain text part");
+        let html = mail["html"].as_str().expect("an HTML part");
+        if locale == "sv" {
+            assert!(
+                mail["subject"].as_str().unwrap().contains("Kom igång"),
+                "{mail}"
+            );
+            assert!(text.contains("Hej!"), "{text}");
+        } else {
+            assert!(
+                mail["subject"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Set up payouts with Marknaden"),
+                "{mail}"
+            );
+        }
+        // The link in the text works: it opens a session and leads into the pages.
+        let start = text.find("http://").expect("a link");
+        let link: String = text[start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect();
+        assert!(link.contains("/onboarding/link/"), "{link}");
+        assert!(
+            html.contains(&link.replace('&', "&amp;")),
+            "the same link in the HTML part"
+        );
+        let res = app.client.get(&link).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 303);
+        assert_eq!(res.headers()["location"], "/onboarding");
+        let cookie = res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let page = app
+            .client
+            .get(format!("{}/onboarding/business", app.address))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status().as_u16(), 200);
+        let body = page.text().await.unwrap();
+        assert!(
+            body.contains(&format!("<html lang=\"{locale}\">")),
+            "the email's language carries over"
+        );
+    }
+}
+
+trait OutputFallback {
+    fn wait_with_output_fallback(&mut self) -> String;
+}
+
+impl OutputFallback for Child {
+    fn wait_with_output_fallback(&mut self) -> String {
+        use std::io::Read;
+        let _ = self.wait();
+        let mut err = String::new();
+        if let Some(mut s) = self.stderr.take() {
+            let _ = s.read_to_string(&mut err);
+        }
+        err.lines().last().unwrap_or("").to_owned()
+    }
+}
