@@ -25,6 +25,8 @@ pub enum IdKind {
     ExternalAccount,
     File,
     Review,
+    Payout,
+    PayoutBatch,
 }
 
 impl IdKind {
@@ -45,6 +47,8 @@ impl IdKind {
             IdKind::ExternalAccount => "ba",
             IdKind::File => "file",
             IdKind::Review => "rev",
+            IdKind::Payout => "po",
+            IdKind::PayoutBatch => "pob",
         }
     }
 }
