@@ -14,4 +14,5 @@ mod fee_rules;
 mod idempotency;
 mod kyc;
 mod payments;
+mod payouts;
 mod webhooks;

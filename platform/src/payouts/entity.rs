@@ -83,6 +83,8 @@ pub mod payout_settings {
         pub livemode: bool,
         pub country: String,
         pub email: Option<String>,
+        /// The KYC profile (for the individual's email when the account has none).
+        pub profile: Option<Json>,
         pub payouts_enabled: bool,
         pub rejected_reason: Option<String>,
         /// `manual`, `daily`, `weekly`, `monthly`.

@@ -619,7 +619,7 @@ pub async fn transition(
     let notice = if matches!(outcome, Outcome::Paid | Outcome::Failed(_)) {
         settings(db, livemode, p.account_id)
             .await?
-            .and_then(|a| a.email)
+            .and_then(|a| seller_email(&a))
             .map(|to| Notice {
                 payout: after.clone(),
                 to,
@@ -628,6 +628,15 @@ pub async fn transition(
         None
     };
     Ok((after, notice))
+}
+
+/// Where to email the seller: the account's email, else its representative's.
+fn seller_email(a: &PayoutSettings) -> Option<String> {
+    a.email.clone().or_else(|| {
+        agora_onboarding::kyc::profile::Profile::from_json(a.profile.as_ref())
+            .individual
+            .and_then(|i| i.email)
+    })
 }
 
 /// The bank account refused the money: mark it errored and re-evaluate the seller, whose
