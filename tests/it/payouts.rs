@@ -530,6 +530,43 @@ async fn schedules_pay_out_daily_weekly_and_monthly_around_month_ends_and_holida
     want.sort();
     assert_eq!(created(&r), want, "{r:#}");
     verify(&app).await;
+    // Reconciliation: the daily payout swept the 20.00 charge made since the last one.
+    let daily_po = r["created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["account"] == daily.as_str())
+        .unwrap();
+    let rows = app
+        .get(&format!("/v1/balance_transactions?payout={}", id(daily_po)))
+        .await
+        .body;
+    let mut moved: Vec<(String, i64)> = rows["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["type"].as_str().unwrap().to_owned(),
+                b["net"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    moved.sort();
+    assert_eq!(
+        moved,
+        [("charge".to_owned(), 2_000), ("payout".to_owned(), -2_000)],
+        "{rows:#}"
+    );
+    let csv = app
+        .get(&format!("/v1/payouts/{}/reconciliation.csv", id(daily_po)))
+        .await;
+    assert_eq!(
+        csv.body.as_str().unwrap().lines().count(),
+        3,
+        "{}",
+        csv.body
+    );
 
     // Friday 25 December: a holiday, nobody is paid.
     charge_settled(&app, &daily, 3_000).await;
@@ -716,5 +753,256 @@ async fn a_status_report_fails_and_pays_batched_payouts() {
         "{again:?}"
     );
     assert_eq!(available(&app, failed_seller).await, 3_000);
+    verify(&app).await;
+}
+
+/// The smallest valid PNG: a 1×1 pixel (an identity document the test mode accepts).
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\xa7\xa5\x9b\x8f\0\0\0\0IEND\xaeB`\x82";
+
+async fn update_account(app: &TestApp, acct: &str, body: Value) {
+    let res = app.post(&format!("/v1/accounts/{acct}"), body).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+}
+
+async fn add_bank(app: &TestApp, acct: &str, body: Value) {
+    let res = app
+        .post(&format!("/v1/accounts/{acct}/external_accounts"), body)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+}
+
+async fn charge(app: &TestApp, acct: &str, amount: i64, currency: &str) {
+    let res = app
+        .post(
+            "/v1/charges",
+            json!({"amount": amount, "currency": currency, "destination": acct, "payment_method": "pm_card_visa"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let res = app
+        .post("/v1/test_helpers/advance_clock", json!({"seconds": 1}))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+}
+
+async fn balance_in(app: &TestApp, acct: &str, currency: &str) -> i64 {
+    let res = app
+        .send(
+            Method::GET,
+            "/v1/balance",
+            None,
+            &app.test_key,
+            &[("Agora-Account", acct)],
+        )
+        .await;
+    res.body["available"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["currency"] == currency)
+        .map_or(0, |a| a["amount"].as_i64().unwrap())
+}
+
+async fn us_seller(app: &TestApp) -> String {
+    let acct = id(&app
+        .create_seller(json!({
+            "country": "US", "settlement_delay_days": 0,
+            "individual": {"first_name": "Jane", "last_name": "Doe", "email": "jane@example.com", "dob": "1985-07-09", "ssn_last_4": "6789"},
+        }))
+        .await);
+    update_account(
+        app,
+        &acct,
+        json!({"individual": {
+            "id_number": "123-45-6789", "phone": "+14155550123",
+            "address": {"line1": "1 Market St", "city": "San Francisco", "state": "CA", "postal_code": "94105"}
+        }}),
+    )
+    .await;
+    add_bank(
+        app,
+        &acct,
+        json!({"country": "US", "currency": "usd", "routing_number": "110000000", "account_number": "000123456789", "account_holder_name": "Jane Doe"}),
+    )
+    .await;
+    let account = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(account["payouts_enabled"], true, "{account:#}");
+    acct
+}
+
+async fn gb_seller(app: &TestApp) -> String {
+    let acct = id(&app
+        .create_seller(json!({"country": "GB", "settlement_delay_days": 0}))
+        .await);
+    let form = reqwest::multipart::Form::new()
+        .text("purpose", "identity_document")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("passport.png"),
+        );
+    let file: Value = app
+        .client
+        .post(format!("{}/v1/files", app.address))
+        .bearer_auth(&app.test_key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    update_account(
+        app,
+        &acct,
+        json!({"individual": {
+            "phone": "+447700900123",
+            "address": {"line1": "10 Downing Street", "city": "London", "postal_code": "SW1A 2AA"},
+            "verification": {"document": id(&file)},
+        }}),
+    )
+    .await;
+    add_bank(
+        app,
+        &acct,
+        json!({"country": "GB", "currency": "gbp", "sort_code": "20-00-00", "account_number": "55779911", "account_holder_name": "Oliver Smith"}),
+    )
+    .await;
+    let account = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(account["payouts_enabled"], true, "{account:#}");
+    acct
+}
+
+#[tokio::test]
+async fn ach_and_bacs_payouts_get_bank_files_instant_ones_a_fee_and_a_nacha_return_fails_one() {
+    let app = spawn_app_with(no_worker).await;
+    let us = us_seller(&app).await;
+    let gb = gb_seller(&app).await;
+    charge(&app, &us, 10_000, "usd").await;
+    charge(&app, &gb, 10_000, "gbp").await;
+
+    let ach = app
+        .post(
+            "/v1/payouts",
+            json!({"amount": 10_000, "currency": "usd", "account": us}),
+        )
+        .await;
+    assert_eq!(ach.status, 200, "{}", ach.body);
+    assert_eq!(ach.body["rail"], "ach");
+    // Instant over ACH does not exist.
+    charge(&app, &us, 1_000, "usd").await;
+    let refused = app
+        .post(
+            "/v1/payouts",
+            json!({"amount": 1_000, "currency": "usd", "account": us, "method": "instant"}),
+        )
+        .await;
+    assert_eq!(
+        refused.error(400, "invalid_request_error")["code"],
+        "instant_unsupported"
+    );
+
+    // Instant to a UK account: Faster Payments, same day, 1 % fee on top.
+    let instant = app
+        .post(
+            "/v1/payouts",
+            json!({"amount": 5_000, "currency": "gbp", "account": gb, "method": "instant"}),
+        )
+        .await;
+    assert_eq!(instant.status, 200, "{}", instant.body);
+    assert_eq!(instant.body["rail"], "uk_faster_payments");
+    assert_eq!(instant.body["fee"], 50);
+    assert_eq!(balance_in(&app, &gb, "gbp").await, 4_950);
+    // What is left, by Bacs; one penny more than is left is refused.
+    let over = app
+        .post(
+            "/v1/payouts",
+            json!({"amount": 4_951, "currency": "gbp", "account": gb}),
+        )
+        .await;
+    assert_eq!(
+        over.error(400, "invalid_request_error")["code"],
+        "balance_insufficient"
+    );
+    let bacs = app
+        .post(
+            "/v1/payouts",
+            json!({"amount": 4_950, "currency": "gbp", "account": gb}),
+        )
+        .await;
+    assert_eq!(bacs.status, 200, "{}", bacs.body);
+    assert_eq!(bacs.body["rail"], "uk_bacs");
+    verify(&app).await;
+
+    // The run puts standard payouts into one file per rail; instant ones are not batched.
+    let r = run(&app, "2026-12-01").await;
+    let mut rails: Vec<&str> = r["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["rail"].as_str().unwrap())
+        .collect();
+    rails.sort();
+    assert_eq!(rails, ["ach", "uk_bacs"], "{r:#}");
+    let batch_of = |rail: &str| {
+        id(r["batches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["rail"] == rail)
+            .unwrap())
+    };
+    let nacha = app
+        .get(&format!("/v1/payout_batches/{}/file", batch_of("ach")))
+        .await;
+    let nacha = nacha.body.as_str().unwrap().to_owned();
+    assert!(nacha.starts_with("101"), "{nacha}");
+    assert!(nacha.lines().all(|l| l.len() == 94), "{nacha}");
+    let std18 = app
+        .get(&format!("/v1/payout_batches/{}/file", batch_of("uk_bacs")))
+        .await;
+    assert!(
+        std18.body.as_str().unwrap().starts_with("VOL1"),
+        "{}",
+        std18.body
+    );
+    let ach_po = app
+        .get(&format!("/v1/payouts/{}", id(&ach.body)))
+        .await
+        .body;
+    assert_eq!(ach_po["status"], "in_transit");
+    assert_eq!(ach_po["batch"], batch_of("ach"));
+    let instant_po = app
+        .get(&format!("/v1/payouts/{}", id(&instant.body)))
+        .await
+        .body;
+    assert_eq!(instant_po["status"], "pending");
+
+    // The bank returns the ACH credit (R02, account closed): a return file made from the
+    // entry we sent, with its addenda.
+    let entry = nacha.lines().find(|l| l.starts_with('6')).unwrap();
+    let mut returned = entry.to_owned();
+    returned.replace_range(78..79, "1");
+    let trace = &entry[79..94];
+    let addenda = format!(
+        "799R02{trace}{:6}{}{:<44}{trace}",
+        "",
+        &entry[3..11],
+        "ACCOUNT CLOSED"
+    );
+    assert_eq!(addenda.len(), 94);
+    let file = format!("{returned}\n{addenda}\n");
+    let imported = agora_platform::payouts::import(&app.db, &app.config, false, &file)
+        .await
+        .unwrap();
+    assert_eq!(imported.failed.len(), 1, "{imported:?}");
+    let failed = app
+        .get(&format!("/v1/payouts/{}", id(&ach.body)))
+        .await
+        .body;
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["failure_code"], "account_closed");
+    assert_eq!(balance_in(&app, &us, "usd").await, 11_000);
+    let account = app.get(&format!("/v1/accounts/{us}")).await.body;
+    assert_eq!(account["payouts_enabled"], false);
     verify(&app).await;
 }

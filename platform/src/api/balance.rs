@@ -287,9 +287,16 @@ pub async fn transactions(
                 format!("Invalid payout: {e}"),
             )
         })?;
-        select = select
-            .filter(Column::SourceKind.eq("payout"))
-            .filter(Column::SourceId.eq(id));
+        // The payout's seller's rows: the platform may ask for any payout, a seller for its own.
+        let p = crate::payouts::find(&state.db, auth.livemode, id)
+            .await?
+            .filter(|p| auth.account.is_none_or(|a| a == p.account_id))
+            .ok_or_else(|| ApiError::not_found("payout", payout))?;
+        select = payments::scoped_balance_transactions(auth.livemode, Owner::Seller(p.account_id))
+            .filter(crate::payouts::reconciliation_condition(&state.db, &p).await?);
+        if let Some(kind) = &q.kind {
+            select = select.filter(Column::Kind.eq(kind.clone()));
+        }
     }
     if let Some(t) = &q.available_on_gte {
         select =

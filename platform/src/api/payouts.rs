@@ -928,23 +928,31 @@ pub async fn reconciliation(
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::payments::entity::balance_transaction::{Column, Entity};
+    use crate::payments::entity::balance_transaction::Column;
     let p = visible(&state, &auth, &path.into_inner()).await?;
-    let rows = Entity::find()
-        .filter(Column::Livemode.eq(p.livemode))
-        .filter(Column::SourceId.eq(p.id))
-        .order_by_asc(Column::Id)
-        .limit(MAX_RECONCILIATION_ROWS)
-        .all(&state.db)
-        .await?;
+    let rows = crate::payments::scoped_balance_transactions(
+        p.livemode,
+        agora_ledger::Owner::Seller(p.account_id),
+    )
+    .filter(payouts::reconciliation_condition(&state.db, &p).await?)
+    .order_by_asc(Column::Id)
+    .limit(MAX_RECONCILIATION_ROWS)
+    .all(&state.db)
+    .await?;
     let mut out = String::from("balance_transaction,type,source,amount,fee,net,currency,created\n");
-    let po = ids::encode(IdKind::Payout, p.id);
     for bt in rows {
+        let kind = match bt.source_kind.as_str() {
+            "charge" => IdKind::Charge,
+            "refund" => IdKind::Refund,
+            "transfer" => IdKind::Transfer,
+            "payout" => IdKind::Payout,
+            _ => IdKind::Dispute,
+        };
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{}\n",
             ids::encode(IdKind::BalanceTransaction, bt.id),
             bt.kind,
-            po,
+            ids::encode(kind, bt.source_id),
             bt.amount,
             bt.fee,
             bt.net,

@@ -976,3 +976,40 @@ pub async fn import(
     }
     Ok(report)
 }
+
+/// The balance transactions a payout accounts for, as a filter on the seller's balance
+/// transactions: its own (the debit, and the return if it failed or was canceled) and, for a
+/// scheduled payout (which sweeps the whole available balance), every movement in its currency
+/// that became available after the seller's previous scheduled payout in that currency and
+/// by this one. A manual payout's amount is the platform's choice, so it sweeps nothing in
+/// particular: only its own rows.
+pub async fn reconciliation_condition(
+    db: &impl ConnectionTrait,
+    p: &Payout,
+) -> Result<sea_orm::Condition, ApiError> {
+    use sea_orm::Condition;
+    let bt = balance_transaction::Column::SourceKind;
+    let own = Condition::all()
+        .add(bt.eq("payout"))
+        .add(balance_transaction::Column::SourceId.eq(p.id));
+    if p.period_key.is_none() {
+        return Ok(own);
+    }
+    let previous = scoped(p.livemode)
+        .filter(payout::Column::AccountId.eq(p.account_id))
+        .filter(payout::Column::Currency.eq(p.currency.clone()))
+        .filter(payout::Column::PeriodKey.is_not_null())
+        .filter(payout::Column::Status.is_not_in(["failed", "canceled"]))
+        .filter(payout::Column::Id.lt(p.id))
+        .order_by_desc(payout::Column::Id)
+        .one(db)
+        .await?;
+    let mut swept = Condition::all()
+        .add(bt.ne("payout"))
+        .add(balance_transaction::Column::Currency.eq(p.currency.clone()))
+        .add(balance_transaction::Column::AvailableOn.lte(p.created_at));
+    if let Some(prev) = previous {
+        swept = swept.add(balance_transaction::Column::AvailableOn.gt(prev.created_at));
+    }
+    Ok(Condition::any().add(own).add(swept))
+}
