@@ -88,6 +88,9 @@ pub enum PayoutsCommand {
         #[arg(long, value_enum, default_value = "live")]
         mode: ModeArg,
     },
+    /// Import the ECB's euro reference rates (eurofxref-daily.xml) for payouts converted to
+    /// another currency (both modes use them)
+    FxImport { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -320,6 +323,18 @@ async fn payouts_command(
                 report.errors,
                 report.batches.len()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        PayoutsCommand::FxImport { file } => {
+            let size = tokio::fs::metadata(&file).await?.len();
+            if size > MAX_IMPORT_BYTES {
+                anyhow::bail!("{} is larger than {MAX_IMPORT_BYTES} bytes", file.display());
+            }
+            let text = tokio::fs::read_to_string(&file).await?;
+            let day = crate::payouts::fx::import_ecb(db, &text)
+                .await
+                .map_err(fail)?;
+            println!("{} rates of {}", day.rates.len(), day.date);
             Ok(ExitCode::SUCCESS)
         }
         PayoutsCommand::Import { file, mode } => {

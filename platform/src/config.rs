@@ -90,6 +90,10 @@ pub struct Config {
     /// the minor unit and taken from the seller's balance on top of the amount.
     #[serde(with = "decimal_setting")]
     pub payout_instant_fee_percent: Decimal,
+    /// The platform's margin on payouts converted to another currency, percent taken from the
+    /// reference rate (a decimal string, 0 to 10, at most 4 decimals).
+    #[serde(with = "decimal_setting")]
+    pub payout_fx_markup_percent: Decimal,
     /// The platform's name on bank files (debtor, originator).
     pub payout_originator_name: String,
     /// The platform's IBAN that SEPA credit transfers (pain.001) are paid from.
@@ -139,6 +143,7 @@ impl Default for Config {
             payout_worker: true,
             payout_poll_ms: 60_000,
             payout_instant_fee_percent: Decimal::ONE,
+            payout_fx_markup_percent: Decimal::new(5, 1),
             payout_originator_name: "Agora Marketplace".to_owned(),
             // Sample values (the standards' own examples) so test mode writes valid files;
             // live deployments set their own.
@@ -188,6 +193,7 @@ pub const ENV_KEYS: &[&str] = &[
     "payout_worker",
     "payout_poll_ms",
     "payout_instant_fee_percent",
+    "payout_fx_markup_percent",
     "payout_originator_name",
     "payout_sepa_iban",
     "payout_ach_routing",
@@ -273,6 +279,15 @@ impl Config {
             || self.payout_instant_fee_percent > Decimal::TEN
         {
             return Err("payout_instant_fee_percent must be between 0 and 10".to_owned());
+        }
+        if self.payout_fx_markup_percent < Decimal::ZERO
+            || self.payout_fx_markup_percent > Decimal::TEN
+            || self.payout_fx_markup_percent.scale() > 4
+        {
+            return Err(
+                "payout_fx_markup_percent must be between 0 and 10 with at most 4 decimals"
+                    .to_owned(),
+            );
         }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:")

@@ -1006,3 +1006,67 @@ async fn ach_and_bacs_payouts_get_bank_files_instant_ones_a_fee_and_a_nacha_retu
     assert_eq!(account["payouts_enabled"], false);
     verify(&app).await;
 }
+
+const ECB_RATES: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/payouts/tests/fixtures/eurofxref-daily.xml"
+));
+
+#[tokio::test]
+async fn a_usd_balance_is_paid_to_a_eur_account_at_the_ecb_rate_less_the_markup() {
+    let app = spawn_app_with(no_worker).await;
+    let acct = verified_seller(&app, "SE7280000810340009783242").await;
+    charge(&app, &acct, 10_000, "usd").await;
+    let bank = app
+        .get(&format!("/v1/accounts/{acct}/external_accounts"))
+        .await
+        .body["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = json!({"amount": 10_000, "currency": "usd", "account": acct, "destination": bank});
+    // No rates yet: refused, nothing moves.
+    let res = app.post("/v1/payouts", body.clone()).await;
+    assert_eq!(
+        res.error(400, "invalid_request_error")["code"],
+        "fx_rate_unavailable"
+    );
+    assert_eq!(balance_in(&app, &acct, "usd").await, 10_000);
+
+    // Rates older than a week are not used: the fixture's day becomes today.
+    let today = chrono::Utc::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+    let rates = ECB_RATES.replace("2026-11-24", &today);
+    let day = agora_platform::payouts::fx::import_ecb(&app.db, &rates)
+        .await
+        .unwrap();
+    assert!(day.rates.len() > 20);
+    let res = app.post("/v1/payouts", body).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let po = res.body;
+    // 1 USD = 1 / 1.0842 EUR = 0.9223390518 (cut at 10 decimals); less 0.5 %:
+    // 100.00 USD × 0.9223390518 × 0.995 = 91.7727… EUR, rounded down.
+    assert_eq!(po["currency"], "eur");
+    assert_eq!(po["amount"], 9_177);
+    assert_eq!(po["source_currency"], "usd");
+    assert_eq!(po["source_amount"], 10_000);
+    assert_eq!(po["exchange_rate"], "0.9223390518");
+    assert_eq!(po["fx_markup"], "0.005");
+    assert_eq!(po["rail"], "sepa");
+    assert_eq!(balance_in(&app, &acct, "usd").await, 0);
+    verify(&app).await;
+
+    // A failure gives back the dollars that left, whatever the rate does meanwhile.
+    let res = app
+        .post(
+            &format!("/v1/test_helpers/payouts/{}/fail", id(&po)),
+            json!({"failure_code": "could_not_process"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(balance_in(&app, &acct, "usd").await, 10_000);
+    assert_eq!(balance_in(&app, &acct, "eur").await, 0);
+    verify(&app).await;
+}

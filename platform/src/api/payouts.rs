@@ -58,6 +58,13 @@ pub struct PayoutObject {
     /// The balance transaction (`bt_…`) that took the money; list it with
     /// `GET /v1/balance_transactions?payout=po_…`.
     pub balance_transaction: Option<String>,
+    /// For a payout converted from another currency: what left the balance, in which
+    /// currency, at which mid rate (units of `currency` per unit of `source_currency`) and
+    /// markup (a fraction: `0.005` = 0.5 %).
+    pub source_amount: Option<i64>,
+    pub source_currency: Option<String>,
+    pub exchange_rate: Option<String>,
+    pub fx_markup: Option<String>,
 }
 
 impl PayoutObject {
@@ -80,6 +87,10 @@ impl PayoutObject {
             failure_code: p.failure_code.clone(),
             batch: p.batch_id.map(|b| ids::encode(IdKind::PayoutBatch, b)),
             balance_transaction: None,
+            source_amount: p.source_amount,
+            source_currency: p.source_currency.clone(),
+            exchange_rate: p.fx_rate.clone(),
+            fx_markup: p.fx_markup.clone(),
         }
     }
 

@@ -14,6 +14,7 @@
 
 pub mod entity;
 pub mod files;
+pub mod fx;
 
 use agora_ledger::journal;
 use agora_ledger::{AccountKind, AccountRef, Currency, LedgerError, LineSpec, NewEntry};
@@ -244,13 +245,48 @@ pub async fn create(
                 )
             })?,
     };
-    if bank.currency != code {
-        return Err(invalid(
-            "currency",
-            "currency_mismatch",
-            format!("the bank account takes {}, not {code}", bank.currency),
-        ));
-    }
+    // A bank account in another currency: convert at the latest reference rate less the
+    // platform's markup (rounded down: the seller never gets more than the quote).
+    let conversion = if bank.currency != code {
+        let to = stored_currency(&bank.currency)?;
+        let unavailable = || {
+            invalid(
+                "destination",
+                "fx_rate_unavailable",
+                format!(
+                    "no recent exchange rate from {code} to {}; import the reference rates",
+                    bank.currency
+                ),
+            )
+        };
+        let day = fx::latest(db, now.date_naive())
+            .await?
+            .ok_or_else(unavailable)?;
+        let mid = day
+            .cross_rate(new.currency, to)
+            .map_err(|_| unavailable())?;
+        let markup = config.payout_fx_markup_percent / Decimal::ONE_HUNDRED;
+        let c = agora_payouts::convert(new.amount, new.currency, to, mid, markup)
+            .map_err(|e| invalid("amount", "amount_invalid", format!("cannot convert: {e}")))?;
+        if c.amount_minor < minimum(config, to) {
+            return Err(invalid(
+                "amount",
+                "amount_too_small",
+                format!(
+                    "converted, the payout is below the smallest in {}",
+                    bank.currency
+                ),
+            ));
+        }
+        Some((to, mid, markup, c.amount_minor))
+    } else {
+        None
+    };
+    // What reaches the bank, in the bank account's currency.
+    let (paid_currency, paid_amount) = match conversion {
+        Some((to, _, _, amount)) => (to, amount),
+        None => (new.currency, new.amount),
+    };
     if bank.status == "errored" {
         return Err(invalid(
             "destination",
@@ -266,7 +302,7 @@ pub async fn create(
             format!("the smallest payout in {code} is {min}"),
         ));
     }
-    let rail = rail_for(bank, new.currency, new.method);
+    let rail = rail_for(bank, paid_currency, new.method);
     let fee = match new.method {
         Method::Standard => 0,
         Method::Instant => {
@@ -287,18 +323,18 @@ pub async fn create(
         livemode: Set(livemode),
         account_id: Set(new.account),
         external_account_id: Set(bank.id),
-        amount: Set(new.amount),
+        amount: Set(paid_amount),
         fee: Set(fee),
-        currency: Set(code.clone()),
+        currency: Set(paid_currency.api_code()),
         method: Set(method_str(new.method).to_owned()),
         status: Set("pending".to_owned()),
         rail: Set(rail.as_str().to_owned()),
         arrival_date: Set(arrival.format("%Y-%m-%d").to_string()),
         period_key: Set(new.period_key.clone()),
-        source_amount: Set(None),
-        source_currency: Set(None),
-        fx_rate: Set(None),
-        fx_markup: Set(None),
+        source_amount: Set(conversion.map(|_| new.amount)),
+        source_currency: Set(conversion.map(|_| code.clone())),
+        fx_rate: Set(conversion.map(|(_, mid, _, _)| mid.normalize().to_string())),
+        fx_markup: Set(conversion.map(|(_, _, m, _)| m.normalize().to_string())),
         failure_code: Set(None),
         batch_id: Set(None),
         entry_id: Set(None),
@@ -324,17 +360,26 @@ pub async fn create(
     if inserted == 0 {
         return Ok(None);
     }
-    let mut lines = vec![
-        LineSpec::debit(
-            AccountRef::seller(new.account, AccountKind::Available, new.currency),
-            new.amount + fee,
-        )
-        .guarded(),
-        LineSpec::credit(
-            AccountRef::platform(AccountKind::PayoutsInTransit, new.currency),
+    let mut lines = vec![LineSpec::debit(
+        AccountRef::seller(new.account, AccountKind::Available, new.currency),
+        new.amount + fee,
+    )
+    .guarded()];
+    if conversion.is_some() {
+        // DESIGN.md: Dr seller.available (src) · Cr fx (src); Dr fx (dst) · Cr in transit (dst).
+        lines.push(LineSpec::credit(
+            AccountRef::platform(AccountKind::Fx, new.currency),
             new.amount,
-        ),
-    ];
+        ));
+        lines.push(LineSpec::debit(
+            AccountRef::platform(AccountKind::Fx, paid_currency),
+            paid_amount,
+        ));
+    }
+    lines.push(LineSpec::credit(
+        AccountRef::platform(AccountKind::PayoutsInTransit, paid_currency),
+        paid_amount,
+    ));
     if fee > 0 {
         lines.push(LineSpec::credit(
             AccountRef::platform(AccountKind::Available, new.currency),
@@ -530,6 +575,11 @@ pub async fn transition(
         ));
     }
     let currency = stored_currency(&p.currency)?;
+    let source_currency = p
+        .source_currency
+        .as_deref()
+        .map(stored_currency)
+        .transpose()?;
     let in_transit = AccountRef::platform(AccountKind::PayoutsInTransit, currency);
     let bank = AccountRef::platform(AccountKind::Bank, currency);
     let seller = AccountRef::seller(p.account_id, AccountKind::Available, currency);
@@ -543,12 +593,36 @@ pub async fn transition(
         Outcome::Failed(_) | Outcome::Canceled => {
             // From paid the money came back to the bank; before that it never left.
             let source = if from == "paid" { bank } else { in_transit };
-            let mut lines = vec![
-                LineSpec::debit(source, p.amount),
-                LineSpec::credit(seller, p.amount + p.fee),
-            ];
-            if p.fee > 0 {
-                lines.push(LineSpec::debit(platform, p.fee));
+            let mut lines = vec![LineSpec::debit(source, p.amount)];
+            match (source_currency, p.source_amount) {
+                // Converted: the creation reversed exactly, so the seller gets back what left
+                // its balance; the platform carries the FX risk (DESIGN.md).
+                (Some(src), Some(src_amount)) => {
+                    lines.push(LineSpec::credit(
+                        AccountRef::platform(AccountKind::Fx, currency),
+                        p.amount,
+                    ));
+                    lines.push(LineSpec::debit(
+                        AccountRef::platform(AccountKind::Fx, src),
+                        src_amount,
+                    ));
+                    lines.push(LineSpec::credit(
+                        AccountRef::seller(p.account_id, AccountKind::Available, src),
+                        src_amount + p.fee,
+                    ));
+                    if p.fee > 0 {
+                        lines.push(LineSpec::debit(
+                            AccountRef::platform(AccountKind::Available, src),
+                            p.fee,
+                        ));
+                    }
+                }
+                _ => {
+                    lines.push(LineSpec::credit(seller, p.amount + p.fee));
+                    if p.fee > 0 {
+                        lines.push(LineSpec::debit(platform, p.fee));
+                    }
+                }
             }
             lines
         }
@@ -583,13 +657,18 @@ pub async fn transition(
         } else {
             "payout_failure"
         };
+        // In the currency that left the balance.
+        let (bt_currency, bt_amount) = match (&p.source_currency, p.source_amount) {
+            (Some(c), Some(a)) => (c.as_str(), a),
+            _ => (p.currency.as_str(), p.amount),
+        };
         record_bt(
             db,
             livemode,
             p.account_id,
-            &p.currency,
+            bt_currency,
             kind,
-            p.amount + p.fee,
+            bt_amount + p.fee,
             0,
             id,
             now,
