@@ -379,6 +379,18 @@ async fn a_manual_payout_is_paid_or_fails_back_to_the_balance() {
     assert_eq!(third.status, 200, "{}", third.body);
     assert_eq!(third.body["destination"], id(&res.body));
     assert_eq!(available(&app, &acct).await, 0);
+    // The errored bank account stays refused while another one is usable.
+    charge_settled(&app, &acct, 1_000).await;
+    let res = app
+        .post(
+            "/v1/payouts",
+            json!({"amount": 1_000, "currency": "eur", "account": acct, "destination": second.body["destination"]}),
+        )
+        .await;
+    let e = res.error(400, "invalid_request_error");
+    assert_eq!(e["code"], "bank_account_unusable");
+    assert_eq!(e["param"], "destination");
+    assert_eq!(available(&app, &acct).await, 1_000);
 
     // Events for each step.
     let events = app.get("/v1/events?limit=100").await.body;
