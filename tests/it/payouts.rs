@@ -649,6 +649,24 @@ async fn schedules_pay_out_daily_weekly_and_monthly_around_month_ends_and_holida
     charge_settled(&app, &daily, 1_000).await;
     let r = run(&app, "2027-01-04").await;
     assert_eq!(created(&r), vec![], "{r:#}");
+    // The sent batch's payouts arrive on 4 January: paid. The others' files were never sent.
+    let mut paid: Vec<i64> = r["paid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["amount"].as_i64().unwrap())
+        .collect();
+    paid.sort();
+    assert_eq!(paid, [3_000, 5_000], "{r:#}");
+    let in_transit = app
+        .get("/v1/payouts?status=in_transit&limit=100")
+        .await
+        .body;
+    assert_eq!(
+        in_transit["data"].as_array().unwrap().len(),
+        4,
+        "{in_transit:#}"
+    );
     let refused = app
         .post(
             "/v1/payouts",

@@ -450,6 +450,8 @@ pub struct RunObject {
     pub created: Vec<PayoutObject>,
     pub already_created: usize,
     pub batches: Vec<PayoutBatchObject>,
+    /// Payouts of sent batches that arrived by `as_of`, now `paid`.
+    pub paid: Vec<PayoutObject>,
     pub errors: usize,
 }
 
@@ -495,6 +497,7 @@ pub fn run_json(as_of: NaiveDate, dry_run: bool, r: &payouts::RunReport) -> RunO
             .iter()
             .map(PayoutBatchObject::from_model)
             .collect(),
+        paid: r.paid.iter().map(PayoutObject::from_model).collect(),
         errors: r.errors,
     }
 }

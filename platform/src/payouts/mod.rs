@@ -825,6 +825,8 @@ pub struct RunReport {
     /// Payouts of this period that already existed (an earlier or concurrent run).
     pub already_created: usize,
     pub batches: Vec<PayoutBatch>,
+    /// In-transit payouts of sent batches whose arrival date has come: now paid.
+    pub paid: Vec<Payout>,
     pub errors: usize,
 }
 
@@ -955,8 +957,62 @@ pub async fn run(
     if !dry_run {
         let now = crate::payments::clock::now(db, livemode).await?;
         report.batches = files::create_batches(db, config, sealer, livemode, now).await?;
+        report.paid = mark_arrived(db, config, livemode, as_of).await?;
     }
     Ok(report)
+}
+
+/// Most payouts marked paid per run; the rest follow on the next run.
+const ARRIVED_BATCH: u64 = 1_000;
+
+/// Bank files carry no confirmation of success: a payout whose batch was sent counts as paid
+/// on its arrival date (`as_of` in the rail's calendar), unless the bank reported it earlier.
+/// A return that comes later still fails it (from `paid`, the money comes back from the bank).
+async fn mark_arrived(
+    db: &DatabaseConnection,
+    config: &Config,
+    livemode: bool,
+    as_of: NaiveDate,
+) -> Result<Vec<Payout>, ApiError> {
+    let day = as_of.format("%Y-%m-%d").to_string();
+    // `YYYY-MM-DD` text sorts as dates do.
+    let due = scoped(livemode)
+        .filter(payout::Column::Status.eq("in_transit"))
+        .filter(payout::Column::ArrivalDate.lte(day))
+        .filter(payout::Column::BatchId.is_not_null())
+        .order_by_asc(payout::Column::Id)
+        .limit(ARRIVED_BATCH)
+        .all(db)
+        .await?;
+    let batch_ids: Vec<Uuid> = due.iter().filter_map(|p| p.batch_id).collect();
+    let sent: std::collections::BTreeSet<Uuid> = scoped_batches(livemode)
+        .filter(payout_batch::Column::Id.is_in(batch_ids))
+        .filter(payout_batch::Column::Status.eq("sent"))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    let mut paid = Vec::new();
+    for p in due
+        .into_iter()
+        .filter(|p| p.batch_id.is_some_and(|b| sent.contains(&b)))
+    {
+        let txn = db.begin().await?;
+        let now = crate::payments::clock::now(&txn, livemode).await?;
+        match transition(&txn, livemode, now, p.id, Outcome::Paid, &Origin::default()).await {
+            Ok((after, notice)) => {
+                txn.commit().await?;
+                if let Some(n) = notice {
+                    send_notice(config, &n).await;
+                }
+                paid.push(after);
+            }
+            // Changed meanwhile (an import, another run): nothing to do.
+            Err(_) => txn.rollback().await?,
+        }
+    }
+    Ok(paid)
 }
 
 #[derive(Debug, Default)]
