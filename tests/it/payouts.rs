@@ -1100,3 +1100,37 @@ async fn a_usd_balance_is_paid_to_a_eur_account_at_the_ecb_rate_less_the_markup(
     assert_eq!(balance_in(&app, &acct, "eur").await, 0);
     verify(&app).await;
 }
+
+#[tokio::test]
+async fn a_schedule_delay_keeps_recent_funds_back_until_they_are_old_enough() {
+    let app = spawn_app_with(no_worker).await;
+    let acct = verified_seller(&app, "SE7280000810340009783242").await;
+    set_schedule(&app, &acct, json!({"interval": "daily", "delay_days": 1})).await;
+    // Move the test clock to Monday 1 March 2027, 09:00 UTC (a TARGET2 business day).
+    let target = chrono::DateTime::parse_from_rfc3339("2027-03-01T09:00:00Z").unwrap();
+    let now = app
+        .post("/v1/test_helpers/advance_clock", json!({"seconds": 1}))
+        .await
+        .body;
+    let now = chrono::DateTime::parse_from_rfc3339(now["now"].as_str().unwrap()).unwrap();
+    let seconds = (target - now).num_seconds();
+    let res = app
+        .post(
+            "/v1/test_helpers/advance_clock",
+            json!({"seconds": seconds}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    charge_settled(&app, &acct, 10_000).await;
+    // At 10:00 the same day the funds are an hour old: kept back.
+    let r = run(&app, "2027-03-01").await;
+    assert_eq!(created(&r), vec![], "{r:#}");
+    // The next day they are more than a day old.
+    let r = run(&app, "2027-03-02").await;
+    assert_eq!(
+        created(&r),
+        vec![(acct.clone(), 10_000, "2027-03-03".to_owned())],
+        "{r:#}"
+    );
+    verify(&app).await;
+}

@@ -547,7 +547,8 @@ pub struct ScheduleObject {
     pub weekly_anchor: Option<String>,
     /// 1 … 31 (29–31 mean the month's last day when shorter), for monthly.
     pub monthly_anchor: Option<i32>,
-    /// Stored for the schedule; funds already wait for settlement before they are available.
+    /// Days funds stay in the balance after they became available before a scheduled payout
+    /// takes them (0–365; default 0).
     pub delay_days: Option<i32>,
 }
 

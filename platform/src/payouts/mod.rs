@@ -888,13 +888,26 @@ pub async fn run(
                 )
                 .await?
                 .posted(AccountKind::Available);
-                if available < minimum(config, currency).max(1) {
+                let Some(held) = held_back(
+                    db,
+                    livemode,
+                    account.id,
+                    &bank.currency,
+                    &schedule,
+                    submitted_at,
+                )
+                .await?
+                else {
+                    continue;
+                };
+                let amount = available.saturating_sub(held);
+                if amount < minimum(config, currency).max(1) {
                     continue;
                 }
                 let plan = Planned {
                     account: account.id,
                     currency: bank.currency.clone(),
-                    amount: available.min(MAX_AMOUNT),
+                    amount: amount.min(MAX_AMOUNT),
                     rail,
                     arrival_date: arrival_date(rail, Method::Standard, submitted_at),
                     period_key: period_key.clone(),
@@ -960,6 +973,46 @@ pub async fn run(
         report.paid = mark_arrived(db, config, livemode, as_of).await?;
     }
     Ok(report)
+}
+
+/// Most recent credits summed for a schedule's delay; an account with more is skipped this
+/// run rather than paid too much.
+const MAX_HELD_ROWS: u64 = 10_000;
+
+/// What a schedule's `delay_days` keeps back: the credits (charges, transfers) that became
+/// available within the last `delay_days` before `submitted_at`. `None` when there are too many
+/// to add up in one run.
+async fn held_back(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    account: Uuid,
+    currency: &str,
+    schedule: &Schedule,
+    submitted_at: DateTime<Utc>,
+) -> Result<Option<i64>, ApiError> {
+    if schedule.delay_days() == 0 {
+        return Ok(Some(0));
+    }
+    let cutoff = submitted_at - chrono::Duration::days(i64::from(schedule.delay_days()));
+    let rows = crate::payments::scoped_balance_transactions(
+        livemode,
+        agora_ledger::Owner::Seller(account),
+    )
+    .filter(balance_transaction::Column::Currency.eq(currency))
+    .filter(balance_transaction::Column::SourceKind.is_in(["charge", "transfer"]))
+    .filter(balance_transaction::Column::Net.gt(0))
+    .filter(balance_transaction::Column::AvailableOn.gt(cutoff))
+    .filter(balance_transaction::Column::AvailableOn.lte(submitted_at))
+    .limit(MAX_HELD_ROWS + 1)
+    .all(db)
+    .await?;
+    if rows.len() as u64 > MAX_HELD_ROWS {
+        tracing::warn!("too many recent credits to apply a payout delay; skipped this run");
+        return Ok(None);
+    }
+    Ok(rows
+        .iter()
+        .try_fold(0_i64, |sum, bt| sum.checked_add(bt.net)))
 }
 
 /// Most payouts marked paid per run; the rest follow on the next run.
