@@ -55,9 +55,6 @@ pub struct PayoutObject {
     pub failure_code: Option<String>,
     /// The batch (`pob_…`) whose bank file carries it.
     pub batch: Option<String>,
-    /// The balance transaction (`bt_…`) that took the money; list it with
-    /// `GET /v1/balance_transactions?payout=po_…`.
-    pub balance_transaction: Option<String>,
     /// For a payout converted from another currency: what left the balance, in which
     /// currency, at which mid rate (units of `currency` per unit of `source_currency`) and
     /// markup (a fraction: `0.005` = 0.5 %).
@@ -86,7 +83,6 @@ impl PayoutObject {
             automatic: p.period_key.is_some(),
             failure_code: p.failure_code.clone(),
             batch: p.batch_id.map(|b| ids::encode(IdKind::PayoutBatch, b)),
-            balance_transaction: None,
             source_amount: p.source_amount,
             source_currency: p.source_currency.clone(),
             exchange_rate: p.fx_rate.clone(),
