@@ -1006,6 +1006,27 @@ async fn ach_and_bacs_payouts_get_bank_files_instant_ones_a_fee_and_a_nacha_retu
         .await
         .body;
     assert_eq!(instant_po["status"], "pending");
+    // A second ACH file the same day gets the next file id modifier.
+    let more = app
+        .post(
+            "/v1/payouts",
+            json!({"amount": 1_000, "currency": "usd", "account": us}),
+        )
+        .await;
+    assert_eq!(more.status, 200, "{}", more.body);
+    let r2 = run(&app, "2026-12-01").await;
+    let second = id(&r2["batches"][0]);
+    let nacha2 = app.get(&format!("/v1/payout_batches/{second}/file")).await;
+    let header = nacha2
+        .body
+        .as_str()
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(&nacha[33..34], "A", "{nacha}");
+    assert_eq!(&header[33..34], "B", "{header}");
 
     // The bank returns the ACH credit (R02, account closed): a return file made from the
     // entry we sent, with its addenda.
@@ -1031,7 +1052,7 @@ async fn ach_and_bacs_payouts_get_bank_files_instant_ones_a_fee_and_a_nacha_retu
         .body;
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["failure_code"], "account_closed");
-    assert_eq!(balance_in(&app, &us, "usd").await, 11_000);
+    assert_eq!(balance_in(&app, &us, "usd").await, 10_000);
     let account = app.get(&format!("/v1/accounts/{us}")).await.body;
     assert_eq!(account["payouts_enabled"], false);
     verify(&app).await;

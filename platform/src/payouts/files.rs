@@ -14,8 +14,8 @@ use agora_payouts::{bacs, csv_file, nacha, sepa, Rail, MAX_BATCH_ENTRIES};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -143,7 +143,26 @@ async fn batch_one(
     }
     let cur = Currency::parse(currency).map_err(ApiError::internal)?;
     let pob = ids::encode(IdKind::PayoutBatch, batch_id);
-    let (ext, contents) = write_file(config, parse_rail(rail), cur, batch_id, now, &credits)?;
+    // The day's how-many-th file of this rail: NACHA's file id modifier and the Bacs file
+    // number must differ between a day's files.
+    let start_of_day = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or(now, |t| t.and_utc());
+    let earlier_today = super::scoped_batches(livemode)
+        .filter(payout_batch::Column::Rail.eq(rail))
+        .filter(payout_batch::Column::CreatedAt.gte(start_of_day))
+        .count(&txn)
+        .await?;
+    let (ext, contents) = write_file(
+        config,
+        parse_rail(rail),
+        cur,
+        batch_id,
+        now,
+        earlier_today,
+        &credits,
+    )?;
     let file_name = format!("{pob}.{ext}");
     let dir = batches_dir(config);
     tokio::fs::create_dir_all(&dir)
@@ -182,6 +201,9 @@ async fn batch_one(
     Ok(Some(batch))
 }
 
+/// NACHA file id modifiers in order: a day's first file is `A`.
+const FILE_ID_MODIFIERS: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
 fn file_err(e: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request(
         "bank_file_invalid",
@@ -195,6 +217,7 @@ fn write_file(
     currency: Currency,
     batch_id: Uuid,
     now: DateTime<Utc>,
+    earlier_today: u64,
     credits: &[Credit],
 ) -> Result<(&'static str, String), ApiError> {
     let today = now.date_naive();
@@ -244,7 +267,11 @@ fn write_file(
                     odfi_routing: config.payout_ach_routing.clone(),
                 },
                 created_at: now.naive_utc(),
-                file_id_modifier: 'A',
+                file_id_modifier: FILE_ID_MODIFIERS
+                    .get(usize::try_from(earlier_today).unwrap_or(usize::MAX))
+                    .copied()
+                    .map(char::from)
+                    .ok_or_else(|| file_err("more than 36 ACH files today"))?,
                 effective_entry_date: rail.calendar().next_business_day(today),
                 entries: credits
                     .iter()
@@ -276,7 +303,10 @@ fn write_file(
                 },
                 created_on: today,
                 processing_day: rail.calendar().add_business_days(today, 2),
-                file_number: 1,
+                file_number: u16::try_from(earlier_today + 1)
+                    .ok()
+                    .filter(|n| *n <= 999)
+                    .ok_or_else(|| file_err("more than 999 Bacs files today"))?,
                 credits: credits
                     .iter()
                     .map(|c| bacs::BacsCredit {
