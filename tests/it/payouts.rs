@@ -481,6 +481,22 @@ async fn schedules_pay_out_daily_weekly_and_monthly_around_month_ends_and_holida
             .await;
         res.error(400, "invalid_request_error");
     }
+    for bad in ["2026-02-30", "1999-12-31", "tomorrow"] {
+        let res = app
+            .post("/v1/test_helpers/payouts/run", json!({"as_of": bad}))
+            .await;
+        assert_eq!(res.error(400, "invalid_request_error")["param"], "as_of");
+    }
+    let live = app
+        .send(
+            Method::POST,
+            "/v1/test_helpers/payouts/run",
+            Some(json!({})),
+            &app.live_key,
+            &[],
+        )
+        .await;
+    live.error(404, "invalid_request_error");
     let settings = app
         .get(&format!("/v1/accounts/{daily}/payout_settings"))
         .await

@@ -451,15 +451,20 @@ pub struct RunObject {
     pub errors: usize,
 }
 
-/// Parses an `as_of` date.
+/// Parses an `as_of` date: `YYYY-MM-DD` from 2000 to 2100 (bank calendars and file formats
+/// are not meant for dates beyond, and far dates would only be typos).
 pub fn parse_date(param: &str, value: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
-        ApiError::invalid(
-            param,
-            "parameter_invalid",
-            format!("{param} must be YYYY-MM-DD"),
-        )
-    })
+    use chrono::Datelike;
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .filter(|d| (2000..=2100).contains(&d.year()))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                param,
+                "parameter_invalid",
+                format!("{param} must be a date YYYY-MM-DD between 2000 and 2100"),
+            )
+        })
 }
 
 /// The time payouts of a run `as_of` a given day count as submitted: 10:00 UTC, before every
