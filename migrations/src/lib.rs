@@ -12,6 +12,7 @@ mod m20261125_000003_fee_rules;
 mod m20261125_000004_payments;
 mod m20261125_000005_webhooks;
 mod m20261125_000006_kyc;
+mod m20261125_000007_payouts;
 mod m20261125_000008_account_links;
 
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_payments::Migration),
             Box::new(m20261125_000005_webhooks::Migration),
             Box::new(m20261125_000006_kyc::Migration),
+            Box::new(m20261125_000007_payouts::Migration),
             Box::new(m20261125_000008_account_links::Migration),
         ]
     }

@@ -80,9 +80,13 @@ pub fn convert(
     let rate_applied = mid_rate
         .checked_mul(Decimal::ONE - markup)
         .ok_or(FxError::Overflow)?;
+    // On i128: the amount at the mid rate may exceed i64 even when what is received (after
+    // the markup) fits, and only the received amount and the markup need to fit.
     let at_mid = scale_amount(amount_minor, from, to, mid_rate)?;
     let received = scale_amount(amount_minor, from, to, rate_applied)?;
     let markup_minor_in_to = at_mid.checked_sub(received).ok_or(FxError::Overflow)?;
+    let received = i64::try_from(received).map_err(|_| FxError::Overflow)?;
+    let markup_minor_in_to = i64::try_from(markup_minor_in_to).map_err(|_| FxError::Overflow)?;
     Ok(Conversion {
         amount_minor: received,
         rate_applied,
@@ -96,7 +100,7 @@ fn scale_amount(
     from: Currency,
     to: Currency,
     rate: Decimal,
-) -> Result<i64, FxError> {
+) -> Result<i128, FxError> {
     let mantissa = rate.mantissa(); // rate = mantissa / 10^scale, mantissa > 0 here
     let numerator = i128::from(amount_minor)
         .checked_mul(mantissa)
@@ -109,7 +113,7 @@ fn scale_amount(
     )
     .ok_or(FxError::Overflow)?;
     // Both are non-negative, so integer division is the floor.
-    i64::try_from(numerator / denominator).map_err(|_| FxError::Overflow)
+    Ok(numerator / denominator)
 }
 
 fn pow10(exp: u32) -> Option<i128> {

@@ -62,6 +62,35 @@ pub enum Command {
     /// Inspect the double-entry ledger
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Run payouts and import the banks' answers
+    #[command(subcommand)]
+    Payouts(PayoutsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PayoutsCommand {
+    /// Create the scheduled payouts due on a day and write the bank files; prints one line
+    /// per payout. Safe to repeat: each scheduled payout is created once per period
+    Run {
+        /// The payout day [default: today; in test mode, the test clock's day]
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<String>,
+        /// Print what would be paid and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value = "live")]
+        mode: ModeArg,
+    },
+    /// Import a pain.002 status report or a NACHA return file: rejected and returned payouts
+    /// fail (money back to the seller, bank account errored), accepted ones are paid
+    Import {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "live")]
+        mode: ModeArg,
+    },
+    /// Import the ECB's euro reference rates (eurofxref-daily.xml) for payouts converted to
+    /// another currency (both modes use them)
+    FxImport { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -182,6 +211,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
+        Command::Payouts(cmd) => {
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            payouts_command(&db, &config, cmd).await
+        }
         Command::Keys(cmd) => {
             let db = db::connect(&config).await?;
             db::migrate(&db).await?;
@@ -218,6 +252,117 @@ pub(crate) fn local_url_host(bind: &str, port: u16) -> String {
         host
     };
     format!("{host}:{port}")
+}
+
+/// Largest file `agora payouts import` reads.
+const MAX_IMPORT_BYTES: u64 = 16 * 1024 * 1024;
+
+async fn payouts_command(
+    db: &sea_orm::DatabaseConnection,
+    config: &Config,
+    cmd: PayoutsCommand,
+) -> anyhow::Result<ExitCode> {
+    let fail = |e: crate::gateway::error::ApiError| anyhow::anyhow!("{}: {}", e.code, e.message);
+    match cmd {
+        PayoutsCommand::Run {
+            as_of,
+            dry_run,
+            mode,
+        } => {
+            let livemode = matches!(mode, ModeArg::Live);
+            let kyc = crate::kyc::Runtime::load(config)?;
+            let (day, submitted_at) = match as_of {
+                Some(d) => {
+                    let day = crate::api::payouts::parse_date("as_of", &d).map_err(fail)?;
+                    (day, crate::api::payouts::submitted_on(day))
+                }
+                None => {
+                    let now = crate::payments::clock::now(db, livemode).await?;
+                    (now.date_naive(), now)
+                }
+            };
+            let report = crate::payouts::run(
+                db,
+                config,
+                &kyc.sealer,
+                livemode,
+                day,
+                submitted_at,
+                dry_run,
+            )
+            .await
+            .map_err(fail)?;
+            let verb = if dry_run { "WOULD PAY" } else { "PAID" };
+            for p in &report.planned {
+                println!(
+                    "{verb}  {}  {} {}  {}  arrives {}  period {}",
+                    ids::encode(IdKind::Account, p.account),
+                    p.amount,
+                    p.currency,
+                    p.rail.as_str(),
+                    p.arrival_date,
+                    p.period_key
+                );
+            }
+            for b in &report.batches {
+                println!(
+                    "BATCH  {}  {} {}  {} payouts  total {}  file {}",
+                    ids::encode(IdKind::PayoutBatch, b.id),
+                    b.rail,
+                    b.currency,
+                    b.entry_count,
+                    b.total,
+                    b.file_name
+                );
+            }
+            println!(
+                "{} payouts {}, {} already made this period, {} skipped with errors, {} batches",
+                report.planned.len(),
+                if dry_run { "to make" } else { "made" },
+                report.already_created,
+                report.errors,
+                report.batches.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        PayoutsCommand::FxImport { file } => {
+            let size = tokio::fs::metadata(&file).await?.len();
+            if size > MAX_IMPORT_BYTES {
+                anyhow::bail!("{} is larger than {MAX_IMPORT_BYTES} bytes", file.display());
+            }
+            let text = tokio::fs::read_to_string(&file).await?;
+            let day = crate::payouts::fx::import_ecb(db, &text)
+                .await
+                .map_err(fail)?;
+            println!("{} rates of {}", day.rates.len(), day.date);
+            Ok(ExitCode::SUCCESS)
+        }
+        PayoutsCommand::Import { file, mode } => {
+            let livemode = matches!(mode, ModeArg::Live);
+            let size = tokio::fs::metadata(&file).await?.len();
+            if size > MAX_IMPORT_BYTES {
+                anyhow::bail!("{} is larger than {MAX_IMPORT_BYTES} bytes", file.display());
+            }
+            let text = tokio::fs::read_to_string(&file).await?;
+            let report = crate::payouts::import(db, config, livemode, &text)
+                .await
+                .map_err(fail)?;
+            for p in &report.paid {
+                println!("PAID    {}", ids::encode(IdKind::Payout, p.id));
+            }
+            for p in &report.failed {
+                println!(
+                    "FAILED  {}  {}",
+                    ids::encode(IdKind::Payout, p.id),
+                    p.failure_code.as_deref().unwrap_or("")
+                );
+            }
+            for u in &report.unmatched {
+                println!("UNMATCHED  {u}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 async fn keys_command(

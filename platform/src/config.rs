@@ -96,6 +96,32 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The From address of emails to sellers.
     pub email_from: String,
+    /// Smallest payout, in major units of the payout's currency (1 → 1.00 EUR, 1 JPY,
+    /// 1.000 KWD). Scheduled runs skip smaller balances; manual payouts below it are refused.
+    pub payout_minimum_major: u32,
+    /// Whether this process runs the payout scheduler (false: an API-only instance).
+    pub payout_worker: bool,
+    /// How often the payout scheduler runs (each run is idempotent per period).
+    pub payout_poll_ms: u64,
+    /// Fee for an instant payout, percent of its amount (a decimal string), rounded up to
+    /// the minor unit and taken from the seller's balance on top of the amount.
+    #[serde(with = "decimal_setting")]
+    pub payout_instant_fee_percent: Decimal,
+    /// The platform's margin on payouts converted to another currency, percent taken from the
+    /// reference rate (a decimal string, 0 to 10, at most 4 decimals).
+    #[serde(with = "decimal_setting")]
+    pub payout_fx_markup_percent: Decimal,
+    /// The platform's name on bank files (debtor, originator).
+    pub payout_originator_name: String,
+    /// The platform's IBAN that SEPA credit transfers (pain.001) are paid from.
+    pub payout_sepa_iban: String,
+    /// NACHA: the ODFI routing number (also the immediate destination) and company id.
+    pub payout_ach_routing: String,
+    pub payout_ach_company_id: String,
+    /// Bacs Standard 18: service user number, and the sort code and account paid from.
+    pub payout_bacs_sun: String,
+    pub payout_bacs_sort_code: String,
+    pub payout_bacs_account: String,
 }
 
 impl Default for Config {
@@ -137,6 +163,20 @@ impl Default for Config {
             branding_logo_url: None,
             smtp_url: None,
             email_from: "Agora <agora@localhost>".to_owned(),
+            payout_minimum_major: 1,
+            payout_worker: true,
+            payout_poll_ms: 60_000,
+            payout_instant_fee_percent: Decimal::ONE,
+            payout_fx_markup_percent: Decimal::new(5, 1),
+            payout_originator_name: "Agora Marketplace".to_owned(),
+            // Sample values (the standards' own examples) so test mode writes valid files;
+            // live deployments set their own.
+            payout_sepa_iban: "DE89370400440532013000".to_owned(),
+            payout_ach_routing: "021000021".to_owned(),
+            payout_ach_company_id: "1234567890".to_owned(),
+            payout_bacs_sun: "123456".to_owned(),
+            payout_bacs_sort_code: "404784".to_owned(),
+            payout_bacs_account: "70872490".to_owned(),
         }
     }
 }
@@ -180,6 +220,18 @@ pub const ENV_KEYS: &[&str] = &[
     "branding_logo_url",
     "smtp_url",
     "email_from",
+    "payout_minimum_major",
+    "payout_worker",
+    "payout_poll_ms",
+    "payout_instant_fee_percent",
+    "payout_fx_markup_percent",
+    "payout_originator_name",
+    "payout_sepa_iban",
+    "payout_ach_routing",
+    "payout_ach_company_id",
+    "payout_bacs_sun",
+    "payout_bacs_sort_code",
+    "payout_bacs_account",
 ];
 
 /// Values given as command-line flags: the top layer.
@@ -271,6 +323,26 @@ impl Config {
         if self.email_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(
                 "email_from must be an email address (`Name <addr@host>` is fine)".to_owned(),
+            );
+        }
+        if self.payout_minimum_major > 1_000_000 {
+            return Err("payout_minimum_major must be between 0 and 1000000".to_owned());
+        }
+        if self.payout_poll_ms == 0 || self.payout_poll_ms > 86_400_000 {
+            return Err("payout_poll_ms must be between 1 and 86400000".to_owned());
+        }
+        if self.payout_instant_fee_percent < Decimal::ZERO
+            || self.payout_instant_fee_percent > Decimal::TEN
+        {
+            return Err("payout_instant_fee_percent must be between 0 and 10".to_owned());
+        }
+        if self.payout_fx_markup_percent < Decimal::ZERO
+            || self.payout_fx_markup_percent > Decimal::TEN
+            || self.payout_fx_markup_percent.scale() > 4
+        {
+            return Err(
+                "payout_fx_markup_percent must be between 0 and 10 with at most 4 decimals"
+                    .to_owned(),
             );
         }
         if let Some(url) = &self.database_url {

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod kyc;
 pub mod pages;
 pub mod payments;
+pub mod payouts;
 pub mod state;
 pub mod telemetry;
 pub mod webhooks;

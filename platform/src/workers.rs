@@ -24,6 +24,9 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
         tokio::spawn(settlement(state.clone(), stop.clone())),
         tokio::spawn(kyc_deadlines(state.clone(), stop.clone())),
     ];
+    if state.config.payout_worker {
+        handles.push(tokio::spawn(payout_scheduler(state.clone(), stop.clone())));
+    }
     if state.config.webhook_worker {
         handles.push(tokio::spawn(webhooks(state, stop)));
     }
@@ -81,6 +84,47 @@ async fn settlement(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(SETTLE_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// The payout run in both modes, each on its own clock's date (test mode follows the test
+/// clock), every `payout_poll_ms`. Runs are idempotent per period (a unique key), so running
+/// often, or on many instances at once, creates each scheduled payout once.
+async fn payout_scheduler(state: AppState, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_millis(state.config.payout_poll_ms);
+    loop {
+        for livemode in [false, true] {
+            let result = async {
+                let now = crate::payments::clock::now(&state.db, livemode).await?;
+                crate::payouts::run(
+                    &state.db,
+                    &state.config,
+                    &state.kyc.sealer,
+                    livemode,
+                    now.date_naive(),
+                    now,
+                    false,
+                )
+                .await
+            }
+            .await;
+            match result {
+                Ok(r) if r.created.is_empty() && r.batches.is_empty() => {}
+                Ok(r) => tracing::info!(
+                    livemode,
+                    payouts = r.created.len(),
+                    batches = r.batches.len(),
+                    "payout run"
+                ),
+                Err(e) => {
+                    tracing::warn!(code = e.code, error = %e.message, "payout run failed; will retry")
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,
         }
     }

@@ -450,3 +450,58 @@ fn an_event_written_before_a_kill_is_delivered_after_restart() {
     assert!(request.contains(&account_id), "{request}");
     terminate(second);
 }
+
+#[test]
+fn payouts_run_dry_run_and_import_report_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = stdout(&run(dir.path(), &["payouts", "--help"]));
+    for word in ["run", "import", "fx-import"] {
+        assert!(help.contains(word), "payouts --help lacks {word}:\n{help}");
+    }
+    let help = stdout(&run(dir.path(), &["payouts", "run", "--help"]));
+    for word in ["--as-of", "--dry-run", "--mode"] {
+        assert!(
+            help.contains(word),
+            "payouts run --help lacks {word}:\n{help}"
+        );
+    }
+    // Nothing to pay on an empty database; a dry run says so and exits 0.
+    let out = run(
+        dir.path(),
+        &[
+            "payouts",
+            "run",
+            "--as-of",
+            "2026-12-01",
+            "--dry-run",
+            "--mode",
+            "test",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout(&out).contains("0 payouts to make"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(dir.path(), &["payouts", "run", "--as-of", "2026-13-01"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("YYYY-MM-DD"));
+    // A file that is neither a status report nor a return file is refused.
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "not a bank file\n").unwrap();
+    let out = run(dir.path(), &["payouts", "import", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("file_invalid"));
+    let rates = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../payouts/tests/fixtures/eurofxref-daily.xml"
+    );
+    let out = run(dir.path(), &["payouts", "fx-import", rates]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout(&out).contains("rates of 2026-11-24"),
+        "{}",
+        stdout(&out)
+    );
+}

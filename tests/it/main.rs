@@ -15,4 +15,5 @@ mod idempotency;
 mod kyc;
 mod onboarding;
 mod payments;
+mod payouts;
 mod webhooks;

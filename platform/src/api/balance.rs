@@ -175,6 +175,7 @@ impl BalanceTransactionObject {
             "charge" => IdKind::Charge,
             "refund" => IdKind::Refund,
             "transfer" => IdKind::Transfer,
+            "payout" => IdKind::Payout,
             _ => IdKind::Dispute,
         };
         Self {
@@ -206,8 +207,11 @@ pub struct BtListQuery {
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub kind: Option<String>,
-    /// Only movements caused by this object (`ch_…`, `re_…`, `tr_…`, `dp_…`).
+    /// Only movements caused by this object (`ch_…`, `re_…`, `tr_…`, `dp_…`, `po_…`).
     pub source: Option<String>,
+    /// Only what this payout (`po_…`) moved: its debit and, if it failed or was canceled,
+    /// the return of the money.
+    pub payout: Option<String>,
     #[serde(rename = "available_on[gte]")]
     #[param(rename = "available_on[gte]")]
     pub available_on_gte: Option<String>,
@@ -262,6 +266,7 @@ pub async fn transactions(
             IdKind::Refund,
             IdKind::Transfer,
             IdKind::Dispute,
+            IdKind::Payout,
         ]
         .into_iter()
         .find_map(|k| ids::decode(k, source).ok())
@@ -269,10 +274,29 @@ pub async fn transactions(
             ApiError::invalid(
                 "source",
                 "parameter_invalid",
-                "source must be a ch_, re_, tr_ or dp_ id",
+                "source must be a ch_, re_, tr_, dp_ or po_ id",
             )
         })?;
         select = select.filter(Column::SourceId.eq(id));
+    }
+    if let Some(payout) = &q.payout {
+        let id = ids::decode(IdKind::Payout, payout).map_err(|e| {
+            ApiError::invalid(
+                "payout",
+                "parameter_invalid",
+                format!("Invalid payout: {e}"),
+            )
+        })?;
+        // The payout's seller's rows: the platform may ask for any payout, a seller for its own.
+        let p = crate::payouts::find(&state.db, auth.livemode, id)
+            .await?
+            .filter(|p| auth.account.is_none_or(|a| a == p.account_id))
+            .ok_or_else(|| ApiError::not_found("payout", payout))?;
+        select = payments::scoped_balance_transactions(auth.livemode, Owner::Seller(p.account_id))
+            .filter(crate::payouts::reconciliation_condition(&state.db, &p).await?);
+        if let Some(kind) = &q.kind {
+            select = select.filter(Column::Kind.eq(kind.clone()));
+        }
     }
     if let Some(t) = &q.available_on_gte {
         select =

@@ -20,6 +20,7 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 pub mod balance;
 pub mod charges;
 pub mod disputes;
+pub mod payouts;
 pub mod refunds;
 pub mod transfers;
 pub mod webhook_endpoints;

@@ -26,6 +26,8 @@ pub enum IdKind {
     File,
     Review,
     AccountLink,
+    Payout,
+    PayoutBatch,
 }
 
 impl IdKind {
@@ -47,6 +49,8 @@ impl IdKind {
             IdKind::File => "file",
             IdKind::Review => "rev",
             IdKind::AccountLink => "al",
+            IdKind::Payout => "po",
+            IdKind::PayoutBatch => "pob",
         }
     }
 }

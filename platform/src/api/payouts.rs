@@ -1,0 +1,982 @@
+//! Payouts: `POST /v1/payouts`, `GET /v1/payouts`, `GET /v1/payouts/{id}`,
+//! `POST /v1/payouts/{id}/cancel`, `GET /v1/payouts/{id}/reconciliation.csv`; schedules
+//! (`GET|POST /v1/accounts/{id}/payout_schedule`); batches (`GET /v1/payout_batches`, `…/{id}`,
+//! `…/{id}/file`, `POST …/{id}/mark_sent`); and test helpers
+//! (`POST /v1/test_helpers/payouts/{id}/pay|fail`, `POST /v1/test_helpers/payouts/run`).
+
+use std::sync::Mutex;
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use agora_payouts::{FailureCode, Method};
+use chrono::{NaiveDate, NaiveTime};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{parse_account_id, parse_currency};
+use crate::gateway::error::ApiError;
+use crate::gateway::ids::{self, IdKind};
+use crate::gateway::pagination::{Cursor, ListBody};
+use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
+use crate::payments::clock;
+use crate::payouts::entity::{payout, payout_batch, payout_settings};
+use crate::payouts::{self, Notice, Outcome, Payout, PayoutBatch};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PayoutObject {
+    #[schema(example = "po_01h455vb4pex5vsknk084sn02q")]
+    pub id: String,
+    #[schema(example = "payout")]
+    pub object: &'static str,
+    pub livemode: bool,
+    pub created: String,
+    /// The seller paid (`acct_…`).
+    pub account: String,
+    /// Minor units that reach the bank account.
+    pub amount: i64,
+    /// Instant payout fee, taken from the balance on top of `amount`.
+    pub fee: i64,
+    pub currency: String,
+    /// The bank account (`ba_…`).
+    pub destination: String,
+    /// `standard` or `instant`.
+    pub method: String,
+    /// `pending`, `in_transit`, `paid`, `failed` or `canceled`.
+    pub status: String,
+    /// `sepa`, `ach`, `uk_faster_payments`, `uk_bacs` or `other`.
+    pub rail: String,
+    /// `YYYY-MM-DD`, in the rail's calendar.
+    pub arrival_date: String,
+    /// `true` for payouts made by the schedule.
+    pub automatic: bool,
+    pub failure_code: Option<String>,
+    /// The batch (`pob_…`) whose bank file carries it.
+    pub batch: Option<String>,
+    /// For a payout converted from another currency: what left the balance, in which
+    /// currency, at which mid rate (units of `currency` per unit of `source_currency`) and
+    /// markup (a fraction: `0.005` = 0.5 %).
+    pub source_amount: Option<i64>,
+    pub source_currency: Option<String>,
+    pub exchange_rate: Option<String>,
+    pub fx_markup: Option<String>,
+}
+
+impl PayoutObject {
+    pub fn from_model(p: &Payout) -> Self {
+        Self {
+            id: ids::encode(IdKind::Payout, p.id),
+            object: "payout",
+            livemode: p.livemode,
+            created: super::timestamp(p.created_at),
+            account: ids::encode(IdKind::Account, p.account_id),
+            amount: p.amount,
+            fee: p.fee,
+            currency: p.currency.clone(),
+            destination: ids::encode(IdKind::ExternalAccount, p.external_account_id),
+            method: p.method.clone(),
+            status: p.status.clone(),
+            rail: p.rail.clone(),
+            arrival_date: p.arrival_date.clone(),
+            automatic: p.period_key.is_some(),
+            failure_code: p.failure_code.clone(),
+            batch: p.batch_id.map(|b| ids::encode(IdKind::PayoutBatch, b)),
+            source_amount: p.source_amount,
+            source_currency: p.source_currency.clone(),
+            exchange_rate: p.fx_rate.clone(),
+            fx_markup: p.fx_markup.clone(),
+        }
+    }
+
+    pub fn json(p: &Payout) -> Result<Value, ApiError> {
+        serde_json::to_value(Self::from_model(p)).map_err(ApiError::internal)
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePayoutRequest {
+    pub amount: i64,
+    pub currency: String,
+    /// A bank account (`ba_…`) of the seller; default: its default one for the currency.
+    pub destination: Option<String>,
+    /// `standard` (default) or `instant`.
+    pub method: Option<String>,
+    /// The seller (`acct_…`), unless named by the `Agora-Account` header.
+    pub account: Option<String>,
+}
+
+fn payout_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
+    ids::decode(IdKind::Payout, raw).map_err(|_| ApiError::not_found("payout", raw))
+}
+
+/// A payout the caller may see: the platform sees all of the mode's, a seller its own.
+async fn visible(state: &AppState, auth: &Auth, raw: &str) -> Result<Payout, ApiError> {
+    let id = payout_id(raw)?;
+    payouts::find(&state.db, auth.livemode, id)
+        .await?
+        .filter(|p| auth.account.is_none_or(|a| a == p.account_id))
+        .ok_or_else(|| ApiError::not_found("payout", raw))
+}
+
+async fn notify(state: &AppState, notices: Mutex<Vec<Notice>>) {
+    let notices = notices.into_inner().unwrap_or_default();
+    for n in &notices {
+        payouts::send_notice(&state.config, n).await;
+    }
+}
+
+#[utoipa::path(
+    tag = "Payouts",
+    request_body = CreatePayoutRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry for 24 hours.")),
+    responses((status = 200, description = "The payout", body = PayoutObject), (status = 400, description = "Invalid, payouts disabled or paused, or the balance is too low", body = crate::api::openapi::ErrorBody)),
+    security(("api_key" = []))
+)]
+#[post("/payouts")]
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let origin = idempotency::origin(&req);
+    idempotency::run(&state, &auth, &req, &body, async |txn| {
+        let input: CreatePayoutRequest = body.parse()?;
+        let currency = parse_currency("currency", &input.currency)?;
+        let named = input
+            .account
+            .as_deref()
+            .map(|a| parse_account_id("account", a))
+            .transpose()?;
+        let account = match (auth.account, named) {
+            (Some(acting), Some(named)) if acting != named => {
+                return Err(ApiError::invalid(
+                    "account",
+                    "parameter_invalid",
+                    "account differs from the Agora-Account header",
+                ))
+            }
+            (Some(acting), _) => acting,
+            (None, Some(named)) => named,
+            (None, None) => {
+                return Err(ApiError::invalid(
+                    "account",
+                    "parameter_missing",
+                    "name the seller with account or the Agora-Account header",
+                ))
+            }
+        };
+        let destination = input
+            .destination
+            .as_deref()
+            .map(|d| {
+                ids::decode(IdKind::ExternalAccount, d).map_err(|e| {
+                    ApiError::invalid(
+                        "destination",
+                        "parameter_invalid",
+                        format!("Invalid destination: {e}"),
+                    )
+                })
+            })
+            .transpose()?;
+        let method = match input.method.as_deref() {
+            None | Some("standard") => Method::Standard,
+            Some("instant") => Method::Instant,
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "method",
+                    "parameter_invalid",
+                    "method must be standard or instant",
+                ))
+            }
+        };
+        let now = clock::now(txn, auth.livemode).await?;
+        let p = payouts::create(
+            txn,
+            &state.config,
+            auth.livemode,
+            now,
+            now,
+            payouts::NewPayout {
+                account,
+                amount: input.amount,
+                currency,
+                destination,
+                method,
+                period_key: None,
+            },
+            &origin,
+        )
+        .await?
+        .ok_or_else(|| ApiError::internal("a manual payout collided on its period"))?;
+        PayoutObject::json(&p)
+    })
+    .await
+}
+
+#[utoipa::path(
+    tag = "Payouts",
+    params(("id" = String, Path, description = "A `po_` id")),
+    responses((status = 200, description = "The payout", body = PayoutObject), (status = 404, description = "No such payout", body = crate::api::openapi::ErrorBody)),
+    security(("api_key" = []))
+)]
+#[get("/payouts/{id}")]
+pub async fn retrieve(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let p = visible(&state, &auth, &path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(PayoutObject::from_model(&p)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only this seller's payouts (`acct_…`).
+    pub account: Option<String>,
+    /// `pending`, `in_transit`, `paid`, `failed` or `canceled`.
+    pub status: Option<String>,
+    /// Only the payouts of this batch (`pob_…`).
+    pub batch: Option<String>,
+    pub limit: Option<i64>,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
+}
+
+const STATUSES: [&str; 5] = ["pending", "in_transit", "paid", "failed", "canceled"];
+
+#[utoipa::path(tag = "Payouts", params(ListQuery), responses((status = 200, description = "Payouts, newest first")), security(("api_key" = [])))]
+#[get("/payouts")]
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: ApiQuery<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.0;
+    let cursor = Cursor::parse(
+        IdKind::Payout,
+        q.limit,
+        q.starting_after.as_deref(),
+        q.ending_before.as_deref(),
+    )?;
+    let mut select = payouts::scoped(auth.livemode);
+    if let Some(acting) = auth.account {
+        select = select.filter(payout::Column::AccountId.eq(acting));
+    }
+    if let Some(a) = &q.account {
+        select = select.filter(payout::Column::AccountId.eq(parse_account_id("account", a)?));
+    }
+    if let Some(s) = &q.status {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(ApiError::invalid(
+                "status",
+                "parameter_invalid",
+                "status must be pending, in_transit, paid, failed or canceled",
+            ));
+        }
+        select = select.filter(payout::Column::Status.eq(s.clone()));
+    }
+    if let Some(b) = &q.batch {
+        let id = ids::decode(IdKind::PayoutBatch, b).map_err(|e| {
+            ApiError::invalid("batch", "parameter_invalid", format!("Invalid batch: {e}"))
+        })?;
+        select = select.filter(payout::Column::BatchId.eq(id));
+    }
+    let page = cursor.fetch(&state.db, select, payout::Column::Id).await?;
+    let data: Vec<PayoutObject> = page.rows.iter().map(PayoutObject::from_model).collect();
+    Ok(HttpResponse::Ok().json(ListBody::new("/v1/payouts", data, page.has_more)))
+}
+
+#[utoipa::path(
+    tag = "Payouts",
+    params(("id" = String, Path, description = "A `po_` id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry.")),
+    responses((status = 200, description = "The canceled payout; its money is back in the balance", body = PayoutObject), (status = 400, description = "Not pending any more", body = crate::api::openapi::ErrorBody)),
+    security(("api_key" = []))
+)]
+#[post("/payouts/{id}/cancel")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_platform()?;
+    let raw = path.into_inner();
+    let p = visible(&state, &auth, &raw).await?;
+    let origin = idempotency::origin(&req);
+    idempotency::run(&state, &auth, &req, &body, async |txn| {
+        let _: EmptyRequest = body.parse()?;
+        let now = clock::now(txn, auth.livemode).await?;
+        let (after, _) =
+            payouts::transition(txn, auth.livemode, now, p.id, Outcome::Canceled, &origin).await?;
+        PayoutObject::json(&after)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyRequest {}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FailRequest {
+    /// `account_closed` (default), `no_account`, `invalid_account_number`, `account_frozen`,
+    /// `declined`, `could_not_process`, `insufficient_funds`, `bank_account_restricted`,
+    /// `invalid_currency`.
+    pub failure_code: Option<String>,
+}
+
+fn test_only(auth: &Auth) -> Result<(), ApiError> {
+    if auth.livemode {
+        // Test helpers do not exist for live keys.
+        return Err(ApiError::from_status(
+            actix_web::http::StatusCode::NOT_FOUND,
+        ));
+    }
+    auth.require_platform()
+}
+
+#[utoipa::path(
+    tag = "Test helpers",
+    params(("id" = String, Path, description = "A `po_` id")),
+    responses((status = 200, description = "The payout, paid", body = PayoutObject), (status = 404, description = "With a live key")),
+    security(("api_key" = []))
+)]
+#[post("/test_helpers/payouts/{id}/pay")]
+pub async fn test_pay(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    test_only(&auth)?;
+    let p = visible(&state, &auth, &path.into_inner()).await?;
+    let origin = idempotency::origin(&req);
+    let notices = Mutex::new(Vec::new());
+    let res = idempotency::run(&state, &auth, &req, &body, async |txn| {
+        let _: EmptyRequest = body.parse()?;
+        let now = clock::now(txn, false).await?;
+        let (after, notice) =
+            payouts::transition(txn, false, now, p.id, Outcome::Paid, &origin).await?;
+        if let (Some(n), Ok(mut v)) = (notice, notices.lock()) {
+            v.push(n);
+        }
+        PayoutObject::json(&after)
+    })
+    .await?;
+    notify(&state, notices).await;
+    Ok(res)
+}
+
+#[utoipa::path(
+    tag = "Test helpers",
+    request_body = FailRequest,
+    params(("id" = String, Path, description = "A `po_` id")),
+    responses((status = 200, description = "The payout, failed; the money is back in the balance and the bank account errored", body = PayoutObject), (status = 404, description = "With a live key")),
+    security(("api_key" = []))
+)]
+#[post("/test_helpers/payouts/{id}/fail")]
+pub async fn test_fail(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    test_only(&auth)?;
+    let p = visible(&state, &auth, &path.into_inner()).await?;
+    let origin = idempotency::origin(&req);
+    let notices = Mutex::new(Vec::new());
+    let res = idempotency::run(&state, &auth, &req, &body, async |txn| {
+        let input: FailRequest = body.parse()?;
+        let code = match input.failure_code.as_deref() {
+            None => FailureCode::AccountClosed,
+            Some(c) => FailureCode::parse(c).ok_or_else(|| {
+                ApiError::invalid("failure_code", "parameter_invalid", "unknown failure_code")
+            })?,
+        };
+        let now = clock::now(txn, false).await?;
+        let (after, notice) =
+            payouts::transition(txn, false, now, p.id, Outcome::Failed(code), &origin).await?;
+        if let (Some(n), Ok(mut v)) = (notice, notices.lock()) {
+            v.push(n);
+        }
+        PayoutObject::json(&after)
+    })
+    .await?;
+    notify(&state, notices).await;
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// The payout day, `YYYY-MM-DD`; default: today by the test clock. Payouts are submitted
+    /// at 10:00 UTC of that day (for arrival dates).
+    pub as_of: Option<String>,
+    /// Report what would be paid; change nothing.
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlannedObject {
+    pub account: String,
+    pub amount: i64,
+    pub currency: String,
+    pub rail: String,
+    pub arrival_date: String,
+    pub period: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunObject {
+    #[schema(example = "payout_run")]
+    pub object: &'static str,
+    pub as_of: String,
+    pub dry_run: bool,
+    pub planned: Vec<PlannedObject>,
+    pub created: Vec<PayoutObject>,
+    pub already_created: usize,
+    pub batches: Vec<PayoutBatchObject>,
+    /// Payouts of sent batches that arrived by `as_of`, now `paid`.
+    pub paid: Vec<PayoutObject>,
+    pub errors: usize,
+}
+
+/// Parses an `as_of` date: `YYYY-MM-DD` from 2000 to 2100 (bank calendars and file formats
+/// are not meant for dates beyond, and far dates would only be typos).
+pub fn parse_date(param: &str, value: &str) -> Result<NaiveDate, ApiError> {
+    use chrono::Datelike;
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .filter(|d| (2000..=2100).contains(&d.year()))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                param,
+                "parameter_invalid",
+                format!("{param} must be a date YYYY-MM-DD between 2000 and 2100"),
+            )
+        })
+}
+
+/// The time payouts of a run `as_of` a given day count as submitted: 10:00 UTC, before every
+/// rail's cut-off, so arrival dates are those of a morning run.
+pub fn submitted_on(day: NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    day.and_time(NaiveTime::from_hms_opt(10, 0, 0).unwrap_or(NaiveTime::MIN))
+        .and_utc()
+}
+
+pub fn run_json(as_of: NaiveDate, dry_run: bool, r: &payouts::RunReport) -> RunObject {
+    RunObject {
+        object: "payout_run",
+        as_of: as_of.format("%Y-%m-%d").to_string(),
+        dry_run,
+        planned: r
+            .planned
+            .iter()
+            .map(|p| PlannedObject {
+                account: ids::encode(IdKind::Account, p.account),
+                amount: p.amount,
+                currency: p.currency.clone(),
+                rail: p.rail.as_str().to_owned(),
+                arrival_date: p.arrival_date.format("%Y-%m-%d").to_string(),
+                period: p.period_key.clone(),
+            })
+            .collect(),
+        created: r.created.iter().map(PayoutObject::from_model).collect(),
+        already_created: r.already_created,
+        batches: r
+            .batches
+            .iter()
+            .map(PayoutBatchObject::from_model)
+            .collect(),
+        paid: r.paid.iter().map(PayoutObject::from_model).collect(),
+        errors: r.errors,
+    }
+}
+
+#[utoipa::path(
+    tag = "Test helpers",
+    request_body = RunRequest,
+    responses((status = 200, description = "What the test-mode payout run did", body = RunObject), (status = 404, description = "With a live key")),
+    security(("api_key" = []))
+)]
+#[post("/test_helpers/payouts/run")]
+pub async fn test_run(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    test_only(&auth)?;
+    // Not under an Idempotency-Key: a run is idempotent per period by itself.
+    let input: RunRequest = body.parse()?;
+    let now = clock::now(&state.db, false).await?;
+    let (as_of, submitted_at) = match &input.as_of {
+        Some(d) => {
+            let day = parse_date("as_of", d)?;
+            (day, submitted_on(day))
+        }
+        None => (now.date_naive(), now),
+    };
+    let dry_run = input.dry_run.unwrap_or(false);
+    let report = payouts::run(
+        &state.db,
+        &state.config,
+        &state.kyc.sealer,
+        false,
+        as_of,
+        submitted_at,
+        dry_run,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(run_json(as_of, dry_run, &report)))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ScheduleObject {
+    /// `manual` (default), `daily`, `weekly` or `monthly`.
+    pub interval: String,
+    /// `monday` … `friday`, for weekly.
+    pub weekly_anchor: Option<String>,
+    /// 1 … 31 (29–31 mean the month's last day when shorter), for monthly.
+    pub monthly_anchor: Option<i32>,
+    /// Days funds stay in the balance after they became available before a scheduled payout
+    /// takes them (0–365; default 0).
+    pub delay_days: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PayoutSettingsObject {
+    #[schema(example = "payout_settings")]
+    pub object: &'static str,
+    pub account: String,
+    pub schedule: ScheduleObject,
+    /// The operator's stop: no payouts, manual or scheduled, while true.
+    pub paused: bool,
+}
+
+fn settings_object(s: &payouts::PayoutSettings) -> PayoutSettingsObject {
+    PayoutSettingsObject {
+        object: "payout_settings",
+        account: ids::encode(IdKind::Account, s.id),
+        schedule: ScheduleObject {
+            interval: s.payout_interval.clone(),
+            weekly_anchor: s.payout_weekly_anchor.clone(),
+            monthly_anchor: s.payout_monthly_anchor,
+            delay_days: s.payout_delay_days,
+        },
+        paused: s.payouts_paused,
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSettingsRequest {
+    pub schedule: Option<ScheduleRequest>,
+    pub paused: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleRequest {
+    pub interval: String,
+    pub weekly_anchor: Option<String>,
+    pub monthly_anchor: Option<i64>,
+    pub delay_days: Option<i64>,
+}
+
+#[utoipa::path(
+    tag = "Payouts",
+    params(("id" = String, Path, description = "An `acct_` id")),
+    responses((status = 200, description = "The account's payout schedule and pause flag", body = PayoutSettingsObject)),
+    security(("api_key" = []))
+)]
+#[get("/accounts/{id}/payout_settings")]
+pub async fn get_settings(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let raw = path.into_inner();
+    let id =
+        ids::decode(IdKind::Account, &raw).map_err(|_| ApiError::not_found("account", &raw))?;
+    let s = payouts::settings(&state.db, auth.livemode, id)
+        .await?
+        .filter(|s| auth.account.is_none_or(|a| a == s.id))
+        .ok_or_else(|| ApiError::not_found("account", &raw))?;
+    Ok(HttpResponse::Ok().json(settings_object(&s)))
+}
+
+#[utoipa::path(
+    tag = "Payouts",
+    request_body = UpdateSettingsRequest,
+    params(("id" = String, Path, description = "An `acct_` id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry.")),
+    responses((status = 200, description = "The account's payout settings", body = PayoutSettingsObject), (status = 400, description = "Invalid schedule", body = crate::api::openapi::ErrorBody)),
+    security(("api_key" = []))
+)]
+#[post("/accounts/{id}/payout_settings")]
+pub async fn update_settings(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_platform()?;
+    let raw = path.into_inner();
+    let id =
+        ids::decode(IdKind::Account, &raw).map_err(|_| ApiError::not_found("account", &raw))?;
+    idempotency::run(&state, &auth, &req, &body, async |txn| {
+        let input: UpdateSettingsRequest = body.parse()?;
+        let before = payouts::settings(txn, auth.livemode, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("account", &raw))?;
+        let mut update = payout_settings::Entity::update_many();
+        if let Some(s) = &input.schedule {
+            let (weekly, monthly) = check_schedule(s)?;
+            let delay = match s.delay_days {
+                None => None,
+                Some(d)
+                    if (0..=i64::from(agora_payouts::schedule::MAX_DELAY_DAYS)).contains(&d) =>
+                {
+                    Some(i32::try_from(d).unwrap_or(0))
+                }
+                Some(_) => {
+                    return Err(ApiError::invalid(
+                        "schedule.delay_days",
+                        "parameter_invalid",
+                        "delay_days must be between 0 and 365",
+                    ))
+                }
+            };
+            update = update
+                .col_expr(
+                    payout_settings::Column::PayoutInterval,
+                    Expr::value(s.interval.clone()),
+                )
+                .col_expr(
+                    payout_settings::Column::PayoutWeeklyAnchor,
+                    Expr::value(weekly),
+                )
+                .col_expr(
+                    payout_settings::Column::PayoutMonthlyAnchor,
+                    Expr::value(monthly),
+                )
+                .col_expr(payout_settings::Column::PayoutDelayDays, Expr::value(delay));
+        }
+        if let Some(p) = input.paused {
+            update = update.col_expr(payout_settings::Column::PayoutsPaused, Expr::value(p));
+        }
+        if input.schedule.is_some() || input.paused.is_some() {
+            update
+                .filter(payout_settings::Column::Id.eq(id))
+                .filter(payout_settings::Column::Livemode.eq(auth.livemode))
+                .exec(txn)
+                .await?;
+        }
+        let after = payouts::settings(txn, auth.livemode, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("account", &raw))?;
+        let object = serde_json::to_value(settings_object(&after)).map_err(ApiError::internal)?;
+        if after != before {
+            let previous = crate::events::previous_attributes(
+                &serde_json::to_value(settings_object(&before)).map_err(ApiError::internal)?,
+                &object,
+            );
+            crate::events::record(
+                txn,
+                crate::events::NewEvent {
+                    livemode: auth.livemode,
+                    account_id: Some(id),
+                    kind: "account.payout_settings.updated",
+                    object: object.clone(),
+                    previous_attributes: Some(previous),
+                },
+                &idempotency::origin(&req),
+            )
+            .await?;
+        }
+        Ok(object)
+    })
+    .await
+}
+
+/// Validates a schedule; returns the weekly and monthly anchors to store.
+fn check_schedule(s: &ScheduleRequest) -> Result<(Option<String>, Option<i32>), ApiError> {
+    let bad = |param: &str, message: &str| {
+        Err(ApiError::invalid(
+            format!("schedule.{param}"),
+            "parameter_invalid",
+            message.to_owned(),
+        ))
+    };
+    match s.interval.as_str() {
+        "manual" | "daily" => {
+            if s.weekly_anchor.is_some() || s.monthly_anchor.is_some() {
+                return bad("interval", "anchors belong to weekly and monthly schedules");
+            }
+            Ok((None, None))
+        }
+        "weekly" => {
+            let Some(a) = s.weekly_anchor.as_deref() else {
+                return bad(
+                    "weekly_anchor",
+                    "weekly schedules need weekly_anchor (monday to friday)",
+                );
+            };
+            if payouts::parse_weekday(a).is_none() || s.monthly_anchor.is_some() {
+                return bad(
+                    "weekly_anchor",
+                    "weekly_anchor must be monday, tuesday, wednesday, thursday or friday",
+                );
+            }
+            Ok((Some(a.to_owned()), None))
+        }
+        "monthly" => match s.monthly_anchor {
+            Some(d) if (1..=31).contains(&d) && s.weekly_anchor.is_none() => {
+                Ok((None, i32::try_from(d).ok()))
+            }
+            _ => bad(
+                "monthly_anchor",
+                "monthly schedules need monthly_anchor from 1 to 31",
+            ),
+        },
+        _ => bad(
+            "interval",
+            "interval must be manual, daily, weekly or monthly",
+        ),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PayoutBatchObject {
+    #[schema(example = "pob_01h455vb4pex5vsknk084sn02q")]
+    pub id: String,
+    #[schema(example = "payout_batch")]
+    pub object: &'static str,
+    pub livemode: bool,
+    pub created: String,
+    pub rail: String,
+    pub currency: String,
+    /// `created` (file written) or `sent` (handed to the bank).
+    pub status: String,
+    pub file_name: String,
+    pub entry_count: i32,
+    pub total: i64,
+    pub sent_at: Option<String>,
+}
+
+impl PayoutBatchObject {
+    pub fn from_model(b: &PayoutBatch) -> Self {
+        Self {
+            id: ids::encode(IdKind::PayoutBatch, b.id),
+            object: "payout_batch",
+            livemode: b.livemode,
+            created: super::timestamp(b.created_at),
+            rail: b.rail.clone(),
+            currency: b.currency.clone(),
+            status: b.status.clone(),
+            file_name: b.file_name.clone(),
+            entry_count: b.entry_count,
+            total: b.total,
+            sent_at: b.sent_at.map(super::timestamp),
+        }
+    }
+}
+
+async fn batch_of(state: &AppState, auth: &Auth, raw: &str) -> Result<PayoutBatch, ApiError> {
+    auth.require_platform()?;
+    let id = ids::decode(IdKind::PayoutBatch, raw)
+        .map_err(|_| ApiError::not_found("payout_batch", raw))?;
+    payouts::scoped_batches(auth.livemode)
+        .filter(payout_batch::Column::Id.eq(id))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payout_batch", raw))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BatchListQuery {
+    pub limit: Option<i64>,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
+}
+
+#[utoipa::path(tag = "Payouts", params(BatchListQuery), responses((status = 200, description = "Payout batches (bank files), newest first")), security(("api_key" = [])))]
+#[get("/payout_batches")]
+pub async fn list_batches(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: ApiQuery<BatchListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_platform()?;
+    let q = query.0;
+    let cursor = Cursor::parse(
+        IdKind::PayoutBatch,
+        q.limit,
+        q.starting_after.as_deref(),
+        q.ending_before.as_deref(),
+    )?;
+    let page = cursor
+        .fetch(
+            &state.db,
+            payouts::scoped_batches(auth.livemode),
+            payout_batch::Column::Id,
+        )
+        .await?;
+    let data: Vec<PayoutBatchObject> = page
+        .rows
+        .iter()
+        .map(PayoutBatchObject::from_model)
+        .collect();
+    Ok(HttpResponse::Ok().json(ListBody::new("/v1/payout_batches", data, page.has_more)))
+}
+
+#[utoipa::path(
+    tag = "Payouts",
+    params(("id" = String, Path, description = "A `pob_` id")),
+    responses((status = 200, description = "The batch", body = PayoutBatchObject)),
+    security(("api_key" = []))
+)]
+#[get("/payout_batches/{id}")]
+pub async fn retrieve_batch(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let b = batch_of(&state, &auth, &path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(PayoutBatchObject::from_model(&b)))
+}
+
+#[utoipa::path(
+    tag = "Payouts",
+    params(("id" = String, Path, description = "A `pob_` id")),
+    responses((status = 200, description = "The bank file (pain.001 XML, NACHA, Standard 18 or CSV)")),
+    security(("api_key" = []))
+)]
+#[get("/payout_batches/{id}/file")]
+pub async fn batch_file(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let b = batch_of(&state, &auth, &path.into_inner()).await?;
+    let bytes =
+        tokio::fs::read(crate::payouts::files::batches_dir(&state.config).join(&b.file_name))
+            .await
+            .map_err(ApiError::internal)?;
+    let mime = match b.file_name.rsplit('.').next() {
+        Some("xml") => "application/xml",
+        Some("csv") => "text/csv; charset=utf-8",
+        _ => "text/plain; charset=utf-8",
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(mime)
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{}\"", b.file_name),
+        ))
+        .body(bytes))
+}
+
+#[utoipa::path(
+    tag = "Payouts",
+    params(("id" = String, Path, description = "A `pob_` id")),
+    responses((status = 200, description = "The batch, marked sent", body = PayoutBatchObject)),
+    security(("api_key" = []))
+)]
+#[post("/payout_batches/{id}/mark_sent")]
+pub async fn mark_sent(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let b = batch_of(&state, &auth, &path.into_inner()).await?;
+    idempotency::run(&state, &auth, &req, &body, async |txn| {
+        let _: EmptyRequest = body.parse()?;
+        let now = clock::now(txn, auth.livemode).await?;
+        let done = payout_batch::Entity::update_many()
+            .col_expr(payout_batch::Column::Status, Expr::value("sent"))
+            .col_expr(payout_batch::Column::SentAt, Expr::value(now))
+            .filter(payout_batch::Column::Id.eq(b.id))
+            .filter(payout_batch::Column::Status.eq("created"))
+            .exec(txn)
+            .await?;
+        if done.rows_affected != 1 {
+            return Err(ApiError::bad_request(
+                "payout_batch_already_sent",
+                "this batch is already marked sent",
+            ));
+        }
+        let after = payout_batch::Entity::find_by_id(b.id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| ApiError::internal("batch vanished"))?;
+        serde_json::to_value(PayoutBatchObject::from_model(&after)).map_err(ApiError::internal)
+    })
+    .await
+}
+
+/// Most balance transactions in one reconciliation report.
+const MAX_RECONCILIATION_ROWS: u64 = 10_000;
+
+#[utoipa::path(
+    tag = "Payouts",
+    params(("id" = String, Path, description = "A `po_` id")),
+    responses((status = 200, description = "CSV: the balance transactions the payout paid")),
+    security(("api_key" = []))
+)]
+#[get("/payouts/{id}/reconciliation.csv")]
+pub async fn reconciliation(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::payments::entity::balance_transaction::Column;
+    let p = visible(&state, &auth, &path.into_inner()).await?;
+    let rows = crate::payments::scoped_balance_transactions(
+        p.livemode,
+        agora_ledger::Owner::Seller(p.account_id),
+    )
+    .filter(payouts::reconciliation_condition(&state.db, &p).await?)
+    .order_by_asc(Column::Id)
+    .limit(MAX_RECONCILIATION_ROWS)
+    .all(&state.db)
+    .await?;
+    let mut out = String::from("balance_transaction,type,source,amount,fee,net,currency,created\n");
+    for bt in rows {
+        let kind = match bt.source_kind.as_str() {
+            "charge" => IdKind::Charge,
+            "refund" => IdKind::Refund,
+            "transfer" => IdKind::Transfer,
+            "payout" => IdKind::Payout,
+            _ => IdKind::Dispute,
+        };
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\n",
+            ids::encode(IdKind::BalanceTransaction, bt.id),
+            bt.kind,
+            ids::encode(kind, bt.source_id),
+            bt.amount,
+            bt.fee,
+            bt.net,
+            bt.currency,
+            super::timestamp(bt.created_at)
+        ));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .body(out))
+}

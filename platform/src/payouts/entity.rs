@@ -1,0 +1,104 @@
+//! The payout tables, and the payout settings on `accounts` (a second, narrow entity over the
+//! same table, so the onboarding crate's account entity does not need to know about payouts).
+
+pub mod payout {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "payouts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub livemode: bool,
+        pub account_id: Uuid,
+        pub external_account_id: Uuid,
+        /// Minor units of `currency` that reach the bank account.
+        pub amount: i64,
+        /// Instant payout fee, minor units, taken from the balance on top of `amount`.
+        pub fee: i64,
+        /// ISO 4217, lower case.
+        pub currency: String,
+        /// `standard` or `instant`.
+        pub method: String,
+        /// `pending`, `in_transit`, `paid`, `failed`, `canceled`.
+        pub status: String,
+        pub rail: String,
+        /// `YYYY-MM-DD`.
+        pub arrival_date: String,
+        pub period_key: Option<String>,
+        pub source_amount: Option<i64>,
+        pub source_currency: Option<String>,
+        pub fx_rate: Option<String>,
+        pub fx_markup: Option<String>,
+        pub failure_code: Option<String>,
+        pub batch_id: Option<Uuid>,
+        pub entry_id: Option<Uuid>,
+        pub resolution_entry_id: Option<Uuid>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod payout_batch {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "payout_batches")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub livemode: bool,
+        pub rail: String,
+        pub currency: String,
+        /// `created` (file written) or `sent` (the operator handed it to the bank).
+        pub status: String,
+        /// Under `<data_dir>/payout_batches/`.
+        pub file_name: String,
+        pub entry_count: i32,
+        pub total: i64,
+        pub created_at: DateTimeUtc,
+        pub sent_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The payout columns of `accounts`, and what the scheduler needs to pick accounts.
+pub mod payout_settings {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "accounts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub livemode: bool,
+        pub country: String,
+        pub email: Option<String>,
+        /// The KYC profile (for the individual's email when the account has none).
+        pub profile: Option<Json>,
+        pub payouts_enabled: bool,
+        pub rejected_reason: Option<String>,
+        /// `manual`, `daily`, `weekly`, `monthly`.
+        pub payout_interval: String,
+        /// `monday` .. `friday` (weekly).
+        pub payout_weekly_anchor: Option<String>,
+        /// 1 .. 31 (monthly).
+        pub payout_monthly_anchor: Option<i32>,
+        pub payout_delay_days: Option<i32>,
+        pub payouts_paused: bool,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

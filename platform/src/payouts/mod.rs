@@ -1,0 +1,1203 @@
+//! Payouts: money leaving a seller's available balance for their bank account.
+//!
+//! Ledger (DESIGN.md): created `Dr seller.available · Cr platform.payouts_in_transit` (a
+//! guarded line: the seller's available balance never goes below zero, also when payouts and
+//! refunds race, because the guard is a condition of the balance UPDATE itself); paid
+//! `Dr payouts_in_transit · Cr bank`; failed or canceled `Dr payouts_in_transit ·
+//! Cr seller.available`. An instant payout's fee is debited with the amount and credited to
+//! the platform's available balance; a failure returns both.
+//!
+//! Every state change is a conditional UPDATE on the payout's status, so two workers (or an
+//! import racing a cancel) cannot move one payout twice; ledger entries are keyed per payout
+//! and transition as a second line of defence. The scheduler's payouts carry a period key with
+//! a UNIQUE index, so concurrent runs create each scheduled payout once.
+
+pub mod entity;
+pub mod files;
+pub mod fx;
+
+use agora_ledger::journal;
+use agora_ledger::{AccountKind, AccountRef, Currency, LedgerError, LineSpec, NewEntry};
+use agora_onboarding::kyc::entities::external_account;
+use agora_payouts::{arrival_date, Calendar, FailureCode, Interval, Method, Rail, Schedule};
+use chrono::{DateTime, NaiveDate, Utc, Weekday};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::events::{self, NewEvent, Origin};
+use crate::gateway::error::ApiError;
+use crate::payments::entity::balance_transaction;
+
+pub use entity::payout::Model as Payout;
+pub use entity::payout_batch::Model as PayoutBatch;
+pub use entity::payout_settings::Model as PayoutSettings;
+use entity::{payout, payout_batch, payout_settings};
+
+/// Largest payout, minor units (as for charges).
+pub const MAX_AMOUNT: i64 = crate::payments::MAX_AMOUNT;
+/// Accounts the scheduler looks at per page, and most pages per run: a run is bounded, and
+/// what it does not reach it reaches on the next run (each run is idempotent per period).
+const RUN_PAGE: u64 = 500;
+const RUN_MAX_PAGES: usize = 200;
+
+pub fn scoped(livemode: bool) -> Select<payout::Entity> {
+    payout::Entity::find().filter(payout::Column::Livemode.eq(livemode))
+}
+
+pub fn scoped_batches(livemode: bool) -> Select<payout_batch::Entity> {
+    payout_batch::Entity::find().filter(payout_batch::Column::Livemode.eq(livemode))
+}
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    id: Uuid,
+) -> Result<Option<Payout>, ApiError> {
+    Ok(scoped(livemode)
+        .filter(payout::Column::Id.eq(id))
+        .one(db)
+        .await?)
+}
+
+pub async fn settings(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    account: Uuid,
+) -> Result<Option<PayoutSettings>, ApiError> {
+    Ok(payout_settings::Entity::find()
+        .filter(payout_settings::Column::Livemode.eq(livemode))
+        .filter(payout_settings::Column::Id.eq(account))
+        .one(db)
+        .await?)
+}
+
+pub fn method_str(m: Method) -> &'static str {
+    match m {
+        Method::Standard => "standard",
+        Method::Instant => "instant",
+    }
+}
+
+pub fn parse_weekday(s: &str) -> Option<Weekday> {
+    Some(match s {
+        "monday" => Weekday::Mon,
+        "tuesday" => Weekday::Tue,
+        "wednesday" => Weekday::Wed,
+        "thursday" => Weekday::Thu,
+        "friday" => Weekday::Fri,
+        _ => return None,
+    })
+}
+
+/// The account's schedule, or None when it is manual (or, defensively, unreadable).
+pub fn schedule_of(s: &PayoutSettings) -> Option<Schedule> {
+    let interval = match s.payout_interval.as_str() {
+        "daily" => Interval::Daily,
+        "weekly" => Interval::Weekly(parse_weekday(s.payout_weekly_anchor.as_deref()?)?),
+        "monthly" => Interval::Monthly(u8::try_from(s.payout_monthly_anchor?).ok()?),
+        _ => return None,
+    };
+    let delay = u32::try_from(s.payout_delay_days.unwrap_or(0)).ok()?;
+    Schedule::new(interval, delay).ok()
+}
+
+/// The rail a bank account is paid on: EUR to an IBAN → SEPA, USD to a US account → ACH,
+/// GBP to a UK account → Faster Payments (instant) or Bacs (standard), else `Other` (a CSV
+/// file for the platform's bank).
+pub fn rail_for(bank: &external_account::Model, currency: Currency, method: Method) -> Rail {
+    match (currency.code(), bank.kind.as_str(), bank.country.as_str()) {
+        ("EUR", "iban", _) => Rail::Sepa,
+        ("USD", "us_aba", "US") => Rail::Ach,
+        ("GBP", "gb_sort_code", "GB") => match method {
+            Method::Instant => Rail::UkFasterPayments,
+            Method::Standard => Rail::UkBacs,
+        },
+        _ => Rail::Other,
+    }
+}
+
+pub fn parse_rail(s: &str) -> Rail {
+    Rail::ALL
+        .into_iter()
+        .find(|r| r.as_str() == s)
+        .unwrap_or(Rail::Other)
+}
+
+/// The smallest payout in `currency`, minor units.
+pub fn minimum(config: &Config, currency: Currency) -> i64 {
+    i64::from(config.payout_minimum_major)
+        .saturating_mul(10_i64.saturating_pow(currency.exponent()))
+}
+
+/// The instant fee on `amount`: the configured percent, rounded up to the minor unit.
+pub fn instant_fee(config: &Config, amount: i64) -> Result<i64, ApiError> {
+    let fee =
+        (Decimal::from(amount) * config.payout_instant_fee_percent / Decimal::ONE_HUNDRED).ceil();
+    fee.to_i64()
+        .ok_or_else(|| ApiError::internal("instant fee overflow"))
+}
+
+fn invalid(param: &str, code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::invalid(param, code, message)
+}
+
+fn stored_currency(code: &str) -> Result<Currency, ApiError> {
+    Currency::parse(code).map_err(ApiError::internal)
+}
+
+/// A seller's live (not deleted) bank accounts in this mode.
+async fn banks_of(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    account: Uuid,
+) -> Result<Vec<external_account::Model>, ApiError> {
+    Ok(external_account::Entity::find()
+        .filter(external_account::Column::Livemode.eq(livemode))
+        .filter(external_account::Column::AccountId.eq(account))
+        .filter(external_account::Column::DeletedAt.is_null())
+        .order_by_desc(external_account::Column::Id)
+        .limit(100)
+        .all(db)
+        .await?)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPayout {
+    pub account: Uuid,
+    pub amount: i64,
+    pub currency: Currency,
+    /// A bank account of the seller; None: its default for the currency.
+    pub destination: Option<Uuid>,
+    pub method: Method,
+    /// The scheduler's period; None for a manual payout.
+    pub period_key: Option<String>,
+}
+
+/// Creates a payout and moves its money out of the seller's available balance, in the
+/// caller's transaction. `Ok(None)` only when a scheduled payout of this period already
+/// exists. On error the caller must roll back.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    config: &Config,
+    livemode: bool,
+    now: DateTime<Utc>,
+    submitted_at: DateTime<Utc>,
+    new: NewPayout,
+    origin: &Origin,
+) -> Result<Option<Payout>, ApiError> {
+    if new.amount <= 0 || new.amount > MAX_AMOUNT {
+        return Err(invalid(
+            "amount",
+            "amount_invalid",
+            format!("amount must be between 1 and {MAX_AMOUNT}"),
+        ));
+    }
+    let account = settings(db, livemode, new.account).await?.ok_or_else(|| {
+        invalid(
+            "account",
+            "resource_missing",
+            "no such connected account in this mode",
+        )
+    })?;
+    if account.rejected_reason.is_some() {
+        return Err(ApiError::bad_request(
+            "account_rejected",
+            "the connected account was rejected and cannot be paid out",
+        ));
+    }
+    if !account.payouts_enabled {
+        return Err(ApiError::bad_request(
+            "account_payouts_disabled",
+            "payouts are not enabled for this account: see its requirements",
+        ));
+    }
+    if account.payouts_paused {
+        return Err(ApiError::bad_request(
+            "account_payouts_paused",
+            "payouts to this account are paused by the platform",
+        ));
+    }
+    let code = new.currency.api_code();
+    let banks = banks_of(db, livemode, new.account).await?;
+    let bank = match new.destination {
+        Some(id) => banks.iter().find(|b| b.id == id).ok_or_else(|| {
+            invalid(
+                "destination",
+                "resource_missing",
+                "no such bank account on this connected account",
+            )
+        })?,
+        None => banks
+            .iter()
+            .find(|b| b.currency == code && b.default_for_currency)
+            .ok_or_else(|| {
+                invalid(
+                    "currency",
+                    "no_default_bank_account",
+                    format!("the account has no bank account for {code}"),
+                )
+            })?,
+    };
+    // A bank account in another currency: convert at the latest reference rate less the
+    // platform's markup (rounded down: the seller never gets more than the quote).
+    let conversion = if bank.currency != code {
+        let to = stored_currency(&bank.currency)?;
+        let unavailable = || {
+            invalid(
+                "destination",
+                "fx_rate_unavailable",
+                format!(
+                    "no recent exchange rate from {code} to {}; import the reference rates",
+                    bank.currency
+                ),
+            )
+        };
+        let day = fx::latest(db, now.date_naive())
+            .await?
+            .ok_or_else(unavailable)?;
+        let mid = day
+            .cross_rate(new.currency, to)
+            .map_err(|_| unavailable())?;
+        let markup = config.payout_fx_markup_percent / Decimal::ONE_HUNDRED;
+        let c = agora_payouts::convert(new.amount, new.currency, to, mid, markup)
+            .map_err(|e| invalid("amount", "amount_invalid", format!("cannot convert: {e}")))?;
+        if c.amount_minor < minimum(config, to) {
+            return Err(invalid(
+                "amount",
+                "amount_too_small",
+                format!(
+                    "converted, the payout is below the smallest in {}",
+                    bank.currency
+                ),
+            ));
+        }
+        Some((to, mid, markup, c.amount_minor))
+    } else {
+        None
+    };
+    // What reaches the bank, in the bank account's currency.
+    let (paid_currency, paid_amount) = match conversion {
+        Some((to, _, _, amount)) => (to, amount),
+        None => (new.currency, new.amount),
+    };
+    if bank.status == "errored" {
+        return Err(invalid(
+            "destination",
+            "bank_account_unusable",
+            "the last payout to this bank account failed; add or fix a bank account",
+        ));
+    }
+    let min = minimum(config, new.currency);
+    if new.amount < min {
+        return Err(invalid(
+            "amount",
+            "amount_too_small",
+            format!("the smallest payout in {code} is {min}"),
+        ));
+    }
+    let rail = rail_for(bank, paid_currency, new.method);
+    let fee = match new.method {
+        Method::Standard => 0,
+        Method::Instant => {
+            if !matches!(rail, Rail::UkFasterPayments | Rail::Sepa) {
+                return Err(invalid(
+                    "method",
+                    "instant_unsupported",
+                    "instant payouts go only to GBP accounts in the UK and EUR IBANs",
+                ));
+            }
+            instant_fee(config, new.amount)?
+        }
+    };
+    let id = Uuid::now_v7();
+    let arrival = arrival_date(rail, new.method, submitted_at);
+    let row = payout::ActiveModel {
+        id: Set(id),
+        livemode: Set(livemode),
+        account_id: Set(new.account),
+        external_account_id: Set(bank.id),
+        amount: Set(paid_amount),
+        fee: Set(fee),
+        currency: Set(paid_currency.api_code()),
+        method: Set(method_str(new.method).to_owned()),
+        status: Set("pending".to_owned()),
+        rail: Set(rail.as_str().to_owned()),
+        arrival_date: Set(arrival.format("%Y-%m-%d").to_string()),
+        period_key: Set(new.period_key.clone()),
+        source_amount: Set(conversion.map(|_| new.amount)),
+        source_currency: Set(conversion.map(|_| code.clone())),
+        fx_rate: Set(conversion.map(|(_, mid, _, _)| mid.normalize().to_string())),
+        fx_markup: Set(conversion.map(|(_, _, m, _)| m.normalize().to_string())),
+        failure_code: Set(None),
+        batch_id: Set(None),
+        entry_id: Set(None),
+        resolution_entry_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    // The row first: for a scheduled payout the unique period key decides, before any money
+    // moves, whether this run is the one that creates it.
+    let inserted = payout::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                payout::Column::Livemode,
+                payout::Column::AccountId,
+                payout::Column::Currency,
+                payout::Column::PeriodKey,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    if inserted == 0 {
+        return Ok(None);
+    }
+    let mut lines = vec![LineSpec::debit(
+        AccountRef::seller(new.account, AccountKind::Available, new.currency),
+        new.amount + fee,
+    )
+    .guarded()];
+    if conversion.is_some() {
+        // DESIGN.md: Dr seller.available (src) · Cr fx (src); Dr fx (dst) · Cr in transit (dst).
+        lines.push(LineSpec::credit(
+            AccountRef::platform(AccountKind::Fx, new.currency),
+            new.amount,
+        ));
+        lines.push(LineSpec::debit(
+            AccountRef::platform(AccountKind::Fx, paid_currency),
+            paid_amount,
+        ));
+    }
+    lines.push(LineSpec::credit(
+        AccountRef::platform(AccountKind::PayoutsInTransit, paid_currency),
+        paid_amount,
+    ));
+    if fee > 0 {
+        lines.push(LineSpec::credit(
+            AccountRef::platform(AccountKind::Available, new.currency),
+            fee,
+        ));
+    }
+    let posted = match journal::post(
+        db,
+        livemode,
+        NewEntry {
+            key: format!("payout:{id}"),
+            kind: "payout".to_owned(),
+            source_id: Some(id),
+            pending: false,
+            lines,
+            effective_at: now,
+        },
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(LedgerError::InsufficientFunds(_)) => {
+            return Err(invalid(
+                "amount",
+                "balance_insufficient",
+                "the account's available balance in this currency is too low for this payout",
+            ))
+        }
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    payout::Entity::update_many()
+        .col_expr(payout::Column::EntryId, Expr::value(posted.entry.id))
+        .filter(payout::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    record_bt(
+        db,
+        livemode,
+        new.account,
+        &code,
+        "payout",
+        -new.amount,
+        fee,
+        id,
+        now,
+    )
+    .await?;
+    let created = find(db, livemode, id)
+        .await?
+        .ok_or_else(|| ApiError::internal("payout vanished"))?;
+    event(db, "payout.created", &created, None, origin).await?;
+    Ok(Some(created))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_bt(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    owner: Uuid,
+    currency: &str,
+    kind: &str,
+    amount: i64,
+    fee: i64,
+    payout: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    balance_transaction::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        livemode: Set(livemode),
+        owner_id: Set(owner),
+        kind: Set(kind.to_owned()),
+        amount: Set(amount),
+        fee: Set(fee),
+        net: Set(amount - fee),
+        currency: Set(currency.to_owned()),
+        available_on: Set(now),
+        source_kind: Set("payout".to_owned()),
+        source_id: Set(payout),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+async fn event(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    p: &Payout,
+    previous: Option<serde_json::Value>,
+    origin: &Origin,
+) -> Result<(), ApiError> {
+    let object = crate::api::payouts::PayoutObject::json(p)?;
+    events::record(
+        db,
+        NewEvent {
+            livemode: p.livemode,
+            account_id: Some(p.account_id),
+            kind,
+            object,
+            previous_attributes: previous,
+        },
+        origin,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Where a payout goes next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Handed to the bank in a batch file.
+    InTransit(Uuid),
+    Paid,
+    Failed(FailureCode),
+    Canceled,
+}
+
+impl Outcome {
+    fn status(self) -> &'static str {
+        match self {
+            Outcome::InTransit(_) => "in_transit",
+            Outcome::Paid => "paid",
+            Outcome::Failed(_) => "failed",
+            Outcome::Canceled => "canceled",
+        }
+    }
+
+    fn allowed_from(self) -> &'static [&'static str] {
+        match self {
+            Outcome::InTransit(_) | Outcome::Canceled => &["pending"],
+            Outcome::Paid => &["pending", "in_transit"],
+            // A return may come after the bank reported the payout as paid.
+            Outcome::Failed(_) => &["pending", "in_transit", "paid"],
+        }
+    }
+}
+
+/// An email to send once the change is committed.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub payout: Payout,
+    pub to: String,
+}
+
+/// Moves a payout to `outcome` in the caller's transaction, with its ledger entry, balance
+/// transaction and event; a failure also marks the bank account errored and re-evaluates the
+/// seller's requirements (so scheduled payouts stop until the seller fixes it). Returns the
+/// payout and the email to send after commit, if any.
+pub async fn transition(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    now: DateTime<Utc>,
+    id: Uuid,
+    outcome: Outcome,
+    origin: &Origin,
+) -> Result<(Payout, Option<Notice>), ApiError> {
+    let p = find(db, livemode, id).await?.ok_or_else(|| {
+        ApiError::not_found(
+            "payout",
+            &crate::gateway::ids::encode(crate::gateway::ids::IdKind::Payout, id),
+        )
+    })?;
+    let from = p.status.clone();
+    if !outcome.allowed_from().contains(&from.as_str()) {
+        return Err(ApiError::bad_request(
+            "payout_status_invalid",
+            format!("a {from} payout cannot become {}", outcome.status()),
+        ));
+    }
+    let mut update = payout::Entity::update_many()
+        .col_expr(payout::Column::Status, Expr::value(outcome.status()))
+        .col_expr(payout::Column::UpdatedAt, Expr::value(now));
+    match outcome {
+        Outcome::InTransit(batch) => {
+            update = update.col_expr(payout::Column::BatchId, Expr::value(batch));
+        }
+        Outcome::Failed(code) => {
+            update = update.col_expr(payout::Column::FailureCode, Expr::value(code.as_str()));
+        }
+        _ => {}
+    }
+    // The status the payout was read in is the condition: one writer wins.
+    let claimed = update
+        .filter(payout::Column::Id.eq(id))
+        .filter(payout::Column::Status.eq(from.clone()))
+        .exec(db)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(ApiError::bad_request(
+            "payout_status_invalid",
+            "the payout changed meanwhile; retrieve it and retry",
+        ));
+    }
+    let currency = stored_currency(&p.currency)?;
+    let source_currency = p
+        .source_currency
+        .as_deref()
+        .map(stored_currency)
+        .transpose()?;
+    let in_transit = AccountRef::platform(AccountKind::PayoutsInTransit, currency);
+    let bank = AccountRef::platform(AccountKind::Bank, currency);
+    let seller = AccountRef::seller(p.account_id, AccountKind::Available, currency);
+    let platform = AccountRef::platform(AccountKind::Available, currency);
+    let lines = match outcome {
+        Outcome::InTransit(_) => vec![],
+        Outcome::Paid => vec![
+            LineSpec::debit(in_transit, p.amount),
+            LineSpec::credit(bank, p.amount),
+        ],
+        Outcome::Failed(_) | Outcome::Canceled => {
+            // From paid the money came back to the bank; before that it never left.
+            let source = if from == "paid" { bank } else { in_transit };
+            let mut lines = vec![LineSpec::debit(source, p.amount)];
+            match (source_currency, p.source_amount) {
+                // Converted: the creation reversed exactly, so the seller gets back what left
+                // its balance; the platform carries the FX risk (DESIGN.md).
+                (Some(src), Some(src_amount)) => {
+                    lines.push(LineSpec::credit(
+                        AccountRef::platform(AccountKind::Fx, currency),
+                        p.amount,
+                    ));
+                    lines.push(LineSpec::debit(
+                        AccountRef::platform(AccountKind::Fx, src),
+                        src_amount,
+                    ));
+                    lines.push(LineSpec::credit(
+                        AccountRef::seller(p.account_id, AccountKind::Available, src),
+                        src_amount + p.fee,
+                    ));
+                    if p.fee > 0 {
+                        lines.push(LineSpec::debit(
+                            AccountRef::platform(AccountKind::Available, src),
+                            p.fee,
+                        ));
+                    }
+                }
+                _ => {
+                    lines.push(LineSpec::credit(seller, p.amount + p.fee));
+                    if p.fee > 0 {
+                        lines.push(LineSpec::debit(platform, p.fee));
+                    }
+                }
+            }
+            lines
+        }
+    };
+    if !lines.is_empty() {
+        let posted = journal::post(
+            db,
+            livemode,
+            NewEntry {
+                key: format!("payout:{id}:{}", outcome.status()),
+                kind: format!("payout.{}", outcome.status()),
+                source_id: Some(id),
+                pending: false,
+                lines,
+                effective_at: now,
+            },
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        payout::Entity::update_many()
+            .col_expr(
+                payout::Column::ResolutionEntryId,
+                Expr::value(posted.entry.id),
+            )
+            .filter(payout::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+    }
+    if matches!(outcome, Outcome::Failed(_) | Outcome::Canceled) {
+        let kind = if outcome == Outcome::Canceled {
+            "payout_cancel"
+        } else {
+            "payout_failure"
+        };
+        // In the currency that left the balance.
+        let (bt_currency, bt_amount) = match (&p.source_currency, p.source_amount) {
+            (Some(c), Some(a)) => (c.as_str(), a),
+            _ => (p.currency.as_str(), p.amount),
+        };
+        record_bt(
+            db,
+            livemode,
+            p.account_id,
+            bt_currency,
+            kind,
+            bt_amount + p.fee,
+            0,
+            id,
+            now,
+        )
+        .await?;
+    }
+    if let Outcome::Failed(code) = outcome {
+        mark_bank_errored(db, livemode, &p, code, now, origin).await?;
+    }
+    let after = find(db, livemode, id)
+        .await?
+        .ok_or_else(|| ApiError::internal("payout vanished"))?;
+    let kind = match outcome {
+        Outcome::InTransit(_) => "payout.updated",
+        Outcome::Paid => "payout.paid",
+        Outcome::Failed(_) => "payout.failed",
+        Outcome::Canceled => "payout.canceled",
+    };
+    event(
+        db,
+        kind,
+        &after,
+        Some(serde_json::json!({"status": from})),
+        origin,
+    )
+    .await?;
+    let notice = if matches!(outcome, Outcome::Paid | Outcome::Failed(_)) {
+        settings(db, livemode, p.account_id)
+            .await?
+            .and_then(|a| seller_email(&a))
+            .map(|to| Notice {
+                payout: after.clone(),
+                to,
+            })
+    } else {
+        None
+    };
+    Ok((after, notice))
+}
+
+/// Where to email the seller: the account's email, else its representative's.
+fn seller_email(a: &PayoutSettings) -> Option<String> {
+    a.email.clone().or_else(|| {
+        agora_onboarding::kyc::profile::Profile::from_json(a.profile.as_ref())
+            .individual
+            .and_then(|i| i.email)
+    })
+}
+
+/// The bank account refused the money: mark it errored and re-evaluate the seller, whose
+/// `external_account` requirement is due again (payouts_enabled goes false until fixed).
+async fn mark_bank_errored(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    p: &Payout,
+    code: FailureCode,
+    now: DateTime<Utc>,
+    origin: &Origin,
+) -> Result<(), ApiError> {
+    external_account::Entity::update_many()
+        .col_expr(external_account::Column::Status, Expr::value("errored"))
+        .col_expr(
+            external_account::Column::FailureCode,
+            Expr::value(code.as_str()),
+        )
+        .col_expr(external_account::Column::UpdatedAt, Expr::value(now))
+        .filter(external_account::Column::Id.eq(p.external_account_id))
+        .filter(external_account::Column::Livemode.eq(livemode))
+        .exec(db)
+        .await?;
+    if let Some(account) = agora_onboarding::accounts::find(db, livemode, p.account_id).await? {
+        let before = crate::api::accounts::AccountObject::json(&account)?;
+        crate::kyc::refresh(db, account, Some(&before), origin).await?;
+    }
+    Ok(())
+}
+
+/// Writes the seller's email about a paid or failed payout as an .eml file in
+/// `<data_dir>/outbox` (HTML and plain text). Best effort: the payout has changed whether or
+/// not the email is written; a failure is logged.
+pub async fn send_notice(config: &Config, notice: &Notice) {
+    use lettre::message::MultiPart;
+    use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+    let p = &notice.payout;
+    let id = crate::gateway::ids::encode(crate::gateway::ids::IdKind::Payout, p.id);
+    let amount = Currency::parse(&p.currency)
+        .map(|c| agora_payouts::csv_file::format_minor(p.amount, c))
+        .unwrap_or_else(|_| p.amount.to_string());
+    let cur = p.currency.to_uppercase();
+    let (subject, text) = if p.status == "paid" {
+        (
+            format!("Your payout of {amount} {cur} is on its way"),
+            format!(
+                "Your payout {id} of {amount} {cur} has been paid to your bank account. \
+                 Expect it by {}.",
+                p.arrival_date
+            ),
+        )
+    } else {
+        (
+            format!("Your payout of {amount} {cur} failed"),
+            format!(
+                "Your payout {id} of {amount} {cur} could not be paid ({}). The money is back \
+                 in your balance. Please check or replace your bank account so that we can pay \
+                 you again.",
+                p.failure_code.as_deref().unwrap_or("declined")
+            ),
+        )
+    };
+    let html = format!(
+        "<!doctype html><html><body><p>{}</p></body></html>",
+        html_escape(&text)
+    );
+    let result = async {
+        let message = Message::builder()
+            .from("Agora <agora@localhost>".parse()?)
+            .to(notice.to.parse()?)
+            .subject(subject)
+            .multipart(MultiPart::alternative_plain_html(text, html))?;
+        let dir = config.data_dir.join("outbox");
+        tokio::fs::create_dir_all(&dir).await?;
+        AsyncFileTransport::<Tokio1Executor>::new(dir)
+            .send(message)
+            .await?;
+        Ok::<(), anyhow::Error>(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, payout = %id, "could not write the payout email");
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// What a run would pay (dry run) or paid.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub account: Uuid,
+    pub currency: String,
+    pub amount: i64,
+    pub rail: Rail,
+    pub arrival_date: NaiveDate,
+    pub period_key: String,
+}
+
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub planned: Vec<Planned>,
+    pub created: Vec<Payout>,
+    /// Payouts of this period that already existed (an earlier or concurrent run).
+    pub already_created: usize,
+    pub batches: Vec<PayoutBatch>,
+    /// In-transit payouts of sent batches whose arrival date has come: now paid.
+    pub paid: Vec<Payout>,
+    pub errors: usize,
+}
+
+/// The payout run for one mode on `as_of` (the rail calendars' local date): for every account
+/// with payouts enabled, not paused, whose schedule makes `as_of` a payout day, a payout of
+/// the whole available balance per currency with a default bank account, when it reaches the
+/// minimum. Then pending standard payouts go into batch files (unless `dry_run`, which changes
+/// nothing). Each payout commits in its own transaction: one bad account never stops the rest.
+pub async fn run(
+    db: &DatabaseConnection,
+    config: &Config,
+    sealer: &agora_onboarding::seal::Sealer,
+    livemode: bool,
+    as_of: NaiveDate,
+    submitted_at: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<RunReport, ApiError> {
+    let mut report = RunReport::default();
+    let mut after: Option<Uuid> = None;
+    for _ in 0..RUN_MAX_PAGES {
+        let mut q = payout_settings::Entity::find()
+            .filter(payout_settings::Column::Livemode.eq(livemode))
+            .filter(payout_settings::Column::PayoutsEnabled.eq(true))
+            .filter(payout_settings::Column::PayoutsPaused.eq(false))
+            .filter(payout_settings::Column::PayoutInterval.ne("manual"))
+            .filter(payout_settings::Column::RejectedReason.is_null())
+            .order_by_asc(payout_settings::Column::Id)
+            .limit(RUN_PAGE);
+        if let Some(a) = after {
+            q = q.filter(payout_settings::Column::Id.gt(a));
+        }
+        let page = q.all(db).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for account in &page {
+            let Some(schedule) = schedule_of(account) else {
+                continue;
+            };
+            let banks = banks_of(db, livemode, account.id).await?;
+            for bank in banks
+                .iter()
+                .filter(|b| b.default_for_currency && b.status != "errored")
+            {
+                let Ok(currency) = Currency::parse(&bank.currency) else {
+                    continue;
+                };
+                let rail = rail_for(bank, currency, Method::Standard);
+                let calendar: Calendar = rail.calendar();
+                if !schedule.is_payout_day(as_of, &calendar) {
+                    continue;
+                }
+                let Some(period_key) = schedule.period_key(as_of) else {
+                    continue;
+                };
+                let available = journal::balances(
+                    db,
+                    livemode,
+                    AccountRef::seller(account.id, AccountKind::Available, currency),
+                )
+                .await?
+                .posted(AccountKind::Available);
+                let Some(held) = held_back(
+                    db,
+                    livemode,
+                    account.id,
+                    &bank.currency,
+                    &schedule,
+                    submitted_at,
+                )
+                .await?
+                else {
+                    continue;
+                };
+                let amount = available.saturating_sub(held);
+                if amount < minimum(config, currency).max(1) {
+                    continue;
+                }
+                let plan = Planned {
+                    account: account.id,
+                    currency: bank.currency.clone(),
+                    amount: amount.min(MAX_AMOUNT),
+                    rail,
+                    arrival_date: arrival_date(rail, Method::Standard, submitted_at),
+                    period_key: period_key.clone(),
+                };
+                if dry_run {
+                    let exists = scoped(livemode)
+                        .filter(payout::Column::AccountId.eq(account.id))
+                        .filter(payout::Column::Currency.eq(bank.currency.clone()))
+                        .filter(payout::Column::PeriodKey.eq(period_key.clone()))
+                        .one(db)
+                        .await?
+                        .is_some();
+                    if exists {
+                        report.already_created += 1;
+                    } else {
+                        report.planned.push(plan);
+                    }
+                    continue;
+                }
+                let txn = db.begin().await?;
+                let now = crate::payments::clock::now(&txn, livemode).await?;
+                let result = create(
+                    &txn,
+                    config,
+                    livemode,
+                    now,
+                    submitted_at,
+                    NewPayout {
+                        account: account.id,
+                        amount: plan.amount,
+                        currency,
+                        destination: Some(bank.id),
+                        method: Method::Standard,
+                        period_key: Some(period_key),
+                    },
+                    &Origin::default(),
+                )
+                .await;
+                match result {
+                    Ok(Some(p)) => {
+                        txn.commit().await?;
+                        report.planned.push(plan);
+                        report.created.push(p);
+                    }
+                    Ok(None) => {
+                        txn.rollback().await?;
+                        report.already_created += 1;
+                    }
+                    Err(e) => {
+                        // Most often the balance changed since it was read (a concurrent
+                        // payout or refund): the next run tries again.
+                        txn.rollback().await?;
+                        tracing::warn!(code = e.code, error = %e.message, "scheduled payout skipped");
+                        report.errors += 1;
+                    }
+                }
+            }
+        }
+    }
+    if !dry_run {
+        let now = crate::payments::clock::now(db, livemode).await?;
+        report.batches = files::create_batches(db, config, sealer, livemode, now).await?;
+        report.paid = mark_arrived(db, config, livemode, as_of).await?;
+    }
+    Ok(report)
+}
+
+/// Most recent credits summed for a schedule's delay; an account with more is skipped this
+/// run rather than paid too much.
+const MAX_HELD_ROWS: u64 = 10_000;
+
+/// What a schedule's `delay_days` keeps back: the credits (charges, transfers) that became
+/// available within the last `delay_days` before `submitted_at`. `None` when there are too many
+/// to add up in one run.
+async fn held_back(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    account: Uuid,
+    currency: &str,
+    schedule: &Schedule,
+    submitted_at: DateTime<Utc>,
+) -> Result<Option<i64>, ApiError> {
+    if schedule.delay_days() == 0 {
+        return Ok(Some(0));
+    }
+    let cutoff = submitted_at - chrono::Duration::days(i64::from(schedule.delay_days()));
+    let rows = crate::payments::scoped_balance_transactions(
+        livemode,
+        agora_ledger::Owner::Seller(account),
+    )
+    .filter(balance_transaction::Column::Currency.eq(currency))
+    .filter(balance_transaction::Column::SourceKind.is_in(["charge", "transfer"]))
+    .filter(balance_transaction::Column::Net.gt(0))
+    .filter(balance_transaction::Column::AvailableOn.gt(cutoff))
+    .filter(balance_transaction::Column::AvailableOn.lte(submitted_at))
+    .limit(MAX_HELD_ROWS + 1)
+    .all(db)
+    .await?;
+    if rows.len() as u64 > MAX_HELD_ROWS {
+        tracing::warn!("too many recent credits to apply a payout delay; skipped this run");
+        return Ok(None);
+    }
+    Ok(rows
+        .iter()
+        .try_fold(0_i64, |sum, bt| sum.checked_add(bt.net)))
+}
+
+/// Most payouts marked paid per run; the rest follow on the next run.
+const ARRIVED_BATCH: u64 = 1_000;
+
+/// Bank files carry no confirmation of success: a payout whose batch was sent counts as paid
+/// on its arrival date (`as_of` in the rail's calendar), unless the bank reported it earlier.
+/// A return that comes later still fails it (from `paid`, the money comes back from the bank).
+async fn mark_arrived(
+    db: &DatabaseConnection,
+    config: &Config,
+    livemode: bool,
+    as_of: NaiveDate,
+) -> Result<Vec<Payout>, ApiError> {
+    let day = as_of.format("%Y-%m-%d").to_string();
+    // `YYYY-MM-DD` text sorts as dates do.
+    let due = scoped(livemode)
+        .filter(payout::Column::Status.eq("in_transit"))
+        .filter(payout::Column::ArrivalDate.lte(day))
+        .filter(payout::Column::BatchId.is_not_null())
+        .order_by_asc(payout::Column::Id)
+        .limit(ARRIVED_BATCH)
+        .all(db)
+        .await?;
+    let batch_ids: Vec<Uuid> = due.iter().filter_map(|p| p.batch_id).collect();
+    let sent: std::collections::BTreeSet<Uuid> = scoped_batches(livemode)
+        .filter(payout_batch::Column::Id.is_in(batch_ids))
+        .filter(payout_batch::Column::Status.eq("sent"))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    let mut paid = Vec::new();
+    for p in due
+        .into_iter()
+        .filter(|p| p.batch_id.is_some_and(|b| sent.contains(&b)))
+    {
+        let txn = db.begin().await?;
+        let now = crate::payments::clock::now(&txn, livemode).await?;
+        match transition(&txn, livemode, now, p.id, Outcome::Paid, &Origin::default()).await {
+            Ok((after, notice)) => {
+                txn.commit().await?;
+                if let Some(n) = notice {
+                    send_notice(config, &n).await;
+                }
+                paid.push(after);
+            }
+            // Changed meanwhile (an import, another run): nothing to do.
+            Err(_) => txn.rollback().await?,
+        }
+    }
+    Ok(paid)
+}
+
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub paid: Vec<Payout>,
+    pub failed: Vec<Payout>,
+    /// Lines that named no payout we know, or one not in a state the report can change.
+    pub unmatched: Vec<String>,
+}
+
+/// Most payouts looked at to match one NACHA return.
+const MAX_RETURN_CANDIDATES: u64 = 1_000;
+
+/// Imports a bank's answer: an ISO 20022 status report (pain.002: rejected → failed with the
+/// mapped reason, accepted → paid) or a NACHA return file (each return → failed with the mapped
+/// return code). Each payout changes in its own transaction; importing the same file twice
+/// changes nothing the second time (the payouts are no longer in a state it can change).
+pub async fn import(
+    db: &DatabaseConnection,
+    config: &Config,
+    livemode: bool,
+    text: &str,
+) -> Result<ImportReport, ApiError> {
+    let mut report = ImportReport::default();
+    let mut todo: Vec<(Option<Uuid>, String, Outcome)> = Vec::new();
+    if text.trim_start().starts_with('<') {
+        let file = agora_payouts::pain002::parse_status_report(text).map_err(|e| {
+            ApiError::bad_request("file_invalid", format!("not a readable pain.002: {e}"))
+        })?;
+        for t in file.transactions {
+            let outcome = match t.status {
+                agora_payouts::pain002::PaymentStatus::Accepted => Outcome::Paid,
+                agora_payouts::pain002::PaymentStatus::Rejected => Outcome::Failed(
+                    agora_payouts::pain002::map_reason_code(t.reason_code.as_deref().unwrap_or("")),
+                ),
+                agora_payouts::pain002::PaymentStatus::Pending => continue,
+            };
+            todo.push((
+                Uuid::try_parse(&t.end_to_end_id).ok(),
+                t.end_to_end_id,
+                outcome,
+            ));
+        }
+    } else {
+        let returns = agora_payouts::nacha::parse_returns(text).map_err(|e| {
+            ApiError::bad_request(
+                "file_invalid",
+                format!("not a readable NACHA return file: {e}"),
+            )
+        })?;
+        for r in returns {
+            let reference = r.individual_id.trim().to_uppercase();
+            let candidates = scoped(livemode)
+                .filter(payout::Column::Rail.eq(Rail::Ach.as_str()))
+                .filter(payout::Column::Status.is_in(["in_transit", "paid"]))
+                .filter(payout::Column::Amount.eq(r.amount_cents))
+                .order_by_desc(payout::Column::Id)
+                .limit(MAX_RETURN_CANDIDATES)
+                .all(db)
+                .await?;
+            let id = candidates
+                .iter()
+                .find(|p| files::reference_of(p.id) == reference)
+                .map(|p| p.id);
+            todo.push((
+                id,
+                reference,
+                Outcome::Failed(agora_payouts::nacha::map_return_code(&r.return_code)),
+            ));
+        }
+    }
+    for (id, label, outcome) in todo {
+        let Some(id) = id else {
+            report.unmatched.push(label);
+            continue;
+        };
+        let txn = db.begin().await?;
+        let now = crate::payments::clock::now(&txn, livemode).await?;
+        match transition(&txn, livemode, now, id, outcome, &Origin::default()).await {
+            Ok((p, notice)) => {
+                txn.commit().await?;
+                if let Some(n) = notice {
+                    send_notice(config, &n).await;
+                }
+                if outcome == Outcome::Paid {
+                    report.paid.push(p);
+                } else {
+                    report.failed.push(p);
+                }
+            }
+            Err(_) => {
+                txn.rollback().await?;
+                report.unmatched.push(label);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The balance transactions a payout accounts for, as a filter on the seller's balance
+/// transactions: its own (the debit, and the return if it failed or was canceled) and, for a
+/// scheduled payout (which sweeps the whole available balance), every movement in its currency
+/// that became available after the seller's previous scheduled payout in that currency and
+/// by this one. A manual payout's amount is the platform's choice, so it sweeps nothing in
+/// particular: only its own rows.
+pub async fn reconciliation_condition(
+    db: &impl ConnectionTrait,
+    p: &Payout,
+) -> Result<sea_orm::Condition, ApiError> {
+    use sea_orm::Condition;
+    let bt = balance_transaction::Column::SourceKind;
+    let own = Condition::all()
+        .add(bt.eq("payout"))
+        .add(balance_transaction::Column::SourceId.eq(p.id));
+    if p.period_key.is_none() {
+        return Ok(own);
+    }
+    let previous = scoped(p.livemode)
+        .filter(payout::Column::AccountId.eq(p.account_id))
+        .filter(payout::Column::Currency.eq(p.currency.clone()))
+        .filter(payout::Column::PeriodKey.is_not_null())
+        .filter(payout::Column::Status.is_not_in(["failed", "canceled"]))
+        .filter(payout::Column::Id.lt(p.id))
+        .order_by_desc(payout::Column::Id)
+        .one(db)
+        .await?;
+    let mut swept = Condition::all()
+        .add(bt.ne("payout"))
+        .add(balance_transaction::Column::Currency.eq(p.currency.clone()))
+        .add(balance_transaction::Column::AvailableOn.lte(p.created_at));
+    if let Some(prev) = previous {
+        swept = swept.add(balance_transaction::Column::AvailableOn.gt(prev.created_at));
+    }
+    Ok(Condition::any().add(own).add(swept))
+}
