@@ -554,3 +554,125 @@ async fn the_invitation_lands_in_the_outbox_without_smtp() {
         "email_missing"
     );
 }
+
+/// Issue 7's promise: a payout fails, the seller fixes the bank account through an
+/// `account_update` link (the hosted bank step), and the next payout is paid to the new one.
+#[tokio::test]
+async fn a_failed_payout_is_fixed_through_an_account_update_link_and_paid() {
+    let app = spawn_app_with(|c| c.payout_worker = false).await;
+    let account = app
+        .create_seller(json!({"country": "SE", "settlement_delay_days": 0}))
+        .await;
+    let acct = account["id"].as_str().unwrap().to_owned();
+    let res = app
+        .post(
+            &format!("/v1/accounts/{acct}"),
+            json!({"individual": {"phone": "+46701234567", "address": {"line1": "Storgatan 1", "city": "Stockholm", "postal_code": "111 22"}}}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let old_bank = app
+        .post(
+            &format!("/v1/accounts/{acct}/external_accounts"),
+            json!({"country": "SE", "currency": "sek", "iban": "SE4550000000058398257466"}),
+        )
+        .await
+        .body;
+    let charge = app
+        .post(
+            "/v1/charges",
+            json!({"amount": 50000, "currency": "sek", "destination": acct, "payment_method": "pm_card_visa", "application_fee_amount": 0}),
+        )
+        .await;
+    assert_eq!(charge.status, StatusCode::OK, "{}", charge.body);
+    app.post("/v1/test_helpers/advance_clock", json!({"seconds": 1}))
+        .await;
+
+    let payout = app
+        .post(
+            "/v1/payouts",
+            json!({"amount": 20000, "currency": "sek", "account": acct}),
+        )
+        .await;
+    assert_eq!(payout.status, StatusCode::OK, "{}", payout.body);
+    assert_eq!(payout.body["destination"], old_bank["id"]);
+    let po = payout.body["id"].as_str().unwrap().to_owned();
+    let failed = app
+        .post(
+            &format!("/v1/test_helpers/payouts/{po}/fail"),
+            json!({"failure_code": "account_closed"}),
+        )
+        .await;
+    assert_eq!(failed.body["status"], "failed", "{}", failed.body);
+    let seller = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(seller["payouts_enabled"], false);
+    assert_eq!(
+        seller["requirements"]["errors"][0]["code"], "bank_account_unusable",
+        "{seller:#}"
+    );
+
+    // The seller fixes it on the hosted pages: only the bank step is open.
+    let created = link(
+        &app,
+        &acct,
+        json!({"type": "account_update", "collect": "eventually_due"}),
+    )
+    .await;
+    let cookie = open(&app, created["url"].as_str().unwrap()).await;
+    let start = page(&app, Method::GET, "/onboarding", Some(&cookie), &[], None).await;
+    assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.body);
+    assert_eq!(start.header("location"), "/onboarding/bank");
+    let bank = page(
+        &app,
+        Method::GET,
+        "/onboarding/bank",
+        Some(&cookie),
+        &[],
+        None,
+    )
+    .await;
+    assert!(bank.body.contains("name=\"iban\""), "{}", bank.body);
+    let csrf = csrf_of(&bank.body);
+    let res = page(
+        &app,
+        Method::POST,
+        "/onboarding/bank",
+        Some(&cookie),
+        &[],
+        Some(&[
+            ("csrf_token", csrf.as_str()),
+            ("iban", "SE35 5000 0000 0549 1000 0003"),
+            ("account_holder_name", "Testa Sellerson"),
+        ]),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let review = page(
+        &app,
+        Method::POST,
+        "/onboarding/review",
+        Some(&cookie),
+        &[],
+        Some(&[("csrf_token", csrf.as_str())]),
+    )
+    .await;
+    assert_eq!(review.header("location"), "https://platform.example/return");
+
+    let seller = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(seller["payouts_enabled"], true, "{seller:#}");
+    let again = app
+        .post(
+            "/v1/payouts",
+            json!({"amount": 20000, "currency": "sek", "account": acct}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_ne!(again.body["destination"], old_bank["id"]);
+    let po = again.body["id"].as_str().unwrap().to_owned();
+    let paid = app
+        .post(&format!("/v1/test_helpers/payouts/{po}/pay"), json!({}))
+        .await;
+    assert_eq!(paid.body["status"], "paid", "{}", paid.body);
+    let report = agora_ledger::verify::verify(&app.db).await.unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+}

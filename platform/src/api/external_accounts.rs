@@ -282,9 +282,11 @@ pub(crate) async fn add(
         ));
     }
     let code = currency.api_code();
+    // An errored bank account (a payout to it failed) does not keep the default: the seller's
+    // replacement takes over, so the next payout goes to the working one.
     let first_in_currency = !banks
         .iter()
-        .any(|b| b.currency == code && b.default_for_currency);
+        .any(|b| b.currency == code && b.default_for_currency && b.status != "errored");
     let now = Utc::now();
     let before = AccountObject::json(&account)?;
     let created = bank::ActiveModel {
