@@ -3,6 +3,7 @@
 //! bank files, reconciliation, and bad input.
 
 use reqwest::Method;
+use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app_with, TestApp};
@@ -81,6 +82,27 @@ async fn payout_count(app: &TestApp) -> usize {
         .as_array()
         .unwrap()
         .len()
+}
+
+/// With `AGORA_BANK_FILE_SAMPLES` set (by `.ci/run`), keeps a bank file a payout run wrote,
+/// with its batch object, for the independent checkers (xmllint, carta-ach).
+async fn save_sample(app: &TestApp, batch: &Value, contents: &str) {
+    let Ok(dir) = std::env::var("AGORA_BANK_FILE_SAMPLES") else {
+        return;
+    };
+    let dir = std::path::Path::new(&dir);
+    std::fs::create_dir_all(dir).unwrap();
+    let name = format!(
+        "{}-{}",
+        if app.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            "pg"
+        } else {
+            "sqlite"
+        },
+        batch["file_name"].as_str().unwrap()
+    );
+    std::fs::write(dir.join(&name), contents).unwrap();
+    std::fs::write(dir.join(format!("{name}.batch.json")), batch.to_string()).unwrap();
 }
 
 fn no_worker(c: &mut agora_platform::Config) {
@@ -622,6 +644,7 @@ async fn schedules_pay_out_daily_weekly_and_monthly_around_month_ends_and_holida
     let file = app.get(&format!("/v1/payout_batches/{pob}/file")).await;
     assert_eq!(file.status, 200);
     let xml = file.body.as_str().unwrap();
+    save_sample(&app, &list[0], xml).await;
     assert!(
         xml.contains("urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"),
         "{xml}"
@@ -1001,6 +1024,14 @@ async fn ach_and_bacs_payouts_get_bank_files_instant_ones_a_fee_and_a_nacha_retu
         .get(&format!("/v1/payout_batches/{}/file", batch_of("ach")))
         .await;
     let nacha = nacha.body.as_str().unwrap().to_owned();
+    let ach_batch = r["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["rail"] == "ach")
+        .unwrap()
+        .clone();
+    save_sample(&app, &ach_batch, &nacha).await;
     assert!(nacha.starts_with("101"), "{nacha}");
     assert!(nacha.lines().all(|l| l.len() == 94), "{nacha}");
     let std18 = app
