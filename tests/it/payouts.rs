@@ -1202,3 +1202,84 @@ async fn a_schedule_delay_keeps_recent_funds_back_until_they_are_old_enough() {
     );
     verify(&app).await;
 }
+
+#[tokio::test]
+async fn the_schedule_is_also_an_account_setting() {
+    let app = spawn_app_with(no_worker).await;
+    let acct = verified_seller(&app, "SE7280000810340009783242").await;
+    let res = app
+        .post(
+            &format!("/v1/accounts/{acct}"),
+            json!({"settings": {"payouts": {"schedule": {"interval": "weekly", "weekly_anchor": "friday", "delay_days": 2}}}}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(
+        res.body["settings"]["payouts"],
+        json!({"schedule": {"interval": "weekly", "weekly_anchor": "friday", "monthly_anchor": null, "delay_days": 2}, "paused": false})
+    );
+    // The same settings as the dedicated endpoint, which the payout run reads.
+    let settings = app
+        .get(&format!("/v1/accounts/{acct}/payout_settings"))
+        .await
+        .body;
+    assert_eq!(settings["schedule"]["interval"], "weekly");
+    assert_eq!(settings["schedule"]["weekly_anchor"], "friday");
+    // The change is an account.updated with the old settings.
+    let events = app
+        .get("/v1/events?type=account.updated&limit=1")
+        .await
+        .body;
+    assert_eq!(
+        events["data"][0]["data"]["previous_attributes"]["settings"]["payouts"]["schedule"]
+            ["interval"],
+        "manual",
+        "{events:#}"
+    );
+    // A bad anchor names its full path and changes nothing.
+    let bad = app
+        .post(
+            &format!("/v1/accounts/{acct}"),
+            json!({"settings": {"payouts": {"schedule": {"interval": "weekly", "weekly_anchor": "sunday"}}}, "metadata": {"k": "v"}}),
+        )
+        .await;
+    assert_eq!(
+        bad.error(400, "invalid_request_error")["param"],
+        "settings.payouts.schedule.weekly_anchor"
+    );
+    let account = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(
+        account["settings"]["payouts"]["schedule"]["weekly_anchor"],
+        "friday"
+    );
+    assert_eq!(account["metadata"], json!({}));
+    // Pausing is the platform's: a seller acting on itself cannot resume its own payouts.
+    let own = app
+        .send(
+            Method::POST,
+            &format!("/v1/accounts/{acct}"),
+            Some(json!({"settings": {"payouts": {"paused": false}}})),
+            &app.test_key,
+            &[("Agora-Account", acct.as_str())],
+        )
+        .await;
+    own.error(403, "permission_error");
+    let paused = app
+        .post(
+            &format!("/v1/accounts/{acct}"),
+            json!({"settings": {"payouts": {"paused": true}}}),
+        )
+        .await;
+    assert_eq!(paused.body["settings"]["payouts"]["paused"], true);
+    charge_settled(&app, &acct, 5_000).await;
+    let refused = app
+        .post(
+            "/v1/payouts",
+            json!({"amount": 1000, "currency": "eur", "account": acct}),
+        )
+        .await;
+    assert_eq!(
+        refused.error(400, "invalid_request_error")["code"],
+        "account_payouts_paused"
+    );
+}

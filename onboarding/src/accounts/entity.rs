@@ -29,6 +29,15 @@ pub struct Model {
     pub deadline_applied: bool,
     /// `fraud`, `terms_of_service`, `other`, `listed`: the account can do nothing more.
     pub rejected_reason: Option<String>,
+    /// Payout schedule: `manual`, `daily`, `weekly`, `monthly` (payouts issue).
+    pub payout_interval: String,
+    /// `monday` … `friday` (weekly).
+    pub payout_weekly_anchor: Option<String>,
+    /// 1 … 31 (monthly).
+    pub payout_monthly_anchor: Option<i32>,
+    pub payout_delay_days: Option<i32>,
+    /// The operator's stop on payouts.
+    pub payouts_paused: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -100,6 +100,11 @@ pub async fn create(
         requirements_deadline: Set(None),
         deadline_applied: Set(false),
         rejected_reason: Set(None),
+        payout_interval: Set("manual".to_owned()),
+        payout_weekly_anchor: Set(None),
+        payout_monthly_anchor: Set(None),
+        payout_delay_days: Set(None),
+        payouts_paused: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     };

@@ -73,6 +73,10 @@ pub struct AccountObject {
     pub payouts_enabled: bool,
     /// Whether everything asked for has been provided (some may still be verifying).
     pub details_submitted: bool,
+    /// `{"payouts": {"schedule": {interval, weekly_anchor, monthly_anchor, delay_days},
+    /// "paused": bool}}`.
+    #[schema(value_type = Object)]
+    pub settings: Value,
 }
 
 impl AccountObject {
@@ -103,6 +107,17 @@ impl AccountObject {
                 .get("details_submitted")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            settings: serde_json::json!({
+                "payouts": {
+                    "schedule": {
+                        "interval": account.payout_interval,
+                        "weekly_anchor": account.payout_weekly_anchor,
+                        "monthly_anchor": account.payout_monthly_anchor,
+                        "delay_days": account.payout_delay_days,
+                    },
+                    "paused": account.payouts_paused,
+                }
+            }),
         }
     }
 
@@ -169,6 +184,15 @@ pub struct UpdateAccountRequest {
     #[serde(default, deserialize_with = "present_text")]
     #[schema(value_type = Option<String>)]
     pub requirements_deadline: Option<Option<String>>,
+    /// `{"payouts": {"schedule": {...}, "paused": bool}}`, as `POST
+    /// /v1/accounts/{id}/payout_settings` takes it; `paused` is the platform's alone.
+    pub settings: Option<AccountSettingsParams>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSettingsParams {
+    pub payouts: Option<crate::api::payouts::UpdateSettingsRequest>,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one not sent (`None`).
@@ -446,10 +470,31 @@ pub async fn update(
             company: input.company,
             tos_acceptance: input.tos_acceptance,
         };
+        let payout_settings = input.settings.as_ref().and_then(|s| s.payouts.as_ref());
+        if payout_settings.is_some_and(|p| p.paused.is_some()) && auth.account.is_some() {
+            return Err(ApiError::forbidden(
+                "platform_key_required",
+                "Only the platform can pause or resume an account's payouts.",
+            ));
+        }
         let (before, after) = accounts::update(txn, auth.livemode, id, changes)
             .await?
             .ok_or_else(|| ApiError::not_found("account", &raw))?;
         let before = AccountObject::json(&before)?;
+        let after = match payout_settings {
+            Some(settings) => {
+                crate::api::payouts::apply_settings(txn, auth.livemode, id, &raw, settings)
+                    .await
+                    .map_err(|mut e| {
+                        e.param = e.param.map(|p| format!("settings.payouts.{p}"));
+                        e
+                    })?;
+                accounts::find(txn, auth.livemode, id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("account", &raw))?
+            }
+            None => after,
+        };
         let after = match deadline {
             Some(deadline) => {
                 let mut model: accounts::entity::ActiveModel = after.into();

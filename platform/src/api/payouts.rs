@@ -636,55 +636,7 @@ pub async fn update_settings(
         ids::decode(IdKind::Account, &raw).map_err(|_| ApiError::not_found("account", &raw))?;
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input: UpdateSettingsRequest = body.parse()?;
-        let before = payouts::settings(txn, auth.livemode, id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("account", &raw))?;
-        let mut update = payout_settings::Entity::update_many();
-        if let Some(s) = &input.schedule {
-            let (weekly, monthly) = check_schedule(s)?;
-            let delay = match s.delay_days {
-                None => None,
-                Some(d)
-                    if (0..=i64::from(agora_payouts::schedule::MAX_DELAY_DAYS)).contains(&d) =>
-                {
-                    Some(i32::try_from(d).unwrap_or(0))
-                }
-                Some(_) => {
-                    return Err(ApiError::invalid(
-                        "schedule.delay_days",
-                        "parameter_invalid",
-                        "delay_days must be between 0 and 365",
-                    ))
-                }
-            };
-            update = update
-                .col_expr(
-                    payout_settings::Column::PayoutInterval,
-                    Expr::value(s.interval.clone()),
-                )
-                .col_expr(
-                    payout_settings::Column::PayoutWeeklyAnchor,
-                    Expr::value(weekly),
-                )
-                .col_expr(
-                    payout_settings::Column::PayoutMonthlyAnchor,
-                    Expr::value(monthly),
-                )
-                .col_expr(payout_settings::Column::PayoutDelayDays, Expr::value(delay));
-        }
-        if let Some(p) = input.paused {
-            update = update.col_expr(payout_settings::Column::PayoutsPaused, Expr::value(p));
-        }
-        if input.schedule.is_some() || input.paused.is_some() {
-            update
-                .filter(payout_settings::Column::Id.eq(id))
-                .filter(payout_settings::Column::Livemode.eq(auth.livemode))
-                .exec(txn)
-                .await?;
-        }
-        let after = payouts::settings(txn, auth.livemode, id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("account", &raw))?;
+        let (before, after) = apply_settings(txn, auth.livemode, id, &raw, &input).await?;
         let object = serde_json::to_value(settings_object(&after)).map_err(ApiError::internal)?;
         if after != before {
             let previous = crate::events::previous_attributes(
@@ -707,6 +659,66 @@ pub async fn update_settings(
         Ok(object)
     })
     .await
+}
+
+/// Applies a payout-settings change (schedule, pause) to an account; returns the settings
+/// before and after. Shared by `POST /v1/accounts/{id}/payout_settings` and the
+/// `settings.payouts` parameter of `POST /v1/accounts/{id}`.
+pub(crate) async fn apply_settings(
+    txn: &impl sea_orm::ConnectionTrait,
+    livemode: bool,
+    id: uuid::Uuid,
+    raw: &str,
+    input: &UpdateSettingsRequest,
+) -> Result<(payouts::PayoutSettings, payouts::PayoutSettings), ApiError> {
+    let before = payouts::settings(txn, livemode, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("account", raw))?;
+    let mut update = payout_settings::Entity::update_many();
+    if let Some(s) = &input.schedule {
+        let (weekly, monthly) = check_schedule(s)?;
+        let delay = match s.delay_days {
+            None => None,
+            Some(d) if (0..=i64::from(agora_payouts::schedule::MAX_DELAY_DAYS)).contains(&d) => {
+                Some(i32::try_from(d).unwrap_or(0))
+            }
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "schedule.delay_days",
+                    "parameter_invalid",
+                    "delay_days must be between 0 and 365",
+                ))
+            }
+        };
+        update = update
+            .col_expr(
+                payout_settings::Column::PayoutInterval,
+                Expr::value(s.interval.clone()),
+            )
+            .col_expr(
+                payout_settings::Column::PayoutWeeklyAnchor,
+                Expr::value(weekly),
+            )
+            .col_expr(
+                payout_settings::Column::PayoutMonthlyAnchor,
+                Expr::value(monthly),
+            )
+            .col_expr(payout_settings::Column::PayoutDelayDays, Expr::value(delay));
+    }
+    if let Some(p) = input.paused {
+        update = update.col_expr(payout_settings::Column::PayoutsPaused, Expr::value(p));
+    }
+    if input.schedule.is_some() || input.paused.is_some() {
+        update
+            .filter(payout_settings::Column::Id.eq(id))
+            .filter(payout_settings::Column::Livemode.eq(livemode))
+            .exec(txn)
+            .await?;
+    }
+    let after = payouts::settings(txn, livemode, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("account", raw))?;
+    Ok((before, after))
 }
 
 /// Validates a schedule; returns the weekly and monthly anchors to store.
