@@ -309,15 +309,39 @@ pub async fn cancel(
     auth.require_platform()?;
     let raw = path.into_inner();
     let p = visible(&state, &auth, &raw).await?;
-    let origin = idempotency::origin(&req);
-    idempotency::run(&state, &auth, &req, &body, async |txn| {
+    move_payout(&state, &auth, &req, &body, p.id, |body| {
         let _: EmptyRequest = body.parse()?;
-        let now = clock::now(txn, auth.livemode).await?;
-        let (after, _) =
-            payouts::transition(txn, auth.livemode, now, p.id, Outcome::Canceled, &origin).await?;
-        PayoutObject::json(&after)
+        Ok(Outcome::Canceled)
     })
     .await
+}
+
+/// Moves a payout to the outcome read from the request body, inside the request's
+/// transaction (with its ledger entry, balance transaction and events); the seller's email
+/// goes out once that has committed.
+async fn move_payout(
+    state: &AppState,
+    auth: &Auth,
+    req: &HttpRequest,
+    body: &JsonBody,
+    id: uuid::Uuid,
+    outcome: impl Fn(&JsonBody) -> Result<Outcome, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let origin = idempotency::origin(req);
+    let notices = Mutex::new(Vec::new());
+    let res = idempotency::run(state, auth, req, body, async |txn| {
+        let outcome = outcome(body)?;
+        let now = clock::now(txn, auth.livemode).await?;
+        let (after, notice) =
+            payouts::transition(txn, auth.livemode, now, id, outcome, &origin).await?;
+        if let (Some(n), Ok(mut v)) = (notice, notices.lock()) {
+            v.push(n);
+        }
+        PayoutObject::json(&after)
+    })
+    .await?;
+    notify(state, notices).await;
+    Ok(res)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -359,21 +383,11 @@ pub async fn test_pay(
 ) -> Result<HttpResponse, ApiError> {
     test_only(&auth)?;
     let p = visible(&state, &auth, &path.into_inner()).await?;
-    let origin = idempotency::origin(&req);
-    let notices = Mutex::new(Vec::new());
-    let res = idempotency::run(&state, &auth, &req, &body, async |txn| {
+    move_payout(&state, &auth, &req, &body, p.id, |body| {
         let _: EmptyRequest = body.parse()?;
-        let now = clock::now(txn, false).await?;
-        let (after, notice) =
-            payouts::transition(txn, false, now, p.id, Outcome::Paid, &origin).await?;
-        if let (Some(n), Ok(mut v)) = (notice, notices.lock()) {
-            v.push(n);
-        }
-        PayoutObject::json(&after)
+        Ok(Outcome::Paid)
     })
-    .await?;
-    notify(&state, notices).await;
-    Ok(res)
+    .await
 }
 
 #[utoipa::path(
@@ -393,9 +407,7 @@ pub async fn test_fail(
 ) -> Result<HttpResponse, ApiError> {
     test_only(&auth)?;
     let p = visible(&state, &auth, &path.into_inner()).await?;
-    let origin = idempotency::origin(&req);
-    let notices = Mutex::new(Vec::new());
-    let res = idempotency::run(&state, &auth, &req, &body, async |txn| {
+    move_payout(&state, &auth, &req, &body, p.id, |body| {
         let input: FailRequest = body.parse()?;
         let code = match input.failure_code.as_deref() {
             None => FailureCode::AccountClosed,
@@ -403,17 +415,9 @@ pub async fn test_fail(
                 ApiError::invalid("failure_code", "parameter_invalid", "unknown failure_code")
             })?,
         };
-        let now = clock::now(txn, false).await?;
-        let (after, notice) =
-            payouts::transition(txn, false, now, p.id, Outcome::Failed(code), &origin).await?;
-        if let (Some(n), Ok(mut v)) = (notice, notices.lock()) {
-            v.push(n);
-        }
-        PayoutObject::json(&after)
+        Ok(Outcome::Failed(code))
     })
-    .await?;
-    notify(&state, notices).await;
-    Ok(res)
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
