@@ -676,3 +676,84 @@ async fn a_failed_payout_is_fixed_through_an_account_update_link_and_paid() {
     let report = agora_ledger::verify::verify(&app.db).await.unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
 }
+
+/// A German company gives its owners and directors on the owners page.
+#[tokio::test]
+async fn a_company_lists_owners_and_directors_on_the_owners_page() {
+    let app = spawn_app().await;
+    let account = app
+        .create_account(json!({
+            "country": "DE", "business_type": "company",
+            "company": {"name": "Beispiel GmbH"},
+        }))
+        .await;
+    let acct = account["id"].as_str().unwrap().to_owned();
+    let created = link(&app, &acct, json!({"collect": "eventually_due"})).await;
+    let cookie = open(&app, created["url"].as_str().unwrap()).await;
+    let owners = page(
+        &app,
+        Method::GET,
+        "/onboarding/owners",
+        Some(&cookie),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(owners.status, StatusCode::OK, "{}", owners.body);
+    assert!(owners
+        .body
+        .contains("name=\"company.owners[0].ownership_percent\""));
+    assert!(owners
+        .body
+        .contains("name=\"company.directors[0].last_name\""));
+    assert!(owners.body.contains("Director 1"), "{}", owners.body);
+    let csrf = csrf_of(&owners.body);
+    // A half-filled director row is refused, and nothing is saved.
+    let half = page(
+        &app,
+        Method::POST,
+        "/onboarding/owners",
+        Some(&cookie),
+        &[],
+        Some(&[
+            ("csrf_token", csrf.as_str()),
+            ("company.directors[0].first_name", "Max"),
+        ]),
+    )
+    .await;
+    assert_eq!(half.status, StatusCode::BAD_REQUEST);
+    assert!(
+        half.body
+            .contains("href=\"#f-company-directors-0--last_name\""),
+        "{}",
+        half.body
+    );
+    let res = page(
+        &app,
+        Method::POST,
+        "/onboarding/owners",
+        Some(&cookie),
+        &[],
+        Some(&[
+            ("csrf_token", csrf.as_str()),
+            ("company.owners[0].first_name", "Max"),
+            ("company.owners[0].last_name", "Mustermann"),
+            ("company.owners[0].dob", "1975-05-20"),
+            ("company.owners[0].ownership_percent", "60"),
+            ("company.directors[0].first_name", "Max"),
+            ("company.directors[0].last_name", "Mustermann"),
+            ("company.directors[1].first_name", "Erika"),
+            ("company.directors[1].last_name", "Mustermann"),
+        ]),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let account = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(account["company"]["owners_provided"], true);
+    assert_eq!(account["company"]["owners"][0]["ownership_percent"], "60");
+    assert_eq!(account["company"]["directors_provided"], true);
+    assert_eq!(account["company"]["directors"][1]["first_name"], "Erika");
+    let due = account["requirements"]["eventually_due"].to_string();
+    assert!(!due.contains("company.owners"), "{due}");
+    assert!(!due.contains("company.directors"), "{due}");
+}

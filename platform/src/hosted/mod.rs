@@ -501,10 +501,13 @@ fn field_label(tr: Tr, def: &FieldDef, brand_name: &str) -> String {
 }
 
 fn group_label(tr: Tr, group: &str) -> String {
-    match group.strip_prefix("owner ") {
-        Some(n) => format!("{} {n}", tr.s("owner")),
-        None => tr.s(group).to_owned(),
+    if let Some(n) = group.strip_prefix("owner ") {
+        return format!("{} {n}", tr.s("owner"));
     }
+    if let Some(n) = group.strip_prefix("director ") {
+        return format!("{} {n}", tr.s("director"));
+    }
+    tr.s(group).to_owned()
 }
 
 fn progress(account: &Account, due: &Due, current: Step, tr: Tr) -> Vec<ProgressItem> {
@@ -954,20 +957,22 @@ fn required_errors(
             errors.insert(d.name.clone(), message);
         }
     }
-    // Owner rows: a row with anything in it needs everything.
-    for i in 0..steps::OWNER_ROWS {
-        let prefix = format!("company.owners[{i}].");
-        let row: Vec<&FieldDef> = defs
-            .iter()
-            .filter(|d| d.name.starts_with(&prefix))
-            .collect();
-        let filled = row
-            .iter()
-            .any(|d| values.get(&d.name).is_some_and(|v| !v.is_empty()));
-        if filled {
-            for d in row {
-                if values.get(&d.name).is_none_or(|v| v.is_empty()) {
-                    errors.insert(d.name.clone(), missing.clone());
+    // Owner and director rows: a row with anything in it needs everything.
+    for (list, rows) in steps::PERSON_LISTS {
+        for i in 0..rows {
+            let prefix = format!("{list}[{i}].");
+            let row: Vec<&FieldDef> = defs
+                .iter()
+                .filter(|d| d.name.starts_with(&prefix))
+                .collect();
+            let filled = row
+                .iter()
+                .any(|d| values.get(&d.name).is_some_and(|v| !v.is_empty()));
+            if filled {
+                for d in row {
+                    if values.get(&d.name).is_none_or(|v| v.is_empty()) {
+                        errors.insert(d.name.clone(), missing.clone());
+                    }
                 }
             }
         }
@@ -1041,23 +1046,29 @@ async fn apply(
             }
         }
         Step::Owners => {
-            // The whole list is replaced: the filled rows, compacted; none means nobody holds
-            // 25% or more.
-            let mut owners = Vec::new();
-            for i in 0..steps::OWNER_ROWS {
-                let prefix = format!("company.owners[{i}].");
-                let mut owner = json!({});
-                for d in defs.iter().filter(|d| d.name.starts_with(&prefix)) {
-                    if let Some(v) = values.get(&d.name).filter(|v| !v.is_empty()) {
-                        let key = d.name.trim_start_matches(&prefix);
-                        owner[key] = Value::String(v.clone());
+            // Each list shown is replaced whole: the filled rows, compacted; none means nobody
+            // (no owner holds 25% or more). A list not shown is left as it is.
+            for (list, rows) in steps::PERSON_LISTS {
+                let shown = defs.iter().any(|d| d.name.starts_with(&format!("{list}[")));
+                if !shown {
+                    continue;
+                }
+                let mut people = Vec::new();
+                for i in 0..rows {
+                    let prefix = format!("{list}[{i}].");
+                    let mut person = json!({});
+                    for d in defs.iter().filter(|d| d.name.starts_with(&prefix)) {
+                        if let Some(v) = values.get(&d.name).filter(|v| !v.is_empty()) {
+                            let key = d.name.trim_start_matches(&prefix);
+                            person[key] = Value::String(v.clone());
+                        }
+                    }
+                    if person.as_object().is_some_and(|o| !o.is_empty()) {
+                        people.push(person);
                     }
                 }
-                if owner.as_object().is_some_and(|o| !o.is_empty()) {
-                    owners.push(owner);
-                }
+                steps::set_path(&mut kyc_json, list, Value::Array(people));
             }
-            steps::set_path(&mut kyc_json, "company.owners", Value::Array(owners));
         }
         Step::Bank => {
             let get = |k: &str| values.get(k).filter(|v| !v.is_empty()).cloned();

@@ -189,6 +189,14 @@ pub const MCCS: &[(&str, &str)] = &[
 
 /// Owner rows on the owners page: the form works without JavaScript, so the rows are fixed.
 pub const OWNER_ROWS: usize = 4;
+/// Director rows on the same page (GB, DE, FR companies).
+pub const DIRECTOR_ROWS: usize = 3;
+
+/// The repeated rows of the owners page: (list path, rows).
+pub const PERSON_LISTS: [(&str, usize); 2] = [
+    ("company.owners", OWNER_ROWS),
+    ("company.directors", DIRECTOR_ROWS),
+];
 
 /// The person the seller speaks for: the individual, or the company's representative.
 pub fn principal(account: &Account) -> &'static str {
@@ -318,6 +326,21 @@ pub fn fields(step: Step, account: &Account, due: &Due) -> Vec<FieldDef> {
                         f.required = false;
                     }
                     row[0].group = Some(format!("owner {}", i + 1));
+                    out.extend(row);
+                }
+            }
+            if company && due.any_prefix("company.directors") {
+                for i in 0..DIRECTOR_ROWS {
+                    let p = format!("company.directors[{i}]");
+                    let mut row = vec![
+                        field(format!("{p}.first_name"), Kind::Text, "first_name"),
+                        field(format!("{p}.last_name"), Kind::Text, "last_name"),
+                    ];
+                    // The list may be empty in principle; a filled row needs both names.
+                    for f in &mut row {
+                        f.required = false;
+                    }
+                    row[0].group = Some(format!("director {}", i + 1));
                     out.extend(row);
                 }
             }
