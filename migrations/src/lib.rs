@@ -14,6 +14,7 @@ mod m20261125_000005_webhooks;
 mod m20261125_000006_kyc;
 mod m20261125_000007_payouts;
 mod m20261125_000008_account_links;
+mod m20261126_000009_batch_file_numbers;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_kyc::Migration),
             Box::new(m20261125_000007_payouts::Migration),
             Box::new(m20261125_000008_account_links::Migration),
+            Box::new(m20261126_000009_batch_file_numbers::Migration),
         ]
     }
 }

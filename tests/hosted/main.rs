@@ -229,11 +229,52 @@ impl Browser {
     }
 
     async fn submit(&self) {
-        self.click_css("form button[type=submit]").await;
+        self.navigate_by("form button[type=submit]").await;
+    }
+
+    /// Clicks what `css` finds and waits for the page it leads to. WebDriver's click does not
+    /// promise to wait for a form's response: reading the URL at once can still see the old
+    /// page (and a refused form answers on the same path). The old document's root goes stale
+    /// once the new page has replaced it; then the new one must have finished loading.
+    async fn navigate_by(&self, css: &str) {
+        let before = self.client.find(Locator::Css("html")).await.unwrap();
+        self.click_css(css).await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while before.tag_name().await.is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "clicking {css} led to no new page within 15 s"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        loop {
+            let state = self
+                .client
+                .execute("return document.readyState;", vec![])
+                .await
+                .unwrap();
+            if state == json!("complete") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page after {css} never loaded"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     async fn path(&self) -> String {
         self.client.current_url().await.unwrap().path().to_owned()
+    }
+
+    /// The current path, or a failure that shows what the page said (its error summary).
+    async fn expect_path(&self, expected: &str) {
+        let path = self.path().await;
+        if path != expected {
+            let page = self.client.source().await.unwrap_or_default();
+            panic!("on {path}, expected {expected}; the page:\n{page}");
+        }
     }
 }
 
@@ -265,10 +306,10 @@ async fn complete_flow(lang: &str) {
         account_and_link(&app, &return_url, &format!("{}/?refresh=1", app.address)).await;
 
     b.client.goto(&url).await.unwrap();
-    assert_eq!(b.path().await, "/onboarding/business");
+    b.expect_path("/onboarding/business").await;
     if lang == "sv" {
         // The switch on the page; remembered for the rest of the session.
-        b.click_css("a.lang-switch").await;
+        b.navigate_by("a.lang-switch").await;
     }
     let html_lang = b
         .client
@@ -287,7 +328,7 @@ async fn complete_flow(lang: &str) {
         .await;
     b.submit().await;
 
-    assert_eq!(b.path().await, "/onboarding/details");
+    b.expect_path("/onboarding/details").await;
     b.check_page("details").await;
     b.fill("f-individual-first_name", "Anna").await;
     b.fill("f-individual-last_name", "Andersson").await;
@@ -301,7 +342,7 @@ async fn complete_flow(lang: &str) {
     b.submit().await;
 
     // Refused: the summary links to the field, which is marked and keeps the other values.
-    assert_eq!(b.path().await, "/onboarding/details");
+    b.expect_path("/onboarding/details").await;
     let summary = b
         .client
         .find(Locator::Css(".error-summary[role=alert] a"))
@@ -341,18 +382,18 @@ async fn complete_flow(lang: &str) {
     b.fill("f-individual-id_number", "19900102-1238").await;
     b.submit().await;
 
-    assert_eq!(b.path().await, "/onboarding/bank");
+    b.expect_path("/onboarding/bank").await;
     b.check_page("bank").await;
     b.fill("f-iban", "SE4550000000058398257466").await;
     b.fill("f-account_holder_name", "Anna Andersson").await;
     b.submit().await;
 
-    assert_eq!(b.path().await, "/onboarding/terms");
+    b.expect_path("/onboarding/terms").await;
     b.check_page("terms").await;
     b.click_css("#f-tos_acceptance").await;
     b.submit().await;
 
-    assert_eq!(b.path().await, "/onboarding/review");
+    b.expect_path("/onboarding/review").await;
     b.check_page("review").await;
     b.submit().await;
 

@@ -1074,6 +1074,34 @@ async fn ach_and_bacs_payouts_get_bank_files_instant_ones_a_fee_and_a_nacha_retu
         .to_owned();
     assert_eq!(&nacha[33..34], "A", "{nacha}");
     assert_eq!(&header[33..34], "B", "{header}");
+    // Two runs batching at the same moment (several instances) would both count one earlier
+    // file; the database refuses the second "B" and that run takes the next number.
+    {
+        use agora_platform::payouts::entity::payout_batch;
+        use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+        let second_uuid = agora_platform::gateway::ids::decode(
+            agora_platform::gateway::ids::IdKind::PayoutBatch,
+            &second,
+        )
+        .unwrap();
+        let row = payout_batch::Entity::find_by_id(second_uuid)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.file_seq, Some(2));
+        let mut twin = row.clone().into_active_model();
+        twin.id = Set(uuid::Uuid::now_v7());
+        twin.file_name = Set("twin.ach".to_owned());
+        let refused = twin.insert(&app.db).await.unwrap_err();
+        assert!(
+            matches!(
+                refused.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ),
+            "{refused:?}"
+        );
+    }
 
     // The bank returns the ACH credit (R02, account closed): a return file made from the
     // entry we sent, with its addenda.

@@ -63,6 +63,11 @@ pub mod payout_batch {
         pub total: i64,
         pub created_at: DateTimeUtc,
         pub sent_at: Option<DateTimeUtc>,
+        /// The (UTC) day the file was written and its sequence number that day (1, 2, …):
+        /// unique per mode and rail, so no two files of a day carry the same NACHA file id
+        /// modifier or Bacs file number.
+        pub file_day: Option<Date>,
+        pub file_seq: Option<i32>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,8 +14,8 @@ use agora_payouts::{bacs, csv_file, nacha, sepa, Rail, MAX_BATCH_ENTRIES};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -77,15 +77,52 @@ pub async fn create_batches(
     }
     let mut made = Vec::new();
     for ((rail, currency), payouts) in groups {
-        match batch_one(db, config, sealer, livemode, now, &rail, &currency, payouts).await {
-            Ok(Some(b)) => made.push(b),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(rail, currency, code = e.code, error = %e.message, "payout batch not made; will retry");
+        // A lost race for the day's file number (another instance batched the same rail at
+        // the same moment) rolls back and takes the next number; bounded, as everything is.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match batch_one(
+                db,
+                config,
+                sealer,
+                livemode,
+                now,
+                &rail,
+                &currency,
+                payouts.clone(),
+            )
+            .await
+            {
+                Ok(Batched::Made(b)) => made.push(*b),
+                Ok(Batched::Taken) => {}
+                Ok(Batched::FileNumberTaken) if attempt < MAX_FILE_NUMBER_ATTEMPTS => continue,
+                Ok(Batched::FileNumberTaken) => {
+                    tracing::warn!(
+                        rail,
+                        currency,
+                        "payout batch not made: the day's file numbers kept colliding; will retry"
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(rail, currency, code = e.code, error = %e.message, "payout batch not made; will retry");
+                }
             }
+            break;
         }
     }
     Ok(made)
+}
+
+/// Tries to take the day's next file number before giving the group to the next run.
+const MAX_FILE_NUMBER_ATTEMPTS: u32 = 5;
+
+enum Batched {
+    Made(Box<PayoutBatch>),
+    /// Another run claimed (or someone canceled) one of the payouts meanwhile.
+    Taken,
+    /// Another run took this day's next file number of the rail at the same moment.
+    FileNumberTaken,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -98,7 +135,7 @@ async fn batch_one(
     rail: &str,
     currency: &str,
     payouts: Vec<Payout>,
-) -> Result<Option<PayoutBatch>, ApiError> {
+) -> Result<Batched, ApiError> {
     let txn = db.begin().await?;
     let batch_id = Uuid::now_v7();
     let ids: Vec<Uuid> = payouts.iter().map(|p| p.id).collect();
@@ -112,7 +149,7 @@ async fn batch_one(
         .await?;
     if claimed.rows_affected != ids.len() as u64 {
         txn.rollback().await?;
-        return Ok(None);
+        return Ok(Batched::Taken);
     }
     let banks: BTreeMap<Uuid, external_account::Model> = external_account::Entity::find()
         .filter(external_account::Column::Id.is_in(payouts.iter().map(|p| p.external_account_id)))
@@ -144,16 +181,20 @@ async fn batch_one(
     let cur = Currency::parse(currency).map_err(ApiError::internal)?;
     let pob = ids::encode(IdKind::PayoutBatch, batch_id);
     // The day's how-many-th file of this rail: NACHA's file id modifier and the Bacs file
-    // number must differ between a day's files.
-    let start_of_day = now
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .map_or(now, |t| t.and_utc());
-    let earlier_today = super::scoped_batches(livemode)
+    // number must differ between a day's files. The row goes in before the file is written so
+    // that the unique index decides a race before anything reaches the disk.
+    let file_day = now.date_naive();
+    let last_seq: Option<Option<i32>> = payout_batch::Entity::find()
+        .select_only()
+        .column_as(payout_batch::Column::FileSeq.max(), "last")
+        .filter(payout_batch::Column::Livemode.eq(livemode))
         .filter(payout_batch::Column::Rail.eq(rail))
-        .filter(payout_batch::Column::CreatedAt.gte(start_of_day))
-        .count(&txn)
+        .filter(payout_batch::Column::FileDay.eq(file_day))
+        .into_tuple()
+        .one(&txn)
         .await?;
+    let file_seq = last_seq.flatten().unwrap_or(0).saturating_add(1);
+    let earlier_today = u64::try_from(file_seq - 1).unwrap_or(u64::MAX);
     let (ext, contents) = write_file(
         config,
         parse_rail(rail),
@@ -164,6 +205,32 @@ async fn batch_one(
         &credits,
     )?;
     let file_name = format!("{pob}.{ext}");
+    let total: i64 = credits.iter().map(|c| c.payout.amount).sum();
+    let inserted = payout_batch::ActiveModel {
+        id: Set(batch_id),
+        livemode: Set(livemode),
+        rail: Set(rail.to_owned()),
+        currency: Set(currency.to_owned()),
+        status: Set("created".to_owned()),
+        file_name: Set(file_name.clone()),
+        entry_count: Set(i32::try_from(credits.len()).unwrap_or(i32::MAX)),
+        total: Set(total),
+        created_at: Set(now),
+        sent_at: Set(None),
+        file_day: Set(Some(file_day)),
+        file_seq: Set(Some(file_seq)),
+    }
+    .insert(&txn)
+    .await;
+    let batch = match inserted {
+        Ok(batch) => batch,
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            // PostgreSQL has aborted the transaction; SQLite never gets here (one writer).
+            txn.rollback().await?;
+            return Ok(Batched::FileNumberTaken);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let dir = batches_dir(config);
     tokio::fs::create_dir_all(&dir)
         .await
@@ -171,21 +238,6 @@ async fn batch_one(
     tokio::fs::write(dir.join(&file_name), contents)
         .await
         .map_err(ApiError::internal)?;
-    let total: i64 = credits.iter().map(|c| c.payout.amount).sum();
-    let batch = payout_batch::ActiveModel {
-        id: Set(batch_id),
-        livemode: Set(livemode),
-        rail: Set(rail.to_owned()),
-        currency: Set(currency.to_owned()),
-        status: Set("created".to_owned()),
-        file_name: Set(file_name),
-        entry_count: Set(i32::try_from(credits.len()).unwrap_or(i32::MAX)),
-        total: Set(total),
-        created_at: Set(now),
-        sent_at: Set(None),
-    }
-    .insert(&txn)
-    .await?;
     for c in &credits {
         super::transition(
             &txn,
@@ -198,7 +250,7 @@ async fn batch_one(
         .await?;
     }
     txn.commit().await?;
-    Ok(Some(batch))
+    Ok(Batched::Made(Box::new(batch)))
 }
 
 /// NACHA file id modifiers in order: a day's first file is `A`.
