@@ -15,6 +15,7 @@ mod m20261125_000006_kyc;
 mod m20261125_000007_payouts;
 mod m20261125_000008_account_links;
 mod m20261126_000009_batch_file_numbers;
+mod m20261126_000010_email_outbox;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_payouts::Migration),
             Box::new(m20261125_000008_account_links::Migration),
             Box::new(m20261126_000009_batch_file_numbers::Migration),
+            Box::new(m20261126_000010_email_outbox::Migration),
         ]
     }
 }

@@ -344,7 +344,9 @@ async fn payouts_command(
                 anyhow::bail!("{} is larger than {MAX_IMPORT_BYTES} bytes", file.display());
             }
             let text = tokio::fs::read_to_string(&file).await?;
-            let report = crate::payouts::import(db, config, livemode, &text)
+            // The sealer: the seller emails about paid and failed payouts go to the outbox.
+            let kyc = crate::kyc::Runtime::load(config)?;
+            let report = crate::payouts::import(db, config, &kyc.sealer, livemode, &text)
                 .await
                 .map_err(fail)?;
             for p in &report.paid {

@@ -94,8 +94,12 @@ pub struct Config {
     /// `smtp://host:port` (plain, for a relay on localhost) or `smtps://user:pass@host:port`;
     /// unset: emails are written as `.eml` files under `data_dir/outbox`.
     pub smtp_url: Option<String>,
-    /// The From address of emails to sellers.
+    /// The From address of every email (sellers, the operator).
     pub email_from: String,
+    /// Whether this process sends the email outbox (false: an API-only instance).
+    pub email_worker: bool,
+    /// How often the email worker looks for emails to send.
+    pub email_poll_ms: u64,
     /// Smallest payout, in major units of the payout's currency (1 → 1.00 EUR, 1 JPY,
     /// 1.000 KWD). Scheduled runs skip smaller balances; manual payouts below it are refused.
     pub payout_minimum_major: u32,
@@ -163,6 +167,8 @@ impl Default for Config {
             branding_logo_url: None,
             smtp_url: None,
             email_from: "Agora <agora@localhost>".to_owned(),
+            email_worker: true,
+            email_poll_ms: 1_000,
             payout_minimum_major: 1,
             payout_worker: true,
             payout_poll_ms: 60_000,
@@ -220,6 +226,8 @@ pub const ENV_KEYS: &[&str] = &[
     "branding_logo_url",
     "smtp_url",
     "email_from",
+    "email_worker",
+    "email_poll_ms",
     "payout_minimum_major",
     "payout_worker",
     "payout_poll_ms",
@@ -318,7 +326,7 @@ impl Config {
             }
         }
         if let Some(url) = &self.smtp_url {
-            crate::hosted::email::SmtpTarget::parse(url)?;
+            crate::email::SmtpTarget::parse(url)?;
         }
         if self.email_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(
@@ -327,6 +335,9 @@ impl Config {
         }
         if self.payout_minimum_major > 1_000_000 {
             return Err("payout_minimum_major must be between 0 and 1000000".to_owned());
+        }
+        if self.email_poll_ms == 0 || self.email_poll_ms > 3_600_000 {
+            return Err("email_poll_ms must be between 1 and 3600000".to_owned());
         }
         if self.payout_poll_ms == 0 || self.payout_poll_ms > 86_400_000 {
             return Err("payout_poll_ms must be between 1 and 86400000".to_owned());

@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod email;
 pub mod events;
 pub mod fee_rules;
 pub mod gateway;

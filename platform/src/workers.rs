@@ -27,10 +27,37 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
     if state.config.payout_worker {
         handles.push(tokio::spawn(payout_scheduler(state.clone(), stop.clone())));
     }
+    if state.config.email_worker {
+        handles.push(tokio::spawn(emails(state.clone(), stop.clone())));
+    }
     if state.config.webhook_worker {
         handles.push(tokio::spawn(webhooks(state, stop)));
     }
     handles
+}
+
+/// Sends the email outbox every `email_poll_ms` (wall clock: mail is real in both modes).
+async fn emails(state: AppState, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_millis(state.config.email_poll_ms);
+    let mailer = match crate::email::Mailer::from_config(&state.config) {
+        Ok(m) => m,
+        Err(e) => {
+            // Config validation parses smtp_url first, so this is not expected; say so loudly.
+            tracing::error!(error = %e, "the email worker cannot start; emails stay queued");
+            return;
+        }
+    };
+    loop {
+        match crate::email::deliver_due(&state.db, &state.kyc.sealer, &mailer, Utc::now()).await {
+            Ok(d) if d == crate::email::Delivered::default() => {}
+            Ok(d) => tracing::debug!(?d, "email pass"),
+            Err(e) => tracing::warn!(error = %e, "email delivery step failed; will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// Delivers due webhooks in both modes, each at its own clock (the test clock drives

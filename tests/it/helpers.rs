@@ -121,6 +121,8 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         // The concurrency tests fire hundreds of requests at once with one key; the rate
         // limit has its own test.
         rate_limit_per_second: 0,
+        // Emails leave the outbox quickly, so tests wait for them briefly.
+        email_poll_ms: 50,
         ..Config::default()
     };
     let mut pg = None;
@@ -295,4 +297,27 @@ pub fn seller_body(mut body: Value) -> Value {
         }
     }
     body
+}
+
+/// The `.eml` files the email worker has written under `data_dir/outbox` (no `smtp_url`), once
+/// there are at least `at_least` of them; after 10 s, whatever is there.
+pub async fn outbox(app: &TestApp, at_least: usize) -> Vec<String> {
+    let dir = app.config.data_dir.join("outbox");
+    let started = std::time::Instant::now();
+    loop {
+        let mut mails: Vec<String> = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if mails.len() >= at_least || started.elapsed() > std::time::Duration::from_secs(10) {
+            mails.sort();
+            return mails;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
 }

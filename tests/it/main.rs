@@ -9,6 +9,7 @@ mod helpers;
 mod accounts;
 mod auth;
 mod conventions;
+mod email;
 mod events;
 mod fee_rules;
 mod idempotency;

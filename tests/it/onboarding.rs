@@ -527,10 +527,9 @@ async fn the_invitation_lands_in_the_outbox_without_smtp() {
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.body["to"], "anna@example.se");
     assert_eq!(res.body["locale"], "sv");
-    let outbox = app.config.data_dir.join("outbox");
-    let files: Vec<_> = std::fs::read_dir(&outbox).unwrap().flatten().collect();
+    let files = crate::helpers::outbox(&app, 1).await;
     assert_eq!(files.len(), 1);
-    let eml = std::fs::read_to_string(files[0].path()).unwrap();
+    let eml = &files[0];
     assert!(eml.contains("multipart/alternative"), "{eml}");
     assert!(
         eml.contains("text/plain") && eml.contains("text/html"),

@@ -245,11 +245,7 @@ async fn a_manual_payout_is_paid_or_fails_back_to_the_balance() {
         "payout_status_invalid"
     );
     // The seller is emailed.
-    let outbox = app.config.data_dir.join("outbox");
-    let emails: Vec<String> = std::fs::read_dir(&outbox)
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .collect();
+    let emails = crate::helpers::outbox(&app, 1).await;
     assert!(
         emails.iter().any(|e| e.contains("seller@example.com")
             && e.contains("text/html")
@@ -801,9 +797,10 @@ async fn a_status_report_fails_and_pays_batched_payouts() {
         e2e(second)
     );
     let config = app.config.clone();
-    let imported = agora_platform::payouts::import(&app.db, &config, false, &report)
-        .await
-        .unwrap();
+    let imported =
+        agora_platform::payouts::import(&app.db, &config, &sealer(&config), false, &report)
+            .await
+            .unwrap();
     assert_eq!(imported.failed.len(), 1, "{imported:?}");
     assert_eq!(imported.paid.len(), 1, "{imported:?}");
     let failed = app.get(&format!("/v1/payouts/{}", id(first))).await.body;
@@ -814,7 +811,7 @@ async fn a_status_report_fails_and_pays_batched_payouts() {
     let paid = app.get(&format!("/v1/payouts/{}", id(second))).await.body;
     assert_eq!(paid["status"], "paid");
     // The same file again changes nothing.
-    let again = agora_platform::payouts::import(&app.db, &config, false, &report)
+    let again = agora_platform::payouts::import(&app.db, &config, &sealer(&config), false, &report)
         .await
         .unwrap();
     assert!(
@@ -1117,9 +1114,10 @@ async fn ach_and_bacs_payouts_get_bank_files_instant_ones_a_fee_and_a_nacha_retu
     );
     assert_eq!(addenda.len(), 94);
     let file = format!("{returned}\n{addenda}\n");
-    let imported = agora_platform::payouts::import(&app.db, &app.config, false, &file)
-        .await
-        .unwrap();
+    let imported =
+        agora_platform::payouts::import(&app.db, &app.config, &sealer(&app.config), false, &file)
+            .await
+            .unwrap();
     assert_eq!(imported.failed.len(), 1, "{imported:?}");
     let failed = app
         .get(&format!("/v1/payouts/{}", id(&ach.body)))
@@ -1310,4 +1308,9 @@ async fn the_schedule_is_also_an_account_setting() {
         refused.error(400, "invalid_request_error")["code"],
         "account_payouts_paused"
     );
+}
+
+/// The app's sealer (its key is in the data dir), for calling the payout module directly.
+fn sealer(config: &agora_platform::config::Config) -> agora_onboarding::seal::Sealer {
+    agora_platform::kyc::Runtime::load(config).unwrap().sealer
 }

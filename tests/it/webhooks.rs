@@ -690,10 +690,9 @@ async fn three_days_of_failures_disable_the_endpoint_and_email_the_operator() {
         .await
         .body;
     assert_eq!(events["data"][0]["data"]["object"]["id"], endpoint.as_str());
-    let outbox = app.config.data_dir.join("outbox");
-    let mails: Vec<_> = std::fs::read_dir(&outbox).unwrap().collect();
+    let mails = crate::helpers::outbox(&app, 1).await;
     assert_eq!(mails.len(), 1);
-    let mail = std::fs::read_to_string(mails[0].as_ref().unwrap().path()).unwrap();
+    let mail = &mails[0];
     assert!(
         mail.contains("ops@example.se") && mail.contains(&endpoint),
         "{mail}"

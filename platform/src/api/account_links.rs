@@ -203,10 +203,9 @@ pub async fn create(
     request_body = OnboardingEmailRequest,
     params(("id" = String, Path, description = "An `acct_` id")),
     responses(
-        (status = 200, description = "`{object: onboarding_email, account, to, locale, expires_at}`: the invitation was handed to the mail server (or written to the outbox)"),
+        (status = 200, description = "`{object: onboarding_email, account, to, locale, expires_at}`: the invitation is queued in the email outbox; the email worker sends it within `email_poll_ms` (SMTP, or an `.eml` file under the data dir), retrying if the mail server is away"),
         (status = 400, description = "Invalid parameters, or the seller has no email address", body = crate::api::openapi::ErrorBody),
         (status = 404, description = "No such account in this mode", body = crate::api::openapi::ErrorBody),
-        (status = 502, description = "The mail server refused or could not be reached", body = crate::api::openapi::ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -214,31 +213,67 @@ pub async fn create(
 pub async fn onboarding_email(
     state: web::Data<AppState>,
     auth: Auth,
+    req: HttpRequest,
     path: web::Path<String>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let raw = path.into_inner();
-    let input: OnboardingEmailRequest = body.parse()?;
-    let id =
-        ids::decode(IdKind::Account, &raw).map_err(|_| ApiError::not_found("account", &raw))?;
-    let account = accounts::find(&state.db, auth.livemode, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("account", &raw))?;
-    let locale = match input.locale.as_deref() {
-        None => Locale::En,
-        Some(l) => Locale::parse(l).ok_or_else(|| {
-            ApiError::invalid("locale", "parameter_invalid", "locale must be en or sv")
-        })?,
-    };
-    let spec = LinkSpec {
-        kind: "account_onboarding",
-        collect: parse_collect(input.collect.as_deref())?,
-        refresh_url: parse_url("refresh_url", &input.refresh_url)?,
-        return_url: parse_url("return_url", &input.return_url)?,
-    };
+    // One transaction makes the link and queues the email: a retry with the same
+    // Idempotency-Key replays the answer instead of sending a second invitation.
+    idempotency::run(&state, &auth, &req, &body, async |txn| {
+        let input: OnboardingEmailRequest = body.parse()?;
+        let id = ids::decode(IdKind::Account, &raw)
+            .map_err(|_| ApiError::not_found("account", &raw))?;
+        let account = accounts::find(txn, auth.livemode, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("account", &raw))?;
+        let locale = match input.locale.as_deref() {
+            None => Locale::En,
+            Some(l) => Locale::parse(l).ok_or_else(|| {
+                ApiError::invalid("locale", "parameter_invalid", "locale must be en or sv")
+            })?,
+        };
+        let spec = LinkSpec {
+            kind: "account_onboarding",
+            collect: parse_collect(input.collect.as_deref())?,
+            refresh_url: parse_url("refresh_url", &input.refresh_url)?,
+            return_url: parse_url("return_url", &input.return_url)?,
+        };
+        let to = seller_email(&account).ok_or_else(|| {
+            ApiError::bad_request(
+                "email_missing",
+                "The account has no email address (neither email nor individual.email); set one first.",
+            )
+        })?;
+        let (row, url) = create_link(
+            txn,
+            &state.public_url,
+            &account,
+            &spec,
+            state.config.onboarding_email_link_ttl_s,
+        )
+        .await?;
+        // The pages open in the email's language (the seller can still switch).
+        let url = format!("{url}?lang={}", locale.code());
+        crate::hosted::email::queue_invitation(txn, &state, &to, locale, &url, row.expires_at)
+            .await?;
+        Ok(json!({
+            "object": "onboarding_email",
+            "account": raw,
+            "to": to,
+            "locale": locale.code(),
+            "expires_at": epoch(row.expires_at),
+        }))
+    })
+    .await
+}
+
+/// Where the invitation goes: the account's email, else the individual's, else the
+/// company representative's.
+fn seller_email(account: &Account) -> Option<String> {
     let profile = agora_onboarding::kyc::Profile::from_json(account.profile.as_ref());
-    let to = account
+    account
         .email
         .clone()
         .or_else(|| profile.individual.as_ref().and_then(|p| p.email.clone()))
@@ -249,28 +284,4 @@ pub async fn onboarding_email(
                 .and_then(|c| c.representative.as_ref())
                 .and_then(|p| p.email.clone())
         })
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "email_missing",
-                "The account has no email address (neither email nor individual.email); set one first.",
-            )
-        })?;
-    let (row, url) = create_link(
-        &state.db,
-        &state.public_url,
-        &account,
-        &spec,
-        state.config.onboarding_email_link_ttl_s,
-    )
-    .await?;
-    // The pages open in the email's language (the seller can still switch).
-    let url = format!("{url}?lang={}", locale.code());
-    crate::hosted::email::send_invitation(&state, &to, locale, &url, row.expires_at).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "object": "onboarding_email",
-        "account": raw,
-        "to": to,
-        "locale": locale.code(),
-        "expires_at": epoch(row.expires_at),
-    })))
 }

@@ -4,8 +4,6 @@
 //! `…/{id}/file`, `POST …/{id}/mark_sent`); and test helpers
 //! (`POST /v1/test_helpers/payouts/{id}/pay|fail`, `POST /v1/test_helpers/payouts/run`).
 
-use std::sync::Mutex;
-
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use agora_payouts::{FailureCode, Method};
 use chrono::{NaiveDate, NaiveTime};
@@ -22,7 +20,7 @@ use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::payments::clock;
 use crate::payouts::entity::{payout, payout_batch, payout_settings};
-use crate::payouts::{self, Notice, Outcome, Payout, PayoutBatch};
+use crate::payouts::{self, Outcome, Payout, PayoutBatch};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -119,13 +117,6 @@ async fn visible(state: &AppState, auth: &Auth, raw: &str) -> Result<Payout, Api
         .await?
         .filter(|p| auth.account.is_none_or(|a| a == p.account_id))
         .ok_or_else(|| ApiError::not_found("payout", raw))
-}
-
-async fn notify(state: &AppState, notices: Mutex<Vec<Notice>>) {
-    let notices = notices.into_inner().unwrap_or_default();
-    for n in &notices {
-        payouts::send_notice(&state.config, n).await;
-    }
 }
 
 #[utoipa::path(
@@ -328,20 +319,17 @@ async fn move_payout(
     outcome: impl Fn(&JsonBody) -> Result<Outcome, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let origin = idempotency::origin(req);
-    let notices = Mutex::new(Vec::new());
-    let res = idempotency::run(state, auth, req, body, async |txn| {
+    idempotency::run(state, auth, req, body, async |txn| {
         let outcome = outcome(body)?;
         let now = clock::now(txn, auth.livemode).await?;
         let (after, notice) =
             payouts::transition(txn, auth.livemode, now, id, outcome, &origin).await?;
-        if let (Some(n), Ok(mut v)) = (notice, notices.lock()) {
-            v.push(n);
+        if let Some(n) = notice {
+            payouts::queue_notice(txn, &state.config, &state.kyc.sealer, &n).await?;
         }
         PayoutObject::json(&after)
     })
-    .await?;
-    notify(state, notices).await;
-    Ok(res)
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -746,19 +746,25 @@ async fn mark_bank_errored(
     Ok(())
 }
 
-/// Writes the seller's email about a paid or failed payout as an .eml file in
-/// `<data_dir>/outbox` (HTML and plain text). Best effort: the payout has changed whether or
-/// not the email is written; a failure is logged.
-pub async fn send_notice(config: &Config, notice: &Notice) {
+/// Queues the seller's email about a paid or failed payout (HTML and plain text) in the email
+/// outbox, in the transaction that moved the payout. An address that cannot be used skips the
+/// email (logged): the payout has moved either way.
+pub async fn queue_notice(
+    db: &impl ConnectionTrait,
+    config: &Config,
+    sealer: &agora_onboarding::seal::Sealer,
+    notice: &Notice,
+) -> Result<(), ApiError> {
     use lettre::message::MultiPart;
-    use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+    use lettre::Message;
     let p = &notice.payout;
     let id = crate::gateway::ids::encode(crate::gateway::ids::IdKind::Payout, p.id);
     let amount = Currency::parse(&p.currency)
         .map(|c| agora_payouts::csv_file::format_minor(p.amount, c))
         .unwrap_or_else(|_| p.amount.to_string());
     let cur = p.currency.to_uppercase();
-    let (subject, text) = if p.status == "paid" {
+    let paid = p.status == "paid";
+    let (subject, text) = if paid {
         (
             format!("Your payout of {amount} {cur} is on its way"),
             format!(
@@ -782,23 +788,25 @@ pub async fn send_notice(config: &Config, notice: &Notice) {
         "<!doctype html><html><body><p>{}</p></body></html>",
         html_escape(&text)
     );
-    let result = async {
-        let message = Message::builder()
-            .from("Agora <agora@localhost>".parse()?)
-            .to(notice.to.parse()?)
-            .subject(subject)
-            .multipart(MultiPart::alternative_plain_html(text, html))?;
-        let dir = config.data_dir.join("outbox");
-        tokio::fs::create_dir_all(&dir).await?;
-        AsyncFileTransport::<Tokio1Executor>::new(dir)
-            .send(message)
-            .await?;
-        Ok::<(), anyhow::Error>(())
+    let message = (|| {
+        Ok::<Message, anyhow::Error>(
+            Message::builder()
+                .from(config.email_from.parse()?)
+                .to(notice.to.parse()?)
+                .subject(subject)
+                .multipart(MultiPart::alternative_plain_html(text, html))?,
+        )
+    })();
+    match message {
+        Ok(message) => {
+            let kind = if paid { "payout_paid" } else { "payout_failed" };
+            crate::email::enqueue(db, sealer, kind, &message).await?;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, payout = %id, "no payout email: the seller's address cannot be used")
+        }
     }
-    .await;
-    if let Err(e) = result {
-        tracing::warn!(error = %e, payout = %id, "could not write the payout email");
-    }
+    Ok(())
 }
 
 fn html_escape(s: &str) -> String {
@@ -970,7 +978,7 @@ pub async fn run(
     if !dry_run {
         let now = crate::payments::clock::now(db, livemode).await?;
         report.batches = files::create_batches(db, config, sealer, livemode, now).await?;
-        report.paid = mark_arrived(db, config, livemode, as_of).await?;
+        report.paid = mark_arrived(db, config, sealer, livemode, as_of).await?;
     }
     Ok(report)
 }
@@ -1024,6 +1032,7 @@ const ARRIVED_BATCH: u64 = 1_000;
 async fn mark_arrived(
     db: &DatabaseConnection,
     config: &Config,
+    sealer: &agora_onboarding::seal::Sealer,
     livemode: bool,
     as_of: NaiveDate,
 ) -> Result<Vec<Payout>, ApiError> {
@@ -1055,10 +1064,10 @@ async fn mark_arrived(
         let now = crate::payments::clock::now(&txn, livemode).await?;
         match transition(&txn, livemode, now, p.id, Outcome::Paid, &Origin::default()).await {
             Ok((after, notice)) => {
-                txn.commit().await?;
                 if let Some(n) = notice {
-                    send_notice(config, &n).await;
+                    queue_notice(&txn, config, sealer, &n).await?;
                 }
+                txn.commit().await?;
                 paid.push(after);
             }
             // Changed meanwhile (an import, another run): nothing to do.
@@ -1086,6 +1095,7 @@ const MAX_RETURN_CANDIDATES: u64 = 1_000;
 pub async fn import(
     db: &DatabaseConnection,
     config: &Config,
+    sealer: &agora_onboarding::seal::Sealer,
     livemode: bool,
     text: &str,
 ) -> Result<ImportReport, ApiError> {
@@ -1146,10 +1156,10 @@ pub async fn import(
         let now = crate::payments::clock::now(&txn, livemode).await?;
         match transition(&txn, livemode, now, id, outcome, &Origin::default()).await {
             Ok((p, notice)) => {
-                txn.commit().await?;
                 if let Some(n) = notice {
-                    send_notice(config, &n).await;
+                    queue_notice(&txn, config, sealer, &n).await?;
                 }
+                txn.commit().await?;
                 if outcome == Outcome::Paid {
                     report.paid.push(p);
                 } else {

@@ -412,21 +412,28 @@ async fn record(
             }
         }
     }
+    if let Some(endpoint) = &disabled {
+        // In the transaction that disables it: the email goes out if and only if it is.
+        notify_operator(&txn, state, endpoint).await;
+    }
     txn.commit().await?;
     if let Some(endpoint) = disabled {
         tracing::warn!(
             endpoint = %ids::encode(IdKind::WebhookEndpoint, endpoint.id),
             "webhook endpoint disabled after 3 days of failures"
         );
-        notify_operator(state, &endpoint).await;
     }
     Ok(())
 }
 
-/// Emails the operator that an endpoint was disabled, as an .eml file in `<data_dir>/outbox`.
+/// Queues the operator's email that an endpoint was disabled (the email outbox sends it).
 /// Best effort: the endpoint is disabled and the event recorded whether or not this works.
-async fn notify_operator(state: &AppState, endpoint: &endpoints::Model) {
-    use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+async fn notify_operator(
+    db: &impl sea_orm::ConnectionTrait,
+    state: &AppState,
+    endpoint: &endpoints::Model,
+) {
+    use lettre::Message;
     let Some(to) = state.config.operator_email.as_deref() else {
         tracing::warn!("operator_email is not set; no email about the disabled endpoint");
         return;
@@ -435,7 +442,7 @@ async fn notify_operator(state: &AppState, endpoint: &endpoints::Model) {
     let mode = if endpoint.livemode { "live" } else { "test" };
     let result = async {
         let message = Message::builder()
-            .from("Agora <agora@localhost>".parse()?)
+            .from(state.config.email_from.parse()?)
             .to(to.parse()?)
             .subject(format!("Webhook endpoint {id} disabled"))
             .body(format!(
@@ -445,15 +452,13 @@ async fn notify_operator(state: &AppState, endpoint: &endpoints::Model) {
                  events with POST /v1/events/{{id}}/redeliver.\n",
                 endpoint.url
             ))?;
-        let dir = state.config.data_dir.join("outbox");
-        tokio::fs::create_dir_all(&dir).await?;
-        AsyncFileTransport::<Tokio1Executor>::new(dir)
-            .send(message)
-            .await?;
+        crate::email::enqueue(db, &state.kyc.sealer, "endpoint_disabled", &message)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
         Ok::<(), anyhow::Error>(())
     }
     .await;
     if let Err(e) = result {
-        tracing::warn!(error = %e, "could not write the operator email");
+        tracing::warn!(error = %e, "could not queue the operator email");
     }
 }

@@ -1,0 +1,334 @@
+//! The email outbox, as DESIGN.md asks: a change that emails someone (a seller's invitation, a
+//! payout paid or failed, a webhook endpoint disabled) writes the message into `emails` in its
+//! own transaction, and the email worker sends it — over SMTP when `smtp_url` is set, else as
+//! an `.eml` file under `data_dir/outbox`. A crash loses no email, a rolled-back change sends
+//! none, an SMTP outage delays mail instead of failing the API call that caused it.
+//!
+//! Messages are sealed at rest (they carry names and addresses, and an invitation carries a
+//! link that opens a seller's onboarding) and dropped once sent or given up. Delivery is at
+//! least once: a crash between the server's "250 OK" and the row's update sends it again.
+
+pub mod entity;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use agora_onboarding::seal::Sealer;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::gateway::error::ApiError;
+
+/// The sealing purpose (AAD) of outbox messages: a sealed bank number cannot pass for one.
+const PURPOSE: &str = "email";
+/// Emails one worker pass takes.
+const BATCH: u64 = 20;
+/// How long one SMTP conversation may take.
+pub const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// A claimed email is not taken by another worker for this long: longer than one send.
+const LEASE_S: i64 = 120;
+/// Waits after the 1st, 2nd, … failed attempt; after the last the email is given up
+/// (8 attempts over about 11 hours, enough for a mail server's maintenance window).
+const BACKOFF_S: [i64; 7] = [30, 120, 600, 1_800, 3_600, 3 * 3_600, 6 * 3_600];
+/// Longest failure text kept (the column holds 512).
+const MAX_ERROR_CHARS: usize = 400;
+
+/// What is sealed: the envelope (who gets it) and the message as sent.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    from: Option<String>,
+    to: Vec<String>,
+    /// RFC 5322 bytes, base64.
+    raw: String,
+}
+
+/// Writes `message` to the outbox in the caller's transaction; the worker sends it.
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    sealer: &Sealer,
+    kind: &str,
+    message: &Message,
+) -> Result<Uuid, ApiError> {
+    let envelope = message.envelope();
+    let sealed = Sealed {
+        from: envelope.from().map(ToString::to_string),
+        to: envelope.to().iter().map(ToString::to_string).collect(),
+        raw: B64.encode(message.formatted()),
+    };
+    let json = serde_json::to_string(&sealed).map_err(ApiError::internal)?;
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    entity::ActiveModel {
+        id: Set(id),
+        kind: Set(kind.to_owned()),
+        status: Set("pending".to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        message_sealed: Set(Some(sealer.seal_str(PURPOSE, &json))),
+        last_error: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    tracing::info!(email = %id, kind, "email queued");
+    Ok(id)
+}
+
+/// Where mail goes, parsed from `smtp_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpTarget {
+    /// `smtps://`: TLS from the first byte. `smtp://`: plain text, for a relay on the same
+    /// host or network (lettre calls this builder "dangerous" for a reason).
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+impl SmtpTarget {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let url = url::Url::parse(value).map_err(|e| format!("smtp_url: {e}"))?;
+        let tls = match url.scheme() {
+            "smtp" => false,
+            "smtps" => true,
+            other => {
+                return Err(format!(
+                    "smtp_url: scheme must be smtp or smtps, not {other}"
+                ))
+            }
+        };
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| "smtp_url: a host is required".to_owned())?
+            .to_owned();
+        let port = url.port().unwrap_or(if tls { 465 } else { 25 });
+        let user = (!url.username().is_empty()).then(|| url.username().to_owned());
+        Ok(Self {
+            tls,
+            host,
+            port,
+            user,
+            password: url.password().map(str::to_owned),
+        })
+    }
+}
+
+/// The transport the worker sends with.
+pub enum Mailer {
+    Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>),
+    /// `.eml` files in this directory (no `smtp_url`).
+    Files(PathBuf),
+}
+
+/// One failed attempt: permanent failures (the server refused the message or a recipient
+/// for good) are not retried.
+#[derive(Debug)]
+pub struct SendError {
+    pub permanent: bool,
+    pub message: String,
+}
+
+impl Mailer {
+    pub fn from_config(config: &Config) -> Result<Self, String> {
+        let Some(smtp_url) = &config.smtp_url else {
+            return Ok(Self::Files(config.data_dir.join("outbox")));
+        };
+        let target = SmtpTarget::parse(smtp_url)?;
+        let mut builder = if target.tls {
+            AsyncSmtpTransport::<Tokio1Executor>::relay(&target.host)
+                .map_err(|e| format!("smtp_url: {e}"))?
+        } else {
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&target.host)
+        };
+        builder = builder.port(target.port).timeout(Some(SMTP_TIMEOUT));
+        if let (Some(user), Some(password)) = (target.user, target.password) {
+            builder = builder.credentials(Credentials::new(user, password));
+        }
+        Ok(Self::Smtp(Box::new(builder.build())))
+    }
+
+    async fn send(&self, envelope: &Envelope, raw: &[u8]) -> Result<(), SendError> {
+        match self {
+            Self::Smtp(smtp) => {
+                // Bounded even if the server trickles: the transport's own timeout is per
+                // command.
+                match tokio::time::timeout(SMTP_TIMEOUT * 3, smtp.send_raw(envelope, raw)).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(SendError {
+                        permanent: e.is_permanent(),
+                        message: e.to_string(),
+                    }),
+                    Err(_) => Err(SendError {
+                        permanent: false,
+                        message: "the SMTP conversation timed out".to_owned(),
+                    }),
+                }
+            }
+            Self::Files(dir) => {
+                let result = async {
+                    tokio::fs::create_dir_all(dir).await?;
+                    AsyncFileTransport::<Tokio1Executor>::new(dir.clone())
+                        .send_raw(envelope, raw)
+                        .await?;
+                    Ok::<(), anyhow::Error>(())
+                }
+                .await;
+                result.map_err(|e| SendError {
+                    permanent: false,
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+}
+
+fn open(sealer: &Sealer, sealed: Option<&str>) -> Result<(Envelope, Vec<u8>), String> {
+    let sealed = sealed.ok_or("the message is gone")?;
+    let json = sealer
+        .open_str(PURPOSE, sealed)
+        .map_err(|e| format!("cannot open the message: {e}"))?;
+    let s: Sealed = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+    let parse = |a: &str| a.parse().map_err(|e| format!("address: {e}"));
+    let from = s.from.as_deref().map(parse).transpose()?;
+    let to =
+        s.to.iter()
+            .map(|a| parse(a))
+            .collect::<Result<Vec<_>, _>>()?;
+    let envelope = Envelope::new(from, to).map_err(|e| e.to_string())?;
+    let raw = B64.decode(s.raw).map_err(|e| e.to_string())?;
+    Ok((envelope, raw))
+}
+
+fn truncated(s: &str) -> String {
+    s.chars().take(MAX_ERROR_CHARS).collect()
+}
+
+/// What one pass did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Delivered {
+    pub sent: usize,
+    pub retrying: usize,
+    pub given_up: usize,
+}
+
+/// Sends the due emails: each claimed by pushing its next attempt past a lease, so that
+/// several instances never send one email at once, then marked sent, retried later or given
+/// up.
+pub async fn deliver_due(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    mailer: &Mailer,
+    now: DateTime<Utc>,
+) -> Result<Delivered, ApiError> {
+    let due = entity::Entity::find()
+        .filter(entity::Column::Status.eq("pending"))
+        .filter(entity::Column::NextAttemptAt.lte(now))
+        .order_by_asc(entity::Column::NextAttemptAt)
+        .order_by_asc(entity::Column::Id)
+        .limit(BATCH)
+        .all(db)
+        .await?;
+    let mut done = Delivered::default();
+    for row in due {
+        let claimed = entity::Entity::update_many()
+            .col_expr(
+                entity::Column::NextAttemptAt,
+                Expr::value(now + chrono::Duration::seconds(LEASE_S)),
+            )
+            .filter(entity::Column::Id.eq(row.id))
+            .filter(entity::Column::Status.eq("pending"))
+            .filter(entity::Column::NextAttemptAt.lte(now))
+            .exec(db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            continue; // another worker has it
+        }
+        let attempts = row.attempts.saturating_add(1);
+        let result = match open(sealer, row.message_sealed.as_deref()) {
+            Ok((envelope, raw)) => mailer.send(&envelope, &raw).await,
+            Err(message) => Err(SendError {
+                permanent: true,
+                message,
+            }),
+        };
+        let mut update = entity::ActiveModel {
+            id: Set(row.id),
+            attempts: Set(attempts),
+            ..Default::default()
+        };
+        match result {
+            Ok(()) => {
+                update.status = Set("sent".to_owned());
+                update.sent_at = Set(Some(Utc::now()));
+                update.message_sealed = Set(None);
+                update.last_error = Set(None);
+                done.sent += 1;
+                tracing::info!(email = %row.id, kind = row.kind, attempts, "email sent");
+            }
+            Err(e) => {
+                let wait = usize::try_from(attempts - 1)
+                    .ok()
+                    .and_then(|i| BACKOFF_S.get(i))
+                    .filter(|_| !e.permanent);
+                update.last_error = Set(Some(truncated(&e.message)));
+                match wait {
+                    Some(wait) => {
+                        update.next_attempt_at = Set(Utc::now() + chrono::Duration::seconds(*wait));
+                        done.retrying += 1;
+                        tracing::warn!(email = %row.id, kind = row.kind, attempts, retry_in_s = wait, error = %e.message, "email not sent; will retry");
+                    }
+                    None => {
+                        update.status = Set("failed".to_owned());
+                        update.message_sealed = Set(None);
+                        done.given_up += 1;
+                        tracing::error!(email = %row.id, kind = row.kind, attempts, permanent = e.permanent, error = %e.message, "email given up");
+                    }
+                }
+            }
+        }
+        update.update(db).await?;
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_urls() {
+        let plain = SmtpTarget::parse("smtp://127.0.0.1:2525").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!plain.tls);
+        assert_eq!((plain.host.as_str(), plain.port), ("127.0.0.1", 2525));
+        let tls =
+            SmtpTarget::parse("smtps://u:p@mail.example.com").unwrap_or_else(|e| panic!("{e}"));
+        assert!(tls.tls);
+        assert_eq!(tls.port, 465);
+        assert_eq!(tls.user.as_deref(), Some("u"));
+        assert!(SmtpTarget::parse("http://x").is_err());
+        assert!(SmtpTarget::parse("smtp://").is_err());
+    }
+
+    #[test]
+    fn the_backoff_gives_up_after_eight_attempts() {
+        assert_eq!(BACKOFF_S.len() + 1, 8);
+        assert!(BACKOFF_S.windows(2).all(|w| w[0] < w[1]));
+        let total: i64 = BACKOFF_S.iter().sum();
+        assert!((10 * 3_600..12 * 3_600).contains(&total), "{total}");
+    }
+}
