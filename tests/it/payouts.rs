@@ -1314,3 +1314,62 @@ async fn the_schedule_is_also_an_account_setting() {
 fn sealer(config: &agora_platform::config::Config) -> agora_onboarding::seal::Sealer {
     agora_platform::kyc::Runtime::load(config).unwrap().sealer
 }
+
+#[tokio::test]
+async fn a_scheduled_run_converts_a_balance_without_its_own_bank_account() {
+    let app = spawn_app_with(no_worker).await;
+    // The seller's only bank account takes euros; it also sells in dollars.
+    let acct = verified_seller(&app, "SE7280000810340009783242").await;
+    set_schedule(&app, &acct, json!({"interval": "daily"})).await;
+    charge(&app, &acct, 10_000, "usd").await;
+    charge_settled(&app, &acct, 5_000).await;
+    let usd = balance_in(&app, &acct, "usd").await;
+    let eur = balance_in(&app, &acct, "eur").await;
+    assert!(usd > 0 && eur > 0, "{usd} {eur}");
+
+    // No rates yet: the euros go, the dollars wait (an error the run reports), nothing lost.
+    let first = run(&app, "2026-12-01").await;
+    assert_eq!(created(&first).len(), 1, "{first:#}");
+    assert_eq!(first["created"][0]["currency"], "eur");
+    assert_eq!(first["created"][0]["amount"], eur);
+    assert_eq!(first["errors"], 1, "{first:#}");
+    assert_eq!(balance_in(&app, &acct, "usd").await, usd);
+    verify(&app).await;
+
+    let today = chrono::Utc::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+    agora_platform::payouts::fx::import_ecb(&app.db, &ECB_RATES.replace("2026-11-24", &today))
+        .await
+        .unwrap();
+    // The same day again: the euros are paid already; the dollars are converted, as a payout
+    // of their own for the same period (its key names the source currency).
+    let second = run(&app, "2026-12-01").await;
+    assert_eq!(created(&second).len(), 1, "{second:#}");
+    assert_eq!(
+        second["planned"][0]["period"], "2026-12-01:usd",
+        "{second:#}"
+    );
+    let po = &second["created"][0];
+    assert_eq!(po["currency"], "eur");
+    assert_eq!(po["source_currency"], "usd");
+    assert_eq!(po["source_amount"], usd);
+    assert_eq!(po["exchange_rate"], "0.9223390518");
+    assert_eq!(po["fx_markup"], "0.005");
+    // usd × 0.9223390518 × (1 − 0.005), rounded down to the cent, in integers.
+    let expected = i128::from(usd) * 9_223_390_518 * 995 / (10_000_000_000 * 1_000);
+    assert_eq!(
+        i128::from(po["amount"].as_i64().unwrap()),
+        expected,
+        "{po:#}"
+    );
+    assert_eq!(po["automatic"], true);
+    assert_eq!(balance_in(&app, &acct, "usd").await, 0);
+
+    // And once more: both exist, nothing is paid twice.
+    let third = run(&app, "2026-12-01").await;
+    assert_eq!(created(&third).len(), 0, "{third:#}");
+    assert_eq!(payout_count(&app).await, 2);
+    verify(&app).await;
+}

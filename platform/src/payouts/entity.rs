@@ -87,6 +87,9 @@ pub mod payout_settings {
         pub id: Uuid,
         pub livemode: bool,
         pub country: String,
+        /// Balances in a currency without a bank account of their own are converted to this
+        /// currency's default bank account when there is one.
+        pub default_currency: String,
         pub email: Option<String>,
         /// The KYC profile (for the individual's email when the account has none).
         pub profile: Option<Json>,

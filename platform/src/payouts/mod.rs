@@ -16,7 +16,7 @@ pub mod entity;
 pub mod files;
 pub mod fx;
 
-use agora_ledger::journal;
+use agora_ledger::journal::{self, Owner};
 use agora_ledger::{AccountKind, AccountRef, Currency, LedgerError, LineSpec, NewEntry};
 use agora_onboarding::kyc::entities::external_account;
 use agora_payouts::{arrival_date, Calendar, FailureCode, Interval, Method, Rail, Schedule};
@@ -874,21 +874,35 @@ pub async fn run(
                 continue;
             };
             let banks = banks_of(db, livemode, account.id).await?;
-            for bank in banks
-                .iter()
-                .filter(|b| b.default_for_currency && b.status != "errored")
-            {
-                let Ok(currency) = Currency::parse(&bank.currency) else {
+            let balances = journal::owner_accounts(db, livemode, Owner::Seller(account.id))
+                .await?
+                .into_iter()
+                .filter(|(r, b)| {
+                    r.kind == AccountKind::Available && b.posted(AccountKind::Available) > 0
+                });
+            for (balance, _) in balances {
+                let currency = balance.currency;
+                let code = currency.api_code();
+                let Some(bank) = scheduled_destination(&banks, &code, &account.default_currency)
+                else {
                     continue;
                 };
-                let rail = rail_for(bank, currency, Method::Standard);
+                let Ok(paid_currency) = Currency::parse(&bank.currency) else {
+                    continue;
+                };
+                let rail = rail_for(bank, paid_currency, Method::Standard);
                 let calendar: Calendar = rail.calendar();
                 if !schedule.is_payout_day(as_of, &calendar) {
                     continue;
                 }
-                let Some(period_key) = schedule.period_key(as_of) else {
+                let Some(mut period_key) = schedule.period_key(as_of) else {
                     continue;
                 };
+                if bank.currency != code {
+                    // A converted payout lands in the bank's currency beside that currency's
+                    // own payout: the source currency keeps their period keys apart.
+                    period_key = format!("{period_key}:{code}");
+                }
                 let available = journal::balances(
                     db,
                     livemode,
@@ -896,15 +910,8 @@ pub async fn run(
                 )
                 .await?
                 .posted(AccountKind::Available);
-                let Some(held) = held_back(
-                    db,
-                    livemode,
-                    account.id,
-                    &bank.currency,
-                    &schedule,
-                    submitted_at,
-                )
-                .await?
+                let Some(held) =
+                    held_back(db, livemode, account.id, &code, &schedule, submitted_at).await?
                 else {
                     continue;
                 };
@@ -914,7 +921,7 @@ pub async fn run(
                 }
                 let plan = Planned {
                     account: account.id,
-                    currency: bank.currency.clone(),
+                    currency: code.clone(),
                     amount: amount.min(MAX_AMOUNT),
                     rail,
                     arrival_date: arrival_date(rail, Method::Standard, submitted_at),
@@ -981,6 +988,26 @@ pub async fn run(
         report.paid = mark_arrived(db, config, sealer, livemode, as_of).await?;
     }
     Ok(report)
+}
+
+/// Where a scheduled payout of a `currency` balance goes: that currency's default bank
+/// account; if the seller has none, the default bank account of the account's default
+/// currency (else of the first currency with one), converted at the reference rate. A default
+/// account that failed (`errored`) stops the currency's payouts until it is fixed, rather than
+/// sending the money somewhere else.
+fn scheduled_destination<'a>(
+    banks: &'a [external_account::Model],
+    currency: &str,
+    default_currency: &str,
+) -> Option<&'a external_account::Model> {
+    let defaults = || banks.iter().filter(|b| b.default_for_currency);
+    if let Some(own) = defaults().find(|b| b.currency == currency) {
+        return (own.status != "errored").then_some(own);
+    }
+    let mut usable: Vec<&external_account::Model> =
+        defaults().filter(|b| b.status != "errored").collect();
+    usable.sort_by_key(|b| (b.currency != default_currency, b.currency.clone()));
+    usable.into_iter().next()
 }
 
 /// Most recent credits summed for a schedule's delay; an account with more is skipped this
