@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use crate::gateway::idempotency;
 use crate::state::AppState;
 
-/// How often expired idempotency keys are swept.
+/// How often expired idempotency keys (and onboarding sessions and links) are swept.
 const IDEMPOTENCY_SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Rows deleted per statement, so the sweep never holds SQLite's one writer for long.
 const IDEMPOTENCY_SWEEP_BATCH: u64 = 500;
@@ -185,6 +185,18 @@ async fn idempotency_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "expired idempotency keys"),
             Err(e) => tracing::warn!(error = %e, "idempotency sweep failed; will retry"),
+        }
+        // Hosted onboarding: expired page sessions, and links long past their expiry.
+        match agora_onboarding::links::sweep(&state.db, Utc::now(), IDEMPOTENCY_SWEEP_BATCH).await {
+            Ok((0, 0)) => {}
+            Ok((sessions, links)) => {
+                tracing::info!(
+                    sessions,
+                    links,
+                    "expired onboarding sessions and links deleted"
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "onboarding sweep failed; will retry"),
         }
         tokio::select! {
             _ = tokio::time::sleep(IDEMPOTENCY_SWEEP_EVERY) => {}

@@ -756,3 +756,48 @@ async fn a_company_lists_owners_and_directors_on_the_owners_page() {
     assert!(!due.contains("company.owners"), "{due}");
     assert!(!due.contains("company.directors"), "{due}");
 }
+
+#[tokio::test]
+async fn the_sweep_deletes_ended_sessions_and_links_long_expired() {
+    use agora_onboarding::links::sweep;
+    let app = spawn_app().await;
+    let account = swedish_account(&app).await;
+    let created = link(&app, &account, json!({})).await;
+    let url = created["url"].as_str().unwrap();
+    let cookie = open(&app, url).await;
+    let live = page(
+        &app,
+        Method::GET,
+        "/onboarding/business",
+        Some(&cookie),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(live.status, StatusCode::OK);
+
+    let now = chrono::Utc::now();
+    assert_eq!(sweep(&app.db, now, 100).await.unwrap(), (0, 0), "all alive");
+    // Two hours on, the one-hour session has ended: deleted. The link stays, so opening it
+    // again still leads to refresh_url.
+    let later = now + chrono::Duration::hours(2);
+    assert_eq!(sweep(&app.db, later, 100).await.unwrap(), (1, 0));
+    let ended = page(
+        &app,
+        Method::GET,
+        "/onboarding/business",
+        Some(&cookie),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
+    let stale = page(&app, Method::GET, url, None, &[], None).await;
+    assert_eq!(stale.status, StatusCode::SEE_OTHER);
+    assert_eq!(stale.header("location"), "https://platform.example/refresh");
+    // A month past its expiry the link goes too; opening it is then an unknown link.
+    let month = now + chrono::Duration::days(agora_onboarding::links::LINK_RETENTION_DAYS + 1);
+    assert_eq!(sweep(&app.db, month, 100).await.unwrap(), (0, 1));
+    let unknown = page(&app, Method::GET, url, None, &[], None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
