@@ -523,6 +523,7 @@ impl Outcome {
 pub struct Notice {
     pub payout: Payout,
     pub to: String,
+    pub locale: crate::hosted::i18n::Locale,
 }
 
 /// Moves a payout to `outcome` in the caller's transaction, with its ledger entry, balance
@@ -696,13 +697,19 @@ pub async fn transition(
     )
     .await?;
     let notice = if matches!(outcome, Outcome::Paid | Outcome::Failed(_)) {
-        settings(db, livemode, p.account_id)
-            .await?
-            .and_then(|a| seller_email(&a))
-            .map(|to| Notice {
+        settings(db, livemode, p.account_id).await?.and_then(|a| {
+            // Swedish sellers read Swedish; everyone else English (the two we have).
+            let locale = if a.country.eq_ignore_ascii_case("SE") {
+                crate::hosted::i18n::Locale::Sv
+            } else {
+                crate::hosted::i18n::Locale::En
+            };
+            seller_email(&a).map(|to| Notice {
                 payout: after.clone(),
                 to,
+                locale,
             })
+        })
     } else {
         None
     };
@@ -764,28 +771,24 @@ pub async fn queue_notice(
         .unwrap_or_else(|_| p.amount.to_string());
     let cur = p.currency.to_uppercase();
     let paid = p.status == "paid";
+    let tr = crate::hosted::i18n::Tr(notice.locale);
+    let fill = |key: &str| {
+        tr.s(key)
+            .replace("{amount}", &amount)
+            .replace("{currency}", &cur)
+            .replace("{id}", &id)
+            .replace("{date}", &p.arrival_date)
+            .replace("{name}", &config.branding_name)
+            .replace("{code}", p.failure_code.as_deref().unwrap_or("declined"))
+    };
     let (subject, text) = if paid {
-        (
-            format!("Your payout of {amount} {cur} is on its way"),
-            format!(
-                "Your payout {id} of {amount} {cur} has been paid to your bank account. \
-                 Expect it by {}.",
-                p.arrival_date
-            ),
-        )
+        (fill("payout.paid.subject"), fill("payout.paid.body"))
     } else {
-        (
-            format!("Your payout of {amount} {cur} failed"),
-            format!(
-                "Your payout {id} of {amount} {cur} could not be paid ({}). The money is back \
-                 in your balance. Please check or replace your bank account so that we can pay \
-                 you again.",
-                p.failure_code.as_deref().unwrap_or("declined")
-            ),
-        )
+        (fill("payout.failed.subject"), fill("payout.failed.body"))
     };
     let html = format!(
-        "<!doctype html><html><body><p>{}</p></body></html>",
+        "<!doctype html><html lang=\"{}\"><body><p>{}</p></body></html>",
+        notice.locale.code(),
         html_escape(&text)
     );
     let message = (|| {
