@@ -198,6 +198,11 @@ async fn idempotency_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
             }
             Err(e) => tracing::warn!(error = %e, "onboarding sweep failed; will retry"),
         }
+        match crate::email::purge(&state.db, Utc::now(), IDEMPOTENCY_SWEEP_BATCH).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "old email records deleted"),
+            Err(e) => tracing::warn!(error = %e, "email purge failed; will retry"),
+        }
         tokio::select! {
             _ = tokio::time::sleep(IDEMPOTENCY_SWEEP_EVERY) => {}
             _ = stop.changed() => return,

@@ -79,6 +79,23 @@ async fn an_invitation_is_sent_once_per_idempotency_key_and_nothing_stays_readab
     assert_eq!(sent.attempts, 1);
     assert!(sent.sent_at.is_some());
     assert_eq!(sent.message_sealed, None);
+
+    // Records of sent emails go after 90 days; until then they stay.
+    let now = chrono::Utc::now();
+    assert_eq!(
+        agora_platform::email::purge(&app.db, now, 100)
+            .await
+            .unwrap(),
+        0
+    );
+    let later = now + chrono::Duration::days(agora_platform::email::RETENTION_DAYS + 1);
+    assert_eq!(
+        agora_platform::email::purge(&app.db, later, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(rows(&app).await.is_empty());
 }
 
 #[tokio::test]

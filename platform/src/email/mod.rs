@@ -306,6 +306,42 @@ pub async fn deliver_due(
     Ok(done)
 }
 
+/// How long the record of a sent or given-up email is kept (for "did the seller get it?").
+pub const RETENTION_DAYS: i64 = 90;
+
+/// Deletes records of emails sent or given up more than [`RETENTION_DAYS`] before `now`, at
+/// most `batch` per statement. Pending emails are never deleted.
+pub async fn purge(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    batch: u64,
+) -> Result<u64, sea_orm::DbErr> {
+    let cutoff = now - chrono::Duration::days(RETENTION_DAYS);
+    let mut total = 0;
+    loop {
+        let ids: Vec<Uuid> = entity::Entity::find()
+            .select_only()
+            .column(entity::Column::Id)
+            .filter(entity::Column::Status.is_in(["sent", "failed"]))
+            .filter(entity::Column::CreatedAt.lt(cutoff))
+            .limit(batch)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let n = ids.len() as u64;
+        if n > 0 {
+            total += entity::Entity::delete_many()
+                .filter(entity::Column::Id.is_in(ids))
+                .exec(db)
+                .await?
+                .rows_affected;
+        }
+        if n < batch {
+            return Ok(total);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
