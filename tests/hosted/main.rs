@@ -264,6 +264,65 @@ impl Browser {
         }
     }
 
+    /// Hands the file at `path` (absolute) to an `input[type=file]`, as choosing it would.
+    async fn upload(&self, id: &str, path: &Path) {
+        assert!(path.is_absolute(), "{}", path.display());
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"))
+            .send_keys(&path.display().to_string())
+            .await
+            .unwrap();
+    }
+
+    /// The error summary's links (`href`, text), in order, and that the field each points at
+    /// is marked invalid and described by its error.
+    async fn error_summary(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for link in self
+            .client
+            .find_all(Locator::Css(".error-summary[role=alert] a"))
+            .await
+            .unwrap()
+        {
+            let href = link.attr("href").await.unwrap().unwrap_or_default();
+            let field = self
+                .client
+                .find(Locator::Id(href.trim_start_matches('#')))
+                .await
+                .unwrap_or_else(|e| panic!("the summary links to {href}, which is missing: {e}"));
+            assert_eq!(
+                field.attr("aria-invalid").await.unwrap().as_deref(),
+                Some("true"),
+                "{href} is not marked invalid"
+            );
+            let described = field.attr("aria-describedby").await.unwrap();
+            assert!(
+                described
+                    .as_deref()
+                    .is_some_and(|d| d.split(' ').any(|id| id.ends_with("-error"))),
+                "{href} is not described by its error: {described:?}"
+            );
+            out.push((href, link.text().await.unwrap()));
+        }
+        out
+    }
+
+    /// The labels of the progress list, in order.
+    async fn progress(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for item in self
+            .client
+            .find_all(Locator::Css("nav ol.progress li"))
+            .await
+            .unwrap()
+        {
+            out.push(item.text().await.unwrap());
+        }
+        out
+    }
+
     async fn path(&self) -> String {
         self.client.current_url().await.unwrap().path().to_owned()
     }
@@ -279,9 +338,24 @@ impl Browser {
 }
 
 async fn account_and_link(app: &TestApp, return_url: &str, refresh_url: &str) -> (String, String) {
-    let account = app
-        .create_account(json!({"country": "SE", "email": "anna@example.se"}))
-        .await;
+    account_and_link_for(
+        app,
+        json!({"country": "SE", "email": "anna@example.se"}),
+        return_url,
+        refresh_url,
+    )
+    .await
+}
+
+/// A fresh account made from `body`, and an `account_onboarding` link collecting everything
+/// eventually due.
+async fn account_and_link_for(
+    app: &TestApp,
+    body: Value,
+    return_url: &str,
+    refresh_url: &str,
+) -> (String, String) {
+    let account = app.create_account(body).await;
     let id = account["id"].as_str().unwrap().to_owned();
     let res = app
         .post(
@@ -414,6 +488,176 @@ async fn browser_onboarding_in_english() {
 #[tokio::test]
 async fn browser_onboarding_in_swedish() {
     complete_flow("sv").await;
+}
+
+/// The smallest valid PNG (a 1×1 pixel), as `tests/it/kyc.rs` uploads it: test mode accepts
+/// a recognised document at once.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\xa7\xa5\x9b\x8f\0\0\0\0IEND\xaeB`\x82";
+
+/// A German company (GmbH) from a fresh link to `return_url`: the business type, the company
+/// details (with its representative), owners and directors, a German IBAN, the
+/// representative's identity document, the terms and the review, fixing a bad tax id on the
+/// way. The pages the Swedish individual never sees (company details, owners, document) get
+/// axe-core and screenshots here.
+#[tokio::test]
+async fn browser_onboarding_for_a_german_company() {
+    let Some(mut b) = browser("de-company").await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let return_url = format!("{}/?returned=1", app.address);
+    let (account, url) = account_and_link_for(
+        &app,
+        json!({"country": "DE", "email": "max@example.de"}),
+        &return_url,
+        &format!("{}/?refresh=1", app.address),
+    )
+    .await;
+
+    b.client.goto(&url).await.unwrap();
+    b.expect_path("/onboarding/business").await;
+    b.check_page("business").await;
+    b.click_css("#f-business_type-company").await;
+    b.click_css("#f-business_profile-mcc option[value='5999']")
+        .await;
+    b.fill("f-business_profile-url", "https://moebel.example.de")
+        .await;
+    b.submit().await;
+
+    // Every step a German company has due is announced up front.
+    b.expect_path("/onboarding/details").await;
+    assert_eq!(
+        b.progress().await,
+        [
+            "Company details",
+            "Owners",
+            "Bank account",
+            "Identity document",
+            "Terms",
+            "Review and submit"
+        ]
+    );
+    b.check_page("company").await;
+    b.fill("f-company-name", "Beispiel Möbel GmbH").await;
+    b.fill("f-company-tax_id", "DE136695977").await; // wrong check digit
+    b.fill("f-company-registration_number", "HRB 123456").await;
+    b.fill("f-company-address-line1", "Unter den Linden 1")
+        .await;
+    b.fill("f-company-address-postal_code", "10117").await;
+    b.fill("f-company-address-city", "Berlin").await;
+    b.fill("f-company-representative-first_name", "Max").await;
+    b.fill("f-company-representative-last_name", "Mustermann")
+        .await;
+    b.fill("f-company-representative-email", "max@example.de")
+        .await;
+    b.fill("f-company-representative-phone", "+4930123457")
+        .await;
+    b.fill("f-company-representative-dob", "1975-05-20").await;
+    b.fill(
+        "f-company-representative-address-line1",
+        "Unter den Linden 2",
+    )
+    .await;
+    b.fill("f-company-representative-address-postal_code", "10117")
+        .await;
+    b.fill("f-company-representative-address-city", "Berlin")
+        .await;
+    b.submit().await;
+
+    // Refused: the summary links to the tax id, which is marked; the rest is kept.
+    b.expect_path("/onboarding/details").await;
+    let summary = b.error_summary().await;
+    assert_eq!(
+        summary,
+        [(
+            "#f-company-tax_id".to_owned(),
+            "This tax id is not valid: check the digits.".to_owned()
+        )]
+    );
+    let kept = b
+        .client
+        .find(Locator::Id("f-company-representative-address-line1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.prop("value").await.unwrap().as_deref(),
+        Some("Unter den Linden 2")
+    );
+    b.check_page("company-error").await;
+    // Keyboard: the summary's link moves focus to the field.
+    b.click_css(".error-summary[role=alert] a").await;
+    let focused = b
+        .client
+        .execute("return document.activeElement.id;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, json!("f-company-tax_id"));
+    b.fill("f-company-tax_id", "DE136695976").await;
+    b.submit().await;
+
+    b.expect_path("/onboarding/owners").await;
+    b.check_page("owners").await;
+    b.fill("f-company-owners-0--first_name", "Max").await;
+    b.fill("f-company-owners-0--last_name", "Mustermann").await;
+    b.fill("f-company-owners-0--dob", "1975-05-20").await;
+    b.fill("f-company-owners-0--ownership_percent", "60").await;
+    b.fill("f-company-owners-1--first_name", "Erika").await;
+    b.fill("f-company-owners-1--last_name", "Mustermann").await;
+    b.fill("f-company-owners-1--dob", "1978-11-02").await;
+    b.fill("f-company-owners-1--ownership_percent", "40").await;
+    b.fill("f-company-directors-0--first_name", "Max").await;
+    b.fill("f-company-directors-0--last_name", "Mustermann")
+        .await;
+    b.submit().await;
+
+    b.expect_path("/onboarding/bank").await;
+    b.check_page("bank").await;
+    b.fill("f-iban", "DE89 3704 0044 0532 0130 00").await;
+    b.fill("f-account_holder_name", "Beispiel Möbel GmbH").await;
+    b.submit().await;
+
+    b.expect_path("/onboarding/document").await;
+    b.check_page("document").await;
+    let dir = tempfile::tempdir().unwrap();
+    let passport = dir.path().join("passport.png");
+    std::fs::write(&passport, PNG).unwrap();
+    b.upload("f-company-representative-verification-document", &passport)
+        .await;
+    b.submit().await;
+
+    b.expect_path("/onboarding/terms").await;
+    b.check_page("terms").await;
+    b.click_css("#f-tos_acceptance").await;
+    b.submit().await;
+
+    b.expect_path("/onboarding/review").await;
+    b.check_page("review").await;
+    let page = b.client.source().await.unwrap();
+    assert!(page.contains("Everything we need is in."), "{page}");
+    b.submit().await;
+
+    let landed = b.client.current_url().await.unwrap();
+    assert_eq!(landed.as_str(), return_url);
+    let acct = app.get(&format!("/v1/accounts/{account}")).await.body;
+    assert_eq!(acct["business_type"], "company", "{acct}");
+    assert_eq!(acct["company"]["tax_id_last4"], "5976", "{acct}");
+    assert_eq!(acct["company"]["owners"][1]["ownership_percent"], "40");
+    assert_eq!(acct["company"]["directors"][0]["last_name"], "Mustermann");
+    // Test mode (`document_review = simulated`) verifies a recognised document at once, so
+    // nothing waits for verification and payouts are on.
+    assert_eq!(
+        acct["company"]["representative"]["verification"]["status"], "verified",
+        "{acct}"
+    );
+    assert_eq!(acct["requirements"]["currently_due"], json!([]), "{acct}");
+    assert_eq!(acct["requirements"]["eventually_due"], json!([]), "{acct}");
+    assert_eq!(
+        acct["requirements"]["pending_verification"],
+        json!([]),
+        "{acct}"
+    );
+    assert_eq!(acct["payouts_enabled"], true, "{acct}");
+    b.client.close().await.unwrap();
 }
 
 #[tokio::test]
