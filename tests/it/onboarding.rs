@@ -706,6 +706,21 @@ async fn a_company_lists_owners_and_directors_on_the_owners_page() {
         .body
         .contains("name=\"company.directors[0].last_name\""));
     assert!(owners.body.contains("Director 1"), "{}", owners.body);
+    // Each owner's and director's row is a fieldset named by its legend (a screen reader
+    // says whose "First name" it is), and every fieldset is closed.
+    assert!(
+        owners
+            .body
+            .contains(r#"<fieldset class="group"><legend class="group">Director 1</legend>"#),
+        "{}",
+        owners.body
+    );
+    assert_eq!(
+        owners.body.matches("<fieldset").count(),
+        owners.body.matches("</fieldset>").count(),
+        "{}",
+        owners.body
+    );
     let csrf = csrf_of(&owners.body);
     // A half-filled director row is refused, and nothing is saved.
     let half = page(

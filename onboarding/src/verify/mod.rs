@@ -54,7 +54,7 @@ pub use bank::{
 };
 pub use contact::{address, email, mcc, phone, url, AddressInput};
 pub use person::{date_of_birth, id_number, personnummer, ssn_last_4, us_ssn, Personnummer};
-pub use tax::{ein, eu_vat, organisationsnummer, tax_id, VatNumber};
+pub use tax::{ein, eu_vat, is_eu_member, organisationsnummer, tax_id, VatNumber};
 
 use std::fmt;
 

@@ -477,6 +477,12 @@ fn gb_utr_valid(n: &str) -> bool {
     d[0] == u32::from(check - b'0')
 }
 
+/// Whether `country` (ISO alpha-2, upper case) is an EU member state (its companies have EU
+/// VAT numbers).
+pub fn is_eu_member(country: &str) -> bool {
+    eu_vat_prefix(country).is_some()
+}
+
 /// EU member states and the prefix of their VAT numbers.
 fn eu_vat_prefix(country: &str) -> Option<&'static str> {
     const MEMBERS: [&str; 27] = [

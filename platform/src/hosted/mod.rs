@@ -222,7 +222,10 @@ pub struct FieldView {
     pub hint: Option<&'static str>,
     pub autocomplete: &'static str,
     pub inputmode: &'static str,
+    /// Opens a `<fieldset>` with this legend (an owner's or director's row, a section).
     pub group: Option<String>,
+    /// Closes the previous group's `<fieldset>` first.
+    pub close_group_before: bool,
     pub required: bool,
     pub value: String,
     pub error: Option<String>,
@@ -239,6 +242,8 @@ struct StepPage {
     heading: String,
     intro: String,
     fields: Vec<FieldView>,
+    /// The last group's `<fieldset>` is still open after the fields.
+    close_group_at_end: bool,
     /// (field id, message) for the error summary.
     errors: Vec<(String, String)>,
     csrf: String,
@@ -592,6 +597,7 @@ fn step_page(
                 autocomplete: def.autocomplete,
                 inputmode: def.inputmode,
                 group: def.group.as_deref().map(|g| group_label(tr, g)),
+                close_group_before: false,
                 required: def.required,
                 value,
                 error,
@@ -600,6 +606,17 @@ fn step_page(
             }
         })
         .collect();
+    // Each group is a fieldset whose legend names it, so a screen reader says which owner a
+    // "First name" belongs to; a group runs until the next one opens or the form ends.
+    let mut fields = fields;
+    let mut open = false;
+    for f in &mut fields {
+        if f.group.is_some() {
+            f.close_group_before = open;
+            open = true;
+        }
+    }
+    let close_group_at_end = open;
     // The summary lists errors in the order of the fields, then any without a field.
     let mut summary: Vec<(String, String)> = fields
         .iter()
@@ -636,6 +653,7 @@ fn step_page(
         intro,
         multipart: defs.iter().any(|d| d.kind == Kind::File),
         fields,
+        close_group_at_end,
         errors: summary,
         csrf: s.csrf_token.clone(),
         submit_label: tr.s("continue"),

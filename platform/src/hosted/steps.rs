@@ -199,6 +199,19 @@ pub const PERSON_LISTS: [(&str, usize); 2] = [
 ];
 
 /// The person the seller speaks for: the individual, or the company's representative.
+/// The company tax id field, with a hint naming the id the country's companies have.
+fn tax_id_field(country: &str) -> FieldDef {
+    let country = country.to_ascii_uppercase();
+    let def = field("company.tax_id", Kind::Text, "company.tax_id");
+    match country.as_str() {
+        "SE" => def.hint("hint.tax_id.se"),
+        "US" => def.hint("hint.tax_id.us"),
+        "GB" => def.hint("hint.tax_id.gb"),
+        c if agora_onboarding::verify::is_eu_member(c) => def.hint("hint.tax_id.eu"),
+        _ => def,
+    }
+}
+
 pub fn principal(account: &Account) -> &'static str {
     if account.business_type.as_deref() == Some("company") {
         "company.representative"
@@ -270,7 +283,7 @@ pub fn fields(step: Step, account: &Account, due: &Due) -> Vec<FieldDef> {
         Step::Details if company => {
             let defs = [
                 field("company.name", Kind::Text, "company.name").auto("organization"),
-                field("company.tax_id", Kind::Text, "company.tax_id"),
+                tax_id_field(&account.country),
                 field(
                     "company.registration_number",
                     Kind::Text,
@@ -360,8 +373,14 @@ pub fn fields(step: Step, account: &Account, due: &Due) -> Vec<FieldDef> {
         }
         Step::Document => {
             let name = format!("{}.verification.document", principal(account));
+            // A company's document is its representative's, not the company's.
+            let label = if principal(account) == "individual" {
+                "document"
+            } else {
+                "document.representative"
+            };
             if due.has(&name) {
-                out.push(field(name, Kind::File, "document").hint("hint.document"));
+                out.push(field(name, Kind::File, label).hint("hint.document"));
             }
         }
         Step::Terms => {
