@@ -103,6 +103,9 @@ pub struct Config {
     /// Smallest payout, in major units of the payout's currency (1 → 1.00 EUR, 1 JPY,
     /// 1.000 KWD). Scheduled runs skip smaller balances; manual payouts below it are refused.
     pub payout_minimum_major: u32,
+    /// Smallest payout per currency, in minor units, e.g. `{ sek = 10000, usd = 500 }`
+    /// (100 SEK, 5 USD); a currency not named here uses `payout_minimum_major`.
+    pub payout_minimums: std::collections::BTreeMap<String, i64>,
     /// Whether this process runs the payout scheduler (false: an API-only instance).
     pub payout_worker: bool,
     /// How often the payout scheduler runs (each run is idempotent per period).
@@ -170,6 +173,7 @@ impl Default for Config {
             email_worker: true,
             email_poll_ms: 1_000,
             payout_minimum_major: 1,
+            payout_minimums: std::collections::BTreeMap::new(),
             payout_worker: true,
             payout_poll_ms: 60_000,
             payout_instant_fee_percent: Decimal::ONE,
@@ -229,6 +233,7 @@ pub const ENV_KEYS: &[&str] = &[
     "email_worker",
     "email_poll_ms",
     "payout_minimum_major",
+    "payout_minimums",
     "payout_worker",
     "payout_poll_ms",
     "payout_instant_fee_percent",
@@ -335,6 +340,21 @@ impl Config {
         }
         if self.payout_minimum_major > 1_000_000 {
             return Err("payout_minimum_major must be between 0 and 1000000".to_owned());
+        }
+        if self.payout_minimums.len() > 200 {
+            return Err("payout_minimums names at most 200 currencies".to_owned());
+        }
+        for (code, minimum) in &self.payout_minimums {
+            if agora_ledger::Currency::parse(code).is_err() {
+                return Err(format!(
+                    "payout_minimums: {code} is not an ISO 4217 currency code"
+                ));
+            }
+            if !(0..=1_000_000_000_000).contains(minimum) {
+                return Err(format!(
+                    "payout_minimums: {code} must be between 0 and 1000000000000 minor units"
+                ));
+            }
         }
         if self.email_poll_ms == 0 || self.email_poll_ms > 3_600_000 {
             return Err("email_poll_ms must be between 1 and 3600000".to_owned());
@@ -481,6 +501,29 @@ mod tests {
             jail.set_env("AGORA_DEFAULT_FEE_PERCENT", "101");
             let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
             assert!(err.is_err_and(|e| e.contains("default_fee_percent")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn payout_minimums_from_file_and_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("agora.toml", "[payout_minimums]\nsek = 10000\nusd = 500")?;
+            let config = Config::load(Path::new("agora.toml"), false, &Overrides::default())
+                .map_err(figment::Error::from)?;
+            assert_eq!(config.payout_minimums.get("sek"), Some(&10_000));
+            assert_eq!(config.payout_minimums.get("usd"), Some(&500));
+            jail.set_env("AGORA_PAYOUT_MINIMUMS", "{eur=2500}");
+            let config = Config::load(Path::new("agora.toml"), false, &Overrides::default())
+                .map_err(figment::Error::from)?;
+            assert_eq!(config.payout_minimums.get("eur"), Some(&2_500));
+            jail.set_env("AGORA_PAYOUT_MINIMUMS", "{xyz=1}");
+            let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
+            assert!(err.is_err_and(|e| e.contains("xyz")));
+            jail.set_env("AGORA_PAYOUT_MINIMUMS", "{eur=-1}");
+            let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
+            assert!(err.is_err_and(|e| e.contains("payout_minimums")));
             Ok(())
         });
     }

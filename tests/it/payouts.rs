@@ -1380,3 +1380,44 @@ async fn a_scheduled_run_converts_a_balance_without_its_own_bank_account() {
     assert_eq!(payout_count(&app).await, 2);
     verify(&app).await;
 }
+
+#[tokio::test]
+async fn each_currency_has_its_own_minimum_payout() {
+    let app = spawn_app_with(|c| {
+        no_worker(c);
+        // 100.00 EUR; other currencies keep payout_minimum_major (1 unit).
+        c.payout_minimums.insert("eur".to_owned(), 10_000);
+    })
+    .await;
+    let acct = verified_seller(&app, "SE7280000810340009783242").await;
+    set_schedule(&app, &acct, json!({"interval": "daily"})).await;
+    charge_settled(&app, &acct, 6_000).await;
+    let small = available(&app, &acct).await;
+    assert!(small < 10_000, "{small}");
+
+    let refused = app
+        .post(
+            "/v1/payouts",
+            json!({"amount": small, "currency": "eur", "account": acct}),
+        )
+        .await;
+    let error = refused.error(400, "invalid_request_error");
+    assert_eq!(error["code"], "amount_too_small");
+    assert_eq!(error["param"], "amount");
+    assert!(
+        error["message"].as_str().unwrap().contains("100.00"),
+        "{error}"
+    );
+    // The run leaves a balance below the minimum where it is.
+    let first = run(&app, "2026-12-01").await;
+    assert_eq!(created(&first).len(), 0, "{first:#}");
+    assert_eq!(available(&app, &acct).await, small);
+
+    charge_settled(&app, &acct, 6_000).await;
+    let enough = available(&app, &acct).await;
+    assert!(enough >= 10_000, "{enough}");
+    let second = run(&app, "2026-12-02").await;
+    assert_eq!(created(&second).len(), 1, "{second:#}");
+    assert_eq!(second["created"][0]["amount"], enough);
+    verify(&app).await;
+}

@@ -131,9 +131,19 @@ pub fn parse_rail(s: &str) -> Rail {
 }
 
 /// The smallest payout in `currency`, minor units.
+/// The smallest payout in `currency`, in minor units: `payout_minimums` when it names the
+/// currency, else `payout_minimum_major` major units.
 pub fn minimum(config: &Config, currency: Currency) -> i64 {
-    i64::from(config.payout_minimum_major)
-        .saturating_mul(10_i64.saturating_pow(currency.exponent()))
+    let code = currency.api_code();
+    config
+        .payout_minimums
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&code))
+        .map(|(_, v)| *v)
+        .unwrap_or_else(|| {
+            i64::from(config.payout_minimum_major)
+                .saturating_mul(10_i64.saturating_pow(currency.exponent()))
+        })
 }
 
 /// The instant fee on `amount`: the configured percent, rounded up to the minor unit.
@@ -299,7 +309,10 @@ pub async fn create(
         return Err(invalid(
             "amount",
             "amount_too_small",
-            format!("the smallest payout in {code} is {min}"),
+            format!(
+                "the smallest payout in {code} is {}",
+                agora_payouts::csv_file::format_minor(min, new.currency)
+            ),
         ));
     }
     let rail = rail_for(bank, paid_currency, new.method);
