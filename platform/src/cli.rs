@@ -278,7 +278,7 @@ async fn payouts_command(
                 }
                 None => {
                     let now = crate::payments::clock::now(db, livemode).await?;
-                    (now.date_naive(), now)
+                    (crate::payouts::local_date(config, now), now)
                 }
             };
             let report = crate::payouts::run(

@@ -110,6 +110,9 @@ pub struct Config {
     pub payout_worker: bool,
     /// How often the payout scheduler runs (each run is idempotent per period).
     pub payout_poll_ms: u64,
+    /// The platform's time zone (IANA name): the payout worker's "today" is the date there,
+    /// so a daily schedule pays once per local day, not per UTC day.
+    pub payout_timezone: String,
     /// Fee for an instant payout, percent of its amount (a decimal string), rounded up to
     /// the minor unit and taken from the seller's balance on top of the amount.
     #[serde(with = "decimal_setting")]
@@ -176,6 +179,7 @@ impl Default for Config {
             payout_minimums: std::collections::BTreeMap::new(),
             payout_worker: true,
             payout_poll_ms: 60_000,
+            payout_timezone: "UTC".to_owned(),
             payout_instant_fee_percent: Decimal::ONE,
             payout_fx_markup_percent: Decimal::new(5, 1),
             payout_originator_name: "Agora Marketplace".to_owned(),
@@ -236,6 +240,7 @@ pub const ENV_KEYS: &[&str] = &[
     "payout_minimums",
     "payout_worker",
     "payout_poll_ms",
+    "payout_timezone",
     "payout_instant_fee_percent",
     "payout_fx_markup_percent",
     "payout_originator_name",
@@ -358,6 +363,12 @@ impl Config {
         }
         if self.email_poll_ms == 0 || self.email_poll_ms > 3_600_000 {
             return Err("email_poll_ms must be between 1 and 3600000".to_owned());
+        }
+        if self.payout_timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(format!(
+                "payout_timezone must be an IANA time zone such as Europe/Stockholm, not {}",
+                self.payout_timezone
+            ));
         }
         if self.payout_poll_ms == 0 || self.payout_poll_ms > 86_400_000 {
             return Err("payout_poll_ms must be between 1 and 86400000".to_owned());
@@ -524,6 +535,21 @@ mod tests {
             jail.set_env("AGORA_PAYOUT_MINIMUMS", "{eur=-1}");
             let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
             assert!(err.is_err_and(|e| e.contains("payout_minimums")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn the_payout_time_zone_must_be_a_real_one() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AGORA_PAYOUT_TIMEZONE", "Europe/Stockholm");
+            let config = Config::load(Path::new("agora.toml"), false, &Overrides::default())
+                .map_err(figment::Error::from)?;
+            assert_eq!(config.payout_timezone, "Europe/Stockholm");
+            jail.set_env("AGORA_PAYOUT_TIMEZONE", "Mars/Olympus");
+            let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
+            assert!(err.is_err_and(|e| e.contains("payout_timezone")));
             Ok(())
         });
     }

@@ -130,7 +130,7 @@ async fn payout_scheduler(state: AppState, mut stop: watch::Receiver<bool>) {
                     &state.config,
                     &state.kyc.sealer,
                     livemode,
-                    now.date_naive(),
+                    crate::payouts::local_date(&state.config, now),
                     now,
                     false,
                 )

@@ -516,7 +516,7 @@ pub async fn test_run(
             let day = parse_date("as_of", d)?;
             (day, submitted_on(day))
         }
-        None => (now.date_naive(), now),
+        None => (payouts::local_date(&state.config, now), now),
     };
     let dry_run = input.dry_run.unwrap_or(false);
     let report = payouts::run(

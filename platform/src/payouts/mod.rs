@@ -130,6 +130,15 @@ pub fn parse_rail(s: &str) -> Rail {
         .unwrap_or(Rail::Other)
 }
 
+/// The payout day at `now` in the platform's `payout_timezone` (validated at start; UTC if it
+/// somehow does not parse).
+pub fn local_date(config: &Config, now: DateTime<Utc>) -> NaiveDate {
+    config
+        .payout_timezone
+        .parse::<chrono_tz::Tz>()
+        .map_or(now.date_naive(), |tz| now.with_timezone(&tz).date_naive())
+}
+
 /// The smallest payout in `currency`, minor units.
 /// The smallest payout in `currency`, in minor units: `payout_minimums` when it names the
 /// currency, else `payout_minimum_major` major units.
@@ -1253,4 +1262,38 @@ pub async fn reconciliation_condition(
         swept = swept.add(balance_transaction::Column::AvailableOn.gt(prev.created_at));
     }
     Ok(Condition::any().add(own).add(swept))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_payout_day_is_the_platform_time_zones_date() {
+        let mut config = Config::default();
+        // 23:30 UTC on 1 December is already 2 December in Stockholm, still 1 December in
+        // New York.
+        let now = NaiveDate::from_ymd_opt(2026, 12, 1)
+            .and_then(|d| d.and_hms_opt(23, 30, 0))
+            .map(|t| t.and_utc())
+            .unwrap_or_default();
+        let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap_or_default();
+        assert_eq!(local_date(&config, now), day(1));
+        config.payout_timezone = "Europe/Stockholm".to_owned();
+        assert_eq!(local_date(&config, now), day(2));
+        config.payout_timezone = "America/New_York".to_owned();
+        assert_eq!(local_date(&config, now), day(1));
+    }
+
+    #[test]
+    fn a_named_currency_has_its_own_minimum() {
+        let mut config = Config::default();
+        let sek = Currency::parse("sek").unwrap_or_else(|e| panic!("{e}"));
+        let jpy = Currency::parse("jpy").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(minimum(&config, sek), 100, "1 major unit by default");
+        assert_eq!(minimum(&config, jpy), 1);
+        config.payout_minimums.insert("SEK".to_owned(), 10_000);
+        assert_eq!(minimum(&config, sek), 10_000, "any case");
+        assert_eq!(minimum(&config, jpy), 1);
+    }
 }
