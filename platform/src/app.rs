@@ -181,6 +181,32 @@ async fn fallback(
     }
 }
 
+impl AppState {
+    /// What the server and the workers share. `port` is where this process listens (for
+    /// links when `public_url` is unset).
+    pub fn build(
+        config: Config,
+        db: DatabaseConnection,
+        port: u16,
+        rate_limiter: Arc<crate::gateway::rate_limit::RateLimiter>,
+    ) -> anyhow::Result<Self> {
+        Ok(AppState {
+            db,
+            webhooks: Arc::new(crate::webhooks::Runtime::new(
+                config.webhook_max_in_flight,
+                config.webhook_max_per_endpoint,
+            )?),
+            kyc: Arc::new(crate::kyc::Runtime::load(&config)?),
+            public_url: match &config.public_url {
+                Some(url) => url.trim_end_matches('/').into(),
+                None => format!("http://{}", crate::cli::local_url_host(&config.bind, port)).into(),
+            },
+            config: Arc::new(config),
+            rate_limiter,
+        })
+    }
+}
+
 impl Application {
     /// Connects, migrates and binds. Nothing is served until [`Application::run_until_stopped`].
     pub async fn build(config: Config) -> anyhow::Result<Self> {
@@ -197,20 +223,7 @@ impl Application {
             config.rate_limit_per_second,
             config.rate_limit_burst,
         ));
-        let state = AppState {
-            db,
-            webhooks: Arc::new(crate::webhooks::Runtime::new(
-                config.webhook_max_in_flight,
-                config.webhook_max_per_endpoint,
-            )?),
-            kyc: Arc::new(crate::kyc::Runtime::load(&config)?),
-            public_url: match &config.public_url {
-                Some(url) => url.trim_end_matches('/').into(),
-                None => format!("http://{}", crate::cli::local_url_host(&config.bind, port)).into(),
-            },
-            config: Arc::new(config),
-            rate_limiter,
-        };
+        let state = AppState::build(config, db, port, rate_limiter)?;
         let spec = openapi();
         let known_routes = web::Data::new(KnownRoutes::from_spec(&spec));
         let data = web::Data::new(state.clone());

@@ -54,6 +54,9 @@ pub enum LogFormatArg {
 pub enum Command {
     /// Serve the API, pages and workers (migrates the database first)
     Serve(ServeArgs),
+    /// Run the background workers without the HTTP server (settlement, payout runs, webhook
+    /// and email delivery, expiry sweeps), until SIGINT or SIGTERM
+    Worker,
     /// Apply database migrations and exit
     Migrate,
     /// Manage API keys
@@ -190,6 +193,7 @@ fn load_config(cli: &Cli) -> Result<Config, String> {
 async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(_) => serve(config).await,
+        Command::Worker => worker(config).await,
         Command::Migrate => {
             let db = db::connect(&config).await?;
             db::migrate(&db).await?;
@@ -241,6 +245,36 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     tracing::info!(url = %url, docs = %format!("{url}/docs/"), "agora is listening on {url}");
     app.run_until_stopped().await?;
     tracing::info!("agora stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The workers alone: as many `agora worker` processes as wanted beside API-only `serve`
+/// instances (`*_worker = false`); every worker claims its rows in the database.
+async fn worker(config: Config) -> anyhow::Result<ExitCode> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let db = db::connect(&config).await?;
+    db::migrate(&db).await?;
+    let port = config
+        .bind
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(0);
+    let limiter = std::sync::Arc::new(crate::gateway::rate_limit::RateLimiter::new(0, 0));
+    let state = crate::state::AppState::build(config, db, port, limiter)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let handles = crate::workers::spawn(state, stopped);
+    tracing::info!("agora worker running");
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("agora worker stopping");
+    let _ = stop.send(true);
+    for handle in handles {
+        let _ = handle.await;
+    }
+    tracing::info!("agora worker stopped");
     Ok(ExitCode::SUCCESS)
 }
 

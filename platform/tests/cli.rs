@@ -38,6 +38,7 @@ fn help_documents_every_command_and_flag() {
     let help = stdout(&run(dir.path(), &["--help"]));
     for word in [
         "serve",
+        "worker",
         "migrate",
         "keys",
         "--database-url",
@@ -590,4 +591,81 @@ fn logs_never_carry_id_numbers_or_bank_account_numbers() {
     for s in secrets.iter().chain(["SE4550000000058398257467"].iter()) {
         assert!(!log.contains(s), "{s} is in the log:\n{log}");
     }
+}
+
+/// `agora worker` does the background work apart from the HTTP server: an invitation queued
+/// by an API-only `serve` (email worker off) is sent by a separate worker process, which then
+/// stops cleanly on SIGTERM.
+#[test]
+fn a_separate_worker_sends_what_an_api_only_server_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with(dir.path(), &[("AGORA_EMAIL_WORKER", "false")]);
+    let key = server.first_key.clone().expect("first start prints a key");
+    let created = post_json(
+        server.port,
+        &key,
+        "/v1/accounts",
+        r#"{"country": "SE", "email": "anna@example.se"}"#,
+    );
+    assert!(created.contains(" 200 "), "{created}");
+    let id: String = created
+        .split("\"id\":\"")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| *c != '"')
+        .collect();
+    let queued = post_json(
+        server.port,
+        &key,
+        &format!("/v1/accounts/{id}/onboarding_email"),
+        r#"{"refresh_url": "https://p.example/r", "return_url": "https://p.example/s"}"#,
+    );
+    assert!(queued.contains(" 200 "), "{queued}");
+    let outbox = dir.path().join("outbox");
+    let emails = || -> usize {
+        std::fs::read_dir(&outbox)
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(emails(), 0, "the API-only server sends no email");
+
+    let mut worker = agora(dir.path())
+        .env("AGORA_EMAIL_POLL_MS", "100")
+        .arg("worker")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while emails() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(emails(), 1, "the worker sent the queued invitation");
+    let status = Command::new("kill")
+        .args(["-TERM", &worker.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = worker.try_wait().unwrap() {
+            assert!(
+                status.success(),
+                "the worker exits 0 on SIGTERM, got {status}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the worker did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    terminate(server);
 }
