@@ -54,13 +54,25 @@ async fn main() {
         let res: serde_json::Value = client
             .post(format!("{base}/v1/accounts"))
             .bearer_auth(&key)
-            .json(&serde_json::json!({"country": "DE"}))
+            // What a seller must give before it can be charged (the KYC minimum tier).
+            .json(&serde_json::json!({
+                "country": "DE",
+                "business_type": "individual",
+                "business_profile": {"mcc": "5734", "url": "https://shop.example.de"},
+                "individual": {"first_name": "Erika", "last_name": "Muster",
+                               "email": "erika@example.de", "dob": "1980-05-01"},
+                "tos_acceptance": {"ip": "192.0.2.10"},
+            }))
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
+        assert_eq!(
+            res["charges_enabled"], true,
+            "a seller that can be charged: {res}"
+        );
         sellers.push(res["id"].as_str().unwrap().to_owned());
     }
     let sellers = Arc::new(sellers);
@@ -126,4 +138,6 @@ async fn main() {
     let report = agora_ledger::verify::verify(&db).await.unwrap();
     println!("{}", report.summary());
     assert!(report.is_ok(), "{:?}", report.problems);
+    // A refused charge is cheap: throughput with failures in it measures nothing.
+    assert_eq!(errors, 0, "every charge must succeed");
 }
