@@ -135,62 +135,6 @@ pub async fn end_session(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbEr
 /// `refresh_url` (a seller clicking an old email); after that it is an unknown link.
 pub const LINK_RETENTION_DAYS: i64 = 30;
 
-/// Deletes expired sessions and links past their retention, at most `batch` rows per
-/// statement (SQLite's one writer is never held long). Returns (sessions, links) deleted.
-pub async fn sweep(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    batch: u64,
-) -> Result<(u64, u64), DbErr> {
-    use sea_orm::QuerySelect;
-    let mut sessions = 0;
-    loop {
-        let ids: Vec<Uuid> = session::Entity::find()
-            .select_only()
-            .column(session::Column::Id)
-            .filter(session::Column::ExpiresAt.lt(now))
-            .limit(batch)
-            .into_tuple()
-            .all(db)
-            .await?;
-        let n = ids.len() as u64;
-        if n > 0 {
-            sessions += session::Entity::delete_many()
-                .filter(session::Column::Id.is_in(ids))
-                .exec(db)
-                .await?
-                .rows_affected;
-        }
-        if n < batch {
-            break;
-        }
-    }
-    let cutoff = now - chrono::Duration::days(LINK_RETENTION_DAYS);
-    let mut links = 0;
-    loop {
-        let ids: Vec<Uuid> = link::Entity::find()
-            .select_only()
-            .column(link::Column::Id)
-            .filter(link::Column::ExpiresAt.lt(cutoff))
-            .limit(batch)
-            .into_tuple()
-            .all(db)
-            .await?;
-        let n = ids.len() as u64;
-        if n > 0 {
-            links += link::Entity::delete_many()
-                .filter(link::Column::Id.is_in(ids))
-                .exec(db)
-                .await?
-                .rows_affected;
-        }
-        if n < batch {
-            break;
-        }
-    }
-    Ok((sessions, links))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use agora_migrations::{Migrator, MigratorTrait};
+use sea_orm::sea_query::SimpleExpr;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QuerySelect,
+};
+use uuid::Uuid;
 
 use crate::config::Config;
 
@@ -60,4 +65,37 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// Deletes the rows of `E` that match `condition`, `batch` at a time (select the ids, delete
+/// those), so a sweep never holds SQLite's one writer for long. `id` is the table's UUID
+/// primary key. Returns how many rows went. Shared by every expiry sweep.
+pub async fn delete_in_batches<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    id: E::Column,
+    condition: SimpleExpr,
+    batch: u64,
+) -> Result<u64, DbErr> {
+    let mut total = 0;
+    loop {
+        let ids: Vec<Uuid> = E::find()
+            .select_only()
+            .column(id)
+            .filter(condition.clone())
+            .limit(batch)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let n = ids.len() as u64;
+        if n > 0 {
+            total += E::delete_many()
+                .filter(id.is_in(ids))
+                .exec(db)
+                .await?
+                .rows_affected;
+        }
+        if n < batch {
+            return Ok(total);
+        }
+    }
 }

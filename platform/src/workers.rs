@@ -187,7 +187,7 @@ async fn idempotency_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
             Err(e) => tracing::warn!(error = %e, "idempotency sweep failed; will retry"),
         }
         // Hosted onboarding: expired page sessions, and links long past their expiry.
-        match agora_onboarding::links::sweep(&state.db, Utc::now(), IDEMPOTENCY_SWEEP_BATCH).await {
+        match crate::hosted::sweep(&state.db, Utc::now(), IDEMPOTENCY_SWEEP_BATCH).await {
             Ok((0, 0)) => {}
             Ok((sessions, links)) => {
                 tracing::info!(

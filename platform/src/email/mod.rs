@@ -317,29 +317,15 @@ pub async fn purge(
     batch: u64,
 ) -> Result<u64, sea_orm::DbErr> {
     let cutoff = now - chrono::Duration::days(RETENTION_DAYS);
-    let mut total = 0;
-    loop {
-        let ids: Vec<Uuid> = entity::Entity::find()
-            .select_only()
-            .column(entity::Column::Id)
-            .filter(entity::Column::Status.is_in(["sent", "failed"]))
-            .filter(entity::Column::CreatedAt.lt(cutoff))
-            .limit(batch)
-            .into_tuple()
-            .all(db)
-            .await?;
-        let n = ids.len() as u64;
-        if n > 0 {
-            total += entity::Entity::delete_many()
-                .filter(entity::Column::Id.is_in(ids))
-                .exec(db)
-                .await?
-                .rows_affected;
-        }
-        if n < batch {
-            return Ok(total);
-        }
-    }
+    crate::db::delete_in_batches::<entity::Entity>(
+        db,
+        entity::Column::Id,
+        entity::Column::Status
+            .is_in(["sent", "failed"])
+            .and(entity::Column::CreatedAt.lt(cutoff)),
+        batch,
+    )
+    .await
 }
 
 #[cfg(test)]

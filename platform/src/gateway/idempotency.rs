@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait,
+    QueryFilter, TransactionTrait,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -337,27 +337,11 @@ pub async fn expire(
     now: DateTime<Utc>,
     batch: u64,
 ) -> Result<u64, DbErr> {
-    let mut total = 0;
-    loop {
-        let ids: Vec<Uuid> = entity::Entity::find()
-            .select_only()
-            .column(entity::Column::Id)
-            .filter(entity::Column::ExpiresAt.lt(now))
-            .limit(batch)
-            .into_tuple()
-            .all(db)
-            .await?;
-        if ids.is_empty() {
-            return Ok(total);
-        }
-        let n = ids.len() as u64;
-        let deleted = entity::Entity::delete_many()
-            .filter(entity::Column::Id.is_in(ids))
-            .exec(db)
-            .await?;
-        total += deleted.rows_affected;
-        if n < batch {
-            return Ok(total);
-        }
-    }
+    crate::db::delete_in_batches::<entity::Entity>(
+        db,
+        entity::Column::Id,
+        entity::Column::ExpiresAt.lt(now),
+        batch,
+    )
+    .await
 }

@@ -27,10 +27,10 @@ use actix_web::middleware::{from_fn, Next};
 use actix_web::web::BytesMut;
 use actix_web::{web, HttpRequest, HttpResponse};
 use agora_onboarding::accounts::{self, Account, AccountChanges, BusinessType};
-use agora_onboarding::links::{self, session, Opened};
+use agora_onboarding::links::{self, link, session, Opened};
 use askama::Template;
 use base64::Engine;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures_util::StreamExt;
 use rand::RngCore;
 use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
@@ -71,6 +71,32 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/{step}", web::get().to(show))
             .route("/{step}", web::post().to(submit)),
     );
+}
+
+/// Deletes ended sessions and links past their retention ([`links::LINK_RETENTION_DAYS`]
+/// after expiry), `batch` rows per statement. Returns (sessions, links) deleted.
+pub async fn sweep(
+    db: &impl sea_orm::ConnectionTrait,
+    now: DateTime<Utc>,
+    batch: u64,
+) -> Result<(u64, u64), sea_orm::DbErr> {
+    use sea_orm::ColumnTrait;
+    let sessions = crate::db::delete_in_batches::<session::Entity>(
+        db,
+        session::Column::Id,
+        session::Column::ExpiresAt.lt(now),
+        batch,
+    )
+    .await?;
+    let cutoff = now - Duration::days(links::LINK_RETENTION_DAYS);
+    let retired = crate::db::delete_in_batches::<link::Entity>(
+        db,
+        link::Column::Id,
+        link::Column::ExpiresAt.lt(cutoff),
+        batch,
+    )
+    .await?;
+    Ok((sessions, retired))
 }
 
 /// The policy of every page: nothing executes, styles and images come from us (and the
