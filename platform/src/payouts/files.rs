@@ -194,14 +194,13 @@ async fn batch_one(
         .one(&txn)
         .await?;
     let file_seq = last_seq.flatten().unwrap_or(0).saturating_add(1);
-    let earlier_today = u64::try_from(file_seq - 1).unwrap_or(u64::MAX);
     let (ext, contents) = write_file(
         config,
         parse_rail(rail),
         cur,
         batch_id,
         now,
-        earlier_today,
+        file_seq,
         &credits,
     )?;
     let file_name = format!("{pob}.{ext}");
@@ -269,7 +268,7 @@ fn write_file(
     currency: Currency,
     batch_id: Uuid,
     now: DateTime<Utc>,
-    earlier_today: u64,
+    file_seq: i32,
     credits: &[Credit],
 ) -> Result<(&'static str, String), ApiError> {
     let today = now.date_naive();
@@ -319,8 +318,9 @@ fn write_file(
                     odfi_routing: config.payout_ach_routing.clone(),
                 },
                 created_at: now.naive_utc(),
+                // The day's first file is `A`.
                 file_id_modifier: FILE_ID_MODIFIERS
-                    .get(usize::try_from(earlier_today).unwrap_or(usize::MAX))
+                    .get(usize::try_from(file_seq - 1).unwrap_or(usize::MAX))
                     .copied()
                     .map(char::from)
                     .ok_or_else(|| file_err("more than 36 ACH files today"))?,
@@ -355,7 +355,7 @@ fn write_file(
                 },
                 created_on: today,
                 processing_day: rail.calendar().add_business_days(today, 2),
-                file_number: u16::try_from(earlier_today + 1)
+                file_number: u16::try_from(file_seq)
                     .ok()
                     .filter(|n| *n <= 999)
                     .ok_or_else(|| file_err("more than 999 Bacs files today"))?,

@@ -902,11 +902,10 @@ pub async fn run(
             let balances = journal::owner_accounts(db, livemode, Owner::Seller(account.id))
                 .await?
                 .into_iter()
-                .filter(|(r, b)| {
-                    r.kind == AccountKind::Available && b.posted(AccountKind::Available) > 0
-                });
-            for (balance, _) in balances {
-                let currency = balance.currency;
+                .filter(|(r, _)| r.kind == AccountKind::Available)
+                .map(|(r, b)| (r.currency, b.posted(AccountKind::Available)))
+                .filter(|(_, available)| *available > 0);
+            for (currency, available) in balances {
                 let code = currency.api_code();
                 let Some(bank) = scheduled_destination(&banks, &code, &account.default_currency)
                 else {
@@ -928,13 +927,6 @@ pub async fn run(
                     // own payout: the source currency keeps their period keys apart.
                     period_key = format!("{period_key}:{code}");
                 }
-                let available = journal::balances(
-                    db,
-                    livemode,
-                    AccountRef::seller(account.id, AccountKind::Available, currency),
-                )
-                .await?
-                .posted(AccountKind::Available);
                 let Some(held) =
                     held_back(db, livemode, account.id, &code, &schedule, submitted_at).await?
                 else {
