@@ -225,24 +225,46 @@ fn http(port: u16, request: &str) -> String {
 }
 
 fn terminate(server: Server) {
+    terminate_child(server.child);
+}
+
+/// SIGTERM, then a graceful exit (status 0) within 20 s: `serve` and `worker` alike.
+fn terminate_child(child: Child) {
     let status = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
+        .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    wait_for_exit(server);
+    wait_for_exit_of(child);
 }
 
-fn wait_for_exit(mut server: Server) {
+fn wait_for_exit(server: Server) {
+    wait_for_exit_of(server.child);
+}
+
+fn wait_for_exit_of(mut child: Child) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
+        if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success(), "graceful shutdown exits 0, got {status}");
             return;
         }
-        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "the process did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The `"id"` of the first object in an HTTP response.
+fn id_in(response: &str) -> String {
+    response
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned()
 }
 
 #[test]
@@ -427,12 +449,7 @@ fn an_event_written_before_a_kill_is_delivered_after_restart() {
     assert!(endpoint.starts_with("HTTP/1.1 200"), "{endpoint}");
     let created = post_json(first.port, &key, "/v1/accounts", r#"{"country":"SE"}"#);
     assert!(created.starts_with("HTTP/1.1 200"), "{created}");
-    let account_id = created
-        .split("\"id\":\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_owned();
+    let account_id = id_in(&created);
     let mut child = first.child;
     let status = Command::new("kill")
         .args(["-KILL", &child.id().to_string()])
@@ -541,14 +558,7 @@ fn logs_never_carry_id_numbers_or_bank_account_numbers() {
                            "email": "anna@example.se", "id_number": "19900102-1238"}}"#,
     );
     assert!(created.contains(" 200 "), "{created}");
-    let body = created.split("\r\n\r\n").nth(1).unwrap_or_default();
-    let id: String = body
-        .split("\"id\":\"")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take_while(|c| *c != '"')
-        .collect();
+    let id = id_in(&created);
     // Refused for its checksum: the error names the field, not the value.
     let refused = post_json(
         port,
@@ -608,13 +618,7 @@ fn a_separate_worker_sends_what_an_api_only_server_queued() {
         r#"{"country": "SE", "email": "anna@example.se"}"#,
     );
     assert!(created.contains(" 200 "), "{created}");
-    let id: String = created
-        .split("\"id\":\"")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take_while(|c| *c != '"')
-        .collect();
+    let id = id_in(&created);
     let queued = post_json(
         server.port,
         &key,
@@ -635,7 +639,7 @@ fn a_separate_worker_sends_what_an_api_only_server_queued() {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(emails(), 0, "the API-only server sends no email");
 
-    let mut worker = agora(dir.path())
+    let worker = agora(dir.path())
         .env("AGORA_EMAIL_POLL_MS", "100")
         .arg("worker")
         .stdout(Stdio::null())
@@ -647,25 +651,6 @@ fn a_separate_worker_sends_what_an_api_only_server_queued() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(emails(), 1, "the worker sent the queued invitation");
-    let status = Command::new("kill")
-        .args(["-TERM", &worker.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = worker.try_wait().unwrap() {
-            assert!(
-                status.success(),
-                "the worker exits 0 on SIGTERM, got {status}"
-            );
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the worker did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    terminate_child(worker);
     terminate(server);
 }

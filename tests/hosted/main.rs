@@ -327,6 +327,16 @@ impl Browser {
         self.client.current_url().await.unwrap().path().to_owned()
     }
 
+    /// Keyboard use: the error summary's link has moved focus to the field `id`.
+    async fn expect_focus(&self, id: &str) {
+        let focused = self
+            .client
+            .execute("return document.activeElement.id;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(focused, json!(id));
+    }
+
     /// The current path, or a failure that shows what the page said (its error summary).
     async fn expect_path(&self, expected: &str) {
         let path = self.path().await;
@@ -445,14 +455,8 @@ async fn complete_flow(lang: &str) {
         Some("Andersson")
     );
     b.check_page("details-error").await;
-    // Keyboard: the summary's link moves focus to the field.
     summary.click().await.unwrap();
-    let focused = b
-        .client
-        .execute("return document.activeElement.id;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(focused, json!("f-individual-id_number"));
+    b.expect_focus("f-individual-id_number").await;
     b.fill("f-individual-id_number", "19900102-1238").await;
     b.submit().await;
 
@@ -584,14 +588,8 @@ async fn browser_onboarding_for_a_german_company() {
         Some("Unter den Linden 2")
     );
     b.check_page("company-error").await;
-    // Keyboard: the summary's link moves focus to the field.
     b.click_css(".error-summary[role=alert] a").await;
-    let focused = b
-        .client
-        .execute("return document.activeElement.id;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(focused, json!("f-company-tax_id"));
+    b.expect_focus("f-company-tax_id").await;
     b.fill("f-company-tax_id", "DE136695976").await;
     b.submit().await;
 
@@ -728,21 +726,9 @@ async fn invitation_email_through_a_real_smtp_server() {
     };
     let res = invite("en").await;
     assert_eq!(res.status.as_u16(), 200, "{}", res.body);
-    let failed_once = {
-        use agora_platform::email::entity as email;
-        use sea_orm::EntityTrait;
-        let started = Instant::now();
-        loop {
-            let rows = email::Entity::find().all(&app.db).await.unwrap();
-            if rows.iter().any(|r| r.attempts >= 1) || started.elapsed() > Duration::from_secs(10) {
-                break rows;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    };
-    assert_eq!(failed_once.len(), 1);
-    assert_eq!(failed_once[0].status, "pending", "{:?}", failed_once[0]);
-    assert!(failed_once[0].last_error.is_some(), "{:?}", failed_once[0]);
+    let failed_once = helpers::the_email_after(&app, 1).await;
+    assert_eq!(failed_once.status, "pending", "{failed_once:?}");
+    assert!(failed_once.last_error.is_some(), "{failed_once:?}");
     let child = Command::new("python3")
         .arg(&script)
         .arg(port.to_string())
@@ -759,7 +745,7 @@ async fn invitation_email_through_a_real_smtp_server() {
     {
         // Its retry is due in 30 s; make it due now rather than wait.
         use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
-        let mut row = failed_once[0].clone().into_active_model();
+        let mut row = failed_once.into_active_model();
         row.next_attempt_at = Set(chrono::Utc::now());
         row.update(&app.db).await.unwrap();
     }

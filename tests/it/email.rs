@@ -8,7 +8,7 @@ use reqwest::Method;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{json, Value};
 
-use crate::helpers::{outbox, spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{outbox, spawn_app, spawn_app_with, the_email_after, TestApp};
 
 async fn seller(app: &TestApp) -> String {
     let account = app
@@ -23,19 +23,6 @@ fn invitation_body() -> Value {
 
 async fn rows(app: &TestApp) -> Vec<email::Model> {
     email::Entity::find().all(&app.db).await.unwrap()
-}
-
-/// Waits until the worker has made `attempts` attempts at the one email.
-async fn after_attempts(app: &TestApp, attempts: i32) -> email::Model {
-    let started = std::time::Instant::now();
-    loop {
-        let all = rows(app).await;
-        assert_eq!(all.len(), 1, "{all:?}");
-        if all[0].attempts >= attempts || started.elapsed() > Duration::from_secs(10) {
-            return all[0].clone();
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 #[tokio::test]
@@ -73,7 +60,7 @@ async fn an_invitation_is_sent_once_per_idempotency_key_and_nothing_stays_readab
     assert!(mails[0].contains("To: anna@example.se"), "{}", mails[0]);
 
     // Sent: the row keeps what happened, not the message (its link opens the onboarding).
-    let sent = after_attempts(&app, 1).await;
+    let sent = the_email_after(&app, 1).await;
     assert_eq!(sent.status, "sent");
     assert_eq!(sent.kind, "onboarding_invitation");
     assert_eq!(sent.attempts, 1);
@@ -132,7 +119,7 @@ async fn an_unreachable_mail_server_delays_the_email_and_the_last_failure_gives_
     // The API call does not depend on the mail server.
     assert_eq!(res.status, 200, "{}", res.body);
 
-    let waiting = after_attempts(&app, 1).await;
+    let waiting = the_email_after(&app, 1).await;
     assert_eq!(waiting.status, "pending");
     assert_eq!(waiting.attempts, 1);
     assert!(waiting.last_error.is_some(), "{waiting:?}");
@@ -151,7 +138,7 @@ async fn an_unreachable_mail_server_delays_the_email_and_the_last_failure_gives_
     last.attempts = Set(7);
     last.next_attempt_at = Set(chrono::Utc::now());
     last.update(&app.db).await.unwrap();
-    let given_up = after_attempts(&app, 8).await;
+    let given_up = the_email_after(&app, 8).await;
     assert_eq!(given_up.status, "failed", "{given_up:?}");
     assert_eq!(given_up.message_sealed, None);
     assert!(given_up.sent_at.is_none());

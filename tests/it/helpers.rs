@@ -321,3 +321,19 @@ pub async fn outbox(app: &TestApp, at_least: usize) -> Vec<String> {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }
+
+/// The one email in the outbox once the worker has made at least `attempts` attempts at it
+/// (after 10 s, as it is then). Fails if the outbox holds another number of emails.
+pub async fn the_email_after(app: &TestApp, attempts: i32) -> agora_platform::email::entity::Model {
+    use agora_platform::email::entity as email;
+    use sea_orm::EntityTrait;
+    let started = std::time::Instant::now();
+    loop {
+        let all = email::Entity::find().all(&app.db).await.unwrap();
+        assert_eq!(all.len(), 1, "{all:?}");
+        if all[0].attempts >= attempts || started.elapsed() > Duration::from_secs(10) {
+            return all[0].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
