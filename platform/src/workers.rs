@@ -10,17 +10,18 @@ use tokio::task::JoinHandle;
 use crate::gateway::idempotency;
 use crate::state::AppState;
 
-/// How often expired idempotency keys (and onboarding sessions and links) are swept.
-const IDEMPOTENCY_SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// How often the expiry sweeps run: idempotency keys, onboarding sessions and links, old
+/// email records.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Rows deleted per statement, so the sweep never holds SQLite's one writer for long.
-const IDEMPOTENCY_SWEEP_BATCH: u64 = 500;
+const SWEEP_BATCH: u64 = 500;
 
 /// How often due charges are settled (pending → available).
 const SETTLE_EVERY: Duration = Duration::from_secs(10);
 
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let mut handles = vec![
-        tokio::spawn(idempotency_sweeper(state.clone(), stop.clone())),
+        tokio::spawn(expiry_sweeper(state.clone(), stop.clone())),
         tokio::spawn(settlement(state.clone(), stop.clone())),
         tokio::spawn(kyc_deadlines(state.clone(), stop.clone())),
     ];
@@ -179,15 +180,15 @@ async fn kyc_deadlines(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn idempotency_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
+async fn expiry_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
-        match idempotency::expire(&state.db, Utc::now(), IDEMPOTENCY_SWEEP_BATCH).await {
+        match idempotency::expire(&state.db, Utc::now(), SWEEP_BATCH).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "expired idempotency keys"),
             Err(e) => tracing::warn!(error = %e, "idempotency sweep failed; will retry"),
         }
         // Hosted onboarding: expired page sessions, and links long past their expiry.
-        match crate::hosted::sweep(&state.db, Utc::now(), IDEMPOTENCY_SWEEP_BATCH).await {
+        match crate::hosted::sweep(&state.db, Utc::now(), SWEEP_BATCH).await {
             Ok((0, 0)) => {}
             Ok((sessions, links)) => {
                 tracing::info!(
@@ -198,13 +199,13 @@ async fn idempotency_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
             }
             Err(e) => tracing::warn!(error = %e, "onboarding sweep failed; will retry"),
         }
-        match crate::email::purge(&state.db, Utc::now(), IDEMPOTENCY_SWEEP_BATCH).await {
+        match crate::email::purge(&state.db, Utc::now(), SWEEP_BATCH).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "old email records deleted"),
             Err(e) => tracing::warn!(error = %e, "email purge failed; will retry"),
         }
         tokio::select! {
-            _ = tokio::time::sleep(IDEMPOTENCY_SWEEP_EVERY) => {}
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
             _ = stop.changed() => return,
         }
     }
