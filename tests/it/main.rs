@@ -17,4 +17,5 @@ mod kyc;
 mod onboarding;
 mod payments;
 mod payouts;
+mod refunds_vat;
 mod webhooks;

@@ -15,6 +15,8 @@ pub mod allocate;
 pub mod clock;
 pub mod entity;
 pub mod processor;
+#[cfg(test)]
+mod refund_props;
 
 use std::collections::BTreeMap;
 
