@@ -100,6 +100,56 @@ fn assert_ready(account: &Value) {
 }
 
 #[tokio::test]
+async fn the_terms_date_is_an_rfc_3339_time_not_in_the_future() {
+    let app = spawn_app().await;
+    let account = app.create_account(json!({"country": "SE"})).await;
+    let acct = id(&account);
+    let due = strings(&account["requirements"]["currently_due"]);
+    assert!(due.contains(&"tos_acceptance.ip".to_owned()), "{due:?}");
+    assert!(!due.contains(&"tos_acceptance.date".to_owned()), "{due:?}");
+
+    // A date given is kept, in UTC, and echoed in the format of every other time.
+    let account = update(
+        &app,
+        &acct,
+        json!({"tos_acceptance": {"ip": "192.0.2.10", "date": "2026-01-15T09:30:00+01:00"}}),
+    )
+    .await;
+    assert_eq!(account["tos_acceptance"]["date"], "2026-01-15T08:30:00Z");
+    let due = strings(&account["requirements"]["currently_due"]);
+    assert!(
+        !due.iter().any(|r| r.starts_with("tos_acceptance")),
+        "{due:?}"
+    );
+
+    let future = (chrono::Utc::now() + chrono::Duration::days(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    for (date, says) in [
+        (json!(1768465800), "Unix timestamps are not accepted"),
+        (json!("1768465800"), "RFC 3339"),
+        (json!("2026-01-15"), "RFC 3339"),
+        (json!("15/01/2026 09:30"), "RFC 3339"),
+        (json!({"seconds": 1768465800}), "RFC 3339"),
+        (json!(future), "in the future"),
+    ] {
+        let res = app
+            .post(
+                &format!("/v1/accounts/{acct}"),
+                json!({"tos_acceptance": {"ip": "192.0.2.99", "date": date}}),
+            )
+            .await;
+        let e = res.error(400, "invalid_request_error");
+        assert_eq!(e["param"], "tos_acceptance.date", "{date}");
+        assert_eq!(e["code"], "parameter_invalid", "{date}");
+        assert!(e["message"].as_str().unwrap().contains(says), "{date}: {e}");
+    }
+    // Nothing of the refused requests was written.
+    let account = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(account["tos_acceptance"]["date"], "2026-01-15T08:30:00Z");
+    assert_eq!(account["tos_acceptance"]["ip"], "192.0.2.10");
+}
+
+#[tokio::test]
 async fn a_swedish_individual_goes_from_created_to_payouts_enabled() {
     let app = spawn_app().await;
     let account = app.create_account(json!({"country": "SE"})).await;
@@ -112,7 +162,6 @@ async fn a_swedish_individual_goes_from_created_to_payouts_enabled() {
             "business_type",
             "business_profile.mcc",
             "business_profile.url",
-            "tos_acceptance.date",
             "tos_acceptance.ip"
         ]
     );
