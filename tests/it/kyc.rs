@@ -99,6 +99,46 @@ fn assert_ready(account: &Value) {
     assert_eq!(account["capabilities"]["transfers"], "active");
 }
 
+/// README's "A first call" and "Seller KYC" examples, run as shown: nothing is left in
+/// `currently_due`, the account's email counts as the individual's, and the terms' date,
+/// which the example leaves out, is the time of the request.
+#[tokio::test]
+async fn the_readme_kyc_example_leaves_nothing_currently_due() {
+    let app = spawn_app().await;
+    let account = app
+        .create_account(json!({"country": "SE", "email": "anna@example.se", "business_type": "individual", "metadata": {"seller_ref": "42"}}))
+        .await;
+    let acct = id(&account);
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let account = update(
+        &app,
+        &acct,
+        json!({"business_type": "individual",
+               "business_profile": {"mcc": "5734", "url": "https://shop.example.se"},
+               "individual": {"first_name": "Anna", "last_name": "Svensson",
+                              "dob": "1990-01-02", "id_number": "19900102-1238"},
+               "tos_acceptance": {"ip": "192.0.2.10", "user_agent": "Mozilla/5.0"}}),
+    )
+    .await;
+    assert_eq!(
+        account["requirements"]["currently_due"],
+        json!([]),
+        "{account:#}"
+    );
+    assert_eq!(account["charges_enabled"], true);
+    assert_eq!(
+        strings(&account["requirements"]["eventually_due"])[0],
+        "individual.phone"
+    );
+    // What the seller gave is shown as given: no email of the individual's own.
+    assert_eq!(account["individual"]["email"], Value::Null);
+    let date = account["tos_acceptance"]["date"].as_str().unwrap();
+    let parsed = chrono::DateTime::parse_from_rfc3339(date).unwrap();
+    assert!(date.ends_with('Z') && !date.contains('.'), "{date}");
+    assert!(parsed >= before && parsed <= chrono::Utc::now(), "{date}");
+    assert_eq!(account["tos_acceptance"]["ip"], "192.0.2.10");
+}
+
 #[tokio::test]
 async fn the_terms_date_is_an_rfc_3339_time_not_in_the_future() {
     let app = spawn_app().await;
@@ -147,6 +187,63 @@ async fn the_terms_date_is_an_rfc_3339_time_not_in_the_future() {
     let account = app.get(&format!("/v1/accounts/{acct}")).await.body;
     assert_eq!(account["tos_acceptance"]["date"], "2026-01-15T08:30:00Z");
     assert_eq!(account["tos_acceptance"]["ip"], "192.0.2.10");
+}
+
+#[tokio::test]
+async fn the_account_email_stands_in_for_the_individuals_and_the_representatives() {
+    let app = spawn_app().await;
+    let person = json!({"first_name": "Anna", "last_name": "Svensson",
+                        "dob": "1990-01-02", "id_number": "19900102-1238"});
+    let mut body = basics();
+    body["country"] = json!("SE");
+    body["email"] = json!("anna@example.se");
+    body["individual"] = person.clone();
+    let account = app.create_account(body).await;
+    let acct = id(&account);
+    let due = strings(&account["requirements"]["eventually_due"]);
+    assert!(!due.contains(&"individual.email".to_owned()), "{due:?}");
+    assert_eq!(account["requirements"]["currently_due"], json!([]));
+    assert_eq!(account["charges_enabled"], true);
+
+    // Without the account's email the individual needs one of their own.
+    let account = update(&app, &acct, json!({"email": ""})).await;
+    assert_eq!(
+        strings(&account["requirements"]["currently_due"]),
+        ["individual.email"]
+    );
+    assert_eq!(account["charges_enabled"], false);
+    // An address of their own is kept, whatever the account's is.
+    let account = update(
+        &app,
+        &acct,
+        json!({"email": "orders@shop.se", "individual": {"email": "anna@example.se"}}),
+    )
+    .await;
+    assert_eq!(account["requirements"]["currently_due"], json!([]));
+    assert_eq!(account["individual"]["email"], "anna@example.se");
+    assert_eq!(account["email"], "orders@shop.se");
+    let account = update(&app, &acct, json!({"email": ""})).await;
+    assert_eq!(account["requirements"]["currently_due"], json!([]));
+    assert_eq!(account["charges_enabled"], true);
+
+    // A company's representative: the same.
+    let account = app
+        .create_account(
+            json!({"country": "SE", "email": "ops@bolaget.se", "business_type": "company"}),
+        )
+        .await;
+    let company = id(&account);
+    let mut body = basics();
+    body["business_type"] = json!("company");
+    body["company"] = json!({"name": "Bolaget AB", "representative": person});
+    let account = update(&app, &company, body).await;
+    assert_eq!(
+        account["requirements"]["currently_due"],
+        json!([]),
+        "{account:#}"
+    );
+    assert!(!strings(&account["requirements"]["eventually_due"])
+        .contains(&"company.representative.email".to_owned()));
 }
 
 #[tokio::test]
