@@ -15,6 +15,10 @@ use crate::calendar::Calendar;
 /// Longest allowed `delay_days`: a year is already far beyond any real rolling reserve.
 pub const MAX_DELAY_DAYS: u32 = 365;
 
+/// How far [`Schedule::next_payout_day`] looks: two months hold a payout day of every
+/// schedule, whatever the holidays.
+pub const NEXT_PAYOUT_DAY_HORIZON: usize = 62;
+
 /// How often automatic payouts happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Interval {
@@ -118,6 +122,18 @@ impl Schedule {
                 }) == Some(date)
             }
         }
+    }
+
+    /// The first payout day after `date`, if there is one within [`NEXT_PAYOUT_DAY_HORIZON`]
+    /// days (every schedule but `Manual` has one within two months).
+    pub fn next_payout_day(&self, date: NaiveDate, calendar: &Calendar) -> Option<NaiveDate> {
+        if self.interval == Interval::Manual {
+            return None;
+        }
+        date.iter_days()
+            .skip(1)
+            .take(NEXT_PAYOUT_DAY_HORIZON)
+            .find(|day| self.is_payout_day(*day, calendar))
     }
 
     /// The period a payout made on `date` belongs to, as a stable string for a unique key:
@@ -339,6 +355,37 @@ mod tests {
                 assert!(keys.len() >= minimum, "{cal:?} {interval:?} {}", keys.len());
             }
         }
+    }
+
+    #[test]
+    fn the_next_payout_day_skips_holidays_and_manual_has_none() {
+        // Good Friday 2026 is closed on TARGET2: that week pays on Thursday 2 April.
+        let fri = Schedule::new(Interval::Weekly(Weekday::Fri), 0).unwrap();
+        assert_eq!(
+            fri.next_payout_day(d("2026-03-30"), &Calendar::Target2),
+            Some(d("2026-04-02"))
+        );
+        assert_eq!(
+            fri.next_payout_day(d("2026-04-02"), &Calendar::Target2),
+            Some(d("2026-04-10"))
+        );
+        // Not the day itself: the one after it.
+        let daily = Schedule::new(Interval::Daily, 0).unwrap();
+        assert_eq!(
+            daily.next_payout_day(d("2026-12-04"), &Calendar::Target2),
+            Some(d("2026-12-07"))
+        );
+        // The 31st of a 30-day month is its last day.
+        let s31 = Schedule::new(Interval::Monthly(31), 0).unwrap();
+        assert_eq!(
+            s31.next_payout_day(d("2026-11-01"), &Calendar::WeekdaysOnly),
+            Some(d("2026-11-30"))
+        );
+        let manual = Schedule::new(Interval::Manual, 0).unwrap();
+        assert_eq!(
+            manual.next_payout_day(d("2026-11-01"), &Calendar::WeekdaysOnly),
+            None
+        );
     }
 
     #[test]

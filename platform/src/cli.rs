@@ -288,6 +288,62 @@ pub(crate) fn local_url_host(bind: &str, port: u16) -> String {
     format!("{host}:{port}")
 }
 
+/// What `agora payouts run` prints: a line per payout made (or to make), per batch, per
+/// seller skipped (`SKIPPED  acct_…  eur  below_minimum  …`; `-` for no currency), then a
+/// summary.
+fn run_lines(report: &crate::payouts::RunReport, dry_run: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    let verb = if dry_run { "WOULD PAY" } else { "PAID" };
+    for p in &report.planned {
+        lines.push(format!(
+            "{verb}  {}  {} {}  {}  arrives {}  period {}",
+            ids::encode(IdKind::Account, p.account),
+            p.amount,
+            p.currency,
+            p.rail.as_str(),
+            p.arrival_date,
+            p.period_key
+        ));
+    }
+    for b in &report.batches {
+        lines.push(format!(
+            "BATCH  {}  {} {}  {} payouts  total {}  file {}",
+            ids::encode(IdKind::PayoutBatch, b.id),
+            b.rail,
+            b.currency,
+            b.entry_count,
+            b.total,
+            b.file_name
+        ));
+    }
+    for s in &report.skipped {
+        lines.push(format!(
+            "SKIPPED  {}  {}  {}  {}",
+            ids::encode(IdKind::Account, s.account),
+            s.currency.as_deref().unwrap_or("-"),
+            s.reason.code(),
+            s.message
+        ));
+    }
+    if report.skipped_total > report.skipped.len() {
+        lines.push(format!(
+            "SKIPPED  … and {} more (the list stops at {})",
+            report.skipped_total - report.skipped.len(),
+            crate::payouts::MAX_SKIPPED
+        ));
+    }
+    lines.push(format!(
+        "{} payouts {}, {} skipped ({} already made this period, {} refused), {} batches",
+        report.planned.len(),
+        if dry_run { "to make" } else { "made" },
+        report.skipped_total,
+        report.already_created,
+        report.errors,
+        report.batches.len()
+    ));
+    lines
+}
+
 /// Largest file `agora payouts import` reads.
 const MAX_IMPORT_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -319,44 +375,19 @@ async fn payouts_command(
                 db,
                 config,
                 &kyc.sealer,
-                livemode,
-                day,
-                submitted_at,
-                dry_run,
+                &crate::payouts::RunOptions {
+                    livemode,
+                    as_of: day,
+                    submitted_at,
+                    dry_run,
+                    explain: true,
+                },
             )
             .await
             .map_err(fail)?;
-            let verb = if dry_run { "WOULD PAY" } else { "PAID" };
-            for p in &report.planned {
-                println!(
-                    "{verb}  {}  {} {}  {}  arrives {}  period {}",
-                    ids::encode(IdKind::Account, p.account),
-                    p.amount,
-                    p.currency,
-                    p.rail.as_str(),
-                    p.arrival_date,
-                    p.period_key
-                );
+            for line in run_lines(&report, dry_run) {
+                println!("{line}");
             }
-            for b in &report.batches {
-                println!(
-                    "BATCH  {}  {} {}  {} payouts  total {}  file {}",
-                    ids::encode(IdKind::PayoutBatch, b.id),
-                    b.rail,
-                    b.currency,
-                    b.entry_count,
-                    b.total,
-                    b.file_name
-                );
-            }
-            println!(
-                "{} payouts {}, {} already made this period, {} skipped with errors, {} batches",
-                report.planned.len(),
-                if dry_run { "to make" } else { "made" },
-                report.already_created,
-                report.errors,
-                report.batches.len()
-            );
             Ok(ExitCode::SUCCESS)
         }
         PayoutsCommand::FxImport { file } => {

@@ -130,10 +130,15 @@ async fn payout_scheduler(state: AppState, mut stop: watch::Receiver<bool>) {
                     &state.db,
                     &state.config,
                     &state.kyc.sealer,
-                    livemode,
-                    crate::payouts::local_date(&state.config, now),
-                    now,
-                    false,
+                    &crate::payouts::RunOptions {
+                        livemode,
+                        as_of: crate::payouts::local_date(&state.config, now),
+                        submitted_at: now,
+                        dry_run: false,
+                        // Nobody reads a worker's skips: not worth reading every unpaid
+                        // seller's balances each poll.
+                        explain: false,
+                    },
                 )
                 .await
             }

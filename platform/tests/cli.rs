@@ -533,6 +533,53 @@ fn payouts_run_dry_run_and_import_report_clearly() {
     );
 }
 
+/// `payouts run` names every seller it looked at and did not pay, with the reason, after the
+/// payouts: in a dry run and in a real one.
+#[test]
+fn payouts_run_prints_why_a_seller_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let key = server.first_key.clone().expect("first start prints a key");
+    // A schedule, but no KYC yet.
+    let created = post_json(server.port, &key, "/v1/accounts", r#"{"country": "SE"}"#);
+    assert!(created.contains(" 200 "), "{created}");
+    let acct = id_in(&created);
+    let set = post_json(
+        server.port,
+        &key,
+        &format!("/v1/accounts/{acct}/payout_settings"),
+        r#"{"schedule": {"interval": "daily"}}"#,
+    );
+    assert!(set.contains(" 200 "), "{set}");
+    terminate(server);
+
+    for dry in [true, false] {
+        let mut args = vec!["payouts", "run", "--as-of", "2026-12-01", "--mode", "test"];
+        if dry {
+            args.push("--dry-run");
+        }
+        let out = run(dir.path(), &args);
+        assert!(out.status.success(), "{out:?}");
+        let printed = stdout(&out);
+        let lines: Vec<&str> = printed.lines().collect();
+        assert_eq!(lines.len(), 2, "{printed}");
+        assert_eq!(
+            lines[0],
+            format!(
+                "SKIPPED  {acct}  -  payouts_disabled  payouts are not enabled for the account \
+                 (requirements.fields_needed); see its requirements"
+            )
+        );
+        let made = if dry { "to make" } else { "made" };
+        assert_eq!(
+            lines[1],
+            format!(
+                "0 payouts {made}, 1 skipped (0 already made this period, 0 refused), 0 batches"
+            )
+        );
+    }
+}
+
 /// DESIGN.md: logs never carry secrets or personal data. A seller's full id number, bank
 /// account number and a wrong id number go through the API — accepted, refused for a bad checksum, and
 /// read back — with the most verbose log level, and none of them appears in the log.

@@ -416,7 +416,12 @@ async fn complete_flow(lang: &str) {
     b.check_page("details").await;
     b.fill("f-individual-first_name", "Anna").await;
     b.fill("f-individual-last_name", "Andersson").await;
-    b.fill("f-individual-email", "anna@example.se").await;
+    // The account's email is the individual's: the page does not ask for it again.
+    assert!(b
+        .client
+        .find(Locator::Id("f-individual-email"))
+        .await
+        .is_err());
     b.fill("f-individual-phone", "+46701234567").await;
     b.fill("f-individual-dob", "1990-01-02").await;
     b.fill("f-individual-id_number", "19900102-1234").await; // wrong check digit
@@ -552,8 +557,12 @@ async fn browser_onboarding_for_a_german_company() {
     b.fill("f-company-representative-first_name", "Max").await;
     b.fill("f-company-representative-last_name", "Mustermann")
         .await;
-    b.fill("f-company-representative-email", "max@example.de")
-        .await;
+    // The account's email is the representative's too: not asked again.
+    assert!(b
+        .client
+        .find(Locator::Id("f-company-representative-email"))
+        .await
+        .is_err());
     b.fill("f-company-representative-phone", "+4930123457")
         .await;
     b.fill("f-company-representative-dob", "1975-05-20").await;

@@ -1421,3 +1421,245 @@ async fn each_currency_has_its_own_minimum_payout() {
     assert_eq!(second["created"][0]["amount"], enough);
     verify(&app).await;
 }
+
+async fn dry_run(app: &TestApp, as_of: &str) -> Value {
+    let res = app
+        .post(
+            "/v1/test_helpers/payouts/run",
+            json!({"as_of": as_of, "dry_run": true}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    res.body
+}
+
+/// The run's skips of one seller: (currency, reason, message).
+fn skips_of(run: &Value, acct: &str) -> Vec<(Value, String, String)> {
+    run["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["account"] == acct)
+        .map(|s| {
+            (
+                s["currency"].clone(),
+                s["reason"].as_str().unwrap().to_owned(),
+                s["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_run_on_a_day_that_is_not_a_payout_day_says_so_and_names_the_next() {
+    let app = spawn_app_with(no_worker).await;
+    let acct = verified_seller(&app, "SE7280000810340009783242").await;
+    set_schedule(
+        &app,
+        &acct,
+        json!({"interval": "weekly", "weekly_anchor": "friday"}),
+    )
+    .await;
+    charge_settled(&app, &acct, 5_000).await;
+
+    // Tuesday 1 December 2026: the dry run plans nothing and says why.
+    let tuesday = dry_run(&app, "2026-12-01").await;
+    assert_eq!(tuesday["planned"], json!([]), "{tuesday:#}");
+    assert_eq!(tuesday["skipped_total"], 1, "{tuesday:#}");
+    let skip = &tuesday["skipped"][0];
+    assert_eq!(skip["account"], acct.as_str());
+    assert_eq!(skip["currency"], "eur");
+    assert_eq!(skip["available"], 5_000);
+    assert_eq!(skip["reason"], "not_a_payout_day");
+    let message = skip["message"].as_str().unwrap();
+    assert!(
+        message.contains("weekly on friday") && message.contains("the next is 2026-12-04"),
+        "{message}"
+    );
+    // The real run says the same, and pays nothing.
+    let real = run(&app, "2026-12-01").await;
+    assert_eq!(created(&real).len(), 0, "{real:#}");
+    assert_eq!(skips_of(&real, &acct)[0].1, "not_a_payout_day");
+    assert_eq!(available(&app, &acct).await, 5_000);
+
+    // On Friday it is planned, then paid, and not skipped.
+    let friday = dry_run(&app, "2026-12-04").await;
+    assert_eq!(friday["planned"][0]["amount"], 5_000, "{friday:#}");
+    assert_eq!(friday["skipped"], json!([]), "{friday:#}");
+    let paid = run(&app, "2026-12-04").await;
+    assert_eq!(created(&paid).len(), 1, "{paid:#}");
+    // Money that arrives later the same week waits for next Friday: this week's is made.
+    charge_settled(&app, &acct, 2_000).await;
+    let again = run(&app, "2026-12-04").await;
+    assert_eq!(created(&again).len(), 0, "{again:#}");
+    assert_eq!(again["already_created"], 1);
+    let skips = skips_of(&again, &acct);
+    assert_eq!(skips.len(), 1, "{again:#}");
+    assert_eq!(skips[0].1, "already_paid_this_period");
+    assert!(skips[0].2.contains("2026-W49"), "{}", skips[0].2);
+    verify(&app).await;
+}
+
+#[tokio::test]
+async fn a_balance_below_the_minimum_is_named_with_both_amounts() {
+    let app = spawn_app_with(|c| {
+        no_worker(c);
+        c.payout_minimums.insert("eur".to_owned(), 10_000);
+    })
+    .await;
+    let acct = verified_seller(&app, "SE7280000810340009783242").await;
+    set_schedule(&app, &acct, json!({"interval": "daily"})).await;
+    charge_settled(&app, &acct, 6_000).await;
+
+    for report in [
+        dry_run(&app, "2026-12-01").await,
+        run(&app, "2026-12-01").await,
+    ] {
+        assert_eq!(report["planned"], json!([]), "{report:#}");
+        let skips = skips_of(&report, &acct);
+        assert_eq!(skips.len(), 1, "{report:#}");
+        let (currency, reason, message) = &skips[0];
+        assert_eq!(currency, "eur");
+        assert_eq!(reason, "below_minimum");
+        assert!(
+            message.contains("60.00 EUR") && message.contains("minimum payout of 100.00 EUR"),
+            "{message}"
+        );
+    }
+    assert_eq!(available(&app, &acct).await, 6_000);
+}
+
+#[tokio::test]
+async fn sellers_the_run_never_pays_are_named_paused_manual_or_disabled() {
+    let app = spawn_app_with(no_worker).await;
+    // Paused by the platform, with money and a schedule.
+    let paused = verified_seller(&app, "SE7280000810340009783242").await;
+    set_schedule(&app, &paused, json!({"interval": "daily"})).await;
+    let res = app
+        .post(
+            &format!("/v1/accounts/{paused}/payout_settings"),
+            json!({"paused": true}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    charge_settled(&app, &paused, 3_000).await;
+    // Money but no schedule (the default).
+    let manual = verified_seller(&app, "SE3550000000054910000003").await;
+    charge_settled(&app, &manual, 4_000).await;
+    // A schedule, but KYC not done, and nothing to pay.
+    let disabled = id(&app.create_account(json!({"country": "SE"})).await);
+    set_schedule(&app, &disabled, json!({"interval": "daily"})).await;
+    // A schedule and everything in order, but nothing to pay.
+    let empty = verified_seller(&app, "SE4550000000058398257466").await;
+    set_schedule(&app, &empty, json!({"interval": "daily"})).await;
+    // No schedule, no money: nothing to say.
+    let idle = verified_seller(&app, "SE7280000810340009783242").await;
+
+    let report = dry_run(&app, "2026-12-01").await;
+    assert_eq!(report["planned"], json!([]), "{report:#}");
+    assert_eq!(report["skipped_total"], 4, "{report:#}");
+    let paused_skips = skips_of(&report, &paused);
+    assert_eq!(paused_skips.len(), 1);
+    assert_eq!(paused_skips[0].0, "eur");
+    assert_eq!(paused_skips[0].1, "paused");
+    let manual_skips = skips_of(&report, &manual);
+    assert_eq!(manual_skips[0].1, "schedule_manual");
+    assert!(
+        manual_skips[0].2.contains("payout_settings"),
+        "{manual_skips:?}"
+    );
+    let disabled_skips = skips_of(&report, &disabled);
+    assert_eq!(disabled_skips[0].0, Value::Null);
+    assert_eq!(disabled_skips[0].1, "payouts_disabled");
+    assert!(
+        disabled_skips[0].2.contains("requirements.fields_needed"),
+        "{disabled_skips:?}"
+    );
+    assert_eq!(skips_of(&report, &empty)[0].1, "no_balance");
+    assert!(skips_of(&report, &idle).is_empty());
+    // The real run: the same reasons, and no money moved.
+    let real = run(&app, "2026-12-01").await;
+    assert_eq!(created(&real).len(), 0, "{real:#}");
+    assert_eq!(real["skipped"], report["skipped"]);
+    assert_eq!(available(&app, &paused).await, 3_000);
+}
+
+#[tokio::test]
+async fn a_currency_without_a_usable_bank_account_is_named() {
+    let app = spawn_app_with(no_worker).await;
+    let acct = verified_seller(&app, "SE7280000810340009783242").await;
+    set_schedule(&app, &acct, json!({"interval": "daily"})).await;
+    // A second euro account, not the default.
+    add_bank(
+        &app,
+        &acct,
+        json!({"country": "SE", "currency": "eur", "iban": "SE3550000000054910000003"}),
+    )
+    .await;
+    charge_settled(&app, &acct, 5_000).await;
+    // A payout to the default account fails: it is errored, the other still usable.
+    let po = app
+        .post(
+            "/v1/payouts",
+            json!({"amount": 1_000, "currency": "eur", "account": acct}),
+        )
+        .await;
+    assert_eq!(po.status, 200, "{}", po.body);
+    let failed = app
+        .post(
+            &format!("/v1/test_helpers/payouts/{}/fail", id(&po.body)),
+            json!({}),
+        )
+        .await;
+    assert_eq!(failed.status, 200, "{}", failed.body);
+    let account = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(account["payouts_enabled"], true, "{account:#}");
+    // Dollars, with no dollar account and no usable default to convert to.
+    charge(&app, &acct, 2_000, "usd").await;
+
+    let report = dry_run(&app, "2026-12-01").await;
+    assert_eq!(report["planned"], json!([]), "{report:#}");
+    let mut skips = skips_of(&report, &acct);
+    skips.sort_by(|a, b| a.0.as_str().cmp(&b.0.as_str()));
+    assert_eq!(skips.len(), 2, "{report:#}");
+    assert_eq!(
+        (skips[0].0.as_str(), skips[0].1.as_str()),
+        (Some("eur"), "bank_account_errored")
+    );
+    assert!(skips[0].2.contains("account_closed"), "{}", skips[0].2);
+    assert_eq!(
+        (skips[1].0.as_str(), skips[1].1.as_str()),
+        (Some("usd"), "no_bank_account_in_currency")
+    );
+    assert!(
+        skips[1].2.contains("no bank account for USD"),
+        "{}",
+        skips[1].2
+    );
+
+    // Another seller whose only bank account takes euros: its dollars would be converted,
+    // and without a recent rate the dry run says so, as the real run does.
+    let other = verified_seller(&app, "SE4550000000058398257466").await;
+    set_schedule(&app, &other, json!({"interval": "daily"})).await;
+    charge(&app, &other, 2_000, "usd").await;
+    let report = dry_run(&app, "2026-12-01").await;
+    let skips = skips_of(&report, &other);
+    assert_eq!(skips.len(), 1, "{report:#}");
+    assert_eq!(
+        (skips[0].0.as_str(), skips[0].1.as_str()),
+        (Some("usd"), "fx_rate_unavailable")
+    );
+    assert!(
+        skips[0].2.contains("no bank account for USD"),
+        "{}",
+        skips[0].2
+    );
+    assert_eq!(report["errors"], 1, "{report:#}");
+    let real = run(&app, "2026-12-01").await;
+    assert_eq!(
+        skips_of(&real, &other)[0].1,
+        "fx_rate_unavailable",
+        "{real:#}"
+    );
+    verify(&app).await;
+}

@@ -20,6 +20,14 @@
 //! Everyone also needs phone and address (full tier); every account needs `business_type`,
 //! `business_profile.mcc`, `business_profile.url` (or a product description) and the terms of
 //! service accepted (minimum), and a bank account (full).
+//!
+//! Two requirements are met by something other than their own parameter:
+//! - `tos_acceptance.ip` stands for the whole acceptance: the IP is the one part only the
+//!   platform knows (the date defaults to the time of the request), so it is the one name
+//!   listed (Stripe also lists `tos_acceptance.date`; nobody had to send it).
+//! - the principal's `email` (the individual's or the representative's) is met by the
+//!   account's `email` when the person has none of their own: a seller does not type the same
+//!   address twice, and one of their own, when given, is kept.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -91,6 +99,8 @@ pub struct Facts<'a> {
     /// `individual`, `company` or not yet given.
     pub business_type: Option<&'a str>,
     pub profile: &'a Profile,
+    /// The account's `email`: it stands in for the principal's own (see the module doc).
+    pub account_email: Option<&'a str>,
     /// Whether the account has a bank account that can be paid (not errored).
     pub has_usable_bank_account: bool,
     /// The failure code of a bank account that stopped working, if that is the only one.
@@ -127,7 +137,8 @@ fn item(name: impl Into<String>, tier: Tier, provided: bool) -> Item {
     }
 }
 
-fn person_items(prefix: &str, person: Option<&Person>, country: &str, role: Role) -> Vec<Item> {
+fn person_items(prefix: &str, person: Option<&Person>, facts: &Facts<'_>, role: Role) -> Vec<Item> {
+    let country = facts.country;
     let empty = Person::default();
     let p = person.unwrap_or(&empty);
     let f = |field: &str| format!("{prefix}.{field}");
@@ -151,7 +162,12 @@ fn person_items(prefix: &str, person: Option<&Person>, country: &str, role: Role
         ));
         return items;
     }
-    items.push(item(f("email"), Tier::Minimum, p.email.is_some()));
+    // Only principals get here (owners and directors returned above).
+    items.push(item(
+        f("email"),
+        Tier::Minimum,
+        p.email.is_some() || facts.account_email.is_some(),
+    ));
     items.push(item(f("phone"), Tier::Full, p.phone.is_some()));
     let address = p.address.clone().unwrap_or_default();
     items.push(item(
@@ -267,7 +283,7 @@ fn account_items(facts: &Facts<'_>) -> Vec<Item> {
             items.extend(person_items(
                 "company.representative",
                 company.representative.as_ref(),
-                country,
+                facts,
                 Role::Principal,
             ));
             items.push(item(
@@ -279,7 +295,7 @@ fn account_items(facts: &Facts<'_>) -> Vec<Item> {
                 items.extend(person_items(
                     &format!("company.owners[{i}]"),
                     Some(owner),
-                    country,
+                    facts,
                     Role::Owner,
                 ));
             }
@@ -293,7 +309,7 @@ fn account_items(facts: &Facts<'_>) -> Vec<Item> {
                     items.extend(person_items(
                         &format!("company.directors[{i}]"),
                         Some(director),
-                        country,
+                        facts,
                         Role::Director,
                     ));
                 }
@@ -302,16 +318,20 @@ fn account_items(facts: &Facts<'_>) -> Vec<Item> {
         Some(_) => items.extend(person_items(
             "individual",
             profile.individual.as_ref(),
-            country,
+            facts,
             Role::Principal,
         )),
         // Until the business type is known, only it and the common fields are listed: the
         // rest depends on it.
         None => {}
     }
-    let tos = profile.tos_acceptance.is_some();
-    items.push(item("tos_acceptance.date", Tier::Minimum, tos));
-    items.push(item("tos_acceptance.ip", Tier::Minimum, tos));
+    // One name for the acceptance: its date is the request's time unless the platform gives
+    // one, so only the IP is the platform's to send.
+    items.push(item(
+        "tos_acceptance.ip",
+        Tier::Minimum,
+        profile.tos_acceptance.is_some(),
+    ));
     let mut bank = item(
         "external_account",
         Tier::Full,
@@ -486,6 +506,7 @@ mod tests {
             country,
             business_type: bt,
             profile,
+            account_email: None,
             has_usable_bank_account: false,
             bank_account_error: None,
             rejected_reason: None,
@@ -505,7 +526,6 @@ mod tests {
                 "business_type",
                 "business_profile.mcc",
                 "business_profile.url",
-                "tos_acceptance.date",
                 "tos_acceptance.ip"
             ]
         );
@@ -705,6 +725,49 @@ mod tests {
             .requirements
             .eventually_due
             .contains(&"company.owners_provided".to_owned()));
+    }
+
+    #[test]
+    fn the_account_email_stands_in_for_the_principals_own() {
+        let mut profile = Profile::default();
+        basics(&mut profile);
+        let mut p = person(false);
+        p.email = None;
+        p.id_number = Some(sealed("1238"));
+        profile.individual = Some(p);
+        let without = evaluate(&facts("SE", Some("individual"), &profile));
+        assert_eq!(without.requirements.currently_due, vec!["individual.email"]);
+        let mut f = facts("SE", Some("individual"), &profile);
+        f.account_email = Some("anna@example.se");
+        let with = evaluate(&f);
+        assert!(with.requirements.currently_due.is_empty(), "{with:?}");
+        assert!(with.charges_enabled);
+
+        // A company's representative too; owners and directors are never asked for one.
+        let mut profile = Profile::default();
+        basics(&mut profile);
+        let mut rep = person(false);
+        rep.email = None;
+        profile.company = Some(Company {
+            name: Some("Beispiel GmbH".into()),
+            representative: Some(rep),
+            owners: Some(vec![person(false)]),
+            ..Default::default()
+        });
+        let e = evaluate(&facts("DE", Some("company"), &profile));
+        assert_eq!(
+            e.requirements.currently_due,
+            vec!["company.representative.email"]
+        );
+        let mut f = facts("DE", Some("company"), &profile);
+        f.account_email = Some("max@example.de");
+        let e = evaluate(&f);
+        assert!(e.requirements.currently_due.is_empty(), "{e:?}");
+        assert!(!e
+            .requirements
+            .eventually_due
+            .iter()
+            .any(|r| r.ends_with(".email")));
     }
 
     #[test]

@@ -440,7 +440,33 @@ pub struct RunObject {
     pub batches: Vec<PayoutBatchObject>,
     /// Payouts of sent batches that arrived by `as_of`, now `paid`.
     pub paid: Vec<PayoutObject>,
+    /// Payouts refused when made (dry run: that would be); each is also in `skipped`.
     pub errors: usize,
+    /// Every seller the run looked at and did not pay, per currency (`currency` null when
+    /// it has no available balance), with a stable `reason`; at most 1,000: the sellers the
+    /// run may pay first, then the others (paused, manual, payouts disabled), in account order.
+    pub skipped: Vec<SkippedObject>,
+    /// How many were skipped in all (more than `skipped` holds when the list was cut).
+    pub skipped_total: usize,
+}
+
+/// A seller the run did not pay, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SkippedObject {
+    pub account: String,
+    /// Lower-case ISO 4217; null when the seller has no available balance.
+    pub currency: Option<String>,
+    /// The available balance in `currency`, minor units.
+    pub available: Option<i64>,
+    /// `payouts_disabled`, `paused`, `schedule_manual`, `schedule_invalid`, `no_balance`,
+    /// `no_bank_account_in_currency`, `bank_account_errored`, `not_a_payout_day`,
+    /// `held_back_by_delay`, `too_many_recent_credits`, `below_minimum`,
+    /// `already_paid_this_period`, or the code a payout request would be refused with
+    /// (`fx_rate_unavailable`, `amount_too_small`, `balance_insufficient`, …).
+    #[schema(example = "not_a_payout_day")]
+    pub reason: &'static str,
+    /// For a person: amounts, the minimum, the next payout day, what to change.
+    pub message: String,
 }
 
 /// Parses an `as_of` date: `YYYY-MM-DD` from 2000 to 2100 (bank calendars and file formats
@@ -492,6 +518,18 @@ pub fn run_json(as_of: NaiveDate, dry_run: bool, r: &payouts::RunReport) -> RunO
             .collect(),
         paid: r.paid.iter().map(PayoutObject::from_model).collect(),
         errors: r.errors,
+        skipped: r
+            .skipped
+            .iter()
+            .map(|s| SkippedObject {
+                account: ids::encode(IdKind::Account, s.account),
+                currency: s.currency.clone(),
+                available: s.available,
+                reason: s.reason.code(),
+                message: s.message.clone(),
+            })
+            .collect(),
+        skipped_total: r.skipped_total,
     }
 }
 
@@ -523,10 +561,13 @@ pub async fn test_run(
         &state.db,
         &state.config,
         &state.kyc.sealer,
-        false,
-        as_of,
-        submitted_at,
-        dry_run,
+        &payouts::RunOptions {
+            livemode: false,
+            as_of,
+            submitted_at,
+            dry_run,
+            explain: true,
+        },
     )
     .await?;
     Ok(HttpResponse::Ok().json(run_json(as_of, dry_run, &report)))

@@ -709,7 +709,8 @@ async fn review_page(
         if let Some(name) = p.full_name() {
             rows.push((tr.s("review.name"), name));
         }
-        if let Some(email) = &p.email {
+        // The account's email stands in for the person's own (requirements.rs).
+        if let Some(email) = p.email.as_ref().or(account.email.as_ref()) {
             rows.push((tr.s("email"), email.clone()));
         }
         if let Some(id) = &p.id_number {

@@ -384,7 +384,7 @@ pub fn fields(step: Step, account: &Account, due: &Due) -> Vec<FieldDef> {
             }
         }
         Step::Terms => {
-            if due.has("tos_acceptance.date") || due.has("tos_acceptance.ip") {
+            if due.has("tos_acceptance.ip") {
                 out.push(field("tos_acceptance", Kind::Checkbox, "terms.accept"));
             }
         }

@@ -102,8 +102,12 @@ pub struct BusinessProfileParams {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TosAcceptanceParams {
-    /// RFC 3339; default: now.
-    pub date: Option<String>,
+    /// When the seller accepted: RFC 3339, as every timestamp of the API (an offset is
+    /// converted to UTC); not in the future. Default: the time of the request (the test
+    /// clock's in test mode). Read as any JSON value so that another shape (a Unix
+    /// timestamp) gets an error naming the format.
+    #[schema(value_type = Option<String>, format = DateTime, example = "2026-11-25T17:27:22Z")]
+    pub date: Option<serde_json::Value>,
     /// The seller's IP address when they accepted.
     #[schema(example = "192.0.2.10")]
     pub ip: String,
@@ -446,10 +450,7 @@ pub async fn merge(
         profile.company = Some(current);
     }
     if let Some(tos) = &params.tos_acceptance {
-        let date = match &tos.date {
-            Some(d) => crate::api::parse_instant("tos_acceptance.date", d)?,
-            None => ctx.now,
-        };
+        let date = tos_date(tos.date.as_ref(), ctx.now)?;
         let ip: std::net::IpAddr = tos.ip.trim().parse().map_err(|_| {
             ApiError::invalid(
                 "tos_acceptance.ip",
@@ -468,6 +469,45 @@ pub async fn merge(
         });
     }
     Ok(profile)
+}
+
+/// How far ahead of this server's clock a `tos_acceptance.date` may be: the platform's clock
+/// may run a little ahead, and the seller's click happened before the request anyway.
+const TOS_DATE_MAX_AHEAD_S: i64 = 300;
+
+/// `tos_acceptance.date`: an RFC 3339 string, not in the future; absent (or null) is `now`.
+fn tos_date(
+    value: Option<&serde_json::Value>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ApiError> {
+    const PARAM: &str = "tos_acceptance.date";
+    const FORMAT: &str =
+        "tos_acceptance.date must be an RFC 3339 time string such as 2026-11-25T17:27:22Z";
+    let text = match value {
+        None | Some(serde_json::Value::Null) => return Ok(now),
+        Some(serde_json::Value::String(text)) => text,
+        Some(serde_json::Value::Number(_)) => {
+            return Err(ApiError::invalid(
+                PARAM,
+                "parameter_invalid",
+                format!("{FORMAT}, as every time in this API; Unix timestamps are not accepted"),
+            ))
+        }
+        Some(_) => return Err(ApiError::invalid(PARAM, "parameter_invalid", FORMAT)),
+    };
+    let date = crate::api::parse_instant(PARAM, text)?;
+    if date > now + chrono::Duration::seconds(TOS_DATE_MAX_AHEAD_S) {
+        return Err(ApiError::invalid(
+            PARAM,
+            "parameter_invalid",
+            format!(
+                "tos_acceptance.date {} is in the future; give the time the seller accepted, \
+                 or leave it out for the time of this request",
+                crate::api::timestamp(date)
+            ),
+        ));
+    }
+    Ok(date)
 }
 
 fn merge_business_profile(
@@ -554,4 +594,50 @@ async fn merge_company(
             Some(merge_people(db, ctx, "company.directors", directors, Role::Director).await?);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn tos_date_takes_rfc_3339_and_defaults_to_now() {
+        assert_eq!(tos_date(None, now()), Ok(now()));
+        assert_eq!(tos_date(Some(&json!(null)), now()), Ok(now()));
+        assert_eq!(
+            tos_date(Some(&json!("2026-11-20T08:30:00Z")), now()),
+            Ok(Utc.with_ymd_and_hms(2026, 11, 20, 8, 30, 0).unwrap())
+        );
+        // An offset is converted to UTC.
+        assert_eq!(
+            tos_date(Some(&json!("2026-11-20T09:30:00+01:00")), now()),
+            Ok(Utc.with_ymd_and_hms(2026, 11, 20, 8, 30, 0).unwrap())
+        );
+        // A clock a little ahead of ours is tolerated.
+        assert!(tos_date(Some(&json!("2026-11-25T12:04:00Z")), now()).is_ok());
+    }
+
+    #[test]
+    fn tos_date_refuses_other_shapes_and_the_future() {
+        for (value, says) in [
+            (json!(1764000000), "Unix timestamps are not accepted"),
+            (json!("1764000000"), "RFC 3339"),
+            (json!("2026-11-20"), "RFC 3339"),
+            (json!("2026-11-20 08:30:00"), "RFC 3339"),
+            (json!({"seconds": 1}), "RFC 3339"),
+            (json!(true), "RFC 3339"),
+            (json!("2026-11-25T12:06:00Z"), "in the future"),
+        ] {
+            let e = tos_date(Some(&value), now()).unwrap_err();
+            assert_eq!(e.param.as_deref(), Some("tos_acceptance.date"), "{value}");
+            assert_eq!(e.code, "parameter_invalid");
+            assert!(e.message.contains(says), "{value}: {}", e.message);
+        }
+    }
 }

@@ -169,6 +169,7 @@ async fn evaluate(
         country: &account.country,
         business_type: account.business_type.as_deref(),
         profile: &profile,
+        account_email: account.email.as_deref(),
         has_usable_bank_account: usable,
         bank_account_error: bank_error,
         rejected_reason: account.rejected_reason.as_deref(),

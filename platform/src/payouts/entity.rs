@@ -94,6 +94,8 @@ pub mod payout_settings {
         /// The KYC profile (for the individual's email when the account has none).
         pub profile: Option<Json>,
         pub payouts_enabled: bool,
+        /// The evaluated KYC state (why payouts are disabled, for the run's report).
+        pub kyc_state: Option<Json>,
         pub rejected_reason: Option<String>,
         /// `manual`, `daily`, `weekly`, `monthly`.
         pub payout_interval: String,

@@ -25,8 +25,8 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -42,8 +42,9 @@ use entity::{payout, payout_batch, payout_settings};
 
 /// Largest payout, minor units (as for charges).
 pub const MAX_AMOUNT: i64 = crate::payments::MAX_AMOUNT;
-/// Accounts the scheduler looks at per page, and most pages per run: a run is bounded, and
-/// what it does not reach it reaches on the next run (each run is idempotent per period).
+/// Accounts the scheduler looks at per page, and most pages per run (per pass: the payable
+/// accounts, then, when explaining, the others): a run is bounded, and what it does not reach
+/// it reaches on the next run (each run is idempotent per period).
 const RUN_PAGE: u64 = 500;
 const RUN_MAX_PAGES: usize = 200;
 
@@ -187,6 +188,67 @@ async fn banks_of(
         .await?)
 }
 
+/// A payout to a bank account in another currency than the balance's.
+#[derive(Debug, Clone, Copy)]
+struct Conversion {
+    to: Currency,
+    /// The reference (mid) rate, `to` per unit of the source currency.
+    mid: Decimal,
+    /// The platform's markup as a fraction (0.005 for 0.5 %).
+    markup: Decimal,
+    /// What reaches the bank, in `to`.
+    amount_minor: i64,
+}
+
+/// Converts `amount` in `from` for `bank` at the latest reference rate less the platform's
+/// markup, rounded down (the seller never gets more than the quote); refused as a payout
+/// request is when there is no recent rate or the result is below the bank currency's minimum.
+async fn conversion(
+    db: &impl ConnectionTrait,
+    config: &Config,
+    now: DateTime<Utc>,
+    amount: i64,
+    from: Currency,
+    bank: &external_account::Model,
+) -> Result<Conversion, ApiError> {
+    let code = from.api_code();
+    let to = stored_currency(&bank.currency)?;
+    let unavailable = || {
+        invalid(
+            "destination",
+            "fx_rate_unavailable",
+            format!(
+                "no recent exchange rate from {code} to {}; import the reference rates \
+                 (agora payouts fx-import)",
+                bank.currency
+            ),
+        )
+    };
+    let day = fx::latest(db, now.date_naive())
+        .await?
+        .ok_or_else(unavailable)?;
+    let mid = day.cross_rate(from, to).map_err(|_| unavailable())?;
+    let markup = config.payout_fx_markup_percent / Decimal::ONE_HUNDRED;
+    let c = agora_payouts::convert(amount, from, to, mid, markup)
+        .map_err(|e| invalid("amount", "amount_invalid", format!("cannot convert: {e}")))?;
+    if c.amount_minor < minimum(config, to) {
+        return Err(invalid(
+            "amount",
+            "amount_too_small",
+            format!(
+                "converted, the payout is below the smallest in {}",
+                bank.currency
+            ),
+        ));
+    }
+    Ok(Conversion {
+        to,
+        mid,
+        markup,
+        amount_minor: c.amount_minor,
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct NewPayout {
     pub account: Uuid,
@@ -264,46 +326,14 @@ pub async fn create(
                 )
             })?,
     };
-    // A bank account in another currency: convert at the latest reference rate less the
-    // platform's markup (rounded down: the seller never gets more than the quote).
     let conversion = if bank.currency != code {
-        let to = stored_currency(&bank.currency)?;
-        let unavailable = || {
-            invalid(
-                "destination",
-                "fx_rate_unavailable",
-                format!(
-                    "no recent exchange rate from {code} to {}; import the reference rates",
-                    bank.currency
-                ),
-            )
-        };
-        let day = fx::latest(db, now.date_naive())
-            .await?
-            .ok_or_else(unavailable)?;
-        let mid = day
-            .cross_rate(new.currency, to)
-            .map_err(|_| unavailable())?;
-        let markup = config.payout_fx_markup_percent / Decimal::ONE_HUNDRED;
-        let c = agora_payouts::convert(new.amount, new.currency, to, mid, markup)
-            .map_err(|e| invalid("amount", "amount_invalid", format!("cannot convert: {e}")))?;
-        if c.amount_minor < minimum(config, to) {
-            return Err(invalid(
-                "amount",
-                "amount_too_small",
-                format!(
-                    "converted, the payout is below the smallest in {}",
-                    bank.currency
-                ),
-            ));
-        }
-        Some((to, mid, markup, c.amount_minor))
+        Some(conversion(db, config, now, new.amount, new.currency, bank).await?)
     } else {
         None
     };
     // What reaches the bank, in the bank account's currency.
     let (paid_currency, paid_amount) = match conversion {
-        Some((to, _, _, amount)) => (to, amount),
+        Some(c) => (c.to, c.amount_minor),
         None => (new.currency, new.amount),
     };
     if bank.status == "errored" {
@@ -355,8 +385,8 @@ pub async fn create(
         period_key: Set(new.period_key.clone()),
         source_amount: Set(conversion.map(|_| new.amount)),
         source_currency: Set(conversion.map(|_| code.clone())),
-        fx_rate: Set(conversion.map(|(_, mid, _, _)| mid.normalize().to_string())),
-        fx_markup: Set(conversion.map(|(_, _, m, _)| m.normalize().to_string())),
+        fx_rate: Set(conversion.map(|c| c.mid.normalize().to_string())),
+        fx_markup: Set(conversion.map(|c| c.markup.normalize().to_string())),
         failure_code: Set(None),
         batch_id: Set(None),
         entry_id: Set(None),
@@ -852,6 +882,78 @@ pub struct Planned {
     pub period_key: String,
 }
 
+/// Why a run did not pay a seller, in one currency or at all. The codes are stable: the API
+/// and the CLI show them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// KYC has not enabled payouts, or the account was rejected; the message names
+    /// `requirements.disabled_reason`.
+    PayoutsDisabled,
+    /// The platform paused the seller's payouts.
+    Paused,
+    /// The schedule is `manual` (the default): only `POST /v1/payouts` pays the seller.
+    ScheduleManual,
+    /// A stored schedule the run cannot read.
+    ScheduleInvalid,
+    /// Nothing available in any currency.
+    NoBalance,
+    /// No default bank account in the currency, and no usable one in another to convert to.
+    NoBankAccountInCurrency,
+    /// The currency's default bank account failed a payout; the currency waits for the fix.
+    BankAccountErrored,
+    /// `as_of` is not a payout day of the schedule in the rail's calendar.
+    NotAPayoutDay,
+    /// Everything available became available within the schedule's `delay_days`.
+    HeldBackByDelay,
+    /// Too many recent credits to add up what `delay_days` keeps back.
+    TooManyRecentCredits,
+    /// What can be paid is below the currency's minimum payout.
+    BelowMinimum,
+    /// The period's payout in this currency exists already (an earlier or concurrent run).
+    AlreadyPaidThisPeriod,
+    /// The payout was refused with this code, as `POST /v1/payouts` refuses it:
+    /// `fx_rate_unavailable`, `amount_too_small` (once converted), `balance_insufficient` (the
+    /// balance moved meanwhile), …
+    Refused(&'static str),
+}
+
+impl SkipReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::PayoutsDisabled => "payouts_disabled",
+            Self::Paused => "paused",
+            Self::ScheduleManual => "schedule_manual",
+            Self::ScheduleInvalid => "schedule_invalid",
+            Self::NoBalance => "no_balance",
+            Self::NoBankAccountInCurrency => "no_bank_account_in_currency",
+            Self::BankAccountErrored => "bank_account_errored",
+            Self::NotAPayoutDay => "not_a_payout_day",
+            Self::HeldBackByDelay => "held_back_by_delay",
+            Self::TooManyRecentCredits => "too_many_recent_credits",
+            Self::BelowMinimum => "below_minimum",
+            Self::AlreadyPaidThisPeriod => "already_paid_this_period",
+            Self::Refused(code) => code,
+        }
+    }
+}
+
+/// A seller the run looked at and did not pay (in `currency`, or at all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub account: Uuid,
+    /// Lower-case ISO 4217; `None` when the seller has no available balance to name.
+    pub currency: Option<String>,
+    /// The available balance in `currency`, minor units.
+    pub available: Option<i64>,
+    pub reason: SkipReason,
+    /// For a person: the amounts, the minimum, the next payout day, what to change.
+    pub message: String,
+}
+
+/// Most skipped sellers one report lists (the run itself is bounded by its pages); the rest
+/// are only counted in `skipped_total`.
+pub const MAX_SKIPPED: usize = 1_000;
+
 #[derive(Debug, Default)]
 pub struct RunReport {
     pub planned: Vec<Planned>,
@@ -861,7 +963,101 @@ pub struct RunReport {
     pub batches: Vec<PayoutBatch>,
     /// In-transit payouts of sent batches whose arrival date has come: now paid.
     pub paid: Vec<Payout>,
+    /// Payouts refused when made (a dry run: that would be refused).
     pub errors: usize,
+    /// Sellers looked at and not paid, in the order met, at most [`MAX_SKIPPED`].
+    pub skipped: Vec<Skipped>,
+    /// How many were skipped in all, listed or not.
+    pub skipped_total: usize,
+}
+
+impl RunReport {
+    fn skip(&mut self, skipped: Skipped) {
+        self.skipped_total += 1;
+        if self.skipped.len() < MAX_SKIPPED {
+            self.skipped.push(skipped);
+        }
+    }
+}
+
+/// One payout run: which mode, which day, and what to do.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    pub livemode: bool,
+    /// The payout day, in the rail calendars' local date.
+    pub as_of: NaiveDate,
+    /// When the payouts count as submitted (arrival dates, `delay_days`).
+    pub submitted_at: DateTime<Utc>,
+    /// Report what would be paid, and why not; change nothing.
+    pub dry_run: bool,
+    /// Also look at the sellers the run never pays (manual schedule, paused, payouts
+    /// disabled, rejected) when they have a schedule or an available balance, to report
+    /// why. The CLI and the test helper ask for it; the worker does not, as it would read all
+    /// their balances on every poll for a report nobody reads.
+    pub explain: bool,
+}
+
+/// `12.34 EUR`.
+fn money(amount_minor: i64, currency: Currency) -> String {
+    format!(
+        "{} {}",
+        agora_payouts::csv_file::format_minor(amount_minor, currency),
+        currency.code()
+    )
+}
+
+fn describe(schedule: &Schedule) -> String {
+    match schedule.interval() {
+        Interval::Manual => "manual".to_owned(),
+        Interval::Daily => "daily".to_owned(),
+        Interval::Weekly(day) => format!(
+            "weekly on {}",
+            match day {
+                Weekday::Mon => "monday",
+                Weekday::Tue => "tuesday",
+                Weekday::Wed => "wednesday",
+                Weekday::Thu => "thursday",
+                Weekday::Fri => "friday",
+                Weekday::Sat => "saturday",
+                Weekday::Sun => "sunday",
+            }
+        ),
+        Interval::Monthly(day) => format!("monthly on day {day}"),
+    }
+}
+
+/// Sellers with money in an available account of this mode (a subquery).
+fn funded_sellers(livemode: bool) -> sea_orm::sea_query::SelectStatement {
+    use agora_ledger::entity::account as ledger_account;
+    sea_orm::sea_query::Query::select()
+        .column(ledger_account::Column::OwnerId)
+        .from(ledger_account::Entity)
+        .and_where(ledger_account::Column::Livemode.eq(livemode))
+        .and_where(ledger_account::Column::Kind.eq(AccountKind::Available.as_str()))
+        .and_where(
+            Expr::col(ledger_account::Column::PostedCredits)
+                .gt(Expr::col(ledger_account::Column::PostedDebits)),
+        )
+        .to_owned()
+}
+
+/// Accounts a scheduled payout can go to: payouts enabled, not paused, a schedule, not
+/// rejected.
+fn payable_accounts() -> Condition {
+    Condition::all()
+        .add(payout_settings::Column::PayoutsEnabled.eq(true))
+        .add(payout_settings::Column::PayoutsPaused.eq(false))
+        .add(payout_settings::Column::PayoutInterval.ne("manual"))
+        .add(payout_settings::Column::RejectedReason.is_null())
+}
+
+/// The others, when there is something to say about them: they have a schedule, or money.
+fn unpayable_accounts(livemode: bool) -> Condition {
+    Condition::all().add(payable_accounts().not()).add(
+        Condition::any()
+            .add(payout_settings::Column::PayoutInterval.ne("manual"))
+            .add(payout_settings::Column::Id.in_subquery(funded_sellers(livemode))),
+    )
 }
 
 /// The payout run for one mode on `as_of` (the rail calendars' local date): for every account
@@ -869,163 +1065,385 @@ pub struct RunReport {
 /// the whole available balance per currency with a default bank account, when it reaches the
 /// minimum. Then pending standard payouts go into batch files (unless `dry_run`, which changes
 /// nothing). Each payout commits in its own transaction: one bad account never stops the rest.
+/// Every seller looked at and not paid is in `skipped`, with the reason.
 pub async fn run(
     db: &DatabaseConnection,
     config: &Config,
     sealer: &agora_onboarding::seal::Sealer,
-    livemode: bool,
-    as_of: NaiveDate,
-    submitted_at: DateTime<Utc>,
-    dry_run: bool,
+    opts: &RunOptions,
 ) -> Result<RunReport, ApiError> {
+    let livemode = opts.livemode;
     let mut report = RunReport::default();
-    let mut after: Option<Uuid> = None;
-    for _ in 0..RUN_MAX_PAGES {
-        let mut q = payout_settings::Entity::find()
-            .filter(payout_settings::Column::Livemode.eq(livemode))
-            .filter(payout_settings::Column::PayoutsEnabled.eq(true))
-            .filter(payout_settings::Column::PayoutsPaused.eq(false))
-            .filter(payout_settings::Column::PayoutInterval.ne("manual"))
-            .filter(payout_settings::Column::RejectedReason.is_null())
-            .order_by_asc(payout_settings::Column::Id)
-            .limit(RUN_PAGE);
-        if let Some(a) = after {
-            q = q.filter(payout_settings::Column::Id.gt(a));
+    // A dry run converts at the rates the real run would find now.
+    let dry_now = match opts.dry_run {
+        true => Some(crate::payments::clock::now(db, livemode).await?),
+        false => None,
+    };
+    // First the sellers the run may pay (all the worker looks at), then, to explain, those it
+    // never pays: each pass has its own page limit, so explaining never takes a payable
+    // seller's place within the limit.
+    for payable in [true, false] {
+        if !payable && !opts.explain {
+            break;
         }
-        let page = q.all(db).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        for account in &page {
-            let Some(schedule) = schedule_of(account) else {
-                continue;
-            };
-            let banks = banks_of(db, livemode, account.id).await?;
-            let balances = journal::owner_accounts(db, livemode, Owner::Seller(account.id))
-                .await?
-                .into_iter()
-                .filter(|(r, _)| r.kind == AccountKind::Available)
-                .map(|(r, b)| (r.currency, b.posted(AccountKind::Available)))
-                .filter(|(_, available)| *available > 0);
-            for (currency, available) in balances {
-                let code = currency.api_code();
-                let Some(bank) = scheduled_destination(&banks, &code, &account.default_currency)
-                else {
-                    continue;
-                };
-                let Ok(paid_currency) = Currency::parse(&bank.currency) else {
-                    continue;
-                };
-                let rail = rail_for(bank, paid_currency, Method::Standard);
-                let calendar: Calendar = rail.calendar();
-                if !schedule.is_payout_day(as_of, &calendar) {
-                    continue;
-                }
-                let Some(mut period_key) = schedule.period_key(as_of) else {
-                    continue;
-                };
-                if bank.currency != code {
-                    // A converted payout lands in the bank's currency beside that currency's
-                    // own payout: the source currency keeps their period keys apart.
-                    period_key = format!("{period_key}:{code}");
-                }
-                let Some(held) =
-                    held_back(db, livemode, account.id, &code, &schedule, submitted_at).await?
-                else {
-                    continue;
-                };
-                let amount = available.saturating_sub(held);
-                if amount < minimum(config, currency).max(1) {
-                    continue;
-                }
-                let plan = Planned {
-                    account: account.id,
-                    currency: code.clone(),
-                    amount: amount.min(MAX_AMOUNT),
-                    rail,
-                    arrival_date: arrival_date(rail, Method::Standard, submitted_at),
-                    period_key: period_key.clone(),
-                };
-                if dry_run {
-                    let exists = scoped(livemode)
-                        .filter(payout::Column::AccountId.eq(account.id))
-                        .filter(payout::Column::Currency.eq(bank.currency.clone()))
-                        .filter(payout::Column::PeriodKey.eq(period_key.clone()))
-                        .one(db)
-                        .await?
-                        .is_some();
-                    if exists {
-                        report.already_created += 1;
-                    } else {
-                        report.planned.push(plan);
-                    }
-                    continue;
-                }
-                let txn = db.begin().await?;
-                let now = crate::payments::clock::now(&txn, livemode).await?;
-                let result = create(
-                    &txn,
-                    config,
-                    livemode,
-                    now,
-                    submitted_at,
-                    NewPayout {
-                        account: account.id,
-                        amount: plan.amount,
-                        currency,
-                        destination: Some(bank.id),
-                        method: Method::Standard,
-                        period_key: Some(period_key),
-                    },
-                    &Origin::default(),
-                )
-                .await;
-                match result {
-                    Ok(Some(p)) => {
-                        txn.commit().await?;
-                        report.planned.push(plan);
-                        report.created.push(p);
-                    }
-                    Ok(None) => {
-                        txn.rollback().await?;
-                        report.already_created += 1;
-                    }
-                    Err(e) => {
-                        // Most often the balance changed since it was read (a concurrent
-                        // payout or refund): the next run tries again.
-                        txn.rollback().await?;
-                        tracing::warn!(code = e.code, error = %e.message, "scheduled payout skipped");
-                        report.errors += 1;
-                    }
-                }
+        let mut after: Option<Uuid> = None;
+        for _ in 0..RUN_MAX_PAGES {
+            let mut q = payout_settings::Entity::find()
+                .filter(payout_settings::Column::Livemode.eq(livemode))
+                .filter(if payable {
+                    payable_accounts()
+                } else {
+                    unpayable_accounts(livemode)
+                })
+                .order_by_asc(payout_settings::Column::Id)
+                .limit(RUN_PAGE);
+            if let Some(a) = after {
+                q = q.filter(payout_settings::Column::Id.gt(a));
+            }
+            let page = q.all(db).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            for account in &page {
+                run_account(db, config, opts, dry_now, account, &mut report).await?;
             }
         }
     }
-    if !dry_run {
+    if !opts.dry_run {
         let now = crate::payments::clock::now(db, livemode).await?;
         report.batches = files::create_batches(db, config, sealer, livemode, now).await?;
-        report.paid = mark_arrived(db, config, sealer, livemode, as_of).await?;
+        report.paid = mark_arrived(db, config, sealer, livemode, opts.as_of).await?;
     }
     Ok(report)
+}
+
+/// Why an account is not paid at all, whatever its balances.
+fn account_reason(account: &PayoutSettings) -> Option<(SkipReason, String)> {
+    if account.rejected_reason.is_some() || !account.payouts_enabled {
+        let why = account
+            .kyc_state
+            .as_ref()
+            .and_then(|s| s.pointer("/requirements/disabled_reason"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| {
+                account
+                    .rejected_reason
+                    .as_ref()
+                    .map(|r| format!("rejected.{r}"))
+            });
+        let message = match why {
+            Some(why) => {
+                format!("payouts are not enabled for the account ({why}); see its requirements")
+            }
+            None => "payouts are not enabled for the account; see its requirements".to_owned(),
+        };
+        return Some((SkipReason::PayoutsDisabled, message));
+    }
+    if account.payouts_paused {
+        return Some((
+            SkipReason::Paused,
+            "the platform paused the account's payouts (payout_settings paused: true)".to_owned(),
+        ));
+    }
+    if account.payout_interval == "manual" {
+        return Some((
+            SkipReason::ScheduleManual,
+            "the payout schedule is manual: only POST /v1/payouts pays this account; give it a \
+             schedule with POST /v1/accounts/{id}/payout_settings"
+                .to_owned(),
+        ));
+    }
+    None
+}
+
+/// One account of the run: a payout per currency it can be paid in today, a skip for the rest.
+async fn run_account(
+    db: &DatabaseConnection,
+    config: &Config,
+    opts: &RunOptions,
+    dry_now: Option<DateTime<Utc>>,
+    account: &PayoutSettings,
+    report: &mut RunReport,
+) -> Result<(), ApiError> {
+    let livemode = opts.livemode;
+    let balances: Vec<(Currency, i64)> =
+        journal::owner_accounts(db, livemode, Owner::Seller(account.id))
+            .await?
+            .into_iter()
+            .filter(|(r, _)| r.kind == AccountKind::Available)
+            .map(|(r, b)| (r.currency, b.posted(AccountKind::Available)))
+            .filter(|(_, available)| *available > 0)
+            .collect();
+    let skipped =
+        |currency: Option<(Currency, i64)>, reason: SkipReason, message: String| Skipped {
+            account: account.id,
+            currency: currency.map(|(c, _)| c.api_code()),
+            available: currency.map(|(_, a)| a),
+            reason,
+            message,
+        };
+    let schedule = schedule_of(account);
+    let whole = account_reason(account).or_else(|| match schedule {
+        None => Some((
+            SkipReason::ScheduleInvalid,
+            format!(
+                "the stored schedule ({}) cannot be read; set it again",
+                account.payout_interval
+            ),
+        )),
+        Some(_) if balances.is_empty() => Some((
+            SkipReason::NoBalance,
+            "nothing is available to pay out".to_owned(),
+        )),
+        Some(_) => None,
+    });
+    let schedule = match (whole, schedule) {
+        (None, Some(schedule)) => schedule,
+        (whole, _) => {
+            // One skip per balance, or one for the account when it has none.
+            let (reason, message) =
+                whole.unwrap_or_else(|| (SkipReason::ScheduleInvalid, "no schedule".to_owned()));
+            if balances.is_empty() {
+                report.skip(skipped(None, reason, message));
+            } else {
+                for b in &balances {
+                    report.skip(skipped(Some(*b), reason, message.clone()));
+                }
+            }
+            return Ok(());
+        }
+    };
+    let banks = banks_of(db, livemode, account.id).await?;
+    for (currency, available) in balances {
+        let this = Some((currency, available));
+        let code = currency.api_code();
+        let bank = match scheduled_destination(&banks, &code, &account.default_currency) {
+            Ok(bank) => bank,
+            Err((reason, message)) => {
+                report.skip(skipped(this, reason, message));
+                continue;
+            }
+        };
+        let Ok(paid_currency) = Currency::parse(&bank.currency) else {
+            report.skip(skipped(
+                this,
+                SkipReason::Refused("internal_error"),
+                "the bank account's currency cannot be read".to_owned(),
+            ));
+            continue;
+        };
+        let rail = rail_for(bank, paid_currency, Method::Standard);
+        let calendar: Calendar = rail.calendar();
+        if !schedule.is_payout_day(opts.as_of, &calendar) {
+            let next = schedule
+                .next_payout_day(opts.as_of, &calendar)
+                .map_or_else(String::new, |d| format!("; the next is {d}"));
+            let message = format!(
+                "{} is not a payout day of the schedule ({}, {} calendar){next}",
+                opts.as_of,
+                describe(&schedule),
+                rail.as_str()
+            );
+            report.skip(skipped(this, SkipReason::NotAPayoutDay, message));
+            continue;
+        }
+        let Some(mut period_key) = schedule.period_key(opts.as_of) else {
+            report.skip(skipped(
+                this,
+                SkipReason::ScheduleInvalid,
+                "the schedule has no payout periods".to_owned(),
+            ));
+            continue;
+        };
+        if bank.currency != code {
+            // A converted payout lands in the bank's currency beside that currency's own
+            // payout: the source currency keeps their period keys apart.
+            period_key = format!("{period_key}:{code}");
+        }
+        let Some(held) = held_back(
+            db,
+            livemode,
+            account.id,
+            &code,
+            &schedule,
+            opts.submitted_at,
+        )
+        .await?
+        else {
+            report.skip(skipped(
+                this,
+                SkipReason::TooManyRecentCredits,
+                format!(
+                    "more than {MAX_HELD_ROWS} credits in the last {} days (delay_days) to add up",
+                    schedule.delay_days()
+                ),
+            ));
+            continue;
+        };
+        let amount = available.saturating_sub(held);
+        let min = minimum(config, currency).max(1);
+        if amount <= 0 {
+            let message = format!(
+                "all of {} became available in the last {} days (delay_days)",
+                money(available, currency),
+                schedule.delay_days()
+            );
+            report.skip(skipped(this, SkipReason::HeldBackByDelay, message));
+            continue;
+        }
+        if amount < min {
+            let held_text = if held > 0 {
+                format!(
+                    " ({} more is held back by delay_days)",
+                    money(held, currency)
+                )
+            } else {
+                String::new()
+            };
+            let message = format!(
+                "{} can be paid out{held_text}, below the minimum payout of {}",
+                money(amount, currency),
+                money(min, currency)
+            );
+            report.skip(skipped(this, SkipReason::BelowMinimum, message));
+            continue;
+        }
+        let plan = Planned {
+            account: account.id,
+            currency: code.clone(),
+            amount: amount.min(MAX_AMOUNT),
+            rail,
+            arrival_date: arrival_date(rail, Method::Standard, opts.submitted_at),
+            period_key: period_key.clone(),
+        };
+        let already = |report: &mut RunReport| {
+            report.already_created += 1;
+            report.skip(skipped(
+                this,
+                SkipReason::AlreadyPaidThisPeriod,
+                format!("the payout of period {period_key} exists already"),
+            ));
+        };
+        if let Some(now) = dry_now {
+            let exists = scoped(livemode)
+                .filter(payout::Column::AccountId.eq(account.id))
+                .filter(payout::Column::Currency.eq(bank.currency.clone()))
+                .filter(payout::Column::PeriodKey.eq(period_key.clone()))
+                .one(db)
+                .await?
+                .is_some();
+            if exists {
+                already(report);
+                continue;
+            }
+            if bank.currency != code {
+                match conversion(db, config, now, plan.amount, currency, bank).await {
+                    Ok(_) => {}
+                    Err(e) if e.status.is_server_error() => return Err(e),
+                    Err(e) => {
+                        report.errors += 1;
+                        let message = converted(&code, bank, &e.message);
+                        report.skip(skipped(this, SkipReason::Refused(e.code), message));
+                        continue;
+                    }
+                }
+            }
+            report.planned.push(plan);
+            continue;
+        }
+        let txn = db.begin().await?;
+        let now = crate::payments::clock::now(&txn, livemode).await?;
+        let result = create(
+            &txn,
+            config,
+            livemode,
+            now,
+            opts.submitted_at,
+            NewPayout {
+                account: account.id,
+                amount: plan.amount,
+                currency,
+                destination: Some(bank.id),
+                method: Method::Standard,
+                period_key: Some(period_key.clone()),
+            },
+            &Origin::default(),
+        )
+        .await;
+        match result {
+            Ok(Some(p)) => {
+                txn.commit().await?;
+                report.planned.push(plan);
+                report.created.push(p);
+            }
+            Ok(None) => {
+                txn.rollback().await?;
+                already(report);
+            }
+            Err(e) => {
+                // Most often the balance changed since it was read (a concurrent payout or
+                // refund), or a converted payout has no recent rate: the next run tries again.
+                txn.rollback().await?;
+                tracing::warn!(code = e.code, error = %e.message, "scheduled payout skipped");
+                report.errors += 1;
+                let message = if bank.currency == code {
+                    e.message
+                } else {
+                    converted(&code, bank, &e.message)
+                };
+                report.skip(skipped(this, SkipReason::Refused(e.code), message));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Why a converted payout was refused, saying that it was one.
+fn converted(currency: &str, bank: &external_account::Model, refusal: &str) -> String {
+    format!(
+        "no bank account for {}; converting it for the {} bank account failed: {refusal}",
+        currency.to_ascii_uppercase(),
+        bank.currency.to_ascii_uppercase()
+    )
 }
 
 /// Where a scheduled payout of a `currency` balance goes: that currency's default bank
 /// account; if the seller has none, the default bank account of the account's default
 /// currency (else of the first currency with one), converted at the reference rate. A default
 /// account that failed (`errored`) stops the currency's payouts until it is fixed, rather than
-/// sending the money somewhere else.
+/// sending the money somewhere else. Otherwise, why not.
 fn scheduled_destination<'a>(
     banks: &'a [external_account::Model],
     currency: &str,
     default_currency: &str,
-) -> Option<&'a external_account::Model> {
+) -> Result<&'a external_account::Model, (SkipReason, String)> {
+    let upper = currency.to_ascii_uppercase();
     let defaults = || banks.iter().filter(|b| b.default_for_currency);
     if let Some(own) = defaults().find(|b| b.currency == currency) {
-        return (own.status != "errored").then_some(own);
+        if own.status == "errored" {
+            return Err((
+                SkipReason::BankAccountErrored,
+                format!(
+                    "the default bank account for {upper} failed a payout ({}); add a bank \
+                     account or make another the default for {upper}",
+                    own.failure_code.as_deref().unwrap_or("declined")
+                ),
+            ));
+        }
+        return Ok(own);
     }
     let mut usable: Vec<&external_account::Model> =
         defaults().filter(|b| b.status != "errored").collect();
     usable.sort_by_key(|b| (b.currency != default_currency, b.currency.clone()));
-    usable.into_iter().next()
+    usable.into_iter().next().ok_or_else(|| {
+        (
+            SkipReason::NoBankAccountInCurrency,
+            format!(
+                "no bank account for {upper}, and no usable default bank account in another \
+                 currency to convert to"
+            ),
+        )
+    })
 }
 
 /// Most recent credits summed for a schedule's delay; an account with more is skipped this
