@@ -106,8 +106,8 @@ fn parse_kind(value: &str) -> Result<&'static str, ApiError> {
     }
 }
 
-/// Stores a new link for `account` and returns it with its URL (the only place the token
-/// ever appears).
+/// Stores a new link for `account`, created and expiring by the account's mode's clock, and
+/// returns it with its URL (the only place the token ever appears).
 pub async fn create_link(
     db: &impl ConnectionTrait,
     public_url: &str,
@@ -118,7 +118,7 @@ pub async fn create_link(
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let now = Utc::now();
+    let now = crate::payments::clock::now(db, account.livemode).await?;
     let ttl = Duration::seconds(i64::try_from(ttl_s).unwrap_or(i64::MAX).min(30 * 86_400));
     let row = link::ActiveModel {
         id: Set(Uuid::now_v7()),

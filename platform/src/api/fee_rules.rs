@@ -678,6 +678,7 @@ fn api_error(e: fee_rules::Error, raw_id: &str) -> ApiError {
     }
 }
 
+/// Records a rule's event at `at`: the time of the version it describes (the mode's clock).
 async fn record_event(
     txn: &impl ConnectionTrait,
     auth: &Auth,
@@ -685,8 +686,9 @@ async fn record_event(
     kind: &str,
     object: &Value,
     previous_attributes: Option<Value>,
+    at: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    events::record(
+    events::record_at(
         txn,
         NewEvent {
             livemode: auth.livemode,
@@ -696,6 +698,7 @@ async fn record_event(
             previous_attributes,
         },
         origin,
+        at,
     )
     .await?;
     Ok(())
@@ -746,7 +749,16 @@ pub async fn create(
             .await
             .map_err(|e| api_error(e, ""))?;
         let object = FeeRuleObject::json(&rule)?;
-        record_event(txn, &auth, &origin, "fee_rule.created", &object, None).await?;
+        record_event(
+            txn,
+            &auth,
+            &origin,
+            "fee_rule.created",
+            &object,
+            None,
+            rule.created_at,
+        )
+        .await?;
         Ok(object)
     })
     .await
@@ -882,6 +894,7 @@ pub async fn update(
                 "fee_rule.updated",
                 &object,
                 Some(previous),
+                after.created_at,
             )
             .await?;
         }
@@ -932,6 +945,7 @@ pub async fn deactivate(
                 "fee_rule.updated",
                 &object,
                 Some(previous),
+                after.created_at,
             )
             .await?;
         }

@@ -5,7 +5,7 @@
 
 pub mod entity;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Select, Set,
 };
@@ -31,10 +31,25 @@ pub struct NewEvent<'a> {
     pub previous_attributes: Option<Value>,
 }
 
+/// Records `event` at the mode's clock (test mode: the test clock), read here: one small
+/// query in test mode. A caller that already read the clock in this transaction passes its
+/// `now` to [`record_at`] instead.
 pub async fn record(
     db: &impl ConnectionTrait,
     event: NewEvent<'_>,
     origin: &Origin,
+) -> Result<Event, DbErr> {
+    let now = crate::payments::clock::now(db, event.livemode).await?;
+    record_at(db, event, origin, now).await
+}
+
+/// Records `event` with `created` = `now`, which must be the mode's clock
+/// (`clock::now(db, event.livemode)`), and writes its webhook deliveries.
+pub async fn record_at(
+    db: &impl ConnectionTrait,
+    event: NewEvent<'_>,
+    origin: &Origin,
+    now: DateTime<Utc>,
 ) -> Result<Event, DbErr> {
     let mut data = Map::new();
     data.insert("object".to_owned(), event.object);
@@ -49,7 +64,7 @@ pub async fn record(
         data: Set(Value::Object(data)),
         request_id: Set(origin.request_id.clone()),
         idempotency_key: Set(origin.idempotency_key.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
     }
     .insert(db)
     .await?;

@@ -130,8 +130,8 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<Strin
 }
 
 /// The transactional outbox's second half: one pending delivery per enabled endpoint of the
-/// event's mode that wants it, written in the event's transaction. One query for the mode's
-/// endpoints (at most 20).
+/// event's mode that wants it, written in the event's transaction, due at the event's time
+/// (the mode's clock). One query for the mode's endpoints (at most 20).
 pub async fn fan_out(db: &impl ConnectionTrait, event: &crate::events::Event) -> Result<(), DbErr> {
     let wanting: Vec<Uuid> = endpoints::Entity::find()
         .filter(endpoints::Column::Livemode.eq(event.livemode))
@@ -145,12 +145,10 @@ pub async fn fan_out(db: &impl ConnectionTrait, event: &crate::events::Event) ->
     if wanting.is_empty() {
         return Ok(());
     }
-    let now = crate::payments::clock::now(db, event.livemode).await?;
-    deliveries::Entity::insert_many(
-        wanting
-            .into_iter()
-            .map(|endpoint_id| pending_delivery(event.livemode, endpoint_id, event.id, now)),
-    )
+    // The event's time is the mode's clock: no need to read it again.
+    deliveries::Entity::insert_many(wanting.into_iter().map(|endpoint_id| {
+        pending_delivery(event.livemode, endpoint_id, event.id, event.created_at)
+    }))
     .exec_without_returning(db)
     .await?;
     Ok(())
