@@ -422,3 +422,146 @@ async fn metadata_limits_and_merge() {
         .await;
     assert_eq!(res.status, 200);
 }
+
+/// One situation, one code: an id in the body that names nothing in this mode is 400
+/// `resource_missing` with `param` naming the field, wherever it is; a malformed one is
+/// `parameter_invalid`; an id in the path that names nothing is 404 `resource_missing`.
+#[tokio::test]
+async fn unknown_ids_answer_resource_missing_everywhere() {
+    let app = spawn_app().await;
+    let seller = app.create_seller(json!({"country": "SE"})).await;
+    let seller = seller["id"].as_str().unwrap();
+    let charge = app
+        .post(
+            "/v1/charges",
+            json!({"amount": 1000, "currency": "eur", "destination": seller, "payment_method": "pm_card_visa"}),
+        )
+        .await;
+    assert_eq!(charge.status, 200, "{}", charge.body);
+    let event = app.get("/v1/events?limit=1").await.body["data"][0]["id"].clone();
+    // Well formed, but nothing of the kind exists in test mode (this one is a live account).
+    let live = app
+        .send(
+            Method::POST,
+            "/v1/accounts",
+            Some(json!({"country": "SE"})),
+            &app.live_key,
+            &[],
+        )
+        .await;
+    let nobody = live.body["id"].as_str().unwrap();
+    let no_charge = "ch_01h455vb4pex5vsknk084sn02q";
+    let cases = [
+        (
+            "/v1/charges".to_owned(),
+            json!({"amount": 1000, "currency": "eur", "destination": nobody, "payment_method": "pm_card_visa"}),
+            "destination",
+        ),
+        (
+            "/v1/charges".to_owned(),
+            json!({"amount": 1000, "currency": "eur", "destination": nobody, "application_fee_amount": 100, "payment_method": "pm_card_visa"}),
+            "destination",
+        ),
+        (
+            "/v1/charges".to_owned(),
+            json!({"amount": 1000, "currency": "eur", "payment_method": "pm_card_visa",
+                   "splits": [{"destination": seller, "amount": 500}, {"destination": nobody, "amount": 500}]}),
+            "splits[1].destination",
+        ),
+        (
+            "/v1/fee_quotes".to_owned(),
+            json!({"amount": 1000, "currency": "eur", "destination": nobody}),
+            "destination",
+        ),
+        (
+            "/v1/fee_rules".to_owned(),
+            json!({"percent": "1", "conditions": {"seller_ids": [seller, nobody]}}),
+            "conditions.seller_ids[1]",
+        ),
+        (
+            "/v1/transfers".to_owned(),
+            json!({"amount": 100, "currency": "eur", "destination": nobody}),
+            "destination",
+        ),
+        (
+            "/v1/transfers".to_owned(),
+            json!({"amount": 100, "currency": "eur", "destination": seller, "source_transaction": no_charge}),
+            "source_transaction",
+        ),
+        (
+            "/v1/refunds".to_owned(),
+            json!({"charge": no_charge}),
+            "charge",
+        ),
+        (
+            "/v1/payouts".to_owned(),
+            json!({"amount": 100, "currency": "eur", "account": nobody}),
+            "account",
+        ),
+        (
+            "/v1/account_links".to_owned(),
+            json!({"account": nobody, "type": "account_onboarding",
+                   "refresh_url": "https://p.example/r", "return_url": "https://p.example/s"}),
+            "account",
+        ),
+        (
+            format!("/v1/accounts/{seller}"),
+            json!({"individual": {"verification": {"document": "file_01h455vb4pex5vsknk084sn02q"}}}),
+            "individual.verification.document",
+        ),
+        (
+            format!("/v1/events/{}/redeliver", event.as_str().unwrap()),
+            json!({"endpoint": "we_01h455vb4pex5vsknk084sn02q"}),
+            "endpoint",
+        ),
+    ];
+    for (path, body, param) in &cases {
+        let res = app.post(path, body.clone()).await;
+        let error = res.error(400, "invalid_request_error");
+        assert_eq!(
+            (error["code"].as_str(), error["param"].as_str()),
+            (Some("resource_missing"), Some(*param)),
+            "{path} {body}: {}",
+            res.body
+        );
+    }
+    // A malformed id is a bad parameter, not a missing object.
+    for (path, body, param) in [
+        (
+            "/v1/fee_quotes",
+            json!({"amount": 1000, "currency": "eur", "destination": "seller-42"}),
+            "destination",
+        ),
+        (
+            "/v1/fee_rules",
+            json!({"percent": "1", "conditions": {"seller_ids": ["ch_01h455vb4pex5vsknk084sn02q"]}}),
+            "conditions.seller_ids[0]",
+        ),
+        (
+            "/v1/account_links",
+            json!({"account": "nope", "type": "account_onboarding",
+                   "refresh_url": "https://p.example/r", "return_url": "https://p.example/s"}),
+            "account",
+        ),
+    ] {
+        let res = app.post(path, body.clone()).await;
+        let error = res.error(400, "invalid_request_error");
+        assert_eq!(
+            (error["code"].as_str(), error["param"].as_str()),
+            (Some("parameter_invalid"), Some(param)),
+            "{path} {body}: {}",
+            res.body
+        );
+    }
+    // An id in the path: 404.
+    for path in [
+        format!("/v1/accounts/{nobody}"),
+        format!("/v1/charges/{no_charge}"),
+        "/v1/fee_rules/fee_01h455vb4pex5vsknk084sn02q".to_owned(),
+        "/v1/webhook_endpoints/we_01h455vb4pex5vsknk084sn02q".to_owned(),
+    ] {
+        let res = app.get(&path).await;
+        let error = res.error(404, "invalid_request_error");
+        assert_eq!(error["code"], "resource_missing", "{path}");
+    }
+}

@@ -629,9 +629,7 @@ pub async fn redeliver(
                     .filter(endpoints::Column::Livemode.eq(auth.livemode))
                     .one(txn)
                     .await?
-                    .ok_or_else(|| {
-                        ApiError::invalid("endpoint", "resource_missing", format!("No such webhook_endpoint: '{we}'"))
-                    })?;
+                    .ok_or_else(|| ApiError::missing("endpoint", "webhook_endpoint", we))?;
                 if endpoint.disabled {
                     return Err(ApiError::invalid("endpoint", "endpoint_disabled", "The endpoint is disabled; enable it first."));
                 }
