@@ -565,3 +565,162 @@ async fn unknown_ids_answer_resource_missing_everywhere() {
         assert_eq!(error["code"], "resource_missing", "{path}");
     }
 }
+
+/// Words only Rust (or serde) would use for a type: none may reach a client.
+fn speaks_rust(message: &str) -> bool {
+    const RUST: &[&str] = &[
+        "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "usize", "isize", "f64", "struct",
+        "enum", "Option", "variant", "sequence", "map", "unit", "tuple", "String", "Vec",
+        "BTreeMap", "Param", "Request",
+    ];
+    message
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| RUST.contains(&w) || w.ends_with("Param") || w.ends_with("Request"))
+}
+
+#[tokio::test]
+async fn wrong_types_are_explained_in_api_terms() {
+    let app = spawn_app().await;
+    let seller = app.create_seller(json!({"country": "SE"})).await;
+    let seller = seller["id"].as_str().unwrap();
+    let charge = |extra: serde_json::Value| {
+        let mut body = json!({"amount": 10000, "currency": "eur", "destination": seller, "payment_method": "pm_card_visa"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let cases = [
+        (
+            "/v1/charges",
+            charge(json!({"amount": "10000"})),
+            "amount",
+            "amount must be an integer number of minor units, not the string \"10000\"",
+        ),
+        (
+            "/v1/charges",
+            charge(json!({"amount": 100.5})),
+            "amount",
+            "amount must be an integer number of minor units, not 100.5",
+        ),
+        (
+            "/v1/charges",
+            charge(json!({"amount": 1e20})),
+            "amount",
+            "amount is too large",
+        ),
+        (
+            "/v1/charges",
+            charge(json!({"capture": "yes"})),
+            "capture",
+            "capture must be true or false, not the string \"yes\"",
+        ),
+        (
+            "/v1/charges",
+            charge(json!({"metadata": ["order", "42"]})),
+            "metadata",
+            "metadata must be an object, not a list",
+        ),
+        (
+            "/v1/charges",
+            charge(
+                json!({"destination": null, "splits": [{"destination": seller, "amount": "10000"}]}),
+            ),
+            "splits[0].amount",
+            "splits[0].amount must be an integer number of minor units, not the string \"10000\"",
+        ),
+        (
+            "/v1/fee_rules",
+            json!({"percent": 2.9}),
+            "percent",
+            "percent must be a decimal number written as a string, such as \"2.9\", not 2.9",
+        ),
+        (
+            "/v1/fee_rules",
+            json!({"percent": "1", "fixed": {"eur": "30"}}),
+            "fixed.eur",
+            "fixed.eur must be an integer number of minor units, not the string \"30\"",
+        ),
+        (
+            "/v1/fee_rules",
+            json!({"percent": "1", "rounding": 1}),
+            "rounding",
+            "rounding must be one of: half_even, half_up, not 1",
+        ),
+        (
+            "/v1/fee_rules",
+            json!({"percent": "1", "priority": 3_000_000_000_i64}),
+            "priority",
+            "priority is too large (at most 2147483647)",
+        ),
+        (
+            "/v1/accounts",
+            json!({"country": "SE", "settlement_delay_days": "2"}),
+            "settlement_delay_days",
+            "settlement_delay_days must be an integer, not the string \"2\"",
+        ),
+        (
+            "/v1/webhook_endpoints",
+            json!({"url": "http://localhost:9/x", "enabled_events": "charge.*"}),
+            "enabled_events",
+            "enabled_events must be a list, not the string \"charge.*\"",
+        ),
+        (
+            "/v1/transfers",
+            json!({"amount": true, "currency": "eur", "destination": seller}),
+            "amount",
+            "amount must be an integer number of minor units, not true",
+        ),
+        (
+            "/v1/payouts",
+            json!({"amount": [5000], "currency": "eur", "account": seller}),
+            "amount",
+            "amount must be an integer number of minor units, not a list",
+        ),
+        (
+            "/v1/test_helpers/advance_clock",
+            json!({"seconds": "60"}),
+            "seconds",
+            "seconds must be an integer, not the string \"60\"",
+        ),
+    ];
+    for (path, body, param, message) in cases {
+        let res = app.post(path, body.clone()).await;
+        let error = res.error(400, "invalid_request_error");
+        assert_eq!(
+            error["code"], "parameter_invalid",
+            "{path} {body}: {}",
+            res.body
+        );
+        assert_eq!(error["param"], param, "{path} {body}: {}", res.body);
+        assert_eq!(error["message"], message, "{path} {body}");
+        assert!(!speaks_rust(message), "{message}");
+    }
+    // Query strings too.
+    for (path, param, message) in [
+        ("/v1/charges?limit=ten", "limit", "limit must be an integer"),
+        (
+            "/v1/fee_rules?active=yes",
+            "active",
+            "active must be true or false",
+        ),
+        (
+            "/v1/accounts?limit=99999999999999999999",
+            "limit",
+            "limit is too large",
+        ),
+    ] {
+        let res = app.get(path).await;
+        let error = res.error(400, "invalid_request_error");
+        assert_eq!(error["code"], "parameter_invalid", "{path}: {}", res.body);
+        assert_eq!(error["param"], param, "{path}: {}", res.body);
+        assert_eq!(error["message"], message, "{path}");
+        assert!(!speaks_rust(message), "{message}");
+    }
+    // Nothing was made.
+    assert_eq!(app.get("/v1/charges").await.body["data"], json!([]));
+    assert_eq!(
+        app.get("/v1/webhook_endpoints").await.body["data"],
+        json!([])
+    );
+}
