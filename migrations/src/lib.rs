@@ -16,6 +16,7 @@ mod m20261125_000007_payouts;
 mod m20261125_000008_account_links;
 mod m20261126_000009_batch_file_numbers;
 mod m20261126_000010_email_outbox;
+mod m20261126_000011_charge_destinations;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_account_links::Migration),
             Box::new(m20261126_000009_batch_file_numbers::Migration),
             Box::new(m20261126_000010_email_outbox::Migration),
+            Box::new(m20261126_000011_charge_destinations::Migration),
         ]
     }
 }

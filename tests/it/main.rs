@@ -18,4 +18,5 @@ mod kyc;
 mod onboarding;
 mod payments;
 mod payouts;
+mod refunds_vat;
 mod webhooks;

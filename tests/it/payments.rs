@@ -412,7 +412,7 @@ async fn a_cart_splits_between_sellers() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         r.body["allocation"],
-        json!([{"destination": a, "seller_amount": 1350, "platform_amount": 150}, {"destination": b, "seller_amount": 900, "platform_amount": 100}])
+        json!([{"destination": a, "seller_amount": 1350, "platform_amount": 150, "tax_amount": 0}, {"destination": b, "seller_amount": 900, "platform_amount": 100, "tax_amount": 0}])
     );
     assert_eq!(balance(&app, Some(&a), "eur").await, (0, 5400 - 1350));
     assert_eq!(balance(&app, Some(&b), "eur").await, (0, 3600 - 900));
@@ -456,7 +456,7 @@ async fn refunds_follow_the_design_table_and_never_exceed_the_capture() {
         .await;
     assert_eq!(
         r2.body["allocation"][0],
-        json!({"destination": s, "seller_amount": 0, "platform_amount": 1000})
+        json!({"destination": s, "seller_amount": 0, "platform_amount": 1000, "tax_amount": 0})
     );
     // The rest (50.00) by default.
     let r3 = app.post("/v1/refunds", json!({"charge": c["id"]})).await;
@@ -903,10 +903,12 @@ async fn charges_without_a_fee_are_priced_by_the_rules_and_keep_their_quote() {
         .body;
     assert_eq!(again, c1, "a rule change never alters a past charge");
 
-    // A full refund of the first charge returns the stored fee and VAT share from the platform.
+    // A full refund of the first charge returns the stored fee from the platform and the VAT
+    // on it from tax_payable.
     let r = app.post("/v1/refunds", json!({"charge": c1["id"]})).await;
     assert_eq!(r.body["allocation"][0]["seller_amount"], 8712);
-    assert_eq!(r.body["allocation"][0]["platform_amount"], 1288);
+    assert_eq!(r.body["allocation"][0]["platform_amount"], 1030);
+    assert_eq!(r.body["allocation"][0]["tax_amount"], 258);
     // An explicit fee still wins over the rules; other currencies fall to the default rule (0%).
     let c3 = charge(&app, json!({"amount": 10000, "currency": "eur", "destination": s, "application_fee_amount": 7, "payment_method": "pm_card_visa"})).await;
     assert_eq!(

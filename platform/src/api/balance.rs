@@ -144,6 +144,28 @@ pub async fn advance_clock(
     .await
 }
 
+/// One part of a balance transaction's `fee`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeeDetail {
+    /// `application_fee` (the platform's fee), `tax` (VAT on it) or `dispute_fee`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub amount: i64,
+}
+
+fn fee_details(bt: &payments::BalanceTransaction) -> Vec<FeeDetail> {
+    let kind = if bt.kind == "dispute" {
+        "dispute_fee"
+    } else {
+        "application_fee"
+    };
+    [(kind, bt.fee - bt.fee_tax), ("tax", bt.fee_tax)]
+        .into_iter()
+        .filter(|(_, amount)| *amount != 0)
+        .map(|(kind, amount)| FeeDetail { kind, amount })
+        .collect()
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BalanceTransactionObject {
     #[schema(example = "bt_01h455vb4pex5vsknk084sn02q")]
@@ -158,11 +180,18 @@ pub struct BalanceTransactionObject {
     pub kind: String,
     /// Gross, signed: negative when money leaves the balance.
     pub amount: i64,
+    /// Everything taken from `amount` on its way to this balance: on a seller's `charge` the
+    /// platform's application fee plus the VAT on it, on a seller's `dispute` the dispute
+    /// fee; 0 elsewhere. `fee_details` breaks it down.
     pub fee: i64,
+    pub fee_details: Vec<FeeDetail>,
+    /// `amount - fee`: what the balance moved by.
     pub net: i64,
     pub currency: String,
     pub available_on: String,
-    /// `pending` until `available_on` (by the mode's clock), then `available`.
+    /// `pending` until `available_on` (by the mode's clock), then `available`. Money a refund
+    /// or dispute takes from the pending balance is a `pending` row (until those funds would
+    /// have become available); what it takes from the available balance an `available` one.
     pub status: &'static str,
     /// The charge, refund, transfer or dispute that moved the balance.
     pub source: String,
@@ -186,6 +215,7 @@ impl BalanceTransactionObject {
             kind: bt.kind.clone(),
             amount: bt.amount,
             fee: bt.fee,
+            fee_details: fee_details(bt),
             net: bt.net,
             currency: bt.currency.clone(),
             available_on: super::timestamp(bt.available_on),

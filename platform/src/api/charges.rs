@@ -52,7 +52,12 @@ pub struct ChargeObject {
     pub amount_captured: i64,
     pub amount_refunded: i64,
     pub refunded: bool,
+    /// The platform's fee, without VAT (the sum over the splits; a seller sees its own).
     pub application_fee_amount: i64,
+    /// VAT on the platform's fee, owed to the tax authority (the sum over the splits; a seller
+    /// sees its own). What the sellers keep is `amount_captured - application_fee_amount -
+    /// application_fee_tax_amount`.
+    pub application_fee_tax_amount: i64,
     /// The seller of a single-destination charge.
     pub destination: Option<String>,
     /// Each seller's part (one for a single-destination charge).
@@ -76,7 +81,34 @@ pub struct ChargeObject {
 }
 
 impl ChargeObject {
+    /// The charge as a connected account acting for itself sees it: only its own split, and
+    /// the platform's fee and VAT on that split; other sellers of a cart stay hidden.
+    pub fn for_viewer(c: &Charge, seller: Option<uuid::Uuid>) -> Self {
+        let mut object = Self::from_model(c);
+        if let Some(seller) = seller {
+            let own = ids::encode(IdKind::Account, seller);
+            object.splits.retain(|s| s.destination == own);
+            object.application_fee_amount =
+                object.splits.iter().map(|s| s.application_fee_amount).sum();
+            object.application_fee_tax_amount = object
+                .splits
+                .iter()
+                .map(|s| s.application_fee_tax_amount)
+                .sum();
+            if object.transfer.is_none() {
+                let net: i64 = payments::splits_of(c)
+                    .iter()
+                    .filter(|s| s.destination == seller)
+                    .map(Split::net)
+                    .sum();
+                object.transfer = Some(serde_json::json!({"destination": own, "amount": net}));
+            }
+        }
+        object
+    }
+
     pub fn from_model(c: &Charge) -> Self {
+        let splits = payments::splits_of(c);
         Self {
             id: ids::encode(IdKind::Charge, c.id),
             object: "charge",
@@ -90,9 +122,10 @@ impl ChargeObject {
             amount_refunded: c.amount_refunded,
             refunded: c.captured && c.amount_refunded == c.amount_captured,
             application_fee_amount: c.application_fee_amount,
+            application_fee_tax_amount: splits.iter().map(|s| s.tax_amount).sum(),
             destination: c.destination_id.map(|d| ids::encode(IdKind::Account, d)),
-            splits: payments::splits_of(c)
-                .into_iter()
+            splits: splits
+                .iter()
                 .map(|s| SplitObject {
                     destination: ids::encode(IdKind::Account, s.destination),
                     amount: s.amount,
@@ -110,7 +143,7 @@ impl ChargeObject {
             failure_message: c.failure_message.clone(),
             disputed: c.disputed,
             transfer: c.destination_id.and_then(|d| {
-                payments::splits_of(c).first().map(|s| {
+                splits.first().map(|s| {
                     serde_json::json!({"destination": ids::encode(IdKind::Account, d), "amount": s.net()})
                 })
             }),
@@ -288,10 +321,11 @@ async fn priced_split(
     })
 }
 
+/// The platform sees every charge; a connected account those it has a split in.
 fn visible_to(auth: &Auth, c: &Charge) -> bool {
     match auth.account {
         None => true,
-        Some(acting) => c.destination_id == Some(acting),
+        Some(acting) => payments::has_split(c, acting),
     }
 }
 
@@ -537,7 +571,7 @@ pub async fn retrieve(
         .await?
         .filter(|c| visible_to(&auth, c))
         .ok_or_else(|| ApiError::not_found("charge", &raw))?;
-    Ok(HttpResponse::Ok().json(ChargeObject::from_model(&charge)))
+    Ok(HttpResponse::Ok().json(ChargeObject::for_viewer(&charge, auth.account)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -581,11 +615,12 @@ pub async fn list(
     )?;
     let mut select = payments::scoped_charges(auth.livemode);
     if let Some(acting) = auth.account {
-        select = select.filter(charge::Column::DestinationId.eq(acting));
+        select = payments::charges_of_seller(select, auth.livemode, acting);
     }
     if let Some(d) = &q.destination {
-        select =
-            select.filter(charge::Column::DestinationId.eq(parse_account_id("destination", d)?));
+        // Single-destination charges to the seller and every cart it has a split in.
+        let destination = parse_account_id("destination", d)?;
+        select = payments::charges_of_seller(select, auth.livemode, destination);
     }
     if let Some(g) = &q.transfer_group {
         select = select.filter(charge::Column::TransferGroup.eq(g.clone()));
@@ -597,6 +632,10 @@ pub async fn list(
         select = select.filter(charge::Column::CreatedAt.lte(parse_instant("created[lte]", t)?));
     }
     let page = cursor.fetch(&state.db, select, charge::Column::Id).await?;
-    let data: Vec<ChargeObject> = page.rows.iter().map(ChargeObject::from_model).collect();
+    let data: Vec<ChargeObject> = page
+        .rows
+        .iter()
+        .map(|c| ChargeObject::for_viewer(c, auth.account))
+        .collect();
     Ok(HttpResponse::Ok().json(ListBody::new("/v1/charges", data, page.has_more)))
 }

@@ -21,8 +21,11 @@ pub struct RefundShareObject {
     pub destination: String,
     /// Taken back from the seller.
     pub seller_amount: i64,
-    /// Borne by the platform.
+    /// Taken back from the platform's balance: its fee share (without VAT), or the whole part
+    /// when the platform bears the refund.
     pub platform_amount: i64,
+    /// VAT on the platform's fee share, reversed from the platform's `tax_payable`.
+    pub tax_amount: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -68,6 +71,7 @@ impl RefundObject {
                     destination: ids::encode(IdKind::Account, s.destination),
                     seller_amount: s.seller_amount,
                     platform_amount: s.platform_amount,
+                    tax_amount: s.tax_amount,
                 })
                 .collect(),
             metadata: serde_json::from_value(r.metadata.clone()).unwrap_or_default(),

@@ -15,6 +15,8 @@ pub mod allocate;
 pub mod clock;
 pub mod entity;
 pub mod processor;
+#[cfg(test)]
+mod refund_props;
 
 use std::collections::BTreeMap;
 
@@ -30,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use allocate::allocate;
-use entity::{balance_transaction, charge, dispute, refund, transfer};
+use entity::{balance_transaction, charge, charge_destination, dispute, refund, transfer};
 use processor::{Decline, PaymentMethod, Processor};
 
 pub use entity::balance_transaction::Model as BalanceTransaction;
@@ -143,6 +145,31 @@ pub fn scoped_charges(livemode: bool) -> Select<charge::Entity> {
     charge::Entity::find().filter(charge::Column::Livemode.eq(livemode))
 }
 
+/// Charges in which `seller` has a split (its single-destination charges and the carts it is
+/// in), by the `charge_destinations` index.
+pub fn charges_of_seller(
+    select: Select<charge::Entity>,
+    livemode: bool,
+    seller: Uuid,
+) -> Select<charge::Entity> {
+    select.filter(
+        charge::Column::Id.in_subquery(
+            sea_orm::sea_query::Query::select()
+                .column(charge_destination::Column::ChargeId)
+                .from(charge_destination::Entity)
+                .and_where(charge_destination::Column::Livemode.eq(livemode))
+                .and_where(charge_destination::Column::AccountId.eq(seller))
+                .to_owned(),
+        ),
+    )
+}
+
+/// Whether `seller` has a split in the charge.
+pub fn has_split(charge: &Charge, seller: Uuid) -> bool {
+    charge.destination_id == Some(seller)
+        || splits_of(charge).iter().any(|s| s.destination == seller)
+}
+
 pub fn scoped_refunds(livemode: bool) -> Select<refund::Entity> {
     refund::Entity::find().filter(refund::Column::Livemode.eq(livemode))
 }
@@ -169,7 +196,10 @@ struct Bt {
     owner: Owner,
     kind: &'static str,
     amount: i64,
+    /// Everything deducted from `amount` on its way to this balance (see the entity).
     fee: i64,
+    /// The VAT part of `fee`.
+    fee_tax: i64,
     available_on: DateTime<Utc>,
 }
 
@@ -193,6 +223,7 @@ async fn record_bts(
             kind: Set(r.kind.to_owned()),
             amount: Set(r.amount),
             fee: Set(r.fee),
+            fee_tax: Set(r.fee_tax),
             net: Set(r.amount - r.fee),
             currency: Set(currency.api_code()),
             available_on: Set(r.available_on),
@@ -221,6 +252,7 @@ fn capture_bts(splits: &[Split], available_on: DateTime<Utc>, first_seller_bt: U
             kind: "charge",
             amount: s.amount,
             fee: s.platform_part(),
+            fee_tax: s.tax_amount,
             available_on,
         })
         .collect();
@@ -230,6 +262,7 @@ fn capture_bts(splits: &[Split], available_on: DateTime<Utc>, first_seller_bt: U
         kind: "application_fee",
         amount: splits.iter().map(|s| s.application_fee_amount).sum(),
         fee: 0,
+        fee_tax: 0,
         available_on,
     });
     rows
@@ -270,7 +303,7 @@ fn check_splits(amount: i64, splits: &[Split], single: bool) -> Result<(), Payme
         return Err(PaymentError::invalid(
             "amount",
             "amount_invalid",
-            format!("amount must be between 1 and {MAX_AMOUNT}"),
+            format!("amount must be between 1 and {MAX_AMOUNT} minor units"),
         ));
     }
     if splits.is_empty() || splits.len() > MAX_SPLITS {
@@ -294,7 +327,7 @@ fn check_splits(amount: i64, splits: &[Split], single: bool) -> Result<(), Payme
             return Err(PaymentError::invalid(
                 &amount_param,
                 "amount_invalid",
-                "a split's amount must be positive",
+                format!("{amount_param} must be between 1 and {MAX_AMOUNT} minor units"),
             ));
         }
         if s.application_fee_amount < 0
@@ -523,6 +556,18 @@ pub async fn create_charge(
         created_at: Set(now),
     };
     let charge = model.insert(db).await?;
+    let mut sellers: Vec<Uuid> = new.splits.iter().map(|s| s.destination).collect();
+    sellers.sort_unstable();
+    sellers.dedup();
+    charge_destination::Entity::insert_many(sellers.into_iter().map(|account_id| {
+        charge_destination::ActiveModel {
+            charge_id: Set(id),
+            account_id: Set(account_id),
+            livemode: Set(livemode),
+        }
+    }))
+    .exec_without_returning(db)
+    .await?;
     if let Some(available_on) = charge.available_on {
         record_bts(
             db,
@@ -564,11 +609,18 @@ pub async fn capture(
         ));
     }
     let amount = amount.unwrap_or(charge.amount);
-    if amount <= 0 || amount > charge.amount {
+    if amount <= 0 {
+        return Err(PaymentError::invalid(
+            "amount",
+            "amount_invalid",
+            "amount must be a positive integer number of minor units",
+        ));
+    }
+    if amount > charge.amount {
         return Err(PaymentError::invalid(
             "amount",
             "amount_too_large",
-            format!("capture between 1 and the authorised {}", charge.amount),
+            format!("capture at most the authorised {}", charge.amount),
         ));
     }
     let currency = stored_currency(&charge.currency)?;
@@ -650,48 +702,212 @@ pub struct NewRefund {
     pub metadata: BTreeMap<String, String>,
 }
 
-/// Who bears one seller's part of a refund.
+/// A part of one split, decomposed as the charge decomposed the split: `amount` of it, of
+/// which `fee` is the platform's application fee and `tax` the VAT on that fee (the rest is
+/// the seller's net).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitPart {
+    pub amount: i64,
+    pub fee: i64,
+    pub tax: i64,
+}
+
+impl SplitPart {
+    pub fn net(&self) -> i64 {
+        self.amount - self.fee - self.tax
+    }
+
+    fn of(split: &Split) -> Self {
+        SplitPart {
+            amount: split.amount,
+            fee: split.application_fee_amount,
+            tax: split.tax_amount,
+        }
+    }
+
+    fn add(&mut self, other: SplitPart) {
+        self.amount += other.amount;
+        self.fee += other.fee;
+        self.tax += other.tax;
+    }
+
+    fn minus(&self, other: &SplitPart) -> SplitPart {
+        SplitPart {
+            amount: (self.amount - other.amount).max(0),
+            fee: (self.fee - other.fee).max(0),
+            tax: (self.tax - other.tax).max(0),
+        }
+    }
+
+    /// `part` of what this holds, spread over fee, VAT and net in proportion (largest
+    /// remainder). When `part` is all of it, exactly all of it: that is what makes a series of
+    /// partial refunds end with every component back where it was.
+    fn take(&self, part: i64) -> Option<SplitPart> {
+        if part == 0 {
+            return Some(SplitPart::default());
+        }
+        let net = self.net();
+        if net < 0 || part > self.amount {
+            return None;
+        }
+        let parts = allocate(part, &[self.fee, self.tax, net])?;
+        Some(SplitPart {
+            amount: part,
+            fee: parts[0],
+            tax: parts[1],
+        })
+    }
+}
+
+/// Who bears one seller's part of a refund (or dispute).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundShare {
     pub destination: Uuid,
+    /// Taken back from the seller's balance.
     pub seller_amount: i64,
+    /// Taken back from the platform's balance: its application fee share, or the whole part
+    /// when the platform bears the refund (`reverse_transfer: false`).
     pub platform_amount: i64,
+    /// VAT on the platform's fee share, reversed from `tax_payable`. Absent (0) on refunds
+    /// recorded before VAT was reversed, whose `platform_amount` included it.
+    #[serde(default)]
+    pub tax_amount: i64,
+    /// This split's part of the refund as the charge decomposed it. Absent on older rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<SplitPart>,
 }
 
-/// Splits a refund over a charge's sellers in proportion to their captured parts (largest
-/// remainder), then each part between seller and platform:
-/// - `reverse_transfer` and `refund_application_fee`: the seller bears its net share, the
-///   platform its fee share (fee share = the part × fee / split amount, largest remainder);
-/// - `reverse_transfer` only: the seller bears the whole part, the platform keeps its fee;
+impl RefundShare {
+    /// The split part this share refunded. Older rows did not record it: it is rebuilt from
+    /// the amounts in proportion to the split.
+    fn refunded_part(&self, split: &Split) -> SplitPart {
+        if let Some(part) = self.part {
+            return part;
+        }
+        let amount = self.seller_amount + self.platform_amount + self.tax_amount;
+        SplitPart::of(split)
+            .take(amount.min(split.amount))
+            .unwrap_or_default()
+    }
+}
+
+/// What of each split earlier refunds took, in the order of the charge's splits.
+pub fn refunded_parts(splits: &[Split], refunds: &[Vec<RefundShare>]) -> Vec<SplitPart> {
+    let mut done = vec![SplitPart::default(); splits.len()];
+    for shares in refunds {
+        // Shares are written one per split, in the splits' order.
+        for ((d, split), share) in done.iter_mut().zip(splits).zip(shares) {
+            d.add(share.refunded_part(split));
+        }
+    }
+    done
+}
+
+/// Splits a refund of `amount` over a charge's sellers in proportion to what each still has
+/// captured and unrefunded (largest remainder), and each seller's part over the platform's
+/// fee, the VAT on it and the seller's net in proportion to what remains of each. So parts
+/// never exceed what remains, and the refund that takes the rest takes each component exactly:
+/// a charge refunded in full, in any steps, leaves every account where it was.
+///
+/// Who bears the part:
+/// - `reverse_transfer` and `refund_application_fee`: the seller its net share, the platform
+///   its fee share, `tax_payable` the VAT on that fee (the VAT is no longer owed);
+/// - `reverse_transfer` only: the seller bears the whole part; the platform keeps its fee and
+///   the VAT on it stays owed;
 /// - no `reverse_transfer`: the platform bears the whole part.
+///
+/// `None` when `amount` exceeds what remains (or a stored row is inconsistent).
 pub fn refund_shares(
     splits: &[Split],
+    done: &[SplitPart],
     amount: i64,
     reverse_transfer: bool,
     refund_application_fee: bool,
 ) -> Option<Vec<RefundShare>> {
-    let parts = allocate(amount, &splits.iter().map(|s| s.amount).collect::<Vec<_>>())?;
-    Some(
-        splits
-            .iter()
-            .zip(parts)
-            .map(|(s, part)| {
-                // The platform's share is its fee and the VAT on it (which it does not reclaim).
-                let fee_share = allocate(part, &[s.platform_part(), s.net()]).map_or(0, |v| v[0]);
-                let (seller_amount, platform_amount) =
-                    match (reverse_transfer, refund_application_fee) {
-                        (true, true) => (part - fee_share, fee_share),
-                        (true, false) => (part, 0),
-                        (false, _) => (0, part),
-                    };
-                RefundShare {
-                    destination: s.destination,
-                    seller_amount,
-                    platform_amount,
-                }
+    let remaining: Vec<SplitPart> = splits
+        .iter()
+        .enumerate()
+        .map(|(i, s)| SplitPart::of(s).minus(&done.get(i).copied().unwrap_or_default()))
+        .collect();
+    let parts = allocate(
+        amount,
+        &remaining.iter().map(|r| r.amount).collect::<Vec<_>>(),
+    )?;
+    splits
+        .iter()
+        .zip(remaining)
+        .zip(parts)
+        .map(|((s, rest), p)| {
+            let part = rest.take(p)?;
+            let (seller_amount, platform_amount, tax_amount) =
+                match (reverse_transfer, refund_application_fee) {
+                    (true, true) => (part.net(), part.fee, part.tax),
+                    (true, false) => (part.amount, 0, 0),
+                    (false, _) => (0, part.amount, 0),
+                };
+            Some(RefundShare {
+                destination: s.destination,
+                seller_amount,
+                platform_amount,
+                tax_amount,
+                part: Some(part),
             })
-            .collect(),
-    )
+        })
+        .collect()
+}
+
+/// The shares of the refunds a charge has had so far, oldest first.
+async fn earlier_refunds(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    charge_id: Uuid,
+) -> Result<Vec<Vec<RefundShare>>, DbErr> {
+    let rows: Vec<serde_json::Value> = scoped_refunds(livemode)
+        .select_only()
+        .column(refund::Column::Allocation)
+        .filter(refund::Column::ChargeId.eq(charge_id))
+        .order_by_asc(refund::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|v| serde_json::from_value(v).map_err(|e| DbErr::Custom(e.to_string())))
+        .collect()
+}
+
+/// When the pending funds of `owner` in `currency` would all have become available: the
+/// latest `available_on` among its captured, unsettled charges (at least `now`). A refund that
+/// takes from the pending balance takes from there: settlement moves what pending still holds,
+/// so the shortfall shows when the last of those charges settles.
+async fn pending_until(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    owner: Owner,
+    currency: Currency,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, DbErr> {
+    let mut select = scoped_charges(livemode);
+    if let Owner::Seller(seller) = owner {
+        select = charges_of_seller(select, livemode, seller);
+    }
+    let latest: Option<Option<DateTime<Utc>>> = select
+        .select_only()
+        .column_as(charge::Column::AvailableOn.max(), "latest")
+        .filter(charge::Column::Currency.eq(currency.api_code()))
+        .filter(charge::Column::Captured.eq(true))
+        .filter(charge::Column::Settled.eq(false))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(latest.flatten().map_or(now, |t| t.max(now)))
+}
+
+/// How one owner's debit was taken: from its pending balance, then from available.
+#[derive(Debug, Clone, Copy)]
+struct Taken {
+    owner: Owner,
+    from_pending: i64,
+    from_available: i64,
 }
 
 /// Lines debiting `owner` by `amount`: from its pending account as far as that holds money
@@ -705,9 +921,14 @@ async fn debit_pending_first(
     amount: i64,
     use_pending: bool,
     lines: &mut Vec<LineSpec>,
-) -> Result<(), PaymentError> {
+) -> Result<Taken, PaymentError> {
+    let mut taken = Taken {
+        owner,
+        from_pending: 0,
+        from_available: 0,
+    };
     if amount <= 0 {
-        return Ok(());
+        return Ok(taken);
     }
     let pending = AccountRef {
         owner,
@@ -727,20 +948,22 @@ async fn debit_pending_first(
     } else {
         0
     };
-    let from_pending = held.min(amount);
-    if from_pending > 0 {
-        lines.push(LineSpec::debit(pending, from_pending).guarded());
+    taken.from_pending = held.min(amount);
+    taken.from_available = amount - taken.from_pending;
+    if taken.from_pending > 0 {
+        lines.push(LineSpec::debit(pending, taken.from_pending).guarded());
     }
-    if amount - from_pending > 0 {
-        lines.push(LineSpec::debit(available, amount - from_pending));
+    if taken.from_available > 0 {
+        lines.push(LineSpec::debit(available, taken.from_available));
     }
-    Ok(())
+    Ok(taken)
 }
 
 /// Posts one entry that takes `debits` (owner, amount) from each owner's pending account first
-/// and then its available account, against the given credit lines. If a concurrent entry
-/// drained a pending account between our read and our write, the guard refuses; the attempt is
-/// rolled back to a savepoint and everything is taken from available instead.
+/// and then its available account, beside the given fixed lines (the credit to clearing, the
+/// VAT reversed from tax_payable, …). If a concurrent entry drained a pending account between
+/// our read and our write, the guard refuses; the attempt is rolled back to a savepoint and
+/// everything is taken from available instead. Returns how each owner's debit was taken.
 #[allow(clippy::too_many_arguments)]
 async fn claw_back(
     txn: &sea_orm::DatabaseTransaction,
@@ -750,22 +973,30 @@ async fn claw_back(
     source_id: Uuid,
     currency: Currency,
     debits: &[(Owner, i64)],
-    credits: Vec<LineSpec>,
+    fixed: Vec<LineSpec>,
     now: DateTime<Utc>,
-) -> Result<(), PaymentError> {
+) -> Result<Vec<Taken>, PaymentError> {
+    // One debit per owner: a seller with two splits in a cart reads its pending balance once.
+    let mut merged: BTreeMap<Owner, i64> = BTreeMap::new();
+    for (owner, amount) in debits {
+        *merged.entry(*owner).or_default() += amount;
+    }
     for use_pending in [true, false] {
-        let mut lines = credits.clone();
-        for (owner, amount) in debits {
-            debit_pending_first(
-                txn,
-                livemode,
-                *owner,
-                currency,
-                *amount,
-                use_pending,
-                &mut lines,
-            )
-            .await?;
+        let mut lines = fixed.clone();
+        let mut taken = Vec::with_capacity(merged.len());
+        for (owner, amount) in &merged {
+            taken.push(
+                debit_pending_first(
+                    txn,
+                    livemode,
+                    *owner,
+                    currency,
+                    *amount,
+                    use_pending,
+                    &mut lines,
+                )
+                .await?,
+            );
         }
         let entry = NewEntry {
             key: key.clone(),
@@ -779,7 +1010,7 @@ async fn claw_back(
         match journal::post(&savepoint, livemode, entry).await {
             Ok(_) => {
                 savepoint.commit().await?;
-                return Ok(());
+                return Ok(taken);
             }
             Err(LedgerError::InsufficientFunds(_)) if use_pending => savepoint.rollback().await?,
             Err(e) => return Err(e.into()),
@@ -789,6 +1020,53 @@ async fn claw_back(
         "ledger_contention",
         "could not record the movement; retry",
     ))
+}
+
+/// The balance transactions of money taken back from owners: one row per balance it moved.
+/// What came off the pending balance is `pending` until those funds would have become
+/// available; what came off available is available at once. `fee_of` gives an owner's fee on
+/// the row (a seller's dispute fee), taken with its first row.
+async fn taken_bts(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    currency: Currency,
+    kind: &'static str,
+    taken: &[Taken],
+    fee_of: impl Fn(Owner) -> i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Bt>, DbErr> {
+    let mut rows = Vec::new();
+    for t in taken {
+        // A fee is part of what was taken, so it never exceeds the two rows together.
+        let mut fee = fee_of(t.owner);
+        if t.from_pending > 0 {
+            // The row's fee is inside its amount: give it to the pending row only as far as
+            // that row holds it.
+            let row_fee = fee.min(t.from_pending);
+            fee -= row_fee;
+            rows.push(Bt {
+                id: None,
+                owner: t.owner,
+                kind,
+                amount: -(t.from_pending - row_fee),
+                fee: row_fee,
+                fee_tax: 0,
+                available_on: pending_until(db, livemode, t.owner, currency, now).await?,
+            });
+        }
+        if t.from_available > 0 {
+            rows.push(Bt {
+                id: None,
+                owner: t.owner,
+                kind,
+                amount: -(t.from_available - fee),
+                fee,
+                fee_tax: 0,
+                available_on: now,
+            });
+        }
+    }
+    Ok(rows)
 }
 
 pub async fn create_refund(
@@ -816,15 +1094,32 @@ pub async fn create_refund(
         ));
     }
     let remaining = charge.amount_captured - charge.amount_refunded;
+    if let Some(amount) = new.amount {
+        if amount <= 0 {
+            return Err(PaymentError::invalid(
+                "amount",
+                "amount_invalid",
+                "amount must be a positive integer number of minor units",
+            ));
+        }
+    }
     let amount = new.amount.unwrap_or(remaining);
-    if amount <= 0 || amount > remaining {
+    if amount <= 0 {
+        return Err(PaymentError::state(
+            "charge_already_refunded",
+            "this charge has been refunded in full",
+        ));
+    }
+    if amount > remaining {
         return Err(PaymentError::invalid(
             "amount",
             "amount_too_large",
-            format!("refund between 1 and the {remaining} not yet refunded"),
+            format!("refund at most the {remaining} not yet refunded"),
         ));
     }
-    // Conditional, so concurrent refunds can never together exceed what was captured.
+    // Conditional, so concurrent refunds can never together exceed what was captured. On
+    // PostgreSQL it also locks the charge until commit, so the earlier refunds read below
+    // include every refund committed before this one.
     let claimed = charge::Entity::update_many()
         .col_expr(
             charge::Column::AmountRefunded,
@@ -845,8 +1140,11 @@ pub async fn create_refund(
         ));
     }
     let currency = stored_currency(&charge.currency)?;
+    let splits = splits_of(&charge);
+    let done = refunded_parts(&splits, &earlier_refunds(txn, livemode, charge.id).await?);
     let shares = refund_shares(
-        &splits_of(&charge),
+        &splits,
+        &done,
         amount,
         new.reverse_transfer,
         new.refund_application_fee,
@@ -861,11 +1159,18 @@ pub async fn create_refund(
             shares.iter().map(|sh| sh.platform_amount).sum(),
         )))
         .collect::<Vec<_>>();
-    let credit = LineSpec::credit(
+    let mut fixed = vec![LineSpec::credit(
         AccountRef::platform(AccountKind::Clearing, currency),
         amount,
-    );
-    claw_back(
+    )];
+    let tax: i64 = shares.iter().map(|sh| sh.tax_amount).sum();
+    if tax > 0 {
+        fixed.push(LineSpec::debit(
+            AccountRef::platform(AccountKind::TaxPayable, currency),
+            tax,
+        ));
+    }
+    let taken = claw_back(
         txn,
         livemode,
         format!("refund:{id}"),
@@ -873,29 +1178,11 @@ pub async fn create_refund(
         id,
         currency,
         &debits,
-        vec![credit],
+        fixed,
         now,
     )
     .await?;
-    let mut bts: Vec<Bt> = shares
-        .iter()
-        .map(|sh| Bt {
-            id: None,
-            owner: Owner::Seller(sh.destination),
-            kind: "refund",
-            amount: -sh.seller_amount,
-            fee: 0,
-            available_on: now,
-        })
-        .collect();
-    bts.push(Bt {
-        id: None,
-        owner: Owner::Platform,
-        kind: "refund",
-        amount: -shares.iter().map(|sh| sh.platform_amount).sum::<i64>(),
-        fee: 0,
-        available_on: now,
-    });
+    let bts = taken_bts(txn, livemode, currency, "refund", &taken, |_| 0, now).await?;
     record_bts(txn, livemode, currency, ("refund", id), now, bts).await?;
     let refund = refund::ActiveModel {
         id: Set(id),
@@ -940,7 +1227,7 @@ pub async fn create_transfer(
         return Err(PaymentError::invalid(
             "amount",
             "amount_invalid",
-            format!("amount must be between 1 and {MAX_AMOUNT}"),
+            format!("amount must be between 1 and {MAX_AMOUNT} minor units"),
         ));
     }
     match agora_onboarding::accounts::find(db, livemode, new.destination).await? {
@@ -1029,6 +1316,7 @@ pub async fn create_transfer(
                 kind: "transfer",
                 amount: -new.amount,
                 fee: 0,
+                fee_tax: 0,
                 available_on: now,
             },
             Bt {
@@ -1037,6 +1325,7 @@ pub async fn create_transfer(
                 kind: "transfer",
                 amount: new.amount,
                 fee: 0,
+                fee_tax: 0,
                 available_on: now,
             },
         ],
@@ -1074,12 +1363,25 @@ pub async fn reverse_transfer(
         .await?
         .ok_or(PaymentError::NotFound("transfer"))?;
     let left = t.amount - t.amount_reversed;
+    if amount.is_some_and(|a| a <= 0) {
+        return Err(PaymentError::invalid(
+            "amount",
+            "amount_invalid",
+            "amount must be a positive integer number of minor units",
+        ));
+    }
     let amount = amount.unwrap_or(left);
-    if amount <= 0 || amount > left {
+    if amount <= 0 {
+        return Err(PaymentError::state(
+            "transfer_already_reversed",
+            "this transfer has been reversed in full",
+        ));
+    }
+    if amount > left {
         return Err(PaymentError::invalid(
             "amount",
             "amount_too_large",
-            format!("reverse between 1 and the {left} not yet reversed"),
+            format!("reverse at most the {left} not yet reversed"),
         ));
     }
     let claimed = transfer::Entity::update_many()
@@ -1138,6 +1440,7 @@ pub async fn reverse_transfer(
                 kind: "transfer_reversal",
                 amount: -amount,
                 fee: 0,
+                fee_tax: 0,
                 available_on: now,
             },
             Bt {
@@ -1146,6 +1449,7 @@ pub async fn reverse_transfer(
                 kind: "transfer_reversal",
                 amount,
                 fee: 0,
+                fee_tax: 0,
                 available_on: now,
             },
         ],
@@ -1324,7 +1628,9 @@ pub async fn open_dispute(
     }
     let currency = stored_currency(&charge.currency)?;
     let splits = splits_of(&charge);
-    let shares = refund_shares(&splits, amount, true, true)
+    // The dispute takes what refunds left: each component exactly, the fee's VAT included.
+    let done = refunded_parts(&splits, &earlier_refunds(txn, livemode, charge.id).await?);
+    let shares = refund_shares(&splits, &done, amount, true, true)
         .ok_or_else(|| DbErr::Custom("cannot allocate dispute".to_owned()))?;
     let fee = dispute_fee(currency, fee_major_units);
     let fees = allocate(fee, &splits.iter().map(|sp| sp.amount).collect::<Vec<_>>())
@@ -1339,17 +1645,24 @@ pub async fn open_dispute(
         Owner::Platform,
         shares.iter().map(|sh| sh.platform_amount).sum(),
     ));
-    let mut credits = vec![LineSpec::credit(
+    let mut fixed = vec![LineSpec::credit(
         AccountRef::platform(AccountKind::Clearing, currency),
         amount,
     )];
     if fee > 0 {
-        credits.push(LineSpec::credit(
+        fixed.push(LineSpec::credit(
             AccountRef::platform(AccountKind::Available, currency),
             fee,
         ));
     }
-    claw_back(
+    let tax: i64 = shares.iter().map(|sh| sh.tax_amount).sum();
+    if tax > 0 {
+        fixed.push(LineSpec::debit(
+            AccountRef::platform(AccountKind::TaxPayable, currency),
+            tax,
+        ));
+    }
+    let taken = claw_back(
         txn,
         livemode,
         format!("dispute:{id}:open"),
@@ -1357,36 +1670,25 @@ pub async fn open_dispute(
         id,
         currency,
         &debits,
-        credits,
+        fixed,
         now,
     )
     .await?;
-    let mut bts: Vec<Bt> = shares
-        .iter()
-        .zip(&fees)
-        .map(|(sh, f)| Bt {
-            id: None,
-            owner: Owner::Seller(sh.destination),
-            kind: "dispute",
-            amount: -sh.seller_amount,
-            fee: *f,
-            available_on: now,
-        })
-        .collect();
-    bts.push(Bt {
-        id: None,
-        owner: Owner::Platform,
-        kind: "dispute",
-        amount: -shares.iter().map(|sh| sh.platform_amount).sum::<i64>(),
-        fee: 0,
-        available_on: now,
-    });
+    let mut seller_fees: BTreeMap<Owner, i64> = BTreeMap::new();
+    for (sh, f) in shares.iter().zip(&fees) {
+        *seller_fees
+            .entry(Owner::Seller(sh.destination))
+            .or_default() += f;
+    }
+    let fee_of = |owner: Owner| seller_fees.get(&owner).copied().unwrap_or(0);
+    let mut bts = taken_bts(txn, livemode, currency, "dispute", &taken, fee_of, now).await?;
     bts.push(Bt {
         id: None,
         owner: Owner::Platform,
         kind: "dispute_fee",
         amount: fee,
         fee: 0,
+        fee_tax: 0,
         available_on: now,
     });
     record_bts(txn, livemode, currency, ("dispute", id), now, bts).await?;
@@ -1462,6 +1764,14 @@ pub async fn close_dispute(
                 platform,
             ));
         }
+        // The payment stands again: so does the fee, and the VAT on it is owed again.
+        let tax: i64 = shares.iter().map(|sh| sh.tax_amount).sum();
+        if tax > 0 {
+            lines.push(LineSpec::credit(
+                AccountRef::platform(AccountKind::TaxPayable, currency),
+                tax,
+            ));
+        }
         journal::post(
             db,
             livemode,
@@ -1483,6 +1793,7 @@ pub async fn close_dispute(
                 kind: "dispute_reversal",
                 amount: sh.seller_amount,
                 fee: 0,
+                fee_tax: 0,
                 available_on: now,
             })
             .collect();
@@ -1492,6 +1803,7 @@ pub async fn close_dispute(
             kind: "dispute_reversal",
             amount: platform,
             fee: 0,
+            fee_tax: 0,
             available_on: now,
         });
         record_bts(db, livemode, currency, ("dispute", d.id), now, bts).await?;

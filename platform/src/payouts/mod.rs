@@ -215,7 +215,7 @@ pub async fn create(
         return Err(invalid(
             "amount",
             "amount_invalid",
-            format!("amount must be between 1 and {MAX_AMOUNT}"),
+            format!("amount must be between 1 and {MAX_AMOUNT} minor units"),
         ));
     }
     let account = settings(db, livemode, new.account).await?.ok_or_else(|| {
@@ -475,6 +475,7 @@ async fn record_bt(
         kind: Set(kind.to_owned()),
         amount: Set(amount),
         fee: Set(fee),
+        fee_tax: Set(0),
         net: Set(amount - fee),
         currency: Set(currency.to_owned()),
         available_on: Set(now),

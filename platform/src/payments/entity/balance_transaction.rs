@@ -15,8 +15,11 @@ pub struct Model {
     pub kind: String,
     /// Gross, signed: negative when money leaves the owner.
     pub amount: i64,
-    /// Fees taken from `amount` (the platform's fee and VAT on a charge, a dispute fee).
+    /// Everything taken from `amount` on its way to this balance: on a seller's charge the
+    /// platform's application fee and the VAT on it; on a seller's dispute the dispute fee.
     pub fee: i64,
+    /// The part of `fee` that is VAT on the platform's fee (0 where there is none).
+    pub fee_tax: i64,
     /// `amount - fee`: what the balance moved by.
     pub net: i64,
     pub currency: String,
