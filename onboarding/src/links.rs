@@ -84,11 +84,12 @@ pub enum Opened {
 
 /// Opens a link: marks it used if it is unused and unexpired. The mark is one conditional
 /// UPDATE (`used_at IS NULL AND expires_at > now`), so two racing opens cannot both win, on
-/// SQLite and PostgreSQL alike, without row locks.
+/// SQLite and PostgreSQL alike, without row locks. `now(livemode)` is the clock of the link's
+/// mode (a test-mode link lives by the test clock, as its `created` and `expires_at` do).
 pub async fn open(
     db: &impl ConnectionTrait,
     token: &str,
-    now: DateTime<Utc>,
+    now: impl Fn(bool) -> DateTime<Utc>,
 ) -> Result<Opened, DbErr> {
     let hash = token_hash(token);
     let Some(found) = link::Entity::find()
@@ -98,6 +99,7 @@ pub async fn open(
     else {
         return Ok(Opened::Unknown);
     };
+    let now = now(found.livemode);
     let claimed = link::Entity::update_many()
         .col_expr(link::Column::UsedAt, sea_orm::sea_query::Expr::value(now))
         .filter(link::Column::Id.eq(found.id))

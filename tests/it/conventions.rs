@@ -422,3 +422,305 @@ async fn metadata_limits_and_merge() {
         .await;
     assert_eq!(res.status, 200);
 }
+
+/// One situation, one code: an id in the body that names nothing in this mode is 400
+/// `resource_missing` with `param` naming the field, wherever it is; a malformed one is
+/// `parameter_invalid`; an id in the path that names nothing is 404 `resource_missing`.
+#[tokio::test]
+async fn unknown_ids_answer_resource_missing_everywhere() {
+    let app = spawn_app().await;
+    let seller = app.create_seller(json!({"country": "SE"})).await;
+    let seller = seller["id"].as_str().unwrap();
+    let charge = app
+        .post(
+            "/v1/charges",
+            json!({"amount": 1000, "currency": "eur", "destination": seller, "payment_method": "pm_card_visa"}),
+        )
+        .await;
+    assert_eq!(charge.status, 200, "{}", charge.body);
+    let event = app.get("/v1/events?limit=1").await.body["data"][0]["id"].clone();
+    // Well formed, but nothing of the kind exists in test mode (this one is a live account).
+    let live = app
+        .send(
+            Method::POST,
+            "/v1/accounts",
+            Some(json!({"country": "SE"})),
+            &app.live_key,
+            &[],
+        )
+        .await;
+    let nobody = live.body["id"].as_str().unwrap();
+    let no_charge = "ch_01h455vb4pex5vsknk084sn02q";
+    let cases = [
+        (
+            "/v1/charges".to_owned(),
+            json!({"amount": 1000, "currency": "eur", "destination": nobody, "payment_method": "pm_card_visa"}),
+            "destination",
+        ),
+        (
+            "/v1/charges".to_owned(),
+            json!({"amount": 1000, "currency": "eur", "destination": nobody, "application_fee_amount": 100, "payment_method": "pm_card_visa"}),
+            "destination",
+        ),
+        (
+            "/v1/charges".to_owned(),
+            json!({"amount": 1000, "currency": "eur", "payment_method": "pm_card_visa",
+                   "splits": [{"destination": seller, "amount": 500}, {"destination": nobody, "amount": 500}]}),
+            "splits[1].destination",
+        ),
+        (
+            "/v1/fee_quotes".to_owned(),
+            json!({"amount": 1000, "currency": "eur", "destination": nobody}),
+            "destination",
+        ),
+        (
+            "/v1/fee_rules".to_owned(),
+            json!({"percent": "1", "conditions": {"seller_ids": [seller, nobody]}}),
+            "conditions.seller_ids[1]",
+        ),
+        (
+            "/v1/transfers".to_owned(),
+            json!({"amount": 100, "currency": "eur", "destination": nobody}),
+            "destination",
+        ),
+        (
+            "/v1/transfers".to_owned(),
+            json!({"amount": 100, "currency": "eur", "destination": seller, "source_transaction": no_charge}),
+            "source_transaction",
+        ),
+        (
+            "/v1/refunds".to_owned(),
+            json!({"charge": no_charge}),
+            "charge",
+        ),
+        (
+            "/v1/payouts".to_owned(),
+            json!({"amount": 100, "currency": "eur", "account": nobody}),
+            "account",
+        ),
+        (
+            "/v1/account_links".to_owned(),
+            json!({"account": nobody, "type": "account_onboarding",
+                   "refresh_url": "https://p.example/r", "return_url": "https://p.example/s"}),
+            "account",
+        ),
+        (
+            format!("/v1/accounts/{seller}"),
+            json!({"individual": {"verification": {"document": "file_01h455vb4pex5vsknk084sn02q"}}}),
+            "individual.verification.document",
+        ),
+        (
+            format!("/v1/events/{}/redeliver", event.as_str().unwrap()),
+            json!({"endpoint": "we_01h455vb4pex5vsknk084sn02q"}),
+            "endpoint",
+        ),
+    ];
+    for (path, body, param) in &cases {
+        let res = app.post(path, body.clone()).await;
+        let error = res.error(400, "invalid_request_error");
+        assert_eq!(
+            (error["code"].as_str(), error["param"].as_str()),
+            (Some("resource_missing"), Some(*param)),
+            "{path} {body}: {}",
+            res.body
+        );
+    }
+    // A malformed id is a bad parameter, not a missing object.
+    for (path, body, param) in [
+        (
+            "/v1/fee_quotes",
+            json!({"amount": 1000, "currency": "eur", "destination": "seller-42"}),
+            "destination",
+        ),
+        (
+            "/v1/fee_rules",
+            json!({"percent": "1", "conditions": {"seller_ids": ["ch_01h455vb4pex5vsknk084sn02q"]}}),
+            "conditions.seller_ids[0]",
+        ),
+        (
+            "/v1/account_links",
+            json!({"account": "nope", "type": "account_onboarding",
+                   "refresh_url": "https://p.example/r", "return_url": "https://p.example/s"}),
+            "account",
+        ),
+    ] {
+        let res = app.post(path, body.clone()).await;
+        let error = res.error(400, "invalid_request_error");
+        assert_eq!(
+            (error["code"].as_str(), error["param"].as_str()),
+            (Some("parameter_invalid"), Some(param)),
+            "{path} {body}: {}",
+            res.body
+        );
+    }
+    // An id in the path: 404.
+    for path in [
+        format!("/v1/accounts/{nobody}"),
+        format!("/v1/charges/{no_charge}"),
+        "/v1/fee_rules/fee_01h455vb4pex5vsknk084sn02q".to_owned(),
+        "/v1/webhook_endpoints/we_01h455vb4pex5vsknk084sn02q".to_owned(),
+    ] {
+        let res = app.get(&path).await;
+        let error = res.error(404, "invalid_request_error");
+        assert_eq!(error["code"], "resource_missing", "{path}");
+    }
+}
+
+/// Words only Rust (or serde) would use for a type: none may reach a client.
+fn speaks_rust(message: &str) -> bool {
+    const RUST: &[&str] = &[
+        "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "usize", "isize", "f64", "struct",
+        "enum", "Option", "variant", "sequence", "map", "unit", "tuple", "String", "Vec",
+        "BTreeMap", "Param", "Request",
+    ];
+    message
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| RUST.contains(&w) || w.ends_with("Param") || w.ends_with("Request"))
+}
+
+#[tokio::test]
+async fn wrong_types_are_explained_in_api_terms() {
+    let app = spawn_app().await;
+    let seller = app.create_seller(json!({"country": "SE"})).await;
+    let seller = seller["id"].as_str().unwrap();
+    let charge = |extra: serde_json::Value| {
+        let mut body = json!({"amount": 10000, "currency": "eur", "destination": seller, "payment_method": "pm_card_visa"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let cases = [
+        (
+            "/v1/charges",
+            charge(json!({"amount": "10000"})),
+            "amount",
+            "amount must be an integer number of minor units, not the string \"10000\"",
+        ),
+        (
+            "/v1/charges",
+            charge(json!({"amount": 100.5})),
+            "amount",
+            "amount must be an integer number of minor units, not 100.5",
+        ),
+        (
+            "/v1/charges",
+            charge(json!({"amount": 1e20})),
+            "amount",
+            "amount is too large",
+        ),
+        (
+            "/v1/charges",
+            charge(json!({"capture": "yes"})),
+            "capture",
+            "capture must be true or false, not the string \"yes\"",
+        ),
+        (
+            "/v1/charges",
+            charge(json!({"metadata": ["order", "42"]})),
+            "metadata",
+            "metadata must be an object, not a list",
+        ),
+        (
+            "/v1/charges",
+            charge(
+                json!({"destination": null, "splits": [{"destination": seller, "amount": "10000"}]}),
+            ),
+            "splits[0].amount",
+            "splits[0].amount must be an integer number of minor units, not the string \"10000\"",
+        ),
+        (
+            "/v1/fee_rules",
+            json!({"percent": 2.9}),
+            "percent",
+            "percent must be a decimal number written as a string, such as \"2.9\", not 2.9",
+        ),
+        (
+            "/v1/fee_rules",
+            json!({"percent": "1", "fixed": {"eur": "30"}}),
+            "fixed.eur",
+            "fixed.eur must be an integer number of minor units, not the string \"30\"",
+        ),
+        (
+            "/v1/fee_rules",
+            json!({"percent": "1", "rounding": 1}),
+            "rounding",
+            "rounding must be one of: half_even, half_up, not 1",
+        ),
+        (
+            "/v1/fee_rules",
+            json!({"percent": "1", "priority": 3_000_000_000_i64}),
+            "priority",
+            "priority is too large (at most 2147483647)",
+        ),
+        (
+            "/v1/accounts",
+            json!({"country": "SE", "settlement_delay_days": "2"}),
+            "settlement_delay_days",
+            "settlement_delay_days must be an integer, not the string \"2\"",
+        ),
+        (
+            "/v1/webhook_endpoints",
+            json!({"url": "http://localhost:9/x", "enabled_events": "charge.*"}),
+            "enabled_events",
+            "enabled_events must be a list, not the string \"charge.*\"",
+        ),
+        (
+            "/v1/transfers",
+            json!({"amount": true, "currency": "eur", "destination": seller}),
+            "amount",
+            "amount must be an integer number of minor units, not true",
+        ),
+        (
+            "/v1/payouts",
+            json!({"amount": [5000], "currency": "eur", "account": seller}),
+            "amount",
+            "amount must be an integer number of minor units, not a list",
+        ),
+        (
+            "/v1/test_helpers/advance_clock",
+            json!({"seconds": "60"}),
+            "seconds",
+            "seconds must be an integer, not the string \"60\"",
+        ),
+    ];
+    for (path, body, param, message) in cases {
+        let res = app.post(path, body.clone()).await;
+        let error = res.error(400, "invalid_request_error");
+        assert_eq!(
+            error["code"], "parameter_invalid",
+            "{path} {body}: {}",
+            res.body
+        );
+        assert_eq!(error["param"], param, "{path} {body}: {}", res.body);
+        assert_eq!(error["message"], message, "{path} {body}");
+        assert!(!speaks_rust(message), "{message}");
+    }
+    // Query strings too.
+    for (path, param, message) in [
+        ("/v1/charges?limit=ten", "limit", "limit must be an integer"),
+        (
+            "/v1/fee_rules?active=yes",
+            "active",
+            "active must be true or false",
+        ),
+        (
+            "/v1/accounts?limit=99999999999999999999",
+            "limit",
+            "limit is too large",
+        ),
+    ] {
+        let res = app.get(path).await;
+        let error = res.error(400, "invalid_request_error");
+        assert_eq!(error["code"], "parameter_invalid", "{path}: {}", res.body);
+        assert_eq!(error["param"], param, "{path}: {}", res.body);
+        assert_eq!(error["message"], message, "{path}");
+        assert!(!speaks_rust(message), "{message}");
+    }
+    // Nothing was made.
+    assert_eq!(app.get("/v1/charges").await.body["data"], json!([]));
+    assert_eq!(
+        app.get("/v1/webhook_endpoints").await.body["data"],
+        json!([])
+    );
+}

@@ -430,7 +430,7 @@ async fn bad_rules_name_the_param_and_change_nothing() {
         (
             json!({"conditions": {"seller_ids": ["acct_01h455vb4pex5vsknk084sn02q"]}}),
             "conditions.seller_ids[0]",
-            "account_invalid",
+            "resource_missing",
         ),
         (
             json!({"conditions": {"seller_tags": ["Gold"]}}),

@@ -8,6 +8,7 @@ mod helpers;
 
 mod accounts;
 mod auth;
+mod clock;
 mod conventions;
 mod email;
 mod events;

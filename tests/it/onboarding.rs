@@ -242,7 +242,11 @@ async fn link_parameters_are_checked() {
                    "refresh_url": "https://p.example/r", "return_url": "https://p.example/s"}),
         )
         .await;
-    res.error(404, "invalid_request_error");
+    let error = res.error(400, "invalid_request_error");
+    assert_eq!(
+        (error["code"].as_str(), error["param"].as_str()),
+        (Some("resource_missing"), Some("account"))
+    );
 }
 
 #[tokio::test]

@@ -702,3 +702,92 @@ async fn three_days_of_failures_disable_the_endpoint_and_email_the_operator() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.received().len(), 8);
 }
+
+#[tokio::test]
+async fn unknown_event_types_are_refused_by_name() {
+    let app = fast_app().await;
+    let refused = |res: &crate::helpers::Response, param: &str, named: &str, hint: &str| {
+        let error = res.error(400, "invalid_request_error");
+        assert_eq!(error["code"], "parameter_invalid", "{}", res.body);
+        assert_eq!(error["param"], param, "{}", res.body);
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(named), "{message}");
+        assert!(message.contains(hint), "{message}");
+    };
+    let res = app
+        .post(
+            "/v1/webhook_endpoints",
+            json!({"url": "http://localhost:9/x", "enabled_events": ["charge.sucseeded"]}),
+        )
+        .await;
+    refused(
+        &res,
+        "enabled_events[0]",
+        "'charge.sucseeded' is not an event type",
+        "Did you mean 'charge.succeeded'?",
+    );
+    // A prefix must match at least one known type.
+    let res = app
+        .post(
+            "/v1/webhook_endpoints",
+            json!({"url": "http://localhost:9/x", "enabled_events": ["payout.paid", "charges.*"]}),
+        )
+        .await;
+    refused(
+        &res,
+        "enabled_events[1]",
+        "'charges.*' matches no event type",
+        "Did you mean 'charge.*'?",
+    );
+    assert_eq!(
+        app.get("/v1/webhook_endpoints").await.body["data"],
+        json!([]),
+        "nothing was created"
+    );
+
+    // What is known is accepted: `*`, exact types, prefixes of one or more segments.
+    let (id, _) = create_endpoint(
+        &app,
+        "http://localhost:9/x",
+        json!([
+            "charge.dispute.*",
+            "payout.paid",
+            "account.external_account.*"
+        ]),
+    )
+    .await;
+    // An update is checked the same way and changes nothing when refused.
+    let res = app
+        .post(
+            &format!("/v1/webhook_endpoints/{id}"),
+            json!({"enabled_events": ["*", "payout.payed"]}),
+        )
+        .await;
+    refused(
+        &res,
+        "enabled_events[1]",
+        "'payout.payed' is not an event type",
+        "Did you mean 'payout.paid'?",
+    );
+    let endpoint = app.get(&format!("/v1/webhook_endpoints/{id}")).await.body;
+    assert_eq!(
+        endpoint["enabled_events"],
+        json!([
+            "charge.dispute.*",
+            "payout.paid",
+            "account.external_account.*"
+        ])
+    );
+    let res = app
+        .post(
+            &format!("/v1/webhook_endpoints/{id}"),
+            json!({"enabled_events": ["invoice.paid"]}),
+        )
+        .await;
+    refused(
+        &res,
+        "enabled_events[0]",
+        "'invoice.paid' is not an event type",
+        "Event types begin with account.*, capability.*",
+    );
+}

@@ -9,7 +9,7 @@ pub use types::{parse_tags, BusinessType, CountryCode, Email, FieldError, Tag, M
 use std::collections::BTreeMap;
 
 use agora_ledger::Currency;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
     Select, Set,
@@ -73,12 +73,14 @@ pub async fn find(
         .await
 }
 
+/// Inserts a new account created at `now`: the mode's clock, which the caller reads (test
+/// mode runs on the test clock; this crate has no clock of its own).
 pub async fn create(
     db: &impl ConnectionTrait,
     livemode: bool,
+    now: DateTime<Utc>,
     new: NewAccount,
 ) -> Result<Account, DbErr> {
-    let now = Utc::now();
     let model = entity::ActiveModel {
         id: Set(Uuid::now_v7()),
         livemode: Set(livemode),
@@ -111,13 +113,14 @@ pub async fn create(
     model.insert(db).await
 }
 
-/// Applies `changes` and returns the account before and after, or `None` if no such account
-/// exists in this mode. The row is locked for the transaction on PostgreSQL so two concurrent
+/// Applies `changes` at `now` (the mode's clock) and returns the account before and after,
+/// or `None` if no such account exists in this mode. The row is locked for the transaction on PostgreSQL so two concurrent
 /// updates cannot lose one another's metadata merge (SQLite has one writer anyway).
 pub async fn update(
     db: &impl ConnectionTrait,
     livemode: bool,
     id: Uuid,
+    now: DateTime<Utc>,
     changes: AccountChanges,
 ) -> Result<Option<(Account, Account)>, DbErr> {
     let Some(before) = find_for_update(db, livemode, id).await? else {
@@ -145,7 +148,7 @@ pub async fn update(
     if let Some(tags) = changes.tags {
         model.tags = Set(tags_json(&tags));
     }
-    model.updated_at = Set(Utc::now());
+    model.updated_at = Set(now);
     let after = model.update(db).await?;
     Ok(Some((before, after)))
 }

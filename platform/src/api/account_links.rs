@@ -106,8 +106,8 @@ fn parse_kind(value: &str) -> Result<&'static str, ApiError> {
     }
 }
 
-/// Stores a new link for `account` and returns it with its URL (the only place the token
-/// ever appears).
+/// Stores a new link for `account`, created and expiring by the account's mode's clock, and
+/// returns it with its URL (the only place the token ever appears).
 pub async fn create_link(
     db: &impl ConnectionTrait,
     public_url: &str,
@@ -118,7 +118,7 @@ pub async fn create_link(
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let now = Utc::now();
+    let now = crate::payments::clock::now(db, account.livemode).await?;
     let ttl = Duration::seconds(i64::try_from(ttl_s).unwrap_or(i64::MAX).min(30 * 86_400));
     let row = link::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -156,8 +156,7 @@ fn link_object(row: &link::Model, url: &str) -> Value {
     request_body = CreateAccountLinkRequest,
     responses(
         (status = 200, description = "`{object: account_link, url, created, expires_at}` (Unix seconds); the URL works once"),
-        (status = 400, description = "Invalid parameters", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "No such account in this mode", body = crate::api::openapi::ErrorBody),
+        (status = 400, description = "Invalid parameters, or no such account in this mode (`resource_missing`, `param` account)", body = crate::api::openapi::ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -170,15 +169,15 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input: CreateAccountLinkRequest = body.parse()?;
-        let id = ids::decode(IdKind::Account, &input.account)
-            .map_err(|_| ApiError::not_found("account", &input.account).with_param("account"))?;
+        let id = super::parse_account_id("account", &input.account)?;
+        let missing = || ApiError::missing("account", "account", &input.account);
         // A connected account may make links only for itself.
         if auth.account.is_some_and(|acting| acting != id) {
-            return Err(ApiError::not_found("account", &input.account).with_param("account"));
+            return Err(missing());
         }
         let account = accounts::find(txn, auth.livemode, id)
             .await?
-            .ok_or_else(|| ApiError::not_found("account", &input.account).with_param("account"))?;
+            .ok_or_else(missing)?;
         let spec = LinkSpec {
             kind: parse_kind(&input.kind)?,
             collect: parse_collect(input.collect.as_deref())?,

@@ -23,6 +23,7 @@ use crate::kyc::input::{
     self as kyc_input, BusinessProfileParams, CompanyParams, KycParams, PersonParams,
     TosAcceptanceParams,
 };
+use crate::payments::clock;
 use crate::state::AppState;
 
 /// A connected account: one seller on the platform.
@@ -332,10 +333,11 @@ pub async fn create(
             company: input.company,
             tos_acceptance: input.tos_acceptance,
         };
-        let account = accounts::create(txn, auth.livemode, new).await?;
+        let now = clock::now(txn, auth.livemode).await?;
+        let account = accounts::create(txn, auth.livemode, now, new).await?;
         let account = apply_kyc(&state, txn, account, &kyc, None, &origin).await?;
         let object = AccountObject::json(&account)?;
-        events::record(
+        events::record_at(
             txn,
             NewEvent {
                 livemode: auth.livemode,
@@ -345,6 +347,7 @@ pub async fn create(
                 previous_attributes: None,
             },
             &origin,
+            now,
         )
         .await?;
         Ok(object)
@@ -477,7 +480,8 @@ pub async fn update(
                 "Only the platform can pause or resume an account's payouts.",
             ));
         }
-        let (before, after) = accounts::update(txn, auth.livemode, id, changes)
+        let now = clock::now(txn, auth.livemode).await?;
+        let (before, after) = accounts::update(txn, auth.livemode, id, now, changes)
             .await?
             .ok_or_else(|| ApiError::not_found("account", &raw))?;
         let before = AccountObject::json(&before)?;

@@ -80,7 +80,7 @@ pub async fn open(
     .await?;
     let mut object = DisputeObject::json(&d)?;
     object["charge_object"] = ChargeObject::json(&charge)?;
-    events::record(
+    events::record_at(
         txn,
         NewEvent {
             livemode,
@@ -90,6 +90,7 @@ pub async fn open(
             previous_attributes: None,
         },
         origin,
+        now,
     )
     .await?;
     Ok(d)
@@ -184,7 +185,7 @@ pub async fn close(
         let account = payments::find_charge(txn, auth.livemode, d.charge_id)
             .await?
             .and_then(|c| c.destination_id);
-        events::record(
+        events::record_at(
             txn,
             NewEvent {
                 livemode: auth.livemode,
@@ -194,6 +195,7 @@ pub async fn close(
                 previous_attributes: None,
             },
             &origin,
+            now,
         )
         .await?;
         Ok(object)

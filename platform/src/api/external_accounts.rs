@@ -7,7 +7,7 @@ use agora_onboarding::accounts::{self, CountryCode};
 use agora_onboarding::kyc::entities::external_account as bank;
 use agora_onboarding::seal;
 use agora_onboarding::verify::{self, Failure};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
@@ -23,6 +23,7 @@ use crate::gateway::error::ApiError;
 use crate::gateway::ids::{self, IdKind};
 use crate::gateway::pagination::ListBody;
 use crate::gateway::{idempotency, Auth, JsonBody};
+use crate::payments::clock;
 use crate::state::AppState;
 
 /// Most bank accounts one seller may keep.
@@ -186,11 +187,12 @@ pub async fn live_banks(
         .await
 }
 
-/// Makes `id` the only default in its currency.
+/// Makes `id` the only default in its currency (at `now`, the mode's clock).
 async fn make_default(
     db: &impl ConnectionTrait,
     banks: &[bank::Model],
     chosen: &bank::Model,
+    now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     for b in banks
         .iter()
@@ -198,7 +200,7 @@ async fn make_default(
     {
         let mut model: bank::ActiveModel = b.clone().into();
         model.default_for_currency = Set(false);
-        model.updated_at = Set(Utc::now());
+        model.updated_at = Set(now);
         model.update(db).await?;
     }
     Ok(())
@@ -209,8 +211,9 @@ async fn record(
     kind: &str,
     b: &bank::Model,
     origin: &Origin,
+    now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    events::record(
+    events::record_at(
         db,
         NewEvent {
             livemode: b.livemode,
@@ -220,6 +223,7 @@ async fn record(
             previous_attributes: None,
         },
         origin,
+        now,
     )
     .await?;
     Ok(())
@@ -287,7 +291,7 @@ pub(crate) async fn add(
     let first_in_currency = !banks
         .iter()
         .any(|b| b.currency == code && b.default_for_currency && b.status != "errored");
-    let now = Utc::now();
+    let now = clock::now(txn, livemode).await?;
     let before = AccountObject::json(&account)?;
     let created = bank::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -317,9 +321,16 @@ pub(crate) async fn add(
     .insert(txn)
     .await?;
     if created.default_for_currency {
-        make_default(txn, &banks, &created).await?;
+        make_default(txn, &banks, &created, now).await?;
     }
-    record(txn, "account.external_account.created", &created, origin).await?;
+    record(
+        txn,
+        "account.external_account.created",
+        &created,
+        origin,
+        now,
+    )
+    .await?;
     crate::kyc::refresh(txn, account, Some(&before), origin).await?;
     Ok(created)
 }
@@ -479,13 +490,21 @@ pub async fn update(
         if input.default_for_currency == Some(true) {
             model.default_for_currency = Set(true);
         }
-        model.updated_at = Set(Utc::now());
+        let now = clock::now(txn, auth.livemode).await?;
+        model.updated_at = Set(now);
         let updated = model.update(txn).await?;
         if updated.default_for_currency && !b.default_for_currency {
             let banks = live_banks(txn, auth.livemode, id).await?;
-            make_default(txn, &banks, &updated).await?;
+            make_default(txn, &banks, &updated, now).await?;
         }
-        record(txn, "account.external_account.updated", &updated, &origin).await?;
+        record(
+            txn,
+            "account.external_account.updated",
+            &updated,
+            &origin,
+            now,
+        )
+        .await?;
         Ok(object(&updated))
     })
     .await
@@ -522,8 +541,9 @@ pub async fn delete(
             .ok_or_else(|| ApiError::not_found("account", &raw))?;
         let b = find_bank(txn, &auth, id, &raw_bank).await?;
         let before = AccountObject::json(&account)?;
+        let now = clock::now(txn, auth.livemode).await?;
         let mut model: bank::ActiveModel = b.clone().into();
-        model.deleted_at = Set(Some(Utc::now()));
+        model.deleted_at = Set(Some(now));
         model.default_for_currency = Set(false);
         let deleted = model.update(txn).await?;
         // The newest other bank account in the currency takes over as default.
@@ -532,11 +552,18 @@ pub async fn delete(
             if let Some(next) = banks.iter().find(|o| o.currency == b.currency) {
                 let mut model: bank::ActiveModel = next.clone().into();
                 model.default_for_currency = Set(true);
-                model.updated_at = Set(Utc::now());
+                model.updated_at = Set(now);
                 model.update(txn).await?;
             }
         }
-        record(txn, "account.external_account.deleted", &deleted, &origin).await?;
+        record(
+            txn,
+            "account.external_account.deleted",
+            &deleted,
+            &origin,
+            now,
+        )
+        .await?;
         crate::kyc::refresh(txn, account, Some(&before), &origin).await?;
         let mut body = object(&deleted);
         body["deleted"] = json!(true);

@@ -492,13 +492,7 @@ async fn parse_conditions(
     check_len("conditions.payment_method_types", &c.payment_method_types)?;
     let mut seller_ids = Vec::with_capacity(c.seller_ids.len());
     for (i, raw) in c.seller_ids.iter().enumerate() {
-        let id = ids::decode(IdKind::Account, raw).map_err(|e| {
-            ApiError::invalid(
-                format!("conditions.seller_ids[{i}]"),
-                "account_invalid",
-                format!("`{raw}` is not an account id: {e}"),
-            )
-        })?;
+        let id = super::parse_account_id(&format!("conditions.seller_ids[{i}]"), raw)?;
         seller_ids.push(id);
     }
     if !seller_ids.is_empty() {
@@ -511,10 +505,10 @@ async fn parse_conditions(
             .all(db)
             .await?;
         if let Some(i) = seller_ids.iter().position(|id| !found.contains(id)) {
-            return Err(ApiError::invalid(
+            return Err(ApiError::missing(
                 format!("conditions.seller_ids[{i}]"),
-                "account_invalid",
-                format!("No such account: '{}'", c.seller_ids[i]),
+                "account",
+                &c.seller_ids[i],
             ));
         }
     }
@@ -661,11 +655,7 @@ fn api_error(e: fee_rules::Error, raw_id: &str) -> ApiError {
                 fee_rules::MAX_VERSIONS
             ),
         ),
-        E::AccountNotFound => ApiError::invalid(
-            "destination",
-            "account_invalid",
-            format!("No such account: '{raw_id}'"),
-        ),
+        E::AccountNotFound => ApiError::missing("destination", "account", raw_id),
         E::Quote(agora_fees::QuoteError::NonPositiveAmount(n)) => ApiError::invalid(
             "amount",
             "amount_invalid",
@@ -678,6 +668,7 @@ fn api_error(e: fee_rules::Error, raw_id: &str) -> ApiError {
     }
 }
 
+/// Records a rule's event at `at`: the time of the version it describes (the mode's clock).
 async fn record_event(
     txn: &impl ConnectionTrait,
     auth: &Auth,
@@ -685,8 +676,9 @@ async fn record_event(
     kind: &str,
     object: &Value,
     previous_attributes: Option<Value>,
+    at: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    events::record(
+    events::record_at(
         txn,
         NewEvent {
             livemode: auth.livemode,
@@ -696,6 +688,7 @@ async fn record_event(
             previous_attributes,
         },
         origin,
+        at,
     )
     .await?;
     Ok(())
@@ -746,7 +739,16 @@ pub async fn create(
             .await
             .map_err(|e| api_error(e, ""))?;
         let object = FeeRuleObject::json(&rule)?;
-        record_event(txn, &auth, &origin, "fee_rule.created", &object, None).await?;
+        record_event(
+            txn,
+            &auth,
+            &origin,
+            "fee_rule.created",
+            &object,
+            None,
+            rule.created_at,
+        )
+        .await?;
         Ok(object)
     })
     .await
@@ -882,6 +884,7 @@ pub async fn update(
                 "fee_rule.updated",
                 &object,
                 Some(previous),
+                after.created_at,
             )
             .await?;
         }
@@ -932,6 +935,7 @@ pub async fn deactivate(
                 "fee_rule.updated",
                 &object,
                 Some(previous),
+                after.created_at,
             )
             .await?;
         }
@@ -992,13 +996,7 @@ pub async fn quote(
             ));
         }
         let currency = parse_currency("currency".to_owned(), &input.currency)?;
-        let destination = ids::decode(IdKind::Account, &input.destination).map_err(|e| {
-            ApiError::invalid(
-                "destination",
-                "account_invalid",
-                format!("`{}` is not an account id: {e}", input.destination),
-            )
-        })?;
+        let destination = super::parse_account_id("destination", &input.destination)?;
         let payment_method_type = parse_payment_method_type(
             "payment_method_type",
             input.payment_method_type.as_deref().unwrap_or("card"),

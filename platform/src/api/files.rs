@@ -4,7 +4,6 @@
 use actix_multipart::Multipart;
 use actix_web::{get, post, web, HttpResponse};
 use agora_onboarding::kyc::entities::file;
-use chrono::Utc;
 use futures_util::StreamExt;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{json, Value};
@@ -57,6 +56,7 @@ pub(crate) async fn save_identity_document(
     store::store(&state.kyc, id, bytes)
         .await
         .map_err(ApiError::internal)?;
+    let now = crate::payments::clock::now(&state.db, livemode).await?;
     let row = file::ActiveModel {
         id: Set(id),
         livemode: Set(livemode),
@@ -66,7 +66,7 @@ pub(crate) async fn save_identity_document(
         size: Set(i64::try_from(bytes.len()).unwrap_or(i64::MAX)),
         sha256: Set(store::sha256_hex(bytes)),
         filename: Set(filename),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
     }
     .insert(&state.db)
     .await?;

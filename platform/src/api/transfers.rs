@@ -138,7 +138,13 @@ pub async fn create(
         )
         .await?;
         let object = TransferObject::json(&t)?;
-        events::record(txn, event("transfer.created", &t, object.clone()), &origin).await?;
+        events::record_at(
+            txn,
+            event("transfer.created", &t, object.clone()),
+            &origin,
+            now,
+        )
+        .await?;
         Ok(object)
     })
     .await
@@ -177,7 +183,13 @@ pub async fn reverse(
                 other => other.into(),
             })?;
         let object = TransferObject::json(&t)?;
-        events::record(txn, event("transfer.reversed", &t, object.clone()), &origin).await?;
+        events::record_at(
+            txn,
+            event("transfer.reversed", &t, object.clone()),
+            &origin,
+            now,
+        )
+        .await?;
         Ok(object)
     })
     .await

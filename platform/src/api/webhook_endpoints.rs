@@ -41,7 +41,8 @@ pub struct EndpointObject {
     pub created: String,
     #[schema(example = "https://platform.example/agora/webhooks")]
     pub url: String,
-    /// Event types to receive: `*`, a prefix such as `charge.*`, or exact types.
+    /// Event types to receive: `*`, a prefix such as `charge.*`, or exact types (see the
+    /// list in the README's Webhooks section).
     #[schema(example = json!(["charge.*", "account.updated"]))]
     pub enabled_events: Vec<String>,
     pub description: Option<String>,
@@ -89,7 +90,8 @@ pub struct CreateEndpointRequest {
     /// https (live mode: resolving to public addresses only); test mode may use http.
     #[schema(example = "https://platform.example/agora/webhooks")]
     pub url: String,
-    /// 1 to 100 patterns: `*`, `charge.*`, `charge.refunded`.
+    /// 1 to 100 patterns: `*`, an event type (`charge.refunded`), or a prefix (`charge.*`)
+    /// that matches at least one event type; an unknown type is refused.
     #[schema(example = json!(["*"]))]
     pub enabled_events: Vec<String>,
     pub description: Option<String>,
@@ -193,13 +195,9 @@ fn check_patterns(patterns: &[String]) -> Result<Value, ApiError> {
         ));
     }
     for (i, p) in patterns.iter().enumerate() {
-        if !webhooks::valid_pattern(p) {
-            return Err(ApiError::invalid(
-                format!("enabled_events[{i}]"),
-                "parameter_invalid",
-                "Each pattern is `*`, an event type like `charge.refunded`, or a prefix like `charge.*`.",
-            ));
-        }
+        webhooks::check_pattern(p).map_err(|message| {
+            ApiError::invalid(format!("enabled_events[{i}]"), "parameter_invalid", message)
+        })?;
     }
     Ok(json!(patterns))
 }
@@ -631,9 +629,7 @@ pub async fn redeliver(
                     .filter(endpoints::Column::Livemode.eq(auth.livemode))
                     .one(txn)
                     .await?
-                    .ok_or_else(|| {
-                        ApiError::invalid("endpoint", "resource_missing", format!("No such webhook_endpoint: '{we}'"))
-                    })?;
+                    .ok_or_else(|| ApiError::missing("endpoint", "webhook_endpoint", we))?;
                 if endpoint.disabled {
                     return Err(ApiError::invalid("endpoint", "endpoint_disabled", "The endpoint is disabled; enable it first."));
                 }

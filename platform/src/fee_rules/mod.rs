@@ -201,7 +201,8 @@ fn row(
     })
 }
 
-/// Inserts one version. Only ever inserts: versions are immutable.
+/// Inserts one version, created at the mode's clock. Only ever inserts: versions are
+/// immutable.
 async fn insert_version(
     db: &impl ConnectionTrait,
     livemode: bool,
@@ -209,7 +210,7 @@ async fn insert_version(
     is_default: bool,
     active: bool,
 ) -> Result<FeeRule, Error> {
-    let now = Utc::now();
+    let now = crate::payments::clock::now(db, livemode).await?;
     entity::Entity::insert(row(livemode, rule, is_default, active, now)?)
         .exec_without_returning(db)
         .await?;
@@ -251,7 +252,8 @@ pub async fn ensure_default(
         },
     };
     agora_fees::validate(&rule).map_err(Error::Invalid)?;
-    let model = row(livemode, &rule, true, true, Utc::now())?;
+    let now = crate::payments::clock::now(db, livemode).await?;
+    let model = row(livemode, &rule, true, true, now)?;
     entity::Entity::insert(model)
         .on_conflict(
             OnConflict::columns([entity::Column::RuleId, entity::Column::Version])

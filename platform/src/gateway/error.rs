@@ -93,6 +93,18 @@ impl ApiError {
         )
     }
 
+    /// 400 `resource_missing`: an id in the body (or query) names no `what` in this mode, or
+    /// none the caller may see. `param` names the field.
+    pub fn missing(param: impl Into<String>, what: &str, id: &str) -> Self {
+        let shown: String = id.chars().take(64).collect();
+        Self::invalid(
+            param,
+            "resource_missing",
+            format!("No such {what}: '{shown}'"),
+        )
+    }
+
+    /// 404 `resource_missing`: the id in the path names no `what` in this mode.
     pub fn not_found(what: &str, id: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

@@ -74,7 +74,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Deletes ended sessions and links past their retention ([`links::LINK_RETENTION_DAYS`]
-/// after expiry), `batch` rows per statement. Returns (sessions, links) deleted.
+/// after expiry), `batch` rows per statement. `now` is real time (sessions); test-mode links
+/// are judged by the test clock. Returns (sessions, links) deleted.
 pub async fn sweep(
     db: &impl sea_orm::ConnectionTrait,
     now: DateTime<Utc>,
@@ -88,11 +89,18 @@ pub async fn sweep(
         batch,
     )
     .await?;
+    // Links live by their mode's clock: a test-mode link is judged by the test clock.
     let cutoff = now - Duration::days(links::LINK_RETENTION_DAYS);
+    let test_cutoff = cutoff + crate::payments::clock::test_offset(db).await?;
     let retired = crate::db::delete_in_batches::<link::Entity>(
         db,
         link::Column::Id,
-        link::Column::ExpiresAt.lt(cutoff),
+        link::Column::Livemode
+            .eq(true)
+            .and(link::Column::ExpiresAt.lt(cutoff))
+            .or(link::Column::Livemode
+                .eq(false)
+                .and(link::Column::ExpiresAt.lt(test_cutoff))),
         batch,
     )
     .await?;
@@ -417,8 +425,11 @@ async fn open_link(
         if token.len() > 128 {
             return Err(PageError::new(Problem::NotFound, locale));
         }
+        // The link lives by its mode's clock; the page session by real time.
         let now = Utc::now();
-        let link = match links::open(&state.db, &token, now).await? {
+        let test_now = now + crate::payments::clock::test_offset(&state.db).await?;
+        let mode_now = |livemode: bool| if livemode { now } else { test_now };
+        let link = match links::open(&state.db, &token, mode_now).await? {
             Opened::Unknown => return Err(PageError::new(Problem::NotFound, locale)),
             Opened::Stale(link) => return Ok(see_other(&link.refresh_url)),
             Opened::Fresh(link) => link,
@@ -1068,8 +1079,9 @@ async fn apply(
                     business_type: Some(business_type),
                     ..AccountChanges::default()
                 };
+                let now = crate::payments::clock::now(&txn, s.livemode).await?;
                 if let Some((_, after)) =
-                    accounts::update(&txn, s.livemode, s.account_id, changes).await?
+                    accounts::update(&txn, s.livemode, s.account_id, now, changes).await?
                 {
                     account = after;
                 }

@@ -256,11 +256,7 @@ async fn attach_document(
         .await?
         .filter(|f| f.account_id.is_none_or(|a| a == ctx.account_id));
     let Some(found) = found else {
-        return Err(ApiError::invalid(
-            param,
-            "resource_missing",
-            "no such file for this account in this mode",
-        ));
+        return Err(ApiError::missing(param, "file", raw));
     };
     if found.purpose != super::files::IDENTITY_DOCUMENT {
         return Err(ApiError::invalid(

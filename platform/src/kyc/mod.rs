@@ -189,6 +189,17 @@ pub async fn refresh(
     origin: &Origin,
 ) -> Result<Account, ApiError> {
     let now = crate::payments::clock::now(db, account.livemode).await?;
+    refresh_at(db, account, before, origin, now).await
+}
+
+/// [`refresh`] at `now`, the mode's clock already read by the caller.
+async fn refresh_at(
+    db: &impl ConnectionTrait,
+    account: Account,
+    before: Option<&Value>,
+    origin: &Origin,
+    now: DateTime<Utc>,
+) -> Result<Account, ApiError> {
     let evaluation = evaluate(db, &account, now).await?;
     let state = serde_json::to_value(&evaluation).map_err(ApiError::internal)?;
     let account = if account.kyc_state.as_ref() != Some(&state)
@@ -199,7 +210,7 @@ pub async fn refresh(
         model.kyc_state = Set(Some(state));
         model.charges_enabled = Set(evaluation.charges_enabled);
         model.payouts_enabled = Set(evaluation.payouts_enabled);
-        model.updated_at = Set(Utc::now());
+        model.updated_at = Set(now);
         model.update(db).await?
     } else {
         account
@@ -211,7 +222,7 @@ pub async fn refresh(
         serde_json::to_value(AccountObject::from_model(&account)).map_err(ApiError::internal)?;
     let previous = events::previous_attributes(before, &after);
     if previous.as_object().is_some_and(|m| !m.is_empty()) {
-        events::record(
+        events::record_at(
             db,
             NewEvent {
                 livemode: account.livemode,
@@ -221,6 +232,7 @@ pub async fn refresh(
                 previous_attributes: Some(previous),
             },
             origin,
+            now,
         )
         .await?;
     }
@@ -228,7 +240,7 @@ pub async fn refresh(
         let old = before.pointer(&format!("/capabilities/{capability}"));
         let new = after.pointer(&format!("/capabilities/{capability}"));
         if old != new {
-            events::record(
+            events::record_at(
                 db,
                 NewEvent {
                     livemode: account.livemode,
@@ -244,6 +256,7 @@ pub async fn refresh(
                     previous_attributes: Some(json!({ "status": old })),
                 },
                 origin,
+                now,
             )
             .await?;
         }
@@ -259,11 +272,12 @@ pub async fn save_profile(
     before: Option<&Value>,
     origin: &Origin,
 ) -> Result<Account, ApiError> {
+    let now = crate::payments::clock::now(db, account.livemode).await?;
     let mut model: accounts::entity::ActiveModel = account.into();
     model.profile = Set(Some(profile.to_json()));
-    model.updated_at = Set(Utc::now());
+    model.updated_at = Set(now);
     let account = model.update(db).await?;
-    refresh(db, account, before, origin).await
+    refresh_at(db, account, before, origin, now).await
 }
 
 /// Accounts whose deadline has passed and that the worker has not yet evaluated after it:

@@ -9,7 +9,6 @@ use agora_onboarding::accounts::Account;
 use agora_onboarding::kyc::entities::review;
 use agora_onboarding::kyc::{self as engine, DocumentStatus, Profile, Screening, ScreeningStatus};
 use agora_onboarding::sanctions::{Subject, SubjectKind};
-use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -48,6 +47,7 @@ async fn open(
     details: Value,
     origin: &Origin,
 ) -> Result<Uuid, ApiError> {
+    let now = crate::payments::clock::now(db, account.livemode).await?;
     let row = review::ActiveModel {
         id: Set(Uuid::now_v7()),
         livemode: Set(account.livemode),
@@ -57,12 +57,12 @@ async fn open(
         status: Set("open".to_owned()),
         details: Set(details),
         closed_reason: Set(None),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         closed_at: Set(None),
     }
     .insert(db)
     .await?;
-    events::record(
+    events::record_at(
         db,
         NewEvent {
             livemode: account.livemode,
@@ -72,6 +72,7 @@ async fn open(
             previous_attributes: None,
         },
         origin,
+        now,
     )
     .await?;
     tracing::info!(review = %row.id, reason, "review opened");
@@ -252,12 +253,13 @@ pub async fn close(
             }
         }
     }
+    let now = crate::payments::clock::now(db, row.livemode).await?;
     let mut model: review::ActiveModel = row.into();
     model.status = Set(if approve { "approved" } else { "rejected" }.to_owned());
     model.closed_reason = Set(reason);
-    model.closed_at = Set(Some(Utc::now()));
+    model.closed_at = Set(Some(now));
     let closed = model.update(db).await?;
-    events::record(
+    events::record_at(
         db,
         NewEvent {
             livemode: closed.livemode,
@@ -267,6 +269,7 @@ pub async fn close(
             previous_attributes: Some(json!({ "status": "open" })),
         },
         origin,
+        now,
     )
     .await?;
     let account = if let Some(r) = rejected_reason {

@@ -1,6 +1,10 @@
-//! Time for time-based work. Live mode reads the real clock; test mode reads the real clock
-//! plus an offset that `POST /v1/test_helpers/advance_clock` moves forward, so a platform can
-//! test settlement days ahead without waiting.
+//! The mode's clock: every timestamp of a mode's API objects and events, and every decision by
+//! time (settlement, payout days, deadlines, webhook retries, link expiry). Live mode reads the
+//! real clock; test mode reads the real clock plus an offset that
+//! `POST /v1/test_helpers/advance_clock` moves forward, so a platform can test settlement days
+//! ahead without waiting. Real time is only for what belongs to no mode's data (idempotency
+//! expiry, page sessions, the email outbox, API keys, ledger journal rows, the signed
+//! `webhook-timestamp`).
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -11,15 +15,22 @@ use super::entity::clock_offset;
 /// Most one call may advance the test clock: a year.
 pub const MAX_ADVANCE_SECONDS: i64 = 366 * 24 * 3600;
 
+/// The mode's clock: real time in live mode, real time plus the offset in test mode. Every
+/// timestamp of an API object or event of the mode comes from here.
 pub async fn now(db: &impl ConnectionTrait, livemode: bool) -> Result<DateTime<Utc>, DbErr> {
     if livemode {
         return Ok(Utc::now());
     }
+    Ok(Utc::now() + test_offset(db).await?)
+}
+
+/// How far the test clock is ahead of real time.
+pub async fn test_offset(db: &impl ConnectionTrait) -> Result<Duration, DbErr> {
     let offset = clock_offset::Entity::find_by_id(false)
         .one(db)
         .await?
         .map_or(0, |row| row.offset_seconds);
-    Ok(Utc::now() + Duration::seconds(offset))
+    Ok(Duration::seconds(offset))
 }
 
 /// Moves the test clock forward by `seconds` (1..=MAX_ADVANCE_SECONDS); returns the new now.

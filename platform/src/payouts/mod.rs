@@ -482,7 +482,7 @@ pub async fn create(
     let created = find(db, livemode, id)
         .await?
         .ok_or_else(|| ApiError::internal("payout vanished"))?;
-    event(db, "payout.created", &created, None, origin).await?;
+    event(db, "payout.created", &created, None, origin, now).await?;
     Ok(Some(created))
 }
 
@@ -524,9 +524,10 @@ async fn event(
     p: &Payout,
     previous: Option<serde_json::Value>,
     origin: &Origin,
+    now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let object = crate::api::payouts::PayoutObject::json(p)?;
-    events::record(
+    events::record_at(
         db,
         NewEvent {
             livemode: p.livemode,
@@ -536,6 +537,7 @@ async fn event(
             previous_attributes: previous,
         },
         origin,
+        now,
     )
     .await?;
     Ok(())
@@ -747,6 +749,7 @@ pub async fn transition(
         &after,
         Some(serde_json::json!({"status": from})),
         origin,
+        now,
     )
     .await?;
     let notice = if matches!(outcome, Outcome::Paid | Outcome::Failed(_)) {

@@ -396,7 +396,7 @@ async fn record(
                 let object = crate::api::webhook_endpoints::EndpointObject::from_model(&after);
                 let object = serde_json::to_value(object)
                     .map_err(|e| DbErr::Custom(format!("endpoint JSON: {e}")))?;
-                events::record(
+                events::record_at(
                     &txn,
                     NewEvent {
                         livemode: endpoint.livemode,
@@ -406,6 +406,7 @@ async fn record(
                         previous_attributes: Some(serde_json::json!({"disabled": false})),
                     },
                     &Origin::default(),
+                    now,
                 )
                 .await?;
                 disabled = Some(after);

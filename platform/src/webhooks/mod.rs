@@ -70,6 +70,79 @@ pub fn valid_pattern(pattern: &str) -> bool {
         })
 }
 
+/// Can an endpoint subscribe to `pattern`? It must be `*`, a known event type
+/// ([`crate::events::EVENT_TYPES`]) or a prefix pattern `x.*` matching at least one. The
+/// error is a message for the caller naming the bad value and, when one is close, the type
+/// (or prefix) it was probably meant to be.
+pub fn check_pattern(pattern: &str) -> Result<(), String> {
+    let types = crate::events::EVENT_TYPES;
+    if !valid_pattern(pattern) {
+        return Err(format!(
+            "'{pattern}' is not an event type pattern: use `*`, an event type like \
+             `charge.refunded`, or a prefix like `charge.*`."
+        ));
+    }
+    if types.iter().any(|kind| matches(pattern, kind)) {
+        return Ok(());
+    }
+    let (what, candidates): (&str, Vec<String>) = if pattern.ends_with(".*") {
+        // Every prefix of a known type: `charge.*`, `charge.dispute.*`, …
+        let mut prefixes: Vec<String> = types
+            .iter()
+            .flat_map(|kind| {
+                let parts: Vec<&str> = kind.split('.').collect();
+                (1..parts.len())
+                    .map(move |n| format!("{}.*", parts[..n].join(".")))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        ("matches no event type", prefixes)
+    } else {
+        (
+            "is not an event type",
+            types.iter().map(|t| (*t).to_owned()).collect(),
+        )
+    };
+    let hint = match closest(pattern, &candidates) {
+        Some(c) => format!("Did you mean '{c}'?"),
+        None => {
+            let mut objects: Vec<&str> = types.iter().filter_map(|t| t.split('.').next()).collect();
+            objects.dedup();
+            format!("Event types begin with {}.", objects.join(".*, ") + ".*")
+        }
+    };
+    Err(format!("'{pattern}' {what}. {hint}"))
+}
+
+/// The candidate nearest to `input` by edit distance, if it is near enough to be a typo.
+fn closest<'a>(input: &str, candidates: &'a [String]) -> Option<&'a str> {
+    let (best, distance) = candidates
+        .iter()
+        .map(|c| (c.as_str(), edit_distance(input, c)))
+        .min_by_key(|(_, d)| *d)?;
+    (distance <= (input.chars().count() / 3).max(2)).then_some(best)
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// Does an endpoint listening for `pattern` want events of type `kind`?
 pub fn matches(pattern: &str, kind: &str) -> bool {
     if pattern == "*" || pattern == kind {
@@ -130,8 +203,8 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<Strin
 }
 
 /// The transactional outbox's second half: one pending delivery per enabled endpoint of the
-/// event's mode that wants it, written in the event's transaction. One query for the mode's
-/// endpoints (at most 20).
+/// event's mode that wants it, written in the event's transaction, due at the event's time
+/// (the mode's clock). One query for the mode's endpoints (at most 20).
 pub async fn fan_out(db: &impl ConnectionTrait, event: &crate::events::Event) -> Result<(), DbErr> {
     let wanting: Vec<Uuid> = endpoints::Entity::find()
         .filter(endpoints::Column::Livemode.eq(event.livemode))
@@ -145,12 +218,10 @@ pub async fn fan_out(db: &impl ConnectionTrait, event: &crate::events::Event) ->
     if wanting.is_empty() {
         return Ok(());
     }
-    let now = crate::payments::clock::now(db, event.livemode).await?;
-    deliveries::Entity::insert_many(
-        wanting
-            .into_iter()
-            .map(|endpoint_id| pending_delivery(event.livemode, endpoint_id, event.id, now)),
-    )
+    // The event's time is the mode's clock: no need to read it again.
+    deliveries::Entity::insert_many(wanting.into_iter().map(|endpoint_id| {
+        pending_delivery(event.livemode, endpoint_id, event.id, event.created_at)
+    }))
     .exec_without_returning(db)
     .await?;
     Ok(())
@@ -216,6 +287,39 @@ mod tests {
         ] {
             assert!(!valid_pattern(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_known_event_types_can_be_subscribed_to() {
+        for ok in [
+            "*",
+            "charge.*",
+            "charge.dispute.*",
+            "charge.refunded",
+            "payout.*",
+        ] {
+            assert_eq!(check_pattern(ok), Ok(()), "{ok}");
+        }
+        for kind in crate::events::EVENT_TYPES {
+            assert_eq!(check_pattern(kind), Ok(()), "{kind}");
+        }
+        let e = check_pattern("charge.sucseeded").unwrap_err();
+        assert!(
+            e.starts_with("'charge.sucseeded' is not an event type."),
+            "{e}"
+        );
+        assert!(e.contains("Did you mean 'charge.succeeded'?"), "{e}");
+        let e = check_pattern("charges.*").unwrap_err();
+        assert!(e.contains("'charges.*' matches no event type"), "{e}");
+        assert!(e.contains("Did you mean 'charge.*'?"), "{e}");
+        // Nothing close: no guess.
+        let e = check_pattern("invoice.paid").unwrap_err();
+        assert!(!e.contains("Did you mean"), "{e}");
+        assert!(e.contains("begin with account.*, capability.*,"), "{e}");
+        let e = check_pattern("charge.*.x").unwrap_err();
+        assert!(e.contains("is not an event type pattern"), "{e}");
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "ab"), 2);
     }
 
     #[test]
