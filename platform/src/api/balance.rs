@@ -87,7 +87,7 @@ pub async fn settle(
                 Owner::Platform => None,
                 Owner::Seller(id) => Some(id),
             };
-            events::record(
+            events::record_at(
                 db,
                 NewEvent {
                     livemode,
@@ -97,6 +97,7 @@ pub async fn settle(
                     previous_attributes: None,
                 },
                 origin,
+                now,
             )
             .await?;
         }

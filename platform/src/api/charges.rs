@@ -263,6 +263,7 @@ async fn priced_split(
     fee: Option<i64>,
     currency: agora_ledger::Currency,
     method: &PaymentMethod,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Split, ApiError> {
     if let Some(fee) = fee {
         return Ok(Split {
@@ -283,7 +284,6 @@ async fn priced_split(
             fee_rule: None,
         });
     }
-    let now = clock::now(txn, livemode).await?;
     let volume = payments::monthly_volume(txn, livemode, destination, currency, now).await?;
     let input = crate::fee_rules::QuoteInput {
         amount,
@@ -366,6 +366,8 @@ pub async fn create(
         let method = parse_payment_method(&input.payment_method)?;
         check_text("description", &input.description, MAX_TEXT)?;
         check_text("transfer_group", &input.transfer_group, MAX_SHORT_TEXT)?;
+        // One reading of the mode's clock for the whole charge: pricing, the rows, the event.
+        let now = clock::now(txn, auth.livemode).await?;
         let (splits, single) = match (&input.destination, &input.splits) {
             (Some(_), Some(_)) => {
                 return Err(ApiError::invalid(
@@ -393,6 +395,7 @@ pub async fn create(
                     input.application_fee_amount,
                     currency,
                     &method,
+                    now,
                 )
                 .await?;
                 (vec![split], true)
@@ -427,6 +430,7 @@ pub async fn create(
                             p.application_fee_amount,
                             currency,
                             &method,
+                            now,
                         )
                         .await?,
                     );
@@ -434,7 +438,6 @@ pub async fn create(
                 (splits, false)
             }
         };
-        let now = clock::now(txn, auth.livemode).await?;
         let created = payments::create_charge(
             txn,
             auth.livemode,
@@ -460,10 +463,11 @@ pub async fn create(
             (None, true) => "charge.succeeded",
             (None, false) => "charge.pending",
         };
-        events::record(
+        events::record_at(
             txn,
             charge_event(kind, &created.charge, object.clone()),
             &origin,
+            now,
         )
         .await?;
         if created.decline.is_none()
@@ -542,10 +546,11 @@ pub async fn capture(
         let now = clock::now(txn, auth.livemode).await?;
         let charge = payments::capture(txn, auth.livemode, now, delay, id, input.amount).await?;
         let object = ChargeObject::json(&charge)?;
-        events::record(
+        events::record_at(
             txn,
             charge_event("charge.captured", &charge, object.clone()),
             &origin,
+            now,
         )
         .await?;
         Ok(object)

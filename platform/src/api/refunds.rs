@@ -158,7 +158,7 @@ pub async fn create(
         )
         .await?;
         let charge_object = ChargeObject::json(&charge)?;
-        events::record(
+        events::record_at(
             txn,
             NewEvent {
                 livemode: auth.livemode,
@@ -168,6 +168,7 @@ pub async fn create(
                 previous_attributes: None,
             },
             &origin,
+            now,
         )
         .await?;
         serde_json::to_value(RefundObject::from_model(&refund)).map_err(ApiError::internal)
