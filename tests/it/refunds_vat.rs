@@ -60,6 +60,16 @@ async fn total(app: &TestApp, account: Option<&str>, currency: &str) -> i64 {
         .sum()
 }
 
+/// A fee rule of `percent` with 25 % VAT, above the default rule.
+async fn vat_rule(app: &TestApp, percent: &str, inclusive: bool) {
+    ok(
+        app,
+        "/v1/fee_rules",
+        json!({"priority": 10, "percent": percent, "vat": {"rate": "25", "inclusive": inclusive}}),
+    )
+    .await;
+}
+
 /// The platform's VAT liability in `currency`, read from the ledger.
 async fn tax_payable(app: &TestApp, currency: &str) -> i64 {
     let currency = Currency::parse(currency).unwrap();
@@ -77,12 +87,7 @@ async fn tax_payable(app: &TestApp, currency: &str) -> i64 {
 async fn a_refunded_charge_gives_back_the_vat_and_leaves_the_platform_where_it_was() {
     let app = spawn_app().await;
     let s = seller(&app, "SE").await;
-    ok(
-        &app,
-        "/v1/fee_rules",
-        json!({"priority": 10, "percent": "5", "vat": {"rate": "25", "inclusive": false}}),
-    )
-    .await;
+    vat_rule(&app, "5", false).await;
     // 100.00 SEK: fee 5.00, VAT 1.25, the seller keeps 93.75.
     let c = ok(&app, "/v1/charges", json!({"amount": 10000, "currency": "sek", "destination": s, "payment_method": "pm_card_visa"})).await;
     assert_eq!(
@@ -170,12 +175,7 @@ async fn a_refunded_charge_gives_back_the_vat_and_leaves_the_platform_where_it_w
 async fn a_refund_that_keeps_the_fee_keeps_the_vat_owed() {
     let app = spawn_app().await;
     let s = seller(&app, "SE").await;
-    ok(
-        &app,
-        "/v1/fee_rules",
-        json!({"priority": 10, "percent": "10", "vat": {"rate": "25", "inclusive": true}}),
-    )
-    .await;
+    vat_rule(&app, "10", true).await;
     // 10 % of 200.00 = 20.00 including 25 % VAT: fee 16.00, VAT 4.00.
     let c = ok(&app, "/v1/charges", json!({"amount": 20000, "currency": "sek", "destination": s, "payment_method": "pm_card_visa"})).await;
     assert_eq!(
@@ -215,12 +215,7 @@ async fn a_refund_that_keeps_the_fee_keeps_the_vat_owed() {
 async fn a_dispute_reverses_the_vat_and_a_win_owes_it_again() {
     let app = spawn_app().await;
     let s = seller(&app, "SE").await;
-    ok(
-        &app,
-        "/v1/fee_rules",
-        json!({"priority": 10, "percent": "5", "vat": {"rate": "25", "inclusive": false}}),
-    )
-    .await;
+    vat_rule(&app, "5", false).await;
     let c = ok(&app, "/v1/charges", json!({"amount": 10000, "currency": "sek", "destination": s, "payment_method": "pm_card_createDispute"})).await;
     assert_eq!(c["disputed"], true);
     assert_eq!(tax_payable(&app, "sek").await, 0);

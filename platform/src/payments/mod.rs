@@ -856,6 +856,12 @@ pub fn refund_shares(
         .collect()
 }
 
+/// The line that takes the VAT of refunded fee shares off `tax_payable` (none without VAT).
+fn vat_reversal(shares: &[RefundShare], currency: Currency) -> Option<LineSpec> {
+    let tax: i64 = shares.iter().map(|sh| sh.tax_amount).sum();
+    (tax > 0).then(|| LineSpec::debit(AccountRef::platform(AccountKind::TaxPayable, currency), tax))
+}
+
 /// The shares of the refunds a charge has had so far, oldest first.
 async fn earlier_refunds(
     db: &impl ConnectionTrait,
@@ -1163,13 +1169,7 @@ pub async fn create_refund(
         AccountRef::platform(AccountKind::Clearing, currency),
         amount,
     )];
-    let tax: i64 = shares.iter().map(|sh| sh.tax_amount).sum();
-    if tax > 0 {
-        fixed.push(LineSpec::debit(
-            AccountRef::platform(AccountKind::TaxPayable, currency),
-            tax,
-        ));
-    }
+    fixed.extend(vat_reversal(&shares, currency));
     let taken = claw_back(
         txn,
         livemode,
@@ -1655,13 +1655,7 @@ pub async fn open_dispute(
             fee,
         ));
     }
-    let tax: i64 = shares.iter().map(|sh| sh.tax_amount).sum();
-    if tax > 0 {
-        fixed.push(LineSpec::debit(
-            AccountRef::platform(AccountKind::TaxPayable, currency),
-            tax,
-        ));
-    }
+    fixed.extend(vat_reversal(&shares, currency));
     let taken = claw_back(
         txn,
         livemode,
