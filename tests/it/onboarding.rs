@@ -110,7 +110,13 @@ async fn a_link_opens_once_with_a_safe_cookie_and_strict_headers() {
         url.starts_with(&format!("{}/onboarding/link/", app.address)),
         "{url}"
     );
-    let ttl = created["expires_at"].as_i64().unwrap() - created["created"].as_i64().unwrap();
+    // Times are RFC 3339 like every other object's.
+    let at = |field: &str| {
+        chrono::DateTime::parse_from_rfc3339(created[field].as_str().unwrap())
+            .unwrap()
+            .timestamp()
+    };
+    let ttl = at("expires_at") - at("created");
     assert_eq!(ttl, 300, "five minutes by default");
 
     let first = page(&app, Method::GET, url, None, &[], None).await;

@@ -6,7 +6,7 @@ use actix_web::{post, web, HttpRequest, HttpResponse};
 use agora_onboarding::accounts::{self, Account};
 use agora_onboarding::links::{self, link};
 use base64::Engine;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde::Deserialize;
@@ -138,16 +138,12 @@ pub async fn create_link(
     Ok((row, format!("{public_url}/onboarding/link/{token}")))
 }
 
-fn epoch(t: DateTime<Utc>) -> i64 {
-    t.timestamp()
-}
-
 fn link_object(row: &link::Model, url: &str) -> Value {
     json!({
         "object": "account_link",
         "url": url,
-        "created": epoch(row.created_at),
-        "expires_at": epoch(row.expires_at),
+        "created": super::timestamp(row.created_at),
+        "expires_at": super::timestamp(row.expires_at),
     })
 }
 
@@ -155,7 +151,7 @@ fn link_object(row: &link::Model, url: &str) -> Value {
     tag = "Account links",
     request_body = CreateAccountLinkRequest,
     responses(
-        (status = 200, description = "`{object: account_link, url, created, expires_at}` (Unix seconds); the URL works once"),
+        (status = 200, description = "`{object: account_link, url, created, expires_at}` (RFC 3339 UTC, as every object's times); the URL works once"),
         (status = 400, description = "Invalid parameters, or no such account in this mode (`resource_missing`, `param` account)", body = crate::api::openapi::ErrorBody),
     ),
     security(("api_key" = []))
@@ -262,7 +258,7 @@ pub async fn onboarding_email(
             "account": raw,
             "to": to,
             "locale": locale.code(),
-            "expires_at": epoch(row.expires_at),
+            "expires_at": super::timestamp(row.expires_at),
         }))
     })
     .await
