@@ -1078,9 +1078,11 @@ async fn one_default_bank_account_per_currency() {
             json!({"country": "SE", "currency": "sek", "iban": "SE45 5000 0000 0583 9825 7466"}),
         )
         .await;
+    let error = dup.error(400, "invalid_request_error");
     assert_eq!(
-        dup.error(400, "invalid_request_error")["code"],
-        "bank_account_exists"
+        (error["code"].as_str(), error["param"].as_str()),
+        (Some("bank_account_exists"), Some("iban")),
+        "the param is the field the number came in"
     );
     // Deleting the default hands it to the other one in the currency.
     let res = app

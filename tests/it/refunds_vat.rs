@@ -162,12 +162,21 @@ async fn a_refunded_charge_gives_back_the_vat_and_leaves_the_platform_where_it_w
         .map(|r| r["net"].as_i64().unwrap())
         .sum();
     assert_eq!(net, 0);
-    // A refund of nothing more is refused and changes nothing.
-    let again = app.post("/v1/refunds", json!({"charge": c["id"]})).await;
-    assert_eq!(
-        again.error(400, "invalid_request_error")["code"],
-        "charge_already_refunded"
-    );
+    // A refund of nothing more is refused and changes nothing, with or without an amount;
+    // the error has no one parameter at fault, and says so with `param: null`.
+    for body in [
+        json!({"charge": c["id"]}),
+        json!({"charge": c["id"], "amount": 1}),
+    ] {
+        let again = app.post("/v1/refunds", body).await;
+        let error = again.error(400, "invalid_request_error");
+        assert_eq!(error["code"], "charge_already_refunded", "{}", again.body);
+        assert!(
+            error.as_object().unwrap().contains_key("param") && error["param"].is_null(),
+            "{}",
+            again.body
+        );
+    }
     verify(&app).await;
 }
 
@@ -395,6 +404,53 @@ async fn each_seller_of_a_cart_sees_the_charge_with_its_own_split_only() {
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     assert_eq!(own_ids, vec![single["id"].as_str().unwrap(), id]);
+
+    // In the cart, B's amounts are its part: refund 25.00 of the cart (B's part 10.00).
+    ok(&app, "/v1/refunds", json!({"charge": id, "amount": 2500})).await;
+    let seen = as_seller(&app, &b, &format!("/v1/charges/{id}")).await.body;
+    let b_row = rows.body["data"][0]["id"].clone();
+    assert_eq!(
+        (
+            seen["amount"].as_i64(),
+            seen["amount_captured"].as_i64(),
+            seen["amount_refunded"].as_i64(),
+            seen["refunded"].as_bool()
+        ),
+        (Some(4000), Some(4000), Some(1000), Some(false)),
+        "{seen}"
+    );
+    assert_eq!(seen["balance_transaction"], b_row);
+    let listed = as_seller(&app, &b, "/v1/charges").await.body;
+    assert_eq!(listed["data"][0], seen, "the list shows the same view");
+    // The platform still sees the whole cart.
+    let whole = app.get(&format!("/v1/charges/{id}")).await.body;
+    assert_eq!(
+        (whole["amount"].as_i64(), whole["amount_refunded"].as_i64()),
+        (Some(10000), Some(2500))
+    );
+
+    // Two splits to one seller would price it twice: refused, nothing written.
+    let before = app.get("/v1/charges?limit=100").await.body["data"]
+        .as_array()
+        .unwrap()
+        .len();
+    let twice = app
+        .post(
+            "/v1/charges",
+            json!({"amount": 1000, "currency": "eur", "payment_method": "pm_card_visa",
+            "splits": [{"destination": a, "amount": 600}, {"destination": a, "amount": 400}]}),
+        )
+        .await;
+    let error = twice.error(400, "invalid_request_error");
+    assert_eq!(
+        (error["code"].as_str(), error["param"].as_str()),
+        (Some("splits_invalid"), Some("splits[1].destination"))
+    );
+    let after = app.get("/v1/charges?limit=100").await.body["data"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after);
 
     // A seller with no split sees neither.
     let res = as_seller(&app, &outsider, &format!("/v1/charges/{id}")).await;

@@ -83,9 +83,32 @@ pub struct ChargeObject {
 impl ChargeObject {
     /// The charge as a connected account acting for itself sees it: only its own split, and
     /// the platform's fee and VAT on that split; other sellers of a cart stay hidden.
-    pub fn for_viewer(c: &Charge, seller: Option<uuid::Uuid>) -> Self {
+    ///
+    /// In a cart (no single destination) the amounts are the seller's part too: `amount` and
+    /// `amount_captured` its split (after a partial capture, the captured part), `amount_refunded`
+    /// what refunds took of it, `balance_transaction` its own row.
+    pub fn for_viewer(
+        c: &Charge,
+        seller: Option<uuid::Uuid>,
+        part: Option<&payments::SellerPart>,
+    ) -> Self {
         let mut object = Self::from_model(c);
         if let Some(seller) = seller {
+            if c.destination_id.is_none() {
+                let own: i64 = payments::splits_of(c)
+                    .iter()
+                    .filter(|s| s.destination == seller)
+                    .map(|s| s.amount)
+                    .sum();
+                let part = part.copied().unwrap_or_default();
+                object.amount = own;
+                object.amount_captured = if c.captured { own } else { 0 };
+                object.amount_refunded = part.refunded;
+                object.refunded = c.captured && part.refunded == own;
+                object.balance_transaction = part
+                    .balance_transaction
+                    .map(|b| ids::encode(IdKind::BalanceTransaction, b));
+            }
             let own = ids::encode(IdKind::Account, seller);
             object.splits.retain(|s| s.destination == own);
             object.application_fee_amount =
@@ -576,7 +599,23 @@ pub async fn retrieve(
         .await?
         .filter(|c| visible_to(&auth, c))
         .ok_or_else(|| ApiError::not_found("charge", &raw))?;
-    Ok(HttpResponse::Ok().json(ChargeObject::for_viewer(&charge, auth.account)))
+    let parts = match auth.account {
+        Some(seller) => {
+            payments::seller_parts(
+                &state.db,
+                auth.livemode,
+                seller,
+                std::slice::from_ref(&charge),
+            )
+            .await?
+        }
+        None => Default::default(),
+    };
+    Ok(HttpResponse::Ok().json(ChargeObject::for_viewer(
+        &charge,
+        auth.account,
+        parts.get(&charge.id),
+    )))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -637,10 +676,16 @@ pub async fn list(
         select = select.filter(charge::Column::CreatedAt.lte(parse_instant("created[lte]", t)?));
     }
     let page = cursor.fetch(&state.db, select, charge::Column::Id).await?;
+    let parts = match auth.account {
+        Some(seller) => {
+            payments::seller_parts(&state.db, auth.livemode, seller, &page.rows).await?
+        }
+        None => Default::default(),
+    };
     let data: Vec<ChargeObject> = page
         .rows
         .iter()
-        .map(|c| ChargeObject::for_viewer(c, auth.account))
+        .map(|c| ChargeObject::for_viewer(c, auth.account, parts.get(&c.id)))
         .collect();
     Ok(HttpResponse::Ok().json(ListBody::new("/v1/charges", data, page.has_more)))
 }

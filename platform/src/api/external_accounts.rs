@@ -273,8 +273,14 @@ pub(crate) async fn add(
     );
     let banks = live_banks(txn, livemode, id).await?;
     if banks.iter().any(|b| b.fingerprint == fingerprint) {
+        // Name the field the caller gave the number in.
+        let param = if input.iban.is_some() {
+            "iban"
+        } else {
+            "account_number"
+        };
         return Err(ApiError::invalid(
-            "account_number",
+            param,
             "bank_account_exists",
             "this bank account is already on the account",
         ));

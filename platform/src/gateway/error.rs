@@ -41,7 +41,7 @@ struct Inner<'a> {
     kind: ErrorType,
     code: &'a str,
     message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Always present (null when no one parameter is at fault), so clients read one shape.
     param: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
@@ -210,7 +210,7 @@ impl ApiError {
         };
         // Serialising plain strings and enums cannot fail; fall back to a fixed body anyway.
         serde_json::to_string(&body).unwrap_or_else(|_| {
-            r#"{"error":{"type":"api_error","code":"internal_error","message":"error"}}"#.to_owned()
+            r#"{"error":{"type":"api_error","code":"internal_error","message":"error","param":null}}"#.to_owned()
         })
     }
 }

@@ -340,6 +340,15 @@ fn check_splits(amount: i64, splits: &[Split], single: bool) -> Result<(), Payme
                 "application_fee_amount must be between 0 and the amount it is taken from",
             ));
         }
+        if splits[..i].iter().any(|o| o.destination == s.destination) {
+            // Each split is priced on its own (fixed parts, minimums): two splits to one seller
+            // would charge it twice. A seller's part of a cart is one split.
+            return Err(PaymentError::invalid(
+                &format!("splits[{i}].destination"),
+                "splits_invalid",
+                "each seller may appear in one split only; give its whole part in that split",
+            ));
+        }
         sum = sum
             .checked_add(s.amount)
             .ok_or_else(|| PaymentError::invalid("amount", "amount_invalid", "amount overflow"))?;
@@ -862,6 +871,68 @@ fn vat_reversal(shares: &[RefundShare], currency: Currency) -> Option<LineSpec> 
     (tax > 0).then(|| LineSpec::debit(AccountRef::platform(AccountKind::TaxPayable, currency), tax))
 }
 
+/// What one seller has of a cart charge beyond its split: how much of its part was refunded,
+/// and its own balance transaction of the capture.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SellerPart {
+    pub refunded: i64,
+    pub balance_transaction: Option<Uuid>,
+}
+
+/// [`SellerPart`] of `seller` in each of `charges` (a page at most: two queries in all).
+pub async fn seller_parts(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    seller: Uuid,
+    charges: &[Charge],
+) -> Result<BTreeMap<Uuid, SellerPart>, DbErr> {
+    let ids: Vec<Uuid> = charges.iter().map(|c| c.id).collect();
+    let mut out: BTreeMap<Uuid, SellerPart> = BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(Uuid, serde_json::Value)> = scoped_refunds(livemode)
+        .select_only()
+        .column(refund::Column::ChargeId)
+        .column(refund::Column::Allocation)
+        .filter(refund::Column::ChargeId.is_in(ids.clone()))
+        .order_by_asc(refund::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by_charge: BTreeMap<Uuid, Vec<Vec<RefundShare>>> = BTreeMap::new();
+    for (charge_id, allocation) in rows {
+        let shares =
+            serde_json::from_value(allocation).map_err(|e| DbErr::Custom(e.to_string()))?;
+        by_charge.entry(charge_id).or_default().push(shares);
+    }
+    for c in charges {
+        let splits = splits_of(c);
+        let done = refunded_parts(&splits, by_charge.get(&c.id).map_or(&[][..], Vec::as_slice));
+        let refunded = splits
+            .iter()
+            .zip(&done)
+            .filter(|(s, _)| s.destination == seller)
+            .map(|(_, d)| d.amount)
+            .sum();
+        out.entry(c.id).or_default().refunded = refunded;
+    }
+    let bts: Vec<(Uuid, Uuid)> = scoped_balance_transactions(livemode, Owner::Seller(seller))
+        .select_only()
+        .column(balance_transaction::Column::SourceId)
+        .column(balance_transaction::Column::Id)
+        .filter(balance_transaction::Column::SourceKind.eq("charge"))
+        .filter(balance_transaction::Column::Kind.eq("charge"))
+        .filter(balance_transaction::Column::SourceId.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (charge_id, bt) in bts {
+        out.entry(charge_id).or_default().balance_transaction = Some(bt);
+    }
+    Ok(out)
+}
+
 /// The shares of the refunds a charge has had so far, oldest first.
 async fn earlier_refunds(
     db: &impl ConnectionTrait,
@@ -1109,13 +1180,13 @@ pub async fn create_refund(
             ));
         }
     }
-    let amount = new.amount.unwrap_or(remaining);
-    if amount <= 0 {
+    if remaining <= 0 {
         return Err(PaymentError::state(
             "charge_already_refunded",
             "this charge has been refunded in full",
         ));
     }
+    let amount = new.amount.unwrap_or(remaining);
     if amount > remaining {
         return Err(PaymentError::invalid(
             "amount",
@@ -1370,13 +1441,13 @@ pub async fn reverse_transfer(
             "amount must be a positive integer number of minor units",
         ));
     }
-    let amount = amount.unwrap_or(left);
-    if amount <= 0 {
+    if left <= 0 {
         return Err(PaymentError::state(
             "transfer_already_reversed",
             "this transfer has been reversed in full",
         ));
     }
+    let amount = amount.unwrap_or(left);
     if amount > left {
         return Err(PaymentError::invalid(
             "amount",
