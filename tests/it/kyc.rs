@@ -355,6 +355,19 @@ async fn a_us_individual_needs_ssn_last_4_then_the_full_ssn() {
     assert_eq!(account["charges_enabled"], true);
     assert!(strings(&account["requirements"]["eventually_due"])
         .contains(&"individual.id_number".to_owned()));
+    // A full SSN that does not end in the last 4 given is an error to fix, not a pass.
+    let wrong = update(
+        &app,
+        &acct,
+        json!({"individual": {"id_number": "123-45-6780"}}),
+    )
+    .await;
+    assert_eq!(
+        wrong["requirements"]["errors"][0]["code"], "verification_failed_ssn_last_4_match",
+        "{wrong}"
+    );
+    assert!(strings(&wrong["requirements"]["eventually_due"])
+        .contains(&"individual.id_number".to_owned()));
     update(
         &app,
         &acct,

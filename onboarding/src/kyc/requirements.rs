@@ -192,10 +192,12 @@ fn person_items(prefix: &str, person: Option<&Person>, facts: &Facts<'_>, role: 
         let mut it = item(f("id_number"), tier, p.id_number.is_some());
         if let Some(code) = &p.id_number_error {
             it.provided = false;
-            it.error = Some((
-                code.clone(),
-                "The id number does not match the date of birth; check both.".to_owned(),
-            ));
+            let reason = if code == "verification_failed_ssn_last_4_match" {
+                "The full SSN does not end in the ssn_last_4 given; check both."
+            } else {
+                "The id number does not match the date of birth; check both."
+            };
+            it.error = Some((code.clone(), reason.to_owned()));
         }
         it
     };

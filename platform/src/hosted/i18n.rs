@@ -194,6 +194,7 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("err.parameter_too_long", "This is too long.", "Texten är för lång."),
     ("err.invalid_id_number_checksum", "This identity number is not valid: check the digits.", "Personnumret är inte giltigt: kontrollera siffrorna."),
     ("err.invalid_id_number_format", "Enter the identity number in the format shown.", "Ange personnumret i formatet ÅÅÅÅMMDD-XXXX."),
+    ("err.verification_failed_ssn_last_4_match", "The full social security number does not end in the last four digits given earlier.", "Det fullständiga personnumret (SSN) slutar inte på de fyra sista siffror som angavs tidigare."),
     ("err.verification_failed_id_number_match", "The identity number does not match the date of birth.", "Personnumret stämmer inte med födelsedatumet."),
     ("err.invalid_dob_format", "Enter the date as year-month-day, for example 1990-01-31.", "Ange datumet som år-månad-dag, till exempel 1990-01-31."),
     ("err.invalid_dob_age_under_minimum", "You must be 18 or older.", "Du måste vara minst 18 år."),

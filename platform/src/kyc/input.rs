@@ -221,10 +221,28 @@ fn merge_address(
     Ok(a)
 }
 
-/// The personnummer encodes the birth date: when both are known they must agree. Other
-/// countries' ids carry nothing to compare.
-fn check_id_against_dob(ctx: &Context<'_>, person: &mut Person) {
+/// What the id number can be checked against: the personnummer encodes the birth date, and
+/// a US seller's full SSN must end in the `ssn_last_4` given earlier. When both are known they
+/// must agree (a requirements error otherwise). Other countries' ids carry nothing to compare.
+fn check_id_number(ctx: &Context<'_>, person: &mut Person) {
     person.id_number_error = None;
+    if ctx.country == "US" {
+        let (Some(id), Some(last4)) = (&person.id_number, &person.ssn_last_4) else {
+            return;
+        };
+        let sealer = &ctx.runtime.sealer;
+        let (Ok(full), Ok(last4)) = (
+            sealer.open_str("id_number", &id.sealed),
+            sealer.open_str("id_number", &last4.sealed),
+        ) else {
+            return;
+        };
+        let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+        if !digits(&full).ends_with(&digits(&last4)) {
+            person.id_number_error = Some("verification_failed_ssn_last_4_match".to_owned());
+        }
+        return;
+    }
     if ctx.country != "SE" {
         return;
     }
@@ -374,7 +392,7 @@ async fn merge_person(
         }
         attach_document(db, ctx, &f("verification.document"), &mut p, doc).await?;
     }
-    check_id_against_dob(ctx, &mut p);
+    check_id_number(ctx, &mut p);
     Ok(p)
 }
 
