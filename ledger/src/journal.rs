@@ -11,7 +11,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -544,6 +545,14 @@ async fn write_lines(
 
     let mut deltas: BTreeMap<AccountRef, (i64, i64, bool)> = BTreeMap::new();
     for l in lines {
+        // Checked by `check_balanced` before anything was written; asserted again here, in
+        // release builds too, because a violation is a bug in this module, never bad input,
+        // and writing it would break the books for good.
+        assert!(
+            l.amount_minor > 0,
+            "ledger: entry {entry_id} has a line of {} minor units",
+            l.amount_minor
+        );
         let d = deltas.entry(l.account).or_insert((0, 0, false));
         match l.side {
             Side::Debit => {
@@ -558,6 +567,20 @@ async fn write_lines(
             }
         }
         d.2 |= l.guard == Guard::NonNegative;
+    }
+    // What the balances will move by must balance per currency, exactly as the lines did: the
+    // aggregation per account may not lose or invent money.
+    let mut net: BTreeMap<Currency, i128> = BTreeMap::new();
+    for (account, (debits, credits, _)) in &deltas {
+        *net.entry(account.currency).or_default() += i128::from(*debits) - i128::from(*credits);
+    }
+    for (currency, n) in net {
+        assert_eq!(
+            n,
+            0,
+            "ledger: entry {entry_id} moves balances unevenly in {}",
+            currency.code()
+        );
     }
     for (account, (debits, credits, guarded)) in deltas {
         apply_delta(
@@ -687,6 +710,16 @@ pub async fn resolve(
         Resolution::Post(lines) => {
             check_balanced(lines)?;
             let mut used: BTreeMap<(AccountRef, &'static str), i64> = BTreeMap::new();
+            // Every held account is of the currency its pending lines were written in.
+            for l in &pending_lines {
+                if let Some(a) = by_id.get(&l.account_id) {
+                    assert_eq!(
+                        a.currency, l.currency,
+                        "ledger: pending line {} is not in its account's currency",
+                        l.id
+                    );
+                }
+            }
             for l in lines {
                 let k = (l.account, l.side.as_str());
                 let u = used.entry(k).or_default();
@@ -742,6 +775,18 @@ pub async fn resolve(
         .one(db)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("resolution entry".to_owned()))?;
+    // Once only: the unique index on pending_id made ours the one resolution. Asserted (in
+    // release builds too) before any balance moves, so a lost index would stop here rather
+    // than release the same pending amounts twice.
+    let resolutions = entry::Entity::find()
+        .filter(entry::Column::Livemode.eq(livemode))
+        .filter(entry::Column::PendingId.eq(pending_id))
+        .count(db)
+        .await?;
+    assert_eq!(
+        resolutions, 1,
+        "ledger: pending entry {pending_id} has {resolutions} resolutions"
+    );
     // Release what was pending.
     for ((account, side), (account_id, amount)) in &held {
         let col = if *side == "debit" {

@@ -614,3 +614,33 @@ fn apply(model: &mut BTreeMap<AccountRef, i64>, l: &LineSpec) {
     };
     *model.entry(l.account).or_default() += sign * l.amount_minor;
 }
+
+/// The once-only rule of a pending entry rests on a unique index; if that index were lost
+/// (a bad migration, a hand-made schema), a second resolution must stop the process before it
+/// releases the same pending amounts again, not write quietly.
+#[tokio::test]
+#[should_panic(expected = "resolutions")]
+async fn a_second_resolution_without_the_unique_index_is_stopped_by_an_assertion() {
+    let db = db().await;
+    db.execute_unprepared("DROP INDEX ux_journal_entries_pending_id")
+        .await
+        .unwrap();
+    let s = seller(1, AccountKind::Pending);
+    let lines = vec![LineSpec::debit(clearing(), 100), LineSpec::credit(s, 100)];
+    let mut pending = entry("auth", lines.clone());
+    pending.pending = true;
+    let posted = journal::post(&db, false, pending).await.unwrap();
+    for key in ["capture-1", "capture-2"] {
+        journal::resolve(
+            &db,
+            false,
+            posted.entry.id,
+            key.to_owned(),
+            "capture".to_owned(),
+            Resolution::Post(lines.clone()),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    }
+}
