@@ -1,10 +1,15 @@
-"""Schemathesis hooks for .ci/run (SCHEMATHESIS_HOOKS=st_hooks, PYTHONPATH=ci): two rules of
+"""Schemathesis hooks for .ci/run (SCHEMATHESIS_HOOKS=st_hooks, PYTHONPATH=ci): three rules of
 the API that a schema cannot state, so that schema-valid draws do not break them by chance.
 
-An Idempotency-Key names one request: the same key with other parameters is refused (400
-idempotency_key_reused), which no schema can say. The fuzzer draws keys from a small space
-("null", "0", …) and would reuse them across operations, so every schema-valid key it sends is
-made unique here, as a client's would be. Only schema-valid draws are touched: invalid ones (negative cases) go as drawn.
+- An Idempotency-Key names one request: the same key with other parameters is refused (400
+  idempotency_key_reused). The fuzzer draws keys from a small space ("null", "0", …) and would
+  reuse them across operations, so each key it sends is made unique, as a client's would be.
+- starting_after and ending_before are not sent together (400 parameter_conflict).
+- Integral numbers are sent as integers: JSON Schema counts 2.0 as an integer, the API refuses
+  it where it wants minor units or days.
+
+Only schema-valid draws are touched: invalid ones (negative cases) and probes of a missing
+parameter go as drawn.
 """
 import re
 import uuid
