@@ -31,14 +31,10 @@ impl JsonBody {
         };
         // Every body is an object: serde would otherwise read a struct from an array too
         // (`[null, null]` as its fields in order), which the API description does not allow.
-        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
             return Err(match serde_json::from_slice::<serde_json::Value>(bytes) {
                 Err(e) => parse_error(&e),
-                Ok(_) => ApiError::invalid(
-                    "body",
-                    "parameter_invalid",
-                    "The body must be a JSON object.",
-                ),
+                Ok(_) => ApiError::invalid("body", "parameter_invalid", "body must be an object"),
             });
         }
         let mut de = serde_json::Deserializer::from_slice(bytes);
