@@ -106,11 +106,13 @@ fn api_routes(cfg: &mut ServiceConfig) {
 
 /// The OpenAPI document, generated from the routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, spec) = App::new()
+    let (_, mut spec) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(api_routes)
         .split_for_parts();
+    // The responses the gateway adds to every operation, once the paths are known.
+    utoipa::Modify::modify(&api::openapi::CommonResponses, &mut spec);
     spec
 }
 

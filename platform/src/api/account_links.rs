@@ -27,30 +27,51 @@ const MAX_URL: usize = 2048;
 #[serde(deny_unknown_fields)]
 pub struct CreateAccountLinkRequest {
     /// The `acct_` id of the seller.
+    #[schema(pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub account: String,
     /// `account_onboarding` or `account_update`.
     #[serde(rename = "type")]
     #[schema(example = "account_onboarding")]
+    #[schema(pattern = "^(account_onboarding|account_update)$")]
     pub kind: String,
     /// Where the seller is sent when the link was used already or has expired: make a new
     /// link there and redirect again. http or https.
     #[schema(example = "https://platform.example.com/onboarding/refresh")]
+    #[schema(
+        max_length = 2048,
+        pattern = "^[hH][tT][tT][pP][sS]?://[A-Za-z]([A-Za-z0-9-]*[A-Za-z])?(\\.[A-Za-z]([A-Za-z0-9-]*[A-Za-z])?)*(:[0-9]{1,4})?([/?#][!-~]*)?$"
+    )]
     pub refresh_url: String,
     /// Where the seller is sent after submitting. http or https.
     #[schema(example = "https://platform.example.com/onboarding/done")]
+    #[schema(
+        max_length = 2048,
+        pattern = "^[hH][tT][tT][pP][sS]?://[A-Za-z]([A-Za-z0-9-]*[A-Za-z])?(\\.[A-Za-z]([A-Za-z0-9-]*[A-Za-z])?)*(:[0-9]{1,4})?([/?#][!-~]*)?$"
+    )]
     pub return_url: String,
     /// `currently_due` (default) or `eventually_due`.
+    #[schema(pattern = "^(currently_due|eventually_due)$")]
     pub collect: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OnboardingEmailRequest {
+    #[schema(
+        max_length = 2048,
+        pattern = "^[hH][tT][tT][pP][sS]?://[A-Za-z]([A-Za-z0-9-]*[A-Za-z])?(\\.[A-Za-z]([A-Za-z0-9-]*[A-Za-z])?)*(:[0-9]{1,4})?([/?#][!-~]*)?$"
+    )]
     pub refresh_url: String,
+    #[schema(
+        max_length = 2048,
+        pattern = "^[hH][tT][tT][pP][sS]?://[A-Za-z]([A-Za-z0-9-]*[A-Za-z])?(\\.[A-Za-z]([A-Za-z0-9-]*[A-Za-z])?)*(:[0-9]{1,4})?([/?#][!-~]*)?$"
+    )]
     pub return_url: String,
     /// `en` (default) or `sv`: the language of the email and of the pages it opens.
+    #[schema(pattern = "^(en|sv)$")]
     pub locale: Option<String>,
     /// `currently_due` (default) or `eventually_due`.
+    #[schema(pattern = "^(currently_due|eventually_due)$")]
     pub collect: Option<String>,
 }
 
@@ -196,7 +217,7 @@ pub async fn create(
 #[utoipa::path(
     tag = "Account links",
     request_body = OnboardingEmailRequest,
-    params(("id" = String, Path, description = "An `acct_` id")),
+    params(("id" = String, Path, description = "An `acct_` id", pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses(
         (status = 200, description = "`{object: onboarding_email, account, to, locale, expires_at}`: the invitation is queued in the email outbox; the email worker sends it within `email_poll_ms` (SMTP, or an `.eml` file under the data dir), retrying if the mail server is away"),
         (status = 400, description = "Invalid parameters, or the seller has no email address", body = crate::api::openapi::ErrorBody),

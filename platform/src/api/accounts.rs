@@ -208,6 +208,7 @@ fn present_text<'de, D: serde::Deserializer<'de>>(
 pub struct RejectAccountRequest {
     /// `fraud`, `terms_of_service` or `other`.
     #[schema(example = "fraud")]
+    #[schema(pattern = "^(fraud|terms_of_service|other)$")]
     pub reason: String,
 }
 
@@ -237,10 +238,13 @@ fn parse_delay(days: i64) -> Result<u32, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1 to 100, default 10.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// An `acct_` id: the page after it (older).
+    #[param(pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub starting_after: Option<String>,
     /// An `acct_` id: the page before it (newer).
+    #[param(pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub ending_before: Option<String>,
 }
 
@@ -357,7 +361,7 @@ pub async fn create(
 
 #[utoipa::path(
     tag = "Accounts",
-    params(("id" = String, Path, description = "An `acct_` id")),
+    params(("id" = String, Path, description = "An `acct_` id", pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses(
         (status = 200, description = "The account", body = AccountObject),
         (status = 404, description = "No such account in this mode", body = crate::api::openapi::ErrorBody),
@@ -383,7 +387,7 @@ pub async fn retrieve(
     tag = "Accounts",
     request_body = UpdateAccountRequest,
     params(
-        ("id" = String, Path, description = "An `acct_` id"),
+        ("id" = String, Path, description = "An `acct_` id", pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry for 24 hours."),
     ),
     responses(
@@ -587,7 +591,7 @@ pub(crate) async fn apply_kyc(
 #[utoipa::path(
     tag = "Accounts",
     request_body = RejectAccountRequest,
-    params(("id" = String, Path, description = "An `acct_` id")),
+    params(("id" = String, Path, description = "An `acct_` id", pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses(
         (status = 200, description = "The rejected account", body = AccountObject),
         (status = 400, description = "Invalid reason, or already rejected", body = crate::api::openapi::ErrorBody),

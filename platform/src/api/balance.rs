@@ -109,6 +109,7 @@ pub async fn settle(
 #[serde(deny_unknown_fields)]
 pub struct AdvanceClockRequest {
     /// 1 to 31,622,400 (366 days).
+    #[schema(minimum = 1, maximum = 31_622_400)]
     pub seconds: i64,
 }
 
@@ -237,20 +238,28 @@ pub struct BtListQuery {
     /// Only this type, e.g. `charge` or `refund`.
     #[serde(rename = "type")]
     #[param(rename = "type")]
+    #[param(min_length = 1, max_length = 32)]
     pub kind: Option<String>,
     /// Only movements caused by this object (`ch_…`, `re_…`, `tr_…`, `dp_…`, `po_…`).
+    #[param(pattern = "^(ch|re|tr|dp|po)_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub source: Option<String>,
     /// Only what this payout (`po_…`) moved: its debit and, if it failed or was canceled,
     /// the return of the money.
+    #[param(pattern = "^po_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub payout: Option<String>,
     #[serde(rename = "available_on[gte]")]
     #[param(rename = "available_on[gte]")]
+    #[param(format = DateTime)]
     pub available_on_gte: Option<String>,
     #[serde(rename = "available_on[lte]")]
     #[param(rename = "available_on[lte]")]
+    #[param(format = DateTime)]
     pub available_on_lte: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(pattern = "^bt_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub starting_after: Option<String>,
+    #[param(pattern = "^bt_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub ending_before: Option<String>,
 }
 
@@ -282,7 +291,7 @@ pub async fn transactions(
     let owner = auth.account.map_or(Owner::Platform, Owner::Seller);
     let mut select = payments::scoped_balance_transactions(auth.livemode, owner);
     if let Some(kind) = &q.kind {
-        if kind.is_empty() || kind.len() > MAX_TYPE_LEN {
+        if kind.is_empty() || kind.chars().count() > MAX_TYPE_LEN {
             return Err(ApiError::invalid(
                 "type",
                 "parameter_invalid",

@@ -219,6 +219,7 @@ pub struct CreateChargeRequest {
 #[serde(deny_unknown_fields)]
 pub struct CaptureRequest {
     /// At most the authorised amount; default all of it. The rest is released.
+    #[schema(minimum = 1)]
     pub amount: Option<i64>,
 }
 
@@ -541,7 +542,7 @@ fn charge_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
 #[utoipa::path(
     tag = "Charges",
     request_body = CaptureRequest,
-    params(("id" = String, Path, description = "A `ch_` id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry.")),
+    params(("id" = String, Path, description = "A `ch_` id", pattern = "^ch_[0-7][0-9a-hjkmnp-tv-z]{25}$"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry.")),
     responses((status = 200, description = "The captured charge", body = ChargeObject), (status = 400, description = "Not capturable", body = crate::api::openapi::ErrorBody)),
     security(("api_key" = []))
 )]
@@ -583,7 +584,7 @@ pub async fn capture(
 
 #[utoipa::path(
     tag = "Charges",
-    params(("id" = String, Path, description = "A `ch_` id")),
+    params(("id" = String, Path, description = "A `ch_` id", pattern = "^ch_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses((status = 200, description = "The charge", body = ChargeObject), (status = 404, description = "No such charge", body = crate::api::openapi::ErrorBody)),
     security(("api_key" = []))
 )]
@@ -623,18 +624,24 @@ pub async fn retrieve(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only charges to this seller (`acct_…`).
+    #[param(pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub destination: Option<String>,
     pub transfer_group: Option<String>,
     /// Created at or after (RFC 3339).
     #[serde(rename = "created[gte]")]
     #[param(rename = "created[gte]")]
+    #[param(format = DateTime)]
     pub created_gte: Option<String>,
     /// Created at or before (RFC 3339).
     #[serde(rename = "created[lte]")]
     #[param(rename = "created[lte]")]
+    #[param(format = DateTime)]
     pub created_lte: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(pattern = "^ch_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub starting_after: Option<String>,
+    #[param(pattern = "^ch_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub ending_before: Option<String>,
 }
 

@@ -98,7 +98,7 @@ pub async fn open(
 
 #[utoipa::path(
     tag = "Test helpers",
-    params(("id" = String, Path, description = "A `ch_` id")),
+    params(("id" = String, Path, description = "A `ch_` id", pattern = "^ch_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses((status = 200, description = "The new dispute", body = DisputeObject), (status = 404, description = "With a live key, or no such charge")),
     security(("api_key" = []))
 )]
@@ -138,13 +138,14 @@ struct Empty {}
 #[serde(deny_unknown_fields)]
 pub struct CloseRequest {
     /// `won` (the money comes back) or `lost`.
+    #[schema(pattern = "^(won|lost)$")]
     pub outcome: String,
 }
 
 #[utoipa::path(
     tag = "Disputes",
     request_body = CloseRequest,
-    params(("id" = String, Path, description = "A `dp_` id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry.")),
+    params(("id" = String, Path, description = "A `dp_` id", pattern = "^dp_[0-7][0-9a-hjkmnp-tv-z]{25}$"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry.")),
     responses((status = 200, description = "The closed dispute", body = DisputeObject), (status = 400, description = "Already closed or bad outcome", body = crate::api::openapi::ErrorBody)),
     security(("api_key" = []))
 )]
@@ -205,7 +206,7 @@ pub async fn close(
 
 #[utoipa::path(
     tag = "Disputes",
-    params(("id" = String, Path, description = "A `dp_` id")),
+    params(("id" = String, Path, description = "A `dp_` id", pattern = "^dp_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses((status = 200, description = "The dispute", body = DisputeObject), (status = 404, description = "No such dispute", body = crate::api::openapi::ErrorBody)),
     security(("api_key" = []))
 )]
@@ -231,9 +232,13 @@ pub async fn retrieve(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    #[param(pattern = "^ch_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub charge: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(pattern = "^dp_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub starting_after: Option<String>,
+    #[param(pattern = "^dp_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub ending_before: Option<String>,
 }
 

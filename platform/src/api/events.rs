@@ -66,10 +66,14 @@ pub struct ListQuery {
     /// Only events of this type, e.g. `account.updated`.
     #[serde(rename = "type")]
     #[param(rename = "type")]
+    #[param(min_length = 1, max_length = 64)]
     pub kind: Option<String>,
     /// 1 to 100, default 10.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(pattern = "^evt_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub starting_after: Option<String>,
+    #[param(pattern = "^evt_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub ending_before: Option<String>,
 }
 
@@ -97,7 +101,7 @@ pub async fn list(
     )?;
     let mut select = events::scoped(auth.livemode, auth.account);
     if let Some(kind) = q.kind {
-        if kind.is_empty() || kind.len() > MAX_TYPE_LEN {
+        if kind.is_empty() || kind.chars().count() > MAX_TYPE_LEN {
             return Err(ApiError::invalid(
                 "type",
                 "parameter_invalid",
@@ -115,7 +119,7 @@ pub async fn list(
 
 #[utoipa::path(
     tag = "Events",
-    params(("id" = String, Path, description = "An `evt_` id")),
+    params(("id" = String, Path, description = "An `evt_` id", pattern = "^evt_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses(
         (status = 200, description = "The event", body = EventObject),
         (status = 404, description = "No such event", body = crate::api::openapi::ErrorBody),

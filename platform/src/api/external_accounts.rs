@@ -345,7 +345,7 @@ pub(crate) async fn add(
     tag = "External accounts",
     request_body = CreateExternalAccountRequest,
     params(
-        ("id" = String, Path, description = "An `acct_` id"),
+        ("id" = String, Path, description = "An `acct_` id", pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry for 24 hours."),
     ),
     responses(
@@ -382,7 +382,7 @@ pub async fn create(
 
 #[utoipa::path(
     tag = "External accounts",
-    params(("id" = String, Path, description = "An `acct_` id")),
+    params(("id" = String, Path, description = "An `acct_` id", pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses(
         (status = 200, description = "The account's bank accounts, newest first", body = crate::api::openapi::ExternalAccountList),
         (status = 404, description = "No such account in this mode", body = crate::api::openapi::ErrorBody),
@@ -427,8 +427,8 @@ async fn find_bank(
 #[utoipa::path(
     tag = "External accounts",
     params(
-        ("id" = String, Path, description = "An `acct_` id"),
-        ("bank" = String, Path, description = "A `ba_` id"),
+        ("id" = String, Path, description = "An `acct_` id", pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$"),
+        ("bank" = String, Path, description = "A `ba_` id", pattern = "^ba_[0-7][0-9a-hjkmnp-tv-z]{25}$"),
     ),
     responses(
         (status = 200, description = "The bank account", body = crate::api::openapi::ExternalAccountObject),
@@ -453,8 +453,8 @@ pub async fn retrieve(
     tag = "External accounts",
     request_body = UpdateExternalAccountRequest,
     params(
-        ("id" = String, Path, description = "An `acct_` id"),
-        ("bank" = String, Path, description = "A `ba_` id"),
+        ("id" = String, Path, description = "An `acct_` id", pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$"),
+        ("bank" = String, Path, description = "A `ba_` id", pattern = "^ba_[0-7][0-9a-hjkmnp-tv-z]{25}$"),
     ),
     responses(
         (status = 200, description = "The bank account", body = crate::api::openapi::ExternalAccountObject),
@@ -519,8 +519,8 @@ pub async fn update(
 #[utoipa::path(
     tag = "External accounts",
     params(
-        ("id" = String, Path, description = "An `acct_` id"),
-        ("bank" = String, Path, description = "A `ba_` id"),
+        ("id" = String, Path, description = "An `acct_` id", pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$"),
+        ("bank" = String, Path, description = "A `ba_` id", pattern = "^ba_[0-7][0-9a-hjkmnp-tv-z]{25}$"),
     ),
     responses(
         (status = 200, description = "The deleted bank account", body = crate::api::openapi::ExternalAccountObject),

@@ -344,10 +344,12 @@ impl FeeRuleObject {
 pub struct CreateFeeQuoteRequest {
     /// Charge amount in minor units, positive.
     #[schema(example = 10000)]
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_000i64)]
     pub amount: i64,
     #[schema(example = "eur")]
     pub currency: String,
     /// The `acct_` id of the seller receiving the charge.
+    #[schema(pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub destination: String,
     /// Default `card`.
     pub payment_method_type: Option<String>,
@@ -383,10 +385,13 @@ pub struct FeeQuoteObject {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1 to 100, default 10.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// A `fee_` id: the page after it (older).
+    #[param(pattern = "^fee_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub starting_after: Option<String>,
     /// A `fee_` id: the page before it (newer).
+    #[param(pattern = "^fee_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub ending_before: Option<String>,
     /// Only active (`true`) or only deactivated (`false`) rules.
     pub active: Option<bool>,
@@ -792,7 +797,7 @@ pub async fn list(
 
 #[utoipa::path(
     tag = "Fee rules",
-    params(("id" = String, Path, description = "A `fee_` id"), RetrieveQuery),
+    params(("id" = String, Path, description = "A `fee_` id", pattern = "^fee_[0-7][0-9a-hjkmnp-tv-z]{25}$"), RetrieveQuery),
     responses(
         (status = 200, description = "The rule's latest version, or the one asked for", body = FeeRuleObject),
         (status = 404, description = "No such rule (or version) in this mode", body = crate::api::openapi::ErrorBody),
@@ -826,7 +831,7 @@ pub async fn retrieve(
     tag = "Fee rules",
     request_body = UpdateFeeRuleRequest,
     params(
-        ("id" = String, Path, description = "A `fee_` id"),
+        ("id" = String, Path, description = "A `fee_` id", pattern = "^fee_[0-7][0-9a-hjkmnp-tv-z]{25}$"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry for 24 hours."),
     ),
     responses(
@@ -896,7 +901,7 @@ pub async fn update(
 #[utoipa::path(
     tag = "Fee rules",
     params(
-        ("id" = String, Path, description = "A `fee_` id"),
+        ("id" = String, Path, description = "A `fee_` id", pattern = "^fee_[0-7][0-9a-hjkmnp-tv-z]{25}$"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry for 24 hours."),
     ),
     responses(

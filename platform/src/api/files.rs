@@ -92,7 +92,7 @@ fn bad_form(message: impl Into<String>) -> ApiError {
 
 #[utoipa::path(
     tag = "Files",
-    request_body(content_type = "multipart/form-data", description = "`purpose` (`identity_document`) and `file` (PNG, JPEG or PDF, at most 10 MB)"),
+    request_body(content = crate::api::openapi::FileUpload, content_type = "multipart/form-data", description = "`purpose` (`identity_document`) and `file` (PNG, JPEG or PDF, at most 10 MB)"),
     responses(
         (status = 200, description = "The stored file", body = crate::api::openapi::FileObject),
         (status = 400, description = "Not a PNG, JPEG or PDF, or a bad form", body = crate::api::openapi::ErrorBody),
@@ -182,7 +182,7 @@ async fn find(state: &AppState, auth: &Auth, raw: &str) -> Result<file::Model, A
 
 #[utoipa::path(
     tag = "Files",
-    params(("id" = String, Path, description = "A `file_` id")),
+    params(("id" = String, Path, description = "A `file_` id", pattern = "^file_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses(
         (status = 200, description = "The file's metadata", body = crate::api::openapi::FileObject),
         (status = 404, description = "No such file in this mode", body = crate::api::openapi::ErrorBody),
@@ -201,7 +201,7 @@ pub async fn retrieve(
 
 #[utoipa::path(
     tag = "Files",
-    params(("id" = String, Path, description = "A `file_` id")),
+    params(("id" = String, Path, description = "A `file_` id", pattern = "^file_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses(
         (status = 200, description = "The file's bytes, decrypted"),
         (status = 403, description = "Not available with Agora-Account", body = crate::api::openapi::ErrorBody),

@@ -96,13 +96,17 @@ impl PayoutObject {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePayoutRequest {
+    #[schema(minimum = 1)]
     pub amount: i64,
     pub currency: String,
     /// A bank account (`ba_…`) of the seller; default: its default one for the currency.
+    #[schema(pattern = "^ba_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub destination: Option<String>,
     /// `standard` (default) or `instant`.
+    #[schema(pattern = "^(standard|instant)$")]
     pub method: Option<String>,
     /// The seller (`acct_…`), unless named by the `Agora-Account` header.
+    #[schema(pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub account: Option<String>,
 }
 
@@ -210,7 +214,7 @@ pub async fn create(
 
 #[utoipa::path(
     tag = "Payouts",
-    params(("id" = String, Path, description = "A `po_` id")),
+    params(("id" = String, Path, description = "A `po_` id", pattern = "^po_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses((status = 200, description = "The payout", body = PayoutObject), (status = 404, description = "No such payout", body = crate::api::openapi::ErrorBody)),
     security(("api_key" = []))
 )]
@@ -229,13 +233,19 @@ pub async fn retrieve(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only this seller's payouts (`acct_…`).
+    #[param(pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub account: Option<String>,
     /// `pending`, `in_transit`, `paid`, `failed` or `canceled`.
+    #[param(value_type = Option<String>, pattern = "^(pending|in_transit|paid|failed|canceled)$")]
     pub status: Option<String>,
     /// Only the payouts of this batch (`pob_…`).
+    #[param(pattern = "^pob_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub batch: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(pattern = "^po_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub starting_after: Option<String>,
+    #[param(pattern = "^po_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub ending_before: Option<String>,
 }
 
@@ -285,7 +295,7 @@ pub async fn list(
 
 #[utoipa::path(
     tag = "Payouts",
-    params(("id" = String, Path, description = "A `po_` id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry.")),
+    params(("id" = String, Path, description = "A `po_` id", pattern = "^po_[0-7][0-9a-hjkmnp-tv-z]{25}$"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry.")),
     responses((status = 200, description = "The canceled payout; its money is back in the balance", body = PayoutObject), (status = 400, description = "Not pending any more", body = crate::api::openapi::ErrorBody)),
     security(("api_key" = []))
 )]
@@ -357,7 +367,7 @@ fn test_only(auth: &Auth) -> Result<(), ApiError> {
 
 #[utoipa::path(
     tag = "Test helpers",
-    params(("id" = String, Path, description = "A `po_` id")),
+    params(("id" = String, Path, description = "A `po_` id", pattern = "^po_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses((status = 200, description = "The payout, paid", body = PayoutObject), (status = 404, description = "With a live key")),
     security(("api_key" = []))
 )]
@@ -381,7 +391,7 @@ pub async fn test_pay(
 #[utoipa::path(
     tag = "Test helpers",
     request_body = FailRequest,
-    params(("id" = String, Path, description = "A `po_` id")),
+    params(("id" = String, Path, description = "A `po_` id", pattern = "^po_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses((status = 200, description = "The payout, failed; the money is back in the balance and the bank account errored", body = PayoutObject), (status = 404, description = "With a live key")),
     security(("api_key" = []))
 )]
@@ -413,6 +423,7 @@ pub async fn test_fail(
 pub struct RunRequest {
     /// The payout day, `YYYY-MM-DD`; default: today by the test clock. Payouts are submitted
     /// at 10:00 UTC of that day (for arrival dates).
+    #[schema(format = Date, pattern = "^(20[0-9]{2}|2100)-")]
     pub as_of: Option<String>,
     /// Report what would be paid; change nothing.
     pub dry_run: Option<bool>,
@@ -620,15 +631,19 @@ pub struct UpdateSettingsRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleRequest {
+    #[schema(pattern = "^(manual|daily|weekly|monthly)$")]
     pub interval: String,
+    #[schema(pattern = "^(monday|tuesday|wednesday|thursday|friday)$")]
     pub weekly_anchor: Option<String>,
+    #[schema(minimum = 1, maximum = 31)]
     pub monthly_anchor: Option<i64>,
+    #[schema(minimum = 0, maximum = 365)]
     pub delay_days: Option<i64>,
 }
 
 #[utoipa::path(
     tag = "Payouts",
-    params(("id" = String, Path, description = "An `acct_` id")),
+    params(("id" = String, Path, description = "An `acct_` id", pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses((status = 200, description = "The account's payout schedule and pause flag", body = PayoutSettingsObject)),
     security(("api_key" = []))
 )]
@@ -651,7 +666,7 @@ pub async fn get_settings(
 #[utoipa::path(
     tag = "Payouts",
     request_body = UpdateSettingsRequest,
-    params(("id" = String, Path, description = "An `acct_` id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry.")),
+    params(("id" = String, Path, description = "An `acct_` id", pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry.")),
     responses((status = 200, description = "The account's payout settings", body = PayoutSettingsObject), (status = 400, description = "Invalid schedule", body = crate::api::openapi::ErrorBody)),
     security(("api_key" = []))
 )]
@@ -852,8 +867,11 @@ async fn batch_of(state: &AppState, auth: &Auth, raw: &str) -> Result<PayoutBatc
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct BatchListQuery {
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(pattern = "^pob_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub starting_after: Option<String>,
+    #[param(pattern = "^pob_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub ending_before: Option<String>,
 }
 
@@ -889,7 +907,7 @@ pub async fn list_batches(
 
 #[utoipa::path(
     tag = "Payouts",
-    params(("id" = String, Path, description = "A `pob_` id")),
+    params(("id" = String, Path, description = "A `pob_` id", pattern = "^pob_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses((status = 200, description = "The batch", body = PayoutBatchObject)),
     security(("api_key" = []))
 )]
@@ -905,7 +923,7 @@ pub async fn retrieve_batch(
 
 #[utoipa::path(
     tag = "Payouts",
-    params(("id" = String, Path, description = "A `pob_` id")),
+    params(("id" = String, Path, description = "A `pob_` id", pattern = "^pob_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses((status = 200, description = "The bank file (pain.001 XML, NACHA, Standard 18 or CSV)")),
     security(("api_key" = []))
 )]
@@ -936,7 +954,7 @@ pub async fn batch_file(
 
 #[utoipa::path(
     tag = "Payouts",
-    params(("id" = String, Path, description = "A `pob_` id")),
+    params(("id" = String, Path, description = "A `pob_` id", pattern = "^pob_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses((status = 200, description = "The batch, marked sent", body = PayoutBatchObject)),
     security(("api_key" = []))
 )]
@@ -979,7 +997,7 @@ const MAX_RECONCILIATION_ROWS: u64 = 10_000;
 
 #[utoipa::path(
     tag = "Payouts",
-    params(("id" = String, Path, description = "A `po_` id")),
+    params(("id" = String, Path, description = "A `po_` id", pattern = "^po_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses((status = 200, description = "CSV: the balance transactions the payout paid")),
     security(("api_key" = []))
 )]

@@ -83,10 +83,13 @@ impl RefundObject {
 #[serde(deny_unknown_fields)]
 pub struct CreateRefundRequest {
     /// A `ch_` id.
+    #[schema(pattern = "^ch_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub charge: String,
     /// Default: all that has not been refunded yet.
+    #[schema(minimum = 1)]
     pub amount: Option<i64>,
     /// `duplicate`, `fraudulent` or `requested_by_customer`.
+    #[schema(pattern = "^(duplicate|fraudulent|requested_by_customer)$")]
     pub reason: Option<String>,
     /// Take the sellers' shares back (default true). When false the platform bears the refund.
     pub reverse_transfer: Option<bool>,
@@ -178,7 +181,7 @@ pub async fn create(
 
 #[utoipa::path(
     tag = "Refunds",
-    params(("id" = String, Path, description = "A `re_` id")),
+    params(("id" = String, Path, description = "A `re_` id", pattern = "^re_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses((status = 200, description = "The refund", body = RefundObject), (status = 404, description = "No such refund", body = crate::api::openapi::ErrorBody)),
     security(("api_key" = []))
 )]
@@ -204,9 +207,13 @@ pub async fn retrieve(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only refunds of this charge (`ch_…`).
+    #[param(pattern = "^ch_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub charge: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(pattern = "^re_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub starting_after: Option<String>,
+    #[param(pattern = "^re_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub ending_before: Option<String>,
 }
 

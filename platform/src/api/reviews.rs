@@ -20,12 +20,17 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `open` (the queue), `approved` or `rejected`.
+    #[param(pattern = "^(open|approved|rejected)$")]
     pub status: Option<String>,
     /// Only this account's reviews (an `acct_` id).
+    #[param(pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub account: Option<String>,
     /// 1 to 100, default 10.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(pattern = "^rev_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub starting_after: Option<String>,
+    #[param(pattern = "^rev_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub ending_before: Option<String>,
 }
 
@@ -33,6 +38,7 @@ pub struct ListQuery {
 #[serde(deny_unknown_fields)]
 pub struct CloseReviewRequest {
     /// Why: shown to the seller for a rejected document, kept for the audit trail otherwise.
+    #[schema(max_length = 500, pattern = "\\S")]
     pub reason: Option<String>,
 }
 
@@ -94,7 +100,7 @@ async fn find(
 
 #[utoipa::path(
     tag = "Reviews",
-    params(("id" = String, Path, description = "A `rev_` id")),
+    params(("id" = String, Path, description = "A `rev_` id", pattern = "^rev_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses(
         (status = 200, description = "The review", body = crate::api::openapi::ReviewObject),
         (status = 404, description = "No such review in this mode", body = crate::api::openapi::ErrorBody),
@@ -148,7 +154,7 @@ async fn decide(
 #[utoipa::path(
     tag = "Reviews",
     request_body = CloseReviewRequest,
-    params(("id" = String, Path, description = "A `rev_` id")),
+    params(("id" = String, Path, description = "A `rev_` id", pattern = "^rev_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses(
         (status = 200, description = "The approved review; the account is evaluated again", body = crate::api::openapi::ReviewObject),
         (status = 400, description = "Already closed", body = crate::api::openapi::ErrorBody),
@@ -169,8 +175,8 @@ pub async fn approve(
 
 #[utoipa::path(
     tag = "Reviews",
-    request_body = CloseReviewRequest,
-    params(("id" = String, Path, description = "A `rev_` id")),
+    request_body = crate::api::openapi::RejectReviewRequest,
+    params(("id" = String, Path, description = "A `rev_` id", pattern = "^rev_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses(
         (status = 200, description = "The rejected review: a confirmed sanctions match rejects the account; a rejected document is due again", body = crate::api::openapi::ReviewObject),
         (status = 400, description = "Already closed, or no reason", body = crate::api::openapi::ErrorBody),

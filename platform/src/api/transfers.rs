@@ -61,12 +61,16 @@ impl TransferObject {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTransferRequest {
+    #[schema(minimum = 1)]
     pub amount: i64,
     pub currency: String,
     /// The seller (`acct_…`).
+    #[schema(pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub destination: String,
     /// The charge (`ch_…`) the money came from, for reconciliation.
+    #[schema(pattern = "^ch_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub source_transaction: Option<String>,
+    #[schema(max_length = 255)]
     pub transfer_group: Option<String>,
     pub metadata: Option<MetadataParam>,
 }
@@ -75,6 +79,7 @@ pub struct CreateTransferRequest {
 #[serde(deny_unknown_fields)]
 pub struct ReversalRequest {
     /// Default: all that is not yet reversed.
+    #[schema(minimum = 1)]
     pub amount: Option<i64>,
 }
 
@@ -157,7 +162,7 @@ fn transfer_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
 #[utoipa::path(
     tag = "Transfers",
     request_body = ReversalRequest,
-    params(("id" = String, Path, description = "A `tr_` id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry.")),
+    params(("id" = String, Path, description = "A `tr_` id", pattern = "^tr_[0-7][0-9a-hjkmnp-tv-z]{25}$"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry.")),
     responses((status = 200, description = "The transfer after the reversal", body = TransferObject)),
     security(("api_key" = []))
 )]
@@ -197,7 +202,7 @@ pub async fn reverse(
 
 #[utoipa::path(
     tag = "Transfers",
-    params(("id" = String, Path, description = "A `tr_` id")),
+    params(("id" = String, Path, description = "A `tr_` id", pattern = "^tr_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses((status = 200, description = "The transfer", body = TransferObject), (status = 404, description = "No such transfer", body = crate::api::openapi::ErrorBody)),
     security(("api_key" = []))
 )]
@@ -222,10 +227,14 @@ pub async fn retrieve(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    #[param(pattern = "^acct_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub destination: Option<String>,
     pub transfer_group: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(pattern = "^tr_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub starting_after: Option<String>,
+    #[param(pattern = "^tr_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub ending_before: Option<String>,
 }
 

@@ -40,6 +40,10 @@ pub struct EndpointObject {
     pub livemode: bool,
     pub created: String,
     #[schema(example = "https://platform.example/agora/webhooks")]
+    #[schema(
+        max_length = 2048,
+        pattern = "^[hH][tT][tT][pP][sS]?://[A-Za-z]([A-Za-z0-9-]*[A-Za-z])?(\\.[A-Za-z]([A-Za-z0-9-]*[A-Za-z])?)*(:[0-9]{1,4})?([/?#][!-~]*)?$"
+    )]
     pub url: String,
     /// Event types to receive: `*`, a prefix such as `charge.*`, or exact types (see the
     /// list in the README's Webhooks section).
@@ -89,10 +93,15 @@ impl EndpointObject {
 pub struct CreateEndpointRequest {
     /// https (live mode: resolving to public addresses only); test mode may use http.
     #[schema(example = "https://platform.example/agora/webhooks")]
+    #[schema(
+        max_length = 2048,
+        pattern = "^[hH][tT][tT][pP][sS]?://[A-Za-z]([A-Za-z0-9-]*[A-Za-z])?(\\.[A-Za-z]([A-Za-z0-9-]*[A-Za-z])?)*(:[0-9]{1,4})?([/?#][!-~]*)?$"
+    )]
     pub url: String,
     /// 1 to 100 patterns: `*`, an event type (`charge.refunded`), or a prefix (`charge.*`)
     /// that matches at least one event type; an unknown type is refused.
     #[schema(example = json!(["*"]))]
+    #[schema(min_items = 1, max_items = 100)]
     pub enabled_events: Vec<String>,
     pub description: Option<String>,
     pub metadata: Option<MetadataParam>,
@@ -101,7 +110,12 @@ pub struct CreateEndpointRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateEndpointRequest {
+    #[schema(
+        max_length = 2048,
+        pattern = "^[hH][tT][tT][pP][sS]?://[A-Za-z]([A-Za-z0-9-]*[A-Za-z])?(\\.[A-Za-z]([A-Za-z0-9-]*[A-Za-z])?)*(:[0-9]{1,4})?([/?#][!-~]*)?$"
+    )]
     pub url: Option<String>,
+    #[schema(min_items = 1, max_items = 100)]
     pub enabled_events: Option<Vec<String>>,
     /// An empty string removes the description.
     pub description: Option<String>,
@@ -119,6 +133,7 @@ struct EmptyRequest {}
 #[serde(deny_unknown_fields)]
 pub struct RedeliverRequest {
     /// Only this endpoint (a `we_` id); default: every enabled endpoint that wants the event.
+    #[schema(pattern = "^we_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub endpoint: Option<String>,
 }
 
@@ -127,8 +142,25 @@ pub struct RedeliverRequest {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1 to 100, default 10.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(pattern = "^we_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub starting_after: Option<String>,
+    #[param(pattern = "^we_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
+    pub ending_before: Option<String>,
+}
+
+/// The attempts log's page: its cursors are attempt ids.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AttemptListQuery {
+    /// 1 to 100, default 10.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    #[param(pattern = "^wa_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
+    pub starting_after: Option<String>,
+    #[param(pattern = "^wa_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub ending_before: Option<String>,
 }
 
@@ -322,7 +354,7 @@ pub async fn create(
 
 #[utoipa::path(
     tag = "Webhook endpoints",
-    params(("id" = String, Path, description = "A `we_` id")),
+    params(("id" = String, Path, description = "A `we_` id", pattern = "^we_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
     responses(
         (status = 200, description = "The endpoint", body = EndpointObject),
         (status = 404, description = "No such endpoint in this mode", body = crate::api::openapi::ErrorBody),
@@ -373,7 +405,7 @@ pub async fn list(
     tag = "Webhook endpoints",
     request_body = UpdateEndpointRequest,
     params(
-        ("id" = String, Path, description = "A `we_` id"),
+        ("id" = String, Path, description = "A `we_` id", pattern = "^we_[0-7][0-9a-hjkmnp-tv-z]{25}$"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry for 24 hours."),
     ),
     responses(
@@ -450,7 +482,7 @@ pub async fn update(
 #[utoipa::path(
     tag = "Webhook endpoints",
     params(
-        ("id" = String, Path, description = "A `we_` id"),
+        ("id" = String, Path, description = "A `we_` id", pattern = "^we_[0-7][0-9a-hjkmnp-tv-z]{25}$"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry for 24 hours."),
     ),
     responses(
@@ -498,7 +530,7 @@ pub async fn delete(
 #[utoipa::path(
     tag = "Webhook endpoints",
     params(
-        ("id" = String, Path, description = "A `we_` id"),
+        ("id" = String, Path, description = "A `we_` id", pattern = "^we_[0-7][0-9a-hjkmnp-tv-z]{25}$"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry for 24 hours."),
     ),
     responses(
@@ -537,7 +569,7 @@ pub async fn rotate_secret(
 
 #[utoipa::path(
     tag = "Webhook endpoints",
-    params(("id" = String, Path, description = "A `we_` id"), ListQuery),
+    params(("id" = String, Path, description = "A `we_` id", pattern = "^we_[0-7][0-9a-hjkmnp-tv-z]{25}$"), AttemptListQuery),
     responses(
         (status = 200, description = "Delivery attempts to this endpoint, newest first", body = AttemptList),
         (status = 404, description = "No such endpoint in this mode", body = crate::api::openapi::ErrorBody),
@@ -549,7 +581,7 @@ pub async fn attempts(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    query: ApiQuery<ListQuery>,
+    query: ApiQuery<AttemptListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let raw = path.into_inner();
@@ -591,7 +623,7 @@ pub async fn attempts(
     tag = "Webhook endpoints",
     request_body = RedeliverRequest,
     params(
-        ("id" = String, Path, description = "An `evt_` id"),
+        ("id" = String, Path, description = "An `evt_` id", pattern = "^evt_[0-7][0-9a-hjkmnp-tv-z]{25}$"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry for 24 hours."),
     ),
     responses(

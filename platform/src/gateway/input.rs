@@ -29,6 +29,14 @@ impl JsonBody {
         } else {
             &self.bytes
         };
+        // Every body is an object: serde would otherwise read a struct from an array too
+        // (`[null, null]` as its fields in order), which the API description does not allow.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            return Err(match serde_json::from_slice::<serde_json::Value>(bytes) {
+                Err(e) => parse_error(&e),
+                Ok(_) => ApiError::invalid("body", "parameter_invalid", "body must be an object"),
+            });
+        }
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let value =
             serde_path_to_error::deserialize(&mut de).map_err(|e| explain::<T>(bytes, e))?;
