@@ -352,7 +352,11 @@ async fn payouts_command(
     config: &Config,
     cmd: PayoutsCommand,
 ) -> anyhow::Result<ExitCode> {
-    let fail = |e: crate::gateway::error::ApiError| anyhow::anyhow!("{}: {}", e.code, e.message);
+    // The operator reads the code and message the API would answer.
+    fn fail(e: impl Into<crate::gateway::error::ApiError>) -> anyhow::Error {
+        let e = e.into();
+        anyhow::anyhow!("{}: {}", e.code, e.message)
+    }
     match cmd {
         PayoutsCommand::Run {
             as_of,

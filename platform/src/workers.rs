@@ -152,7 +152,7 @@ async fn payout_scheduler(state: AppState, mut stop: watch::Receiver<bool>) {
                     "payout run"
                 ),
                 Err(e) => {
-                    tracing::warn!(code = e.code, error = %e.message, "payout run failed; will retry")
+                    tracing::warn!(error = %e, "payout run failed; will retry")
                 }
             }
         }

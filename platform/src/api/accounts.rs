@@ -561,7 +561,7 @@ pub(crate) async fn apply_kyc(
     origin: &events::Origin,
 ) -> Result<Account, ApiError> {
     if kyc.is_empty() {
-        return crate::kyc::refresh(txn, account, before, origin).await;
+        return Ok(crate::kyc::refresh(txn, account, before, origin).await?);
     }
     if account.rejected_reason.is_some() {
         return Err(ApiError::bad_request(
@@ -581,7 +581,7 @@ pub(crate) async fn apply_kyc(
     let mut profile =
         kyc_input::merge(txn, &ctx, account.business_type.as_deref(), profile, kyc).await?;
     crate::kyc::reviews::screen_and_queue(txn, &state.kyc, &account, &mut profile, origin).await?;
-    crate::kyc::save_profile(txn, account, &profile, before, origin).await
+    Ok(crate::kyc::save_profile(txn, account, &profile, before, origin).await?)
 }
 
 #[utoipa::path(

@@ -2,6 +2,7 @@
 
 pub mod account_links;
 pub mod accounts;
+mod errors;
 pub mod events;
 pub mod external_accounts;
 pub mod fee_rules;
@@ -26,28 +27,6 @@ pub mod transfers;
 pub mod webhook_endpoints;
 
 use crate::gateway::error::ApiError;
-use crate::payments::PaymentError;
-
-impl From<PaymentError> for ApiError {
-    fn from(err: PaymentError) -> Self {
-        match err {
-            PaymentError::Invalid {
-                param,
-                code,
-                message,
-            } => ApiError::invalid(param, code, message),
-            PaymentError::NotFound(what) => ApiError::new(
-                actix_web::http::StatusCode::NOT_FOUND,
-                crate::gateway::error::ErrorType::InvalidRequestError,
-                "resource_missing",
-                format!("No such {what}"),
-            ),
-            PaymentError::State { code, message } => ApiError::bad_request(code, message),
-            PaymentError::Ledger(e) => ApiError::internal(e),
-            PaymentError::Db(e) => ApiError::internal(e),
-        }
-    }
-}
 
 /// `created[gte]` / `created[lte]` list filters: RFC 3339 instants.
 pub fn parse_instant(param: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {

@@ -28,7 +28,72 @@ use serde_json::{json, Value};
 use crate::api::accounts::AccountObject;
 use crate::config::Config;
 use crate::events::{self, NewEvent, Origin};
-use crate::gateway::error::ApiError;
+
+/// What KYC refuses or fails at. The adapters map it to HTTP once (`api/errors.rs`); the
+/// codes, params and messages are the API's.
+#[derive(Debug)]
+pub enum KycError {
+    /// A parameter is wrong: `param` names it as the caller wrote it (`individual.dob`).
+    Invalid {
+        param: String,
+        code: &'static str,
+        message: String,
+    },
+    /// An id in the input names no `what` the caller may see.
+    Missing {
+        param: String,
+        what: &'static str,
+        id: String,
+    },
+    Db(sea_orm::DbErr),
+    /// A stored value cannot be read or written; never the caller's fault.
+    Internal(String),
+}
+
+impl KycError {
+    pub fn invalid(
+        param: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        KycError::Invalid {
+            param: param.into(),
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn missing(param: impl Into<String>, what: &'static str, id: &str) -> Self {
+        KycError::Missing {
+            param: param.into(),
+            what,
+            id: id.to_owned(),
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        KycError::Internal(cause.to_string())
+    }
+}
+
+impl std::fmt::Display for KycError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KycError::Invalid { code, message, .. } => write!(f, "{code}: {message}"),
+            KycError::Missing { what, id, .. } => write!(f, "no such {what}: {id}"),
+            KycError::Db(e) => write!(f, "database: {e}"),
+            KycError::Internal(e) => write!(f, "internal: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for KycError {}
+
+impl From<sea_orm::DbErr> for KycError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        KycError::Db(err)
+    }
+}
 
 /// Who checks identity documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,7 +210,7 @@ async fn evaluate(
     db: &impl ConnectionTrait,
     account: &Account,
     now: DateTime<Utc>,
-) -> Result<Evaluation, ApiError> {
+) -> Result<Evaluation, KycError> {
     let profile = Profile::from_json(account.profile.as_ref());
     let banks = external_account::Entity::find()
         .filter(external_account::Column::AccountId.eq(account.id))
@@ -187,7 +252,7 @@ pub async fn refresh(
     account: Account,
     before: Option<&Value>,
     origin: &Origin,
-) -> Result<Account, ApiError> {
+) -> Result<Account, KycError> {
     let now = crate::payments::clock::now(db, account.livemode).await?;
     refresh_at(db, account, before, origin, now).await
 }
@@ -199,9 +264,9 @@ async fn refresh_at(
     before: Option<&Value>,
     origin: &Origin,
     now: DateTime<Utc>,
-) -> Result<Account, ApiError> {
+) -> Result<Account, KycError> {
     let evaluation = evaluate(db, &account, now).await?;
-    let state = serde_json::to_value(&evaluation).map_err(ApiError::internal)?;
+    let state = serde_json::to_value(&evaluation).map_err(KycError::internal)?;
     let account = if account.kyc_state.as_ref() != Some(&state)
         || account.charges_enabled != evaluation.charges_enabled
         || account.payouts_enabled != evaluation.payouts_enabled
@@ -219,7 +284,7 @@ async fn refresh_at(
         return Ok(account);
     };
     let after =
-        serde_json::to_value(AccountObject::from_model(&account)).map_err(ApiError::internal)?;
+        serde_json::to_value(AccountObject::from_model(&account)).map_err(KycError::internal)?;
     let previous = events::previous_attributes(before, &after);
     if previous.as_object().is_some_and(|m| !m.is_empty()) {
         events::record_at(
@@ -271,7 +336,7 @@ pub async fn save_profile(
     profile: &Profile,
     before: Option<&Value>,
     origin: &Origin,
-) -> Result<Account, ApiError> {
+) -> Result<Account, KycError> {
     let now = crate::payments::clock::now(db, account.livemode).await?;
     let mut model: accounts::entity::ActiveModel = account.into();
     model.profile = Set(Some(profile.to_json()));
@@ -286,7 +351,7 @@ pub async fn apply_deadlines(
     db: &sea_orm::DatabaseConnection,
     livemode: bool,
     batch: u64,
-) -> Result<usize, ApiError> {
+) -> Result<usize, KycError> {
     use sea_orm::{QuerySelect, TransactionTrait};
     let now = crate::payments::clock::now(db, livemode).await?;
     let due = accounts::scoped(livemode)
@@ -308,7 +373,7 @@ pub async fn apply_deadlines(
             continue;
         }
         let before = serde_json::to_value(AccountObject::from_model(&account))
-            .map_err(ApiError::internal)?;
+            .map_err(KycError::internal)?;
         let mut model: accounts::entity::ActiveModel = account.into();
         model.deadline_applied = Set(true);
         let account = model.update(&txn).await?;

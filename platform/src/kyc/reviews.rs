@@ -14,9 +14,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::Runtime;
+use super::{KycError, Runtime};
 use crate::events::{self, NewEvent, Origin};
-use crate::gateway::error::ApiError;
 use crate::gateway::ids::{self, IdKind};
 
 pub const SANCTIONS_HIT: &str = "sanctions_hit";
@@ -46,7 +45,7 @@ async fn open(
     subject: &str,
     details: Value,
     origin: &Origin,
-) -> Result<Uuid, ApiError> {
+) -> Result<Uuid, KycError> {
     let now = crate::payments::clock::now(db, account.livemode).await?;
     let row = review::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -93,7 +92,7 @@ pub async fn screen_and_queue(
     account: &Account,
     profile: &mut Profile,
     origin: &Origin,
-) -> Result<(), ApiError> {
+) -> Result<(), KycError> {
     let paths: Vec<String> = profile.persons().into_iter().map(|(p, _)| p).collect();
     for path in paths {
         let Some(person) = profile.person_mut(&path) else {
@@ -201,12 +200,12 @@ pub async fn close(
     approve: bool,
     reason: Option<String>,
     origin: &Origin,
-) -> Result<review::Model, ApiError> {
+) -> Result<review::Model, KycError> {
     let account = agora_onboarding::accounts::find_for_update(db, row.livemode, row.account_id)
         .await?
-        .ok_or_else(|| ApiError::internal("review of a missing account"))?;
+        .ok_or_else(|| KycError::internal("review of a missing account"))?;
     let before = serde_json::to_value(crate::api::accounts::AccountObject::from_model(&account))
-        .map_err(ApiError::internal)?;
+        .map_err(KycError::internal)?;
     let mut profile = Profile::from_json(account.profile.as_ref());
     let mut rejected_reason = None;
     match row.reason.as_str() {

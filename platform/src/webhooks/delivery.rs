@@ -455,7 +455,7 @@ async fn notify_operator(
             ))?;
         crate::email::enqueue(db, &state.kyc.sealer, "endpoint_disabled", &message)
             .await
-            .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok::<(), anyhow::Error>(())
     }
     .await;
