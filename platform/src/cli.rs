@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, LogFormat, Overrides};
-use crate::gateway::ids::{self, IdKind};
 use crate::keys::{self, Mode};
+use crate::wire::ids::{self, IdKind};
 use crate::{db, telemetry, Application};
 
 #[derive(Parser, Debug)]
@@ -462,17 +462,17 @@ async fn keys_command(
                 let shown = format!("{}…{}", key.display_prefix, key.last4);
                 let last_used = key
                     .last_used_at
-                    .map_or_else(|| "never".to_owned(), crate::api::timestamp);
+                    .map_or_else(|| "never".to_owned(), crate::wire::timestamp);
                 let status = key.revoked_at.map_or_else(
                     || "active".to_owned(),
-                    |t| format!("revoked {}", crate::api::timestamp(t)),
+                    |t| format!("revoked {}", crate::wire::timestamp(t)),
                 );
                 println!(
                     "{:<30}  {:<4}  {:<22}  {:<20}  {:<20}  {}",
                     ids::encode(IdKind::ApiKey, key.id),
                     mode,
                     shown,
-                    crate::api::timestamp(key.created_at),
+                    crate::wire::timestamp(key.created_at),
                     last_used,
                     status
                 );

@@ -65,11 +65,17 @@ async fn emails(state: AppState, mut stop: watch::Receiver<bool>) {
 /// retries), every `webhook_poll_ms`.
 async fn webhooks(state: AppState, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_millis(state.config.webhook_poll_ms);
+    let context = crate::webhooks::Context {
+        db: state.db.clone(),
+        config: state.config.clone(),
+        webhooks: state.webhooks.clone(),
+        kyc: state.kyc.clone(),
+    };
     loop {
         for livemode in [false, true] {
             let result = async {
                 let now = crate::payments::clock::now(&state.db, livemode).await?;
-                crate::webhooks::deliver_due(&state, livemode, now).await
+                crate::webhooks::deliver_due(&context, livemode, now).await
             }
             .await;
             match result {

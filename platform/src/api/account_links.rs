@@ -15,10 +15,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
 use crate::gateway::{idempotency, Auth, JsonBody};
-use crate::hosted::i18n::Locale;
+use crate::i18n::Locale;
 use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
 /// Longest refresh or return URL.
 const MAX_URL: usize = 2048;

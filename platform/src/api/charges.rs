@@ -14,13 +14,13 @@ use super::{
 };
 use crate::events::{self, NewEvent};
 use crate::gateway::error::{ApiError, ErrorType};
-use crate::gateway::ids::{self, IdKind};
 use crate::gateway::metadata::MetadataParam;
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::payments::processor::{PaymentMethod, Simulator, DISPUTE_TOKEN, TEST_TOKENS};
 use crate::payments::{self, clock, entity::charge, Charge, NewCharge, Split};
 use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SplitObject {

@@ -12,11 +12,11 @@ use uuid::Uuid;
 use super::charges::ChargeObject;
 use crate::events::{self, NewEvent, Origin};
 use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::payments::{self, clock, entity::dispute, Dispute};
 use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DisputeObject {

@@ -6,10 +6,10 @@ use actix_web::http::StatusCode;
 
 use crate::email::EmailError;
 use crate::gateway::error::{ApiError, ErrorType};
-use crate::gateway::ids::{self, IdKind};
 use crate::kyc::KycError;
 use crate::payments::PaymentError;
 use crate::payouts::PayoutError;
+use crate::wire::ids::{self, IdKind};
 
 impl From<PaymentError> for ApiError {
     fn from(err: PaymentError) -> Self {

@@ -23,10 +23,10 @@ use super::parse_currency;
 use crate::events::{self, NewEvent};
 use crate::fee_rules::{self, FeeRule, NewRule, QuoteInput, RuleChanges};
 use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
 /// Longest decimal string accepted (digits, sign and point): far more precision than any
 /// rate needs, and a bound on what we parse.

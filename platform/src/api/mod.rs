@@ -11,12 +11,9 @@ pub mod health;
 pub mod openapi;
 pub mod reviews;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
-/// RFC 3339 UTC, whole seconds: `2026-11-25T17:27:22Z`.
-pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
+pub use crate::wire::timestamp;
 
 pub mod balance;
 pub mod charges;
@@ -53,7 +50,7 @@ pub fn parse_currency(
 
 /// Reads an `acct_` id that must name an account (existence is checked by the domain).
 pub fn parse_account_id(param: &str, value: &str) -> Result<uuid::Uuid, ApiError> {
-    crate::gateway::ids::decode(crate::gateway::ids::IdKind::Account, value)
+    crate::wire::ids::decode(crate::wire::ids::IdKind::Account, value)
         .map_err(|e| ApiError::invalid(param, "parameter_invalid", format!("Invalid {param}: {e}")))
 }
 

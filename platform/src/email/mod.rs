@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::Config;
+pub use crate::config::SmtpTarget;
 
 /// What the outbox can fail at: never the caller's fault, so every adapter answers it as an
 /// internal error.
@@ -110,47 +111,6 @@ pub async fn enqueue(
     .await?;
     tracing::info!(email = %id, kind, "email queued");
     Ok(id)
-}
-
-/// Where mail goes, parsed from `smtp_url`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmtpTarget {
-    /// `smtps://`: TLS from the first byte. `smtp://`: plain text, for a relay on the same
-    /// host or network (lettre calls this builder "dangerous" for a reason).
-    pub tls: bool,
-    pub host: String,
-    pub port: u16,
-    pub user: Option<String>,
-    pub password: Option<String>,
-}
-
-impl SmtpTarget {
-    pub fn parse(value: &str) -> Result<Self, String> {
-        let url = url::Url::parse(value).map_err(|e| format!("smtp_url: {e}"))?;
-        let tls = match url.scheme() {
-            "smtp" => false,
-            "smtps" => true,
-            other => {
-                return Err(format!(
-                    "smtp_url: scheme must be smtp or smtps, not {other}"
-                ))
-            }
-        };
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| "smtp_url: a host is required".to_owned())?
-            .to_owned();
-        let port = url.port().unwrap_or(if tls { 465 } else { 25 });
-        let user = (!url.username().is_empty()).then(|| url.username().to_owned());
-        Ok(Self {
-            tls,
-            host,
-            port,
-            user,
-            password: url.password().map(str::to_owned),
-        })
-    }
 }
 
 /// The transport the worker sends with.

@@ -37,7 +37,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::gateway::pagination::Cursor;
+use crate::db::page::Cursor;
 
 /// The default rule's priority: below anything an operator can choose.
 pub const DEFAULT_PRIORITY: i32 = i32::MIN;

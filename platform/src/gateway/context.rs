@@ -15,7 +15,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::ids::{self, IdKind};
+use crate::wire::ids::{self, IdKind};
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("request-id");
 

@@ -12,7 +12,6 @@
 
 pub mod brand;
 pub mod email;
-pub mod i18n;
 pub mod steps;
 
 use std::collections::HashMap;
@@ -39,16 +38,16 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use self::i18n::{Locale, Tr};
 use self::steps::{Due, FieldDef, Kind, Step};
-use crate::api::accounts::AccountObject;
 use crate::events::Origin;
 use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
+use crate::i18n::{Locale, Tr};
 use crate::kyc::input::{
     BusinessProfileParams, CompanyParams, KycParams, PersonParams, TosAcceptanceParams,
 };
+use crate::kyc::view::AccountObject;
 use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
 const COOKIE: &str = "agora_onboarding";
 /// A session outlives its five-minute link: filling in the forms takes a while.

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{DocumentReview, KycError, Runtime};
-use crate::gateway::ids::{self, IdKind};
+use crate::wire::ids::{self, IdKind};
 
 /// Most owners or directors one company may list.
 pub const MAX_PERSONS: usize = 20;
@@ -506,7 +506,7 @@ fn tos_date(
             format!(
                 "tos_acceptance.date {} is in the future; give the time the seller accepted, \
                  or leave it out for the time of this request",
-                crate::api::timestamp(date)
+                crate::wire::timestamp(date)
             ),
         ));
     }

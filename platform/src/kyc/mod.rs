@@ -22,12 +22,12 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Set,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::api::accounts::AccountObject;
 use crate::config::Config;
+pub use crate::config::DocumentReview;
 use crate::events::{self, NewEvent, Origin};
+use view::AccountObject;
 
 /// What KYC refuses or fails at. The adapters map it to HTTP once (`api/errors.rs`); the
 /// codes, params and messages are the API's.
@@ -93,17 +93,6 @@ impl From<sea_orm::DbErr> for KycError {
     fn from(err: sea_orm::DbErr) -> Self {
         KycError::Db(err)
     }
-}
-
-/// Who checks identity documents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentReview {
-    /// Test mode accepts a recognised document at once (a stand-in for a document-checking
-    /// vendor, which cannot exist here); live mode always asks the operator.
-    Simulated,
-    /// Every document goes to the operator's review queue, in both modes.
-    Manual,
 }
 
 /// What KYC needs at run time, loaded once at start.
@@ -283,8 +272,7 @@ async fn refresh_at(
     let Some(before) = before else {
         return Ok(account);
     };
-    let after =
-        serde_json::to_value(AccountObject::from_model(&account)).map_err(KycError::internal)?;
+    let after = AccountObject::json(&account)?;
     let previous = events::previous_attributes(before, &after);
     if previous.as_object().is_some_and(|m| !m.is_empty()) {
         events::record_at(
@@ -372,8 +360,7 @@ pub async fn apply_deadlines(
         {
             continue;
         }
-        let before = serde_json::to_value(AccountObject::from_model(&account))
-            .map_err(KycError::internal)?;
+        let before = AccountObject::json(&account)?;
         let mut model: accounts::entity::ActiveModel = account.into();
         model.deadline_applied = Set(true);
         let account = model.update(&txn).await?;

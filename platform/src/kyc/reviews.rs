@@ -14,9 +14,10 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::view::AccountObject;
 use super::{KycError, Runtime};
 use crate::events::{self, NewEvent, Origin};
-use crate::gateway::ids::{self, IdKind};
+use crate::wire::ids::{self, IdKind};
 
 pub const SANCTIONS_HIT: &str = "sanctions_hit";
 pub const DOCUMENT: &str = "document";
@@ -33,8 +34,8 @@ pub fn object(r: &review::Model) -> Value {
         "status": r.status,
         "details": r.details,
         "closed_reason": r.closed_reason,
-        "created": crate::api::timestamp(r.created_at),
-        "closed": r.closed_at.map(crate::api::timestamp),
+        "created": crate::wire::timestamp(r.created_at),
+        "closed": r.closed_at.map(crate::wire::timestamp),
     })
 }
 
@@ -204,8 +205,7 @@ pub async fn close(
     let account = agora_onboarding::accounts::find_for_update(db, row.livemode, row.account_id)
         .await?
         .ok_or_else(|| KycError::internal("review of a missing account"))?;
-    let before = serde_json::to_value(crate::api::accounts::AccountObject::from_model(&account))
-        .map_err(KycError::internal)?;
+    let before = AccountObject::json(&account)?;
     let mut profile = Profile::from_json(account.profile.as_ref());
     let mut rejected_reason = None;
     match row.reason.as_str() {

@@ -23,7 +23,7 @@ use super::entity::{payout, payout_batch};
 use super::{parse_rail, Payout, PayoutBatch, PayoutError};
 use crate::config::Config;
 use crate::events::Origin;
-use crate::gateway::ids::{self, IdKind};
+use crate::wire::ids::{self, IdKind};
 
 /// Most pending payouts one run puts into files; the rest wait for the next run.
 const MAX_PENDING_PER_RUN: u64 = MAX_BATCH_ENTRIES as u64;

@@ -15,6 +15,7 @@
 pub mod entity;
 pub mod files;
 pub mod fx;
+pub mod view;
 
 use agora_ledger::journal::{self, Owner};
 use agora_ledger::{AccountKind, AccountRef, Currency, LedgerError, LineSpec, NewEntry};
@@ -128,7 +129,7 @@ impl PayoutError {
                 "resource_missing",
                 format!(
                     "No such {what}: '{}'",
-                    crate::gateway::ids::encode(crate::gateway::ids::IdKind::Payout, *id)
+                    crate::wire::ids::encode(crate::wire::ids::IdKind::Payout, *id)
                 ),
             )),
             PayoutError::Kyc(crate::kyc::KycError::Invalid { code, message, .. }) => {
@@ -649,8 +650,7 @@ async fn event(
     origin: &Origin,
     now: DateTime<Utc>,
 ) -> Result<(), PayoutError> {
-    let object = serde_json::to_value(crate::api::payouts::PayoutObject::from_model(p))
-        .map_err(PayoutError::internal)?;
+    let object = view::PayoutObject::json(p)?;
     events::record_at(
         db,
         NewEvent {
@@ -702,7 +702,7 @@ impl Outcome {
 pub struct Notice {
     pub payout: Payout,
     pub to: String,
-    pub locale: crate::hosted::i18n::Locale,
+    pub locale: crate::i18n::Locale,
 }
 
 /// Moves a payout to `outcome` in the caller's transaction, with its ledger entry, balance
@@ -877,9 +877,9 @@ pub async fn transition(
         settings(db, livemode, p.account_id).await?.and_then(|a| {
             // Swedish sellers read Swedish; everyone else English (the two we have).
             let locale = if a.country.eq_ignore_ascii_case("SE") {
-                crate::hosted::i18n::Locale::Sv
+                crate::i18n::Locale::Sv
             } else {
-                crate::hosted::i18n::Locale::En
+                crate::i18n::Locale::En
             };
             seller_email(&a).map(|to| Notice {
                 payout: after.clone(),
@@ -924,9 +924,7 @@ async fn mark_bank_errored(
         .exec(db)
         .await?;
     if let Some(account) = agora_onboarding::accounts::find(db, livemode, p.account_id).await? {
-        let before =
-            serde_json::to_value(crate::api::accounts::AccountObject::from_model(&account))
-                .map_err(PayoutError::internal)?;
+        let before = crate::kyc::view::AccountObject::json(&account)?;
         crate::kyc::refresh(db, account, Some(&before), origin).await?;
     }
     Ok(())
@@ -944,13 +942,13 @@ pub async fn queue_notice(
     use lettre::message::MultiPart;
     use lettre::Message;
     let p = &notice.payout;
-    let id = crate::gateway::ids::encode(crate::gateway::ids::IdKind::Payout, p.id);
+    let id = crate::wire::ids::encode(crate::wire::ids::IdKind::Payout, p.id);
     let amount = Currency::parse(&p.currency)
         .map(|c| agora_payouts::csv_file::format_minor(p.amount, c))
         .unwrap_or_else(|_| p.amount.to_string());
     let cur = p.currency.to_uppercase();
     let paid = p.status == "paid";
-    let tr = crate::hosted::i18n::Tr(notice.locale);
+    let tr = crate::i18n::Tr(notice.locale);
     let fill = |key: &str| {
         tr.s(key)
             .replace("{amount}", &amount)

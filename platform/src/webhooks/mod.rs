@@ -5,6 +5,7 @@
 pub mod delivery;
 pub mod entity;
 pub mod ssrf;
+pub mod view;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -15,7 +16,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait
 use sha2::Sha256;
 use uuid::Uuid;
 
-pub use delivery::{deliver_due, Runtime};
+pub use delivery::{deliver_due, Context, Runtime};
 use entity::{delivery as deliveries, endpoint as endpoints};
 
 /// Endpoints per mode: every event is fanned out to each, inside the event's transaction.
