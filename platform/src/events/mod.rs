@@ -4,7 +4,9 @@
 //! crash loses neither.
 
 pub mod entity;
+pub mod fan_out;
 pub mod view;
+pub mod webhook_tables;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -115,7 +117,7 @@ pub async fn record_at(
     }
     .insert(db)
     .await?;
-    crate::webhooks::fan_out(db, &event).await?;
+    fan_out::fan_out(db, &event).await?;
     Ok(event)
 }
 

@@ -20,6 +20,7 @@
 
 pub mod entity;
 pub mod stored;
+pub mod view;
 
 use std::collections::BTreeMap;
 

@@ -10,6 +10,7 @@ pub mod input;
 pub mod metadata;
 pub mod pagination;
 pub mod rate_limit;
+pub mod request_id;
 
 pub use auth::Auth;
 pub use error::ApiError;
