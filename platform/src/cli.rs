@@ -371,7 +371,7 @@ async fn payouts_command(
                     (day, crate::api::payouts::submitted_on(day))
                 }
                 None => {
-                    let now = crate::payments::clock::now(db, livemode).await?;
+                    let now = crate::clock::now(db, livemode).await?;
                     (crate::payouts::local_date(config, now), now)
                 }
             };

@@ -74,7 +74,7 @@ async fn webhooks(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         for livemode in [false, true] {
             let result = async {
-                let now = crate::payments::clock::now(&state.db, livemode).await?;
+                let now = crate::clock::now(&state.db, livemode).await?;
                 crate::webhooks::deliver_due(&context, livemode, now).await
             }
             .await;
@@ -98,7 +98,7 @@ async fn settlement(state: AppState, mut stop: watch::Receiver<bool>) {
         for livemode in [false, true] {
             let result = async {
                 let txn = state.db.begin().await?;
-                let now = crate::payments::clock::now(&txn, livemode).await?;
+                let now = crate::clock::now(&txn, livemode).await?;
                 let n = crate::api::balance::settle(
                     &txn,
                     livemode,
@@ -131,7 +131,7 @@ async fn payout_scheduler(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         for livemode in [false, true] {
             let result = async {
-                let now = crate::payments::clock::now(&state.db, livemode).await?;
+                let now = crate::clock::now(&state.db, livemode).await?;
                 crate::payouts::run(
                     &state.db,
                     &state.config,

@@ -618,9 +618,7 @@ async fn an_event_written_before_a_crash_is_delivered_after_restart() {
     let b_uuid =
         agora_platform::wire::ids::decode(agora_platform::wire::ids::IdKind::Event, &event_b)
             .unwrap();
-    let now = agora_platform::payments::clock::now(&app.db, false)
-        .await
-        .unwrap();
+    let now = agora_platform::clock::now(&app.db, false).await.unwrap();
     delivery::Entity::update_many()
         .col_expr(
             delivery::Column::LockedUntil,

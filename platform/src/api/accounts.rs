@@ -11,6 +11,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::parse_currency;
+use crate::clock;
 use crate::events::{self, NewEvent};
 use crate::gateway::error::ApiError;
 use crate::gateway::metadata::MetadataParam;
@@ -20,7 +21,6 @@ use crate::kyc::input::{
     self as kyc_input, BusinessProfileParams, CompanyParams, KycParams, PersonParams,
     TosAcceptanceParams,
 };
-use crate::payments::clock;
 use crate::wire::ids::{self, IdKind};
 
 pub use crate::kyc::view::AccountObject;
@@ -468,7 +468,7 @@ pub(crate) async fn apply_kyc(
             "This account was rejected and can no longer be changed.",
         ));
     }
-    let now = crate::payments::clock::now(txn, account.livemode).await?;
+    let now = crate::clock::now(txn, account.livemode).await?;
     let ctx = kyc_input::Context {
         runtime: &state.kyc,
         livemode: account.livemode,

@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::clock;
 use crate::events::{self, NewEvent, Origin};
 use crate::gateway::error::ApiError;
 use crate::gateway::{idempotency, Auth, JsonBody};
-use crate::payments::{self, clock};
+use crate::payments;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]

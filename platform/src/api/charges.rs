@@ -12,13 +12,14 @@ use utoipa::ToSchema;
 use super::{
     check_text, parse_account_id, parse_currency, parse_instant, MAX_SHORT_TEXT, MAX_TEXT,
 };
+use crate::clock;
 use crate::events::{self, NewEvent};
 use crate::gateway::error::{ApiError, ErrorType};
 use crate::gateway::metadata::MetadataParam;
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::payments::processor::{PaymentMethod, Simulator, DISPUTE_TOKEN, TEST_TOKENS};
-use crate::payments::{self, clock, entity::charge, Charge, NewCharge, Split};
+use crate::payments::{self, entity::charge, Charge, NewCharge, Split};
 use crate::state::AppState;
 
 pub use crate::payments::view::{ChargeObject, SplitObject};

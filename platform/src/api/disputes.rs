@@ -7,11 +7,12 @@ use sea_orm::{ColumnTrait, QueryFilter};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::clock;
 use crate::events::{self, NewEvent};
 use crate::gateway::error::ApiError;
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::payments::{self, clock, entity::dispute};
+use crate::payments::{self, entity::dispute};
 use crate::state::AppState;
 use crate::wire::ids::{self, IdKind};
 

@@ -17,12 +17,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::parse_currency;
+use crate::clock;
 use crate::events::{self, NewEvent, Origin};
 use crate::gateway::error::ApiError;
 use crate::gateway::pagination::ListBody;
 use crate::gateway::{idempotency, Auth, JsonBody};
 use crate::kyc::view::AccountObject;
-use crate::payments::clock;
 use crate::state::AppState;
 use crate::wire::ids::{self, IdKind};
 

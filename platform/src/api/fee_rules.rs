@@ -891,7 +891,7 @@ pub async fn quote(
             destination,
             payment_method_type,
             payment_method_country,
-            at: crate::payments::clock::now(txn, auth.livemode).await?,
+            at: crate::clock::now(txn, auth.livemode).await?,
         };
         // The seller's captured volume this month, from the ledger, as a charge would use it.
         let monthly_volume = crate::payments::monthly_volume(

@@ -56,7 +56,7 @@ pub(crate) async fn save_identity_document(
     store::store(&state.kyc, id, bytes)
         .await
         .map_err(ApiError::internal)?;
-    let now = crate::payments::clock::now(&state.db, livemode).await?;
+    let now = crate::clock::now(&state.db, livemode).await?;
     let row = file::ActiveModel {
         id: Set(id),
         livemode: Set(livemode),

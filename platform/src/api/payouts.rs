@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{parse_account_id, parse_currency};
+use crate::clock;
 use crate::gateway::error::ApiError;
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::payments::clock;
 use crate::payouts::entity::{payout, payout_batch, payout_settings};
 pub use crate::payouts::view::PayoutObject;
 use crate::payouts::{self, Outcome, Payout, PayoutBatch};

@@ -14,12 +14,12 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::clock;
 use crate::events::{self, NewEvent, Origin};
 use crate::gateway::error::ApiError;
 use crate::gateway::metadata::MetadataParam;
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::payments::clock;
 use crate::state::AppState;
 use crate::webhooks::entity::{
     attempt as attempt_log, delivery as deliveries, endpoint as endpoints,

@@ -83,7 +83,7 @@ pub async fn record(
     event: NewEvent<'_>,
     origin: &Origin,
 ) -> Result<Event, DbErr> {
-    let now = crate::payments::clock::now(db, event.livemode).await?;
+    let now = crate::clock::now(db, event.livemode).await?;
     record_at(db, event, origin, now).await
 }
 

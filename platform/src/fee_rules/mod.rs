@@ -211,7 +211,7 @@ async fn insert_version(
     is_default: bool,
     active: bool,
 ) -> Result<FeeRule, Error> {
-    let now = crate::payments::clock::now(db, livemode).await?;
+    let now = crate::clock::now(db, livemode).await?;
     entity::Entity::insert(row(livemode, rule, is_default, active, now)?)
         .exec_without_returning(db)
         .await?;
@@ -253,7 +253,7 @@ pub async fn ensure_default(
         },
     };
     agora_fees::validate(&rule).map_err(Error::Invalid)?;
-    let now = crate::payments::clock::now(db, livemode).await?;
+    let now = crate::clock::now(db, livemode).await?;
     let model = row(livemode, &rule, true, true, now)?;
     entity::Entity::insert(model)
         .on_conflict(

@@ -90,7 +90,7 @@ pub async fn sweep(
     .await?;
     // Links live by their mode's clock: a test-mode link is judged by the test clock.
     let cutoff = now - Duration::days(links::LINK_RETENTION_DAYS);
-    let test_cutoff = cutoff + crate::payments::clock::test_offset(db).await?;
+    let test_cutoff = cutoff + crate::clock::test_offset(db).await?;
     let retired = crate::db::delete_in_batches::<link::Entity>(
         db,
         link::Column::Id,
@@ -426,7 +426,7 @@ async fn open_link(
         }
         // The link lives by its mode's clock; the page session by real time.
         let now = Utc::now();
-        let test_now = now + crate::payments::clock::test_offset(&state.db).await?;
+        let test_now = now + crate::clock::test_offset(&state.db).await?;
         let mode_now = |livemode: bool| if livemode { now } else { test_now };
         let link = match links::open(&state.db, &token, mode_now).await? {
             Opened::Unknown => return Err(PageError::new(Problem::NotFound, locale)),
@@ -1078,7 +1078,7 @@ async fn apply(
                     business_type: Some(business_type),
                     ..AccountChanges::default()
                 };
-                let now = crate::payments::clock::now(&txn, s.livemode).await?;
+                let now = crate::clock::now(&txn, s.livemode).await?;
                 if let Some((_, after)) =
                     accounts::update(&txn, s.livemode, s.account_id, now, changes).await?
                 {

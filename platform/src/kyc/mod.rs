@@ -242,7 +242,7 @@ pub async fn refresh(
     before: Option<&Value>,
     origin: &Origin,
 ) -> Result<Account, KycError> {
-    let now = crate::payments::clock::now(db, account.livemode).await?;
+    let now = crate::clock::now(db, account.livemode).await?;
     refresh_at(db, account, before, origin, now).await
 }
 
@@ -325,7 +325,7 @@ pub async fn save_profile(
     before: Option<&Value>,
     origin: &Origin,
 ) -> Result<Account, KycError> {
-    let now = crate::payments::clock::now(db, account.livemode).await?;
+    let now = crate::clock::now(db, account.livemode).await?;
     let mut model: accounts::entity::ActiveModel = account.into();
     model.profile = Set(Some(profile.to_json()));
     model.updated_at = Set(now);
@@ -341,7 +341,7 @@ pub async fn apply_deadlines(
     batch: u64,
 ) -> Result<usize, KycError> {
     use sea_orm::{QuerySelect, TransactionTrait};
-    let now = crate::payments::clock::now(db, livemode).await?;
+    let now = crate::clock::now(db, livemode).await?;
     let due = accounts::scoped(livemode)
         .filter(accounts::entity::Column::DeadlineApplied.eq(false))
         .filter(accounts::entity::Column::RequirementsDeadline.lte(now))

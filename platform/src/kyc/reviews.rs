@@ -47,7 +47,7 @@ async fn open(
     details: Value,
     origin: &Origin,
 ) -> Result<Uuid, KycError> {
-    let now = crate::payments::clock::now(db, account.livemode).await?;
+    let now = crate::clock::now(db, account.livemode).await?;
     let row = review::ActiveModel {
         id: Set(Uuid::now_v7()),
         livemode: Set(account.livemode),
@@ -252,7 +252,7 @@ pub async fn close(
             }
         }
     }
-    let now = crate::payments::clock::now(db, row.livemode).await?;
+    let now = crate::clock::now(db, row.livemode).await?;
     let mut model: review::ActiveModel = row.into();
     model.status = Set(if approve { "approved" } else { "rejected" }.to_owned());
     model.closed_reason = Set(reason);

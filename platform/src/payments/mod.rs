@@ -12,7 +12,6 @@
 //! - transfer: Dr platform.available (never below zero) · Cr seller.available.
 
 pub mod allocate;
-pub mod clock;
 pub mod entity;
 pub mod processor;
 #[cfg(test)]
@@ -1595,7 +1594,7 @@ pub async fn dispute_charge(
     fee_major_units: u32,
     origin: &crate::events::Origin,
 ) -> Result<Dispute, PaymentError> {
-    let now = clock::now(txn, livemode).await?;
+    let now = crate::clock::now(txn, livemode).await?;
     let (d, charge) = open_dispute(txn, livemode, now, charge_id, reason, fee_major_units).await?;
     let mut object = view::DisputeObject::json(&d)?;
     object["charge_object"] = view::ChargeObject::json(&charge)?;

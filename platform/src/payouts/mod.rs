@@ -1200,7 +1200,7 @@ pub async fn run(
     let mut report = RunReport::default();
     // A dry run converts at the rates the real run would find now.
     let dry_now = match opts.dry_run {
-        true => Some(crate::payments::clock::now(db, livemode).await?),
+        true => Some(crate::clock::now(db, livemode).await?),
         false => None,
     };
     // First the sellers the run may pay (all the worker looks at), then, to explain, those it
@@ -1233,7 +1233,7 @@ pub async fn run(
         }
     }
     if !opts.dry_run {
-        let now = crate::payments::clock::now(db, livemode).await?;
+        let now = crate::clock::now(db, livemode).await?;
         report.batches = files::create_batches(db, config, sealer, livemode, now).await?;
         report.paid = mark_arrived(db, config, sealer, livemode, opts.as_of).await?;
     }
@@ -1478,7 +1478,7 @@ async fn run_account(
             continue;
         }
         let txn = db.begin().await?;
-        let now = crate::payments::clock::now(&txn, livemode).await?;
+        let now = crate::clock::now(&txn, livemode).await?;
         let result = create(
             &txn,
             config,
@@ -1653,7 +1653,7 @@ async fn mark_arrived(
         .filter(|p| p.batch_id.is_some_and(|b| sent.contains(&b)))
     {
         let txn = db.begin().await?;
-        let now = crate::payments::clock::now(&txn, livemode).await?;
+        let now = crate::clock::now(&txn, livemode).await?;
         match transition(&txn, livemode, now, p.id, Outcome::Paid, &Origin::default()).await {
             Ok((after, notice)) => {
                 if let Some(n) = notice {
@@ -1745,7 +1745,7 @@ pub async fn import(
             continue;
         };
         let txn = db.begin().await?;
-        let now = crate::payments::clock::now(&txn, livemode).await?;
+        let now = crate::clock::now(&txn, livemode).await?;
         match transition(&txn, livemode, now, id, outcome, &Origin::default()).await {
             Ok((p, notice)) => {
                 if let Some(n) = notice {
