@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, LogFormat, Overrides};
-use crate::gateway::ids::{self, IdKind};
 use crate::keys::{self, Mode};
+use crate::wire::ids::{self, IdKind};
 use crate::{db, telemetry, Application};
 
 #[derive(Parser, Debug)]
@@ -352,7 +352,11 @@ async fn payouts_command(
     config: &Config,
     cmd: PayoutsCommand,
 ) -> anyhow::Result<ExitCode> {
-    let fail = |e: crate::gateway::error::ApiError| anyhow::anyhow!("{}: {}", e.code, e.message);
+    // The operator reads the code and message the API would answer.
+    fn fail(e: impl Into<crate::gateway::error::ApiError>) -> anyhow::Error {
+        let e = e.into();
+        anyhow::anyhow!("{}: {}", e.code, e.message)
+    }
     match cmd {
         PayoutsCommand::Run {
             as_of,
@@ -367,7 +371,7 @@ async fn payouts_command(
                     (day, crate::api::payouts::submitted_on(day))
                 }
                 None => {
-                    let now = crate::payments::clock::now(db, livemode).await?;
+                    let now = crate::clock::now(db, livemode).await?;
                     (crate::payouts::local_date(config, now), now)
                 }
             };
@@ -458,17 +462,17 @@ async fn keys_command(
                 let shown = format!("{}…{}", key.display_prefix, key.last4);
                 let last_used = key
                     .last_used_at
-                    .map_or_else(|| "never".to_owned(), crate::api::timestamp);
+                    .map_or_else(|| "never".to_owned(), crate::wire::timestamp);
                 let status = key.revoked_at.map_or_else(
                     || "active".to_owned(),
-                    |t| format!("revoked {}", crate::api::timestamp(t)),
+                    |t| format!("revoked {}", crate::wire::timestamp(t)),
                 );
                 println!(
                     "{:<30}  {:<4}  {:<22}  {:<20}  {:<20}  {}",
                     ids::encode(IdKind::ApiKey, key.id),
                     mode,
                     shown,
-                    crate::api::timestamp(key.created_at),
+                    crate::wire::timestamp(key.created_at),
                     last_used,
                     status
                 );

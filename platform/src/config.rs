@@ -8,6 +8,71 @@ use figment::Figment;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+/// The largest request body accepted unless `body_limit_bytes` says otherwise.
+pub const DEFAULT_BODY_LIMIT_BYTES: usize = 256 * 1024;
+
+/// Who checks identity documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentReview {
+    /// Test mode accepts a recognised document at once (a stand-in for a document-checking
+    /// vendor, which cannot exist here); live mode always asks the operator.
+    Simulated,
+    /// Every document goes to the operator's review queue, in both modes.
+    Manual,
+}
+
+/// `#rrggbb` → (r, g, b).
+pub fn parse_hex_color(value: &str) -> Option<(u8, u8, u8)> {
+    let hex = value.strip_prefix('#')?;
+    if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let part = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+    Some((part(0)?, part(2)?, part(4)?))
+}
+
+/// Where mail goes, parsed from `smtp_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpTarget {
+    /// `smtps://`: TLS from the first byte. `smtp://`: plain text, for a relay on the same
+    /// host or network (lettre calls this builder "dangerous" for a reason).
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+impl SmtpTarget {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let url = url::Url::parse(value).map_err(|e| format!("smtp_url: {e}"))?;
+        let tls = match url.scheme() {
+            "smtp" => false,
+            "smtps" => true,
+            other => {
+                return Err(format!(
+                    "smtp_url: scheme must be smtp or smtps, not {other}"
+                ))
+            }
+        };
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| "smtp_url: a host is required".to_owned())?
+            .to_owned();
+        let port = url.port().unwrap_or(if tls { 465 } else { 25 });
+        let user = (!url.username().is_empty()).then(|| url.username().to_owned());
+        Ok(Self {
+            tls,
+            host,
+            port,
+            user,
+            password: url.password().map(str::to_owned),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -76,7 +141,7 @@ pub struct Config {
     pub sanctions_list: Option<PathBuf>,
     /// `simulated` (test mode accepts recognised documents at once; live mode asks the
     /// operator) or `manual` (every document goes to the operator's review queue).
-    pub document_review: crate::kyc::DocumentReview,
+    pub document_review: DocumentReview,
     /// How often requirement deadlines are checked.
     pub kyc_poll_ms: u64,
     /// Lifetime of an account link from `POST /v1/account_links` (minutes, as Stripe's: the
@@ -147,7 +212,7 @@ impl Default for Config {
             db_connect_timeout_ms: 5_000,
             db_acquire_timeout_ms: 10_000,
             sqlite_busy_timeout_ms: 5_000,
-            body_limit_bytes: crate::gateway::input::DEFAULT_BODY_LIMIT_BYTES,
+            body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES,
             request_timeout_ms: 10_000,
             shutdown_timeout_s: 30,
             http_workers: 0,
@@ -164,7 +229,7 @@ impl Default for Config {
             encryption_key: None,
             encryption_previous_keys: Vec::new(),
             sanctions_list: None,
-            document_review: crate::kyc::DocumentReview::Simulated,
+            document_review: DocumentReview::Simulated,
             kyc_poll_ms: 5_000,
             account_link_ttl_s: 300,
             onboarding_email_link_ttl_s: 7 * 24 * 3600,
@@ -324,7 +389,7 @@ impl Config {
         if self.onboarding_email_link_ttl_s == 0 || self.onboarding_email_link_ttl_s > 30 * 86400 {
             return Err("onboarding_email_link_ttl_s must be between 1 and 2592000".to_owned());
         }
-        if crate::hosted::brand::parse_hex_color(&self.branding_color).is_none() {
+        if parse_hex_color(&self.branding_color).is_none() {
             return Err("branding_color must be #rrggbb".to_owned());
         }
         if self.branding_name.trim().is_empty() || self.branding_name.chars().count() > 80 {
@@ -336,7 +401,7 @@ impl Config {
             }
         }
         if let Some(url) = &self.smtp_url {
-            crate::email::SmtpTarget::parse(url)?;
+            SmtpTarget::parse(url)?;
         }
         if self.email_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod email;
@@ -14,6 +15,7 @@ pub mod events;
 pub mod fee_rules;
 pub mod gateway;
 pub mod hosted;
+pub mod i18n;
 pub mod keys;
 pub mod kyc;
 pub mod pages;
@@ -22,6 +24,7 @@ pub mod payouts;
 pub mod state;
 pub mod telemetry;
 pub mod webhooks;
+pub mod wire;
 pub mod workers;
 
 pub use app::Application;

@@ -65,11 +65,17 @@ async fn emails(state: AppState, mut stop: watch::Receiver<bool>) {
 /// retries), every `webhook_poll_ms`.
 async fn webhooks(state: AppState, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_millis(state.config.webhook_poll_ms);
+    let context = crate::webhooks::Context {
+        db: state.db.clone(),
+        config: state.config.clone(),
+        webhooks: state.webhooks.clone(),
+        kyc: state.kyc.clone(),
+    };
     loop {
         for livemode in [false, true] {
             let result = async {
-                let now = crate::payments::clock::now(&state.db, livemode).await?;
-                crate::webhooks::deliver_due(&state, livemode, now).await
+                let now = crate::clock::now(&state.db, livemode).await?;
+                crate::webhooks::deliver_due(&context, livemode, now).await
             }
             .await;
             match result {
@@ -92,7 +98,7 @@ async fn settlement(state: AppState, mut stop: watch::Receiver<bool>) {
         for livemode in [false, true] {
             let result = async {
                 let txn = state.db.begin().await?;
-                let now = crate::payments::clock::now(&txn, livemode).await?;
+                let now = crate::clock::now(&txn, livemode).await?;
                 let n = crate::api::balance::settle(
                     &txn,
                     livemode,
@@ -125,7 +131,7 @@ async fn payout_scheduler(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         for livemode in [false, true] {
             let result = async {
-                let now = crate::payments::clock::now(&state.db, livemode).await?;
+                let now = crate::clock::now(&state.db, livemode).await?;
                 crate::payouts::run(
                     &state.db,
                     &state.config,
@@ -152,7 +158,7 @@ async fn payout_scheduler(state: AppState, mut stop: watch::Receiver<bool>) {
                     "payout run"
                 ),
                 Err(e) => {
-                    tracing::warn!(code = e.code, error = %e.message, "payout run failed; will retry")
+                    tracing::warn!(error = %e, "payout run failed; will retry")
                 }
             }
         }

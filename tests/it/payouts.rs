@@ -147,8 +147,8 @@ async fn a_manual_payout_is_paid_or_fails_back_to_the_balance() {
         bogus.error(400, "invalid_request_error")["code"],
         "currency_invalid"
     );
-    let unknown = agora_platform::gateway::ids::encode(
-        agora_platform::gateway::ids::IdKind::ExternalAccount,
+    let unknown = agora_platform::wire::ids::encode(
+        agora_platform::wire::ids::IdKind::ExternalAccount,
         uuid::Uuid::now_v7(),
     );
     let res = app
@@ -779,8 +779,8 @@ async fn a_status_report_fails_and_pays_batched_payouts() {
     let payouts = r["created"].as_array().unwrap().clone();
     assert_eq!(payouts.len(), 2, "{r:#}");
     let e2e = |p: &Value| {
-        let uuid = agora_platform::gateway::ids::decode(
-            agora_platform::gateway::ids::IdKind::Payout,
+        let uuid = agora_platform::wire::ids::decode(
+            agora_platform::wire::ids::IdKind::Payout,
             p["id"].as_str().unwrap(),
         )
         .unwrap();
@@ -1083,8 +1083,8 @@ async fn ach_and_bacs_payouts_get_bank_files_instant_ones_a_fee_and_a_nacha_retu
     {
         use agora_platform::payouts::entity::payout_batch;
         use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
-        let second_uuid = agora_platform::gateway::ids::decode(
-            agora_platform::gateway::ids::IdKind::PayoutBatch,
+        let second_uuid = agora_platform::wire::ids::decode(
+            agora_platform::wire::ids::IdKind::PayoutBatch,
             &second,
         )
         .unwrap();

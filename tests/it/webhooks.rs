@@ -448,8 +448,8 @@ async fn modes_are_separate_and_a_disabled_endpoint_gets_nothing() {
     // The live endpoint's deliveries are all of live events.
     use agora_platform::webhooks::entity::delivery;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let live_id = agora_platform::gateway::ids::decode(
-        agora_platform::gateway::ids::IdKind::WebhookEndpoint,
+    let live_id = agora_platform::wire::ids::decode(
+        agora_platform::wire::ids::IdKind::WebhookEndpoint,
         live.body["id"].as_str().unwrap(),
     )
     .unwrap();
@@ -616,11 +616,9 @@ async fn an_event_written_before_a_crash_is_delivered_after_restart() {
     };
     let (event_a, event_b) = (event_of(&a), event_of(&b));
     let b_uuid =
-        agora_platform::gateway::ids::decode(agora_platform::gateway::ids::IdKind::Event, &event_b)
+        agora_platform::wire::ids::decode(agora_platform::wire::ids::IdKind::Event, &event_b)
             .unwrap();
-    let now = agora_platform::payments::clock::now(&app.db, false)
-        .await
-        .unwrap();
+    let now = agora_platform::clock::now(&app.db, false).await.unwrap();
     delivery::Entity::update_many()
         .col_expr(
             delivery::Column::LockedUntil,

@@ -15,10 +15,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
 use crate::gateway::{idempotency, Auth, JsonBody};
-use crate::hosted::i18n::Locale;
+use crate::i18n::Locale;
 use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
 /// Longest refresh or return URL.
 const MAX_URL: usize = 2048;
@@ -139,7 +139,7 @@ pub async fn create_link(
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let now = crate::payments::clock::now(db, account.livemode).await?;
+    let now = crate::clock::now(db, account.livemode).await?;
     let ttl = Duration::seconds(i64::try_from(ttl_s).unwrap_or(i64::MAX).min(30 * 86_400));
     let row = link::ActiveModel {
         id: Set(Uuid::now_v7()),

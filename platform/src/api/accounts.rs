@@ -1,21 +1,19 @@
 //! Connected accounts: `POST /v1/accounts`, `GET /v1/accounts/{id}`,
 //! `POST /v1/accounts/{id}`, `GET /v1/accounts`.
 
-use std::collections::BTreeMap;
-
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use agora_ledger::Currency;
 use agora_onboarding::accounts::{
     self, Account, AccountChanges, BusinessType, CountryCode, Email, NewAccount, Tag,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::parse_currency;
+use crate::clock;
 use crate::events::{self, NewEvent};
 use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
 use crate::gateway::metadata::MetadataParam;
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
@@ -23,109 +21,10 @@ use crate::kyc::input::{
     self as kyc_input, BusinessProfileParams, CompanyParams, KycParams, PersonParams,
     TosAcceptanceParams,
 };
-use crate::payments::clock;
+use crate::wire::ids::{self, IdKind};
+
+pub use crate::kyc::view::AccountObject;
 use crate::state::AppState;
-
-/// A connected account: one seller on the platform.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AccountObject {
-    #[schema(example = "acct_01h455vb4pex5vsknk084sn02q")]
-    pub id: String,
-    /// Always `account`.
-    #[schema(example = "account")]
-    pub object: &'static str,
-    pub livemode: bool,
-    /// RFC 3339, UTC.
-    #[schema(example = "2026-11-25T17:27:22Z")]
-    pub created: String,
-    /// ISO 3166-1 alpha-2.
-    #[schema(example = "SE")]
-    pub country: String,
-    pub email: Option<String>,
-    /// `individual` or `company`.
-    pub business_type: Option<String>,
-    /// Lower-case ISO 4217.
-    #[schema(example = "sek")]
-    pub default_currency: String,
-    pub metadata: BTreeMap<String, String>,
-    /// Seller tags (fee rules can match on them with `conditions.seller_tags`).
-    #[schema(example = json!(["gold"]))]
-    pub tags: Vec<String>,
-    /// Days a charge's funds stay pending; null: the platform's default.
-    pub settlement_delay_days: Option<i32>,
-    #[schema(value_type = Object)]
-    pub business_profile: Value,
-    /// The seller's person (business_type individual); sensitive values only as `_last4`.
-    #[schema(value_type = Option<Object>)]
-    pub individual: Option<Value>,
-    #[schema(value_type = Option<Object>)]
-    pub company: Option<Value>,
-    #[schema(value_type = Option<Object>)]
-    pub tos_acceptance: Option<Value>,
-    /// What is due, past due, pending verification, and why the account is disabled.
-    #[schema(value_type = Object)]
-    pub requirements: Value,
-    /// `card_payments` and `transfers`: `inactive`, `pending` or `active`.
-    #[schema(value_type = Object)]
-    pub capabilities: Value,
-    /// Whether charges to this account are accepted.
-    pub charges_enabled: bool,
-    /// Whether payouts to this account are made (everything verified).
-    pub payouts_enabled: bool,
-    /// Whether everything asked for has been provided (some may still be verifying).
-    pub details_submitted: bool,
-    /// `{"payouts": {"schedule": {interval, weekly_anchor, monthly_anchor, delay_days},
-    /// "paused": bool}}`.
-    #[schema(value_type = Object)]
-    pub settings: Value,
-}
-
-impl AccountObject {
-    pub fn from_model(account: &Account) -> Self {
-        let profile_view = crate::kyc::view::ProfileView::of(account);
-        let state = account.kyc_state.clone().unwrap_or(Value::Null);
-        Self {
-            id: ids::encode(IdKind::Account, account.id),
-            object: "account",
-            livemode: account.livemode,
-            created: super::timestamp(account.created_at),
-            country: account.country.clone(),
-            email: account.email.clone(),
-            business_type: account.business_type.clone(),
-            default_currency: account.default_currency.clone(),
-            metadata: account.metadata_map(),
-            tags: account.tags_list(),
-            settlement_delay_days: account.settlement_delay_days,
-            business_profile: profile_view.business_profile,
-            individual: profile_view.individual,
-            company: profile_view.company,
-            tos_acceptance: profile_view.tos_acceptance,
-            requirements: state.get("requirements").cloned().unwrap_or(Value::Null),
-            capabilities: state.get("capabilities").cloned().unwrap_or(Value::Null),
-            charges_enabled: account.charges_enabled,
-            payouts_enabled: account.payouts_enabled,
-            details_submitted: state
-                .get("details_submitted")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            settings: serde_json::json!({
-                "payouts": {
-                    "schedule": {
-                        "interval": account.payout_interval,
-                        "weekly_anchor": account.payout_weekly_anchor,
-                        "monthly_anchor": account.payout_monthly_anchor,
-                        "delay_days": account.payout_delay_days,
-                    },
-                    "paused": account.payouts_paused,
-                }
-            }),
-        }
-    }
-
-    pub fn json(account: &Account) -> Result<Value, ApiError> {
-        serde_json::to_value(Self::from_model(account)).map_err(ApiError::internal)
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -515,7 +414,7 @@ pub async fn update(
         // Records account.updated (and capability.updated) for whatever changed; a no-op
         // update changes nothing, so it records no event.
         let account = apply_kyc(&state, txn, after, &kyc, Some(&before), &origin).await?;
-        AccountObject::json(&account)
+        Ok(AccountObject::json(&account)?)
     })
     .await
 }
@@ -565,7 +464,7 @@ pub(crate) async fn apply_kyc(
     origin: &events::Origin,
 ) -> Result<Account, ApiError> {
     if kyc.is_empty() {
-        return crate::kyc::refresh(txn, account, before, origin).await;
+        return Ok(crate::kyc::refresh(txn, account, before, origin).await?);
     }
     if account.rejected_reason.is_some() {
         return Err(ApiError::bad_request(
@@ -573,7 +472,7 @@ pub(crate) async fn apply_kyc(
             "This account was rejected and can no longer be changed.",
         ));
     }
-    let now = crate::payments::clock::now(txn, account.livemode).await?;
+    let now = crate::clock::now(txn, account.livemode).await?;
     let ctx = kyc_input::Context {
         runtime: &state.kyc,
         livemode: account.livemode,
@@ -585,7 +484,7 @@ pub(crate) async fn apply_kyc(
     let mut profile =
         kyc_input::merge(txn, &ctx, account.business_type.as_deref(), profile, kyc).await?;
     crate::kyc::reviews::screen_and_queue(txn, &state.kyc, &account, &mut profile, origin).await?;
-    crate::kyc::save_profile(txn, account, &profile, before, origin).await
+    Ok(crate::kyc::save_profile(txn, account, &profile, before, origin).await?)
 }
 
 #[utoipa::path(
@@ -634,7 +533,7 @@ pub async fn reject(
         model.rejected_reason = sea_orm::Set(Some(input.reason));
         let account = sea_orm::ActiveModelTrait::update(model, txn).await?;
         let account = crate::kyc::refresh(txn, account, Some(&before), &origin).await?;
-        AccountObject::json(&account)
+        Ok(AccountObject::json(&account)?)
     })
     .await
 }

@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::clock;
 use crate::events::{self, NewEvent, Origin};
 use crate::gateway::error::ApiError;
 use crate::gateway::{idempotency, Auth, JsonBody};
-use crate::payments::{self, clock};
+use crate::payments;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -201,7 +202,7 @@ pub struct BalanceTransactionObject {
 
 impl BalanceTransactionObject {
     fn from_model(bt: &payments::BalanceTransaction, now: chrono::DateTime<chrono::Utc>) -> Self {
-        use crate::gateway::ids::{self, IdKind};
+        use crate::wire::ids::{self, IdKind};
         let kind = match bt.source_kind.as_str() {
             "charge" => IdKind::Charge,
             "refund" => IdKind::Refund,
@@ -278,8 +279,8 @@ pub async fn transactions(
     auth: Auth,
     query: crate::gateway::ApiQuery<BtListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::gateway::ids::{self, IdKind};
     use crate::payments::entity::balance_transaction::Column;
+    use crate::wire::ids::{self, IdKind};
     use sea_orm::{ColumnTrait, QueryFilter};
     let q = query.0;
     let cursor = crate::gateway::pagination::Cursor::parse(

@@ -3,98 +3,20 @@
 //! `GET /v1/disputes`, `GET /v1/disputes/{id}`.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use sea_orm::{ColumnTrait, QueryFilter};
+use serde::Deserialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
-use super::charges::ChargeObject;
-use crate::events::{self, NewEvent, Origin};
+use crate::clock;
+use crate::events::{self, NewEvent};
 use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::payments::{self, clock, entity::dispute, Dispute};
+use crate::payments::{self, entity::dispute};
 use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DisputeObject {
-    #[schema(example = "dp_01h455vb4pex5vsknk084sn02q")]
-    pub id: String,
-    #[schema(example = "dispute")]
-    pub object: &'static str,
-    pub livemode: bool,
-    pub created: String,
-    pub amount: i64,
-    /// Paid by the seller(s) to the platform when the dispute opened.
-    pub fee: i64,
-    pub currency: String,
-    pub charge: String,
-    pub reason: String,
-    /// `needs_response`, `won` or `lost`.
-    pub status: String,
-    pub closed: Option<String>,
-}
-
-impl DisputeObject {
-    pub fn from_model(d: &Dispute) -> Self {
-        Self {
-            id: ids::encode(IdKind::Dispute, d.id),
-            object: "dispute",
-            livemode: d.livemode,
-            created: super::timestamp(d.created_at),
-            amount: d.amount,
-            fee: d.fee,
-            currency: d.currency.clone(),
-            charge: ids::encode(IdKind::Charge, d.charge_id),
-            reason: d.reason.clone(),
-            status: d.status.clone(),
-            closed: d.closed_at.map(super::timestamp),
-        }
-    }
-
-    fn json(d: &Dispute) -> Result<Value, ApiError> {
-        serde_json::to_value(Self::from_model(d)).map_err(ApiError::internal)
-    }
-}
-
-/// Opens a dispute on a charge inside the caller's transaction and records its event.
-pub async fn open(
-    txn: &DatabaseTransaction,
-    livemode: bool,
-    state: &AppState,
-    charge_id: Uuid,
-    reason: &str,
-    origin: &Origin,
-) -> Result<Dispute, ApiError> {
-    let now = clock::now(txn, livemode).await?;
-    let (d, charge) = payments::open_dispute(
-        txn,
-        livemode,
-        now,
-        charge_id,
-        reason,
-        state.config.dispute_fee,
-    )
-    .await?;
-    let mut object = DisputeObject::json(&d)?;
-    object["charge_object"] = ChargeObject::json(&charge)?;
-    events::record_at(
-        txn,
-        NewEvent {
-            livemode,
-            account_id: charge.destination_id,
-            kind: "charge.dispute.created",
-            object,
-            previous_attributes: None,
-        },
-        origin,
-        now,
-    )
-    .await?;
-    Ok(d)
-}
+pub use crate::payments::view::DisputeObject;
 
 #[utoipa::path(
     tag = "Test helpers",
@@ -124,8 +46,16 @@ pub async fn test_dispute(
         if payments::find_charge(txn, false, id).await?.is_none() {
             return Err(ApiError::not_found("charge", &raw));
         }
-        let d = open(txn, false, &state, id, "fraudulent", &origin).await?;
-        DisputeObject::json(&d)
+        let d = payments::dispute_charge(
+            txn,
+            false,
+            id,
+            "fraudulent",
+            state.config.dispute_fee,
+            &origin,
+        )
+        .await?;
+        Ok(DisputeObject::json(&d)?)
     })
     .await
 }

@@ -16,15 +16,15 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::accounts::AccountObject;
 use super::parse_currency;
+use crate::clock;
 use crate::events::{self, NewEvent, Origin};
 use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
 use crate::gateway::pagination::ListBody;
 use crate::gateway::{idempotency, Auth, JsonBody};
-use crate::payments::clock;
+use crate::kyc::view::AccountObject;
 use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
 /// Most bank accounts one seller may keep.
 pub const MAX_EXTERNAL_ACCOUNTS: usize = 20;

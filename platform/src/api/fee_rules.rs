@@ -11,7 +11,7 @@ use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use agora_fees::{Conditions, Pricing, Quote, Rounding, Tier, TierMode, Tiers, Vat};
 use agora_ledger::Currency;
 use agora_onboarding::accounts::{self, CountryCode, Tag};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -23,10 +23,10 @@ use super::parse_currency;
 use crate::events::{self, NewEvent};
 use crate::fee_rules::{self, FeeRule, NewRule, QuoteInput, RuleChanges};
 use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
 /// Longest decimal string accepted (digits, sign and point): far more precision than any
 /// rate needs, and a bound on what we parse.
@@ -204,136 +204,11 @@ pub struct UpdateFeeRuleRequest {
 #[serde(deny_unknown_fields)]
 struct EmptyRequest {}
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConditionsObject {
-    pub seller_ids: Vec<String>,
-    pub seller_tags: Vec<String>,
-    pub countries: Vec<String>,
-    pub currencies: Vec<String>,
-    pub payment_method_types: Vec<String>,
-    pub amount_min: Option<i64>,
-    pub amount_max: Option<i64>,
-    pub cross_border: Option<bool>,
-    pub valid_from: Option<String>,
-    pub valid_to: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TiersObject {
-    /// `graduated` or `volume`.
-    pub mode: &'static str,
-    pub tiers: Vec<TierObject>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TierObject {
-    pub up_to: Option<i64>,
-    #[schema(example = "2")]
-    pub percent: String,
-    pub fixed: i64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct VatObject {
-    #[schema(example = "25")]
-    pub rate: String,
-    pub inclusive: bool,
-}
-
-/// One version of a fee rule.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FeeRuleObject {
-    #[schema(example = "fee_01h455vb4pex5vsknk084sn02q")]
-    pub id: String,
-    /// Always `fee_rule`.
-    #[schema(example = "fee_rule")]
-    pub object: &'static str,
-    pub livemode: bool,
-    /// When this version was made, RFC 3339 UTC.
-    pub created: String,
-    /// 1 for a new rule, +1 per change (deactivation included). Old versions stay readable.
-    pub version: u32,
-    pub active: bool,
-    /// The mode's default rule: no conditions, below every other rule, never deactivated.
-    #[serde(rename = "default")]
-    pub is_default: bool,
-    /// The default rule has -2147483648 (below everything).
-    pub priority: i32,
-    pub conditions: ConditionsObject,
-    #[schema(example = "10")]
-    pub percent: String,
-    #[schema(example = json!({"eur": 30}))]
-    pub fixed: BTreeMap<String, i64>,
-    pub min: BTreeMap<String, i64>,
-    pub max: BTreeMap<String, i64>,
-    pub tiers: Option<TiersObject>,
-    pub vat: Option<VatObject>,
-    /// `half_even` or `half_up`.
-    pub rounding: &'static str,
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    // Validity bounds keep their sub-second digits, unlike `created`: they are operator input.
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-fn amounts(map: &BTreeMap<Currency, i64>) -> BTreeMap<String, i64> {
-    map.iter().map(|(c, v)| (c.api_code(), *v)).collect()
-}
+pub use crate::fee_rules::view::{
+    ConditionsObject, FeeRuleObject, TierObject, TiersObject, VatObject,
+};
 
 impl FeeRuleObject {
-    pub fn from_rule(r: &FeeRule) -> Self {
-        let c = &r.rule.conditions;
-        let p = &r.rule.pricing;
-        Self {
-            id: ids::encode(IdKind::FeeRule, r.rule.id),
-            object: "fee_rule",
-            livemode: r.livemode,
-            created: super::timestamp(r.created_at),
-            version: r.rule.version,
-            active: r.active,
-            is_default: r.is_default,
-            priority: r.rule.priority,
-            conditions: ConditionsObject {
-                seller_ids: c
-                    .seller_ids
-                    .iter()
-                    .map(|id| ids::encode(IdKind::Account, *id))
-                    .collect(),
-                seller_tags: c.seller_tags.clone(),
-                countries: c.countries.clone(),
-                currencies: c.currencies.iter().map(|c| c.api_code()).collect(),
-                payment_method_types: c.payment_method_types.clone(),
-                amount_min: c.amount_min,
-                amount_max: c.amount_max,
-                cross_border: c.cross_border,
-                valid_from: c.valid_from.map(rfc3339),
-                valid_to: c.valid_to.map(rfc3339),
-            },
-            percent: p.percent.to_string(),
-            fixed: amounts(&p.fixed),
-            min: amounts(&p.min),
-            max: amounts(&p.max),
-            tiers: p.tiers.as_ref().map(|t| TiersObject {
-                mode: fee_rules::stored::tier_mode_name(t.mode),
-                tiers: t
-                    .tiers
-                    .iter()
-                    .map(|t| TierObject {
-                        up_to: t.up_to,
-                        percent: t.percent.to_string(),
-                        fixed: t.fixed,
-                    })
-                    .collect(),
-            }),
-            vat: p.vat.as_ref().map(|v| VatObject {
-                rate: v.rate.to_string(),
-                inclusive: v.inclusive,
-            }),
-            rounding: fee_rules::stored::rounding_name(p.rounding),
-        }
-    }
-
     fn json(r: &FeeRule) -> Result<Value, ApiError> {
         serde_json::to_value(Self::from_rule(r)).map_err(ApiError::internal)
     }
@@ -1021,7 +896,7 @@ pub async fn quote(
             destination,
             payment_method_type,
             payment_method_country,
-            at: crate::payments::clock::now(txn, auth.livemode).await?,
+            at: crate::clock::now(txn, auth.livemode).await?,
         };
         // The seller's captured volume this month, from the ledger, as a charge would use it.
         let monthly_volume = crate::payments::monthly_volume(

@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::gateway::error::{ApiError, ErrorType};
-use crate::gateway::ids::{self, IdKind};
 use crate::gateway::Auth;
 use crate::kyc::files::{self as store, IDENTITY_DOCUMENT, MAX_FILE_BYTES};
 use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
 /// Longest `purpose` or file name read from the form.
 const MAX_FIELD_TEXT: usize = 255;
@@ -56,7 +56,7 @@ pub(crate) async fn save_identity_document(
     store::store(&state.kyc, id, bytes)
         .await
         .map_err(ApiError::internal)?;
-    let now = crate::payments::clock::now(&state.db, livemode).await?;
+    let now = crate::clock::now(&state.db, livemode).await?;
     let row = file::ActiveModel {
         id: Set(id),
         livemode: Set(livemode),

@@ -2,6 +2,7 @@
 
 pub mod account_links;
 pub mod accounts;
+mod errors;
 pub mod events;
 pub mod external_accounts;
 pub mod fee_rules;
@@ -10,12 +11,9 @@ pub mod health;
 pub mod openapi;
 pub mod reviews;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
-/// RFC 3339 UTC, whole seconds: `2026-11-25T17:27:22Z`.
-pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
+pub use crate::wire::timestamp;
 
 pub mod balance;
 pub mod charges;
@@ -26,28 +24,6 @@ pub mod transfers;
 pub mod webhook_endpoints;
 
 use crate::gateway::error::ApiError;
-use crate::payments::PaymentError;
-
-impl From<PaymentError> for ApiError {
-    fn from(err: PaymentError) -> Self {
-        match err {
-            PaymentError::Invalid {
-                param,
-                code,
-                message,
-            } => ApiError::invalid(param, code, message),
-            PaymentError::NotFound(what) => ApiError::new(
-                actix_web::http::StatusCode::NOT_FOUND,
-                crate::gateway::error::ErrorType::InvalidRequestError,
-                "resource_missing",
-                format!("No such {what}"),
-            ),
-            PaymentError::State { code, message } => ApiError::bad_request(code, message),
-            PaymentError::Ledger(e) => ApiError::internal(e),
-            PaymentError::Db(e) => ApiError::internal(e),
-        }
-    }
-}
 
 /// `created[gte]` / `created[lte]` list filters: RFC 3339 instants.
 pub fn parse_instant(param: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -74,7 +50,7 @@ pub fn parse_currency(
 
 /// Reads an `acct_` id that must name an account (existence is checked by the domain).
 pub fn parse_account_id(param: &str, value: &str) -> Result<uuid::Uuid, ApiError> {
-    crate::gateway::ids::decode(crate::gateway::ids::IdKind::Account, value)
+    crate::wire::ids::decode(crate::wire::ids::IdKind::Account, value)
         .map_err(|e| ApiError::invalid(param, "parameter_invalid", format!("Invalid {param}: {e}")))
 }
 

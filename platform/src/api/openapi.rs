@@ -57,7 +57,7 @@ pub struct ErrorDetail {
 pub struct AccountList {
     #[schema(example = "list")]
     object: String,
-    data: Vec<crate::api::accounts::AccountObject>,
+    data: Vec<crate::kyc::view::AccountObject>,
     has_more: bool,
     url: String,
 }
@@ -67,7 +67,7 @@ pub struct AccountList {
 pub struct EventList {
     #[schema(example = "list")]
     object: String,
-    data: Vec<crate::api::events::EventObject>,
+    data: Vec<crate::events::view::EventObject>,
     has_more: bool,
     url: String,
 }
@@ -77,7 +77,7 @@ pub struct EventList {
 pub struct FeeRuleList {
     #[schema(example = "list")]
     object: String,
-    data: Vec<crate::api::fee_rules::FeeRuleObject>,
+    data: Vec<crate::fee_rules::view::FeeRuleObject>,
     has_more: bool,
     url: String,
 }

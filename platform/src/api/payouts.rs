@@ -10,88 +10,18 @@ use chrono::{NaiveDate, NaiveTime};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{parse_account_id, parse_currency};
+use crate::clock;
 use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::payments::clock;
 use crate::payouts::entity::{payout, payout_batch, payout_settings};
+pub use crate::payouts::view::PayoutObject;
 use crate::payouts::{self, Outcome, Payout, PayoutBatch};
 use crate::state::AppState;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PayoutObject {
-    #[schema(example = "po_01h455vb4pex5vsknk084sn02q")]
-    pub id: String,
-    #[schema(example = "payout")]
-    pub object: &'static str,
-    pub livemode: bool,
-    pub created: String,
-    /// The seller paid (`acct_…`).
-    pub account: String,
-    /// Minor units that reach the bank account.
-    pub amount: i64,
-    /// Instant payout fee, taken from the balance on top of `amount`.
-    pub fee: i64,
-    pub currency: String,
-    /// The bank account (`ba_…`).
-    pub destination: String,
-    /// `standard` or `instant`.
-    pub method: String,
-    /// `pending`, `in_transit`, `paid`, `failed` or `canceled`.
-    pub status: String,
-    /// `sepa`, `ach`, `uk_faster_payments`, `uk_bacs` or `other`.
-    pub rail: String,
-    /// `YYYY-MM-DD`, in the rail's calendar.
-    pub arrival_date: String,
-    /// `true` for payouts made by the schedule.
-    pub automatic: bool,
-    pub failure_code: Option<String>,
-    /// The batch (`pob_…`) whose bank file carries it.
-    pub batch: Option<String>,
-    /// For a payout converted from another currency: what left the balance, in which
-    /// currency, at which mid rate (units of `currency` per unit of `source_currency`) and
-    /// markup (a fraction: `0.005` = 0.5 %).
-    pub source_amount: Option<i64>,
-    pub source_currency: Option<String>,
-    pub exchange_rate: Option<String>,
-    pub fx_markup: Option<String>,
-}
-
-impl PayoutObject {
-    pub fn from_model(p: &Payout) -> Self {
-        Self {
-            id: ids::encode(IdKind::Payout, p.id),
-            object: "payout",
-            livemode: p.livemode,
-            created: super::timestamp(p.created_at),
-            account: ids::encode(IdKind::Account, p.account_id),
-            amount: p.amount,
-            fee: p.fee,
-            currency: p.currency.clone(),
-            destination: ids::encode(IdKind::ExternalAccount, p.external_account_id),
-            method: p.method.clone(),
-            status: p.status.clone(),
-            rail: p.rail.clone(),
-            arrival_date: p.arrival_date.clone(),
-            automatic: p.period_key.is_some(),
-            failure_code: p.failure_code.clone(),
-            batch: p.batch_id.map(|b| ids::encode(IdKind::PayoutBatch, b)),
-            source_amount: p.source_amount,
-            source_currency: p.source_currency.clone(),
-            exchange_rate: p.fx_rate.clone(),
-            fx_markup: p.fx_markup.clone(),
-        }
-    }
-
-    pub fn json(p: &Payout) -> Result<Value, ApiError> {
-        serde_json::to_value(Self::from_model(p)).map_err(ApiError::internal)
-    }
-}
+use crate::wire::ids::{self, IdKind};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -207,7 +137,7 @@ pub async fn create(
         )
         .await?
         .ok_or_else(|| ApiError::internal("a manual payout collided on its period"))?;
-        PayoutObject::json(&p)
+        Ok(PayoutObject::json(&p)?)
     })
     .await
 }
@@ -337,7 +267,7 @@ async fn move_payout(
         if let Some(n) = notice {
             payouts::queue_notice(txn, &state.config, &state.kyc.sealer, &n).await?;
         }
-        PayoutObject::json(&after)
+        Ok(PayoutObject::json(&after)?)
     })
     .await
 }

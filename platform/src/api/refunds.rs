@@ -7,14 +7,15 @@ use utoipa::ToSchema;
 
 use super::charges::ChargeObject;
 use super::{check_text, MAX_SHORT_TEXT};
+use crate::clock;
 use crate::events::{self, NewEvent};
 use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
 use crate::gateway::metadata::MetadataParam;
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::payments::{self, clock, entity::refund, NewRefund, Refund, RefundShare};
+use crate::payments::{self, entity::refund, NewRefund, Refund, RefundShare};
 use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RefundShareObject {

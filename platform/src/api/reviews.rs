@@ -9,11 +9,11 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::kyc::reviews;
 use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -8,14 +8,15 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{check_text, parse_account_id, parse_currency, MAX_SHORT_TEXT};
+use crate::clock;
 use crate::events::{self, NewEvent};
 use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
 use crate::gateway::metadata::MetadataParam;
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::payments::{self, clock, entity::transfer, NewTransfer, Transfer};
+use crate::payments::{self, entity::transfer, NewTransfer, Transfer};
 use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TransferObject {

@@ -29,7 +29,33 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::gateway::error::ApiError;
+pub use crate::config::SmtpTarget;
+
+/// What the outbox can fail at: never the caller's fault, so every adapter answers it as an
+/// internal error.
+#[derive(Debug)]
+pub enum EmailError {
+    Db(sea_orm::DbErr),
+    /// The message could not be written out for sealing.
+    Encode(String),
+}
+
+impl std::fmt::Display for EmailError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EmailError::Db(e) => write!(f, "email outbox: {e}"),
+            EmailError::Encode(e) => write!(f, "email outbox: cannot encode the message: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for EmailError {}
+
+impl From<sea_orm::DbErr> for EmailError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        EmailError::Db(err)
+    }
+}
 
 /// The sealing purpose (AAD) of outbox messages: a sealed bank number cannot pass for one.
 const PURPOSE: &str = "email";
@@ -60,14 +86,14 @@ pub async fn enqueue(
     sealer: &Sealer,
     kind: &str,
     message: &Message,
-) -> Result<Uuid, ApiError> {
+) -> Result<Uuid, EmailError> {
     let envelope = message.envelope();
     let sealed = Sealed {
         from: envelope.from().map(ToString::to_string),
         to: envelope.to().iter().map(ToString::to_string).collect(),
         raw: B64.encode(message.formatted()),
     };
-    let json = serde_json::to_string(&sealed).map_err(ApiError::internal)?;
+    let json = serde_json::to_string(&sealed).map_err(|e| EmailError::Encode(e.to_string()))?;
     let now = Utc::now();
     let id = Uuid::now_v7();
     entity::ActiveModel {
@@ -85,47 +111,6 @@ pub async fn enqueue(
     .await?;
     tracing::info!(email = %id, kind, "email queued");
     Ok(id)
-}
-
-/// Where mail goes, parsed from `smtp_url`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmtpTarget {
-    /// `smtps://`: TLS from the first byte. `smtp://`: plain text, for a relay on the same
-    /// host or network (lettre calls this builder "dangerous" for a reason).
-    pub tls: bool,
-    pub host: String,
-    pub port: u16,
-    pub user: Option<String>,
-    pub password: Option<String>,
-}
-
-impl SmtpTarget {
-    pub fn parse(value: &str) -> Result<Self, String> {
-        let url = url::Url::parse(value).map_err(|e| format!("smtp_url: {e}"))?;
-        let tls = match url.scheme() {
-            "smtp" => false,
-            "smtps" => true,
-            other => {
-                return Err(format!(
-                    "smtp_url: scheme must be smtp or smtps, not {other}"
-                ))
-            }
-        };
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| "smtp_url: a host is required".to_owned())?
-            .to_owned();
-        let port = url.port().unwrap_or(if tls { 465 } else { 25 });
-        let user = (!url.username().is_empty()).then(|| url.username().to_owned());
-        Ok(Self {
-            tls,
-            host,
-            port,
-            user,
-            password: url.password().map(str::to_owned),
-        })
-    }
 }
 
 /// The transport the worker sends with.
@@ -234,7 +219,7 @@ pub async fn deliver_due(
     sealer: &Sealer,
     mailer: &Mailer,
     now: DateTime<Utc>,
-) -> Result<Delivered, ApiError> {
+) -> Result<Delivered, EmailError> {
     let due = entity::Entity::find()
         .filter(entity::Column::Status.eq("pending"))
         .filter(entity::Column::NextAttemptAt.lte(now))

@@ -20,6 +20,7 @@
 
 pub mod entity;
 pub mod stored;
+pub mod view;
 
 use std::collections::BTreeMap;
 
@@ -37,7 +38,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::gateway::pagination::Cursor;
+use crate::db::page::Cursor;
 
 /// The default rule's priority: below anything an operator can choose.
 pub const DEFAULT_PRIORITY: i32 = i32::MIN;
@@ -210,7 +211,7 @@ async fn insert_version(
     is_default: bool,
     active: bool,
 ) -> Result<FeeRule, Error> {
-    let now = crate::payments::clock::now(db, livemode).await?;
+    let now = crate::clock::now(db, livemode).await?;
     entity::Entity::insert(row(livemode, rule, is_default, active, now)?)
         .exec_without_returning(db)
         .await?;
@@ -252,7 +253,7 @@ pub async fn ensure_default(
         },
     };
     agora_fees::validate(&rule).map_err(Error::Invalid)?;
-    let now = crate::payments::clock::now(db, livemode).await?;
+    let now = crate::clock::now(db, livemode).await?;
     let model = row(livemode, &rule, true, true, now)?;
     entity::Entity::insert(model)
         .on_conflict(

@@ -9,9 +9,9 @@ use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::ids::{self, IdKind};
 use crate::keys;
 use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
 pub const ACCOUNT_HEADER: &str = "agora-account";
 

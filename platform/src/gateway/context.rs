@@ -15,18 +15,12 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::ids::{self, IdKind};
+use crate::wire::ids::{self, IdKind};
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("request-id");
 
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
-
-/// The id of the request being served on this task, if any. Errors put it in their body.
-pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(|id| id.clone()).ok()
-}
+pub use super::request_id::current_request_id;
+use super::request_id::REQUEST_ID;
 
 /// The request id as stored in the request's extensions, for handlers.
 #[derive(Debug, Clone)]

@@ -203,7 +203,7 @@ impl FromRequest for JsonBody {
     }
 }
 
-pub const DEFAULT_BODY_LIMIT_BYTES: usize = 256 * 1024;
+pub use crate::config::DEFAULT_BODY_LIMIT_BYTES;
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(

@@ -2,15 +2,7 @@
 //! The colour goes into a small stylesheet of its own (`/onboarding/brand.css`) because the
 //! Content-Security-Policy allows no inline styles.
 
-/// `#rrggbb` → (r, g, b).
-pub fn parse_hex_color(value: &str) -> Option<(u8, u8, u8)> {
-    let hex = value.strip_prefix('#')?;
-    if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    let part = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
-    Some((part(0)?, part(2)?, part(4)?))
-}
+pub use crate::config::parse_hex_color;
 
 /// WCAG relative luminance.
 fn luminance((r, g, b): (u8, u8, u8)) -> f64 {

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
 
-use super::i18n::{Locale, Tr};
 use crate::gateway::error::ApiError;
+use crate::i18n::{Locale, Tr};
 use crate::state::AppState;
 
 #[derive(Template)]

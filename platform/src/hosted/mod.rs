@@ -12,7 +12,6 @@
 
 pub mod brand;
 pub mod email;
-pub mod i18n;
 pub mod steps;
 
 use std::collections::HashMap;
@@ -39,16 +38,16 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use self::i18n::{Locale, Tr};
 use self::steps::{Due, FieldDef, Kind, Step};
-use crate::api::accounts::AccountObject;
 use crate::events::Origin;
 use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
+use crate::i18n::{Locale, Tr};
 use crate::kyc::input::{
     BusinessProfileParams, CompanyParams, KycParams, PersonParams, TosAcceptanceParams,
 };
+use crate::kyc::view::AccountObject;
 use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
 const COOKIE: &str = "agora_onboarding";
 /// A session outlives its five-minute link: filling in the forms takes a while.
@@ -91,7 +90,7 @@ pub async fn sweep(
     .await?;
     // Links live by their mode's clock: a test-mode link is judged by the test clock.
     let cutoff = now - Duration::days(links::LINK_RETENTION_DAYS);
-    let test_cutoff = cutoff + crate::payments::clock::test_offset(db).await?;
+    let test_cutoff = cutoff + crate::clock::test_offset(db).await?;
     let retired = crate::db::delete_in_batches::<link::Entity>(
         db,
         link::Column::Id,
@@ -427,7 +426,7 @@ async fn open_link(
         }
         // The link lives by its mode's clock; the page session by real time.
         let now = Utc::now();
-        let test_now = now + crate::payments::clock::test_offset(&state.db).await?;
+        let test_now = now + crate::clock::test_offset(&state.db).await?;
         let mode_now = |livemode: bool| if livemode { now } else { test_now };
         let link = match links::open(&state.db, &token, mode_now).await? {
             Opened::Unknown => return Err(PageError::new(Problem::NotFound, locale)),
@@ -1079,7 +1078,7 @@ async fn apply(
                     business_type: Some(business_type),
                     ..AccountChanges::default()
                 };
-                let now = crate::payments::clock::now(&txn, s.livemode).await?;
+                let now = crate::clock::now(&txn, s.livemode).await?;
                 if let Some((_, after)) =
                     accounts::update(&txn, s.livemode, s.account_id, now, changes).await?
                 {

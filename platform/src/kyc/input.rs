@@ -16,9 +16,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{DocumentReview, Runtime};
-use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
+use super::{DocumentReview, KycError, Runtime};
+use crate::wire::ids::{self, IdKind};
 
 /// Most owners or directors one company may list.
 pub const MAX_PERSONS: usize = 20;
@@ -148,21 +147,21 @@ impl Context<'_> {
     }
 }
 
-fn fail(param: &str, failure: Failure) -> ApiError {
-    ApiError::invalid(param, failure.code, failure.reason)
+fn fail(param: &str, failure: Failure) -> KycError {
+    KycError::invalid(param, failure.code, failure.reason)
 }
 
-fn text(param: &str, value: &str, max: usize) -> Result<Option<String>, ApiError> {
+fn text(param: &str, value: &str, max: usize) -> Result<Option<String>, KycError> {
     let value = value.trim();
     if value.chars().count() > max {
-        return Err(ApiError::invalid(
+        return Err(KycError::invalid(
             param,
             "parameter_too_long",
             format!("{param} can be at most {max} characters"),
         ));
     }
     if value.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
+        return Err(KycError::invalid(
             param,
             "parameter_invalid",
             format!("{param} may not contain control characters"),
@@ -184,13 +183,13 @@ fn merge_address(
     param: &str,
     current: Option<Address>,
     input: &AddressParams,
-) -> Result<Address, ApiError> {
+) -> Result<Address, KycError> {
     let mut a = current.unwrap_or_default();
     let set = |field: &str, slot: &mut Option<String>, v: &Option<String>| {
         if let Some(v) = v {
             *slot = text(&format!("{param}.{field}"), v, 200)?;
         }
-        Ok::<(), ApiError>(())
+        Ok::<(), KycError>(())
     };
     set("line1", &mut a.line1, &input.line1)?;
     set("line2", &mut a.line2, &input.line2)?;
@@ -199,7 +198,7 @@ fn merge_address(
     set("state", &mut a.state, &input.state)?;
     if let Some(country) = &input.country {
         let code = agora_onboarding::accounts::CountryCode::parse(country)
-            .map_err(|e| ApiError::invalid(format!("{param}.country"), e.code, e.message))?;
+            .map_err(|e| KycError::invalid(format!("{param}.country"), e.code, e.message))?;
         a.country = Some(code.as_str().to_owned());
     }
     let country = a.country.clone().unwrap_or_else(|| ctx.country.to_owned());
@@ -216,7 +215,7 @@ fn merge_address(
     )
     .map_err(|errors| match errors.into_iter().next() {
         Some((field, failure)) => fail(&format!("{param}.{field}"), failure),
-        None => ApiError::invalid(param, "invalid_address", "the address is not valid"),
+        None => KycError::invalid(param, "invalid_address", "the address is not valid"),
     })?;
     Ok(a)
 }
@@ -265,19 +264,19 @@ async fn attach_document(
     param: &str,
     person: &mut Person,
     raw: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), KycError> {
     let id = ids::decode(IdKind::File, raw)
-        .map_err(|e| ApiError::invalid(param, "parameter_invalid", format!("{param}: {e}")))?;
+        .map_err(|e| KycError::invalid(param, "parameter_invalid", format!("{param}: {e}")))?;
     let found = file::Entity::find_by_id(id)
         .filter(file::Column::Livemode.eq(ctx.livemode))
         .one(db)
         .await?
         .filter(|f| f.account_id.is_none_or(|a| a == ctx.account_id));
     let Some(found) = found else {
-        return Err(ApiError::missing(param, "file", raw));
+        return Err(KycError::missing(param, "file", raw));
     };
     if found.purpose != super::files::IDENTITY_DOCUMENT {
-        return Err(ApiError::invalid(
+        return Err(KycError::invalid(
             param,
             "file_purpose_invalid",
             "the file was not uploaded with purpose identity_document",
@@ -316,7 +315,7 @@ async fn merge_person(
     current: Option<Person>,
     input: &PersonParams,
     role: Role,
-) -> Result<Person, ApiError> {
+) -> Result<Person, KycError> {
     let mut p = current.unwrap_or_default();
     let f = |field: &str| format!("{param}.{field}");
     if let Some(v) = &input.first_name {
@@ -347,7 +346,7 @@ async fn merge_person(
     }
     if let Some(v) = &input.ssn_last_4 {
         if ctx.country != "US" {
-            return Err(ApiError::invalid(
+            return Err(KycError::invalid(
                 f("ssn_last_4"),
                 "parameter_unknown",
                 "ssn_last_4 applies to US accounts only; use id_number",
@@ -358,7 +357,7 @@ async fn merge_person(
     }
     if let Some(v) = &input.ownership_percent {
         if role != Role::Owner {
-            return Err(ApiError::invalid(
+            return Err(KycError::invalid(
                 f("ownership_percent"),
                 "parameter_unknown",
                 "ownership_percent applies to company.owners only",
@@ -370,7 +369,7 @@ async fn merge_person(
             .ok()
             .filter(|d| *d > Decimal::ZERO && *d <= Decimal::ONE_HUNDRED && d.scale() <= 2)
             .ok_or_else(|| {
-                ApiError::invalid(
+                KycError::invalid(
                     f("ownership_percent"),
                     "invalid_ownership_percent",
                     "ownership_percent must be a decimal string above 0 and at most 100",
@@ -384,7 +383,7 @@ async fn merge_person(
         .and_then(|v| v.document.as_deref())
     {
         if role == Role::Director {
-            return Err(ApiError::invalid(
+            return Err(KycError::invalid(
                 f("verification.document"),
                 "parameter_unknown",
                 "directors need no identity document",
@@ -402,9 +401,9 @@ async fn merge_people(
     param: &str,
     input: &[PersonParams],
     role: Role,
-) -> Result<Vec<Person>, ApiError> {
+) -> Result<Vec<Person>, KycError> {
     if input.len() > MAX_PERSONS {
-        return Err(ApiError::invalid(
+        return Err(KycError::invalid(
             param,
             "too_many_persons",
             format!("{param} can list at most {MAX_PERSONS} people"),
@@ -425,7 +424,7 @@ pub async fn merge(
     business_type: Option<&str>,
     mut profile: Profile,
     params: &KycParams,
-) -> Result<Profile, ApiError> {
+) -> Result<Profile, KycError> {
     if let Some(bp) = &params.business_profile {
         let mut current = profile.business_profile.take().unwrap_or_default();
         merge_business_profile(&mut current, bp)?;
@@ -433,7 +432,7 @@ pub async fn merge(
     }
     if let Some(individual) = &params.individual {
         if business_type == Some("company") {
-            return Err(ApiError::invalid(
+            return Err(KycError::invalid(
                 "individual",
                 "parameter_unexpected",
                 "individual applies to business_type individual; use company.representative",
@@ -453,7 +452,7 @@ pub async fn merge(
     }
     if let Some(company) = &params.company {
         if business_type != Some("company") {
-            return Err(ApiError::invalid(
+            return Err(KycError::invalid(
                 "company",
                 "parameter_unexpected",
                 "company applies to business_type company; set business_type first",
@@ -466,7 +465,7 @@ pub async fn merge(
     if let Some(tos) = &params.tos_acceptance {
         let date = tos_date(tos.date.as_ref(), ctx.now)?;
         let ip: std::net::IpAddr = tos.ip.trim().parse().map_err(|_| {
-            ApiError::invalid(
+            KycError::invalid(
                 "tos_acceptance.ip",
                 "invalid_ip_address",
                 "tos_acceptance.ip must be an IPv4 or IPv6 address",
@@ -493,7 +492,7 @@ const TOS_DATE_MAX_AHEAD_S: i64 = 300;
 fn tos_date(
     value: Option<&serde_json::Value>,
     now: DateTime<Utc>,
-) -> Result<DateTime<Utc>, ApiError> {
+) -> Result<DateTime<Utc>, KycError> {
     const PARAM: &str = "tos_acceptance.date";
     const FORMAT: &str =
         "tos_acceptance.date must be an RFC 3339 time string such as 2026-11-25T17:27:22Z";
@@ -501,23 +500,31 @@ fn tos_date(
         None | Some(serde_json::Value::Null) => return Ok(now),
         Some(serde_json::Value::String(text)) => text,
         Some(serde_json::Value::Number(_)) => {
-            return Err(ApiError::invalid(
+            return Err(KycError::invalid(
                 PARAM,
                 "parameter_invalid",
                 format!("{FORMAT}, as every time in this API; Unix timestamps are not accepted"),
             ))
         }
-        Some(_) => return Err(ApiError::invalid(PARAM, "parameter_invalid", FORMAT)),
+        Some(_) => return Err(KycError::invalid(PARAM, "parameter_invalid", FORMAT)),
     };
-    let date = crate::api::parse_instant(PARAM, text)?;
+    let date = DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            KycError::invalid(
+                PARAM,
+                "parameter_invalid",
+                format!("{PARAM} must be an RFC 3339 time, e.g. 2026-11-25T00:00:00Z"),
+            )
+        })?;
     if date > now + chrono::Duration::seconds(TOS_DATE_MAX_AHEAD_S) {
-        return Err(ApiError::invalid(
+        return Err(KycError::invalid(
             PARAM,
             "parameter_invalid",
             format!(
                 "tos_acceptance.date {} is in the future; give the time the seller accepted, \
                  or leave it out for the time of this request",
-                crate::api::timestamp(date)
+                crate::wire::timestamp(date)
             ),
         ));
     }
@@ -527,7 +534,7 @@ fn tos_date(
 fn merge_business_profile(
     current: &mut BusinessProfile,
     bp: &BusinessProfileParams,
-) -> Result<(), ApiError> {
+) -> Result<(), KycError> {
     if let Some(v) = &bp.name {
         current.name = text("business_profile.name", v, MAX_NAME)?;
     }
@@ -549,7 +556,7 @@ async fn merge_company(
     ctx: &Context<'_>,
     current: &mut Company,
     company: &CompanyParams,
-) -> Result<(), ApiError> {
+) -> Result<(), KycError> {
     if let Some(v) = &company.name {
         current.name = text("company.name", v, MAX_NAME)?;
     }
@@ -559,7 +566,7 @@ async fn merge_company(
     }
     if let Some(v) = &company.registration_number {
         let normal = text("company.registration_number", v, 40)?.ok_or_else(|| {
-            ApiError::invalid(
+            KycError::invalid(
                 "company.registration_number",
                 "parameter_invalid",
                 "company.registration_number cannot be empty",
@@ -595,7 +602,7 @@ async fn merge_company(
         let owners = merge_people(db, ctx, "company.owners", owners, Role::Owner).await?;
         let total: Decimal = owners.iter().filter_map(|o| o.ownership_percent).sum();
         if total > Decimal::ONE_HUNDRED {
-            return Err(ApiError::invalid(
+            return Err(KycError::invalid(
                 "company.owners",
                 "invalid_ownership_total",
                 format!("the owners' ownership_percent add up to {total}, more than 100"),
@@ -622,16 +629,16 @@ mod tests {
 
     #[test]
     fn tos_date_takes_rfc_3339_and_defaults_to_now() {
-        assert_eq!(tos_date(None, now()), Ok(now()));
-        assert_eq!(tos_date(Some(&json!(null)), now()), Ok(now()));
+        assert_eq!(tos_date(None, now()).ok(), Some(now()));
+        assert_eq!(tos_date(Some(&json!(null)), now()).ok(), Some(now()));
         assert_eq!(
-            tos_date(Some(&json!("2026-11-20T08:30:00Z")), now()),
-            Ok(Utc.with_ymd_and_hms(2026, 11, 20, 8, 30, 0).unwrap())
+            tos_date(Some(&json!("2026-11-20T08:30:00Z")), now()).ok(),
+            Some(Utc.with_ymd_and_hms(2026, 11, 20, 8, 30, 0).unwrap())
         );
         // An offset is converted to UTC.
         assert_eq!(
-            tos_date(Some(&json!("2026-11-20T09:30:00+01:00")), now()),
-            Ok(Utc.with_ymd_and_hms(2026, 11, 20, 8, 30, 0).unwrap())
+            tos_date(Some(&json!("2026-11-20T09:30:00+01:00")), now()).ok(),
+            Some(Utc.with_ymd_and_hms(2026, 11, 20, 8, 30, 0).unwrap())
         );
         // A clock a little ahead of ours is tolerated.
         assert!(tos_date(Some(&json!("2026-11-25T12:04:00Z")), now()).is_ok());
@@ -648,10 +655,17 @@ mod tests {
             (json!(true), "RFC 3339"),
             (json!("2026-11-25T12:06:00Z"), "in the future"),
         ] {
-            let e = tos_date(Some(&value), now()).unwrap_err();
-            assert_eq!(e.param.as_deref(), Some("tos_acceptance.date"), "{value}");
-            assert_eq!(e.code, "parameter_invalid");
-            assert!(e.message.contains(says), "{value}: {}", e.message);
+            let Err(KycError::Invalid {
+                param,
+                code,
+                message,
+            }) = tos_date(Some(&value), now())
+            else {
+                panic!("{value}: not refused as invalid");
+            };
+            assert_eq!(param, "tos_acceptance.date", "{value}");
+            assert_eq!(code, "parameter_invalid");
+            assert!(message.contains(says), "{value}: {message}");
         }
     }
 }

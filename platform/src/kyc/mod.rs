@@ -22,23 +22,77 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Set,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::api::accounts::AccountObject;
 use crate::config::Config;
+pub use crate::config::DocumentReview;
 use crate::events::{self, NewEvent, Origin};
-use crate::gateway::error::ApiError;
+use view::AccountObject;
 
-/// Who checks identity documents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentReview {
-    /// Test mode accepts a recognised document at once (a stand-in for a document-checking
-    /// vendor, which cannot exist here); live mode always asks the operator.
-    Simulated,
-    /// Every document goes to the operator's review queue, in both modes.
-    Manual,
+/// What KYC refuses or fails at. The adapters map it to HTTP once (`api/errors.rs`); the
+/// codes, params and messages are the API's.
+#[derive(Debug)]
+pub enum KycError {
+    /// A parameter is wrong: `param` names it as the caller wrote it (`individual.dob`).
+    Invalid {
+        param: String,
+        code: &'static str,
+        message: String,
+    },
+    /// An id in the input names no `what` the caller may see.
+    Missing {
+        param: String,
+        what: &'static str,
+        id: String,
+    },
+    Db(sea_orm::DbErr),
+    /// A stored value cannot be read or written; never the caller's fault.
+    Internal(String),
+}
+
+impl KycError {
+    pub fn invalid(
+        param: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        KycError::Invalid {
+            param: param.into(),
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn missing(param: impl Into<String>, what: &'static str, id: &str) -> Self {
+        KycError::Missing {
+            param: param.into(),
+            what,
+            id: id.to_owned(),
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        KycError::Internal(cause.to_string())
+    }
+}
+
+impl std::fmt::Display for KycError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KycError::Invalid { code, message, .. } => write!(f, "{code}: {message}"),
+            KycError::Missing { what, id, .. } => write!(f, "no such {what}: {id}"),
+            KycError::Db(e) => write!(f, "database: {e}"),
+            KycError::Internal(e) => write!(f, "internal: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for KycError {}
+
+impl From<sea_orm::DbErr> for KycError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        KycError::Db(err)
+    }
 }
 
 /// What KYC needs at run time, loaded once at start.
@@ -145,7 +199,7 @@ async fn evaluate(
     db: &impl ConnectionTrait,
     account: &Account,
     now: DateTime<Utc>,
-) -> Result<Evaluation, ApiError> {
+) -> Result<Evaluation, KycError> {
     let profile = Profile::from_json(account.profile.as_ref());
     let banks = external_account::Entity::find()
         .filter(external_account::Column::AccountId.eq(account.id))
@@ -187,8 +241,8 @@ pub async fn refresh(
     account: Account,
     before: Option<&Value>,
     origin: &Origin,
-) -> Result<Account, ApiError> {
-    let now = crate::payments::clock::now(db, account.livemode).await?;
+) -> Result<Account, KycError> {
+    let now = crate::clock::now(db, account.livemode).await?;
     refresh_at(db, account, before, origin, now).await
 }
 
@@ -199,9 +253,9 @@ async fn refresh_at(
     before: Option<&Value>,
     origin: &Origin,
     now: DateTime<Utc>,
-) -> Result<Account, ApiError> {
+) -> Result<Account, KycError> {
     let evaluation = evaluate(db, &account, now).await?;
-    let state = serde_json::to_value(&evaluation).map_err(ApiError::internal)?;
+    let state = serde_json::to_value(&evaluation).map_err(KycError::internal)?;
     let account = if account.kyc_state.as_ref() != Some(&state)
         || account.charges_enabled != evaluation.charges_enabled
         || account.payouts_enabled != evaluation.payouts_enabled
@@ -218,8 +272,7 @@ async fn refresh_at(
     let Some(before) = before else {
         return Ok(account);
     };
-    let after =
-        serde_json::to_value(AccountObject::from_model(&account)).map_err(ApiError::internal)?;
+    let after = AccountObject::json(&account)?;
     let previous = events::previous_attributes(before, &after);
     if previous.as_object().is_some_and(|m| !m.is_empty()) {
         events::record_at(
@@ -271,8 +324,8 @@ pub async fn save_profile(
     profile: &Profile,
     before: Option<&Value>,
     origin: &Origin,
-) -> Result<Account, ApiError> {
-    let now = crate::payments::clock::now(db, account.livemode).await?;
+) -> Result<Account, KycError> {
+    let now = crate::clock::now(db, account.livemode).await?;
     let mut model: accounts::entity::ActiveModel = account.into();
     model.profile = Set(Some(profile.to_json()));
     model.updated_at = Set(now);
@@ -286,9 +339,9 @@ pub async fn apply_deadlines(
     db: &sea_orm::DatabaseConnection,
     livemode: bool,
     batch: u64,
-) -> Result<usize, ApiError> {
+) -> Result<usize, KycError> {
     use sea_orm::{QuerySelect, TransactionTrait};
-    let now = crate::payments::clock::now(db, livemode).await?;
+    let now = crate::clock::now(db, livemode).await?;
     let due = accounts::scoped(livemode)
         .filter(accounts::entity::Column::DeadlineApplied.eq(false))
         .filter(accounts::entity::Column::RequirementsDeadline.lte(now))
@@ -307,8 +360,7 @@ pub async fn apply_deadlines(
         {
             continue;
         }
-        let before = serde_json::to_value(AccountObject::from_model(&account))
-            .map_err(ApiError::internal)?;
+        let before = AccountObject::json(&account)?;
         let mut model: accounts::entity::ActiveModel = account.into();
         model.deadline_applied = Set(true);
         let account = model.update(&txn).await?;

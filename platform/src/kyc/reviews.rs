@@ -14,10 +14,10 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::Runtime;
+use super::view::AccountObject;
+use super::{KycError, Runtime};
 use crate::events::{self, NewEvent, Origin};
-use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
+use crate::wire::ids::{self, IdKind};
 
 pub const SANCTIONS_HIT: &str = "sanctions_hit";
 pub const DOCUMENT: &str = "document";
@@ -34,8 +34,8 @@ pub fn object(r: &review::Model) -> Value {
         "status": r.status,
         "details": r.details,
         "closed_reason": r.closed_reason,
-        "created": crate::api::timestamp(r.created_at),
-        "closed": r.closed_at.map(crate::api::timestamp),
+        "created": crate::wire::timestamp(r.created_at),
+        "closed": r.closed_at.map(crate::wire::timestamp),
     })
 }
 
@@ -46,8 +46,8 @@ async fn open(
     subject: &str,
     details: Value,
     origin: &Origin,
-) -> Result<Uuid, ApiError> {
-    let now = crate::payments::clock::now(db, account.livemode).await?;
+) -> Result<Uuid, KycError> {
+    let now = crate::clock::now(db, account.livemode).await?;
     let row = review::ActiveModel {
         id: Set(Uuid::now_v7()),
         livemode: Set(account.livemode),
@@ -93,7 +93,7 @@ pub async fn screen_and_queue(
     account: &Account,
     profile: &mut Profile,
     origin: &Origin,
-) -> Result<(), ApiError> {
+) -> Result<(), KycError> {
     let paths: Vec<String> = profile.persons().into_iter().map(|(p, _)| p).collect();
     for path in paths {
         let Some(person) = profile.person_mut(&path) else {
@@ -201,12 +201,11 @@ pub async fn close(
     approve: bool,
     reason: Option<String>,
     origin: &Origin,
-) -> Result<review::Model, ApiError> {
+) -> Result<review::Model, KycError> {
     let account = agora_onboarding::accounts::find_for_update(db, row.livemode, row.account_id)
         .await?
-        .ok_or_else(|| ApiError::internal("review of a missing account"))?;
-    let before = serde_json::to_value(crate::api::accounts::AccountObject::from_model(&account))
-        .map_err(ApiError::internal)?;
+        .ok_or_else(|| KycError::internal("review of a missing account"))?;
+    let before = AccountObject::json(&account)?;
     let mut profile = Profile::from_json(account.profile.as_ref());
     let mut rejected_reason = None;
     match row.reason.as_str() {
@@ -253,7 +252,7 @@ pub async fn close(
             }
         }
     }
-    let now = crate::payments::clock::now(db, row.livemode).await?;
+    let now = crate::clock::now(db, row.livemode).await?;
     let mut model: review::ActiveModel = row.into();
     model.status = Set(if approve { "approved" } else { "rejected" }.to_owned());
     model.closed_reason = Set(reason);

@@ -1,11 +1,118 @@
-//! The API's view of a profile: every field a platform may read back, and of each sealed
+//! The API's view of a connected account ([`AccountObject`], also what `account.updated`
+//! events carry) and of its profile: every field a platform may read back, and of each sealed
 //! value only whether it was provided and its last four characters.
+
+use std::collections::BTreeMap;
 
 use agora_onboarding::accounts::Account;
 use agora_onboarding::kyc::{Address, DocumentStatus, Person, Profile, ScreeningStatus, Sealed};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
 
-use crate::gateway::ids::{self, IdKind};
+use super::KycError;
+use crate::wire::ids::{self, IdKind};
+
+/// A connected account: one seller on the platform.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountObject {
+    #[schema(example = "acct_01h455vb4pex5vsknk084sn02q")]
+    pub id: String,
+    /// Always `account`.
+    #[schema(example = "account")]
+    pub object: &'static str,
+    pub livemode: bool,
+    /// RFC 3339, UTC.
+    #[schema(example = "2026-11-25T17:27:22Z")]
+    pub created: String,
+    /// ISO 3166-1 alpha-2.
+    #[schema(example = "SE")]
+    pub country: String,
+    pub email: Option<String>,
+    /// `individual` or `company`.
+    pub business_type: Option<String>,
+    /// Lower-case ISO 4217.
+    #[schema(example = "sek")]
+    pub default_currency: String,
+    pub metadata: BTreeMap<String, String>,
+    /// Seller tags (fee rules can match on them with `conditions.seller_tags`).
+    #[schema(example = json!(["gold"]))]
+    pub tags: Vec<String>,
+    /// Days a charge's funds stay pending; null: the platform's default.
+    pub settlement_delay_days: Option<i32>,
+    #[schema(value_type = Object)]
+    pub business_profile: Value,
+    /// The seller's person (business_type individual); sensitive values only as `_last4`.
+    #[schema(value_type = Option<Object>)]
+    pub individual: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub company: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub tos_acceptance: Option<Value>,
+    /// What is due, past due, pending verification, and why the account is disabled.
+    #[schema(value_type = Object)]
+    pub requirements: Value,
+    /// `card_payments` and `transfers`: `inactive`, `pending` or `active`.
+    #[schema(value_type = Object)]
+    pub capabilities: Value,
+    /// Whether charges to this account are accepted.
+    pub charges_enabled: bool,
+    /// Whether payouts to this account are made (everything verified).
+    pub payouts_enabled: bool,
+    /// Whether everything asked for has been provided (some may still be verifying).
+    pub details_submitted: bool,
+    /// `{"payouts": {"schedule": {interval, weekly_anchor, monthly_anchor, delay_days},
+    /// "paused": bool}}`.
+    #[schema(value_type = Object)]
+    pub settings: Value,
+}
+
+impl AccountObject {
+    pub fn from_model(account: &Account) -> Self {
+        let profile_view = ProfileView::of(account);
+        let state = account.kyc_state.clone().unwrap_or(Value::Null);
+        Self {
+            id: ids::encode(IdKind::Account, account.id),
+            object: "account",
+            livemode: account.livemode,
+            created: crate::wire::timestamp(account.created_at),
+            country: account.country.clone(),
+            email: account.email.clone(),
+            business_type: account.business_type.clone(),
+            default_currency: account.default_currency.clone(),
+            metadata: account.metadata_map(),
+            tags: account.tags_list(),
+            settlement_delay_days: account.settlement_delay_days,
+            business_profile: profile_view.business_profile,
+            individual: profile_view.individual,
+            company: profile_view.company,
+            tos_acceptance: profile_view.tos_acceptance,
+            requirements: state.get("requirements").cloned().unwrap_or(Value::Null),
+            capabilities: state.get("capabilities").cloned().unwrap_or(Value::Null),
+            charges_enabled: account.charges_enabled,
+            payouts_enabled: account.payouts_enabled,
+            details_submitted: state
+                .get("details_submitted")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            settings: serde_json::json!({
+                "payouts": {
+                    "schedule": {
+                        "interval": account.payout_interval,
+                        "weekly_anchor": account.payout_weekly_anchor,
+                        "monthly_anchor": account.payout_monthly_anchor,
+                        "delay_days": account.payout_delay_days,
+                    },
+                    "paused": account.payouts_paused,
+                }
+            }),
+        }
+    }
+
+    pub fn json(account: &Account) -> Result<Value, KycError> {
+        serde_json::to_value(Self::from_model(account)).map_err(KycError::internal)
+    }
+}
 
 pub struct ProfileView {
     pub business_profile: Value,
@@ -103,7 +210,7 @@ impl ProfileView {
             company,
             tos_acceptance: profile.tos_acceptance.as_ref().map(|t| {
                 json!({
-                    "date": crate::api::timestamp(t.date),
+                    "date": crate::wire::timestamp(t.date),
                     "ip": t.ip,
                     "user_agent": t.user_agent,
                 })

@@ -12,11 +12,11 @@
 //! - transfer: Dr platform.available (never below zero) · Cr seller.available.
 
 pub mod allocate;
-pub mod clock;
 pub mod entity;
 pub mod processor;
 #[cfg(test)]
 mod refund_props;
+pub mod view;
 
 use std::collections::BTreeMap;
 
@@ -1652,6 +1652,37 @@ pub fn scoped_disputes(livemode: bool) -> Select<dispute::Entity> {
 /// The dispute fee: `major_units` of the charge's currency (15 → 15.00 EUR, 15 JPY, 15.000 KWD).
 pub fn dispute_fee(currency: Currency, major_units: u32) -> i64 {
     i64::from(major_units) * 10i64.pow(currency.exponent())
+}
+
+/// Opens a dispute on a charge in the caller's transaction at the mode's clock and records
+/// `charge.dispute.created` (the dispute, with the charge as `charge_object`). The test
+/// helper and the dispute test card (`pm_card_createDispute`) both come here.
+pub async fn dispute_charge(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    charge_id: Uuid,
+    reason: &str,
+    fee_major_units: u32,
+    origin: &crate::events::Origin,
+) -> Result<Dispute, PaymentError> {
+    let now = crate::clock::now(txn, livemode).await?;
+    let (d, charge) = open_dispute(txn, livemode, now, charge_id, reason, fee_major_units).await?;
+    let mut object = view::DisputeObject::json(&d)?;
+    object["charge_object"] = view::ChargeObject::json(&charge)?;
+    crate::events::record_at(
+        txn,
+        crate::events::NewEvent {
+            livemode,
+            account_id: charge.destination_id,
+            kind: "charge.dispute.created",
+            object,
+            previous_attributes: None,
+        },
+        origin,
+        now,
+    )
+    .await?;
+    Ok(d)
 }
 
 /// Opens a dispute on a captured charge for what was not refunded: that amount goes back to

@@ -20,11 +20,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entity::{payout, payout_batch};
-use super::{parse_rail, Payout, PayoutBatch};
+use super::{parse_rail, Payout, PayoutBatch, PayoutError};
 use crate::config::Config;
 use crate::events::Origin;
-use crate::gateway::error::ApiError;
-use crate::gateway::ids::{self, IdKind};
+use crate::wire::ids::{self, IdKind};
 
 /// Most pending payouts one run puts into files; the rest wait for the next run.
 const MAX_PENDING_PER_RUN: u64 = MAX_BATCH_ENTRIES as u64;
@@ -59,7 +58,7 @@ pub async fn create_batches(
     sealer: &Sealer,
     livemode: bool,
     now: DateTime<Utc>,
-) -> Result<Vec<PayoutBatch>, ApiError> {
+) -> Result<Vec<PayoutBatch>, PayoutError> {
     let pending = super::scoped(livemode)
         .filter(payout::Column::Status.eq("pending"))
         .filter(payout::Column::Method.eq("standard"))
@@ -105,7 +104,7 @@ pub async fn create_batches(
                     );
                 }
                 Err(e) => {
-                    tracing::warn!(rail, currency, code = e.code, error = %e.message, "payout batch not made; will retry");
+                    tracing::warn!(rail, currency, error = %e, "payout batch not made; will retry");
                 }
             }
             break;
@@ -135,7 +134,7 @@ async fn batch_one(
     rail: &str,
     currency: &str,
     payouts: Vec<Payout>,
-) -> Result<Batched, ApiError> {
+) -> Result<Batched, PayoutError> {
     let txn = db.begin().await?;
     let batch_id = Uuid::now_v7();
     let ids: Vec<Uuid> = payouts.iter().map(|p| p.id).collect();
@@ -163,10 +162,10 @@ async fn batch_one(
         let bank = banks
             .get(&p.external_account_id)
             .cloned()
-            .ok_or_else(|| ApiError::internal("payout without its bank account"))?;
+            .ok_or_else(|| PayoutError::internal("payout without its bank account"))?;
         let number = sealer
             .open_str("bank_account", &bank.account_number_sealed)
-            .map_err(ApiError::internal)?;
+            .map_err(PayoutError::internal)?;
         let name = bank
             .account_holder_name
             .clone()
@@ -178,7 +177,7 @@ async fn batch_one(
             name,
         });
     }
-    let cur = Currency::parse(currency).map_err(ApiError::internal)?;
+    let cur = Currency::parse(currency).map_err(PayoutError::internal)?;
     let pob = ids::encode(IdKind::PayoutBatch, batch_id);
     // The day's how-many-th file of this rail: NACHA's file id modifier and the Bacs file
     // number must differ between a day's files. The row goes in before the file is written so
@@ -233,10 +232,10 @@ async fn batch_one(
     let dir = batches_dir(config);
     tokio::fs::create_dir_all(&dir)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(PayoutError::internal)?;
     tokio::fs::write(dir.join(&file_name), contents)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(PayoutError::internal)?;
     for c in &credits {
         super::transition(
             &txn,
@@ -255,8 +254,8 @@ async fn batch_one(
 /// NACHA file id modifiers in order: a day's first file is `A`.
 const FILE_ID_MODIFIERS: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
-fn file_err(e: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_request(
+fn file_err(e: impl std::fmt::Display) -> PayoutError {
+    PayoutError::state(
         "bank_file_invalid",
         format!("the bank file cannot be written: {e}"),
     )
@@ -270,7 +269,7 @@ fn write_file(
     now: DateTime<Utc>,
     file_seq: i32,
     credits: &[Credit],
-) -> Result<(&'static str, String), ApiError> {
+) -> Result<(&'static str, String), PayoutError> {
     let today = now.date_naive();
     let id_hex = end_to_end_of(batch_id);
     match rail {

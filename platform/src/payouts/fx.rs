@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use crate::gateway::error::ApiError;
+use super::PayoutError;
 
 pub mod entity {
     use sea_orm::entity::prelude::*;
@@ -43,9 +43,9 @@ pub const MAX_RATE_AGE_DAYS: i64 = 7;
 
 /// Stores one ECB reference-rates file; returns its day and how many rates it held. A day
 /// already imported keeps its rates (the ECB does not revise them).
-pub async fn import_ecb(db: &impl ConnectionTrait, xml: &str) -> Result<RatesDay, ApiError> {
+pub async fn import_ecb(db: &impl ConnectionTrait, xml: &str) -> Result<RatesDay, PayoutError> {
     let day = ecb::parse_reference_rates(xml).map_err(|e| {
-        ApiError::bad_request(
+        PayoutError::state(
             "file_invalid",
             format!("not a readable ECB rates file: {e}"),
         )
@@ -82,7 +82,7 @@ pub async fn import_ecb(db: &impl ConnectionTrait, xml: &str) -> Result<RatesDay
 pub async fn latest(
     db: &impl ConnectionTrait,
     today: NaiveDate,
-) -> Result<Option<RatesDay>, ApiError> {
+) -> Result<Option<RatesDay>, PayoutError> {
     let Some(newest) = entity::Entity::find()
         .filter(entity::Column::Base.eq("EUR"))
         .order_by_desc(entity::Column::AsOf)

@@ -15,6 +15,7 @@
 pub mod entity;
 pub mod files;
 pub mod fx;
+pub mod view;
 
 use agora_ledger::journal::{self, Owner};
 use agora_ledger::{AccountKind, AccountRef, Currency, LedgerError, LineSpec, NewEntry};
@@ -25,14 +26,13 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::config::Config;
 use crate::events::{self, NewEvent, Origin};
-use crate::gateway::error::ApiError;
 use crate::payments::entity::balance_transaction;
 
 pub use entity::payout::Model as Payout;
@@ -42,6 +42,130 @@ use entity::{payout, payout_batch, payout_settings};
 
 /// Largest payout, minor units (as for charges).
 pub const MAX_AMOUNT: i64 = crate::payments::MAX_AMOUNT;
+
+/// What the payout service refuses or fails at. The adapters map it to HTTP once
+/// (`api/errors.rs`); the codes, params and messages are the API's.
+#[derive(Debug)]
+pub enum PayoutError {
+    /// A parameter is wrong: `param` names it as the caller wrote it.
+    Invalid {
+        param: String,
+        code: &'static str,
+        message: String,
+    },
+    /// The request is well formed but the state refuses it (`account_payouts_disabled`,
+    /// `payout_status_invalid`, an unreadable bank answer, …).
+    State {
+        code: &'static str,
+        message: String,
+    },
+    /// The payout `id` does not exist in this mode.
+    NotFound {
+        what: &'static str,
+        id: Uuid,
+    },
+    /// Re-evaluating the seller after a failed payout.
+    Kyc(crate::kyc::KycError),
+    /// Queueing the seller's email.
+    Email(crate::email::EmailError),
+    Db(DbErr),
+    /// A stored value cannot be read, a file not written; never the caller's fault.
+    Internal(String),
+}
+
+impl PayoutError {
+    pub fn invalid(
+        param: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        PayoutError::Invalid {
+            param: param.into(),
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn state(code: &'static str, message: impl Into<String>) -> Self {
+        PayoutError::State {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        PayoutError::Internal(cause.to_string())
+    }
+}
+
+impl std::fmt::Display for PayoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PayoutError::Invalid { code, message, .. } | PayoutError::State { code, message } => {
+                write!(f, "{code}: {message}")
+            }
+            PayoutError::NotFound { what, id } => write!(f, "no such {what}: {id}"),
+            PayoutError::Kyc(e) => e.fmt(f),
+            PayoutError::Email(e) => e.fmt(f),
+            PayoutError::Db(e) => write!(f, "database: {e}"),
+            PayoutError::Internal(e) => write!(f, "internal: {e}"),
+        }
+    }
+}
+
+/// What a run's report says for a seller whose payout failed on our side (the cause is in
+/// the log): the API's words for a 500.
+const INTERNAL_MESSAGE: &str = "Something went wrong on our side. Retry with the same Idempotency-Key; if it keeps happening, contact the operator with the request id.";
+
+impl PayoutError {
+    /// For a refusal (what the API answers with a 4xx), its code and message: the payout run
+    /// reports those per seller and goes on; anything else stops the run.
+    pub fn refusal(&self) -> Option<(&'static str, String)> {
+        match self {
+            PayoutError::Invalid { code, message, .. } | PayoutError::State { code, message } => {
+                Some((code, message.clone()))
+            }
+            PayoutError::NotFound { what, id } => Some((
+                "resource_missing",
+                format!(
+                    "No such {what}: '{}'",
+                    crate::wire::ids::encode(crate::wire::ids::IdKind::Payout, *id)
+                ),
+            )),
+            PayoutError::Kyc(crate::kyc::KycError::Invalid { code, message, .. }) => {
+                Some((code, message.clone()))
+            }
+            PayoutError::Kyc(crate::kyc::KycError::Missing { what, id, .. }) => Some((
+                "resource_missing",
+                format!(
+                    "No such {what}: '{}'",
+                    id.chars().take(64).collect::<String>()
+                ),
+            )),
+            _ => None,
+        }
+    }
+}
+
+impl std::error::Error for PayoutError {}
+
+impl From<DbErr> for PayoutError {
+    fn from(err: DbErr) -> Self {
+        PayoutError::Db(err)
+    }
+}
+
+impl From<crate::kyc::KycError> for PayoutError {
+    fn from(err: crate::kyc::KycError) -> Self {
+        PayoutError::Kyc(err)
+    }
+}
+
+impl From<crate::email::EmailError> for PayoutError {
+    fn from(err: crate::email::EmailError) -> Self {
+        PayoutError::Email(err)
+    }
+}
 /// Accounts the scheduler looks at per page, and most pages per run (per pass: the payable
 /// accounts, then, when explaining, the others): a run is bounded, and what it does not reach
 /// it reaches on the next run (each run is idempotent per period).
@@ -60,7 +184,7 @@ pub async fn find(
     db: &impl ConnectionTrait,
     livemode: bool,
     id: Uuid,
-) -> Result<Option<Payout>, ApiError> {
+) -> Result<Option<Payout>, PayoutError> {
     Ok(scoped(livemode)
         .filter(payout::Column::Id.eq(id))
         .one(db)
@@ -71,7 +195,7 @@ pub async fn settings(
     db: &impl ConnectionTrait,
     livemode: bool,
     account: Uuid,
-) -> Result<Option<PayoutSettings>, ApiError> {
+) -> Result<Option<PayoutSettings>, PayoutError> {
     Ok(payout_settings::Entity::find()
         .filter(payout_settings::Column::Livemode.eq(livemode))
         .filter(payout_settings::Column::Id.eq(account))
@@ -157,19 +281,19 @@ pub fn minimum(config: &Config, currency: Currency) -> i64 {
 }
 
 /// The instant fee on `amount`: the configured percent, rounded up to the minor unit.
-pub fn instant_fee(config: &Config, amount: i64) -> Result<i64, ApiError> {
+pub fn instant_fee(config: &Config, amount: i64) -> Result<i64, PayoutError> {
     let fee =
         (Decimal::from(amount) * config.payout_instant_fee_percent / Decimal::ONE_HUNDRED).ceil();
     fee.to_i64()
-        .ok_or_else(|| ApiError::internal("instant fee overflow"))
+        .ok_or_else(|| PayoutError::internal("instant fee overflow"))
 }
 
-fn invalid(param: &str, code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::invalid(param, code, message)
+fn invalid(param: &str, code: &'static str, message: impl Into<String>) -> PayoutError {
+    PayoutError::invalid(param, code, message)
 }
 
-fn stored_currency(code: &str) -> Result<Currency, ApiError> {
-    Currency::parse(code).map_err(ApiError::internal)
+fn stored_currency(code: &str) -> Result<Currency, PayoutError> {
+    Currency::parse(code).map_err(PayoutError::internal)
 }
 
 /// A seller's live (not deleted) bank accounts in this mode.
@@ -177,7 +301,7 @@ async fn banks_of(
     db: &impl ConnectionTrait,
     livemode: bool,
     account: Uuid,
-) -> Result<Vec<external_account::Model>, ApiError> {
+) -> Result<Vec<external_account::Model>, PayoutError> {
     Ok(external_account::Entity::find()
         .filter(external_account::Column::Livemode.eq(livemode))
         .filter(external_account::Column::AccountId.eq(account))
@@ -210,7 +334,7 @@ async fn conversion(
     amount: i64,
     from: Currency,
     bank: &external_account::Model,
-) -> Result<Conversion, ApiError> {
+) -> Result<Conversion, PayoutError> {
     let code = from.api_code();
     let to = stored_currency(&bank.currency)?;
     let unavailable = || {
@@ -272,7 +396,7 @@ pub async fn create(
     submitted_at: DateTime<Utc>,
     new: NewPayout,
     origin: &Origin,
-) -> Result<Option<Payout>, ApiError> {
+) -> Result<Option<Payout>, PayoutError> {
     if new.amount <= 0 || new.amount > MAX_AMOUNT {
         return Err(invalid(
             "amount",
@@ -288,19 +412,19 @@ pub async fn create(
         )
     })?;
     if account.rejected_reason.is_some() {
-        return Err(ApiError::bad_request(
+        return Err(PayoutError::state(
             "account_rejected",
             "the connected account was rejected and cannot be paid out",
         ));
     }
     if !account.payouts_enabled {
-        return Err(ApiError::bad_request(
+        return Err(PayoutError::state(
             "account_payouts_disabled",
             "payouts are not enabled for this account: see its requirements",
         ));
     }
     if account.payouts_paused {
-        return Err(ApiError::bad_request(
+        return Err(PayoutError::state(
             "account_payouts_paused",
             "payouts to this account are paused by the platform",
         ));
@@ -460,7 +584,7 @@ pub async fn create(
                 "the account's available balance in this currency is too low for this payout",
             ))
         }
-        Err(e) => return Err(ApiError::internal(e)),
+        Err(e) => return Err(PayoutError::internal(e)),
     };
     payout::Entity::update_many()
         .col_expr(payout::Column::EntryId, Expr::value(posted.entry.id))
@@ -481,7 +605,7 @@ pub async fn create(
     .await?;
     let created = find(db, livemode, id)
         .await?
-        .ok_or_else(|| ApiError::internal("payout vanished"))?;
+        .ok_or_else(|| PayoutError::internal("payout vanished"))?;
     event(db, "payout.created", &created, None, origin, now).await?;
     Ok(Some(created))
 }
@@ -497,7 +621,7 @@ async fn record_bt(
     fee: i64,
     payout: Uuid,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), PayoutError> {
     balance_transaction::ActiveModel {
         id: Set(Uuid::now_v7()),
         livemode: Set(livemode),
@@ -525,8 +649,8 @@ async fn event(
     previous: Option<serde_json::Value>,
     origin: &Origin,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let object = crate::api::payouts::PayoutObject::json(p)?;
+) -> Result<(), PayoutError> {
+    let object = view::PayoutObject::json(p)?;
     events::record_at(
         db,
         NewEvent {
@@ -578,7 +702,7 @@ impl Outcome {
 pub struct Notice {
     pub payout: Payout,
     pub to: String,
-    pub locale: crate::hosted::i18n::Locale,
+    pub locale: crate::i18n::Locale,
 }
 
 /// Moves a payout to `outcome` in the caller's transaction, with its ledger entry, balance
@@ -592,16 +716,13 @@ pub async fn transition(
     id: Uuid,
     outcome: Outcome,
     origin: &Origin,
-) -> Result<(Payout, Option<Notice>), ApiError> {
-    let p = find(db, livemode, id).await?.ok_or_else(|| {
-        ApiError::not_found(
-            "payout",
-            &crate::gateway::ids::encode(crate::gateway::ids::IdKind::Payout, id),
-        )
-    })?;
+) -> Result<(Payout, Option<Notice>), PayoutError> {
+    let p = find(db, livemode, id)
+        .await?
+        .ok_or(PayoutError::NotFound { what: "payout", id })?;
     let from = p.status.clone();
     if !outcome.allowed_from().contains(&from.as_str()) {
-        return Err(ApiError::bad_request(
+        return Err(PayoutError::state(
             "payout_status_invalid",
             format!("a {from} payout cannot become {}", outcome.status()),
         ));
@@ -625,7 +746,7 @@ pub async fn transition(
         .exec(db)
         .await?;
     if claimed.rows_affected != 1 {
-        return Err(ApiError::bad_request(
+        return Err(PayoutError::state(
             "payout_status_invalid",
             "the payout changed meanwhile; retrieve it and retry",
         ));
@@ -697,7 +818,7 @@ pub async fn transition(
             },
         )
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(PayoutError::internal)?;
         payout::Entity::update_many()
             .col_expr(
                 payout::Column::ResolutionEntryId,
@@ -736,7 +857,7 @@ pub async fn transition(
     }
     let after = find(db, livemode, id)
         .await?
-        .ok_or_else(|| ApiError::internal("payout vanished"))?;
+        .ok_or_else(|| PayoutError::internal("payout vanished"))?;
     let kind = match outcome {
         Outcome::InTransit(_) => "payout.updated",
         Outcome::Paid => "payout.paid",
@@ -756,9 +877,9 @@ pub async fn transition(
         settings(db, livemode, p.account_id).await?.and_then(|a| {
             // Swedish sellers read Swedish; everyone else English (the two we have).
             let locale = if a.country.eq_ignore_ascii_case("SE") {
-                crate::hosted::i18n::Locale::Sv
+                crate::i18n::Locale::Sv
             } else {
-                crate::hosted::i18n::Locale::En
+                crate::i18n::Locale::En
             };
             seller_email(&a).map(|to| Notice {
                 payout: after.clone(),
@@ -790,7 +911,7 @@ async fn mark_bank_errored(
     code: FailureCode,
     now: DateTime<Utc>,
     origin: &Origin,
-) -> Result<(), ApiError> {
+) -> Result<(), PayoutError> {
     external_account::Entity::update_many()
         .col_expr(external_account::Column::Status, Expr::value("errored"))
         .col_expr(
@@ -803,7 +924,7 @@ async fn mark_bank_errored(
         .exec(db)
         .await?;
     if let Some(account) = agora_onboarding::accounts::find(db, livemode, p.account_id).await? {
-        let before = crate::api::accounts::AccountObject::json(&account)?;
+        let before = crate::kyc::view::AccountObject::json(&account)?;
         crate::kyc::refresh(db, account, Some(&before), origin).await?;
     }
     Ok(())
@@ -817,17 +938,17 @@ pub async fn queue_notice(
     config: &Config,
     sealer: &agora_onboarding::seal::Sealer,
     notice: &Notice,
-) -> Result<(), ApiError> {
+) -> Result<(), PayoutError> {
     use lettre::message::MultiPart;
     use lettre::Message;
     let p = &notice.payout;
-    let id = crate::gateway::ids::encode(crate::gateway::ids::IdKind::Payout, p.id);
+    let id = crate::wire::ids::encode(crate::wire::ids::IdKind::Payout, p.id);
     let amount = Currency::parse(&p.currency)
         .map(|c| agora_payouts::csv_file::format_minor(p.amount, c))
         .unwrap_or_else(|_| p.amount.to_string());
     let cur = p.currency.to_uppercase();
     let paid = p.status == "paid";
-    let tr = crate::hosted::i18n::Tr(notice.locale);
+    let tr = crate::i18n::Tr(notice.locale);
     let fill = |key: &str| {
         tr.s(key)
             .replace("{amount}", &amount)
@@ -1074,12 +1195,12 @@ pub async fn run(
     config: &Config,
     sealer: &agora_onboarding::seal::Sealer,
     opts: &RunOptions,
-) -> Result<RunReport, ApiError> {
+) -> Result<RunReport, PayoutError> {
     let livemode = opts.livemode;
     let mut report = RunReport::default();
     // A dry run converts at the rates the real run would find now.
     let dry_now = match opts.dry_run {
-        true => Some(crate::payments::clock::now(db, livemode).await?),
+        true => Some(crate::clock::now(db, livemode).await?),
         false => None,
     };
     // First the sellers the run may pay (all the worker looks at), then, to explain, those it
@@ -1112,7 +1233,7 @@ pub async fn run(
         }
     }
     if !opts.dry_run {
-        let now = crate::payments::clock::now(db, livemode).await?;
+        let now = crate::clock::now(db, livemode).await?;
         report.batches = files::create_batches(db, config, sealer, livemode, now).await?;
         report.paid = mark_arrived(db, config, sealer, livemode, opts.as_of).await?;
     }
@@ -1167,7 +1288,7 @@ async fn run_account(
     dry_now: Option<DateTime<Utc>>,
     account: &PayoutSettings,
     report: &mut RunReport,
-) -> Result<(), ApiError> {
+) -> Result<(), PayoutError> {
     let livemode = opts.livemode;
     let balances: Vec<(Currency, i64)> =
         journal::owner_accounts(db, livemode, Owner::Seller(account.id))
@@ -1342,11 +1463,13 @@ async fn run_account(
             if bank.currency != code {
                 match conversion(db, config, now, plan.amount, currency, bank).await {
                     Ok(_) => {}
-                    Err(e) if e.status.is_server_error() => return Err(e),
                     Err(e) => {
+                        let Some((refused, message)) = e.refusal() else {
+                            return Err(e);
+                        };
                         report.errors += 1;
-                        let message = converted(&code, bank, &e.message);
-                        report.skip(skipped(this, SkipReason::Refused(e.code), message));
+                        let message = converted(&code, bank, &message);
+                        report.skip(skipped(this, SkipReason::Refused(refused), message));
                         continue;
                     }
                 }
@@ -1355,7 +1478,7 @@ async fn run_account(
             continue;
         }
         let txn = db.begin().await?;
-        let now = crate::payments::clock::now(&txn, livemode).await?;
+        let now = crate::clock::now(&txn, livemode).await?;
         let result = create(
             &txn,
             config,
@@ -1387,14 +1510,17 @@ async fn run_account(
                 // Most often the balance changed since it was read (a concurrent payout or
                 // refund), or a converted payout has no recent rate: the next run tries again.
                 txn.rollback().await?;
-                tracing::warn!(code = e.code, error = %e.message, "scheduled payout skipped");
+                let (refused, message) = e
+                    .refusal()
+                    .unwrap_or_else(|| ("internal_error", INTERNAL_MESSAGE.to_owned()));
+                tracing::warn!(code = refused, error = %e, "scheduled payout skipped");
                 report.errors += 1;
                 let message = if bank.currency == code {
-                    e.message
+                    message
                 } else {
-                    converted(&code, bank, &e.message)
+                    converted(&code, bank, &message)
                 };
-                report.skip(skipped(this, SkipReason::Refused(e.code), message));
+                report.skip(skipped(this, SkipReason::Refused(refused), message));
             }
         }
     }
@@ -1463,7 +1589,7 @@ async fn held_back(
     currency: &str,
     schedule: &Schedule,
     submitted_at: DateTime<Utc>,
-) -> Result<Option<i64>, ApiError> {
+) -> Result<Option<i64>, PayoutError> {
     if schedule.delay_days() == 0 {
         return Ok(Some(0));
     }
@@ -1501,7 +1627,7 @@ async fn mark_arrived(
     sealer: &agora_onboarding::seal::Sealer,
     livemode: bool,
     as_of: NaiveDate,
-) -> Result<Vec<Payout>, ApiError> {
+) -> Result<Vec<Payout>, PayoutError> {
     let day = as_of.format("%Y-%m-%d").to_string();
     // `YYYY-MM-DD` text sorts as dates do.
     let due = scoped(livemode)
@@ -1527,7 +1653,7 @@ async fn mark_arrived(
         .filter(|p| p.batch_id.is_some_and(|b| sent.contains(&b)))
     {
         let txn = db.begin().await?;
-        let now = crate::payments::clock::now(&txn, livemode).await?;
+        let now = crate::clock::now(&txn, livemode).await?;
         match transition(&txn, livemode, now, p.id, Outcome::Paid, &Origin::default()).await {
             Ok((after, notice)) => {
                 if let Some(n) = notice {
@@ -1564,12 +1690,12 @@ pub async fn import(
     sealer: &agora_onboarding::seal::Sealer,
     livemode: bool,
     text: &str,
-) -> Result<ImportReport, ApiError> {
+) -> Result<ImportReport, PayoutError> {
     let mut report = ImportReport::default();
     let mut todo: Vec<(Option<Uuid>, String, Outcome)> = Vec::new();
     if text.trim_start().starts_with('<') {
         let file = agora_payouts::pain002::parse_status_report(text).map_err(|e| {
-            ApiError::bad_request("file_invalid", format!("not a readable pain.002: {e}"))
+            PayoutError::state("file_invalid", format!("not a readable pain.002: {e}"))
         })?;
         for t in file.transactions {
             let outcome = match t.status {
@@ -1587,7 +1713,7 @@ pub async fn import(
         }
     } else {
         let returns = agora_payouts::nacha::parse_returns(text).map_err(|e| {
-            ApiError::bad_request(
+            PayoutError::state(
                 "file_invalid",
                 format!("not a readable NACHA return file: {e}"),
             )
@@ -1619,7 +1745,7 @@ pub async fn import(
             continue;
         };
         let txn = db.begin().await?;
-        let now = crate::payments::clock::now(&txn, livemode).await?;
+        let now = crate::clock::now(&txn, livemode).await?;
         match transition(&txn, livemode, now, id, outcome, &Origin::default()).await {
             Ok((p, notice)) => {
                 if let Some(n) = notice {
@@ -1650,7 +1776,7 @@ pub async fn import(
 pub async fn reconciliation_condition(
     db: &impl ConnectionTrait,
     p: &Payout,
-) -> Result<sea_orm::Condition, ApiError> {
+) -> Result<sea_orm::Condition, PayoutError> {
     use sea_orm::Condition;
     let bt = balance_transaction::Column::SourceKind;
     let own = Condition::all()

@@ -20,10 +20,10 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::entity::{attempt as attempts, delivery as deliveries, endpoint as endpoints};
-use crate::api::events::EventObject;
+use crate::config::Config;
+use crate::events::view::EventObject;
 use crate::events::{self, NewEvent, Origin};
-use crate::gateway::ids::{self, IdKind};
-use crate::state::AppState;
+use crate::wire::ids::{self, IdKind};
 
 /// Most deliveries claimed per step and mode.
 pub const CLAIM_BATCH: usize = 50;
@@ -36,6 +36,17 @@ pub const TIMEOUT: StdDuration = StdDuration::from_secs(10);
 const MAX_RESPONSE_BYTES: usize = 4096;
 /// Longest error text kept in the log.
 const MAX_ERROR_LEN: usize = 255;
+
+/// What delivery needs from the process: the database, its own runtime, the sealer (KYC's
+/// keys open endpoint secrets and seal the operator's email) and the config (who that email
+/// is from and to). The worker builds it from the application state. Cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub webhooks: Arc<Runtime>,
+    pub kyc: Arc<crate::kyc::Runtime>,
+}
 
 /// What the delivery worker shares across steps: HTTP clients and the in-flight bound.
 pub struct Runtime {
@@ -72,7 +83,7 @@ impl Runtime {
 /// deliveries (at most `per_endpoint` per endpoint, within the free in-flight permits),
 /// attempts them concurrently and records the outcomes. Returns the number attempted.
 pub async fn deliver_due(
-    state: &AppState,
+    state: &Context,
     livemode: bool,
     now: DateTime<Utc>,
 ) -> Result<usize, DbErr> {
@@ -174,11 +185,7 @@ fn truncate(mut s: String) -> String {
     s
 }
 
-async fn attempt(
-    state: &AppState,
-    row: deliveries::Model,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+async fn attempt(state: &Context, row: deliveries::Model, now: DateTime<Utc>) -> Result<(), DbErr> {
     let db = &state.db;
     let endpoint = endpoints::Entity::find_by_id(row.endpoint_id)
         .filter(endpoints::Column::Livemode.eq(row.livemode))
@@ -214,7 +221,7 @@ async fn give_up(db: &DatabaseConnection, id: Uuid, why: &str) -> Result<(), DbE
 }
 
 async fn send(
-    state: &AppState,
+    state: &Context,
     endpoint: &endpoints::Model,
     event: &events::Event,
     now: DateTime<Utc>,
@@ -299,7 +306,7 @@ async fn send(
 /// Writes the attempt, the delivery's new state and the endpoint's failure bookkeeping in one
 /// transaction; emails the operator after commit if this attempt disabled the endpoint.
 async fn record(
-    state: &AppState,
+    state: &Context,
     row: deliveries::Model,
     endpoint: endpoints::Model,
     outcome: Outcome,
@@ -393,7 +400,7 @@ async fn record(
             if changed == 1 {
                 let mut after = endpoint.clone();
                 after.disabled = true;
-                let object = crate::api::webhook_endpoints::EndpointObject::from_model(&after);
+                let object = super::view::EndpointObject::from_model(&after);
                 let object = serde_json::to_value(object)
                     .map_err(|e| DbErr::Custom(format!("endpoint JSON: {e}")))?;
                 events::record_at(
@@ -431,7 +438,7 @@ async fn record(
 /// Best effort: the endpoint is disabled and the event recorded whether or not this works.
 async fn notify_operator(
     db: &impl sea_orm::ConnectionTrait,
-    state: &AppState,
+    state: &Context,
     endpoint: &endpoints::Model,
 ) {
     use lettre::Message;
@@ -455,7 +462,7 @@ async fn notify_operator(
             ))?;
         crate::email::enqueue(db, &state.kyc.sealer, "endpoint_disabled", &message)
             .await
-            .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok::<(), anyhow::Error>(())
     }
     .await;

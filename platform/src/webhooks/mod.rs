@@ -1,22 +1,23 @@
-//! Webhooks: the platform's endpoints, the fan-out of every event to the endpoints that want
-//! it (inside `events::record`, so a delivery row commits with its event), Standard Webhooks
-//! signatures, the retry schedule and the delivery worker (`delivery.rs`).
+//! Webhooks: the platform's endpoints (patterns checked against `events::EVENT_TYPES`),
+//! Standard Webhooks signatures, the retry schedule and the delivery worker (`delivery.rs`).
+//! The fan-out of every event to the endpoints that want it is the outbox's
+//! (`events::fan_out`, inside `events::record`, so a delivery row commits with its event).
 
 pub mod delivery;
-pub mod entity;
 pub mod ssrf;
+pub mod view;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use hmac::{Hmac, KeyInit, Mac};
 use rand::{Rng, RngCore};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use sha2::Sha256;
-use uuid::Uuid;
 
-pub use delivery::{deliver_due, Runtime};
-use entity::{delivery as deliveries, endpoint as endpoints};
+pub use crate::events::fan_out::{matches, pending_delivery, wants};
+/// The webhook tables live with the outbox that writes them (see `events::fan_out`).
+pub use crate::events::webhook_tables as entity;
+pub use delivery::{deliver_due, Context, Runtime};
 
 /// Endpoints per mode: every event is fanned out to each, inside the event's transaction.
 pub const MAX_ENDPOINTS_PER_MODE: u64 = 20;
@@ -143,27 +144,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// Does an endpoint listening for `pattern` want events of type `kind`?
-pub fn matches(pattern: &str, kind: &str) -> bool {
-    if pattern == "*" || pattern == kind {
-        return true;
-    }
-    match pattern.strip_suffix('*') {
-        // `charge.*` covers `charge.refunded` and `charge.dispute.closed`, not `charges.x`.
-        Some(prefix) => prefix.ends_with('.') && kind.starts_with(prefix),
-        None => false,
-    }
-}
-
-/// Does an endpoint with these stored patterns want `kind`?
-pub fn wants(enabled_events: &serde_json::Value, kind: &str) -> bool {
-    enabled_events.as_array().is_some_and(|list| {
-        list.iter()
-            .filter_map(|p| p.as_str())
-            .any(|p| matches(p, kind))
-    })
-}
-
 /// What a secret is sealed for (AES-GCM associated data).
 const SECRET_PURPOSE: &str = "webhook_secret";
 
@@ -200,54 +180,6 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<Strin
     mac.update(b".");
     mac.update(body);
     Some(format!("v1,{}", B64.encode(mac.finalize().into_bytes())))
-}
-
-/// The transactional outbox's second half: one pending delivery per enabled endpoint of the
-/// event's mode that wants it, written in the event's transaction, due at the event's time
-/// (the mode's clock). One query for the mode's endpoints (at most 20).
-pub async fn fan_out(db: &impl ConnectionTrait, event: &crate::events::Event) -> Result<(), DbErr> {
-    let wanting: Vec<Uuid> = endpoints::Entity::find()
-        .filter(endpoints::Column::Livemode.eq(event.livemode))
-        .filter(endpoints::Column::Disabled.eq(false))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|e| wants(&e.enabled_events, &event.kind))
-        .map(|e| e.id)
-        .collect();
-    if wanting.is_empty() {
-        return Ok(());
-    }
-    // The event's time is the mode's clock: no need to read it again.
-    deliveries::Entity::insert_many(wanting.into_iter().map(|endpoint_id| {
-        pending_delivery(event.livemode, endpoint_id, event.id, event.created_at)
-    }))
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
-}
-
-pub fn pending_delivery(
-    livemode: bool,
-    endpoint_id: Uuid,
-    event_id: Uuid,
-    now: DateTime<Utc>,
-) -> deliveries::ActiveModel {
-    deliveries::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        livemode: Set(livemode),
-        endpoint_id: Set(endpoint_id),
-        event_id: Set(event_id),
-        status: Set(deliveries::PENDING.to_owned()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        locked_until: Set(None),
-        last_status_code: Set(None),
-        last_error: Set(None),
-        last_latency_ms: Set(None),
-        delivered_at: Set(None),
-        created_at: Set(now),
-    }
 }
 
 #[cfg(test)]

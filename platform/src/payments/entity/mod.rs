@@ -1,7 +1,6 @@
 pub mod balance_transaction;
 pub mod charge;
 pub mod charge_destination;
-pub mod clock_offset;
 pub mod dispute;
 pub mod refund;
 pub mod transfer;

@@ -1,6 +1,8 @@
 //! Database connections: SQLite (the embedded default) and PostgreSQL, with pool sizes,
 //! timeouts and SQLite pragmas set explicitly.
 
+pub mod page;
+
 use std::str::FromStr;
 use std::time::Duration;
 

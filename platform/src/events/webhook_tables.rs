@@ -1,5 +1,5 @@
 //! The three webhook tables. Delivery times (`next_attempt_at`, `locked_until`, …) are in the
-//! mode's clock (`payments::clock`), so the test clock drives retries in test mode.
+//! mode's clock (`crate::clock`), so the test clock drives retries in test mode.
 
 pub mod endpoint {
     use sea_orm::entity::prelude::*;
