@@ -18,8 +18,8 @@ use crate::gateway::error::{ApiError, ErrorType};
 use crate::gateway::metadata::MetadataParam;
 use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::payments::processor::{PaymentMethod, Simulator, DISPUTE_TOKEN, TEST_TOKENS};
-use crate::payments::{self, entity::charge, Charge, NewCharge, Split};
+use crate::payments::processor::{PaymentMethod, Simulator, TEST_TOKENS};
+use crate::payments::{self, entity::charge, Charge, NewCharge};
 use crate::state::AppState;
 
 pub use crate::payments::view::{ChargeObject, SplitObject};
@@ -117,78 +117,6 @@ fn parse_payment_method(value: &Value) -> Result<PaymentMethod, ApiError> {
     }
 }
 
-/// One seller's split: with the platform's fee as given, or priced by the fee rules (fee, VAT
-/// on it, and the rule and version, stored with the charge) from the seller's captured volume
-/// this month, read from the ledger.
-#[allow(clippy::too_many_arguments)]
-async fn priced_split(
-    state: &AppState,
-    txn: &sea_orm::DatabaseTransaction,
-    livemode: bool,
-    param: &str,
-    destination: uuid::Uuid,
-    amount: i64,
-    fee: Option<i64>,
-    currency: agora_ledger::Currency,
-    method: &PaymentMethod,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Split, ApiError> {
-    if let Some(fee) = fee {
-        return Ok(Split {
-            destination,
-            amount,
-            application_fee_amount: fee,
-            tax_amount: 0,
-            fee_rule: None,
-        });
-    }
-    if amount <= 0 || amount > payments::MAX_AMOUNT {
-        // Let the domain name the amount error; a quote of a non-positive amount means nothing.
-        return Ok(Split {
-            destination,
-            amount,
-            application_fee_amount: 0,
-            tax_amount: 0,
-            fee_rule: None,
-        });
-    }
-    let volume = payments::monthly_volume(txn, livemode, destination, currency, now).await?;
-    let input = crate::fee_rules::QuoteInput {
-        amount,
-        currency,
-        destination,
-        payment_method_type: match method {
-            PaymentMethod::TestToken(_) => "card".to_owned(),
-            PaymentMethod::External { .. } => "external".to_owned(),
-        },
-        payment_method_country: None,
-        at: now,
-    };
-    let quote = crate::fee_rules::quote_for(
-        txn,
-        livemode,
-        state.config.default_fee_percent,
-        &input,
-        volume,
-    )
-    .await
-    .map_err(|e| match e {
-        crate::fee_rules::Error::AccountNotFound => ApiError::invalid(
-            param,
-            "resource_missing",
-            "no such connected account in this mode",
-        ),
-        other => ApiError::internal(other),
-    })?;
-    Ok(Split {
-        destination,
-        amount,
-        application_fee_amount: quote.fee_amount,
-        tax_amount: quote.tax_amount,
-        fee_rule: Some((quote.rule_id, quote.rule_version)),
-    })
-}
-
 /// The platform sees every charge; a connected account those it has a split in.
 fn visible_to(auth: &Auth, c: &Charge) -> bool {
     match auth.account {
@@ -234,8 +162,6 @@ pub async fn create(
         let method = parse_payment_method(&input.payment_method)?;
         check_text("description", &input.description, MAX_TEXT)?;
         check_text("transfer_group", &input.transfer_group, MAX_SHORT_TEXT)?;
-        // One reading of the mode's clock for the whole charge: pricing, the rows, the event.
-        let now = clock::now(txn, auth.livemode).await?;
         let (splits, single) = match (&input.destination, &input.splits) {
             (Some(_), Some(_)) => {
                 return Err(ApiError::invalid(
@@ -251,23 +177,14 @@ pub async fn create(
                     "Give destination (one seller) or splits (a cart).",
                 ))
             }
-            (Some(destination), None) => {
-                let destination = parse_account_id("destination", destination)?;
-                let split = priced_split(
-                    &state,
-                    txn,
-                    auth.livemode,
-                    "destination",
-                    destination,
-                    input.amount,
-                    input.application_fee_amount,
-                    currency,
-                    &method,
-                    now,
-                )
-                .await?;
-                (vec![split], true)
-            }
+            (Some(destination), None) => (
+                vec![payments::SplitRequest {
+                    destination: parse_account_id("destination", destination)?,
+                    amount: input.amount,
+                    application_fee_amount: input.application_fee_amount,
+                }],
+                true,
+            ),
             (None, Some(parts)) => {
                 if input.application_fee_amount.is_some() {
                     return Err(ApiError::invalid(
@@ -283,35 +200,36 @@ pub async fn create(
                         format!("give 1 to {} splits", payments::MAX_SPLITS),
                     ));
                 }
-                let mut splits = Vec::with_capacity(parts.len());
-                for (i, p) in parts.iter().enumerate() {
-                    let param = format!("splits[{i}].destination");
-                    let destination = parse_account_id(&param, &p.destination)?;
-                    splits.push(
-                        priced_split(
-                            &state,
-                            txn,
-                            auth.livemode,
-                            &param,
-                            destination,
-                            p.amount,
-                            p.application_fee_amount,
-                            currency,
-                            &method,
-                            now,
-                        )
-                        .await?,
-                    );
-                }
+                let splits = parts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        Ok(payments::SplitRequest {
+                            destination: parse_account_id(
+                                &format!("splits[{i}].destination"),
+                                &p.destination,
+                            )?,
+                            amount: p.amount,
+                            application_fee_amount: p.application_fee_amount,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, ApiError>>()?;
                 (splits, false)
             }
+        };
+        // One reading of the mode's clock for the whole charge: pricing, the rows, the event.
+        let now = clock::now(txn, auth.livemode).await?;
+        let settings = payments::ChargeSettings {
+            settlement_delay: delay,
+            default_fee_percent: state.config.default_fee_percent,
+            dispute_fee_major: state.config.dispute_fee,
+            processor: &Simulator,
         };
         let created = payments::create_charge(
             txn,
             auth.livemode,
             now,
-            delay,
-            &Simulator,
+            &settings,
             NewCharge {
                 amount: input.amount,
                 currency,
@@ -323,40 +241,10 @@ pub async fn create(
                 transfer_group: input.transfer_group,
                 metadata: input.metadata.unwrap_or_default().into_new()?,
             },
+            &origin,
         )
         .await?;
         let object = ChargeObject::json(&created.charge)?;
-        let kind = match (&created.decline, created.charge.captured) {
-            (Some(_), _) => "charge.failed",
-            (None, true) => "charge.succeeded",
-            (None, false) => "charge.pending",
-        };
-        events::record_at(
-            txn,
-            charge_event(kind, &created.charge, object.clone()),
-            &origin,
-            now,
-        )
-        .await?;
-        if created.decline.is_none()
-            && created.charge.captured
-            && created.charge.payment_method == DISPUTE_TOKEN
-        {
-            // The simulated bank disputes at once; the platform sees both events.
-            payments::dispute_charge(
-                txn,
-                auth.livemode,
-                created.charge.id,
-                "fraudulent",
-                state.config.dispute_fee,
-                &origin,
-            )
-            .await?;
-            let charge = payments::find_charge(txn, auth.livemode, created.charge.id)
-                .await?
-                .ok_or_else(|| ApiError::internal("charge vanished"))?;
-            return Ok((StatusCode::OK, ChargeObject::json(&charge)?));
-        }
         match created.decline {
             None => Ok((StatusCode::OK, object)),
             Some(decline) => {

@@ -277,18 +277,38 @@ pub fn scoped_balance_transactions(
         .filter(balance_transaction::Column::OwnerId.eq(owner.id()))
 }
 
+/// One seller's part of a cart as the platform asked for it: the platform's fee when it gave
+/// one, else the fee rules price it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitRequest {
+    pub destination: Uuid,
+    pub amount: i64,
+    pub application_fee_amount: Option<i64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewCharge {
     pub amount: i64,
     pub currency: Currency,
     /// Single destination: one split with `single = true`.
-    pub splits: Vec<Split>,
+    pub splits: Vec<SplitRequest>,
     pub single: bool,
     pub method: PaymentMethod,
     pub capture: bool,
     pub description: Option<String>,
     pub transfer_group: Option<String>,
     pub metadata: BTreeMap<String, String>,
+}
+
+/// What a charge needs from the platform's configuration and the outside world.
+pub struct ChargeSettings<'a> {
+    /// The platform's default settlement delay (an account's own wins).
+    pub settlement_delay: Duration,
+    /// The percent the mode's default fee rule starts with (see `fee_rules`).
+    pub default_fee_percent: rust_decimal::Decimal,
+    /// Dispute fee in major units, for a charge the processor reports disputed at once.
+    pub dispute_fee_major: u32,
+    pub processor: &'a dyn Processor,
 }
 
 /// What `create_charge` did: the charge, and the decline if the processor refused it (then
@@ -446,23 +466,37 @@ async fn cart_delay(
     Ok(delay)
 }
 
-pub async fn create_charge(
+/// The `param` naming split `i`'s `field` as the caller wrote it.
+fn split_param(single: bool, i: usize, field: &str) -> String {
+    match (single, field) {
+        (true, "destination") => "destination".to_owned(),
+        (true, "amount") => "amount".to_owned(),
+        (true, _) => "application_fee_amount".to_owned(),
+        (false, _) => format!("splits[{i}].{field}"),
+    }
+}
+
+/// Each split's seller, loaded once (one query for the cart), in the splits' order: it must
+/// exist in this mode and take charges.
+async fn load_sellers(
     db: &impl ConnectionTrait,
     livemode: bool,
-    now: DateTime<Utc>,
-    settlement_delay: Duration,
-    processor: &dyn Processor,
-    new: NewCharge,
-) -> Result<Created, PaymentError> {
-    check_splits(new.amount, &new.splits, new.single)?;
-    for (i, s) in new.splits.iter().enumerate() {
-        let param = if new.single {
-            "destination".to_owned()
-        } else {
-            format!("splits[{i}].destination")
-        };
-        let Some(account) = agora_onboarding::accounts::find(db, livemode, s.destination).await?
-        else {
+    splits: &[SplitRequest],
+    single: bool,
+) -> Result<Vec<agora_onboarding::accounts::Account>, PaymentError> {
+    use agora_onboarding::accounts;
+    let ids: Vec<Uuid> = splits.iter().map(|s| s.destination).collect();
+    let found: BTreeMap<Uuid, accounts::Account> = accounts::scoped(livemode)
+        .filter(accounts::entity::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let mut sellers = Vec::with_capacity(splits.len());
+    for (i, s) in splits.iter().enumerate() {
+        let param = split_param(single, i, "destination");
+        let Some(account) = found.get(&s.destination) else {
             return Err(PaymentError::invalid(
                 &param,
                 "resource_missing",
@@ -487,9 +521,97 @@ pub async fn create_charge(
                 ),
             ));
         }
+        sellers.push(account.clone());
     }
-    // A cart settles when its slowest seller would: one available_on per charge.
-    let delay = cart_delay(db, livemode, &new.splits, settlement_delay).await?;
+    Ok(sellers)
+}
+
+/// Each split with its price: the fee the platform gave, or the fee rules' quote (fee, VAT on
+/// it, rule and version) from the seller's captured volume this month, read from the ledger.
+/// The mode's active rules are read once for the whole cart.
+async fn price_splits(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    now: DateTime<Utc>,
+    settings: &ChargeSettings<'_>,
+    new: &NewCharge,
+    sellers: &[agora_onboarding::accounts::Account],
+) -> Result<Vec<Split>, PaymentError> {
+    let mut rules = None;
+    let mut priced = Vec::with_capacity(new.splits.len());
+    for (s, seller) in new.splits.iter().zip(sellers) {
+        if let Some(fee) = s.application_fee_amount {
+            priced.push(Split {
+                destination: s.destination,
+                amount: s.amount,
+                application_fee_amount: fee,
+                tax_amount: 0,
+                fee_rule: None,
+            });
+            continue;
+        }
+        let rules = match &mut rules {
+            Some(rules) => rules,
+            None => rules.insert(
+                crate::fee_rules::active_rules(db, livemode, settings.default_fee_percent)
+                    .await
+                    .map_err(|e| PaymentError::Db(DbErr::Custom(e.to_string())))?,
+            ),
+        };
+        let volume = monthly_volume(db, livemode, s.destination, new.currency, now).await?;
+        let input = crate::fee_rules::QuoteInput {
+            amount: s.amount,
+            currency: new.currency,
+            destination: s.destination,
+            payment_method_type: match &new.method {
+                PaymentMethod::TestToken(_) => "card".to_owned(),
+                PaymentMethod::External { .. } => "external".to_owned(),
+            },
+            payment_method_country: None,
+            at: now,
+        };
+        let ctx = crate::fee_rules::context_for(seller, &input, volume);
+        // The default rule matches every charge and amounts were checked: a failure is a bug.
+        let quote = agora_fees::quote(rules, &ctx)
+            .map_err(|e| PaymentError::Db(DbErr::Custom(e.to_string())))?;
+        priced.push(Split {
+            destination: s.destination,
+            amount: s.amount,
+            application_fee_amount: quote.fee_amount,
+            tax_amount: quote.tax_amount,
+            fee_rule: Some((quote.rule_id, quote.rule_version)),
+        });
+    }
+    Ok(priced)
+}
+
+/// A charge, start to end: checks the request, loads each seller once, prices the splits
+/// (through the fee rules), asks the processor, posts the ledger entry, writes the charge and
+/// its balance transactions and records its event, and opens the dispute when the processor
+/// says the charge is disputed at once (the simulator's `pm_card_createDispute`). All in the
+/// caller's transaction. A decline records the failed charge only; no money moves.
+pub async fn create_charge(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    now: DateTime<Utc>,
+    settings: &ChargeSettings<'_>,
+    new: NewCharge,
+    origin: &crate::events::Origin,
+) -> Result<Created, PaymentError> {
+    // What can be checked before any read: amounts, fees given, the cart's shape.
+    let asked: Vec<Split> = new
+        .splits
+        .iter()
+        .map(|s| Split {
+            destination: s.destination,
+            amount: s.amount,
+            application_fee_amount: s.application_fee_amount.unwrap_or(0),
+            tax_amount: 0,
+            fee_rule: None,
+        })
+        .collect();
+    check_splits(new.amount, &asked, new.single)?;
+    let sellers = load_sellers(txn, livemode, &new.splits, new.single).await?;
     if matches!(new.method, PaymentMethod::TestToken(_)) && livemode {
         return Err(PaymentError::invalid(
             "payment_method",
@@ -497,10 +619,28 @@ pub async fn create_charge(
             "test payment methods work only with a test key",
         ));
     }
-    let decline = processor.authorize(livemode, new.amount, &new.method).err();
+    let splits = price_splits(txn, livemode, now, settings, &new, &sellers).await?;
+    check_splits(new.amount, &splits, new.single)?;
+    // A cart settles when its slowest seller would: one available_on per charge.
+    let delay = sellers
+        .iter()
+        .map(|a| {
+            a.settlement_delay_days
+                .map_or(settings.settlement_delay, |d| Duration::days(i64::from(d)))
+        })
+        .max()
+        .unwrap_or(settings.settlement_delay);
+    let authorized = settings
+        .processor
+        .authorize(livemode, new.amount, &new.method);
+    let (decline, disputed_at_once) = match authorized {
+        Ok(a) => (None, a.disputed_at_once),
+        Err(d) => (Some(d), None),
+    };
     let id = Uuid::now_v7();
     let bt_id = Uuid::now_v7();
-    let fees: i64 = new.splits.iter().map(|s| s.application_fee_amount).sum();
+    let db = txn;
+    let fees: i64 = splits.iter().map(|s| s.application_fee_amount).sum();
     let status = match (&decline, new.capture) {
         (Some(_), _) => "failed",
         (None, true) => "succeeded",
@@ -525,7 +665,7 @@ pub async fn create_charge(
                 .to_owned(),
                 source_id: Some(id),
                 pending: !new.capture,
-                lines: capture_lines(new.currency, &new.splits),
+                lines: capture_lines(new.currency, &splits),
                 effective_at: now,
             },
         )
@@ -545,11 +685,11 @@ pub async fn create_charge(
         amount_refunded: Set(0),
         application_fee_amount: Set(fees),
         destination_id: Set(if new.single {
-            new.splits.first().map(|s| s.destination)
+            splits.first().map(|s| s.destination)
         } else {
             None
         }),
-        splits: Set(to_json(&new.splits)?),
+        splits: Set(to_json(&splits)?),
         payment_method: Set(new.method.kind().to_owned()),
         payment_method_reference: Set(new.method.reference().map(str::to_owned)),
         description: Set(new.description),
@@ -565,10 +705,8 @@ pub async fn create_charge(
         created_at: Set(now),
     };
     let charge = model.insert(db).await?;
-    let mut sellers: Vec<Uuid> = new.splits.iter().map(|s| s.destination).collect();
-    sellers.sort_unstable();
-    sellers.dedup();
-    charge_destination::Entity::insert_many(sellers.into_iter().map(|account_id| {
+    let destinations: Vec<Uuid> = splits.iter().map(|s| s.destination).collect();
+    charge_destination::Entity::insert_many(destinations.into_iter().map(|account_id| {
         charge_destination::ActiveModel {
             charge_id: Set(id),
             account_id: Set(account_id),
@@ -584,10 +722,46 @@ pub async fn create_charge(
             new.currency,
             ("charge", id),
             now,
-            capture_bts(&new.splits, available_on, bt_id),
+            capture_bts(&splits, available_on, bt_id),
         )
         .await?;
     }
+    let kind = match (&decline, charge.captured) {
+        (Some(_), _) => "charge.failed",
+        (None, true) => "charge.succeeded",
+        (None, false) => "charge.pending",
+    };
+    crate::events::record_at(
+        txn,
+        crate::events::NewEvent {
+            livemode,
+            account_id: charge.destination_id,
+            kind,
+            object: view::ChargeObject::json(&charge)?,
+            previous_attributes: None,
+        },
+        origin,
+        now,
+    )
+    .await?;
+    let charge = match disputed_at_once {
+        Some(reason) if charge.captured => {
+            // The customer's bank disputes at once; the platform sees both events.
+            dispute_charge(
+                txn,
+                livemode,
+                id,
+                reason,
+                settings.dispute_fee_major,
+                origin,
+            )
+            .await?;
+            find_charge(txn, livemode, id)
+                .await?
+                .ok_or(PaymentError::NotFound("charge"))?
+        }
+        _ => charge,
+    };
     Ok(Created { charge, decline })
 }
 

@@ -27,6 +27,14 @@ impl PaymentMethod {
     }
 }
 
+/// What the processor says of an accepted payment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Authorized {
+    /// The customer's bank disputes the payment at once, with this reason (the simulator's
+    /// `pm_card_createDispute`; a real connector reports disputes later, as events).
+    pub disputed_at_once: Option<&'static str>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decline {
     pub code: &'static str,
@@ -40,7 +48,7 @@ pub trait Processor: Send + Sync {
         livemode: bool,
         amount_minor: i64,
         method: &PaymentMethod,
-    ) -> Result<(), Decline>;
+    ) -> Result<Authorized, Decline>;
 }
 
 /// The test tokens the simulator knows.
@@ -62,9 +70,9 @@ impl Processor for Simulator {
         _livemode: bool,
         _amount_minor: i64,
         method: &PaymentMethod,
-    ) -> Result<(), Decline> {
+    ) -> Result<Authorized, Decline> {
         match method {
-            PaymentMethod::External { .. } => Ok(()),
+            PaymentMethod::External { .. } => Ok(Authorized::default()),
             PaymentMethod::TestToken(token) => match token.as_str() {
                 "pm_card_chargeDeclined" => Err(Decline {
                     code: "card_declined",
@@ -74,7 +82,10 @@ impl Processor for Simulator {
                     code: "insufficient_funds",
                     message: "Your card has insufficient funds.",
                 }),
-                _ => Ok(()),
+                DISPUTE_TOKEN => Ok(Authorized {
+                    disputed_at_once: Some("fraudulent"),
+                }),
+                _ => Ok(Authorized::default()),
             },
         }
     }
