@@ -32,6 +32,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use allocate::allocate;
+pub use entity::charge::ChargeStatus;
+pub use entity::dispute::DisputeStatus;
 use entity::{balance_transaction, charge, charge_destination, dispute, refund, transfer};
 use processor::{Decline, PaymentMethod, Processor};
 
@@ -642,9 +644,9 @@ pub async fn create_charge(
     let db = txn;
     let fees: i64 = splits.iter().map(|s| s.application_fee_amount).sum();
     let status = match (&decline, new.capture) {
-        (Some(_), _) => "failed",
-        (None, true) => "succeeded",
-        (None, false) => "pending",
+        (Some(_), _) => ChargeStatus::Failed,
+        (None, true) => ChargeStatus::Succeeded,
+        (None, false) => ChargeStatus::Pending,
     };
     let captured = decline.is_none() && new.capture;
     let mut authorization_entry_id = None;
@@ -679,7 +681,7 @@ pub async fn create_charge(
         livemode: Set(livemode),
         amount: Set(new.amount),
         currency: Set(new.currency.api_code()),
-        status: Set(status.to_owned()),
+        status: Set(status),
         captured: Set(captured),
         amount_captured: Set(if captured { new.amount } else { 0 }),
         amount_refunded: Set(0),
@@ -778,7 +780,7 @@ pub async fn capture(
     let charge = find_charge(db, livemode, charge_id)
         .await?
         .ok_or(PaymentError::NotFound("charge"))?;
-    if charge.status != "pending" {
+    if charge.status != ChargeStatus::Pending {
         return Err(PaymentError::state(
             "charge_not_capturable",
             format!(
@@ -841,7 +843,10 @@ pub async fn capture(
     let delay = cart_delay(db, livemode, &captured, settlement_delay).await?;
     let bt_id = Uuid::now_v7();
     let updated = charge::Entity::update_many()
-        .col_expr(charge::Column::Status, Expr::value("succeeded"))
+        .col_expr(
+            charge::Column::Status,
+            Expr::value(ChargeStatus::Succeeded.as_str()),
+        )
         .col_expr(charge::Column::Captured, Expr::value(true))
         .col_expr(charge::Column::AmountCaptured, Expr::value(amount))
         .col_expr(charge::Column::ApplicationFeeAmount, Expr::value(fees))
@@ -852,7 +857,7 @@ pub async fn capture(
             Expr::value(charge.destination_id.map(|_| bt_id)),
         )
         .filter(charge::Column::Id.eq(charge_id))
-        .filter(charge::Column::Status.eq("pending"))
+        .filter(charge::Column::Status.eq(ChargeStatus::Pending))
         .exec(db)
         .await?;
     if updated.rows_affected != 1 {
@@ -1334,7 +1339,7 @@ pub async fn create_refund(
             "charge_not_refundable",
             format!(
                 "this charge is {}; only captured charges can be refunded",
-                charge.status
+                charge.status.as_str()
             ),
         ));
     }
@@ -1970,7 +1975,7 @@ pub async fn open_dispute(
         fee: Set(fee),
         currency: Set(charge.currency.clone()),
         reason: Set(reason.to_owned()),
-        status: Set("needs_response".to_owned()),
+        status: Set(DisputeStatus::NeedsResponse),
         allocation: Set(to_json(&shares)?),
         created_at: Set(now),
         closed_at: Set(None),
@@ -1997,18 +2002,22 @@ pub async fn close_dispute(
         .one(db)
         .await?
         .ok_or(PaymentError::NotFound("dispute"))?;
-    let status = if won { "won" } else { "lost" };
+    let status = if won {
+        DisputeStatus::Won
+    } else {
+        DisputeStatus::Lost
+    };
     let closed = dispute::Entity::update_many()
-        .col_expr(dispute::Column::Status, Expr::value(status))
+        .col_expr(dispute::Column::Status, Expr::value(status.as_str()))
         .col_expr(dispute::Column::ClosedAt, Expr::value(now))
         .filter(dispute::Column::Id.eq(d.id))
-        .filter(dispute::Column::Status.eq("needs_response"))
+        .filter(dispute::Column::Status.eq(DisputeStatus::NeedsResponse))
         .exec(db)
         .await?;
     if closed.rows_affected != 1 {
         return Err(PaymentError::state(
             "dispute_closed",
-            format!("this dispute is already closed ({})", d.status),
+            format!("this dispute is already closed ({})", d.status.as_str()),
         ));
     }
     if won {

@@ -125,7 +125,7 @@ impl ChargeObject {
             created: crate::wire::timestamp(c.created_at),
             amount: c.amount,
             currency: c.currency.clone(),
-            status: c.status.clone(),
+            status: c.status.as_str().to_owned(),
             captured: c.captured,
             amount_captured: c.amount_captured,
             amount_refunded: c.amount_refunded,
@@ -198,7 +198,7 @@ impl DisputeObject {
             currency: d.currency.clone(),
             charge: ids::encode(IdKind::Charge, d.charge_id),
             reason: d.reason.clone(),
-            status: d.status.clone(),
+            status: d.status.as_str().to_owned(),
             closed: d.closed_at.map(crate::wire::timestamp),
         }
     }

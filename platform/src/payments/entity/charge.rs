@@ -9,8 +9,7 @@ pub struct Model {
     pub amount: i64,
     /// Lower-case ISO 4217.
     pub currency: String,
-    /// `succeeded`, `pending` (authorised, not captured) or `failed`.
-    pub status: String,
+    pub status: ChargeStatus,
     pub captured: bool,
     pub amount_captured: i64,
     pub amount_refunded: i64,
@@ -42,3 +41,28 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Where a charge stands, stored and shown as its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum ChargeStatus {
+    /// Captured (in full or in part).
+    #[sea_orm(string_value = "succeeded")]
+    Succeeded,
+    /// Authorised, not captured yet.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Declined by the processor: recorded, no money moved.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+}
+
+impl ChargeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChargeStatus::Succeeded => "succeeded",
+            ChargeStatus::Pending => "pending",
+            ChargeStatus::Failed => "failed",
+        }
+    }
+}
