@@ -104,13 +104,13 @@ pub async fn retrieve<M, T: Serialize>(
     what: &str,
     raw: &str,
     find: impl AsyncFnOnce(Uuid) -> Result<Option<M>, ApiError>,
-    render: impl FnOnce(&M) -> T,
+    render: impl FnOnce(M) -> T,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(kind, what, raw)?;
     let found = find(id)
         .await?
         .ok_or_else(|| ApiError::not_found(what, raw))?;
-    Ok(HttpResponse::Ok().json(render(&found)))
+    Ok(HttpResponse::Ok().json(render(found)))
 }
 
 /// [`retrieve`] of the row with the path id in the domain's scoped `query`.
@@ -131,7 +131,7 @@ where
         what,
         raw,
         async |id| Ok(page::find_by_id(db, query, id).await?),
-        render,
+        |found| render(&found),
     )
     .await
 }
