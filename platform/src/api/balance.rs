@@ -291,15 +291,7 @@ pub async fn transactions(
         IdKind::BalanceTransaction,
         &q,
         async || {
-            if let Some(kind) = &q.kind {
-                if kind.is_empty() || kind.chars().count() > MAX_TYPE_LEN {
-                    return Err(ApiError::invalid(
-                        "type",
-                        "parameter_invalid",
-                        "type must be 1 to 32 characters",
-                    ));
-                }
-            }
+            super::listing::check_type(&q.kind, MAX_TYPE_LEN, "type must be 1 to 32 characters")?;
             let source = match &q.source {
                 None => None,
                 Some(source) => Some(

@@ -521,22 +521,16 @@ pub async fn list(
         async |cursor| {
             let filter = payments::lists::ChargeFilter {
                 viewer: auth.account,
-                destination: q
-                    .destination
-                    .as_deref()
-                    .map(|d| parse_account_id("destination", d))
-                    .transpose()?,
+                destination: listing::optional(&q.destination, |d| {
+                    parse_account_id("destination", d)
+                })?,
                 transfer_group: q.transfer_group.clone(),
-                created_gte: q
-                    .created_gte
-                    .as_deref()
-                    .map(|t| parse_instant("created[gte]", t))
-                    .transpose()?,
-                created_lte: q
-                    .created_lte
-                    .as_deref()
-                    .map(|t| parse_instant("created[lte]", t))
-                    .transpose()?,
+                created_gte: listing::optional(&q.created_gte, |t| {
+                    parse_instant("created[gte]", t)
+                })?,
+                created_lte: listing::optional(&q.created_lte, |t| {
+                    parse_instant("created[lte]", t)
+                })?,
             };
             let select = payments::lists::charges(auth.livemode, &filter);
             Ok(cursor.fetch_by_id(&state.db, select).await?)

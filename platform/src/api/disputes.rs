@@ -188,10 +188,9 @@ pub async fn list(
         IdKind::Dispute,
         &q,
         async || {
-            let charge = q.charge.as_deref();
-            let charge = charge
-                .map(|c| listing::filter_id(IdKind::Charge, "charge", c))
-                .transpose()?;
+            let charge = listing::optional(&q.charge, |c| {
+                listing::filter_id(IdKind::Charge, "charge", c)
+            })?;
             Ok(payments::lists::disputes(auth.livemode, charge))
         },
         DisputeObject::from_model,

@@ -55,15 +55,7 @@ pub async fn list(
         IdKind::Event,
         &q,
         async || {
-            if let Some(kind) = &q.kind {
-                if kind.is_empty() || kind.chars().count() > MAX_TYPE_LEN {
-                    return Err(ApiError::invalid(
-                        "type",
-                        "parameter_invalid",
-                        "type must be 1 to 64 characters.",
-                    ));
-                }
-            }
+            listing::check_type(&q.kind, MAX_TYPE_LEN, "type must be 1 to 64 characters.")?;
             Ok(events::query(auth.livemode, auth.account, q.kind.clone()))
         },
         EventObject::from_model,

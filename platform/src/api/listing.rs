@@ -85,6 +85,29 @@ where
     .await
 }
 
+/// An optional list filter, parsed by `parse` (whose errors name the parameter).
+pub fn optional<T>(
+    value: &Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, ApiError>,
+) -> Result<Option<T>, ApiError> {
+    value.as_deref().map(parse).transpose()
+}
+
+/// The `type` filter of events and balance transactions: 1 to `max` characters, else a 400
+/// naming `type` with `message`.
+pub fn check_type(
+    kind: &Option<String>,
+    max: usize,
+    message: &'static str,
+) -> Result<(), ApiError> {
+    match kind {
+        Some(kind) if kind.is_empty() || kind.chars().count() > max => {
+            Err(ApiError::invalid("type", "parameter_invalid", message))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Decodes a list filter naming an object (`charge`, `batch`, `payout`, `destination`…); a
 /// malformed one is a 400 naming `param`.
 pub fn filter_id(kind: IdKind, param: &str, raw: &str) -> Result<Uuid, ApiError> {

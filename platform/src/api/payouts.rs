@@ -202,10 +202,7 @@ pub async fn list(
         IdKind::Payout,
         &q,
         async || {
-            let account = q.account.as_deref();
-            let account = account
-                .map(|a| parse_account_id("account", a))
-                .transpose()?;
+            let account = listing::optional(&q.account, |a| parse_account_id("account", a))?;
             if let Some(s) = &q.status {
                 if !STATUSES.contains(&s.as_str()) {
                     return Err(ApiError::invalid(
@@ -215,10 +212,9 @@ pub async fn list(
                     ));
                 }
             }
-            let batch = q.batch.as_deref();
-            let batch = batch
-                .map(|b| listing::filter_id(IdKind::PayoutBatch, "batch", b))
-                .transpose()?;
+            let batch = listing::optional(&q.batch, |b| {
+                listing::filter_id(IdKind::PayoutBatch, "batch", b)
+            })?;
             let filter = payouts::PayoutFilter {
                 viewer: auth.account,
                 account,

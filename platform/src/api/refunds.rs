@@ -235,10 +235,9 @@ pub async fn list(
         IdKind::Refund,
         &q,
         async || {
-            let charge = q.charge.as_deref();
-            let charge = charge
-                .map(|c| listing::filter_id(IdKind::Charge, "charge", c))
-                .transpose()?;
+            let charge = listing::optional(&q.charge, |c| {
+                listing::filter_id(IdKind::Charge, "charge", c)
+            })?;
             Ok(payments::lists::refunds(auth.livemode, charge))
         },
         RefundObject::from_model,

@@ -75,10 +75,7 @@ pub async fn list(
                     ));
                 }
             }
-            let account = q.account.as_deref();
-            let account = account
-                .map(|a| super::parse_account_id("account", a))
-                .transpose()?;
+            let account = listing::optional(&q.account, |a| super::parse_account_id("account", a))?;
             Ok(reviews::query(auth.livemode, q.status.as_deref(), account))
         },
         reviews::object,

@@ -256,11 +256,9 @@ pub async fn list(
         async || {
             let filter = payments::lists::TransferFilter {
                 viewer: auth.account,
-                destination: q
-                    .destination
-                    .as_deref()
-                    .map(|d| parse_account_id("destination", d))
-                    .transpose()?,
+                destination: listing::optional(&q.destination, |d| {
+                    parse_account_id("destination", d)
+                })?,
                 transfer_group: q.transfer_group.clone(),
             };
             Ok(payments::lists::transfers(auth.livemode, &filter))
