@@ -10,18 +10,17 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::parse_currency;
+use super::{listing, parse_currency};
 use crate::clock;
 use crate::events::{self, NewEvent};
 use crate::gateway::error::ApiError;
 use crate::gateway::metadata::MetadataParam;
-use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::kyc::input::{
     self as kyc_input, BusinessProfileParams, CompanyParams, KycParams, PersonParams,
     TosAcceptanceParams,
 };
-use crate::wire::ids::{self, IdKind};
+use crate::wire::ids::IdKind;
 
 pub use crate::kyc::view::AccountObject;
 use crate::state::AppState;
@@ -147,6 +146,8 @@ pub struct ListQuery {
     pub ending_before: Option<String>,
 }
 
+listing::paged!(ListQuery);
+
 fn parse_country(value: &str) -> Result<CountryCode, ApiError> {
     CountryCode::parse(value).map_err(|e| ApiError::invalid("country", e.code, e.message))
 }
@@ -170,7 +171,7 @@ fn parse_tags(tags: &[String]) -> Result<Vec<Tag>, ApiError> {
 }
 
 fn parse_id(id: &str) -> Result<uuid::Uuid, ApiError> {
-    ids::decode(IdKind::Account, id).map_err(|_| ApiError::not_found("account", id))
+    listing::path_id(IdKind::Account, "account", id)
 }
 
 /// Only the platform, or the account itself through `Agora-Account`, may see an account.
@@ -274,12 +275,17 @@ pub async fn retrieve(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let raw = path.into_inner();
-    let id = parse_id(&raw)?;
-    check_access(&auth, id, &raw)?;
-    let account = accounts::find(&state.db, auth.livemode, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("account", &raw))?;
-    Ok(HttpResponse::Ok().json(AccountObject::from_model(&account)))
+    listing::retrieve(
+        IdKind::Account,
+        "account",
+        &raw,
+        async |id| {
+            check_access(&auth, id, &raw)?;
+            Ok(accounts::find(&state.db, auth.livemode, id).await?)
+        },
+        |account| AccountObject::from_model(&account),
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -436,21 +442,15 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let q = query.0;
-    let cursor = Cursor::parse(
+    listing::page(
+        &state.db,
+        "/v1/accounts",
         IdKind::Account,
-        q.limit,
-        q.starting_after.as_deref(),
-        q.ending_before.as_deref(),
-    )?;
-    let page = cursor
-        .fetch(
-            &state.db,
-            accounts::scoped(auth.livemode),
-            accounts::entity::Column::Id,
-        )
-        .await?;
-    let data = page.rows.iter().map(AccountObject::from_model).collect();
-    Ok(HttpResponse::Ok().json(ListBody::new("/v1/accounts", data, page.has_more)))
+        &q,
+        async || Ok(accounts::scoped(auth.livemode)),
+        AccountObject::from_model,
+    )
+    .await
 }
 
 /// Merges the KYC parameters (refused as a whole on any bad value), screens whoever changed,

@@ -264,6 +264,8 @@ pub struct BtListQuery {
     pub ending_before: Option<String>,
 }
 
+super::listing::paged!(BtListQuery);
+
 /// Longest `type` filter accepted.
 const MAX_TYPE_LEN: usize = 32;
 
@@ -279,86 +281,70 @@ pub async fn transactions(
     auth: Auth,
     query: crate::gateway::ApiQuery<BtListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::payments::entity::balance_transaction::Column;
+    use crate::payments::lists::{BalanceTransactionFilter, PayoutRows};
     use crate::wire::ids::{self, IdKind};
-    use sea_orm::{ColumnTrait, QueryFilter};
     let q = query.0;
-    let cursor = crate::gateway::pagination::Cursor::parse(
-        IdKind::BalanceTransaction,
-        q.limit,
-        q.starting_after.as_deref(),
-        q.ending_before.as_deref(),
-    )?;
-    let owner = auth.account.map_or(Owner::Platform, Owner::Seller);
-    let mut select = payments::scoped_balance_transactions(auth.livemode, owner);
-    if let Some(kind) = &q.kind {
-        if kind.is_empty() || kind.chars().count() > MAX_TYPE_LEN {
-            return Err(ApiError::invalid(
-                "type",
-                "parameter_invalid",
-                "type must be 1 to 32 characters",
-            ));
-        }
-        select = select.filter(Column::Kind.eq(kind.clone()));
-    }
-    if let Some(source) = &q.source {
-        let id = [
-            IdKind::Charge,
-            IdKind::Refund,
-            IdKind::Transfer,
-            IdKind::Dispute,
-            IdKind::Payout,
-        ]
-        .into_iter()
-        .find_map(|k| ids::decode(k, source).ok())
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "source",
-                "parameter_invalid",
-                "source must be a ch_, re_, tr_, dp_ or po_ id",
-            )
-        })?;
-        select = select.filter(Column::SourceId.eq(id));
-    }
-    if let Some(payout) = &q.payout {
-        let id = ids::decode(IdKind::Payout, payout).map_err(|e| {
-            ApiError::invalid(
-                "payout",
-                "parameter_invalid",
-                format!("Invalid payout: {e}"),
-            )
-        })?;
-        // The payout's seller's rows: the platform may ask for any payout, a seller for its own.
-        let p = crate::payouts::find(&state.db, auth.livemode, id)
-            .await?
-            .filter(|p| auth.account.is_none_or(|a| a == p.account_id))
-            .ok_or_else(|| ApiError::not_found("payout", payout))?;
-        select = payments::scoped_balance_transactions(auth.livemode, Owner::Seller(p.account_id))
-            .filter(crate::payouts::reconciliation_condition(&state.db, &p).await?);
-        if let Some(kind) = &q.kind {
-            select = select.filter(Column::Kind.eq(kind.clone()));
-        }
-    }
-    if let Some(t) = &q.available_on_gte {
-        select =
-            select.filter(Column::AvailableOn.gte(super::parse_instant("available_on[gte]", t)?));
-    }
-    if let Some(t) = &q.available_on_lte {
-        select =
-            select.filter(Column::AvailableOn.lte(super::parse_instant("available_on[lte]", t)?));
-    }
     let now = clock::now(&state.db, auth.livemode).await?;
-    let page = cursor.fetch(&state.db, select, Column::Id).await?;
-    let data: Vec<BalanceTransactionObject> = page
-        .rows
-        .iter()
-        .map(|bt| BalanceTransactionObject::from_model(bt, now))
-        .collect();
-    Ok(
-        HttpResponse::Ok().json(crate::gateway::pagination::ListBody::new(
-            "/v1/balance_transactions",
-            data,
-            page.has_more,
-        )),
+    super::listing::page(
+        &state.db,
+        "/v1/balance_transactions",
+        IdKind::BalanceTransaction,
+        &q,
+        async || {
+            super::listing::check_type(&q.kind, MAX_TYPE_LEN, "type must be 1 to 32 characters")?;
+            let source = match &q.source {
+                None => None,
+                Some(source) => Some(
+                    [
+                        IdKind::Charge,
+                        IdKind::Refund,
+                        IdKind::Transfer,
+                        IdKind::Dispute,
+                        IdKind::Payout,
+                    ]
+                    .into_iter()
+                    .find_map(|k| ids::decode(k, source).ok())
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            "source",
+                            "parameter_invalid",
+                            "source must be a ch_, re_, tr_, dp_ or po_ id",
+                        )
+                    })?,
+                ),
+            };
+            let payout = match &q.payout {
+                None => None,
+                Some(raw) => {
+                    let id = super::listing::filter_id(IdKind::Payout, "payout", raw)?;
+                    // The payout's seller's rows: the platform may ask for any payout, a seller
+                    // for its own.
+                    let p = crate::payouts::find_for(&state.db, auth.livemode, auth.account, id)
+                        .await?
+                        .ok_or_else(|| ApiError::not_found("payout", raw))?;
+                    let condition = crate::payouts::reconciliation_condition(&state.db, &p).await?;
+                    Some(PayoutRows {
+                        seller: p.account_id,
+                        condition,
+                    })
+                }
+            };
+            let available_on = |param: &str, t: &Option<String>| {
+                t.as_deref()
+                    .map(|t| super::parse_instant(param, t))
+                    .transpose()
+            };
+            let filter = BalanceTransactionFilter {
+                owner: auth.account.map_or(Owner::Platform, Owner::Seller),
+                kind: q.kind.clone(),
+                source,
+                payout,
+                available_on_gte: available_on("available_on[gte]", &q.available_on_gte)?,
+                available_on_lte: available_on("available_on[lte]", &q.available_on_lte)?,
+            };
+            Ok(payments::lists::balance_transactions(auth.livemode, filter))
+        },
+        |bt| BalanceTransactionObject::from_model(bt, now),
     )
+    .await
 }

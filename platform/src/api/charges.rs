@@ -4,11 +4,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::Duration;
-use sea_orm::{ColumnTrait, QueryFilter};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::listing;
 use super::{
     check_text, parse_account_id, parse_currency, parse_instant, MAX_SHORT_TEXT, MAX_TEXT,
 };
@@ -16,10 +16,9 @@ use crate::clock;
 use crate::events::{self, NewEvent};
 use crate::gateway::error::{ApiError, ErrorType};
 use crate::gateway::metadata::MetadataParam;
-use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::payments::processor::{PaymentMethod, Simulator, TEST_TOKENS};
-use crate::payments::{self, entity::charge, Charge, NewCharge};
+use crate::payments::{self, Charge, NewCharge};
 use crate::state::AppState;
 
 pub use crate::payments::view::{ChargeObject, SplitObject};
@@ -326,29 +325,40 @@ pub async fn retrieve(
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let raw = path.into_inner();
-    let id = charge_id(&raw)?;
-    let charge = payments::find_charge(&state.db, auth.livemode, id)
-        .await?
-        .filter(|c| visible_to(&auth, c))
-        .ok_or_else(|| ApiError::not_found("charge", &raw))?;
+    listing::retrieve(
+        IdKind::Charge,
+        "charge",
+        &path.into_inner(),
+        async |id| {
+            let Some(charge) = payments::find_charge(&state.db, auth.livemode, id)
+                .await?
+                .filter(|c| visible_to(&auth, c))
+            else {
+                return Ok(None);
+            };
+            Ok(as_viewed(&state, &auth, std::slice::from_ref(&charge))
+                .await?
+                .pop())
+        },
+        |object| object,
+    )
+    .await
+}
+
+/// Charges as the caller sees them: whole for the platform, a seller its own parts of a cart.
+async fn as_viewed(
+    state: &AppState,
+    auth: &Auth,
+    charges: &[Charge],
+) -> Result<Vec<ChargeObject>, ApiError> {
     let parts = match auth.account {
-        Some(seller) => {
-            payments::seller_parts(
-                &state.db,
-                auth.livemode,
-                seller,
-                std::slice::from_ref(&charge),
-            )
-            .await?
-        }
+        Some(seller) => payments::seller_parts(&state.db, auth.livemode, seller, charges).await?,
         None => Default::default(),
     };
-    Ok(HttpResponse::Ok().json(ChargeObject::for_viewer(
-        &charge,
-        auth.account,
-        parts.get(&charge.id),
-    )))
+    Ok(charges
+        .iter()
+        .map(|c| ChargeObject::for_viewer(c, auth.account, parts.get(&c.id)))
+        .collect())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -377,6 +387,8 @@ pub struct ListQuery {
     pub ending_before: Option<String>,
 }
 
+listing::paged!(ListQuery);
+
 #[utoipa::path(
     tag = "Charges",
     params(ListQuery),
@@ -390,41 +402,28 @@ pub async fn list(
     query: ApiQuery<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let cursor = Cursor::parse(
+    listing::list(
+        "/v1/charges",
         IdKind::Charge,
-        q.limit,
-        q.starting_after.as_deref(),
-        q.ending_before.as_deref(),
-    )?;
-    let mut select = payments::scoped_charges(auth.livemode);
-    if let Some(acting) = auth.account {
-        select = payments::charges_of_seller(select, auth.livemode, acting);
-    }
-    if let Some(d) = &q.destination {
-        // Single-destination charges to the seller and every cart it has a split in.
-        let destination = parse_account_id("destination", d)?;
-        select = payments::charges_of_seller(select, auth.livemode, destination);
-    }
-    if let Some(g) = &q.transfer_group {
-        select = select.filter(charge::Column::TransferGroup.eq(g.clone()));
-    }
-    if let Some(t) = &q.created_gte {
-        select = select.filter(charge::Column::CreatedAt.gte(parse_instant("created[gte]", t)?));
-    }
-    if let Some(t) = &q.created_lte {
-        select = select.filter(charge::Column::CreatedAt.lte(parse_instant("created[lte]", t)?));
-    }
-    let page = cursor.fetch(&state.db, select, charge::Column::Id).await?;
-    let parts = match auth.account {
-        Some(seller) => {
-            payments::seller_parts(&state.db, auth.livemode, seller, &page.rows).await?
-        }
-        None => Default::default(),
-    };
-    let data: Vec<ChargeObject> = page
-        .rows
-        .iter()
-        .map(|c| ChargeObject::for_viewer(c, auth.account, parts.get(&c.id)))
-        .collect();
-    Ok(HttpResponse::Ok().json(ListBody::new("/v1/charges", data, page.has_more)))
+        &q,
+        async |cursor| {
+            let filter = payments::lists::ChargeFilter {
+                viewer: auth.account,
+                destination: listing::optional(&q.destination, |d| {
+                    parse_account_id("destination", d)
+                })?,
+                transfer_group: q.transfer_group.clone(),
+                created_gte: listing::optional(&q.created_gte, |t| {
+                    parse_instant("created[gte]", t)
+                })?,
+                created_lte: listing::optional(&q.created_lte, |t| {
+                    parse_instant("created[lte]", t)
+                })?,
+            };
+            let select = payments::lists::charges(auth.livemode, &filter);
+            Ok(cursor.fetch_by_id(&state.db, select).await?)
+        },
+        async |rows| as_viewed(&state, &auth, rows).await,
+    )
+    .await
 }

@@ -3,16 +3,15 @@
 //! `GET /v1/disputes`, `GET /v1/disputes/{id}`.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use sea_orm::{ColumnTrait, QueryFilter};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::listing;
 use crate::clock;
 use crate::events::{self, NewEvent};
 use crate::gateway::error::ApiError;
-use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::payments::{self, entity::dispute};
+use crate::payments;
 use crate::state::AppState;
 use crate::wire::ids::{self, IdKind};
 
@@ -147,15 +146,15 @@ pub async fn retrieve(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
-    let raw = path.into_inner();
-    let id =
-        ids::decode(IdKind::Dispute, &raw).map_err(|_| ApiError::not_found("dispute", &raw))?;
-    let d = payments::scoped_disputes(auth.livemode)
-        .filter(dispute::Column::Id.eq(id))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("dispute", &raw))?;
-    Ok(HttpResponse::Ok().json(DisputeObject::from_model(&d)))
+    listing::retrieve_in(
+        &state.db,
+        IdKind::Dispute,
+        "dispute",
+        &path.into_inner(),
+        payments::scoped_disputes(auth.livemode),
+        DisputeObject::from_model,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -172,6 +171,8 @@ pub struct ListQuery {
     pub ending_before: Option<String>,
 }
 
+listing::paged!(ListQuery);
+
 #[utoipa::path(tag = "Disputes", params(ListQuery), responses((status = 200, description = "Disputes, newest first")), security(("api_key" = [])))]
 #[get("/disputes")]
 pub async fn list(
@@ -181,24 +182,18 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let q = query.0;
-    let cursor = Cursor::parse(
+    listing::page(
+        &state.db,
+        "/v1/disputes",
         IdKind::Dispute,
-        q.limit,
-        q.starting_after.as_deref(),
-        q.ending_before.as_deref(),
-    )?;
-    let mut select = payments::scoped_disputes(auth.livemode);
-    if let Some(c) = &q.charge {
-        let id = ids::decode(IdKind::Charge, c).map_err(|e| {
-            ApiError::invalid(
-                "charge",
-                "parameter_invalid",
-                format!("Invalid charge: {e}"),
-            )
-        })?;
-        select = select.filter(dispute::Column::ChargeId.eq(id));
-    }
-    let page = cursor.fetch(&state.db, select, dispute::Column::Id).await?;
-    let data: Vec<DisputeObject> = page.rows.iter().map(DisputeObject::from_model).collect();
-    Ok(HttpResponse::Ok().json(ListBody::new("/v1/disputes", data, page.has_more)))
+        &q,
+        async || {
+            let charge = listing::optional(&q.charge, |c| {
+                listing::filter_id(IdKind::Charge, "charge", c)
+            })?;
+            Ok(payments::lists::disputes(auth.livemode, charge))
+        },
+        DisputeObject::from_model,
+    )
+    .await
 }

@@ -2,15 +2,14 @@
 //! `Agora-Account` sees only its own events.
 
 use actix_web::{get, web, HttpResponse};
-use sea_orm::{ColumnTrait, QueryFilter};
 use serde::Deserialize;
 
+use super::listing;
 use crate::events;
 use crate::gateway::error::ApiError;
-use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{ApiQuery, Auth};
 use crate::state::AppState;
-use crate::wire::ids::{self, IdKind};
+use crate::wire::ids::IdKind;
 
 pub use crate::events::view::{EventObject, EventRequest};
 
@@ -32,6 +31,8 @@ pub struct ListQuery {
     pub ending_before: Option<String>,
 }
 
+listing::paged!(ListQuery);
+
 /// Longest event type name accepted as a filter.
 const MAX_TYPE_LEN: usize = 64;
 
@@ -48,28 +49,18 @@ pub async fn list(
     query: ApiQuery<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let cursor = Cursor::parse(
+    listing::page(
+        &state.db,
+        "/v1/events",
         IdKind::Event,
-        q.limit,
-        q.starting_after.as_deref(),
-        q.ending_before.as_deref(),
-    )?;
-    let mut select = events::scoped(auth.livemode, auth.account);
-    if let Some(kind) = q.kind {
-        if kind.is_empty() || kind.chars().count() > MAX_TYPE_LEN {
-            return Err(ApiError::invalid(
-                "type",
-                "parameter_invalid",
-                "type must be 1 to 64 characters.",
-            ));
-        }
-        select = select.filter(events::entity::Column::Kind.eq(kind));
-    }
-    let page = cursor
-        .fetch(&state.db, select, events::entity::Column::Id)
-        .await?;
-    let data = page.rows.iter().map(EventObject::from_model).collect();
-    Ok(HttpResponse::Ok().json(ListBody::new("/v1/events", data, page.has_more)))
+        &q,
+        async || {
+            listing::check_type(&q.kind, MAX_TYPE_LEN, "type must be 1 to 64 characters.")?;
+            Ok(events::query(auth.livemode, auth.account, q.kind.clone()))
+        },
+        EventObject::from_model,
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -87,12 +78,13 @@ pub async fn retrieve(
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let raw = path.into_inner();
-    let id = ids::decode(IdKind::Event, &raw).map_err(|_| ApiError::not_found("event", &raw))?;
-    let event = events::scoped(auth.livemode, auth.account)
-        .filter(events::entity::Column::Id.eq(id))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("event", &raw))?;
-    Ok(HttpResponse::Ok().json(EventObject::from_model(&event)))
+    listing::retrieve_in(
+        &state.db,
+        IdKind::Event,
+        "event",
+        &path.into_inner(),
+        events::scoped(auth.livemode, auth.account),
+        EventObject::from_model,
+    )
+    .await
 }

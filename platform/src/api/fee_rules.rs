@@ -19,11 +19,11 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::parse_currency;
+use super::{listing, parse_currency};
 use crate::events::{self, NewEvent};
 use crate::fee_rules::{self, FeeRule, NewRule, QuoteInput, RuleChanges};
 use crate::gateway::error::ApiError;
-use crate::gateway::pagination::{Cursor, ListBody};
+use crate::gateway::pagination::Page;
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::state::AppState;
 use crate::wire::ids::{self, IdKind};
@@ -272,6 +272,8 @@ pub struct ListQuery {
     pub active: Option<bool>,
 }
 
+listing::paged!(ListQuery);
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -484,7 +486,7 @@ fn parse_rounding(r: RoundingParam) -> Rounding {
 }
 
 fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    ids::decode(IdKind::FeeRule, raw).map_err(|_| ApiError::not_found("fee rule", raw))
+    listing::path_id(IdKind::FeeRule, "fee rule", raw)
 }
 
 /// The engine names tiers `tiers[i]`; the API nests them one level down (`tiers.tiers[i]`).
@@ -651,23 +653,25 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let q = query.0;
-    let cursor = Cursor::parse(
+    listing::list(
+        "/v1/fee_rules",
         IdKind::FeeRule,
-        q.limit,
-        q.starting_after.as_deref(),
-        q.ending_before.as_deref(),
-    )?;
-    let (rules, has_more) = fee_rules::list(
-        &state.db,
-        auth.livemode,
-        state.config.default_fee_percent,
-        q.active,
-        &cursor,
+        &q,
+        async |cursor| {
+            let (rows, has_more) = fee_rules::list(
+                &state.db,
+                auth.livemode,
+                state.config.default_fee_percent,
+                q.active,
+                &cursor,
+            )
+            .await
+            .map_err(|e| api_error(e, ""))?;
+            Ok(Page { rows, has_more })
+        },
+        async |rules| Ok(rules.iter().map(FeeRuleObject::from_rule).collect()),
     )
     .await
-    .map_err(|e| api_error(e, ""))?;
-    let data = rules.iter().map(FeeRuleObject::from_rule).collect();
-    Ok(HttpResponse::Ok().json(ListBody::new("/v1/fee_rules", data, has_more)))
 }
 
 #[utoipa::path(
@@ -688,18 +692,24 @@ pub async fn retrieve(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let raw = path.into_inner();
-    let id = parse_id(&raw)?;
-    let rule = fee_rules::get(
-        &state.db,
-        auth.livemode,
-        state.config.default_fee_percent,
-        id,
-        query.0.version,
+    listing::retrieve(
+        IdKind::FeeRule,
+        "fee rule",
+        &raw,
+        async |id| {
+            fee_rules::get(
+                &state.db,
+                auth.livemode,
+                state.config.default_fee_percent,
+                id,
+                query.0.version,
+            )
+            .await
+            .map_err(|e| api_error(e, &raw))
+        },
+        |rule| FeeRuleObject::from_rule(&rule),
     )
     .await
-    .map_err(|e| api_error(e, &raw))?
-    .ok_or_else(|| ApiError::not_found("fee rule", &raw))?;
-    Ok(HttpResponse::Ok().json(FeeRuleObject::from_rule(&rule)))
 }
 
 #[utoipa::path(

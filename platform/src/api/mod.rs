@@ -8,6 +8,7 @@ pub mod external_accounts;
 pub mod fee_rules;
 pub mod files;
 pub mod health;
+pub mod listing;
 pub mod openapi;
 pub mod reviews;
 
@@ -50,8 +51,7 @@ pub fn parse_currency(
 
 /// Reads an `acct_` id that must name an account (existence is checked by the domain).
 pub fn parse_account_id(param: &str, value: &str) -> Result<uuid::Uuid, ApiError> {
-    crate::wire::ids::decode(crate::wire::ids::IdKind::Account, value)
-        .map_err(|e| ApiError::invalid(param, "parameter_invalid", format!("Invalid {param}: {e}")))
+    listing::filter_id(crate::wire::ids::IdKind::Account, param, value)
 }
 
 /// Longest free text accepted (descriptions, transfer groups, references).

@@ -12,12 +12,12 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{parse_account_id, parse_currency};
+use super::{listing, parse_account_id, parse_currency};
 use crate::clock;
+use crate::db::page::find_by_id;
 use crate::gateway::error::ApiError;
-use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::payouts::entity::{payout, payout_batch, payout_settings};
+use crate::payouts::entity::{payout_batch, payout_settings};
 pub use crate::payouts::view::PayoutObject;
 use crate::payouts::{self, Outcome, Payout, PayoutBatch};
 use crate::state::AppState;
@@ -41,15 +41,14 @@ pub struct CreatePayoutRequest {
 }
 
 fn payout_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
-    ids::decode(IdKind::Payout, raw).map_err(|_| ApiError::not_found("payout", raw))
+    listing::path_id(IdKind::Payout, "payout", raw)
 }
 
 /// A payout the caller may see: the platform sees all of the mode's, a seller its own.
 async fn visible(state: &AppState, auth: &Auth, raw: &str) -> Result<Payout, ApiError> {
     let id = payout_id(raw)?;
-    payouts::find(&state.db, auth.livemode, id)
+    payouts::find_for(&state.db, auth.livemode, auth.account, id)
         .await?
-        .filter(|p| auth.account.is_none_or(|a| a == p.account_id))
         .ok_or_else(|| ApiError::not_found("payout", raw))
 }
 
@@ -154,8 +153,14 @@ pub async fn retrieve(
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let p = visible(&state, &auth, &path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(PayoutObject::from_model(&p)))
+    listing::retrieve(
+        IdKind::Payout,
+        "payout",
+        &path.into_inner(),
+        async |id| Ok(payouts::find_for(&state.db, auth.livemode, auth.account, id).await?),
+        |p| PayoutObject::from_model(&p),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -179,6 +184,8 @@ pub struct ListQuery {
     pub ending_before: Option<String>,
 }
 
+listing::paged!(ListQuery);
+
 const STATUSES: [&str; 5] = ["pending", "in_transit", "paid", "failed", "canceled"];
 
 #[utoipa::path(tag = "Payouts", params(ListQuery), responses((status = 200, description = "Payouts, newest first")), security(("api_key" = [])))]
@@ -189,38 +196,36 @@ pub async fn list(
     query: ApiQuery<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let cursor = Cursor::parse(
+    listing::page(
+        &state.db,
+        "/v1/payouts",
         IdKind::Payout,
-        q.limit,
-        q.starting_after.as_deref(),
-        q.ending_before.as_deref(),
-    )?;
-    let mut select = payouts::scoped(auth.livemode);
-    if let Some(acting) = auth.account {
-        select = select.filter(payout::Column::AccountId.eq(acting));
-    }
-    if let Some(a) = &q.account {
-        select = select.filter(payout::Column::AccountId.eq(parse_account_id("account", a)?));
-    }
-    if let Some(s) = &q.status {
-        if !STATUSES.contains(&s.as_str()) {
-            return Err(ApiError::invalid(
-                "status",
-                "parameter_invalid",
-                "status must be pending, in_transit, paid, failed or canceled",
-            ));
-        }
-        select = select.filter(payout::Column::Status.eq(s.clone()));
-    }
-    if let Some(b) = &q.batch {
-        let id = ids::decode(IdKind::PayoutBatch, b).map_err(|e| {
-            ApiError::invalid("batch", "parameter_invalid", format!("Invalid batch: {e}"))
-        })?;
-        select = select.filter(payout::Column::BatchId.eq(id));
-    }
-    let page = cursor.fetch(&state.db, select, payout::Column::Id).await?;
-    let data: Vec<PayoutObject> = page.rows.iter().map(PayoutObject::from_model).collect();
-    Ok(HttpResponse::Ok().json(ListBody::new("/v1/payouts", data, page.has_more)))
+        &q,
+        async || {
+            let account = listing::optional(&q.account, |a| parse_account_id("account", a))?;
+            if let Some(s) = &q.status {
+                if !STATUSES.contains(&s.as_str()) {
+                    return Err(ApiError::invalid(
+                        "status",
+                        "parameter_invalid",
+                        "status must be pending, in_transit, paid, failed or canceled",
+                    ));
+                }
+            }
+            let batch = listing::optional(&q.batch, |b| {
+                listing::filter_id(IdKind::PayoutBatch, "batch", b)
+            })?;
+            let filter = payouts::PayoutFilter {
+                viewer: auth.account,
+                account,
+                status: q.status.clone(),
+                batch,
+            };
+            Ok(payouts::query(auth.livemode, &filter))
+        },
+        PayoutObject::from_model,
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -784,11 +789,8 @@ impl PayoutBatchObject {
 
 async fn batch_of(state: &AppState, auth: &Auth, raw: &str) -> Result<PayoutBatch, ApiError> {
     auth.require_platform()?;
-    let id = ids::decode(IdKind::PayoutBatch, raw)
-        .map_err(|_| ApiError::not_found("payout_batch", raw))?;
-    payouts::scoped_batches(auth.livemode)
-        .filter(payout_batch::Column::Id.eq(id))
-        .one(&state.db)
+    let id = listing::path_id(IdKind::PayoutBatch, "payout_batch", raw)?;
+    find_by_id(&state.db, payouts::scoped_batches(auth.livemode), id)
         .await?
         .ok_or_else(|| ApiError::not_found("payout_batch", raw))
 }
@@ -805,6 +807,8 @@ pub struct BatchListQuery {
     pub ending_before: Option<String>,
 }
 
+listing::paged!(BatchListQuery);
+
 #[utoipa::path(tag = "Payouts", params(BatchListQuery), responses((status = 200, description = "Payout batches (bank files), newest first")), security(("api_key" = [])))]
 #[get("/payout_batches")]
 pub async fn list_batches(
@@ -813,26 +817,15 @@ pub async fn list_batches(
     query: ApiQuery<BatchListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
-    let q = query.0;
-    let cursor = Cursor::parse(
+    listing::page(
+        &state.db,
+        "/v1/payout_batches",
         IdKind::PayoutBatch,
-        q.limit,
-        q.starting_after.as_deref(),
-        q.ending_before.as_deref(),
-    )?;
-    let page = cursor
-        .fetch(
-            &state.db,
-            payouts::scoped_batches(auth.livemode),
-            payout_batch::Column::Id,
-        )
-        .await?;
-    let data: Vec<PayoutBatchObject> = page
-        .rows
-        .iter()
-        .map(PayoutBatchObject::from_model)
-        .collect();
-    Ok(HttpResponse::Ok().json(ListBody::new("/v1/payout_batches", data, page.has_more)))
+        &query.0,
+        async || Ok(payouts::scoped_batches(auth.livemode)),
+        PayoutBatchObject::from_model,
+    )
+    .await
 }
 
 #[utoipa::path(

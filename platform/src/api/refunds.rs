@@ -1,19 +1,18 @@
 //! Refunds: `POST /v1/refunds`, `GET /v1/refunds/{id}`, `GET /v1/refunds`.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use sea_orm::{ColumnTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::charges::ChargeObject;
+use super::listing;
 use super::{check_text, MAX_SHORT_TEXT};
 use crate::clock;
 use crate::events::{self, NewEvent};
 use crate::gateway::error::ApiError;
 use crate::gateway::metadata::MetadataParam;
-use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::payments::{self, entity::refund, NewRefund, Refund, RefundShare};
+use crate::payments::{self, NewRefund, Refund, RefundShare};
 use crate::state::AppState;
 use crate::wire::ids::{self, IdKind};
 
@@ -193,14 +192,15 @@ pub async fn retrieve(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
-    let raw = path.into_inner();
-    let id = ids::decode(IdKind::Refund, &raw).map_err(|_| ApiError::not_found("refund", &raw))?;
-    let refund = payments::scoped_refunds(auth.livemode)
-        .filter(refund::Column::Id.eq(id))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("refund", &raw))?;
-    Ok(HttpResponse::Ok().json(RefundObject::from_model(&refund)))
+    listing::retrieve_in(
+        &state.db,
+        IdKind::Refund,
+        "refund",
+        &path.into_inner(),
+        payments::scoped_refunds(auth.livemode),
+        RefundObject::from_model,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -218,6 +218,8 @@ pub struct ListQuery {
     pub ending_before: Option<String>,
 }
 
+listing::paged!(ListQuery);
+
 #[utoipa::path(tag = "Refunds", params(ListQuery), responses((status = 200, description = "Refunds, newest first")), security(("api_key" = [])))]
 #[get("/refunds")]
 pub async fn list(
@@ -227,24 +229,18 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let q = query.0;
-    let cursor = Cursor::parse(
+    listing::page(
+        &state.db,
+        "/v1/refunds",
         IdKind::Refund,
-        q.limit,
-        q.starting_after.as_deref(),
-        q.ending_before.as_deref(),
-    )?;
-    let mut select = payments::scoped_refunds(auth.livemode);
-    if let Some(c) = &q.charge {
-        let id = ids::decode(IdKind::Charge, c).map_err(|e| {
-            ApiError::invalid(
-                "charge",
-                "parameter_invalid",
-                format!("Invalid charge: {e}"),
-            )
-        })?;
-        select = select.filter(refund::Column::ChargeId.eq(id));
-    }
-    let page = cursor.fetch(&state.db, select, refund::Column::Id).await?;
-    let data: Vec<RefundObject> = page.rows.iter().map(RefundObject::from_model).collect();
-    Ok(HttpResponse::Ok().json(ListBody::new("/v1/refunds", data, page.has_more)))
+        &q,
+        async || {
+            let charge = listing::optional(&q.charge, |c| {
+                listing::filter_id(IdKind::Charge, "charge", c)
+            })?;
+            Ok(payments::lists::refunds(auth.livemode, charge))
+        },
+        RefundObject::from_model,
+    )
+    .await
 }

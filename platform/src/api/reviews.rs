@@ -3,17 +3,16 @@
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use agora_onboarding::kyc::entities::review;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::listing;
 use crate::gateway::error::ApiError;
-use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::kyc::reviews;
 use crate::state::AppState;
-use crate::wire::ids::{self, IdKind};
+use crate::wire::ids::IdKind;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +32,8 @@ pub struct ListQuery {
     #[param(pattern = "^rev_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub ending_before: Option<String>,
 }
+
+listing::paged!(ListQuery);
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -59,30 +60,27 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let q = query.0;
-    let cursor = Cursor::parse(
+    listing::page(
+        &state.db,
+        "/v1/reviews",
         IdKind::Review,
-        q.limit,
-        q.starting_after.as_deref(),
-        q.ending_before.as_deref(),
-    )?;
-    let mut select = review::Entity::find().filter(review::Column::Livemode.eq(auth.livemode));
-    if let Some(status) = &q.status {
-        if !["open", "approved", "rejected"].contains(&status.as_str()) {
-            return Err(ApiError::invalid(
-                "status",
-                "parameter_invalid",
-                "status must be open, approved or rejected",
-            ));
-        }
-        select = select.filter(review::Column::Status.eq(status.as_str()));
-    }
-    if let Some(account) = &q.account {
-        let id = super::parse_account_id("account", account)?;
-        select = select.filter(review::Column::AccountId.eq(id));
-    }
-    let page = cursor.fetch(&state.db, select, review::Column::Id).await?;
-    let data: Vec<Value> = page.rows.iter().map(reviews::object).collect();
-    Ok(HttpResponse::Ok().json(ListBody::new("/v1/reviews", data, page.has_more)))
+        &q,
+        async || {
+            if let Some(status) = &q.status {
+                if !["open", "approved", "rejected"].contains(&status.as_str()) {
+                    return Err(ApiError::invalid(
+                        "status",
+                        "parameter_invalid",
+                        "status must be open, approved or rejected",
+                    ));
+                }
+            }
+            let account = listing::optional(&q.account, |a| super::parse_account_id("account", a))?;
+            Ok(reviews::query(auth.livemode, q.status.as_deref(), account))
+        },
+        reviews::object,
+    )
+    .await
 }
 
 async fn find(
@@ -90,10 +88,8 @@ async fn find(
     auth: &Auth,
     raw: &str,
 ) -> Result<review::Model, ApiError> {
-    let id = ids::decode(IdKind::Review, raw).map_err(|_| ApiError::not_found("review", raw))?;
-    review::Entity::find_by_id(id)
-        .filter(review::Column::Livemode.eq(auth.livemode))
-        .one(db)
+    let id = listing::path_id(IdKind::Review, "review", raw)?;
+    reviews::find(db, auth.livemode, id)
         .await?
         .ok_or_else(|| ApiError::not_found("review", raw))
 }
@@ -114,8 +110,14 @@ pub async fn retrieve(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
-    let r = find(&state.db, &auth, &path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(reviews::object(&r)))
+    listing::retrieve(
+        IdKind::Review,
+        "review",
+        &path.into_inner(),
+        async |id| Ok(reviews::find(&state.db, auth.livemode, id).await?),
+        |r| reviews::object(&r),
+    )
+    .await
 }
 
 async fn decide(

@@ -2,19 +2,18 @@
 //! `POST /v1/transfers/{id}/reversals`, `GET /v1/transfers/{id}`, `GET /v1/transfers`.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use sea_orm::{ColumnTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::listing;
 use super::{check_text, parse_account_id, parse_currency, MAX_SHORT_TEXT};
 use crate::clock;
 use crate::events::{self, NewEvent};
 use crate::gateway::error::ApiError;
 use crate::gateway::metadata::MetadataParam;
-use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::payments::{self, entity::transfer, NewTransfer, Transfer};
+use crate::payments::{self, NewTransfer, Transfer};
 use crate::state::AppState;
 use crate::wire::ids::{self, IdKind};
 
@@ -213,15 +212,15 @@ pub async fn retrieve(
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let raw = path.into_inner();
-    let id = transfer_id(&raw)?;
-    let t = payments::scoped_transfers(auth.livemode)
-        .filter(transfer::Column::Id.eq(id))
-        .one(&state.db)
-        .await?
-        .filter(|t| auth.account.is_none_or(|a| a == t.destination_id))
-        .ok_or_else(|| ApiError::not_found("transfer", &raw))?;
-    Ok(HttpResponse::Ok().json(TransferObject::from_model(&t)))
+    listing::retrieve_in(
+        &state.db,
+        IdKind::Transfer,
+        "transfer",
+        &path.into_inner(),
+        payments::lists::transfer_for(auth.livemode, auth.account),
+        TransferObject::from_model,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -239,6 +238,8 @@ pub struct ListQuery {
     pub ending_before: Option<String>,
 }
 
+listing::paged!(ListQuery);
+
 #[utoipa::path(tag = "Transfers", params(ListQuery), responses((status = 200, description = "Transfers, newest first")), security(("api_key" = [])))]
 #[get("/transfers")]
 pub async fn list(
@@ -247,26 +248,22 @@ pub async fn list(
     query: ApiQuery<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let cursor = Cursor::parse(
+    listing::page(
+        &state.db,
+        "/v1/transfers",
         IdKind::Transfer,
-        q.limit,
-        q.starting_after.as_deref(),
-        q.ending_before.as_deref(),
-    )?;
-    let mut select = payments::scoped_transfers(auth.livemode);
-    if let Some(acting) = auth.account {
-        select = select.filter(transfer::Column::DestinationId.eq(acting));
-    }
-    if let Some(d) = &q.destination {
-        select =
-            select.filter(transfer::Column::DestinationId.eq(parse_account_id("destination", d)?));
-    }
-    if let Some(g) = &q.transfer_group {
-        select = select.filter(transfer::Column::TransferGroup.eq(g.clone()));
-    }
-    let page = cursor
-        .fetch(&state.db, select, transfer::Column::Id)
-        .await?;
-    let data: Vec<TransferObject> = page.rows.iter().map(TransferObject::from_model).collect();
-    Ok(HttpResponse::Ok().json(ListBody::new("/v1/transfers", data, page.has_more)))
+        &q,
+        async || {
+            let filter = payments::lists::TransferFilter {
+                viewer: auth.account,
+                destination: listing::optional(&q.destination, |d| {
+                    parse_account_id("destination", d)
+                })?,
+                transfer_group: q.transfer_group.clone(),
+            };
+            Ok(payments::lists::transfers(auth.livemode, &filter))
+        },
+        TransferObject::from_model,
+    )
+    .await
 }

@@ -14,16 +14,15 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::listing;
 use crate::clock;
+use crate::db::page::find_by_id;
 use crate::events::{self, NewEvent, Origin};
 use crate::gateway::error::ApiError;
 use crate::gateway::metadata::MetadataParam;
-use crate::gateway::pagination::{Cursor, ListBody};
 use crate::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::state::AppState;
-use crate::webhooks::entity::{
-    attempt as attempt_log, delivery as deliveries, endpoint as endpoints,
-};
+use crate::webhooks::entity::{delivery as deliveries, endpoint as endpoints};
 use crate::webhooks::{self, ssrf};
 use crate::wire::ids::{self, IdKind};
 
@@ -106,6 +105,8 @@ pub struct ListQuery {
     pub ending_before: Option<String>,
 }
 
+listing::paged!(ListQuery, AttemptListQuery);
+
 /// The attempts log's page: its cursors are attempt ids.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -160,8 +161,7 @@ pub struct AttemptList {
 }
 
 fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    ids::decode(IdKind::WebhookEndpoint, raw)
-        .map_err(|_| ApiError::not_found("webhook_endpoint", raw))
+    listing::path_id(IdKind::WebhookEndpoint, "webhook_endpoint", raw)
 }
 
 async fn check_url(raw: &str, livemode: bool) -> Result<String, ApiError> {
@@ -200,9 +200,7 @@ async fn find(
     id: Uuid,
     raw: &str,
 ) -> Result<endpoints::Model, ApiError> {
-    endpoints::Entity::find_by_id(id)
-        .filter(endpoints::Column::Livemode.eq(livemode))
-        .one(db)
+    find_by_id(db, webhooks::endpoints(livemode), id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook_endpoint", raw))
 }
@@ -324,9 +322,15 @@ pub async fn retrieve(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
-    let raw = path.into_inner();
-    let endpoint = find(&state.db, auth.livemode, parse_id(&raw)?, &raw).await?;
-    Ok(HttpResponse::Ok().json(EndpointObject::from_model(&endpoint)))
+    listing::retrieve_in(
+        &state.db,
+        IdKind::WebhookEndpoint,
+        "webhook_endpoint",
+        &path.into_inner(),
+        webhooks::endpoints(auth.livemode),
+        EndpointObject::from_model,
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -342,19 +346,15 @@ pub async fn list(
     query: ApiQuery<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
-    let q = query.0;
-    let cursor = Cursor::parse(
+    listing::page(
+        &state.db,
+        "/v1/webhook_endpoints",
         IdKind::WebhookEndpoint,
-        q.limit,
-        q.starting_after.as_deref(),
-        q.ending_before.as_deref(),
-    )?;
-    let select = endpoints::Entity::find().filter(endpoints::Column::Livemode.eq(auth.livemode));
-    let page = cursor
-        .fetch(&state.db, select, endpoints::Column::Id)
-        .await?;
-    let data = page.rows.iter().map(EndpointObject::from_model).collect();
-    Ok(HttpResponse::Ok().json(ListBody::new("/v1/webhook_endpoints", data, page.has_more)))
+        &query.0,
+        async || Ok(webhooks::endpoints(auth.livemode)),
+        EndpointObject::from_model,
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -544,22 +544,14 @@ pub async fn attempts(
     let id = parse_id(&raw)?;
     // Scopes the log to the caller's mode: the attempts table has no mode of its own.
     find(&state.db, auth.livemode, id, &raw).await?;
-    let q = query.0;
-    let cursor = Cursor::parse(
-        IdKind::WebhookAttempt,
-        q.limit,
-        q.starting_after.as_deref(),
-        q.ending_before.as_deref(),
-    )?;
-    let select = attempt_log::Entity::find().filter(attempt_log::Column::EndpointId.eq(id));
-    let page = cursor
-        .fetch(&state.db, select, attempt_log::Column::Id)
-        .await?;
     let ts = |t: Option<DateTime<Utc>>| t.map(super::timestamp);
-    let data = page
-        .rows
-        .iter()
-        .map(|a| AttemptObject {
+    listing::page(
+        &state.db,
+        &format!("/v1/webhook_endpoints/{raw}/attempts"),
+        IdKind::WebhookAttempt,
+        &query.0,
+        async || Ok(webhooks::attempts_of(id)),
+        |a| AttemptObject {
             id: ids::encode(IdKind::WebhookAttempt, a.id),
             object: "webhook_attempt",
             endpoint: raw.clone(),
@@ -569,10 +561,9 @@ pub async fn attempts(
             latency_ms: a.latency_ms,
             attempted_at: super::timestamp(a.attempted_at),
             next_retry_at: ts(a.next_retry_at),
-        })
-        .collect();
-    let url = format!("/v1/webhook_endpoints/{raw}/attempts");
-    Ok(HttpResponse::Ok().json(ListBody::new(&url, data, page.has_more)))
+        },
+    )
+    .await
 }
 
 #[utoipa::path(

@@ -1,9 +1,10 @@
 //! Keyset pages over UUIDv7 ids: newest first, at most `limit` rows, after or before a given
-//! id. The gateway parses a list query into a [`Cursor`]; the domain runs it.
+//! id. The gateway parses a list query into a [`Cursor`]; the domain builds the scoped query;
+//! [`Cursor::fetch_by_id`] and [`find_by_id`] run it by the entity's `id` primary key.
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable, Order,
+    PrimaryKeyToColumn, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -53,6 +54,45 @@ impl Cursor {
         }
         Ok(Page { rows, has_more })
     }
+}
+
+/// The column of `E`'s single-column primary key (every listed entity's `id`).
+fn id_column<E: EntityTrait>() -> Result<E::Column, DbErr> {
+    let mut keys = E::PrimaryKey::iter();
+    match (keys.next(), keys.next()) {
+        (Some(key), None) => Ok(key.into_column()),
+        _ => Err(DbErr::Custom(
+            "keyset pages need a single-column primary key".to_owned(),
+        )),
+    }
+}
+
+impl Cursor {
+    /// [`Cursor::fetch`] by the entity's `id` primary key.
+    pub async fn fetch_by_id<E>(
+        &self,
+        db: &impl ConnectionTrait,
+        query: Select<E>,
+    ) -> Result<Page<E::Model>, DbErr>
+    where
+        E: EntityTrait,
+        E::Model: FromQueryResult + Send + Sync,
+    {
+        self.fetch(db, query, id_column::<E>()?).await
+    }
+}
+
+/// The row of `query` (already scoped to mode and tenant) with this `id`, if any.
+pub async fn find_by_id<E>(
+    db: &impl ConnectionTrait,
+    query: Select<E>,
+    id: Uuid,
+) -> Result<Option<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Send + Sync,
+{
+    query.filter(id_column::<E>()?.eq(id)).one(db).await
 }
 
 pub struct Page<T> {

@@ -130,6 +130,19 @@ pub fn scoped(livemode: bool, account: Option<Uuid>) -> Select<entity::Entity> {
     }
 }
 
+/// `GET /v1/events`: the caller's events, optionally of one type.
+pub fn query(
+    livemode: bool,
+    account: Option<Uuid>,
+    kind: Option<String>,
+) -> Select<entity::Entity> {
+    let query = scoped(livemode, account);
+    match kind {
+        Some(kind) => query.filter(entity::Column::Kind.eq(kind)),
+        None => query,
+    }
+}
+
 /// The top-level attributes of `before` whose value differs in `after`, with their old values:
 /// the `previous_attributes` of an update event.
 pub fn previous_attributes(before: &Value, after: &Value) -> Value {

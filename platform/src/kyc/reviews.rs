@@ -23,6 +23,34 @@ pub const SANCTIONS_HIT: &str = "sanctions_hit";
 pub const DOCUMENT: &str = "document";
 
 /// The review's API object.
+/// `GET /v1/reviews`: one mode's reviews, optionally of one status and one account.
+pub fn query(
+    livemode: bool,
+    status: Option<&str>,
+    account: Option<Uuid>,
+) -> sea_orm::Select<review::Entity> {
+    let mut select = review::Entity::find().filter(review::Column::Livemode.eq(livemode));
+    if let Some(status) = status {
+        select = select.filter(review::Column::Status.eq(status));
+    }
+    if let Some(account) = account {
+        select = select.filter(review::Column::AccountId.eq(account));
+    }
+    select
+}
+
+/// The review with this id in one mode, if any.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    id: Uuid,
+) -> Result<Option<review::Model>, sea_orm::DbErr> {
+    review::Entity::find_by_id(id)
+        .filter(review::Column::Livemode.eq(livemode))
+        .one(db)
+        .await
+}
+
 pub fn object(r: &review::Model) -> Value {
     json!({
         "id": ids::encode(IdKind::Review, r.id),

@@ -13,6 +13,7 @@
 
 pub mod allocate;
 pub mod entity;
+pub mod lists;
 pub mod processor;
 #[cfg(test)]
 mod refund_props;

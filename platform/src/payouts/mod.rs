@@ -191,6 +191,42 @@ pub async fn find(
         .await?)
 }
 
+/// A payout the viewer may see: the platform any of the mode's, a seller (`viewer`) its own.
+pub async fn find_for(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    viewer: Option<Uuid>,
+    id: Uuid,
+) -> Result<Option<Payout>, PayoutError> {
+    Ok(find(db, livemode, id)
+        .await?
+        .filter(|p| viewer.is_none_or(|a| a == p.account_id)))
+}
+
+/// `GET /v1/payouts`.
+#[derive(Debug, Default)]
+pub struct PayoutFilter {
+    /// The seller acting through `Agora-Account`: only its own payouts.
+    pub viewer: Option<Uuid>,
+    pub account: Option<Uuid>,
+    pub status: Option<String>,
+    pub batch: Option<Uuid>,
+}
+
+pub fn query(livemode: bool, f: &PayoutFilter) -> Select<payout::Entity> {
+    let mut select = scoped(livemode);
+    for seller in [f.viewer, f.account].into_iter().flatten() {
+        select = select.filter(payout::Column::AccountId.eq(seller));
+    }
+    if let Some(s) = &f.status {
+        select = select.filter(payout::Column::Status.eq(s.clone()));
+    }
+    if let Some(b) = f.batch {
+        select = select.filter(payout::Column::BatchId.eq(b));
+    }
+    select
+}
+
 pub async fn settings(
     db: &impl ConnectionTrait,
     livemode: bool,

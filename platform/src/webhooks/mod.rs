@@ -19,6 +19,18 @@ pub use crate::events::fan_out::{matches, pending_delivery, wants};
 pub use crate::events::webhook_tables as entity;
 pub use delivery::{deliver_due, Context, Runtime};
 
+/// One mode's endpoints (`GET /v1/webhook_endpoints`, and each lookup by id).
+pub fn endpoints(livemode: bool) -> sea_orm::Select<entity::endpoint::Entity> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::endpoint::Entity::find().filter(entity::endpoint::Column::Livemode.eq(livemode))
+}
+
+/// One endpoint's delivery attempts (the attempts table has no mode: scope the endpoint first).
+pub fn attempts_of(endpoint: uuid::Uuid) -> sea_orm::Select<entity::attempt::Entity> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::attempt::Entity::find().filter(entity::attempt::Column::EndpointId.eq(endpoint))
+}
+
 /// Endpoints per mode: every event is fanned out to each, inside the event's transaction.
 pub const MAX_ENDPOINTS_PER_MODE: u64 = 20;
 /// Patterns per endpoint.
