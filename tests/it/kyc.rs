@@ -1115,3 +1115,44 @@ async fn one_default_bank_account_per_currency() {
         .body;
     assert_eq!(again["default_for_currency"], true);
 }
+
+/// Found by the platform-engineer walk: one uploaded passport verified two sellers. The
+/// platform's upload belongs to the first account it is attached to; another account gets a
+/// clear error and nothing changes on it.
+#[tokio::test]
+async fn one_document_verifies_one_account_only() {
+    let app = spawn_app().await;
+    let person = |first: &str| {
+        let mut body = basics();
+        body["country"] = json!("GB");
+        body["individual"] = json!({
+            "first_name": first, "last_name": "Smith", "email": "o@example.co.uk",
+            "dob": "1979-03-15", "phone": "+447700900123",
+            "address": {"line1": "10 Downing Street", "city": "London", "postal_code": "SW1A 2AA"},
+        });
+        body
+    };
+    let a = id(&app.create_account(person("Oliver")).await);
+    let b = id(&app.create_account(person("Olivia")).await);
+    let file = document(&app).await;
+    let doc = json!({"individual": {"verification": {"document": file}}});
+    let first = update(&app, &a, doc.clone()).await;
+    assert_eq!(first["individual"]["verification"]["status"], "verified");
+    // Attaching it again to the same account is fine.
+    update(&app, &a, doc.clone()).await;
+    let res = app.post(&format!("/v1/accounts/{b}"), doc).await;
+    let error = res.error(400, "invalid_request_error");
+    assert_eq!(
+        (error["code"].as_str(), error["param"].as_str()),
+        (
+            Some("file_already_used"),
+            Some("individual.verification.document")
+        ),
+        "{}",
+        res.body
+    );
+    let b_now = app.get(&format!("/v1/accounts/{b}")).await.body;
+    assert_ne!(b_now["individual"]["verification"]["status"], "verified");
+    assert!(strings(&b_now["requirements"]["eventually_due"])
+        .contains(&"individual.verification.document".to_owned()));
+}

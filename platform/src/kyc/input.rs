@@ -267,12 +267,11 @@ async fn attach_document(
 ) -> Result<(), KycError> {
     let id = ids::decode(IdKind::File, raw)
         .map_err(|e| KycError::invalid(param, "parameter_invalid", format!("{param}: {e}")))?;
-    let found = file::Entity::find_by_id(id)
+    let Some(found) = file::Entity::find_by_id(id)
         .filter(file::Column::Livemode.eq(ctx.livemode))
         .one(db)
         .await?
-        .filter(|f| f.account_id.is_none_or(|a| a == ctx.account_id));
-    let Some(found) = found else {
+    else {
         return Err(KycError::missing(param, "file", raw));
     };
     if found.purpose != super::files::IDENTITY_DOCUMENT {
@@ -280,6 +279,29 @@ async fn attach_document(
             param,
             "file_purpose_invalid",
             "the file was not uploaded with purpose identity_document",
+        ));
+    }
+    // A document is one person's: the platform's upload (no account yet) belongs to the first
+    // account it is attached to, by a conditional update so two racing attaches cannot both
+    // take it. Another account's file is refused: one passport must not verify two sellers.
+    if found.account_id.is_none() {
+        use sea_orm::sea_query::Expr;
+        file::Entity::update_many()
+            .col_expr(file::Column::AccountId, Expr::value(ctx.account_id))
+            .filter(file::Column::Id.eq(id))
+            .filter(file::Column::AccountId.is_null())
+            .exec(db)
+            .await?;
+    }
+    let owner = file::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .and_then(|f| f.account_id);
+    if owner != Some(ctx.account_id) {
+        return Err(KycError::invalid(
+            param,
+            "file_already_used",
+            "this document is attached to another account; upload it again for this one",
         ));
     }
     if person.document == Some(id) {
