@@ -186,8 +186,6 @@ pub struct ListQuery {
 
 listing::paged!(ListQuery);
 
-const STATUSES: [&str; 5] = ["pending", "in_transit", "paid", "failed", "canceled"];
-
 #[utoipa::path(tag = "Payouts", params(ListQuery), responses((status = 200, description = "Payouts, newest first")), security(("api_key" = [])))]
 #[get("/payouts")]
 pub async fn list(
@@ -203,22 +201,22 @@ pub async fn list(
         &q,
         async || {
             let account = listing::optional(&q.account, |a| parse_account_id("account", a))?;
-            if let Some(s) = &q.status {
-                if !STATUSES.contains(&s.as_str()) {
-                    return Err(ApiError::invalid(
+            let status = listing::optional(&q.status, |s| {
+                payouts::PayoutStatus::parse(s).ok_or_else(|| {
+                    ApiError::invalid(
                         "status",
                         "parameter_invalid",
                         "status must be pending, in_transit, paid, failed or canceled",
-                    ));
-                }
-            }
+                    )
+                })
+            })?;
             let batch = listing::optional(&q.batch, |b| {
                 listing::filter_id(IdKind::PayoutBatch, "batch", b)
             })?;
             let filter = payouts::PayoutFilter {
                 viewer: auth.account,
                 account,
-                status: q.status.clone(),
+                status,
                 batch,
             };
             Ok(payouts::query(auth.livemode, &filter))

@@ -1,6 +1,53 @@
 //! The payout tables, and the payout settings on `accounts` (a second, narrow entity over the
 //! same table, so the onboarding crate's account entity does not need to know about payouts).
 
+use sea_orm::entity::prelude::*;
+
+/// Where a payout stands, stored and shown as its lower-case name. The moves between them are
+/// in `payouts::Outcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum PayoutStatus {
+    /// Created; the money left the seller's available balance.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// In a bank file handed to the bank.
+    #[sea_orm(string_value = "in_transit")]
+    InTransit,
+    #[sea_orm(string_value = "paid")]
+    Paid,
+    /// The bank refused or returned it: the money is back on the balance.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Canceled while pending: the money is back on the balance.
+    #[sea_orm(string_value = "canceled")]
+    Canceled,
+}
+
+impl PayoutStatus {
+    pub const ALL: [PayoutStatus; 5] = [
+        PayoutStatus::Pending,
+        PayoutStatus::InTransit,
+        PayoutStatus::Paid,
+        PayoutStatus::Failed,
+        PayoutStatus::Canceled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayoutStatus::Pending => "pending",
+            PayoutStatus::InTransit => "in_transit",
+            PayoutStatus::Paid => "paid",
+            PayoutStatus::Failed => "failed",
+            PayoutStatus::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PayoutStatus> {
+        PayoutStatus::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
 pub mod payout {
     use sea_orm::entity::prelude::*;
 
@@ -20,8 +67,7 @@ pub mod payout {
         pub currency: String,
         /// `standard` or `instant`.
         pub method: String,
-        /// `pending`, `in_transit`, `paid`, `failed`, `canceled`.
-        pub status: String,
+        pub status: super::PayoutStatus,
         pub rail: String,
         /// `YYYY-MM-DD`.
         pub arrival_date: String,

@@ -19,7 +19,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::entity::{payout, payout_batch};
+use super::entity::{payout, payout_batch, PayoutStatus};
 use super::{parse_rail, Payout, PayoutBatch, PayoutError};
 use crate::config::Config;
 use crate::events::Origin;
@@ -60,7 +60,7 @@ pub async fn create_batches(
     now: DateTime<Utc>,
 ) -> Result<Vec<PayoutBatch>, PayoutError> {
     let pending = super::scoped(livemode)
-        .filter(payout::Column::Status.eq("pending"))
+        .filter(payout::Column::Status.eq(PayoutStatus::Pending))
         .filter(payout::Column::Method.eq("standard"))
         .filter(payout::Column::BatchId.is_null())
         .order_by_asc(payout::Column::Id)
@@ -142,7 +142,7 @@ async fn batch_one(
     let claimed = payout::Entity::update_many()
         .col_expr(payout::Column::BatchId, Expr::value(batch_id))
         .filter(payout::Column::Id.is_in(ids.clone()))
-        .filter(payout::Column::Status.eq("pending"))
+        .filter(payout::Column::Status.eq(PayoutStatus::Pending))
         .filter(payout::Column::BatchId.is_null())
         .exec(&txn)
         .await?;

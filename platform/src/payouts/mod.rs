@@ -38,6 +38,7 @@ use crate::payments::entity::balance_transaction;
 pub use entity::payout::Model as Payout;
 pub use entity::payout_batch::Model as PayoutBatch;
 pub use entity::payout_settings::Model as PayoutSettings;
+pub use entity::PayoutStatus;
 use entity::{payout, payout_batch, payout_settings};
 
 /// Largest payout, minor units (as for charges).
@@ -209,7 +210,7 @@ pub struct PayoutFilter {
     /// The seller acting through `Agora-Account`: only its own payouts.
     pub viewer: Option<Uuid>,
     pub account: Option<Uuid>,
-    pub status: Option<String>,
+    pub status: Option<PayoutStatus>,
     pub batch: Option<Uuid>,
 }
 
@@ -218,8 +219,8 @@ pub fn query(livemode: bool, f: &PayoutFilter) -> Select<payout::Entity> {
     for seller in [f.viewer, f.account].into_iter().flatten() {
         select = select.filter(payout::Column::AccountId.eq(seller));
     }
-    if let Some(s) = &f.status {
-        select = select.filter(payout::Column::Status.eq(s.clone()));
+    if let Some(s) = f.status {
+        select = select.filter(payout::Column::Status.eq(s));
     }
     if let Some(b) = f.batch {
         select = select.filter(payout::Column::BatchId.eq(b));
@@ -539,7 +540,7 @@ pub async fn create(
         fee: Set(fee),
         currency: Set(paid_currency.api_code()),
         method: Set(method_str(new.method).to_owned()),
-        status: Set("pending".to_owned()),
+        status: Set(PayoutStatus::Pending),
         rail: Set(rail.as_str().to_owned()),
         arrival_date: Set(arrival.format("%Y-%m-%d").to_string()),
         period_key: Set(new.period_key.clone()),
@@ -714,21 +715,22 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn status(self) -> &'static str {
+    fn status(self) -> PayoutStatus {
         match self {
-            Outcome::InTransit(_) => "in_transit",
-            Outcome::Paid => "paid",
-            Outcome::Failed(_) => "failed",
-            Outcome::Canceled => "canceled",
+            Outcome::InTransit(_) => PayoutStatus::InTransit,
+            Outcome::Paid => PayoutStatus::Paid,
+            Outcome::Failed(_) => PayoutStatus::Failed,
+            Outcome::Canceled => PayoutStatus::Canceled,
         }
     }
 
-    fn allowed_from(self) -> &'static [&'static str] {
+    fn allowed_from(self) -> &'static [PayoutStatus] {
+        use PayoutStatus::{InTransit, Paid, Pending};
         match self {
-            Outcome::InTransit(_) | Outcome::Canceled => &["pending"],
-            Outcome::Paid => &["pending", "in_transit"],
+            Outcome::InTransit(_) | Outcome::Canceled => &[Pending],
+            Outcome::Paid => &[Pending, InTransit],
             // A return may come after the bank reported the payout as paid.
-            Outcome::Failed(_) => &["pending", "in_transit", "paid"],
+            Outcome::Failed(_) => &[Pending, InTransit, Paid],
         }
     }
 }
@@ -756,15 +758,22 @@ pub async fn transition(
     let p = find(db, livemode, id)
         .await?
         .ok_or(PayoutError::NotFound { what: "payout", id })?;
-    let from = p.status.clone();
-    if !outcome.allowed_from().contains(&from.as_str()) {
+    let from = p.status;
+    if !outcome.allowed_from().contains(&from) {
         return Err(PayoutError::state(
             "payout_status_invalid",
-            format!("a {from} payout cannot become {}", outcome.status()),
+            format!(
+                "a {} payout cannot become {}",
+                from.as_str(),
+                outcome.status().as_str()
+            ),
         ));
     }
     let mut update = payout::Entity::update_many()
-        .col_expr(payout::Column::Status, Expr::value(outcome.status()))
+        .col_expr(
+            payout::Column::Status,
+            Expr::value(outcome.status().as_str()),
+        )
         .col_expr(payout::Column::UpdatedAt, Expr::value(now));
     match outcome {
         Outcome::InTransit(batch) => {
@@ -778,7 +787,7 @@ pub async fn transition(
     // The status the payout was read in is the condition: one writer wins.
     let claimed = update
         .filter(payout::Column::Id.eq(id))
-        .filter(payout::Column::Status.eq(from.clone()))
+        .filter(payout::Column::Status.eq(from))
         .exec(db)
         .await?;
     if claimed.rows_affected != 1 {
@@ -805,7 +814,11 @@ pub async fn transition(
         ],
         Outcome::Failed(_) | Outcome::Canceled => {
             // From paid the money came back to the bank; before that it never left.
-            let source = if from == "paid" { bank } else { in_transit };
+            let source = if from == PayoutStatus::Paid {
+                bank
+            } else {
+                in_transit
+            };
             let mut lines = vec![LineSpec::debit(source, p.amount)];
             match (source_currency, p.source_amount) {
                 // Converted: the creation reversed exactly, so the seller gets back what left
@@ -845,8 +858,8 @@ pub async fn transition(
             db,
             livemode,
             NewEntry {
-                key: format!("payout:{id}:{}", outcome.status()),
-                kind: format!("payout.{}", outcome.status()),
+                key: format!("payout:{id}:{}", outcome.status().as_str()),
+                kind: format!("payout.{}", outcome.status().as_str()),
                 source_id: Some(id),
                 pending: false,
                 lines,
@@ -904,7 +917,7 @@ pub async fn transition(
         db,
         kind,
         &after,
-        Some(serde_json::json!({"status": from})),
+        Some(serde_json::json!({"status": from.as_str()})),
         origin,
         now,
     )
@@ -983,7 +996,7 @@ pub async fn queue_notice(
         .map(|c| agora_payouts::csv_file::format_minor(p.amount, c))
         .unwrap_or_else(|_| p.amount.to_string());
     let cur = p.currency.to_uppercase();
-    let paid = p.status == "paid";
+    let paid = p.status == PayoutStatus::Paid;
     let tr = crate::i18n::Tr(notice.locale);
     let fill = |key: &str| {
         tr.s(key)
@@ -1667,7 +1680,7 @@ async fn mark_arrived(
     let day = as_of.format("%Y-%m-%d").to_string();
     // `YYYY-MM-DD` text sorts as dates do.
     let due = scoped(livemode)
-        .filter(payout::Column::Status.eq("in_transit"))
+        .filter(payout::Column::Status.eq(PayoutStatus::InTransit))
         .filter(payout::Column::ArrivalDate.lte(day))
         .filter(payout::Column::BatchId.is_not_null())
         .order_by_asc(payout::Column::Id)
@@ -1758,7 +1771,7 @@ pub async fn import(
             let reference = r.individual_id.trim().to_uppercase();
             let candidates = scoped(livemode)
                 .filter(payout::Column::Rail.eq(Rail::Ach.as_str()))
-                .filter(payout::Column::Status.is_in(["in_transit", "paid"]))
+                .filter(payout::Column::Status.is_in([PayoutStatus::InTransit, PayoutStatus::Paid]))
                 .filter(payout::Column::Amount.eq(r.amount_cents))
                 .order_by_desc(payout::Column::Id)
                 .limit(MAX_RETURN_CANDIDATES)
@@ -1825,7 +1838,7 @@ pub async fn reconciliation_condition(
         .filter(payout::Column::AccountId.eq(p.account_id))
         .filter(payout::Column::Currency.eq(p.currency.clone()))
         .filter(payout::Column::PeriodKey.is_not_null())
-        .filter(payout::Column::Status.is_not_in(["failed", "canceled"]))
+        .filter(payout::Column::Status.is_not_in([PayoutStatus::Failed, PayoutStatus::Canceled]))
         .filter(payout::Column::Id.lt(p.id))
         .order_by_desc(payout::Column::Id)
         .one(db)

@@ -59,7 +59,7 @@ impl PayoutObject {
             currency: p.currency.clone(),
             destination: ids::encode(IdKind::ExternalAccount, p.external_account_id),
             method: p.method.clone(),
-            status: p.status.clone(),
+            status: p.status.as_str().to_owned(),
             rail: p.rail.clone(),
             arrival_date: p.arrival_date.clone(),
             automatic: p.period_key.is_some(),
