@@ -115,16 +115,16 @@ impl Split {
 
     /// This split scaled down to `part` of its amount, fee and tax in proportion.
     fn scaled(&self, part: i64) -> Split {
-        let parts = allocate(
-            part,
-            &[self.application_fee_amount, self.tax_amount, self.net()],
-        )
-        .unwrap_or_else(|| vec![0, 0, part]);
+        let scaled = SplitPart::of(self).take(part).unwrap_or(SplitPart {
+            amount: part,
+            fee: 0,
+            tax: 0,
+        });
         Split {
             destination: self.destination,
             amount: part,
-            application_fee_amount: parts[0],
-            tax_amount: parts[1],
+            application_fee_amount: scaled.fee,
+            tax_amount: scaled.tax,
             fee_rule: self.fee_rule,
         }
     }
@@ -338,14 +338,8 @@ fn check_splits(amount: i64, splits: &[Split], single: bool) -> Result<(), Payme
     }
     let mut sum: i64 = 0;
     for (i, s) in splits.iter().enumerate() {
-        let (amount_param, fee_param) = if single {
-            ("amount".to_owned(), "application_fee_amount".to_owned())
-        } else {
-            (
-                format!("splits[{i}].amount"),
-                format!("splits[{i}].application_fee_amount"),
-            )
-        };
+        let amount_param = split_param(single, i, "amount");
+        let fee_param = split_param(single, i, "application_fee_amount");
         if s.amount <= 0 || s.amount > MAX_AMOUNT {
             return Err(PaymentError::invalid(
                 &amount_param,
@@ -367,7 +361,7 @@ fn check_splits(amount: i64, splits: &[Split], single: bool) -> Result<(), Payme
             // Each split is priced on its own (fixed parts, minimums): two splits to one seller
             // would charge it twice. A seller's part of a cart is one split.
             return Err(PaymentError::invalid(
-                &format!("splits[{i}].destination"),
+                &split_param(single, i, "destination"),
                 "splits_invalid",
                 "each seller may appear in one split only; give its whole part in that split",
             ));
@@ -458,15 +452,25 @@ async fn cart_delay(
     splits: &[Split],
     default: Duration,
 ) -> Result<Duration, DbErr> {
-    let mut delay = Duration::zero();
-    for s in splits {
-        let own = agora_onboarding::accounts::find(db, livemode, s.destination)
-            .await?
-            .and_then(|a| a.settlement_delay_days)
-            .map_or(default, |d| Duration::days(i64::from(d)));
-        delay = delay.max(own);
-    }
-    Ok(delay)
+    use agora_onboarding::accounts;
+    let sellers = accounts::scoped(livemode)
+        .filter(accounts::entity::Column::Id.is_in(splits.iter().map(|s| s.destination)))
+        .all(db)
+        .await?;
+    Ok(slowest_delay(&sellers, default))
+}
+
+/// The settlement delay of a cart: the longest of its sellers' own delays (the platform's
+/// `default` for a seller without one).
+fn slowest_delay(sellers: &[agora_onboarding::accounts::Account], default: Duration) -> Duration {
+    sellers
+        .iter()
+        .map(|a| {
+            a.settlement_delay_days
+                .map_or(default, |d| Duration::days(i64::from(d)))
+        })
+        .max()
+        .unwrap_or(default)
 }
 
 /// The `param` naming split `i`'s `field` as the caller wrote it.
@@ -625,14 +629,7 @@ pub async fn create_charge(
     let splits = price_splits(txn, livemode, now, settings, &new, &sellers).await?;
     check_splits(new.amount, &splits, new.single)?;
     // A cart settles when its slowest seller would: one available_on per charge.
-    let delay = sellers
-        .iter()
-        .map(|a| {
-            a.settlement_delay_days
-                .map_or(settings.settlement_delay, |d| Duration::days(i64::from(d)))
-        })
-        .max()
-        .unwrap_or(settings.settlement_delay);
+    let delay = slowest_delay(&sellers, settings.settlement_delay);
     let authorized = settings
         .processor
         .authorize(livemode, new.amount, &new.method);
@@ -1071,21 +1068,7 @@ pub async fn seller_parts(
     if ids.is_empty() {
         return Ok(out);
     }
-    let rows: Vec<(Uuid, serde_json::Value)> = scoped_refunds(livemode)
-        .select_only()
-        .column(refund::Column::ChargeId)
-        .column(refund::Column::Allocation)
-        .filter(refund::Column::ChargeId.is_in(ids.clone()))
-        .order_by_asc(refund::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut by_charge: BTreeMap<Uuid, Vec<Vec<RefundShare>>> = BTreeMap::new();
-    for (charge_id, allocation) in rows {
-        let shares =
-            serde_json::from_value(allocation).map_err(|e| DbErr::Custom(e.to_string()))?;
-        by_charge.entry(charge_id).or_default().push(shares);
-    }
+    let by_charge = refunds_of(db, livemode, ids.clone()).await?;
     for c in charges {
         let splits = splits_of(c);
         let done = refunded_parts(&splits, by_charge.get(&c.id).map_or(&[][..], Vec::as_slice));
@@ -1119,17 +1102,34 @@ async fn earlier_refunds(
     livemode: bool,
     charge_id: Uuid,
 ) -> Result<Vec<Vec<RefundShare>>, DbErr> {
-    let rows: Vec<serde_json::Value> = scoped_refunds(livemode)
+    Ok(refunds_of(db, livemode, vec![charge_id])
+        .await?
+        .remove(&charge_id)
+        .unwrap_or_default())
+}
+
+/// The shares of every refund of `charges`, per charge, oldest first (one query).
+async fn refunds_of(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    charges: Vec<Uuid>,
+) -> Result<BTreeMap<Uuid, Vec<Vec<RefundShare>>>, DbErr> {
+    let rows: Vec<(Uuid, serde_json::Value)> = scoped_refunds(livemode)
         .select_only()
+        .column(refund::Column::ChargeId)
         .column(refund::Column::Allocation)
-        .filter(refund::Column::ChargeId.eq(charge_id))
+        .filter(refund::Column::ChargeId.is_in(charges))
         .order_by_asc(refund::Column::Id)
         .into_tuple()
         .all(db)
         .await?;
-    rows.into_iter()
-        .map(|v| serde_json::from_value(v).map_err(|e| DbErr::Custom(e.to_string())))
-        .collect()
+    let mut by_charge: BTreeMap<Uuid, Vec<Vec<RefundShare>>> = BTreeMap::new();
+    for (charge_id, allocation) in rows {
+        let shares =
+            serde_json::from_value(allocation).map_err(|e| DbErr::Custom(e.to_string()))?;
+        by_charge.entry(charge_id).or_default().push(shares);
+    }
+    Ok(by_charge)
 }
 
 /// When the pending funds of `owner` in `currency` would all have become available: the
