@@ -108,18 +108,30 @@ async fn browser(prefix: &str) -> Option<Browser> {
         missing("axe-core (npm install axe-core; AGORA_AXE_JS points at axe.min.js)");
         return None;
     };
-    let port = free_port();
-    let driver = Command::new(driver_path)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let driver = Killed(driver);
-    assert!(
-        wait_for_port(port, Duration::from_secs(20)),
-        "chromedriver did not listen"
-    );
+    // The tests run in parallel, each with its own chromedriver on a port that was free a
+    // moment ago: another test's driver or server can take it first, and then ours exits at
+    // once while the port answers for the other one (whose end then refuses our session).
+    // So the port must answer AND our driver must still be running; else try another port.
+    let mut started = None;
+    for _ in 0..5 {
+        let port = free_port();
+        let mut driver = Killed(
+            Command::new(&driver_path)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver"),
+        );
+        if wait_for_port(port, Duration::from_secs(20)) {
+            std::thread::sleep(Duration::from_millis(300));
+            if matches!(driver.0.try_wait(), Ok(None)) {
+                started = Some((port, driver));
+                break;
+            }
+        }
+    }
+    let (port, driver) = started.expect("chromedriver did not listen on a port of its own");
     let profile = tempfile::tempdir().unwrap();
     // The flags this machine needs (see the machine notes): no sandbox as root, and no
     // background networking, which the closed network refuses.
