@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agora_platform::keys::{self, Mode};
+use agora_platform::domain::keys::{self, Mode};
 use agora_platform::{Application, Config};
 
 #[tokio::main]
@@ -38,8 +38,8 @@ async fn main() {
     } else {
         "postgres"
     };
-    let db = agora_platform::db::connect(&config).await.unwrap();
-    agora_platform::db::migrate(&db).await.unwrap();
+    let db = agora_platform::infra::db::connect(&config).await.unwrap();
+    agora_platform::infra::db::migrate(&db).await.unwrap();
     let key = keys::create(&db, Mode::Test).await.unwrap().secret;
     let app = Application::build_with_db(config, db.clone()).unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());

@@ -15,11 +15,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{self, openapi::ApiDoc};
-use crate::config::Config;
-use crate::gateway::{context, error::ApiError};
-use crate::state::AppState;
-use crate::{db, pages, workers};
+use crate::adapters::api::{self, openapi::ApiDoc};
+use crate::adapters::gateway::{context, error::ApiError};
+use crate::adapters::state::AppState;
+use crate::infra::config::Config;
+use crate::{adapters::pages, infra::db, workers};
 
 pub struct Application {
     port: u16,
@@ -190,15 +190,15 @@ impl AppState {
         config: Config,
         db: DatabaseConnection,
         port: u16,
-        rate_limiter: Arc<crate::gateway::rate_limit::RateLimiter>,
+        rate_limiter: Arc<crate::adapters::gateway::rate_limit::RateLimiter>,
     ) -> anyhow::Result<Self> {
         Ok(AppState {
             db,
-            webhooks: Arc::new(crate::webhooks::Runtime::new(
+            webhooks: Arc::new(crate::domain::webhooks::Runtime::new(
                 config.webhook_max_in_flight,
                 config.webhook_max_per_endpoint,
             )?),
-            kyc: Arc::new(crate::kyc::Runtime::load(&config)?),
+            kyc: Arc::new(crate::domain::kyc::Runtime::load(&config)?),
             public_url: match &config.public_url {
                 Some(url) => url.trim_end_matches('/').into(),
                 None => format!("http://{}", crate::cli::local_url_host(&config.bind, port)).into(),
@@ -221,7 +221,7 @@ impl Application {
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr()?.port();
-        let rate_limiter = Arc::new(crate::gateway::rate_limit::RateLimiter::new(
+        let rate_limiter = Arc::new(crate::adapters::gateway::rate_limit::RateLimiter::new(
             config.rate_limit_per_second,
             config.rate_limit_burst,
         ));
@@ -239,7 +239,7 @@ impl Application {
                 .service(web::redirect("/docs", "/docs/"))
                 .service(pages::index)
                 .service(pages::stylesheet)
-                .configure(crate::hosted::routes)
+                .configure(crate::adapters::hosted::routes)
                 .into_utoipa_app()
                 .configure(api_routes)
                 .into_app()

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Config, LogFormat, Overrides};
-use crate::keys::{self, Mode};
-use crate::wire::ids::{self, IdKind};
-use crate::{db, telemetry, Application};
+use crate::domain::keys::{self, Mode};
+use crate::infra::config::{Config, LogFormat, Overrides};
+use crate::infra::wire::ids::{self, IdKind};
+use crate::{infra::db, infra::telemetry, Application};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -259,8 +259,8 @@ async fn worker(config: Config) -> anyhow::Result<ExitCode> {
         .rsplit_once(':')
         .and_then(|(_, p)| p.parse().ok())
         .unwrap_or(0);
-    let limiter = std::sync::Arc::new(crate::gateway::rate_limit::RateLimiter::new(0, 0));
-    let state = crate::state::AppState::build(config, db, port, limiter)?;
+    let limiter = std::sync::Arc::new(crate::adapters::gateway::rate_limit::RateLimiter::new(0, 0));
+    let state = crate::adapters::state::AppState::build(config, db, port, limiter)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let handles = crate::workers::spawn(state, stopped);
     tracing::info!("agora worker running");
@@ -291,7 +291,7 @@ pub(crate) fn local_url_host(bind: &str, port: u16) -> String {
 /// What `agora payouts run` prints: a line per payout made (or to make), per batch, per
 /// seller skipped (`SKIPPED  acct_…  eur  below_minimum  …`; `-` for no currency), then a
 /// summary.
-fn run_lines(report: &crate::payouts::RunReport, dry_run: bool) -> Vec<String> {
+fn run_lines(report: &crate::domain::payouts::RunReport, dry_run: bool) -> Vec<String> {
     let mut lines = Vec::new();
     let verb = if dry_run { "WOULD PAY" } else { "PAID" };
     for p in &report.planned {
@@ -329,7 +329,7 @@ fn run_lines(report: &crate::payouts::RunReport, dry_run: bool) -> Vec<String> {
         lines.push(format!(
             "SKIPPED  … and {} more (the list stops at {})",
             report.skipped_total - report.skipped.len(),
-            crate::payouts::MAX_SKIPPED
+            crate::domain::payouts::MAX_SKIPPED
         ));
     }
     lines.push(format!(
@@ -353,7 +353,7 @@ async fn payouts_command(
     cmd: PayoutsCommand,
 ) -> anyhow::Result<ExitCode> {
     // The operator reads the code and message the API would answer.
-    fn fail(e: impl Into<crate::gateway::error::ApiError>) -> anyhow::Error {
+    fn fail(e: impl Into<crate::adapters::gateway::error::ApiError>) -> anyhow::Error {
         let e = e.into();
         anyhow::anyhow!("{}: {}", e.code, e.message)
     }
@@ -364,22 +364,23 @@ async fn payouts_command(
             mode,
         } => {
             let livemode = matches!(mode, ModeArg::Live);
-            let kyc = crate::kyc::Runtime::load(config)?;
+            let kyc = crate::domain::kyc::Runtime::load(config)?;
             let (day, submitted_at) = match as_of {
                 Some(d) => {
-                    let day = crate::api::payouts::parse_date("as_of", &d).map_err(fail)?;
-                    (day, crate::api::payouts::submitted_on(day))
+                    let day =
+                        crate::adapters::api::payouts::parse_date("as_of", &d).map_err(fail)?;
+                    (day, crate::adapters::api::payouts::submitted_on(day))
                 }
                 None => {
-                    let now = crate::clock::now(db, livemode).await?;
-                    (crate::payouts::local_date(config, now), now)
+                    let now = crate::infra::clock::now(db, livemode).await?;
+                    (crate::domain::payouts::local_date(config, now), now)
                 }
             };
-            let report = crate::payouts::run(
+            let report = crate::domain::payouts::run(
                 db,
                 config,
                 &kyc.sealer,
-                &crate::payouts::RunOptions {
+                &crate::domain::payouts::RunOptions {
                     livemode,
                     as_of: day,
                     submitted_at,
@@ -400,7 +401,7 @@ async fn payouts_command(
                 anyhow::bail!("{} is larger than {MAX_IMPORT_BYTES} bytes", file.display());
             }
             let text = tokio::fs::read_to_string(&file).await?;
-            let day = crate::payouts::fx::import_ecb(db, &text)
+            let day = crate::domain::payouts::fx::import_ecb(db, &text)
                 .await
                 .map_err(fail)?;
             println!("{} rates of {}", day.rates.len(), day.date);
@@ -414,8 +415,8 @@ async fn payouts_command(
             }
             let text = tokio::fs::read_to_string(&file).await?;
             // The sealer: the seller emails about paid and failed payouts go to the outbox.
-            let kyc = crate::kyc::Runtime::load(config)?;
-            let report = crate::payouts::import(db, config, &kyc.sealer, livemode, &text)
+            let kyc = crate::domain::kyc::Runtime::load(config)?;
+            let report = crate::domain::payouts::import(db, config, &kyc.sealer, livemode, &text)
                 .await
                 .map_err(fail)?;
             for p in &report.paid {
@@ -462,17 +463,17 @@ async fn keys_command(
                 let shown = format!("{}…{}", key.display_prefix, key.last4);
                 let last_used = key
                     .last_used_at
-                    .map_or_else(|| "never".to_owned(), crate::wire::timestamp);
+                    .map_or_else(|| "never".to_owned(), crate::infra::wire::timestamp);
                 let status = key.revoked_at.map_or_else(
                     || "active".to_owned(),
-                    |t| format!("revoked {}", crate::wire::timestamp(t)),
+                    |t| format!("revoked {}", crate::infra::wire::timestamp(t)),
                 );
                 println!(
                     "{:<30}  {:<4}  {:<22}  {:<20}  {:<20}  {}",
                     ids::encode(IdKind::ApiKey, key.id),
                     mode,
                     shown,
-                    crate::wire::timestamp(key.created_at),
+                    crate::infra::wire::timestamp(key.created_at),
                     last_used,
                     status
                 );

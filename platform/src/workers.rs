@@ -7,8 +7,8 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::gateway::idempotency;
-use crate::state::AppState;
+use crate::adapters::gateway::idempotency;
+use crate::adapters::state::AppState;
 
 /// How often the expiry sweeps run: idempotency keys, onboarding sessions and links, old
 /// email records.
@@ -40,7 +40,7 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
 /// Sends the email outbox every `email_poll_ms` (wall clock: mail is real in both modes).
 async fn emails(state: AppState, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_millis(state.config.email_poll_ms);
-    let mailer = match crate::email::Mailer::from_config(&state.config) {
+    let mailer = match crate::infra::email::Mailer::from_config(&state.config) {
         Ok(m) => m,
         Err(e) => {
             // Config validation parses smtp_url first, so this is not expected; say so loudly.
@@ -49,8 +49,10 @@ async fn emails(state: AppState, mut stop: watch::Receiver<bool>) {
         }
     };
     loop {
-        match crate::email::deliver_due(&state.db, &state.kyc.sealer, &mailer, Utc::now()).await {
-            Ok(d) if d == crate::email::Delivered::default() => {}
+        match crate::infra::email::deliver_due(&state.db, &state.kyc.sealer, &mailer, Utc::now())
+            .await
+        {
+            Ok(d) if d == crate::infra::email::Delivered::default() => {}
             Ok(d) => tracing::debug!(?d, "email pass"),
             Err(e) => tracing::warn!(error = %e, "email delivery step failed; will retry"),
         }
@@ -65,7 +67,7 @@ async fn emails(state: AppState, mut stop: watch::Receiver<bool>) {
 /// retries), every `webhook_poll_ms`.
 async fn webhooks(state: AppState, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_millis(state.config.webhook_poll_ms);
-    let context = crate::webhooks::Context {
+    let context = crate::domain::webhooks::Context {
         db: state.db.clone(),
         config: state.config.clone(),
         webhooks: state.webhooks.clone(),
@@ -74,8 +76,8 @@ async fn webhooks(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         for livemode in [false, true] {
             let result = async {
-                let now = crate::clock::now(&state.db, livemode).await?;
-                crate::webhooks::deliver_due(&context, livemode, now).await
+                let now = crate::infra::clock::now(&state.db, livemode).await?;
+                crate::domain::webhooks::deliver_due(&context, livemode, now).await
             }
             .await;
             match result {
@@ -98,16 +100,16 @@ async fn settlement(state: AppState, mut stop: watch::Receiver<bool>) {
         for livemode in [false, true] {
             let result = async {
                 let txn = state.db.begin().await?;
-                let now = crate::clock::now(&txn, livemode).await?;
-                let n = crate::api::balance::settle(
+                let now = crate::infra::clock::now(&txn, livemode).await?;
+                let n = crate::adapters::api::balance::settle(
                     &txn,
                     livemode,
                     now,
-                    &crate::events::Origin::default(),
+                    &crate::infra::events::Origin::default(),
                 )
                 .await?;
                 txn.commit().await?;
-                Ok::<usize, crate::gateway::error::ApiError>(n)
+                Ok::<usize, crate::adapters::gateway::error::ApiError>(n)
             }
             .await;
             match result {
@@ -131,14 +133,14 @@ async fn payout_scheduler(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         for livemode in [false, true] {
             let result = async {
-                let now = crate::clock::now(&state.db, livemode).await?;
-                crate::payouts::run(
+                let now = crate::infra::clock::now(&state.db, livemode).await?;
+                crate::domain::payouts::run(
                     &state.db,
                     &state.config,
                     &state.kyc.sealer,
-                    &crate::payouts::RunOptions {
+                    &crate::domain::payouts::RunOptions {
                         livemode,
-                        as_of: crate::payouts::local_date(&state.config, now),
+                        as_of: crate::domain::payouts::local_date(&state.config, now),
                         submitted_at: now,
                         dry_run: false,
                         // Nobody reads a worker's skips: not worth reading every unpaid
@@ -178,7 +180,7 @@ async fn kyc_deadlines(state: AppState, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_millis(state.config.kyc_poll_ms);
     loop {
         for livemode in [false, true] {
-            match crate::kyc::apply_deadlines(&state.db, livemode, DEADLINE_BATCH).await {
+            match crate::domain::kyc::apply_deadlines(&state.db, livemode, DEADLINE_BATCH).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(livemode, accounts = n, "requirement deadlines applied"),
                 Err(e) => tracing::warn!(error = %e, "deadline pass failed; will retry"),
@@ -199,7 +201,7 @@ async fn expiry_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
             Err(e) => tracing::warn!(error = %e, "idempotency sweep failed; will retry"),
         }
         // Hosted onboarding: expired page sessions, and links long past their expiry.
-        match crate::hosted::sweep(&state.db, Utc::now(), SWEEP_BATCH).await {
+        match crate::adapters::hosted::sweep(&state.db, Utc::now(), SWEEP_BATCH).await {
             Ok((0, 0)) => {}
             Ok((sessions, links)) => {
                 tracing::info!(
@@ -210,7 +212,7 @@ async fn expiry_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
             }
             Err(e) => tracing::warn!(error = %e, "onboarding sweep failed; will retry"),
         }
-        match crate::email::purge(&state.db, Utc::now(), SWEEP_BATCH).await {
+        match crate::infra::email::purge(&state.db, Utc::now(), SWEEP_BATCH).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "old email records deleted"),
             Err(e) => tracing::warn!(error = %e, "email purge failed; will retry"),

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use agora_platform::keys;
-use agora_platform::wire::ids::{self, IdKind};
+use agora_platform::domain::keys;
+use agora_platform::infra::wire::ids::{self, IdKind};
 use reqwest::Method;
 use serde_json::json;
 

@@ -39,7 +39,7 @@ async fn advance(app: &TestApp, seconds: i64) -> DateTime<Utc> {
 #[tokio::test]
 async fn test_mode_objects_and_events_carry_the_test_clock() {
     let app = spawn_app_with(|c| {
-        c.document_review = agora_platform::kyc::DocumentReview::Manual;
+        c.document_review = agora_platform::domain::kyc::DocumentReview::Manual;
         c.payout_worker = false;
     })
     .await;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use agora_platform::email::entity as email;
+use agora_platform::infra::email::entity as email;
 use reqwest::Method;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{json, Value};
@@ -70,14 +70,14 @@ async fn an_invitation_is_sent_once_per_idempotency_key_and_nothing_stays_readab
     // Records of sent emails go after 90 days; until then they stay.
     let now = chrono::Utc::now();
     assert_eq!(
-        agora_platform::email::purge(&app.db, now, 100)
+        agora_platform::infra::email::purge(&app.db, now, 100)
             .await
             .unwrap(),
         0
     );
-    let later = now + chrono::Duration::days(agora_platform::email::RETENTION_DAYS + 1);
+    let later = now + chrono::Duration::days(agora_platform::infra::email::RETENTION_DAYS + 1);
     assert_eq!(
-        agora_platform::email::purge(&app.db, later, 100)
+        agora_platform::infra::email::purge(&app.db, later, 100)
             .await
             .unwrap(),
         1

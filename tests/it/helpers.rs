@@ -1,7 +1,7 @@
 use std::sync::Once;
 use std::time::Duration;
 
-use agora_platform::keys::{self, Mode};
+use agora_platform::domain::keys::{self, Mode};
 use agora_platform::{Application, Config};
 use reqwest::{header::HeaderMap, Method, StatusCode};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
@@ -84,7 +84,10 @@ fn init() {
     INIT.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
         if std::env::var("TEST_LOG").is_ok() {
-            agora_platform::telemetry::init("info", agora_platform::config::LogFormat::Text);
+            agora_platform::infra::telemetry::init(
+                "info",
+                agora_platform::infra::config::LogFormat::Text,
+            );
         }
     });
 }
@@ -143,8 +146,12 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         _ => {}
     }
     customise(&mut config);
-    let db = agora_platform::db::connect(&config).await.expect("connect");
-    agora_platform::db::migrate(&db).await.expect("migrate");
+    let db = agora_platform::infra::db::connect(&config)
+        .await
+        .expect("connect");
+    agora_platform::infra::db::migrate(&db)
+        .await
+        .expect("migrate");
     let test_key = keys::create(&db, Mode::Test)
         .await
         .expect("test key")
@@ -324,8 +331,11 @@ pub async fn outbox(app: &TestApp, at_least: usize) -> Vec<String> {
 
 /// The one email in the outbox once the worker has made at least `attempts` attempts at it
 /// (after 10 s, as it is then). Fails if the outbox holds another number of emails.
-pub async fn the_email_after(app: &TestApp, attempts: i32) -> agora_platform::email::entity::Model {
-    use agora_platform::email::entity as email;
+pub async fn the_email_after(
+    app: &TestApp,
+    attempts: i32,
+) -> agora_platform::infra::email::entity::Model {
+    use agora_platform::infra::email::entity as email;
     use sea_orm::EntityTrait;
     let started = std::time::Instant::now();
     loop {

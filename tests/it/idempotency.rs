@@ -1,6 +1,6 @@
 //! Idempotency-Key: replays, conflicts, concurrency, expiry.
 
-use agora_platform::gateway::idempotency::{self, entity};
+use agora_platform::adapters::gateway::idempotency::{self, entity};
 use chrono::{Duration, Utc};
 use futures_util::future::join_all;
 use reqwest::Method;

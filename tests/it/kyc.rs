@@ -569,7 +569,7 @@ async fn a_sanctions_hit_goes_to_review_and_the_operator_decides() {
 #[tokio::test]
 async fn documents_can_wait_for_the_operator() {
     let app = spawn_app_with(|c| {
-        c.document_review = agora_platform::kyc::DocumentReview::Manual;
+        c.document_review = agora_platform::domain::kyc::DocumentReview::Manual;
     })
     .await;
     let mut body = basics();

@@ -789,7 +789,7 @@ async fn a_company_lists_owners_and_directors_on_the_owners_page() {
 
 #[tokio::test]
 async fn the_sweep_deletes_ended_sessions_and_links_long_expired() {
-    use agora_platform::hosted::sweep;
+    use agora_platform::adapters::hosted::sweep;
     let app = spawn_app().await;
     let account = swedish_account(&app).await;
     let created = link(&app, &account, json!({})).await;

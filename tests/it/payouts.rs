@@ -147,8 +147,8 @@ async fn a_manual_payout_is_paid_or_fails_back_to_the_balance() {
         bogus.error(400, "invalid_request_error")["code"],
         "currency_invalid"
     );
-    let unknown = agora_platform::wire::ids::encode(
-        agora_platform::wire::ids::IdKind::ExternalAccount,
+    let unknown = agora_platform::infra::wire::ids::encode(
+        agora_platform::infra::wire::ids::IdKind::ExternalAccount,
         uuid::Uuid::now_v7(),
     );
     let res = app
@@ -779,8 +779,8 @@ async fn a_status_report_fails_and_pays_batched_payouts() {
     let payouts = r["created"].as_array().unwrap().clone();
     assert_eq!(payouts.len(), 2, "{r:#}");
     let e2e = |p: &Value| {
-        let uuid = agora_platform::wire::ids::decode(
-            agora_platform::wire::ids::IdKind::Payout,
+        let uuid = agora_platform::infra::wire::ids::decode(
+            agora_platform::infra::wire::ids::IdKind::Payout,
             p["id"].as_str().unwrap(),
         )
         .unwrap();
@@ -805,7 +805,7 @@ async fn a_status_report_fails_and_pays_batched_payouts() {
     );
     let config = app.config.clone();
     let imported =
-        agora_platform::payouts::import(&app.db, &config, &sealer(&config), false, &report)
+        agora_platform::domain::payouts::import(&app.db, &config, &sealer(&config), false, &report)
             .await
             .unwrap();
     assert_eq!(imported.failed.len(), 1, "{imported:?}");
@@ -818,9 +818,10 @@ async fn a_status_report_fails_and_pays_batched_payouts() {
     let paid = app.get(&format!("/v1/payouts/{}", id(second))).await.body;
     assert_eq!(paid["status"], "paid");
     // The same file again changes nothing.
-    let again = agora_platform::payouts::import(&app.db, &config, &sealer(&config), false, &report)
-        .await
-        .unwrap();
+    let again =
+        agora_platform::domain::payouts::import(&app.db, &config, &sealer(&config), false, &report)
+            .await
+            .unwrap();
     assert!(
         again.failed.is_empty() && again.paid.is_empty(),
         "{again:?}"
@@ -1081,10 +1082,10 @@ async fn ach_and_bacs_payouts_get_bank_files_instant_ones_a_fee_and_a_nacha_retu
     // Two runs batching at the same moment (several instances) would both count one earlier
     // file; the database refuses the second "B" and that run takes the next number.
     {
-        use agora_platform::payouts::entity::payout_batch;
+        use agora_platform::domain::payouts::entity::payout_batch;
         use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
-        let second_uuid = agora_platform::wire::ids::decode(
-            agora_platform::wire::ids::IdKind::PayoutBatch,
+        let second_uuid = agora_platform::infra::wire::ids::decode(
+            agora_platform::infra::wire::ids::IdKind::PayoutBatch,
             &second,
         )
         .unwrap();
@@ -1121,10 +1122,15 @@ async fn ach_and_bacs_payouts_get_bank_files_instant_ones_a_fee_and_a_nacha_retu
     );
     assert_eq!(addenda.len(), 94);
     let file = format!("{returned}\n{addenda}\n");
-    let imported =
-        agora_platform::payouts::import(&app.db, &app.config, &sealer(&app.config), false, &file)
-            .await
-            .unwrap();
+    let imported = agora_platform::domain::payouts::import(
+        &app.db,
+        &app.config,
+        &sealer(&app.config),
+        false,
+        &file,
+    )
+    .await
+    .unwrap();
     assert_eq!(imported.failed.len(), 1, "{imported:?}");
     let failed = app
         .get(&format!("/v1/payouts/{}", id(&ach.body)))
@@ -1170,7 +1176,7 @@ async fn a_usd_balance_is_paid_to_a_eur_account_at_the_ecb_rate_less_the_markup(
         .format("%Y-%m-%d")
         .to_string();
     let rates = ECB_RATES.replace("2026-11-24", &today);
-    let day = agora_platform::payouts::fx::import_ecb(&app.db, &rates)
+    let day = agora_platform::domain::payouts::fx::import_ecb(&app.db, &rates)
         .await
         .unwrap();
     assert!(day.rates.len() > 20);
@@ -1318,8 +1324,10 @@ async fn the_schedule_is_also_an_account_setting() {
 }
 
 /// The app's sealer (its key is in the data dir), for calling the payout module directly.
-fn sealer(config: &agora_platform::config::Config) -> agora_onboarding::seal::Sealer {
-    agora_platform::kyc::Runtime::load(config).unwrap().sealer
+fn sealer(config: &agora_platform::infra::config::Config) -> agora_onboarding::seal::Sealer {
+    agora_platform::domain::kyc::Runtime::load(config)
+        .unwrap()
+        .sealer
 }
 
 #[tokio::test]
@@ -1347,9 +1355,12 @@ async fn a_scheduled_run_converts_a_balance_without_its_own_bank_account() {
         .date_naive()
         .format("%Y-%m-%d")
         .to_string();
-    agora_platform::payouts::fx::import_ecb(&app.db, &ECB_RATES.replace("2026-11-24", &today))
-        .await
-        .unwrap();
+    agora_platform::domain::payouts::fx::import_ecb(
+        &app.db,
+        &ECB_RATES.replace("2026-11-24", &today),
+    )
+    .await
+    .unwrap();
     // The same day again: the euros are paid already; the dollars are converted, as a payout
     // of their own for the same period (its key names the source currency).
     let second = run(&app, "2026-12-01").await;

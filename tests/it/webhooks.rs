@@ -453,10 +453,10 @@ async fn modes_are_separate_and_a_disabled_endpoint_gets_nothing() {
     );
 
     // The live endpoint's deliveries are all of live events.
-    use agora_platform::webhooks::entity::delivery;
+    use agora_platform::domain::webhooks::entity::delivery;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let live_id = agora_platform::wire::ids::decode(
-        agora_platform::wire::ids::IdKind::WebhookEndpoint,
+    let live_id = agora_platform::infra::wire::ids::decode(
+        agora_platform::infra::wire::ids::IdKind::WebhookEndpoint,
         live.body["id"].as_str().unwrap(),
     )
     .unwrap();
@@ -606,7 +606,7 @@ async fn an_event_written_before_a_crash_is_delivered_after_restart() {
     let a = app.create_seller(json!({"country": "SE"})).await;
     let b = app.create_seller(json!({"country": "SE"})).await;
     // A worker claimed b's delivery and crashed mid-attempt: its claim holds for 60 s.
-    use agora_platform::webhooks::entity::delivery;
+    use agora_platform::domain::webhooks::entity::delivery;
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let events = app.get("/v1/events?type=account.created").await.body;
@@ -622,10 +622,14 @@ async fn an_event_written_before_a_crash_is_delivered_after_restart() {
             .to_owned()
     };
     let (event_a, event_b) = (event_of(&a), event_of(&b));
-    let b_uuid =
-        agora_platform::wire::ids::decode(agora_platform::wire::ids::IdKind::Event, &event_b)
-            .unwrap();
-    let now = agora_platform::clock::now(&app.db, false).await.unwrap();
+    let b_uuid = agora_platform::infra::wire::ids::decode(
+        agora_platform::infra::wire::ids::IdKind::Event,
+        &event_b,
+    )
+    .unwrap();
+    let now = agora_platform::infra::clock::now(&app.db, false)
+        .await
+        .unwrap();
     delivery::Entity::update_many()
         .col_expr(
             delivery::Column::LockedUntil,

@@ -1,0 +1,347 @@
+//! `Idempotency-Key` on POST: the first request with a key runs and its response is stored in
+//! the same transaction as its effect; a repeat replays it (`Idempotent-Replayed: true`), the
+//! same key with another request is refused (400), and a repeat while the first still runs gets
+//! 409. Keys live 24 hours per mode and scope (the platform, or one connected account).
+//!
+//! The unique index on (livemode, scope, key) is the lock: of any number of concurrent identical
+//! requests exactly one inserts the in-flight row, on SQLite and on PostgreSQL alike, without
+//! relying on row locks. Because the stored response commits together with the effect, a crash
+//! leaves either both or neither; an in-flight row abandoned by a crash is taken over after
+//! [`LOCK_TIMEOUT`].
+
+pub mod entity;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, TransactionTrait,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::auth::Auth;
+use super::context::RequestId;
+use super::error::{ApiError, ErrorType};
+use super::input::JsonBody;
+use crate::adapters::state::AppState;
+use crate::infra::events::Origin;
+
+pub const HEADER: &str = "idempotency-key";
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+/// How long a key and its response are kept.
+pub const RETENTION: Duration = Duration::hours(24);
+/// An in-flight request older than this is presumed dead (its process crashed) and may be
+/// taken over. Longer than any request may run (see `request_timeout_ms`).
+pub const LOCK_TIMEOUT: Duration = Duration::seconds(90);
+pub const MAX_KEY_LEN: usize = 255;
+
+const STATE_IN_FLIGHT: &str = "in_flight";
+const STATE_DONE: &str = "done";
+
+/// Where a request came from, for its events: request id and idempotency key.
+pub fn origin(req: &HttpRequest) -> Origin {
+    Origin {
+        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        idempotency_key: req
+            .headers()
+            .get(HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
+/// Runs a POST's effect in one transaction, idempotently when the caller sent a key.
+/// `effect` returns the response body (status 200); any error rolls the whole effect back.
+pub async fn run<F>(
+    state: &AppState,
+    auth: &Auth,
+    req: &HttpRequest,
+    body: &JsonBody,
+    effect: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: for<'t> AsyncFnOnce(&'t DatabaseTransaction) -> Result<Value, ApiError>,
+{
+    run_with_status(state, auth, req, body, async |txn| {
+        effect(txn).await.map(|value| (StatusCode::OK, value))
+    })
+    .await
+}
+
+/// Like [`run`], for effects that commit and still answer with another status: a declined
+/// card records its failed charge and answers 402.
+pub async fn run_with_status<F>(
+    state: &AppState,
+    auth: &Auth,
+    req: &HttpRequest,
+    body: &JsonBody,
+    effect: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: for<'t> AsyncFnOnce(&'t DatabaseTransaction) -> Result<(StatusCode, Value), ApiError>,
+{
+    let db = &state.db;
+    let key = match req.headers().get(HEADER) {
+        None => None,
+        Some(value) => Some(parse_key(value.to_str().ok())?),
+    };
+    let owner = match &key {
+        None => None,
+        Some(key) => {
+            let fingerprint = fingerprint(req, auth, body);
+            match claim(db, auth, key, &fingerprint).await? {
+                Claim::Owner(owner) => Some(owner),
+                Claim::Replay { status, body } => return Ok(replay(status, body)),
+            }
+        }
+    };
+
+    let txn = db.begin().await?;
+    match effect(&txn).await {
+        Ok((status, value)) => {
+            let body = serde_json::to_string(&value).map_err(ApiError::internal)?;
+            if let Some(owner) = &owner {
+                if !complete(&txn, owner, status, &body).await? {
+                    txn.rollback().await?;
+                    return Err(in_progress());
+                }
+            }
+            txn.commit().await?;
+            Ok(HttpResponse::build(status)
+                .content_type("application/json")
+                .body(body))
+        }
+        Err(error) => {
+            txn.rollback().await?;
+            if let Some(owner) = &owner {
+                if error.status.is_server_error() {
+                    // Nothing happened and the fault is ours: let a retry with the key run again.
+                    release(db, owner).await?;
+                } else {
+                    // A client error is the answer to this request: replay it as such.
+                    let request_id = super::context::current_request_id();
+                    let body = error.body_json(request_id.as_deref());
+                    complete(db, owner, error.status, &body).await?;
+                }
+            }
+            Err(error)
+        }
+    }
+}
+
+fn parse_key(value: Option<&str>) -> Result<String, ApiError> {
+    match value {
+        Some(v) if !v.is_empty() && v.len() <= MAX_KEY_LEN && v.bytes().all(|b| (0x21..=0x7e).contains(&b)) => {
+            Ok(v.to_owned())
+        }
+        _ => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::IdempotencyError,
+            "idempotency_key_invalid",
+            format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters (a UUID is a good choice)."),
+        )
+        .with_param("Idempotency-Key")),
+    }
+}
+
+/// What makes two requests "the same": method, path, acting account and the exact body.
+fn fingerprint(req: &HttpRequest, auth: &Auth, body: &JsonBody) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(req.path().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(scope(auth).as_bytes());
+    hasher.update(b"\n");
+    hasher.update(&body.bytes);
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn scope(auth: &Auth) -> String {
+    auth.account.map(|a| a.to_string()).unwrap_or_default()
+}
+
+struct Owner {
+    id: Uuid,
+    locked_at: DateTime<Utc>,
+}
+
+enum Claim {
+    Owner(Owner),
+    Replay { status: u16, body: String },
+}
+
+async fn claim(
+    db: &impl ConnectionTrait,
+    auth: &Auth,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Claim, ApiError> {
+    let scope = scope(auth);
+    // Two rounds: the second follows the removal of an expired or released row.
+    for _ in 0..2 {
+        // Microseconds: what PostgreSQL keeps, so the value compares equal when read back.
+        let now = Utc::now().trunc_subsecs(6);
+        let id = Uuid::now_v7();
+        let row = entity::ActiveModel {
+            id: Set(id),
+            livemode: Set(auth.livemode),
+            scope: Set(scope.clone()),
+            key: Set(key.to_owned()),
+            request_hash: Set(fingerprint.to_owned()),
+            state: Set(STATE_IN_FLIGHT.to_owned()),
+            response_status: Set(None),
+            response_body: Set(None),
+            locked_at: Set(now),
+            created_at: Set(now),
+            expires_at: Set(now + RETENTION),
+        };
+        let inserted = entity::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([
+                    entity::Column::Livemode,
+                    entity::Column::Scope,
+                    entity::Column::Key,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+        if inserted == 1 {
+            return Ok(Claim::Owner(Owner { id, locked_at: now }));
+        }
+        let Some(existing) = entity::Entity::find()
+            .filter(entity::Column::Livemode.eq(auth.livemode))
+            .filter(entity::Column::Scope.eq(scope.clone()))
+            .filter(entity::Column::Key.eq(key))
+            .one(db)
+            .await?
+        else {
+            continue;
+        };
+        if existing.expires_at <= now {
+            entity::Entity::delete_many()
+                .filter(entity::Column::Id.eq(existing.id))
+                .filter(entity::Column::ExpiresAt.lte(now))
+                .exec(db)
+                .await?;
+            continue;
+        }
+        if existing.request_hash != fingerprint {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorType::IdempotencyError,
+                "idempotency_key_reused",
+                format!("Keys for idempotent requests can only be used with the same parameters they were first used with. Use a key other than '{key}' for a different request."),
+            )
+            .with_param("Idempotency-Key"));
+        }
+        if existing.state == STATE_DONE {
+            return Ok(Claim::Replay {
+                status: existing.response_status.map_or(200, |s| s as u16),
+                body: existing.response_body.unwrap_or_default(),
+            });
+        }
+        if now - existing.locked_at < LOCK_TIMEOUT {
+            return Err(in_progress());
+        }
+        // Abandoned by a crashed process: take it over, unless another retry just did.
+        let taken = entity::Entity::update_many()
+            .col_expr(
+                entity::Column::LockedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(entity::Column::Id.eq(existing.id))
+            .filter(entity::Column::State.eq(STATE_IN_FLIGHT))
+            .filter(entity::Column::LockedAt.eq(existing.locked_at))
+            .exec(db)
+            .await?;
+        if taken.rows_affected == 1 {
+            return Ok(Claim::Owner(Owner {
+                id: existing.id,
+                locked_at: now,
+            }));
+        }
+        return Err(in_progress());
+    }
+    Err(in_progress())
+}
+
+/// Stores the response; `false` if the row is no longer ours (taken over after a stall).
+async fn complete(
+    db: &impl ConnectionTrait,
+    owner: &Owner,
+    status: StatusCode,
+    body: &str,
+) -> Result<bool, DbErr> {
+    let result = entity::Entity::update_many()
+        .col_expr(
+            entity::Column::State,
+            sea_orm::sea_query::Expr::value(STATE_DONE),
+        )
+        .col_expr(
+            entity::Column::ResponseStatus,
+            sea_orm::sea_query::Expr::value(status.as_u16() as i16),
+        )
+        .col_expr(
+            entity::Column::ResponseBody,
+            sea_orm::sea_query::Expr::value(body),
+        )
+        .filter(entity::Column::Id.eq(owner.id))
+        .filter(entity::Column::LockedAt.eq(owner.locked_at))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+async fn release(db: &impl ConnectionTrait, owner: &Owner) -> Result<(), DbErr> {
+    entity::Entity::delete_many()
+        .filter(entity::Column::Id.eq(owner.id))
+        .filter(entity::Column::LockedAt.eq(owner.locked_at))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+fn replay(status: u16, body: String) -> HttpResponse {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .insert_header((REPLAYED_HEADER, "true"))
+        .body(body)
+}
+
+fn in_progress() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        ErrorType::IdempotencyError,
+        "idempotency_request_in_progress",
+        "A request with this Idempotency-Key is still being processed. Retry after it finishes.",
+    )
+    .with_param("Idempotency-Key")
+}
+
+/// Deletes expired keys, at most `batch` per statement so the one SQLite writer is never held
+/// for long. Returns how many went.
+pub async fn expire(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    batch: u64,
+) -> Result<u64, DbErr> {
+    crate::infra::db::delete_in_batches::<entity::Entity>(
+        db,
+        entity::Column::Id,
+        entity::Column::ExpiresAt.lt(now),
+        batch,
+    )
+    .await
+}

@@ -1,0 +1,372 @@
+//! KYC as a service: the encryption keys and sanctions list loaded at start, evaluation of an
+//! account's requirements after every change (with its `account.updated` and
+//! `capability.updated` events), sanctions screening, and the operator's reviews.
+//!
+//! Every function takes the caller's transaction, so a change, its new evaluation and its
+//! events commit together.
+
+pub mod files;
+pub mod input;
+pub mod reviews;
+pub mod view;
+
+use std::path::{Path, PathBuf};
+
+use agora_onboarding::accounts::{self, Account};
+use agora_onboarding::kyc::entities::{external_account, review};
+use agora_onboarding::kyc::{self as engine, Evaluation, Facts, Profile};
+use agora_onboarding::sanctions::SanctionsList;
+use agora_onboarding::seal::{self, Sealer};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
+};
+use serde_json::{json, Value};
+
+use crate::infra::config::Config;
+pub use crate::infra::config::DocumentReview;
+use crate::infra::events::{self, NewEvent, Origin};
+use view::AccountObject;
+
+/// What KYC refuses or fails at. The adapters map it to HTTP once (`api/errors.rs`); the
+/// codes, params and messages are the API's.
+#[derive(Debug)]
+pub enum KycError {
+    /// A parameter is wrong: `param` names it as the caller wrote it (`individual.dob`).
+    Invalid {
+        param: String,
+        code: &'static str,
+        message: String,
+    },
+    /// An id in the input names no `what` the caller may see.
+    Missing {
+        param: String,
+        what: &'static str,
+        id: String,
+    },
+    Db(sea_orm::DbErr),
+    /// A stored value cannot be read or written; never the caller's fault.
+    Internal(String),
+}
+
+impl KycError {
+    pub fn invalid(
+        param: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        KycError::Invalid {
+            param: param.into(),
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn missing(param: impl Into<String>, what: &'static str, id: &str) -> Self {
+        KycError::Missing {
+            param: param.into(),
+            what,
+            id: id.to_owned(),
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        KycError::Internal(cause.to_string())
+    }
+}
+
+impl std::fmt::Display for KycError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KycError::Invalid { code, message, .. } => write!(f, "{code}: {message}"),
+            KycError::Missing { what, id, .. } => write!(f, "no such {what}: {id}"),
+            KycError::Db(e) => write!(f, "database: {e}"),
+            KycError::Internal(e) => write!(f, "internal: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for KycError {}
+
+impl From<sea_orm::DbErr> for KycError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        KycError::Db(err)
+    }
+}
+
+/// What KYC needs at run time, loaded once at start.
+pub struct Runtime {
+    pub sealer: Sealer,
+    pub sanctions: Option<SanctionsList>,
+    pub files_dir: PathBuf,
+    pub document_review: DocumentReview,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("sealer", &self.sealer)
+            .field(
+                "sanctions_entries",
+                &self.sanctions.as_ref().map(|s| s.len()),
+            )
+            .finish()
+    }
+}
+
+const DEV_KEY_FILE: &str = "encryption.key";
+
+impl Runtime {
+    pub fn load(config: &Config) -> anyhow::Result<Self> {
+        let current = match &config.encryption_key {
+            Some(key) => {
+                seal::decode_key(key).map_err(|e| anyhow::anyhow!("encryption_key: {e}"))?
+            }
+            None => dev_key(&config.data_dir)?,
+        };
+        let previous = config
+            .encryption_previous_keys
+            .iter()
+            .map(|k| seal::decode_key(k))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("encryption_previous_keys: {e}"))?;
+        let sanctions = match &config.sanctions_list {
+            Some(path) => {
+                let list = SanctionsList::from_path(path)
+                    .map_err(|e| anyhow::anyhow!("sanctions_list {}: {e}", path.display()))?;
+                tracing::info!(entries = list.len(), path = %path.display(), "sanctions list loaded");
+                Some(list)
+            }
+            None => {
+                tracing::warn!(
+                    "no sanctions list configured (AGORA_SANCTIONS_LIST): sellers are not screened"
+                );
+                None
+            }
+        };
+        let files_dir = config.data_dir.join("files");
+        std::fs::create_dir_all(&files_dir)?;
+        Ok(Self {
+            sealer: Sealer::new(current, &previous),
+            sanctions,
+            files_dir,
+            document_review: config.document_review,
+        })
+    }
+}
+
+/// The development key: generated into the data dir on first start so `agora serve` works
+/// with no configuration. Production sets `encryption_key` (and keeps it out of the data dir).
+fn dev_key(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
+    let path = data_dir.join(DEV_KEY_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(data_dir)?;
+            let key = seal::generate_key();
+            write_private(&path, &key)?;
+            key
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tracing::warn!(
+        path = %path.display(),
+        "using the development encryption key from the data dir; set AGORA_ENCRYPTION_KEY in production"
+    );
+    seal::decode_key(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+/// The facts the engine needs beyond the profile, read in the caller's transaction.
+async fn evaluate(
+    db: &impl ConnectionTrait,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<Evaluation, KycError> {
+    let profile = Profile::from_json(account.profile.as_ref());
+    let banks = external_account::Entity::find()
+        .filter(external_account::Column::AccountId.eq(account.id))
+        .filter(external_account::Column::Livemode.eq(account.livemode))
+        .filter(external_account::Column::DeletedAt.is_null())
+        .order_by_desc(external_account::Column::UpdatedAt)
+        .all(db)
+        .await?;
+    let usable = banks.iter().any(|b| b.status != "errored");
+    let bank_error = banks.iter().find(|b| b.status == "errored").map(|b| {
+        b.failure_code
+            .clone()
+            .unwrap_or_else(|| "declined".to_owned())
+    });
+    let open_reviews = review::Entity::find()
+        .filter(review::Column::AccountId.eq(account.id))
+        .filter(review::Column::Status.eq("open"))
+        .count(db)
+        .await?;
+    Ok(engine::evaluate(&Facts {
+        country: &account.country,
+        business_type: account.business_type.as_deref(),
+        profile: &profile,
+        account_email: account.email.as_deref(),
+        has_usable_bank_account: usable,
+        bank_account_error: bank_error,
+        rejected_reason: account.rejected_reason.as_deref(),
+        open_reviews: usize::try_from(open_reviews).unwrap_or(usize::MAX),
+        deadline: account.requirements_deadline,
+        now,
+    }))
+}
+
+/// Evaluates the account again, stores the result, and records what changed since `before`
+/// (the account's API object before the caller's change): `account.updated` if anything
+/// differs, and one `capability.updated` per capability whose status moved.
+pub async fn refresh(
+    db: &impl ConnectionTrait,
+    account: Account,
+    before: Option<&Value>,
+    origin: &Origin,
+) -> Result<Account, KycError> {
+    let now = crate::infra::clock::now(db, account.livemode).await?;
+    refresh_at(db, account, before, origin, now).await
+}
+
+/// [`refresh`] at `now`, the mode's clock already read by the caller.
+async fn refresh_at(
+    db: &impl ConnectionTrait,
+    account: Account,
+    before: Option<&Value>,
+    origin: &Origin,
+    now: DateTime<Utc>,
+) -> Result<Account, KycError> {
+    let evaluation = evaluate(db, &account, now).await?;
+    let state = serde_json::to_value(&evaluation).map_err(KycError::internal)?;
+    let account = if account.kyc_state.as_ref() != Some(&state)
+        || account.charges_enabled != evaluation.charges_enabled
+        || account.payouts_enabled != evaluation.payouts_enabled
+    {
+        let mut model: accounts::entity::ActiveModel = account.into();
+        model.kyc_state = Set(Some(state));
+        model.charges_enabled = Set(evaluation.charges_enabled);
+        model.payouts_enabled = Set(evaluation.payouts_enabled);
+        model.updated_at = Set(now);
+        model.update(db).await?
+    } else {
+        account
+    };
+    let Some(before) = before else {
+        return Ok(account);
+    };
+    let after = AccountObject::json(&account)?;
+    let previous = events::previous_attributes(before, &after);
+    if previous.as_object().is_some_and(|m| !m.is_empty()) {
+        events::record_at(
+            db,
+            NewEvent {
+                livemode: account.livemode,
+                account_id: Some(account.id),
+                kind: "account.updated",
+                object: after.clone(),
+                previous_attributes: Some(previous),
+            },
+            origin,
+            now,
+        )
+        .await?;
+    }
+    for capability in ["card_payments", "transfers"] {
+        let old = before.pointer(&format!("/capabilities/{capability}"));
+        let new = after.pointer(&format!("/capabilities/{capability}"));
+        if old != new {
+            events::record_at(
+                db,
+                NewEvent {
+                    livemode: account.livemode,
+                    account_id: Some(account.id),
+                    kind: "capability.updated",
+                    object: json!({
+                        "id": capability,
+                        "object": "capability",
+                        "account": after["id"],
+                        "status": new,
+                        "requirements": after["requirements"],
+                    }),
+                    previous_attributes: Some(json!({ "status": old })),
+                },
+                origin,
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(account)
+}
+
+/// Writes a new profile and re-evaluates (see [`refresh`]).
+pub async fn save_profile(
+    db: &impl ConnectionTrait,
+    account: Account,
+    profile: &Profile,
+    before: Option<&Value>,
+    origin: &Origin,
+) -> Result<Account, KycError> {
+    let now = crate::infra::clock::now(db, account.livemode).await?;
+    let mut model: accounts::entity::ActiveModel = account.into();
+    model.profile = Set(Some(profile.to_json()));
+    model.updated_at = Set(now);
+    let account = model.update(db).await?;
+    refresh_at(db, account, before, origin, now).await
+}
+
+/// Accounts whose deadline has passed and that the worker has not yet evaluated after it:
+/// evaluates each (what is due becomes past due) and records the events. Returns how many.
+pub async fn apply_deadlines(
+    db: &sea_orm::DatabaseConnection,
+    livemode: bool,
+    batch: u64,
+) -> Result<usize, KycError> {
+    use sea_orm::{QuerySelect, TransactionTrait};
+    let now = crate::infra::clock::now(db, livemode).await?;
+    let due = accounts::scoped(livemode)
+        .filter(accounts::entity::Column::DeadlineApplied.eq(false))
+        .filter(accounts::entity::Column::RequirementsDeadline.lte(now))
+        .limit(batch)
+        .all(db)
+        .await?;
+    let mut applied = 0;
+    for candidate in due {
+        let txn = db.begin().await?;
+        // Read again under the row lock: another instance may have applied it meanwhile.
+        let Some(account) = accounts::find_for_update(&txn, livemode, candidate.id).await? else {
+            continue;
+        };
+        if account.deadline_applied
+            || account.requirements_deadline != candidate.requirements_deadline
+        {
+            continue;
+        }
+        let before = AccountObject::json(&account)?;
+        let mut model: accounts::entity::ActiveModel = account.into();
+        model.deadline_applied = Set(true);
+        let account = model.update(&txn).await?;
+        refresh(&txn, account, Some(&before), &Origin::default()).await?;
+        txn.commit().await?;
+        applied += 1;
+    }
+    Ok(applied)
+}

@@ -1,0 +1,10 @@
+//! Domain services: payments, payouts, KYC, fee rules, webhooks and API keys. No HTTP, no API
+//! or page types; each service answers with its own error enum, mapped to HTTP once in
+//! `adapters::api::errors`.
+
+pub mod fee_rules;
+pub mod keys;
+pub mod kyc;
+pub mod payments;
+pub mod payouts;
+pub mod webhooks;

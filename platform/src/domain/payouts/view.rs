@@ -1,0 +1,78 @@
+//! The API's view of a payout ([`PayoutObject`]), also what the `payout.*` events carry.
+
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{Payout, PayoutError};
+use crate::infra::wire::ids::{self, IdKind};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PayoutObject {
+    #[schema(example = "po_01h455vb4pex5vsknk084sn02q")]
+    pub id: String,
+    #[schema(example = "payout")]
+    pub object: &'static str,
+    pub livemode: bool,
+    pub created: String,
+    /// The seller paid (`acct_…`).
+    pub account: String,
+    /// Minor units that reach the bank account.
+    pub amount: i64,
+    /// Instant payout fee, taken from the balance on top of `amount`.
+    pub fee: i64,
+    pub currency: String,
+    /// The bank account (`ba_…`).
+    pub destination: String,
+    /// `standard` or `instant`.
+    pub method: String,
+    /// `pending`, `in_transit`, `paid`, `failed` or `canceled`.
+    pub status: String,
+    /// `sepa`, `ach`, `uk_faster_payments`, `uk_bacs` or `other`.
+    pub rail: String,
+    /// `YYYY-MM-DD`, in the rail's calendar.
+    pub arrival_date: String,
+    /// `true` for payouts made by the schedule.
+    pub automatic: bool,
+    pub failure_code: Option<String>,
+    /// The batch (`pob_…`) whose bank file carries it.
+    pub batch: Option<String>,
+    /// For a payout converted from another currency: what left the balance, in which
+    /// currency, at which mid rate (units of `currency` per unit of `source_currency`) and
+    /// markup (a fraction: `0.005` = 0.5 %).
+    pub source_amount: Option<i64>,
+    pub source_currency: Option<String>,
+    pub exchange_rate: Option<String>,
+    pub fx_markup: Option<String>,
+}
+
+impl PayoutObject {
+    pub fn from_model(p: &Payout) -> Self {
+        Self {
+            id: ids::encode(IdKind::Payout, p.id),
+            object: "payout",
+            livemode: p.livemode,
+            created: crate::infra::wire::timestamp(p.created_at),
+            account: ids::encode(IdKind::Account, p.account_id),
+            amount: p.amount,
+            fee: p.fee,
+            currency: p.currency.clone(),
+            destination: ids::encode(IdKind::ExternalAccount, p.external_account_id),
+            method: p.method.clone(),
+            status: p.status.as_str().to_owned(),
+            rail: p.rail.clone(),
+            arrival_date: p.arrival_date.clone(),
+            automatic: p.period_key.is_some(),
+            failure_code: p.failure_code.clone(),
+            batch: p.batch_id.map(|b| ids::encode(IdKind::PayoutBatch, b)),
+            source_amount: p.source_amount,
+            source_currency: p.source_currency.clone(),
+            exchange_rate: p.fx_rate.clone(),
+            fx_markup: p.fx_markup.clone(),
+        }
+    }
+
+    pub fn json(p: &Payout) -> Result<Value, PayoutError> {
+        serde_json::to_value(Self::from_model(p)).map_err(PayoutError::internal)
+    }
+}

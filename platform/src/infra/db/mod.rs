@@ -1,0 +1,103 @@
+//! Database connections: SQLite (the embedded default) and PostgreSQL, with pool sizes,
+//! timeouts and SQLite pragmas set explicitly.
+
+pub mod page;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use agora_migrations::{Migrator, MigratorTrait};
+use sea_orm::sea_query::SimpleExpr;
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::infra::config::Config;
+
+pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    let url = config.database_url();
+    let mut options = ConnectOptions::new(url.clone());
+    options
+        .connect_timeout(Duration::from_millis(config.db_connect_timeout_ms))
+        .acquire_timeout(Duration::from_millis(config.db_acquire_timeout_ms))
+        .sqlx_logging(false);
+    if config.is_sqlite() {
+        if config.database_url.is_none() {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                DbErr::Custom(format!(
+                    "cannot create data dir {}: {e}",
+                    config.data_dir.display()
+                ))
+            })?;
+        }
+        // SQLite has one writer: a single connection means no two transactions ever race for
+        // the write lock (sea-orm 1.1 cannot begin them IMMEDIATE). It is kept for the life of
+        // the process so its pragmas hold.
+        options
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(Duration::from_secs(u64::from(u32::MAX)))
+            .max_lifetime(Duration::from_secs(u64::from(u32::MAX)));
+        // Parse once here to fail early on a bad URL; the options below are re-applied by the
+        // mapper on every (re)connect.
+        SqliteConnectOptions::from_str(&url)
+            .map_err(|e| DbErr::Custom(format!("bad SQLite URL: {e}")))?;
+        let busy = Duration::from_millis(config.sqlite_busy_timeout_ms);
+        options.map_sqlx_sqlite_opts(move |o| {
+            o.create_if_missing(true)
+                // WAL: readers do not block the writer.
+                .journal_mode(SqliteJournalMode::Wal)
+                // FULL: a committed transaction survives power loss. This is money.
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(busy)
+        });
+    } else {
+        options
+            .max_connections(config.db_max_connections)
+            .min_connections(1)
+            .idle_timeout(Duration::from_secs(600))
+            .max_lifetime(Duration::from_secs(1800));
+    }
+    Database::connect(options).await
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Deletes the rows of `E` that match `condition`, `batch` at a time (select the ids, delete
+/// those), so a sweep never holds SQLite's one writer for long. `id` is the table's UUID
+/// primary key. Returns how many rows went. Shared by every expiry sweep.
+pub async fn delete_in_batches<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    id: E::Column,
+    condition: SimpleExpr,
+    batch: u64,
+) -> Result<u64, DbErr> {
+    let mut total = 0;
+    loop {
+        let ids: Vec<Uuid> = E::find()
+            .select_only()
+            .column(id)
+            .filter(condition.clone())
+            .limit(batch)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let n = ids.len() as u64;
+        if n > 0 {
+            total += E::delete_many()
+                .filter(id.is_in(ids))
+                .exec(db)
+                .await?
+                .rows_affected;
+        }
+        if n < batch {
+            return Ok(total);
+        }
+    }
+}

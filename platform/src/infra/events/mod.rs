@@ -1,0 +1,337 @@
+//! The transactional event outbox: every state change writes its event row in the same
+//! transaction as the change, so an event exists exactly when its change committed. The same
+//! transaction writes one pending webhook delivery per endpoint that wants the event, so a
+//! crash loses neither.
+
+pub mod entity;
+pub mod fan_out;
+pub mod view;
+pub mod webhook_tables;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Select, Set,
+};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+pub use entity::Model as Event;
+
+/// Every event type Agora records, by object. Webhook endpoints subscribe to these (exactly,
+/// or by a prefix pattern that matches at least one); [`record_at`] takes no other (checked in
+/// debug builds, and a test reads the sources for every type they name).
+pub const EVENT_TYPES: &[&str] = &[
+    "account.created",
+    "account.updated",
+    "account.external_account.created",
+    "account.external_account.updated",
+    "account.external_account.deleted",
+    "account.payout_settings.updated",
+    "capability.updated",
+    "review.opened",
+    "review.closed",
+    "fee_rule.created",
+    "fee_rule.updated",
+    "charge.succeeded",
+    "charge.pending",
+    "charge.failed",
+    "charge.captured",
+    "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.closed",
+    "transfer.created",
+    "transfer.reversed",
+    "balance.available",
+    "payout.created",
+    "payout.updated",
+    "payout.paid",
+    "payout.failed",
+    "payout.canceled",
+    "webhook_endpoint.created",
+    "webhook_endpoint.updated",
+    "webhook_endpoint.deleted",
+    "webhook_endpoint.disabled",
+];
+
+/// Is `kind` one of [`EVENT_TYPES`]?
+pub fn is_event_type(kind: &str) -> bool {
+    EVENT_TYPES.contains(&kind)
+}
+
+/// Where a change came from, carried into its event so a platform can match events to calls.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub request_id: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+pub struct NewEvent<'a> {
+    pub livemode: bool,
+    pub account_id: Option<Uuid>,
+    pub kind: &'a str,
+    /// The object after the change, in its API shape.
+    pub object: Value,
+    /// For updates, the changed attributes' values before the change.
+    pub previous_attributes: Option<Value>,
+}
+
+/// Records `event` at the mode's clock (test mode: the test clock), read here: one small
+/// query in test mode. A caller that already read the clock in this transaction passes its
+/// `now` to [`record_at`] instead.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    event: NewEvent<'_>,
+    origin: &Origin,
+) -> Result<Event, DbErr> {
+    let now = crate::infra::clock::now(db, event.livemode).await?;
+    record_at(db, event, origin, now).await
+}
+
+/// Records `event` with `created` = `now`, which must be the mode's clock
+/// (`clock::now(db, event.livemode)`), and writes its webhook deliveries.
+pub async fn record_at(
+    db: &impl ConnectionTrait,
+    event: NewEvent<'_>,
+    origin: &Origin,
+    now: DateTime<Utc>,
+) -> Result<Event, DbErr> {
+    debug_assert!(
+        is_event_type(event.kind),
+        "{} is not in events::EVENT_TYPES",
+        event.kind
+    );
+    let mut data = Map::new();
+    data.insert("object".to_owned(), event.object);
+    if let Some(previous) = event.previous_attributes {
+        data.insert("previous_attributes".to_owned(), previous);
+    }
+    let event = entity::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        livemode: Set(event.livemode),
+        account_id: Set(event.account_id),
+        kind: Set(event.kind.to_owned()),
+        data: Set(Value::Object(data)),
+        request_id: Set(origin.request_id.clone()),
+        idempotency_key: Set(origin.idempotency_key.clone()),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    fan_out::fan_out(db, &event).await?;
+    Ok(event)
+}
+
+/// Events visible to a caller: one mode, and for a connected account only its own.
+pub fn scoped(livemode: bool, account: Option<Uuid>) -> Select<entity::Entity> {
+    let query = entity::Entity::find().filter(entity::Column::Livemode.eq(livemode));
+    match account {
+        Some(account) => query.filter(entity::Column::AccountId.eq(account)),
+        None => query,
+    }
+}
+
+/// `GET /v1/events`: the caller's events, optionally of one type.
+pub fn query(
+    livemode: bool,
+    account: Option<Uuid>,
+    kind: Option<String>,
+) -> Select<entity::Entity> {
+    let query = scoped(livemode, account);
+    match kind {
+        Some(kind) => query.filter(entity::Column::Kind.eq(kind)),
+        None => query,
+    }
+}
+
+/// The top-level attributes of `before` whose value differs in `after`, with their old values:
+/// the `previous_attributes` of an update event.
+pub fn previous_attributes(before: &Value, after: &Value) -> Value {
+    let (Value::Object(before), Value::Object(after)) = (before, after) else {
+        return Value::Object(Map::new());
+    };
+    Value::Object(
+        before
+            .iter()
+            .filter(|(k, v)| after.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Literals in the sources that look like event types but name something else.
+    const NOT_EVENT_TYPES: &[&str] = &[
+        // Ledger entry kinds (payments).
+        "charge.authorized",
+        "charge.settled",
+        "transfer.reversal",
+    ];
+
+    /// The string literals of Rust `code` (comments, char literals and lifetimes skipped; raw
+    /// strings read whole), each with the code just before it.
+    fn string_literals(code: &str) -> Vec<(String, String)> {
+        let chars: Vec<char> = code.chars().collect();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            let next = chars.get(i + 1).copied();
+            if c == '/' && next == Some('/') {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            } else if c == '/' && next == Some('*') {
+                i += 2;
+                while i + 1 < chars.len() && !(chars[i] == '*' && chars[i + 1] == '/') {
+                    i += 1;
+                }
+                i += 2;
+            } else if c == '\'' {
+                // A char literal ('x', '\n', '"') or a lifetime ('a).
+                if next == Some('\\') {
+                    // Past the backslash and the escaped char, to the closing quote.
+                    i += 3;
+                    while i < chars.len() && chars[i] != '\'' {
+                        i += 1;
+                    }
+                    i += 1;
+                } else if chars.get(i + 2) == Some(&'\'') {
+                    i += 3;
+                } else {
+                    i += 1;
+                }
+            } else if c == 'r'
+                && (next == Some('"') || next == Some('#'))
+                && (i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_'))
+            {
+                let mut j = i + 1;
+                let mut hashes = 0;
+                while chars.get(j) == Some(&'#') {
+                    hashes += 1;
+                    j += 1;
+                }
+                if chars.get(j) != Some(&'"') {
+                    i += 1;
+                    continue;
+                }
+                let body_start = j + 1;
+                let mut k = body_start;
+                while k < chars.len()
+                    && !(chars[k] == '"' && (1..=hashes).all(|h| chars.get(k + h) == Some(&'#')))
+                {
+                    k += 1;
+                }
+                let before: String = chars[i.saturating_sub(8)..i].iter().collect();
+                out.push((
+                    chars[body_start..k.min(chars.len())].iter().collect(),
+                    before,
+                ));
+                i = k + 1 + hashes;
+            } else if c == '"' {
+                let before: String = chars[i.saturating_sub(8)..i].iter().collect();
+                let mut literal = String::new();
+                i += 1;
+                while i < chars.len() && chars[i] != '"' {
+                    if chars[i] == '\\' {
+                        i += 1;
+                    }
+                    if let Some(&c) = chars.get(i) {
+                        literal.push(c);
+                    }
+                    i += 1;
+                }
+                out.push((literal, before));
+                i += 1;
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// Every string literal `"object.verb"` (an object of some event type) in `src`, outside
+    /// test modules and page/email string keys, with its file.
+    fn event_like_literals() -> Vec<(String, String)> {
+        let objects: Vec<&str> = EVENT_TYPES
+            .iter()
+            .filter_map(|t| t.split('.').next())
+            .collect();
+        let mut found = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir:?}: {e}")) {
+                let path = entry.map(|e| e.path()).unwrap_or_default();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                // Page and email strings are keyed `review.name`, `payout.paid.subject`, …
+                if path.extension().is_none_or(|x| x != "rs") || path.ends_with("infra/i18n.rs") {
+                    continue;
+                }
+                let source = std::fs::read_to_string(&path).unwrap_or_default();
+                let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+                for (literal, before) in string_literals(code) {
+                    let looks_like = literal.contains('.')
+                        && literal.split('.').all(|p| {
+                            !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                        })
+                        && objects.contains(&literal.split('.').next().unwrap_or(""));
+                    let string_key = before.ends_with(".s(") || before.ends_with("fill(");
+                    if looks_like && !string_key {
+                        found.push((literal, path.display().to_string()));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn the_literal_reader_skips_comments_chars_and_lifetimes() {
+        let code = r##"fn f<'a>(x: &'a str) -> char { // "not.this"
+            let q = '"'; /* "nor.this" */ let e = '\''; s("key.x"); r#"raw "q""#; "a\"b" }"##;
+        let found: Vec<String> = string_literals(code).into_iter().map(|(l, _)| l).collect();
+        assert_eq!(found, ["key.x", "raw \"q\"", "a\"b"]);
+    }
+
+    #[test]
+    fn every_event_type_the_code_names_is_listed() {
+        let found = event_like_literals();
+        for (literal, file) in &found {
+            assert!(
+                is_event_type(literal) || NOT_EVENT_TYPES.contains(&literal.as_str()),
+                "{file} names {literal}: add it to EVENT_TYPES (or, if it is no event, to NOT_EVENT_TYPES here)"
+            );
+        }
+        // And every listed type is recorded somewhere.
+        for kind in EVENT_TYPES {
+            assert!(
+                found.iter().any(|(l, _)| l == kind),
+                "{kind} is listed but nothing records it"
+            );
+        }
+        let mut sorted = EVENT_TYPES.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), EVENT_TYPES.len(), "no duplicates");
+    }
+
+    #[test]
+    fn previous_attributes_holds_only_changes() {
+        let before = json!({"id": "a", "email": "x@y.se", "metadata": {"k": "1"}});
+        let after = json!({"id": "a", "email": "z@y.se", "metadata": {"k": "1"}});
+        assert_eq!(
+            previous_attributes(&before, &after),
+            json!({"email": "x@y.se"})
+        );
+        assert_eq!(previous_attributes(&before, &before), json!({}));
+    }
+}

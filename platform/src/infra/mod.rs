@@ -1,0 +1,11 @@
+//! Infrastructure shared by every layer above: storage and migrations, the clock, the event
+//! and email outboxes, configuration, telemetry, wire formats and message catalogues.
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod email;
+pub mod events;
+pub mod i18n;
+pub mod telemetry;
+pub mod wire;
