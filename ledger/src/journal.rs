@@ -16,6 +16,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::entity::entry::EntryStatus;
 use crate::entity::{account, entry, line};
 use crate::money::Currency;
 
@@ -441,7 +442,11 @@ pub async fn post(
 ) -> Result<Posted, LedgerError> {
     check_balanced(&new.lines)?;
     check_key(&new.key)?;
-    let status = if new.pending { "pending" } else { "posted" };
+    let status = if new.pending {
+        EntryStatus::Pending
+    } else {
+        EntryStatus::Posted
+    };
     let (entry, inserted) = insert_entry(db, livemode, &new, status, None).await?;
     if !inserted {
         if entry.kind != new.kind || entry.source_id != new.source_id {
@@ -478,7 +483,7 @@ async fn insert_entry(
     db: &impl ConnectionTrait,
     livemode: bool,
     new: &NewEntry,
-    status: &str,
+    status: EntryStatus,
     pending_id: Option<Uuid>,
 ) -> Result<(entry::Model, bool), LedgerError> {
     let id = Uuid::now_v7();
@@ -488,7 +493,7 @@ async fn insert_entry(
         key: Set(new.key.clone()),
         kind: Set(new.kind.clone()),
         source_id: Set(new.source_id),
-        status: Set(status.to_owned()),
+        status: Set(status),
         pending_id: Set(pending_id),
         effective_at: Set(new.effective_at),
         created_at: Set(Utc::now()),
@@ -670,7 +675,7 @@ pub async fn resolve(
     check_key(&key)?;
     let pending_entry = entry::Entity::find_by_id(pending_id)
         .filter(entry::Column::Livemode.eq(livemode))
-        .filter(entry::Column::Status.eq("pending"))
+        .filter(entry::Column::Status.eq(EntryStatus::Pending))
         .one(db)
         .await?
         .ok_or(LedgerError::PendingNotFound)?;
@@ -706,7 +711,7 @@ pub async fn resolve(
             .ok_or(LedgerError::Overflow)?;
     }
     let (status, lines) = match &resolution {
-        Resolution::Void => ("resolution_void", Vec::new()),
+        Resolution::Void => (EntryStatus::ResolutionVoid, Vec::new()),
         Resolution::Post(lines) => {
             check_balanced(lines)?;
             let mut used: BTreeMap<(AccountRef, &'static str), i64> = BTreeMap::new();
@@ -729,7 +734,7 @@ pub async fn resolve(
                     _ => return Err(LedgerError::ExceedsPending),
                 }
             }
-            ("resolution_post", lines.clone())
+            (EntryStatus::ResolutionPost, lines.clone())
         }
     };
     let new = NewEntry {
@@ -747,7 +752,7 @@ pub async fn resolve(
         key: Set(new.key.clone()),
         kind: Set(new.kind.clone()),
         source_id: Set(new.source_id),
-        status: Set(status.to_owned()),
+        status: Set(status),
         pending_id: Set(Some(pending_id)),
         effective_at: Set(effective_at),
         created_at: Set(Utc::now()),

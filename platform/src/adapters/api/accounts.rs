@@ -1,6 +1,7 @@
 //! Connected accounts: `POST /v1/accounts`, `GET /v1/accounts/{id}`,
 //! `POST /v1/accounts/{id}`, `GET /v1/accounts`.
 
+use crate::infra::events::EventType;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use agora_ledger::Currency;
 use agora_onboarding::accounts::{
@@ -246,7 +247,7 @@ pub async fn create(
             NewEvent {
                 livemode: auth.livemode,
                 account_id: Some(account.id),
-                kind: "account.created",
+                kind: EventType::AccountCreated,
                 object: object.clone(),
                 previous_attributes: None,
             },

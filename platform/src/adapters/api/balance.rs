@@ -1,5 +1,6 @@
 //! Balances (`GET /v1/balance`) and the test clock (`POST /v1/test_helpers/advance_clock`).
 
+use crate::infra::events::EventType;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use agora_ledger::Owner;
 use sea_orm::ConnectionTrait;
@@ -93,7 +94,7 @@ pub async fn settle(
                 NewEvent {
                     livemode,
                     account_id,
-                    kind: "balance.available",
+                    kind: EventType::BalanceAvailable,
                     object,
                     previous_attributes: None,
                 },

@@ -1,6 +1,7 @@
 //! Charges: `POST /v1/charges`, `POST /v1/charges/{id}/capture`, `GET /v1/charges/{id}`,
 //! `GET /v1/charges`.
 
+use crate::infra::events::EventType;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::Duration;
@@ -124,7 +125,7 @@ fn visible_to(auth: &Auth, c: &Charge) -> bool {
     }
 }
 
-fn charge_event(kind: &'static str, c: &Charge, object: Value) -> NewEvent<'static> {
+fn charge_event(kind: EventType, c: &Charge, object: Value) -> NewEvent {
     NewEvent {
         livemode: c.livemode,
         account_id: c.destination_id,
@@ -303,7 +304,7 @@ pub async fn capture(
         let object = ChargeObject::json(&charge)?;
         events::record_at(
             txn,
-            charge_event("charge.captured", &charge, object.clone()),
+            charge_event(EventType::ChargeCaptured, &charge, object.clone()),
             &origin,
             now,
         )

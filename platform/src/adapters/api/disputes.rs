@@ -2,6 +2,7 @@
 //! `POST /v1/test_helpers/charges/{id}/dispute`; `POST /v1/disputes/{id}/close`,
 //! `GET /v1/disputes`, `GET /v1/disputes/{id}`.
 
+use crate::infra::events::EventType;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -120,7 +121,7 @@ pub async fn close(
             NewEvent {
                 livemode: auth.livemode,
                 account_id: account,
-                kind: "charge.dispute.closed",
+                kind: EventType::ChargeDisputeClosed,
                 object: object.clone(),
                 previous_attributes: None,
             },

@@ -2,6 +2,7 @@
 //! `GET/POST/DELETE /v1/accounts/{id}/external_accounts/{ba}`. One default per currency; the
 //! number is sealed at once and shown only as `last4`.
 
+use crate::infra::events::EventType;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use agora_onboarding::accounts::{self, CountryCode};
 use agora_onboarding::kyc::entities::external_account as bank;
@@ -208,7 +209,7 @@ async fn make_default(
 
 async fn record(
     db: &impl ConnectionTrait,
-    kind: &str,
+    kind: EventType,
     b: &bank::Model,
     origin: &Origin,
     now: DateTime<Utc>,
@@ -294,9 +295,12 @@ pub(crate) async fn add(
     let code = currency.api_code();
     // An errored bank account (a payout to it failed) does not keep the default: the seller's
     // replacement takes over, so the next payout goes to the working one.
-    let first_in_currency = !banks
-        .iter()
-        .any(|b| b.currency == code && b.default_for_currency && b.status != "errored");
+    let first_in_currency = !banks.iter().any(|b| {
+        b.currency == code
+            && b.default_for_currency
+            && b.status
+                != agora_onboarding::kyc::entities::external_account::BankAccountStatus::Errored
+    });
     let now = clock::now(txn, livemode).await?;
     let before = AccountObject::json(&account)?;
     let created = bank::ActiveModel {
@@ -318,7 +322,7 @@ pub(crate) async fn add(
             .map(str::to_owned)),
         account_holder_type: Set(input.account_holder_type.clone()),
         default_for_currency: Set(first_in_currency || input.default_for_currency.unwrap_or(false)),
-        status: Set("new".to_owned()),
+        status: Set(agora_onboarding::kyc::entities::external_account::BankAccountStatus::New),
         failure_code: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -331,7 +335,7 @@ pub(crate) async fn add(
     }
     record(
         txn,
-        "account.external_account.created",
+        EventType::AccountExternalAccountCreated,
         &created,
         origin,
         now,
@@ -505,7 +509,7 @@ pub async fn update(
         }
         record(
             txn,
-            "account.external_account.updated",
+            EventType::AccountExternalAccountUpdated,
             &updated,
             &origin,
             now,
@@ -564,7 +568,7 @@ pub async fn delete(
         }
         record(
             txn,
-            "account.external_account.deleted",
+            EventType::AccountExternalAccountDeleted,
             &deleted,
             &origin,
             now,

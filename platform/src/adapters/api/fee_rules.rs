@@ -5,6 +5,7 @@
 //! (`percent`, `vat.rate`, tier percents) are JSON strings only, so no client ever rounds a
 //! rate through a float; a number there is a 400 naming the field.
 
+use crate::infra::events::EventType;
 use std::collections::BTreeMap;
 
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
@@ -555,7 +556,7 @@ async fn record_event(
     txn: &impl ConnectionTrait,
     auth: &Auth,
     origin: &events::Origin,
-    kind: &str,
+    kind: EventType,
     object: &Value,
     previous_attributes: Option<Value>,
     at: DateTime<Utc>,
@@ -625,7 +626,7 @@ pub async fn create(
             txn,
             &auth,
             &origin,
-            "fee_rule.created",
+            EventType::FeeRuleCreated,
             &object,
             None,
             rule.created_at,
@@ -771,7 +772,7 @@ pub async fn update(
                 txn,
                 &auth,
                 &origin,
-                "fee_rule.updated",
+                EventType::FeeRuleUpdated,
                 &object,
                 Some(previous),
                 after.created_at,
@@ -822,7 +823,7 @@ pub async fn deactivate(
                 txn,
                 &auth,
                 &origin,
-                "fee_rule.updated",
+                EventType::FeeRuleUpdated,
                 &object,
                 Some(previous),
                 after.created_at,

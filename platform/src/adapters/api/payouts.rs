@@ -4,6 +4,7 @@
 //! `…/{id}/file`, `POST …/{id}/mark_sent`); and test helpers
 //! (`POST /v1/test_helpers/payouts/{id}/pay|fail`, `POST /v1/test_helpers/payouts/run`).
 
+use crate::infra::events::EventType;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use agora_payouts::{FailureCode, Method};
 use chrono::{NaiveDate, NaiveTime};
@@ -629,7 +630,7 @@ pub async fn update_settings(
                 crate::infra::events::NewEvent {
                     livemode: auth.livemode,
                     account_id: Some(id),
-                    kind: "account.payout_settings.updated",
+                    kind: EventType::AccountPayoutSettingsUpdated,
                     object: object.clone(),
                     previous_attributes: Some(previous),
                 },
@@ -776,7 +777,7 @@ impl PayoutBatchObject {
             created: super::timestamp(b.created_at),
             rail: b.rail.clone(),
             currency: b.currency.clone(),
-            status: b.status.clone(),
+            status: b.status.as_str().to_owned(),
             file_name: b.file_name.clone(),
             entry_count: b.entry_count,
             total: b.total,
@@ -893,10 +894,13 @@ pub async fn mark_sent(
         let _: EmptyRequest = body.parse()?;
         let now = clock::now(txn, auth.livemode).await?;
         let done = payout_batch::Entity::update_many()
-            .col_expr(payout_batch::Column::Status, Expr::value("sent"))
+            .col_expr(
+                payout_batch::Column::Status,
+                Expr::value(payout_batch::BatchStatus::Sent.as_str()),
+            )
             .col_expr(payout_batch::Column::SentAt, Expr::value(now))
             .filter(payout_batch::Column::Id.eq(b.id))
-            .filter(payout_batch::Column::Status.eq("created"))
+            .filter(payout_batch::Column::Status.eq(payout_batch::BatchStatus::Created))
             .exec(txn)
             .await?;
         if done.rows_affected != 1 {

@@ -1,5 +1,6 @@
 //! Refunds: `POST /v1/refunds`, `GET /v1/refunds/{id}`, `GET /v1/refunds`.
 
+use crate::infra::events::EventType;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -166,7 +167,7 @@ pub async fn create(
             NewEvent {
                 livemode: auth.livemode,
                 account_id: charge.destination_id,
-                kind: "charge.refunded",
+                kind: EventType::ChargeRefunded,
                 object: charge_object,
                 previous_attributes: None,
             },

@@ -3,6 +3,7 @@
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use agora_onboarding::kyc::entities::review;
+use agora_onboarding::kyc::entities::review::ReviewStatus;
 use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -66,17 +67,17 @@ pub async fn list(
         IdKind::Review,
         &q,
         async || {
-            if let Some(status) = &q.status {
-                if !["open", "approved", "rejected"].contains(&status.as_str()) {
-                    return Err(ApiError::invalid(
+            let status = listing::optional(&q.status, |s| {
+                ReviewStatus::parse(s).ok_or_else(|| {
+                    ApiError::invalid(
                         "status",
                         "parameter_invalid",
                         "status must be open, approved or rejected",
-                    ));
-                }
-            }
+                    )
+                })
+            })?;
             let account = listing::optional(&q.account, |a| super::parse_account_id("account", a))?;
-            Ok(reviews::query(auth.livemode, q.status.as_deref(), account))
+            Ok(reviews::query(auth.livemode, status, account))
         },
         reviews::object,
     )
@@ -141,7 +142,7 @@ async fn decide(
             ));
         }
         let r = find(txn, &auth, &raw).await?;
-        if r.status != "open" {
+        if r.status != agora_onboarding::kyc::entities::review::ReviewStatus::Open {
             return Err(ApiError::bad_request(
                 "review_closed",
                 format!("This review is already {}.", r.status),

@@ -1,6 +1,7 @@
 //! Transfers from the platform's balance to a seller: `POST /v1/transfers`,
 //! `POST /v1/transfers/{id}/reversals`, `GET /v1/transfers/{id}`, `GET /v1/transfers`.
 
+use crate::infra::events::EventType;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -83,7 +84,7 @@ pub struct ReversalRequest {
     pub amount: Option<i64>,
 }
 
-fn event(kind: &'static str, t: &Transfer, object: Value) -> NewEvent<'static> {
+fn event(kind: EventType, t: &Transfer, object: Value) -> NewEvent {
     NewEvent {
         livemode: t.livemode,
         account_id: Some(t.destination_id),
@@ -145,7 +146,7 @@ pub async fn create(
         let object = TransferObject::json(&t)?;
         events::record_at(
             txn,
-            event("transfer.created", &t, object.clone()),
+            event(EventType::TransferCreated, &t, object.clone()),
             &origin,
             now,
         )
@@ -190,7 +191,7 @@ pub async fn reverse(
         let object = TransferObject::json(&t)?;
         events::record_at(
             txn,
-            event("transfer.reversed", &t, object.clone()),
+            event(EventType::TransferReversed, &t, object.clone()),
             &origin,
             now,
         )

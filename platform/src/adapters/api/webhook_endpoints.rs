@@ -2,6 +2,7 @@
 //! list, `POST /v1/webhook_endpoints/{id}` (update), `DELETE`, `POST …/rotate_secret`, the
 //! delivery log `GET …/attempts`, and `POST /v1/events/{id}/redeliver`.
 
+use crate::infra::events::EventType;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
@@ -209,7 +210,7 @@ async fn record(
     txn: &impl ConnectionTrait,
     livemode: bool,
     origin: &Origin,
-    kind: &str,
+    kind: EventType,
     object: &Value,
     previous: Option<Value>,
 ) -> Result<(), ApiError> {
@@ -296,7 +297,7 @@ pub async fn create(
             txn,
             auth.livemode,
             &origin,
-            "webhook_endpoint.created",
+            EventType::WebhookEndpointCreated,
             &object,
             None,
         )
@@ -424,7 +425,7 @@ pub async fn update(
                 txn,
                 auth.livemode,
                 &origin,
-                "webhook_endpoint.updated",
+                EventType::WebhookEndpointUpdated,
                 &object,
                 Some(previous),
             )
@@ -473,7 +474,7 @@ pub async fn delete(
             txn,
             auth.livemode,
             &origin,
-            "webhook_endpoint.deleted",
+            EventType::WebhookEndpointDeleted,
             &object,
             None,
         )

@@ -10,6 +10,7 @@ pub mod input;
 pub mod reviews;
 pub mod view;
 
+use crate::infra::events::EventType;
 use std::path::{Path, PathBuf};
 
 use agora_onboarding::accounts::{self, Account};
@@ -208,15 +209,25 @@ async fn evaluate(
         .order_by_desc(external_account::Column::UpdatedAt)
         .all(db)
         .await?;
-    let usable = banks.iter().any(|b| b.status != "errored");
-    let bank_error = banks.iter().find(|b| b.status == "errored").map(|b| {
-        b.failure_code
-            .clone()
-            .unwrap_or_else(|| "declined".to_owned())
+    let usable = banks.iter().any(|b| {
+        b.status != agora_onboarding::kyc::entities::external_account::BankAccountStatus::Errored
     });
+    let bank_error = banks
+        .iter()
+        .find(|b| {
+            b.status
+                == agora_onboarding::kyc::entities::external_account::BankAccountStatus::Errored
+        })
+        .map(|b| {
+            b.failure_code
+                .clone()
+                .unwrap_or_else(|| "declined".to_owned())
+        });
     let open_reviews = review::Entity::find()
         .filter(review::Column::AccountId.eq(account.id))
-        .filter(review::Column::Status.eq("open"))
+        .filter(
+            review::Column::Status.eq(agora_onboarding::kyc::entities::review::ReviewStatus::Open),
+        )
         .count(db)
         .await?;
     Ok(engine::evaluate(&Facts {
@@ -280,7 +291,7 @@ async fn refresh_at(
             NewEvent {
                 livemode: account.livemode,
                 account_id: Some(account.id),
-                kind: "account.updated",
+                kind: EventType::AccountUpdated,
                 object: after.clone(),
                 previous_attributes: Some(previous),
             },
@@ -298,7 +309,7 @@ async fn refresh_at(
                 NewEvent {
                     livemode: account.livemode,
                     account_id: Some(account.id),
-                    kind: "capability.updated",
+                    kind: EventType::CapabilityUpdated,
                     object: json!({
                         "id": capability,
                         "object": "capability",

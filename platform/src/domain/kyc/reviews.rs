@@ -5,6 +5,7 @@
 //! rejects (a confirmed match: the account is rejected as `listed`). Documents that need a
 //! human (live mode, or `document_review = "manual"`) wait in the same queue.
 
+use crate::infra::events::EventType;
 use agora_onboarding::accounts::Account;
 use agora_onboarding::kyc::entities::review;
 use agora_onboarding::kyc::{self as engine, DocumentStatus, Profile, Screening, ScreeningStatus};
@@ -26,7 +27,7 @@ pub const DOCUMENT: &str = "document";
 /// `GET /v1/reviews`: one mode's reviews, optionally of one status and one account.
 pub fn query(
     livemode: bool,
-    status: Option<&str>,
+    status: Option<agora_onboarding::kyc::entities::review::ReviewStatus>,
     account: Option<Uuid>,
 ) -> sea_orm::Select<review::Entity> {
     let mut select = review::Entity::find().filter(review::Column::Livemode.eq(livemode));
@@ -82,7 +83,7 @@ async fn open(
         account_id: Set(account.id),
         reason: Set(reason.to_owned()),
         subject: Set(subject.to_owned()),
-        status: Set("open".to_owned()),
+        status: Set(agora_onboarding::kyc::entities::review::ReviewStatus::Open),
         details: Set(details),
         closed_reason: Set(None),
         created_at: Set(now),
@@ -95,7 +96,7 @@ async fn open(
         NewEvent {
             livemode: account.livemode,
             account_id: Some(account.id),
-            kind: "review.opened",
+            kind: EventType::ReviewOpened,
             object: object(&row),
             previous_attributes: None,
         },
@@ -162,7 +163,10 @@ pub async fn screen_and_queue(
                 let queued = review::Entity::find()
                     .filter(review::Column::AccountId.eq(account.id))
                     .filter(review::Column::Reason.eq(DOCUMENT))
-                    .filter(review::Column::Status.eq("open"))
+                    .filter(
+                        review::Column::Status
+                            .eq(agora_onboarding::kyc::entities::review::ReviewStatus::Open),
+                    )
                     .all(db)
                     .await?
                     .iter()
@@ -282,7 +286,11 @@ pub async fn close(
     }
     let now = crate::infra::clock::now(db, row.livemode).await?;
     let mut model: review::ActiveModel = row.into();
-    model.status = Set(if approve { "approved" } else { "rejected" }.to_owned());
+    model.status = Set(if approve {
+        agora_onboarding::kyc::entities::review::ReviewStatus::Approved
+    } else {
+        agora_onboarding::kyc::entities::review::ReviewStatus::Rejected
+    });
     model.closed_reason = Set(reason);
     model.closed_at = Set(Some(now));
     let closed = model.update(db).await?;
@@ -291,7 +299,7 @@ pub async fn close(
         NewEvent {
             livemode: closed.livemode,
             account_id: Some(closed.account_id),
-            kind: "review.closed",
+            kind: EventType::ReviewClosed,
             object: object(&closed),
             previous_attributes: Some(json!({ "status": "open" })),
         },

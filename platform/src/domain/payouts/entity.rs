@@ -101,8 +101,7 @@ pub mod payout_batch {
         pub livemode: bool,
         pub rail: String,
         pub currency: String,
-        /// `created` (file written) or `sent` (the operator handed it to the bank).
-        pub status: String,
+        pub status: BatchStatus,
         /// Under `<data_dir>/payout_batches/`.
         pub file_name: String,
         pub entry_count: i32,
@@ -120,6 +119,34 @@ pub mod payout_batch {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    /// Where a bank file stands, stored and shown as its lower-case name.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, serde::Serialize)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+    #[serde(rename_all = "snake_case")]
+    pub enum BatchStatus {
+        /// The file is written.
+        #[sea_orm(string_value = "created")]
+        Created,
+        /// The operator handed it to the bank.
+        #[sea_orm(string_value = "sent")]
+        Sent,
+    }
+
+    impl BatchStatus {
+        pub fn as_str(self) -> &'static str {
+            match self {
+                BatchStatus::Created => "created",
+                BatchStatus::Sent => "sent",
+            }
+        }
+    }
+
+    impl std::fmt::Display for BatchStatus {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
 }
 
 /// The payout columns of `accounts`, and what the scheduler needs to pick accounts.

@@ -209,7 +209,7 @@ async fn batch_one(
         livemode: Set(livemode),
         rail: Set(rail.to_owned()),
         currency: Set(currency.to_owned()),
-        status: Set("created".to_owned()),
+        status: Set(crate::domain::payouts::entity::payout_batch::BatchStatus::Created),
         file_name: Set(file_name.clone()),
         entry_count: Set(i32::try_from(credits.len()).unwrap_or(i32::MAX)),
         total: Set(total),

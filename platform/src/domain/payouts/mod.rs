@@ -17,6 +17,7 @@ pub mod files;
 pub mod fx;
 pub mod view;
 
+use crate::infra::events::EventType;
 use agora_ledger::journal::{self, Owner};
 use agora_ledger::{AccountKind, AccountRef, Currency, LedgerError, LineSpec, NewEntry};
 use agora_onboarding::kyc::entities::external_account;
@@ -497,7 +498,8 @@ pub async fn create(
         Some(c) => (c.to, c.amount_minor),
         None => (new.currency, new.amount),
     };
-    if bank.status == "errored" {
+    if bank.status == agora_onboarding::kyc::entities::external_account::BankAccountStatus::Errored
+    {
         return Err(invalid(
             "destination",
             "bank_account_unusable",
@@ -643,7 +645,7 @@ pub async fn create(
     let created = find(db, livemode, id)
         .await?
         .ok_or_else(|| PayoutError::internal("payout vanished"))?;
-    event(db, "payout.created", &created, None, origin, now).await?;
+    event(db, EventType::PayoutCreated, &created, None, origin, now).await?;
     Ok(Some(created))
 }
 
@@ -681,7 +683,7 @@ async fn record_bt(
 
 async fn event(
     db: &impl ConnectionTrait,
-    kind: &str,
+    kind: EventType,
     p: &Payout,
     previous: Option<serde_json::Value>,
     origin: &Origin,
@@ -908,10 +910,10 @@ pub async fn transition(
         .await?
         .ok_or_else(|| PayoutError::internal("payout vanished"))?;
     let kind = match outcome {
-        Outcome::InTransit(_) => "payout.updated",
-        Outcome::Paid => "payout.paid",
-        Outcome::Failed(_) => "payout.failed",
-        Outcome::Canceled => "payout.canceled",
+        Outcome::InTransit(_) => EventType::PayoutUpdated,
+        Outcome::Paid => EventType::PayoutPaid,
+        Outcome::Failed(_) => EventType::PayoutFailed,
+        Outcome::Canceled => EventType::PayoutCanceled,
     };
     event(
         db,
@@ -962,7 +964,13 @@ async fn mark_bank_errored(
     origin: &Origin,
 ) -> Result<(), PayoutError> {
     external_account::Entity::update_many()
-        .col_expr(external_account::Column::Status, Expr::value("errored"))
+        .col_expr(
+            external_account::Column::Status,
+            Expr::value(
+                agora_onboarding::kyc::entities::external_account::BankAccountStatus::Errored
+                    .as_str(),
+            ),
+        )
         .col_expr(
             external_account::Column::FailureCode,
             Expr::value(code.as_str()),
@@ -1598,7 +1606,9 @@ fn scheduled_destination<'a>(
     let upper = currency.to_ascii_uppercase();
     let defaults = || banks.iter().filter(|b| b.default_for_currency);
     if let Some(own) = defaults().find(|b| b.currency == currency) {
-        if own.status == "errored" {
+        if own.status
+            == agora_onboarding::kyc::entities::external_account::BankAccountStatus::Errored
+        {
             return Err((
                 SkipReason::BankAccountErrored,
                 format!(
@@ -1610,8 +1620,12 @@ fn scheduled_destination<'a>(
         }
         return Ok(own);
     }
-    let mut usable: Vec<&external_account::Model> =
-        defaults().filter(|b| b.status != "errored").collect();
+    let mut usable: Vec<&external_account::Model> = defaults()
+        .filter(|b| {
+            b.status
+                != agora_onboarding::kyc::entities::external_account::BankAccountStatus::Errored
+        })
+        .collect();
     usable.sort_by_key(|b| (b.currency != default_currency, b.currency.clone()));
     usable.into_iter().next().ok_or_else(|| {
         (
@@ -1690,7 +1704,7 @@ async fn mark_arrived(
     let batch_ids: Vec<Uuid> = due.iter().filter_map(|p| p.batch_id).collect();
     let sent: std::collections::BTreeSet<Uuid> = scoped_batches(livemode)
         .filter(payout_batch::Column::Id.is_in(batch_ids))
-        .filter(payout_batch::Column::Status.eq("sent"))
+        .filter(payout_batch::Column::Status.eq(payout_batch::BatchStatus::Sent))
         .all(db)
         .await?
         .into_iter()

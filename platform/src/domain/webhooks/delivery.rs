@@ -6,6 +6,7 @@
 //! attempt, on SQLite and PostgreSQL alike, without row locks. A worker that dies holding a
 //! claim loses it when `locked_until` passes; the attempt is then made again (at least once).
 
+use crate::infra::events::EventType;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
@@ -408,7 +409,7 @@ async fn record(
                     NewEvent {
                         livemode: endpoint.livemode,
                         account_id: None,
-                        kind: "webhook_endpoint.disabled",
+                        kind: EventType::WebhookEndpointDisabled,
                         object,
                         previous_attributes: Some(serde_json::json!({"disabled": false})),
                     },

@@ -17,45 +17,103 @@ use uuid::Uuid;
 
 pub use entity::Model as Event;
 
-/// Every event type Agora records, by object. Webhook endpoints subscribe to these (exactly,
-/// or by a prefix pattern that matches at least one); [`record_at`] takes no other (checked in
-/// debug builds, and a test reads the sources for every type they name).
-pub const EVENT_TYPES: &[&str] = &[
-    "account.created",
-    "account.updated",
-    "account.external_account.created",
-    "account.external_account.updated",
-    "account.external_account.deleted",
-    "account.payout_settings.updated",
-    "capability.updated",
-    "review.opened",
-    "review.closed",
-    "fee_rule.created",
-    "fee_rule.updated",
-    "charge.succeeded",
-    "charge.pending",
-    "charge.failed",
-    "charge.captured",
-    "charge.refunded",
-    "charge.dispute.created",
-    "charge.dispute.closed",
-    "transfer.created",
-    "transfer.reversed",
-    "balance.available",
-    "payout.created",
-    "payout.updated",
-    "payout.paid",
-    "payout.failed",
-    "payout.canceled",
-    "webhook_endpoint.created",
-    "webhook_endpoint.updated",
-    "webhook_endpoint.deleted",
-    "webhook_endpoint.disabled",
-];
+/// Declares [`EventType`] and [`EVENT_TYPES`] from one list, so the enum, its wire names and
+/// the list the OpenAPI document and endpoint validation read cannot drift apart.
+macro_rules! event_types {
+    ($($variant:ident => $name:literal,)*) => {
+        /// Every event type Agora records, by object. Webhook endpoints subscribe to these
+        /// (exactly, or by a prefix pattern that matches at least one); [`record_at`] takes
+        /// no other. Serialised as its wire name (`charge.succeeded`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EventType {
+            $($variant,)*
+        }
+
+        impl EventType {
+            /// Every type, in the order of the list.
+            pub const ALL: &'static [EventType] = &[$(EventType::$variant,)*];
+
+            /// The wire name: `charge.succeeded`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(EventType::$variant => $name,)*
+                }
+            }
+
+            /// The Rust name, for the check that every type is recorded somewhere.
+            #[cfg(test)]
+            const fn variant_name(self) -> &'static str {
+                match self {
+                    $(EventType::$variant => stringify!($variant),)*
+                }
+            }
+        }
+
+        /// The wire names of [`EventType::ALL`].
+        pub const EVENT_TYPES: &[&str] = &[$($name,)*];
+    };
+}
+
+event_types! {
+    AccountCreated => "account.created",
+    AccountUpdated => "account.updated",
+    AccountExternalAccountCreated => "account.external_account.created",
+    AccountExternalAccountUpdated => "account.external_account.updated",
+    AccountExternalAccountDeleted => "account.external_account.deleted",
+    AccountPayoutSettingsUpdated => "account.payout_settings.updated",
+    CapabilityUpdated => "capability.updated",
+    ReviewOpened => "review.opened",
+    ReviewClosed => "review.closed",
+    FeeRuleCreated => "fee_rule.created",
+    FeeRuleUpdated => "fee_rule.updated",
+    ChargeSucceeded => "charge.succeeded",
+    ChargePending => "charge.pending",
+    ChargeFailed => "charge.failed",
+    ChargeCaptured => "charge.captured",
+    ChargeRefunded => "charge.refunded",
+    ChargeDisputeCreated => "charge.dispute.created",
+    ChargeDisputeClosed => "charge.dispute.closed",
+    TransferCreated => "transfer.created",
+    TransferReversed => "transfer.reversed",
+    BalanceAvailable => "balance.available",
+    PayoutCreated => "payout.created",
+    PayoutUpdated => "payout.updated",
+    PayoutPaid => "payout.paid",
+    PayoutFailed => "payout.failed",
+    PayoutCanceled => "payout.canceled",
+    WebhookEndpointCreated => "webhook_endpoint.created",
+    WebhookEndpointUpdated => "webhook_endpoint.updated",
+    WebhookEndpointDeleted => "webhook_endpoint.deleted",
+    WebhookEndpointDisabled => "webhook_endpoint.disabled",
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for EventType {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventType::ALL
+            .iter()
+            .copied()
+            .find(|t| t.as_str() == s)
+            .ok_or(())
+    }
+}
+
+impl serde::Serialize for EventType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
 
 /// Is `kind` one of [`EVENT_TYPES`]?
 pub fn is_event_type(kind: &str) -> bool {
-    EVENT_TYPES.contains(&kind)
+    kind.parse::<EventType>().is_ok()
 }
 
 /// Where a change came from, carried into its event so a platform can match events to calls.
@@ -65,10 +123,10 @@ pub struct Origin {
     pub idempotency_key: Option<String>,
 }
 
-pub struct NewEvent<'a> {
+pub struct NewEvent {
     pub livemode: bool,
     pub account_id: Option<Uuid>,
-    pub kind: &'a str,
+    pub kind: EventType,
     /// The object after the change, in its API shape.
     pub object: Value,
     /// For updates, the changed attributes' values before the change.
@@ -80,7 +138,7 @@ pub struct NewEvent<'a> {
 /// `now` to [`record_at`] instead.
 pub async fn record(
     db: &impl ConnectionTrait,
-    event: NewEvent<'_>,
+    event: NewEvent,
     origin: &Origin,
 ) -> Result<Event, DbErr> {
     let now = crate::infra::clock::now(db, event.livemode).await?;
@@ -91,15 +149,10 @@ pub async fn record(
 /// (`clock::now(db, event.livemode)`), and writes its webhook deliveries.
 pub async fn record_at(
     db: &impl ConnectionTrait,
-    event: NewEvent<'_>,
+    event: NewEvent,
     origin: &Origin,
     now: DateTime<Utc>,
 ) -> Result<Event, DbErr> {
-    debug_assert!(
-        is_event_type(event.kind),
-        "{} is not in events::EVENT_TYPES",
-        event.kind
-    );
     let mut data = Map::new();
     data.insert("object".to_owned(), event.object);
     if let Some(previous) = event.previous_attributes {
@@ -109,7 +162,7 @@ pub async fn record_at(
         id: Set(Uuid::now_v7()),
         livemode: Set(event.livemode),
         account_id: Set(event.account_id),
-        kind: Set(event.kind.to_owned()),
+        kind: Set(event.kind.as_str().to_owned()),
         data: Set(Value::Object(data)),
         request_id: Set(origin.request_id.clone()),
         idempotency_key: Set(origin.idempotency_key.clone()),
@@ -302,6 +355,46 @@ mod tests {
         assert_eq!(found, ["key.x", "raw \"q\"", "a\"b"]);
     }
 
+    /// The non-test part of every source file of the crate but this one.
+    fn sources_outside_this_file() -> Vec<String> {
+        let mut out = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir:?}: {e}")) {
+                let path = entry.map(|e| e.path()).unwrap_or_default();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|x| x == "rs")
+                    && !path.ends_with("infra/events/mod.rs")
+                {
+                    let source = std::fs::read_to_string(&path).unwrap_or_default();
+                    out.push(
+                        source
+                            .split("#[cfg(test)]")
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_enum_and_the_list_agree() {
+        assert_eq!(EventType::ALL.len(), EVENT_TYPES.len());
+        for (kind, name) in EventType::ALL.iter().zip(EVENT_TYPES) {
+            assert_eq!(kind.as_str(), *name);
+            assert_eq!(name.parse::<EventType>(), Ok(*kind));
+            assert_eq!(serde_json::to_value(kind).ok(), Some(json!(name)));
+        }
+        assert!("charge.nonsense".parse::<EventType>().is_err());
+    }
+
     #[test]
     fn every_event_type_the_code_names_is_listed() {
         let found = event_like_literals();
@@ -311,10 +404,13 @@ mod tests {
                 "{file} names {literal}: add it to EVENT_TYPES (or, if it is no event, to NOT_EVENT_TYPES here)"
             );
         }
-        // And every listed type is recorded somewhere.
-        for kind in EVENT_TYPES {
+        // And every type is recorded somewhere: some source outside this file names its
+        // variant (`EventType::ChargeSucceeded`).
+        let sources = sources_outside_this_file();
+        for kind in EventType::ALL {
+            let named = format!("EventType::{}", kind.variant_name());
             assert!(
-                found.iter().any(|(l, _)| l == kind),
+                sources.iter().any(|s| s.contains(&named)),
                 "{kind} is listed but nothing records it"
             );
         }
