@@ -5,7 +5,7 @@
 //! so a business change and its money movement commit together. On any error the caller must
 //! roll back: a failed guard leaves earlier statements of the entry applied until then.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -284,18 +284,25 @@ pub fn check_balanced(lines: &[LineSpec]) -> Result<(), LedgerError> {
     Ok(())
 }
 
-/// Finds or creates the ledger account (accounts are created on first use). Safe under
+/// Finds or creates the ledger accounts `refs` (accounts are created on first use), in two
+/// statements when all exist, four when some are new, whatever their number. Safe under
 /// concurrency: the unique key decides, the loser reads the winner's row.
-pub async fn ensure_account(
+async fn ensure_accounts(
     db: &impl ConnectionTrait,
     livemode: bool,
-    account: AccountRef,
+    refs: &BTreeSet<AccountRef>,
     now: DateTime<Utc>,
-) -> Result<Uuid, DbErr> {
-    if let Some(id) = find_account_id(db, livemode, account).await? {
-        return Ok(id);
+) -> Result<BTreeMap<AccountRef, Uuid>, DbErr> {
+    let mut ids = find_accounts(db, livemode, refs).await?;
+    let missing: BTreeSet<AccountRef> = refs
+        .iter()
+        .filter(|r| !ids.contains_key(r))
+        .copied()
+        .collect();
+    if missing.is_empty() {
+        return Ok(ids);
     }
-    let row = account::ActiveModel {
+    let rows = missing.iter().map(|account| account::ActiveModel {
         id: Set(Uuid::now_v7()),
         livemode: Set(livemode),
         owner_id: Set(account.owner.id()),
@@ -306,8 +313,8 @@ pub async fn ensure_account(
         pending_debits: Set(0),
         pending_credits: Set(0),
         created_at: Set(now),
-    };
-    account::Entity::insert(row)
+    });
+    account::Entity::insert_many(rows)
         .on_conflict(
             OnConflict::columns([
                 account::Column::Livemode,
@@ -320,17 +327,34 @@ pub async fn ensure_account(
         )
         .exec_without_returning(db)
         .await?;
-    find_account_id(db, livemode, account)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("ledger account {account}")))
+    ids.extend(find_accounts(db, livemode, &missing).await?);
+    match missing.iter().find(|r| !ids.contains_key(r)) {
+        Some(account) => Err(DbErr::RecordNotFound(format!("ledger account {account}"))),
+        None => Ok(ids),
+    }
 }
 
-async fn find_account_id(
+/// The ids of those of `refs` that exist, in one query.
+async fn find_accounts(
     db: &impl ConnectionTrait,
     livemode: bool,
-    account: AccountRef,
-) -> Result<Option<Uuid>, DbErr> {
-    Ok(account_row(db, livemode, account).await?.map(|a| a.id))
+    refs: &BTreeSet<AccountRef>,
+) -> Result<BTreeMap<AccountRef, Uuid>, DbErr> {
+    let owners: BTreeSet<Uuid> = refs.iter().map(|r| r.owner.id()).collect();
+    let kinds: BTreeSet<&str> = refs.iter().map(|r| r.kind.as_str()).collect();
+    let currencies: BTreeSet<&str> = refs.iter().map(|r| r.currency.code()).collect();
+    let rows = account::Entity::find()
+        .filter(account::Column::Livemode.eq(livemode))
+        .filter(account::Column::OwnerId.is_in(owners))
+        .filter(account::Column::Kind.is_in(kinds))
+        .filter(account::Column::Currency.is_in(currencies))
+        .all(db)
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| account_ref(row).map(|r| (r, row.id)))
+        .filter(|(r, _)| refs.contains(r))
+        .collect())
 }
 
 async fn account_row(
@@ -486,18 +510,18 @@ async fn insert_entry(
     status: EntryStatus,
     pending_id: Option<Uuid>,
 ) -> Result<(entry::Model, bool), LedgerError> {
-    let id = Uuid::now_v7();
-    let row = entry::ActiveModel {
-        id: Set(id),
-        livemode: Set(livemode),
-        key: Set(new.key.clone()),
-        kind: Set(new.kind.clone()),
-        source_id: Set(new.source_id),
-        status: Set(status),
-        pending_id: Set(pending_id),
-        effective_at: Set(new.effective_at),
-        created_at: Set(Utc::now()),
+    let model = entry::Model {
+        id: Uuid::now_v7(),
+        livemode,
+        key: new.key.clone(),
+        kind: new.kind.clone(),
+        source_id: new.source_id,
+        status,
+        pending_id,
+        effective_at: new.effective_at,
+        created_at: Utc::now(),
     };
+    let row: entry::ActiveModel = model.clone().into();
     let inserted = entry::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([entry::Column::Livemode, entry::Column::Key])
@@ -506,14 +530,17 @@ async fn insert_entry(
         )
         .exec_without_returning(db)
         .await?;
+    if inserted == 1 {
+        // The row is exactly what we wrote: no need to read it back.
+        return Ok((model, true));
+    }
     let found = entry::Entity::find()
         .filter(entry::Column::Livemode.eq(livemode))
         .filter(entry::Column::Key.eq(new.key.clone()))
         .one(db)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("journal entry {}", new.key)))?;
-    let mine = inserted == 1 && found.id == id;
-    Ok((found, mine))
+    Ok((found, false))
 }
 
 /// Inserts the lines (one multi-row statement) and applies their sums to each distinct
@@ -526,12 +553,8 @@ async fn write_lines(
     pending: bool,
     now: DateTime<Utc>,
 ) -> Result<(), LedgerError> {
-    let mut ids: BTreeMap<AccountRef, Uuid> = BTreeMap::new();
-    for l in lines {
-        if let std::collections::btree_map::Entry::Vacant(slot) = ids.entry(l.account) {
-            slot.insert(ensure_account(db, livemode, l.account, now).await?);
-        }
-    }
+    let refs: BTreeSet<AccountRef> = lines.iter().map(|l| l.account).collect();
+    let ids = ensure_accounts(db, livemode, &refs, now).await?;
     let rows: Vec<line::ActiveModel> = lines
         .iter()
         .map(|l| line::ActiveModel {
@@ -587,18 +610,77 @@ async fn write_lines(
             currency.code()
         );
     }
+    // Guarded accounts get a statement each (the guard is its condition, and which account
+    // lacked the funds must be known).
+    // PostgreSQL locks rows as it updates them: one UPDATE per account, in the one global order
+    // of `AccountRef` (platform before sellers), so two entries over the same hot accounts
+    // queue instead of deadlocking. (A multi-row UPDATE locks in its plan's scan order, and
+    // two of them deadlock under load.) SQLite has one writer and no row locks: there the
+    // unguarded accounts move in one statement.
+    let one_statement = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+    let mut together = Vec::new();
     for (account, (debits, credits, guarded)) in deltas {
-        apply_delta(
-            db,
-            ids[&account],
-            account,
-            debits,
-            credits,
-            pending,
-            guarded,
-        )
-        .await?;
+        if (guarded && !pending) || !one_statement {
+            apply_delta(
+                db,
+                ids[&account],
+                account,
+                debits,
+                credits,
+                pending,
+                guarded,
+            )
+            .await?;
+        } else {
+            together.push((ids[&account], debits, credits));
+        }
     }
+    apply_unguarded(db, together, pending).await
+}
+
+/// One relative UPDATE for every `(account id, debits, credits)`: `col = col + CASE id WHEN …
+/// THEN … END` (SQLite only: see `write_lines`).
+async fn apply_unguarded(
+    db: &impl ConnectionTrait,
+    mut moves: Vec<(Uuid, i64, i64)>,
+    pending: bool,
+) -> Result<(), LedgerError> {
+    let (dcol, ccol) = if pending {
+        (
+            account::Column::PendingDebits,
+            account::Column::PendingCredits,
+        )
+    } else {
+        (
+            account::Column::PostedDebits,
+            account::Column::PostedCredits,
+        )
+    };
+    moves.sort_unstable_by_key(|m| m.0);
+    let Some((first, rest)) = moves.split_first() else {
+        return Ok(());
+    };
+    let step = |col: account::Column, pick: fn(&(Uuid, i64, i64)) -> i64| {
+        let mut case = Expr::case(account::Column::Id.eq(first.0), pick(first));
+        for m in rest {
+            case = case.case(account::Column::Id.eq(m.0), pick(m));
+        }
+        let by_account: sea_orm::sea_query::SimpleExpr = case.finally(0i64).into();
+        Expr::col(col).add(by_account)
+    };
+    let result = account::Entity::update_many()
+        .col_expr(dcol, step(dcol, |m| m.1))
+        .col_expr(ccol, step(ccol, |m| m.2))
+        .filter(account::Column::Id.is_in(moves.iter().map(|m| m.0)))
+        .exec(db)
+        .await?;
+    // Every account exists (ensure_accounts): anything else is a bug, and half a move would
+    // break the books.
+    assert_eq!(
+        result.rows_affected,
+        moves.len() as u64,
+        "ledger: a balance update missed an account"
+    );
     Ok(())
 }
 
@@ -825,21 +907,29 @@ pub(crate) fn account_ref(a: &account::Model) -> Option<AccountRef> {
     })
 }
 
-/// Sum of the posted credits (or debits) to an account by entries of the given kinds effective
-/// in `[from, to)`: e.g. a seller's captured volume this month. One aggregate query.
-pub async fn posted_volume(
+/// The sum of each account's posted lines on `side` under entries of `kinds` effective in
+/// `[from, to)`, in two statements whatever the number of accounts; an account that does not
+/// exist yet has 0.
+pub async fn posted_volumes(
     db: &impl ConnectionTrait,
     livemode: bool,
-    account: AccountRef,
+    accounts: &BTreeSet<AccountRef>,
     side: Side,
     kinds: &[&str],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<i64, DbErr> {
-    let Some(account_id) = find_account_id(db, livemode, account).await? else {
-        return Ok(0);
-    };
+) -> Result<BTreeMap<AccountRef, i64>, DbErr> {
+    let mut out: BTreeMap<AccountRef, i64> = accounts.iter().map(|a| (*a, 0)).collect();
+    if accounts.is_empty() {
+        return Ok(out);
+    }
+    let ids = find_accounts(db, livemode, accounts).await?;
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let by_id: BTreeMap<Uuid, AccountRef> = ids.iter().map(|(r, id)| (*id, *r)).collect();
     let query = Query::select()
+        .column((line::Entity, line::Column::AccountId))
         // CAST: PostgreSQL sums BIGINT into NUMERIC.
         .expr_as(
             Expr::cust("CAST(COALESCE(SUM(journal_lines.amount_minor), 0) AS BIGINT)"),
@@ -851,18 +941,23 @@ pub async fn posted_volume(
             Expr::col((entry::Entity, entry::Column::Id))
                 .equals((line::Entity, line::Column::EntryId)),
         )
-        .and_where(Expr::col((line::Entity, line::Column::AccountId)).eq(account_id))
+        .and_where(Expr::col((line::Entity, line::Column::AccountId)).is_in(by_id.keys().copied()))
         .and_where(Expr::col((line::Entity, line::Column::Side)).eq(side.as_str()))
         .and_where(Expr::col((line::Entity, line::Column::Pending)).eq(false))
         .and_where(Expr::col((entry::Entity, entry::Column::Kind)).is_in(kinds.iter().copied()))
         .and_where(Expr::col((entry::Entity, entry::Column::EffectiveAt)).gte(from))
         .and_where(Expr::col((entry::Entity, entry::Column::EffectiveAt)).lt(to))
+        .group_by_col((line::Entity, line::Column::AccountId))
         .to_owned();
-    let row = db
-        .query_one(db.get_database_backend().build(&query))
+    let rows = db
+        .query_all(db.get_database_backend().build(&query))
         .await?;
-    match row {
-        Some(row) => row.try_get::<i64>("", "total"),
-        None => Ok(0),
+    for row in rows {
+        let id: Uuid = row.try_get("", "account_id")?;
+        let total: i64 = row.try_get("", "total")?;
+        if let Some(account) = by_id.get(&id) {
+            out.insert(*account, total);
+        }
     }
+    Ok(out)
 }

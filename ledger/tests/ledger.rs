@@ -409,29 +409,29 @@ async fn monthly_volume_sums_posted_lines_of_given_kinds() {
     }
     let from = Utc::now() - chrono::Duration::days(1);
     let to = Utc::now() + chrono::Duration::days(1);
-    let v = journal::posted_volume(
+    let v = journal::posted_volumes(
         &db,
         false,
-        s,
+        &[s].into(),
         agora_ledger::Side::Credit,
         &["charge.captured"],
         from,
         to,
     )
     .await
-    .unwrap();
+    .unwrap()[&s];
     assert_eq!(v, 300);
-    let none = journal::posted_volume(
+    let none = journal::posted_volumes(
         &db,
         false,
-        s,
+        &[s].into(),
         agora_ledger::Side::Credit,
         &["charge.captured"],
         to,
         to + chrono::Duration::days(1),
     )
     .await
-    .unwrap();
+    .unwrap()[&s];
     assert_eq!(none, 0);
 }
 

@@ -19,4 +19,5 @@ mod onboarding;
 mod payments;
 mod payouts;
 mod refunds_vat;
+mod statements;
 mod webhooks;

@@ -109,6 +109,9 @@ pub struct Config {
     pub shutdown_timeout_s: u64,
     /// HTTP worker threads; 0 means one per core.
     pub http_workers: usize,
+    /// Answer every request with `Server-Timing: db;dur=…;desc="N statements"` (off by
+    /// default: it tells clients how much database work a request took).
+    pub server_timing: bool,
     /// Days a captured charge's funds stay pending before they become available.
     pub settlement_delay_days: u32,
     /// Dispute fee a seller pays, in major units of the charge's currency (15 → 15.00 EUR).
@@ -216,6 +219,7 @@ impl Default for Config {
             request_timeout_ms: 10_000,
             shutdown_timeout_s: 30,
             http_workers: 0,
+            server_timing: false,
             settlement_delay_days: 2,
             dispute_fee: 15,
             rate_limit_per_second: 100,
@@ -278,6 +282,7 @@ pub const ENV_KEYS: &[&str] = &[
     "request_timeout_ms",
     "shutdown_timeout_s",
     "http_workers",
+    "server_timing",
     "settlement_delay_days",
     "dispute_fee",
     "rate_limit_per_second",

@@ -10,14 +10,17 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpResponse};
+use actix_web::{web, Error, HttpMessage, HttpResponse};
 use tracing::Instrument;
 use uuid::Uuid;
 
 use super::error::ApiError;
+use crate::adapters::state::AppState;
+use crate::infra::db::stats;
 use crate::infra::wire::ids::{self, IdKind};
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("request-id");
+const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
 
 pub use super::request_id::current_request_id;
 use super::request_id::REQUEST_ID;
@@ -33,6 +36,9 @@ pub async fn middleware(
     let started = Instant::now();
     let request_id = ids::encode(IdKind::Request, Uuid::now_v7());
     req.extensions_mut().insert(RequestId(request_id.clone()));
+    let server_timing = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.config.server_timing);
     let span = tracing::info_span!(
         "request",
         method = %req.method(),
@@ -40,11 +46,15 @@ pub async fn middleware(
         request_id = %request_id,
         status = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
+        db_statements = tracing::field::Empty,
+        db_ms = tracing::field::Empty,
     );
-    let result = REQUEST_ID
-        .scope(request_id.clone(), next.call(req))
-        .instrument(span.clone())
-        .await;
+    let (result, db_work) = stats::measured(
+        REQUEST_ID
+            .scope(request_id.clone(), next.call(req))
+            .instrument(span.clone()),
+    )
+    .await;
     let mut res = match result {
         Ok(res) => res.map_into_boxed_body(),
         // Handlers and extractors turn their errors into responses; only an error raised
@@ -72,7 +82,19 @@ pub async fn middleware(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
+    let db_ms = db_work.time.as_secs_f64() * 1000.0;
+    if server_timing {
+        let timing = format!(
+            "db;dur={db_ms:.3};desc=\"{} statements\"",
+            db_work.statements
+        );
+        if let Ok(value) = HeaderValue::from_str(&timing) {
+            res.headers_mut().insert(SERVER_TIMING, value);
+        }
+    }
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.record("db_statements", db_work.statements);
+    span.record("db_ms", db_ms);
     span.record("status", status.as_u16());
     span.record("latency_ms", latency_ms);
     span.in_scope(|| {

@@ -18,7 +18,7 @@ pub mod processor;
 pub mod view;
 
 use crate::infra::events::EventType;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use agora_ledger::journal::{self, Resolution};
 use agora_ledger::{AccountKind, AccountRef, Currency, LedgerError, LineSpec, NewEntry, Owner};
@@ -426,21 +426,44 @@ pub async fn monthly_volume(
     currency: Currency,
     at: DateTime<Utc>,
 ) -> Result<i64, DbErr> {
+    let volumes = monthly_volumes(db, livemode, &[seller], currency, at).await?;
+    Ok(volumes.get(&seller).copied().unwrap_or(0))
+}
+
+/// [`monthly_volume`] of each of `sellers`, in two statements however many there are.
+pub async fn monthly_volumes(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    sellers: &[Uuid],
+    currency: Currency,
+    at: DateTime<Utc>,
+) -> Result<BTreeMap<Uuid, i64>, DbErr> {
     use chrono::{Datelike, TimeZone};
     let start = Utc
         .with_ymd_and_hms(at.year(), at.month(), 1, 0, 0, 0)
         .single()
         .unwrap_or(at);
-    journal::posted_volume(
+    let accounts: BTreeSet<AccountRef> = sellers
+        .iter()
+        .map(|s| AccountRef::seller(*s, AccountKind::Pending, currency))
+        .collect();
+    let volumes = journal::posted_volumes(
         db,
         livemode,
-        AccountRef::seller(seller, AccountKind::Pending, currency),
+        &accounts,
         agora_ledger::Side::Credit,
         &[CAPTURE_KIND],
         start,
         at,
     )
-    .await
+    .await?;
+    Ok(volumes
+        .into_iter()
+        .filter_map(|(account, v)| match account.owner {
+            agora_ledger::Owner::Seller(id) => Some((id, v)),
+            agora_ledger::Owner::Platform => None,
+        })
+        .collect())
 }
 
 /// How long a cart's funds stay pending: its slowest seller's delay (each seller's own, or
@@ -544,6 +567,18 @@ async fn price_splits(
     sellers: &[agora_onboarding::accounts::Account],
 ) -> Result<Vec<Split>, PaymentError> {
     let mut rules = None;
+    // The volumes of every seller the rules will price, in one go.
+    let unpriced: Vec<Uuid> = new
+        .splits
+        .iter()
+        .filter(|s| s.application_fee_amount.is_none())
+        .map(|s| s.destination)
+        .collect();
+    let volumes = if unpriced.is_empty() {
+        BTreeMap::new()
+    } else {
+        monthly_volumes(db, livemode, &unpriced, new.currency, now).await?
+    };
     let mut priced = Vec::with_capacity(new.splits.len());
     for (s, seller) in new.splits.iter().zip(sellers) {
         if let Some(fee) = s.application_fee_amount {
@@ -564,7 +599,7 @@ async fn price_splits(
                     .map_err(|e| PaymentError::Db(DbErr::Custom(e.to_string())))?,
             ),
         };
-        let volume = monthly_volume(db, livemode, s.destination, new.currency, now).await?;
+        let volume = volumes.get(&s.destination).copied().unwrap_or(0);
         let input = crate::domain::fee_rules::QuoteInput {
             amount: s.amount,
             currency: new.currency,

@@ -2,6 +2,7 @@
 //! timeouts and SQLite pragmas set explicitly.
 
 pub mod page;
+pub mod stats;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -62,7 +63,9 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
             .idle_timeout(Duration::from_secs(600))
             .max_lifetime(Duration::from_secs(1800));
     }
-    Database::connect(options).await
+    let mut db = Database::connect(options).await?;
+    stats::install(&mut db);
+    Ok(db)
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
