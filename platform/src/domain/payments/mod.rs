@@ -765,16 +765,52 @@ pub async fn create_charge(
     Ok(Created { charge, decline })
 }
 
-/// Captures an authorised charge: `amount` (default all) of it; the rest is released. Each
-/// seller's part and fee shrink in proportion (largest remainder, so the parts add up).
+/// What `POST /v1/charges/{id}/capture` asks.
+#[derive(Debug, Clone, Copy)]
+pub struct NewCapture {
+    pub charge_id: Uuid,
+    /// Default: all that was authorised.
+    pub amount: Option<i64>,
+}
+
+/// Captures an authorised charge, start to end, in the caller's transaction at the mode's
+/// clock: `amount` (default all) of it; the rest is released. Each seller's part and fee
+/// shrink in proportion (largest remainder, so the parts add up). Resolves the authorisation
+/// in the ledger, updates the charge, writes its balance transactions and records
+/// `charge.captured`.
 pub async fn capture(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    settlement_delay: Duration,
+    new: NewCapture,
+    origin: &crate::infra::events::Origin,
+) -> Result<Charge, PaymentError> {
+    let now = crate::infra::clock::now(txn, livemode).await?;
+    let charge = capture_at(txn, livemode, now, settlement_delay, new).await?;
+    crate::infra::events::record_at(
+        txn,
+        crate::infra::events::NewEvent {
+            livemode,
+            account_id: charge.destination_id,
+            kind: "charge.captured",
+            object: view::ChargeObject::json(&charge)?,
+            previous_attributes: None,
+        },
+        origin,
+        now,
+    )
+    .await?;
+    Ok(charge)
+}
+
+async fn capture_at(
     db: &impl ConnectionTrait,
     livemode: bool,
     now: DateTime<Utc>,
     settlement_delay: Duration,
-    charge_id: Uuid,
-    amount: Option<i64>,
+    new: NewCapture,
 ) -> Result<Charge, PaymentError> {
+    let NewCapture { charge_id, amount } = new;
     let charge = find_charge(db, livemode, charge_id)
         .await?
         .ok_or(PaymentError::NotFound("charge"))?;
@@ -1326,7 +1362,35 @@ async fn taken_bts(
     Ok(rows)
 }
 
+/// A refund, start to end, in the caller's transaction at the mode's clock: checks the charge
+/// (`NotFound("charge")` when it is not in this mode), claims the amount on it, allocates it
+/// over what remains, claws it back in the ledger, writes the balance transactions and the
+/// refund, and records `charge.refunded` (the charge after the refund).
 pub async fn create_refund(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    new: NewRefund,
+    origin: &crate::infra::events::Origin,
+) -> Result<Refund, PaymentError> {
+    let now = crate::infra::clock::now(txn, livemode).await?;
+    let (refund, charge) = refund_at(txn, livemode, now, new).await?;
+    crate::infra::events::record_at(
+        txn,
+        crate::infra::events::NewEvent {
+            livemode,
+            account_id: charge.destination_id,
+            kind: "charge.refunded",
+            object: view::ChargeObject::json(&charge)?,
+            previous_attributes: None,
+        },
+        origin,
+        now,
+    )
+    .await?;
+    Ok(refund)
+}
+
+async fn refund_at(
     txn: &sea_orm::DatabaseTransaction,
     livemode: bool,
     now: DateTime<Utc>,
@@ -1466,9 +1530,45 @@ pub struct NewTransfer {
     pub metadata: BTreeMap<String, String>,
 }
 
-/// Moves money from the platform's available balance to a seller's; never more than the
+/// Moves money from the platform's available balance to a seller's, in the caller's
+/// transaction at the mode's clock, and records `transfer.created`; never more than the
 /// platform has (a guarded line, so concurrent transfers cannot overdraw it either).
 pub async fn create_transfer(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    new: NewTransfer,
+    origin: &crate::infra::events::Origin,
+) -> Result<Transfer, PaymentError> {
+    let now = crate::infra::clock::now(txn, livemode).await?;
+    let t = transfer_at(txn, livemode, now, new).await?;
+    record_transfer_event(txn, "transfer.created", &t, origin, now).await?;
+    Ok(t)
+}
+
+async fn record_transfer_event(
+    txn: &sea_orm::DatabaseTransaction,
+    kind: &'static str,
+    t: &Transfer,
+    origin: &crate::infra::events::Origin,
+    now: DateTime<Utc>,
+) -> Result<(), PaymentError> {
+    crate::infra::events::record_at(
+        txn,
+        crate::infra::events::NewEvent {
+            livemode: t.livemode,
+            account_id: Some(t.destination_id),
+            kind,
+            object: view::TransferObject::json(t)?,
+            previous_attributes: None,
+        },
+        origin,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn transfer_at(
     db: &impl ConnectionTrait,
     livemode: bool,
     now: DateTime<Utc>,
@@ -1598,10 +1698,31 @@ pub async fn create_transfer(
     .await?)
 }
 
-/// Reverses (part of) a transfer: the seller gives back to the platform. The seller's
-/// available balance may go negative (the negative-balance rule); the reversal can never exceed
-/// what is left of the transfer, also under concurrency (a conditional update decides).
+/// What `POST /v1/transfers/{id}/reversals` asks.
+#[derive(Debug, Clone, Copy)]
+pub struct NewReversal {
+    pub transfer_id: Uuid,
+    /// Default: all that is not yet reversed.
+    pub amount: Option<i64>,
+}
+
+/// Reverses (part of) a transfer, in the caller's transaction at the mode's clock, and records
+/// `transfer.reversed`: the seller gives back to the platform. The seller's available balance
+/// may go negative (the negative-balance rule); the reversal can never exceed what is left of
+/// the transfer, also under concurrency (a conditional update decides).
 pub async fn reverse_transfer(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    new: NewReversal,
+    origin: &crate::infra::events::Origin,
+) -> Result<Transfer, PaymentError> {
+    let now = crate::infra::clock::now(txn, livemode).await?;
+    let (t, _) = reversal_at(txn, livemode, now, new.transfer_id, new.amount).await?;
+    record_transfer_event(txn, "transfer.reversed", &t, origin, now).await?;
+    Ok(t)
+}
+
+async fn reversal_at(
     db: &impl ConnectionTrait,
     livemode: bool,
     now: DateTime<Utc>,
@@ -1989,9 +2110,46 @@ pub async fn open_dispute(
     Ok((dispute, charge))
 }
 
-/// Closes a dispute. Won: the disputed amount comes back (Cr the sellers' and platform's
-/// available, Dr clearing); the dispute fee stays paid. Lost: nothing moves.
+/// What `POST /v1/disputes/{id}/close` asks.
+#[derive(Debug, Clone, Copy)]
+pub struct DisputeClosing {
+    pub dispute_id: Uuid,
+    /// Won (the money comes back) or lost.
+    pub won: bool,
+}
+
+/// Closes a dispute in the caller's transaction at the mode's clock and records
+/// `charge.dispute.closed` (for the charge's destination). Won: the disputed amount comes
+/// back (Cr the sellers' and platform's available, Dr clearing); the dispute fee stays paid.
+/// Lost: nothing moves.
 pub async fn close_dispute(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    closing: DisputeClosing,
+    origin: &crate::infra::events::Origin,
+) -> Result<Dispute, PaymentError> {
+    let now = crate::infra::clock::now(txn, livemode).await?;
+    let d = close_at(txn, livemode, now, closing.dispute_id, closing.won).await?;
+    let account = find_charge(txn, livemode, d.charge_id)
+        .await?
+        .and_then(|c| c.destination_id);
+    crate::infra::events::record_at(
+        txn,
+        crate::infra::events::NewEvent {
+            livemode,
+            account_id: account,
+            kind: "charge.dispute.closed",
+            object: view::DisputeObject::json(&d)?,
+            previous_attributes: None,
+        },
+        origin,
+        now,
+    )
+    .await?;
+    Ok(d)
+}
+
+async fn close_at(
     db: &impl ConnectionTrait,
     livemode: bool,
     now: DateTime<Utc>,
