@@ -41,6 +41,9 @@ impl From<KycError> for ApiError {
                 message,
             } => ApiError::invalid(param, code, message),
             KycError::Missing { param, what, id } => ApiError::missing(param, what, &id),
+            KycError::NotFound { what, id } => ApiError::not_found(what, &id),
+            KycError::State { code, message } => ApiError::bad_request(code, message),
+            KycError::FileTooLarge => super::files::too_large(),
             KycError::Db(e) => ApiError::internal(e),
             KycError::Internal(e) => ApiError::internal(e),
         }

@@ -727,12 +727,8 @@ async fn review_page(
             rows.push((tr.s("review.id_number"), id.last4.clone()));
         }
     }
-    let banks = crate::adapters::api::external_accounts::live_banks(
-        &state.db,
-        account.livemode,
-        account.id,
-    )
-    .await?;
+    let banks =
+        crate::domain::kyc::banks::live_banks(&state.db, account.livemode, account.id).await?;
     if let Some(b) = banks.first() {
         rows.push((tr.s("review.bank"), b.last4.clone()));
     }
@@ -1055,8 +1051,9 @@ async fn apply(
     // file after a failed merge is harmless.
     let document = match (step, file) {
         (Step::Document, Some((bytes, filename))) => Some(
-            crate::adapters::api::files::save_identity_document(
-                state,
+            crate::domain::kyc::files::save_identity_document(
+                &state.db,
+                &state.kyc,
                 s.livemode,
                 Some(s.account_id),
                 &bytes,
@@ -1132,7 +1129,7 @@ async fn apply(
         }
         Step::Bank => {
             let get = |k: &str| values.get(k).filter(|v| !v.is_empty()).cloned();
-            let input = crate::adapters::api::external_accounts::CreateExternalAccountRequest {
+            let input = crate::domain::kyc::banks::NewBankAccount {
                 country: account.country.clone(),
                 currency: account.default_currency.clone(),
                 iban: get("iban"),
@@ -1143,7 +1140,7 @@ async fn apply(
                 account_holder_type: account.business_type.clone(),
                 default_for_currency: None,
             };
-            crate::adapters::api::external_accounts::add(state, &txn, account, &input, origin)
+            crate::domain::kyc::banks::add_to(&txn, &state.kyc.sealer, account, &input, origin)
                 .await?;
             txn.commit().await?;
             return Ok(());

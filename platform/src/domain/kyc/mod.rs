@@ -5,6 +5,7 @@
 //! Every function takes the caller's transaction, so a change, its new evaluation and its
 //! events commit together.
 
+pub mod banks;
 pub mod files;
 pub mod input;
 pub mod reviews;
@@ -45,6 +46,18 @@ pub enum KycError {
         what: &'static str,
         id: String,
     },
+    /// The object named in the path (`id`, its public id) is not in this mode.
+    NotFound {
+        what: &'static str,
+        id: String,
+    },
+    /// The request is valid but the account's state forbids it (rejected, too many banks).
+    State {
+        code: &'static str,
+        message: String,
+    },
+    /// An uploaded file is larger than `files::MAX_FILE_BYTES`.
+    FileTooLarge,
     Db(sea_orm::DbErr),
     /// A stored value cannot be read or written; never the caller's fault.
     Internal(String),
@@ -81,6 +94,9 @@ impl std::fmt::Display for KycError {
         match self {
             KycError::Invalid { code, message, .. } => write!(f, "{code}: {message}"),
             KycError::Missing { what, id, .. } => write!(f, "no such {what}: {id}"),
+            KycError::NotFound { what, id } => write!(f, "no such {what}: {id}"),
+            KycError::State { code, message } => write!(f, "{code}: {message}"),
+            KycError::FileTooLarge => write!(f, "file too large"),
             KycError::Db(e) => write!(f, "database: {e}"),
             KycError::Internal(e) => write!(f, "internal: {e}"),
         }
