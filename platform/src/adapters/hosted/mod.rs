@@ -1175,8 +1175,7 @@ async fn apply(
         company: form.company,
         tos_acceptance: form.tos_acceptance,
     };
-    crate::adapters::api::accounts::apply_kyc(state, &txn, account, &kyc, Some(&before), origin)
-        .await?;
+    crate::domain::kyc::apply(&txn, &state.kyc, account, &kyc, Some(&before), origin).await?;
     txn.commit().await?;
     Ok(())
 }
