@@ -8,6 +8,7 @@ use crate::adapters::gateway::error::{ApiError, ErrorType};
 use crate::domain::kyc::KycError;
 use crate::domain::payments::PaymentError;
 use crate::domain::payouts::PayoutError;
+use crate::domain::webhooks::endpoints::WebhookError;
 use crate::infra::email::EmailError;
 use crate::infra::wire::ids::{self, IdKind};
 
@@ -72,6 +73,23 @@ impl From<PayoutError> for ApiError {
             PayoutError::Email(e) => e.into(),
             PayoutError::Db(e) => ApiError::internal(e),
             PayoutError::Internal(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(err: WebhookError) -> Self {
+        match err {
+            WebhookError::NotFound { what, id } => ApiError::not_found(what, &id),
+            WebhookError::Missing { param, what, id } => ApiError::missing(param, what, &id),
+            WebhookError::Invalid {
+                param,
+                code,
+                message,
+            } => ApiError::invalid(param, code, message),
+            WebhookError::State { code, message } => ApiError::bad_request(code, message),
+            WebhookError::Db(e) => ApiError::internal(e),
+            WebhookError::Internal(e) => ApiError::internal(e),
         }
     }
 }
