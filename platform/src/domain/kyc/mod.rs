@@ -8,6 +8,7 @@
 pub mod banks;
 pub mod files;
 pub mod input;
+pub mod links;
 pub mod reviews;
 pub mod view;
 
