@@ -50,15 +50,56 @@ pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
 /// Most sellers in one cart.
 pub const MAX_SPLITS: usize = 100;
 
+/// Where in the caller's input a problem is. The domain says which field, typed; the adapters
+/// spell it as their callers wrote it (`splits[0].destination`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Amount,
+    ApplicationFeeAmount,
+    Destination,
+    PaymentMethod,
+    SourceTransaction,
+    /// The cart as a whole.
+    Splits,
+    /// One part of the cart's split `index`.
+    Split {
+        index: usize,
+        part: SplitField,
+    },
+}
+
+/// The parts of one split of a cart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitField {
+    Destination,
+    Amount,
+    ApplicationFeeAmount,
+}
+
+impl SplitField {
+    /// The same part of a single-destination charge, which has no `splits`.
+    fn single(self) -> Field {
+        match self {
+            SplitField::Destination => Field::Destination,
+            SplitField::Amount => Field::Amount,
+            SplitField::ApplicationFeeAmount => Field::ApplicationFeeAmount,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentError {
-    /// A parameter is wrong: `param` names it as the API caller wrote it.
+    /// An input value is wrong: `field` says which.
     #[error("{message}")]
     Invalid {
-        param: String,
+        field: Field,
         code: &'static str,
         message: String,
     },
+    /// An amount outside 1 to [`MAX_AMOUNT`] minor units (`amount_invalid`; the message names
+    /// the field as the caller wrote it).
+    #[error("amount out of range")]
+    AmountOutOfRange(Field),
     #[error("no such {0}")]
     NotFound(&'static str),
     /// The request is valid but the object's state forbids it (already captured, …).
@@ -71,9 +112,9 @@ pub enum PaymentError {
 }
 
 impl PaymentError {
-    fn invalid(param: &str, code: &'static str, message: impl Into<String>) -> Self {
+    fn invalid(field: Field, code: &'static str, message: impl Into<String>) -> Self {
         PaymentError::Invalid {
-            param: param.to_owned(),
+            field,
             code,
             message: message.into(),
         }
@@ -323,36 +364,30 @@ pub struct Created {
 
 fn check_splits(amount: i64, splits: &[Split], single: bool) -> Result<(), PaymentError> {
     if amount <= 0 || amount > MAX_AMOUNT {
-        return Err(PaymentError::invalid(
-            "amount",
-            "amount_invalid",
-            format!("amount must be between 1 and {MAX_AMOUNT} minor units"),
-        ));
+        return Err(PaymentError::AmountOutOfRange(Field::Amount));
     }
     if splits.is_empty() || splits.len() > MAX_SPLITS {
         return Err(PaymentError::invalid(
-            "splits",
+            Field::Splits,
             "splits_invalid",
             format!("give 1 to {MAX_SPLITS} splits"),
         ));
     }
     let mut sum: i64 = 0;
     for (i, s) in splits.iter().enumerate() {
-        let amount_param = split_param(single, i, "amount");
-        let fee_param = split_param(single, i, "application_fee_amount");
         if s.amount <= 0 || s.amount > MAX_AMOUNT {
-            return Err(PaymentError::invalid(
-                &amount_param,
-                "amount_invalid",
-                format!("{amount_param} must be between 1 and {MAX_AMOUNT} minor units"),
-            ));
+            return Err(PaymentError::AmountOutOfRange(split_field(
+                single,
+                i,
+                SplitField::Amount,
+            )));
         }
         if s.application_fee_amount < 0
             || s.tax_amount < 0
             || s.application_fee_amount + s.tax_amount > s.amount
         {
             return Err(PaymentError::invalid(
-                &fee_param,
+                split_field(single, i, SplitField::ApplicationFeeAmount),
                 "application_fee_invalid",
                 "application_fee_amount must be between 0 and the amount it is taken from",
             ));
@@ -361,18 +396,18 @@ fn check_splits(amount: i64, splits: &[Split], single: bool) -> Result<(), Payme
             // Each split is priced on its own (fixed parts, minimums): two splits to one seller
             // would charge it twice. A seller's part of a cart is one split.
             return Err(PaymentError::invalid(
-                &split_param(single, i, "destination"),
+                split_field(single, i, SplitField::Destination),
                 "splits_invalid",
                 "each seller may appear in one split only; give its whole part in that split",
             ));
         }
-        sum = sum
-            .checked_add(s.amount)
-            .ok_or_else(|| PaymentError::invalid("amount", "amount_invalid", "amount overflow"))?;
+        sum = sum.checked_add(s.amount).ok_or_else(|| {
+            PaymentError::invalid(Field::Amount, "amount_invalid", "amount overflow")
+        })?;
     }
     if sum != amount {
         return Err(PaymentError::invalid(
-            "splits",
+            Field::Splits,
             "splits_mismatch",
             format!("the splits add up to {sum}, but the charge amount is {amount}"),
         ));
@@ -473,13 +508,12 @@ fn slowest_delay(sellers: &[agora_onboarding::accounts::Account], default: Durat
         .unwrap_or(default)
 }
 
-/// The `param` naming split `i`'s `field` as the caller wrote it.
-fn split_param(single: bool, i: usize, field: &str) -> String {
-    match (single, field) {
-        (true, "destination") => "destination".to_owned(),
-        (true, "amount") => "amount".to_owned(),
-        (true, _) => "application_fee_amount".to_owned(),
-        (false, _) => format!("splits[{i}].{field}"),
+/// The field of split `i`'s `part`: of the cart's split, or of a single-destination charge.
+fn split_field(single: bool, i: usize, part: SplitField) -> Field {
+    if single {
+        part.single()
+    } else {
+        Field::Split { index: i, part }
     }
 }
 
@@ -502,10 +536,10 @@ async fn load_sellers(
         .collect();
     let mut sellers = Vec::with_capacity(splits.len());
     for (i, s) in splits.iter().enumerate() {
-        let param = split_param(single, i, "destination");
+        let field = split_field(single, i, SplitField::Destination);
         let Some(account) = found.get(&s.destination) else {
             return Err(PaymentError::invalid(
-                &param,
+                field,
                 "resource_missing",
                 "no such connected account in this mode",
             ));
@@ -521,7 +555,7 @@ async fn load_sellers(
                 .unwrap_or("requirements.fields_needed")
                 .to_owned();
             return Err(PaymentError::invalid(
-                &param,
+                field,
                 "account_charges_disabled",
                 format!(
                     "the connected account cannot take charges ({reason}); its requirements.currently_due lists what is missing"
@@ -621,7 +655,7 @@ pub async fn create_charge(
     let sellers = load_sellers(txn, livemode, &new.splits, new.single).await?;
     if matches!(new.method, PaymentMethod::TestToken(_)) && livemode {
         return Err(PaymentError::invalid(
-            "payment_method",
+            Field::PaymentMethod,
             "test_token_in_live_mode",
             "test payment methods work only with a test key",
         ));
@@ -830,14 +864,14 @@ async fn capture_at(
     let amount = amount.unwrap_or(charge.amount);
     if amount <= 0 {
         return Err(PaymentError::invalid(
-            "amount",
+            Field::Amount,
             "amount_invalid",
             "amount must be a positive integer number of minor units",
         ));
     }
     if amount > charge.amount {
         return Err(PaymentError::invalid(
-            "amount",
+            Field::Amount,
             "amount_too_large",
             format!("capture at most the authorised {}", charge.amount),
         ));
@@ -1418,7 +1452,7 @@ async fn refund_at(
     if let Some(amount) = new.amount {
         if amount <= 0 {
             return Err(PaymentError::invalid(
-                "amount",
+                Field::Amount,
                 "amount_invalid",
                 "amount must be a positive integer number of minor units",
             ));
@@ -1433,7 +1467,7 @@ async fn refund_at(
     let amount = new.amount.unwrap_or(remaining);
     if amount > remaining {
         return Err(PaymentError::invalid(
-            "amount",
+            Field::Amount,
             "amount_too_large",
             format!("refund at most the {remaining} not yet refunded"),
         ));
@@ -1455,7 +1489,7 @@ async fn refund_at(
         .await?;
     if claimed.rows_affected != 1 {
         return Err(PaymentError::invalid(
-            "amount",
+            Field::Amount,
             "amount_too_large",
             "the charge has been refunded meanwhile; less remains",
         ));
@@ -1575,23 +1609,19 @@ async fn transfer_at(
     new: NewTransfer,
 ) -> Result<Transfer, PaymentError> {
     if new.amount <= 0 || new.amount > MAX_AMOUNT {
-        return Err(PaymentError::invalid(
-            "amount",
-            "amount_invalid",
-            format!("amount must be between 1 and {MAX_AMOUNT} minor units"),
-        ));
+        return Err(PaymentError::AmountOutOfRange(Field::Amount));
     }
     match agora_onboarding::accounts::find(db, livemode, new.destination).await? {
         None => {
             return Err(PaymentError::invalid(
-                "destination",
+                Field::Destination,
                 "resource_missing",
                 "no such connected account in this mode",
             ))
         }
         Some(a) if a.rejected_reason.is_some() => {
             return Err(PaymentError::invalid(
-                "destination",
+                Field::Destination,
                 "account_rejected",
                 "the connected account was rejected and cannot receive transfers",
             ))
@@ -1604,14 +1634,14 @@ async fn transfer_at(
             Some(c) if c.captured && c.currency == new.currency.api_code() => {}
             Some(_) => {
                 return Err(PaymentError::invalid(
-                    "source_transaction",
+                    Field::SourceTransaction,
                     "source_transaction_invalid",
                     "the source charge must be captured and in the transfer's currency",
                 ))
             }
             None => {
                 return Err(PaymentError::invalid(
-                    "source_transaction",
+                    Field::SourceTransaction,
                     "resource_missing",
                     "no such charge in this mode",
                 ))
@@ -1647,7 +1677,7 @@ async fn transfer_at(
         Ok(_) => {}
         Err(LedgerError::InsufficientFunds(_)) => {
             return Err(PaymentError::invalid(
-                "amount",
+                Field::Amount,
                 "balance_insufficient",
                 "the platform's available balance in this currency is too low for this transfer",
             ))
@@ -1737,7 +1767,7 @@ async fn reversal_at(
     let left = t.amount - t.amount_reversed;
     if amount.is_some_and(|a| a <= 0) {
         return Err(PaymentError::invalid(
-            "amount",
+            Field::Amount,
             "amount_invalid",
             "amount must be a positive integer number of minor units",
         ));
@@ -1751,7 +1781,7 @@ async fn reversal_at(
     let amount = amount.unwrap_or(left);
     if amount > left {
         return Err(PaymentError::invalid(
-            "amount",
+            Field::Amount,
             "amount_too_large",
             format!("reverse at most the {left} not yet reversed"),
         ));
@@ -1770,7 +1800,7 @@ async fn reversal_at(
         .await?;
     if claimed.rows_affected != 1 {
         return Err(PaymentError::invalid(
-            "amount",
+            Field::Amount,
             "amount_too_large",
             "the transfer has been reversed meanwhile; less remains",
         ));

@@ -54,12 +54,8 @@ pub struct SettingsChange {
     pub paused: Option<bool>,
 }
 
-fn bad_schedule(field: &str, message: &str) -> PayoutError {
-    PayoutError::invalid(
-        format!("schedule.{field}"),
-        "parameter_invalid",
-        message.to_owned(),
-    )
+fn bad_schedule(param: &'static str, message: &str) -> PayoutError {
+    PayoutError::invalid(param, "parameter_invalid", message.to_owned())
 }
 
 /// Validates a schedule; returns the weekly and monthly anchors to store.
@@ -68,7 +64,7 @@ fn check_schedule(s: &ScheduleChange) -> Result<(Option<String>, Option<i32>), P
         "manual" | "daily" => {
             if s.weekly_anchor.is_some() || s.monthly_anchor.is_some() {
                 return Err(bad_schedule(
-                    "interval",
+                    "schedule.interval",
                     "anchors belong to weekly and monthly schedules",
                 ));
             }
@@ -77,13 +73,13 @@ fn check_schedule(s: &ScheduleChange) -> Result<(Option<String>, Option<i32>), P
         "weekly" => {
             let Some(a) = s.weekly_anchor.as_deref() else {
                 return Err(bad_schedule(
-                    "weekly_anchor",
+                    "schedule.weekly_anchor",
                     "weekly schedules need weekly_anchor (monday to friday)",
                 ));
             };
             if parse_weekday(a).is_none() || s.monthly_anchor.is_some() {
                 return Err(bad_schedule(
-                    "weekly_anchor",
+                    "schedule.weekly_anchor",
                     "weekly_anchor must be monday, tuesday, wednesday, thursday or friday",
                 ));
             }
@@ -94,12 +90,12 @@ fn check_schedule(s: &ScheduleChange) -> Result<(Option<String>, Option<i32>), P
                 Ok((None, i32::try_from(d).ok()))
             }
             _ => Err(bad_schedule(
-                "monthly_anchor",
+                "schedule.monthly_anchor",
                 "monthly schedules need monthly_anchor from 1 to 31",
             )),
         },
         _ => Err(bad_schedule(
-            "interval",
+            "schedule.interval",
             "interval must be manual, daily, weekly or monthly",
         )),
     }
