@@ -3,20 +3,15 @@
 //! such a link.
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use agora_onboarding::accounts::{self, Account};
-use agora_onboarding::links::{self, link};
-use base64::Engine;
-use chrono::Duration;
-use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::adapters::gateway::error::ApiError;
 use crate::adapters::gateway::{idempotency, Auth, JsonBody};
 use crate::adapters::state::AppState;
+use crate::domain::kyc::links::{create_link, seller_email, AccountLink, LinkSpec};
+use crate::domain::kyc::{self, KycError};
 use crate::infra::i18n::Locale;
 use crate::infra::wire::ids::{self, IdKind};
 
@@ -75,14 +70,6 @@ pub struct OnboardingEmailRequest {
     pub collect: Option<String>,
 }
 
-/// What a new link is for, checked.
-pub struct LinkSpec {
-    pub kind: &'static str,
-    pub collect: &'static str,
-    pub refresh_url: String,
-    pub return_url: String,
-}
-
 fn parse_url(param: &str, value: &str) -> Result<String, ApiError> {
     let bad = || {
         ApiError::invalid(
@@ -127,39 +114,7 @@ fn parse_kind(value: &str) -> Result<&'static str, ApiError> {
     }
 }
 
-/// Stores a new link for `account`, created and expiring by the account's mode's clock, and
-/// returns it with its URL (the only place the token ever appears).
-pub async fn create_link(
-    db: &impl ConnectionTrait,
-    public_url: &str,
-    account: &Account,
-    spec: &LinkSpec,
-    ttl_s: u64,
-) -> Result<(link::Model, String), ApiError> {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let now = crate::infra::clock::now(db, account.livemode).await?;
-    let ttl = Duration::seconds(i64::try_from(ttl_s).unwrap_or(i64::MAX).min(30 * 86_400));
-    let row = link::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        livemode: Set(account.livemode),
-        account_id: Set(account.id),
-        token_hash: Set(links::token_hash(&token)),
-        kind: Set(spec.kind.to_owned()),
-        collect: Set(spec.collect.to_owned()),
-        refresh_url: Set(spec.refresh_url.clone()),
-        return_url: Set(spec.return_url.clone()),
-        created_at: Set(now),
-        expires_at: Set(now + ttl),
-        used_at: Set(None),
-    }
-    .insert(db)
-    .await?;
-    Ok((row, format!("{public_url}/onboarding/link/{token}")))
-}
-
-fn link_object(row: &link::Model, url: &str) -> Value {
+fn link_object(row: &AccountLink, url: &str) -> Value {
     json!({
         "object": "account_link",
         "url": url,
@@ -192,9 +147,12 @@ pub async fn create(
         if auth.account.is_some_and(|acting| acting != id) {
             return Err(missing());
         }
-        let account = accounts::find(txn, auth.livemode, id)
-            .await?
-            .ok_or_else(missing)?;
+        let account = kyc::reload(txn, auth.livemode, id)
+            .await
+            .map_err(|e| match e {
+                KycError::NotFound { .. } => missing(),
+                other => other.into(),
+            })?;
         let spec = LinkSpec {
             kind: parse_kind(&input.kind)?,
             collect: parse_collect(input.collect.as_deref())?,
@@ -241,9 +199,7 @@ pub async fn onboarding_email(
         let input: OnboardingEmailRequest = body.parse()?;
         let id = ids::decode(IdKind::Account, &raw)
             .map_err(|_| ApiError::not_found("account", &raw))?;
-        let account = accounts::find(txn, auth.livemode, id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("account", &raw))?;
+        let account = kyc::reload(txn, auth.livemode, id).await?;
         let locale = match input.locale.as_deref() {
             None => Locale::En,
             Some(l) => Locale::parse(l).ok_or_else(|| {
@@ -283,21 +239,4 @@ pub async fn onboarding_email(
         }))
     })
     .await
-}
-
-/// Where the invitation goes: the account's email, else the individual's, else the
-/// company representative's.
-fn seller_email(account: &Account) -> Option<String> {
-    let profile = agora_onboarding::kyc::Profile::from_json(account.profile.as_ref());
-    account
-        .email
-        .clone()
-        .or_else(|| profile.individual.as_ref().and_then(|p| p.email.clone()))
-        .or_else(|| {
-            profile
-                .company
-                .as_ref()
-                .and_then(|c| c.representative.as_ref())
-                .and_then(|p| p.email.clone())
-        })
 }

@@ -1,14 +1,12 @@
 //! Connected accounts: `POST /v1/accounts`, `GET /v1/accounts/{id}`,
 //! `POST /v1/accounts/{id}`, `GET /v1/accounts`.
 
-use crate::infra::events::EventType;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use agora_ledger::Currency;
 use agora_onboarding::accounts::{
-    self, Account, AccountChanges, BusinessType, CountryCode, Email, NewAccount, Tag,
+    self, AccountChanges, BusinessType, CountryCode, Email, NewAccount, Tag,
 };
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{listing, parse_currency};
@@ -16,11 +14,9 @@ use crate::adapters::gateway::error::ApiError;
 use crate::adapters::gateway::metadata::MetadataParam;
 use crate::adapters::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::domain::kyc::input::{
-    self as kyc_input, BusinessProfileParams, CompanyParams, KycParams, PersonParams,
-    TosAcceptanceParams,
+    BusinessProfileParams, CompanyParams, KycParams, PersonParams, TosAcceptanceParams,
 };
-use crate::infra::clock;
-use crate::infra::events::{self, NewEvent};
+use crate::domain::{kyc, payouts};
 use crate::infra::wire::ids::IdKind;
 
 use crate::adapters::state::AppState;
@@ -238,24 +234,9 @@ pub async fn create(
             company: input.company,
             tos_acceptance: input.tos_acceptance,
         };
-        let now = clock::now(txn, auth.livemode).await?;
-        let account = accounts::create(txn, auth.livemode, now, new).await?;
-        let account = apply_kyc(&state, txn, account, &kyc, None, &origin).await?;
-        let object = AccountObject::json(&account)?;
-        events::record_at(
-            txn,
-            NewEvent {
-                livemode: auth.livemode,
-                account_id: Some(account.id),
-                kind: EventType::AccountCreated,
-                object: object.clone(),
-                previous_attributes: None,
-            },
-            &origin,
-            now,
-        )
-        .await?;
-        Ok(object)
+        let account =
+            kyc::create_account(txn, &state.kyc, auth.livemode, new, &kyc, &origin).await?;
+        Ok(AccountObject::json(&account)?)
     })
     .await
 }
@@ -317,9 +298,7 @@ pub async fn update(
     let origin = idempotency::origin(&req);
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input: UpdateAccountRequest = body.parse()?;
-        let current = accounts::find_for_update(txn, auth.livemode, id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("account", &raw))?;
+        let current = kyc::lock_account(txn, auth.livemode, id).await?;
         if let Some(country) = &input.country {
             if parse_country(country)?.as_str() != current.country {
                 return Err(ApiError::invalid(
@@ -390,43 +369,29 @@ pub async fn update(
                 "Only the platform can pause or resume an account's payouts.",
             ));
         }
-        let now = clock::now(txn, auth.livemode).await?;
-        let (before, after) = accounts::update(txn, auth.livemode, id, now, changes)
-            .await?
-            .ok_or_else(|| ApiError::not_found("account", &raw))?;
+        let (before, after) = kyc::change_account(txn, auth.livemode, id, changes).await?;
         let before = AccountObject::json(&before)?;
         let after = match payout_settings {
             Some(settings) => {
-                crate::adapters::api::payouts::apply_settings(
-                    txn,
-                    auth.livemode,
-                    id,
-                    &raw,
-                    settings,
-                )
-                .await
-                .map_err(|mut e| {
-                    e.param = e.param.map(|p| format!("settings.payouts.{p}"));
-                    e
-                })?;
-                accounts::find(txn, auth.livemode, id)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("account", &raw))?
+                payouts::change_settings(txn, auth.livemode, id, &settings.change())
+                    .await
+                    .map_err(|e| {
+                        let mut e = ApiError::from(e);
+                        e.param = e.param.map(|p| format!("settings.payouts.{p}"));
+                        e
+                    })?
+                    .ok_or_else(|| ApiError::not_found("account", &raw))?;
+                kyc::reload(txn, auth.livemode, id).await?
             }
             None => after,
         };
         let after = match deadline {
-            Some(deadline) => {
-                let mut model: accounts::entity::ActiveModel = after.into();
-                model.requirements_deadline = sea_orm::Set(deadline);
-                model.deadline_applied = sea_orm::Set(false);
-                sea_orm::ActiveModelTrait::update(model, txn).await?
-            }
+            Some(deadline) => kyc::set_deadline(txn, after, deadline).await?,
             None => after,
         };
         // Records account.updated (and capability.updated) for whatever changed; a no-op
         // update changes nothing, so it records no event.
-        let account = apply_kyc(&state, txn, after, &kyc, Some(&before), &origin).await?;
+        let account = kyc::apply(txn, &state.kyc, after, &kyc, Some(&before), &origin).await?;
         Ok(AccountObject::json(&account)?)
     })
     .await
@@ -458,41 +423,6 @@ pub async fn list(
         AccountObject::from_model,
     )
     .await
-}
-
-/// Merges the KYC parameters (refused as a whole on any bad value), screens whoever changed,
-/// saves and evaluates the account, and records the events of what changed since `before`.
-pub(crate) async fn apply_kyc(
-    state: &AppState,
-    txn: &sea_orm::DatabaseTransaction,
-    account: Account,
-    kyc: &KycParams,
-    before: Option<&Value>,
-    origin: &events::Origin,
-) -> Result<Account, ApiError> {
-    if kyc.is_empty() {
-        return Ok(crate::domain::kyc::refresh(txn, account, before, origin).await?);
-    }
-    if account.rejected_reason.is_some() {
-        return Err(ApiError::bad_request(
-            "account_rejected",
-            "This account was rejected and can no longer be changed.",
-        ));
-    }
-    let now = crate::infra::clock::now(txn, account.livemode).await?;
-    let ctx = kyc_input::Context {
-        runtime: &state.kyc,
-        livemode: account.livemode,
-        account_id: account.id,
-        country: &account.country,
-        now,
-    };
-    let profile = agora_onboarding::kyc::Profile::from_json(account.profile.as_ref());
-    let mut profile =
-        kyc_input::merge(txn, &ctx, account.business_type.as_deref(), profile, kyc).await?;
-    crate::domain::kyc::reviews::screen_and_queue(txn, &state.kyc, &account, &mut profile, origin)
-        .await?;
-    Ok(crate::domain::kyc::save_profile(txn, account, &profile, before, origin).await?)
 }
 
 #[utoipa::path(
@@ -527,20 +457,7 @@ pub async fn reject(
                 "reason must be fraud, terms_of_service or other",
             ));
         }
-        let account = accounts::find_for_update(txn, auth.livemode, id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("account", &raw))?;
-        if account.rejected_reason.is_some() {
-            return Err(ApiError::bad_request(
-                "account_already_rejected",
-                "This account is already rejected.",
-            ));
-        }
-        let before = AccountObject::json(&account)?;
-        let mut model: accounts::entity::ActiveModel = account.into();
-        model.rejected_reason = sea_orm::Set(Some(input.reason));
-        let account = sea_orm::ActiveModelTrait::update(model, txn).await?;
-        let account = crate::domain::kyc::refresh(txn, account, Some(&before), &origin).await?;
+        let account = kyc::reject(txn, auth.livemode, id, input.reason, &origin).await?;
         Ok(AccountObject::json(&account)?)
     })
     .await

@@ -1,7 +1,6 @@
 //! Charges: `POST /v1/charges`, `POST /v1/charges/{id}/capture`, `GET /v1/charges/{id}`,
 //! `GET /v1/charges`.
 
-use crate::infra::events::EventType;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::Duration;
@@ -20,7 +19,6 @@ use crate::adapters::state::AppState;
 use crate::domain::payments::processor::{PaymentMethod, Simulator, TEST_TOKENS};
 use crate::domain::payments::{self, Charge, NewCharge};
 use crate::infra::clock;
-use crate::infra::events::{self, NewEvent};
 
 pub use crate::domain::payments::view::{ChargeObject, SplitObject};
 use crate::infra::wire::ids::{self, IdKind};
@@ -122,16 +120,6 @@ fn visible_to(auth: &Auth, c: &Charge) -> bool {
     match auth.account {
         None => true,
         Some(acting) => payments::has_split(c, acting),
-    }
-}
-
-fn charge_event(kind: EventType, c: &Charge, object: Value) -> NewEvent {
-    NewEvent {
-        livemode: c.livemode,
-        account_id: c.destination_id,
-        kind,
-        object,
-        previous_attributes: None,
     }
 }
 
@@ -293,23 +281,17 @@ pub async fn capture(
     let delay = Duration::days(i64::from(state.config.settlement_delay_days));
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input: CaptureRequest = body.parse()?;
-        if payments::find_charge(txn, auth.livemode, id)
-            .await?
-            .is_none()
-        {
-            return Err(ApiError::not_found("charge", &raw));
-        }
-        let now = clock::now(txn, auth.livemode).await?;
-        let charge = payments::capture(txn, auth.livemode, now, delay, id, input.amount).await?;
-        let object = ChargeObject::json(&charge)?;
-        events::record_at(
-            txn,
-            charge_event(EventType::ChargeCaptured, &charge, object.clone()),
-            &origin,
-            now,
-        )
-        .await?;
-        Ok(object)
+        let new = payments::NewCapture {
+            charge_id: id,
+            amount: input.amount,
+        };
+        let charge = payments::capture(txn, auth.livemode, delay, new, &origin)
+            .await
+            .map_err(|e| match e {
+                payments::PaymentError::NotFound("charge") => ApiError::not_found("charge", &raw),
+                other => other.into(),
+            })?;
+        Ok(ChargeObject::json(&charge)?)
     })
     .await
 }

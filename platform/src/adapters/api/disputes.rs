@@ -2,7 +2,6 @@
 //! `POST /v1/test_helpers/charges/{id}/dispute`; `POST /v1/disputes/{id}/close`,
 //! `GET /v1/disputes`, `GET /v1/disputes/{id}`.
 
-use crate::infra::events::EventType;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -12,8 +11,6 @@ use crate::adapters::gateway::error::ApiError;
 use crate::adapters::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::adapters::state::AppState;
 use crate::domain::payments;
-use crate::infra::clock;
-use crate::infra::events::{self, NewEvent};
 use crate::infra::wire::ids::{self, IdKind};
 
 pub use crate::domain::payments::view::DisputeObject;
@@ -43,9 +40,6 @@ pub async fn test_dispute(
     let origin = idempotency::origin(&req);
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let _: Empty = body.parse()?;
-        if payments::find_charge(txn, false, id).await?.is_none() {
-            return Err(ApiError::not_found("charge", &raw));
-        }
         let d = payments::dispute_charge(
             txn,
             false,
@@ -54,7 +48,11 @@ pub async fn test_dispute(
             state.config.dispute_fee,
             &origin,
         )
-        .await?;
+        .await
+        .map_err(|e| match e {
+            payments::PaymentError::NotFound("charge") => ApiError::not_found("charge", &raw),
+            other => other.into(),
+        })?;
         Ok(DisputeObject::json(&d)?)
     })
     .await
@@ -105,31 +103,17 @@ pub async fn close(
                 ))
             }
         };
-        let now = clock::now(txn, auth.livemode).await?;
-        let d = payments::close_dispute(txn, auth.livemode, now, id, won)
+        let closing = payments::DisputeClosing {
+            dispute_id: id,
+            won,
+        };
+        let d = payments::close_dispute(txn, auth.livemode, closing, &origin)
             .await
             .map_err(|e| match e {
                 payments::PaymentError::NotFound(_) => ApiError::not_found("dispute", &raw),
                 other => other.into(),
             })?;
-        let object = DisputeObject::json(&d)?;
-        let account = payments::find_charge(txn, auth.livemode, d.charge_id)
-            .await?
-            .and_then(|c| c.destination_id);
-        events::record_at(
-            txn,
-            NewEvent {
-                livemode: auth.livemode,
-                account_id: account,
-                kind: EventType::ChargeDisputeClosed,
-                object: object.clone(),
-                previous_attributes: None,
-            },
-            &origin,
-            now,
-        )
-        .await?;
-        Ok(object)
+        Ok(DisputeObject::json(&d)?)
     })
     .await
 }

@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use agora_fees::{Conditions, Pricing, Quote, Rounding, Tier, TierMode, Tiers, Vat};
 use agora_ledger::Currency;
-use agora_onboarding::accounts::{self, CountryCode, Tag};
+use agora_onboarding::accounts::{CountryCode, Tag};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -380,14 +380,7 @@ async fn parse_conditions(
     }
     if !seller_ids.is_empty() {
         // A rule for a seller that does not exist (in this mode) is a mistake worth naming.
-        let found: Vec<Uuid> = accounts::scoped(livemode)
-            .select_only()
-            .column(accounts::entity::Column::Id)
-            .filter(accounts::entity::Column::Id.is_in(seller_ids.clone()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        if let Some(i) = seller_ids.iter().position(|id| !found.contains(id)) {
+        if let Some(i) = fee_rules::first_unknown_seller(db, livemode, &seller_ids).await? {
             return Err(ApiError::missing(
                 format!("conditions.seller_ids[{i}]"),
                 "account",

@@ -3,75 +3,17 @@
 
 use actix_multipart::Multipart;
 use actix_web::{get, post, web, HttpResponse};
-use agora_onboarding::kyc::entities::file;
 use futures_util::StreamExt;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
-use serde_json::{json, Value};
-use uuid::Uuid;
 
+use super::listing;
 use crate::adapters::gateway::error::{ApiError, ErrorType};
 use crate::adapters::gateway::Auth;
 use crate::adapters::state::AppState;
-use crate::domain::kyc::files::{self as store, IDENTITY_DOCUMENT, MAX_FILE_BYTES};
-use crate::infra::wire::ids::{self, IdKind};
+use crate::domain::kyc::files::{self as store, object, IDENTITY_DOCUMENT, MAX_FILE_BYTES};
+use crate::infra::wire::ids::IdKind;
 
 /// Longest `purpose` or file name read from the form.
 const MAX_FIELD_TEXT: usize = 255;
-
-fn object(f: &file::Model) -> Value {
-    json!({
-        "id": ids::encode(IdKind::File, f.id),
-        "object": "file",
-        "livemode": f.livemode,
-        "account": f.account_id.map(|a| ids::encode(IdKind::Account, a)),
-        "purpose": f.purpose,
-        "type": f.mime_type,
-        "size": f.size,
-        "sha256": f.sha256,
-        "filename": f.filename,
-        "created": super::timestamp(f.created_at),
-    })
-}
-
-/// Recognises, seals and stores an identity document and records its metadata. Shared by the
-/// API and the hosted onboarding pages, so both accept and refuse the same files.
-pub(crate) async fn save_identity_document(
-    state: &AppState,
-    livemode: bool,
-    account: Option<Uuid>,
-    bytes: &[u8],
-    filename: Option<String>,
-) -> Result<file::Model, ApiError> {
-    if bytes.len() > MAX_FILE_BYTES {
-        return Err(too_large());
-    }
-    let mime = store::recognise(bytes).ok_or_else(|| {
-        ApiError::invalid(
-            "file",
-            "file_type_invalid",
-            "the file is not a PNG, JPEG or PDF (recognised by its content, not its name)",
-        )
-    })?;
-    let id = Uuid::now_v7();
-    store::store(&state.kyc, id, bytes)
-        .await
-        .map_err(ApiError::internal)?;
-    let now = crate::infra::clock::now(&state.db, livemode).await?;
-    let row = file::ActiveModel {
-        id: Set(id),
-        livemode: Set(livemode),
-        account_id: Set(account),
-        purpose: Set(IDENTITY_DOCUMENT.to_owned()),
-        mime_type: Set(mime.to_owned()),
-        size: Set(i64::try_from(bytes.len()).unwrap_or(i64::MAX)),
-        sha256: Set(store::sha256_hex(bytes)),
-        filename: Set(filename),
-        created_at: Set(now),
-    }
-    .insert(&state.db)
-    .await?;
-    Ok(row)
-}
 
 pub(crate) fn too_large() -> ApiError {
     ApiError::new(
@@ -166,18 +108,16 @@ pub async fn create(
     }
     let (bytes, filename) = content
         .ok_or_else(|| ApiError::invalid("file", "parameter_missing", "file is required"))?;
-    let row = save_identity_document(&state, auth.livemode, auth.account, &bytes, filename).await?;
+    let row = store::save_identity_document(
+        &state.db,
+        &state.kyc,
+        auth.livemode,
+        auth.account,
+        &bytes,
+        filename,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(object(&row)))
-}
-
-async fn find(state: &AppState, auth: &Auth, raw: &str) -> Result<file::Model, ApiError> {
-    let id = ids::decode(IdKind::File, raw).map_err(|_| ApiError::not_found("file", raw))?;
-    file::Entity::find_by_id(id)
-        .filter(file::Column::Livemode.eq(auth.livemode))
-        .one(&state.db)
-        .await?
-        .filter(|f| auth.account.is_none() || auth.account == f.account_id)
-        .ok_or_else(|| ApiError::not_found("file", raw))
 }
 
 #[utoipa::path(
@@ -195,8 +135,14 @@ pub async fn retrieve(
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let f = find(&state, &auth, &path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(object(&f)))
+    listing::retrieve(
+        IdKind::File,
+        "file",
+        &path.into_inner(),
+        async |id| Ok(store::find(&state.db, auth.livemode, auth.account, id).await?),
+        |f| object(&f),
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -217,7 +163,11 @@ pub async fn contents(
 ) -> Result<HttpResponse, ApiError> {
     // Identity documents are for the operator's eyes: the platform's key only.
     auth.require_platform()?;
-    let f = find(&state, &auth, &path.into_inner()).await?;
+    let raw = path.into_inner();
+    let id = listing::path_id(IdKind::File, "file", &raw)?;
+    let f = store::find(&state.db, auth.livemode, auth.account, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("file", &raw))?;
     let bytes = store::load(&state.kyc, f.id)
         .await
         .map_err(ApiError::internal)?;

@@ -2,7 +2,6 @@
 //! its database.
 
 use actix_web::{get, web, HttpResponse};
-use sea_orm::ConnectionTrait;
 
 use crate::adapters::gateway::error::{ApiError, ErrorType};
 use crate::adapters::state::AppState;
@@ -23,7 +22,7 @@ pub async fn healthz() -> HttpResponse {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     // Bounded: a probe must answer even when the pool is exhausted or the network hangs.
-    let probe = state.db.execute_unprepared("SELECT 1");
+    let probe = crate::infra::db::ping(&state.db);
     match tokio::time::timeout(std::time::Duration::from_secs(2), probe).await {
         Ok(Ok(_)) => Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))),
         Ok(Err(e)) => {

@@ -61,6 +61,18 @@ pub async fn list<M, T: Serialize>(
     Ok(HttpResponse::Ok().json(ListBody::new(url, data, page.has_more)))
 }
 
+/// A list that always fits one page (a seller's bank accounts): no page parameters, every
+/// row `fetch` returns, `has_more` false.
+pub async fn whole<M, T: Serialize>(
+    url: &str,
+    fetch: impl AsyncFnOnce() -> Result<Vec<M>, ApiError>,
+    render: impl FnMut(&M) -> T,
+) -> Result<HttpResponse, ApiError> {
+    let rows = fetch().await?;
+    let data: Vec<T> = rows.iter().map(render).collect();
+    Ok(HttpResponse::Ok().json(ListBody::new(url, data, false)))
+}
+
 /// [`list`] over a domain query keyed by `id`, each row rendered on its own. `select` parses
 /// the filters and returns the domain's scoped query.
 pub async fn page<E, T: Serialize>(

@@ -4,12 +4,9 @@
 //! `…/{id}/file`, `POST …/{id}/mark_sent`); and test helpers
 //! (`POST /v1/test_helpers/payouts/{id}/pay|fail`, `POST /v1/test_helpers/payouts/run`).
 
-use crate::infra::events::EventType;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use agora_payouts::{FailureCode, Method};
 use chrono::{NaiveDate, NaiveTime};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -17,11 +14,11 @@ use super::{listing, parse_account_id, parse_currency};
 use crate::adapters::gateway::error::ApiError;
 use crate::adapters::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::adapters::state::AppState;
-use crate::domain::payouts::entity::{payout_batch, payout_settings};
-pub use crate::domain::payouts::view::PayoutObject;
+pub use crate::domain::payouts::view::{
+    PayoutBatchObject, PayoutObject, PayoutSettingsObject, ScheduleObject,
+};
 use crate::domain::payouts::{self, Outcome, Payout, PayoutBatch};
 use crate::infra::clock;
-use crate::infra::db::page::find_by_id;
 use crate::infra::wire::ids::{self, IdKind};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -265,12 +262,16 @@ async fn move_payout(
     let origin = idempotency::origin(req);
     idempotency::run(state, auth, req, body, async |txn| {
         let outcome = outcome(body)?;
-        let now = clock::now(txn, auth.livemode).await?;
-        let (after, notice) =
-            payouts::transition(txn, auth.livemode, now, id, outcome, &origin).await?;
-        if let Some(n) = notice {
-            payouts::queue_notice(txn, &state.config, &state.kyc.sealer, &n).await?;
-        }
+        let after = payouts::move_payout(
+            txn,
+            &state.config,
+            &state.kyc.sealer,
+            auth.livemode,
+            id,
+            outcome,
+            &origin,
+        )
+        .await?;
         Ok(PayoutObject::json(&after)?)
     })
     .await
@@ -518,43 +519,6 @@ pub async fn test_run(
     Ok(HttpResponse::Ok().json(run_json(as_of, dry_run, &report)))
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ScheduleObject {
-    /// `manual` (default), `daily`, `weekly` or `monthly`.
-    pub interval: String,
-    /// `monday` … `friday`, for weekly.
-    pub weekly_anchor: Option<String>,
-    /// 1 … 31 (29–31 mean the month's last day when shorter), for monthly.
-    pub monthly_anchor: Option<i32>,
-    /// Days funds stay in the balance after they became available before a scheduled payout
-    /// takes them (0–365; default 0).
-    pub delay_days: Option<i32>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PayoutSettingsObject {
-    #[schema(example = "payout_settings")]
-    pub object: &'static str,
-    pub account: String,
-    pub schedule: ScheduleObject,
-    /// The operator's stop: no payouts, manual or scheduled, while true.
-    pub paused: bool,
-}
-
-fn settings_object(s: &payouts::PayoutSettings) -> PayoutSettingsObject {
-    PayoutSettingsObject {
-        object: "payout_settings",
-        account: ids::encode(IdKind::Account, s.id),
-        schedule: ScheduleObject {
-            interval: s.payout_interval.clone(),
-            weekly_anchor: s.payout_weekly_anchor.clone(),
-            monthly_anchor: s.payout_monthly_anchor,
-            delay_days: s.payout_delay_days,
-        },
-        paused: s.payouts_paused,
-    }
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSettingsRequest {
@@ -594,7 +558,7 @@ pub async fn get_settings(
         .await?
         .filter(|s| auth.account.is_none_or(|a| a == s.id))
         .ok_or_else(|| ApiError::not_found("account", &raw))?;
-    Ok(HttpResponse::Ok().json(settings_object(&s)))
+    Ok(HttpResponse::Ok().json(PayoutSettingsObject::from_model(&s)))
 }
 
 #[utoipa::path(
@@ -618,170 +582,31 @@ pub async fn update_settings(
         ids::decode(IdKind::Account, &raw).map_err(|_| ApiError::not_found("account", &raw))?;
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input: UpdateSettingsRequest = body.parse()?;
-        let (before, after) = apply_settings(txn, auth.livemode, id, &raw, &input).await?;
-        let object = serde_json::to_value(settings_object(&after)).map_err(ApiError::internal)?;
-        if after != before {
-            let previous = crate::infra::events::previous_attributes(
-                &serde_json::to_value(settings_object(&before)).map_err(ApiError::internal)?,
-                &object,
-            );
-            crate::infra::events::record(
-                txn,
-                crate::infra::events::NewEvent {
-                    livemode: auth.livemode,
-                    account_id: Some(id),
-                    kind: EventType::AccountPayoutSettingsUpdated,
-                    object: object.clone(),
-                    previous_attributes: Some(previous),
-                },
-                &idempotency::origin(&req),
-            )
-            .await?;
-        }
-        Ok(object)
+        let after = payouts::update_settings(
+            txn,
+            auth.livemode,
+            id,
+            &input.change(),
+            &idempotency::origin(&req),
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found("account", &raw))?;
+        Ok(PayoutSettingsObject::json(&after)?)
     })
     .await
 }
 
-/// Applies a payout-settings change (schedule, pause) to an account; returns the settings
-/// before and after. Shared by `POST /v1/accounts/{id}/payout_settings` and the
-/// `settings.payouts` parameter of `POST /v1/accounts/{id}`.
-pub(crate) async fn apply_settings(
-    txn: &impl sea_orm::ConnectionTrait,
-    livemode: bool,
-    id: uuid::Uuid,
-    raw: &str,
-    input: &UpdateSettingsRequest,
-) -> Result<(payouts::PayoutSettings, payouts::PayoutSettings), ApiError> {
-    let before = payouts::settings(txn, livemode, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("account", raw))?;
-    let mut update = payout_settings::Entity::update_many();
-    if let Some(s) = &input.schedule {
-        let (weekly, monthly) = check_schedule(s)?;
-        let delay = match s.delay_days {
-            None => None,
-            Some(d) if (0..=i64::from(agora_payouts::schedule::MAX_DELAY_DAYS)).contains(&d) => {
-                Some(i32::try_from(d).unwrap_or(0))
-            }
-            Some(_) => {
-                return Err(ApiError::invalid(
-                    "schedule.delay_days",
-                    "parameter_invalid",
-                    "delay_days must be between 0 and 365",
-                ))
-            }
-        };
-        update = update
-            .col_expr(
-                payout_settings::Column::PayoutInterval,
-                Expr::value(s.interval.clone()),
-            )
-            .col_expr(
-                payout_settings::Column::PayoutWeeklyAnchor,
-                Expr::value(weekly),
-            )
-            .col_expr(
-                payout_settings::Column::PayoutMonthlyAnchor,
-                Expr::value(monthly),
-            )
-            .col_expr(payout_settings::Column::PayoutDelayDays, Expr::value(delay));
-    }
-    if let Some(p) = input.paused {
-        update = update.col_expr(payout_settings::Column::PayoutsPaused, Expr::value(p));
-    }
-    if input.schedule.is_some() || input.paused.is_some() {
-        update
-            .filter(payout_settings::Column::Id.eq(id))
-            .filter(payout_settings::Column::Livemode.eq(livemode))
-            .exec(txn)
-            .await?;
-    }
-    let after = payouts::settings(txn, livemode, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("account", raw))?;
-    Ok((before, after))
-}
-
-/// Validates a schedule; returns the weekly and monthly anchors to store.
-fn check_schedule(s: &ScheduleRequest) -> Result<(Option<String>, Option<i32>), ApiError> {
-    let bad = |param: &str, message: &str| {
-        Err(ApiError::invalid(
-            format!("schedule.{param}"),
-            "parameter_invalid",
-            message.to_owned(),
-        ))
-    };
-    match s.interval.as_str() {
-        "manual" | "daily" => {
-            if s.weekly_anchor.is_some() || s.monthly_anchor.is_some() {
-                return bad("interval", "anchors belong to weekly and monthly schedules");
-            }
-            Ok((None, None))
-        }
-        "weekly" => {
-            let Some(a) = s.weekly_anchor.as_deref() else {
-                return bad(
-                    "weekly_anchor",
-                    "weekly schedules need weekly_anchor (monday to friday)",
-                );
-            };
-            if payouts::parse_weekday(a).is_none() || s.monthly_anchor.is_some() {
-                return bad(
-                    "weekly_anchor",
-                    "weekly_anchor must be monday, tuesday, wednesday, thursday or friday",
-                );
-            }
-            Ok((Some(a.to_owned()), None))
-        }
-        "monthly" => match s.monthly_anchor {
-            Some(d) if (1..=31).contains(&d) && s.weekly_anchor.is_none() => {
-                Ok((None, i32::try_from(d).ok()))
-            }
-            _ => bad(
-                "monthly_anchor",
-                "monthly schedules need monthly_anchor from 1 to 31",
-            ),
-        },
-        _ => bad(
-            "interval",
-            "interval must be manual, daily, weekly or monthly",
-        ),
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PayoutBatchObject {
-    #[schema(example = "pob_01h455vb4pex5vsknk084sn02q")]
-    pub id: String,
-    #[schema(example = "payout_batch")]
-    pub object: &'static str,
-    pub livemode: bool,
-    pub created: String,
-    pub rail: String,
-    pub currency: String,
-    /// `created` (file written) or `sent` (handed to the bank).
-    pub status: String,
-    pub file_name: String,
-    pub entry_count: i32,
-    pub total: i64,
-    pub sent_at: Option<String>,
-}
-
-impl PayoutBatchObject {
-    pub fn from_model(b: &PayoutBatch) -> Self {
-        Self {
-            id: ids::encode(IdKind::PayoutBatch, b.id),
-            object: "payout_batch",
-            livemode: b.livemode,
-            created: super::timestamp(b.created_at),
-            rail: b.rail.clone(),
-            currency: b.currency.clone(),
-            status: b.status.as_str().to_owned(),
-            file_name: b.file_name.clone(),
-            entry_count: b.entry_count,
-            total: b.total,
-            sent_at: b.sent_at.map(super::timestamp),
+impl UpdateSettingsRequest {
+    /// The domain's change, checked there.
+    pub fn change(&self) -> payouts::SettingsChange {
+        payouts::SettingsChange {
+            schedule: self.schedule.as_ref().map(|s| payouts::ScheduleChange {
+                interval: s.interval.clone(),
+                weekly_anchor: s.weekly_anchor.clone(),
+                monthly_anchor: s.monthly_anchor,
+                delay_days: s.delay_days,
+            }),
+            paused: self.paused,
         }
     }
 }
@@ -789,7 +614,7 @@ impl PayoutBatchObject {
 async fn batch_of(state: &AppState, auth: &Auth, raw: &str) -> Result<PayoutBatch, ApiError> {
     auth.require_platform()?;
     let id = listing::path_id(IdKind::PayoutBatch, "payout_batch", raw)?;
-    find_by_id(&state.db, payouts::scoped_batches(auth.livemode), id)
+    payouts::find_batch(&state.db, auth.livemode, id)
         .await?
         .ok_or_else(|| ApiError::not_found("payout_batch", raw))
 }
@@ -892,34 +717,11 @@ pub async fn mark_sent(
     let b = batch_of(&state, &auth, &path.into_inner()).await?;
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let _: EmptyRequest = body.parse()?;
-        let now = clock::now(txn, auth.livemode).await?;
-        let done = payout_batch::Entity::update_many()
-            .col_expr(
-                payout_batch::Column::Status,
-                Expr::value(payout_batch::BatchStatus::Sent.as_str()),
-            )
-            .col_expr(payout_batch::Column::SentAt, Expr::value(now))
-            .filter(payout_batch::Column::Id.eq(b.id))
-            .filter(payout_batch::Column::Status.eq(payout_batch::BatchStatus::Created))
-            .exec(txn)
-            .await?;
-        if done.rows_affected != 1 {
-            return Err(ApiError::bad_request(
-                "payout_batch_already_sent",
-                "this batch is already marked sent",
-            ));
-        }
-        let after = payout_batch::Entity::find_by_id(b.id)
-            .one(txn)
-            .await?
-            .ok_or_else(|| ApiError::internal("batch vanished"))?;
+        let after = payouts::mark_batch_sent(txn, auth.livemode, b.id).await?;
         serde_json::to_value(PayoutBatchObject::from_model(&after)).map_err(ApiError::internal)
     })
     .await
 }
-
-/// Most balance transactions in one reconciliation report.
-const MAX_RECONCILIATION_ROWS: u64 = 10_000;
 
 #[utoipa::path(
     tag = "Payouts",
@@ -933,17 +735,8 @@ pub async fn reconciliation(
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::domain::payments::entity::balance_transaction::Column;
     let p = visible(&state, &auth, &path.into_inner()).await?;
-    let rows = crate::domain::payments::scoped_balance_transactions(
-        p.livemode,
-        agora_ledger::Owner::Seller(p.account_id),
-    )
-    .filter(payouts::reconciliation_condition(&state.db, &p).await?)
-    .order_by_asc(Column::Id)
-    .limit(MAX_RECONCILIATION_ROWS)
-    .all(&state.db)
-    .await?;
+    let rows = payouts::reconciliation_rows(&state.db, &p).await?;
     let mut out = String::from("balance_transaction,type,source,amount,fee,net,currency,created\n");
     for bt in rows {
         let kind = match bt.source_kind.as_str() {

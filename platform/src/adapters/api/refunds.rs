@@ -1,84 +1,18 @@
 //! Refunds: `POST /v1/refunds`, `GET /v1/refunds/{id}`, `GET /v1/refunds`.
 
-use crate::infra::events::EventType;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::charges::ChargeObject;
 use super::listing;
 use super::{check_text, MAX_SHORT_TEXT};
 use crate::adapters::gateway::error::ApiError;
 use crate::adapters::gateway::metadata::MetadataParam;
 use crate::adapters::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::adapters::state::AppState;
-use crate::domain::payments::{self, NewRefund, Refund, RefundShare};
-use crate::infra::clock;
-use crate::infra::events::{self, NewEvent};
+pub use crate::domain::payments::view::{RefundObject, RefundShareObject};
+use crate::domain::payments::{self, NewRefund, PaymentError};
 use crate::infra::wire::ids::{self, IdKind};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RefundShareObject {
-    pub destination: String,
-    /// Taken back from the seller.
-    pub seller_amount: i64,
-    /// Taken back from the platform's balance: its fee share (without VAT), or the whole part
-    /// when the platform bears the refund.
-    pub platform_amount: i64,
-    /// VAT on the platform's fee share, reversed from the platform's `tax_payable`.
-    pub tax_amount: i64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RefundObject {
-    #[schema(example = "re_01h455vb4pex5vsknk084sn02q")]
-    pub id: String,
-    #[schema(example = "refund")]
-    pub object: &'static str,
-    pub livemode: bool,
-    pub created: String,
-    pub amount: i64,
-    pub currency: String,
-    pub charge: String,
-    pub reason: Option<String>,
-    /// Always `succeeded`: refunds are recorded at once.
-    pub status: &'static str,
-    pub reverse_transfer: bool,
-    pub refund_application_fee: bool,
-    /// Who bore the refund, per seller of the charge.
-    pub allocation: Vec<RefundShareObject>,
-    pub metadata: std::collections::BTreeMap<String, String>,
-}
-
-impl RefundObject {
-    pub fn from_model(r: &Refund) -> Self {
-        let shares: Vec<RefundShare> =
-            serde_json::from_value(r.allocation.clone()).unwrap_or_default();
-        Self {
-            id: ids::encode(IdKind::Refund, r.id),
-            object: "refund",
-            livemode: r.livemode,
-            created: super::timestamp(r.created_at),
-            amount: r.amount,
-            currency: r.currency.clone(),
-            charge: ids::encode(IdKind::Charge, r.charge_id),
-            reason: r.reason.clone(),
-            status: "succeeded",
-            reverse_transfer: r.reverse_transfer,
-            refund_application_fee: r.refund_application_fee,
-            allocation: shares
-                .into_iter()
-                .map(|s| RefundShareObject {
-                    destination: ids::encode(IdKind::Account, s.destination),
-                    seller_amount: s.seller_amount,
-                    platform_amount: s.platform_amount,
-                    tax_amount: s.tax_amount,
-                })
-                .collect(),
-            metadata: serde_json::from_value(r.metadata.clone()).unwrap_or_default(),
-        }
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -136,46 +70,25 @@ pub async fn create(
             }
         }
         check_text("reason", &input.reason, MAX_SHORT_TEXT)?;
-        if payments::find_charge(txn, auth.livemode, charge_id)
-            .await?
-            .is_none()
-        {
-            return Err(ApiError::invalid(
-                "charge",
-                "resource_missing",
-                format!("No such charge: '{}'", input.charge),
-            ));
-        }
-        let now = clock::now(txn, auth.livemode).await?;
-        let (refund, charge) = payments::create_refund(
-            txn,
-            auth.livemode,
-            now,
-            NewRefund {
-                charge_id,
-                amount: input.amount,
-                reason: input.reason,
-                reverse_transfer: input.reverse_transfer.unwrap_or(true),
-                refund_application_fee: input.refund_application_fee.unwrap_or(true),
-                metadata: input.metadata.unwrap_or_default().into_new()?,
-            },
-        )
-        .await?;
-        let charge_object = ChargeObject::json(&charge)?;
-        events::record_at(
-            txn,
-            NewEvent {
-                livemode: auth.livemode,
-                account_id: charge.destination_id,
-                kind: EventType::ChargeRefunded,
-                object: charge_object,
-                previous_attributes: None,
-            },
-            &origin,
-            now,
-        )
-        .await?;
-        serde_json::to_value(RefundObject::from_model(&refund)).map_err(ApiError::internal)
+        let new = NewRefund {
+            charge_id,
+            amount: input.amount,
+            reason: input.reason,
+            reverse_transfer: input.reverse_transfer.unwrap_or(true),
+            refund_application_fee: input.refund_application_fee.unwrap_or(true),
+            metadata: input.metadata.unwrap_or_default().into_new()?,
+        };
+        let refund = payments::create_refund(txn, auth.livemode, new, &origin)
+            .await
+            .map_err(|e| match e {
+                PaymentError::NotFound("charge") => ApiError::invalid(
+                    "charge",
+                    "resource_missing",
+                    format!("No such charge: '{}'", input.charge),
+                ),
+                other => other.into(),
+            })?;
+        Ok(RefundObject::json(&refund)?)
     })
     .await
 }

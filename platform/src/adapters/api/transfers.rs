@@ -1,10 +1,8 @@
 //! Transfers from the platform's balance to a seller: `POST /v1/transfers`,
 //! `POST /v1/transfers/{id}/reversals`, `GET /v1/transfers/{id}`, `GET /v1/transfers`.
 
-use crate::infra::events::EventType;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::listing;
@@ -13,51 +11,9 @@ use crate::adapters::gateway::error::ApiError;
 use crate::adapters::gateway::metadata::MetadataParam;
 use crate::adapters::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::adapters::state::AppState;
-use crate::domain::payments::{self, NewTransfer, Transfer};
-use crate::infra::clock;
-use crate::infra::events::{self, NewEvent};
+pub use crate::domain::payments::view::TransferObject;
+use crate::domain::payments::{self, NewReversal, NewTransfer};
 use crate::infra::wire::ids::{self, IdKind};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TransferObject {
-    #[schema(example = "tr_01h455vb4pex5vsknk084sn02q")]
-    pub id: String,
-    #[schema(example = "transfer")]
-    pub object: &'static str,
-    pub livemode: bool,
-    pub created: String,
-    pub amount: i64,
-    pub currency: String,
-    pub destination: String,
-    pub source_transaction: Option<String>,
-    pub transfer_group: Option<String>,
-    pub amount_reversed: i64,
-    pub reversed: bool,
-    pub metadata: std::collections::BTreeMap<String, String>,
-}
-
-impl TransferObject {
-    pub fn from_model(t: &Transfer) -> Self {
-        Self {
-            id: ids::encode(IdKind::Transfer, t.id),
-            object: "transfer",
-            livemode: t.livemode,
-            created: super::timestamp(t.created_at),
-            amount: t.amount,
-            currency: t.currency.clone(),
-            destination: ids::encode(IdKind::Account, t.destination_id),
-            source_transaction: t.source_transaction.map(|c| ids::encode(IdKind::Charge, c)),
-            transfer_group: t.transfer_group.clone(),
-            amount_reversed: t.amount_reversed,
-            reversed: t.amount_reversed == t.amount,
-            metadata: serde_json::from_value(t.metadata.clone()).unwrap_or_default(),
-        }
-    }
-
-    fn json(t: &Transfer) -> Result<Value, ApiError> {
-        serde_json::to_value(Self::from_model(t)).map_err(ApiError::internal)
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -82,16 +38,6 @@ pub struct ReversalRequest {
     /// Default: all that is not yet reversed.
     #[schema(minimum = 1)]
     pub amount: Option<i64>,
-}
-
-fn event(kind: EventType, t: &Transfer, object: Value) -> NewEvent {
-    NewEvent {
-        livemode: t.livemode,
-        account_id: Some(t.destination_id),
-        kind,
-        object,
-        previous_attributes: None,
-    }
 }
 
 #[utoipa::path(
@@ -128,30 +74,16 @@ pub async fn create(
                 })
             })
             .transpose()?;
-        let now = clock::now(txn, auth.livemode).await?;
-        let t = payments::create_transfer(
-            txn,
-            auth.livemode,
-            now,
-            NewTransfer {
-                amount: input.amount,
-                currency,
-                destination,
-                source_transaction,
-                transfer_group: input.transfer_group,
-                metadata: input.metadata.unwrap_or_default().into_new()?,
-            },
-        )
-        .await?;
-        let object = TransferObject::json(&t)?;
-        events::record_at(
-            txn,
-            event(EventType::TransferCreated, &t, object.clone()),
-            &origin,
-            now,
-        )
-        .await?;
-        Ok(object)
+        let new = NewTransfer {
+            amount: input.amount,
+            currency,
+            destination,
+            source_transaction,
+            transfer_group: input.transfer_group,
+            metadata: input.metadata.unwrap_or_default().into_new()?,
+        };
+        let t = payments::create_transfer(txn, auth.livemode, new, &origin).await?;
+        Ok(TransferObject::json(&t)?)
     })
     .await
 }
@@ -181,22 +113,17 @@ pub async fn reverse(
     let origin = idempotency::origin(&req);
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input: ReversalRequest = body.parse()?;
-        let now = clock::now(txn, auth.livemode).await?;
-        let (t, _) = payments::reverse_transfer(txn, auth.livemode, now, id, input.amount)
+        let reversal = NewReversal {
+            transfer_id: id,
+            amount: input.amount,
+        };
+        let t = payments::reverse_transfer(txn, auth.livemode, reversal, &origin)
             .await
             .map_err(|e| match e {
                 payments::PaymentError::NotFound(_) => ApiError::not_found("transfer", &raw),
                 other => other.into(),
             })?;
-        let object = TransferObject::json(&t)?;
-        events::record_at(
-            txn,
-            event(EventType::TransferReversed, &t, object.clone()),
-            &origin,
-            now,
-        )
-        .await?;
-        Ok(object)
+        Ok(TransferObject::json(&t)?)
     })
     .await
 }

@@ -2,14 +2,8 @@
 //! list, `POST /v1/webhook_endpoints/{id}` (update), `DELETE`, `POST …/rotate_secret`, the
 //! delivery log `GET …/attempts`, and `POST /v1/events/{id}/redeliver`.
 
-use crate::infra::events::EventType;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter,
-};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -20,28 +14,23 @@ use crate::adapters::gateway::error::ApiError;
 use crate::adapters::gateway::metadata::MetadataParam;
 use crate::adapters::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::adapters::state::AppState;
-use crate::domain::webhooks::entity::{delivery as deliveries, endpoint as endpoints};
+use crate::domain::webhooks::endpoints::{self, Endpoint, EndpointChange, NewEndpoint};
 use crate::domain::webhooks::{self, ssrf};
-use crate::infra::clock;
-use crate::infra::db::page::find_by_id;
-use crate::infra::events::{self, NewEvent, Origin};
 use crate::infra::wire::ids::{self, IdKind};
 
 pub use crate::domain::webhooks::view::EndpointObject;
 
-impl EndpointObject {
-    fn json(endpoint: &endpoints::Model) -> Result<Value, ApiError> {
-        serde_json::to_value(Self::from_model(endpoint)).map_err(ApiError::internal)
-    }
+fn json(endpoint: &Endpoint) -> Result<Value, ApiError> {
+    serde_json::to_value(EndpointObject::from_model(endpoint)).map_err(ApiError::internal)
+}
 
-    /// The object plus its `secret` (in the clear, as made): the one response that shows it.
-    fn json_with_secret(endpoint: &endpoints::Model, secret: &str) -> Result<Value, ApiError> {
-        let mut value = Self::json(endpoint)?;
-        if let Some(map) = value.as_object_mut() {
-            map.insert("secret".to_owned(), Value::String(secret.to_owned()));
-        }
-        Ok(value)
+/// The object plus its `secret` (in the clear, as made): the one response that shows it.
+fn json_with_secret(endpoint: &Endpoint, secret: &str) -> Result<Value, ApiError> {
+    let mut value = json(endpoint)?;
+    if let Some(map) = value.as_object_mut() {
+        map.insert("secret".to_owned(), Value::String(secret.to_owned()));
     }
+    Ok(value)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -172,7 +161,7 @@ async fn check_url(raw: &str, livemode: bool) -> Result<String, ApiError> {
         .map_err(|message| ApiError::invalid("url", "url_invalid", message))
 }
 
-fn check_patterns(patterns: &[String]) -> Result<Value, ApiError> {
+fn check_patterns(patterns: &[String]) -> Result<Vec<String>, ApiError> {
     if patterns.is_empty() || patterns.len() > webhooks::MAX_ENABLED_EVENTS {
         return Err(ApiError::invalid(
             "enabled_events",
@@ -188,45 +177,11 @@ fn check_patterns(patterns: &[String]) -> Result<Value, ApiError> {
             ApiError::invalid(format!("enabled_events[{i}]"), "parameter_invalid", message)
         })?;
     }
-    Ok(json!(patterns))
+    Ok(patterns.to_vec())
 }
 
 fn check_description(description: &Option<String>) -> Result<(), ApiError> {
     super::check_text("description", description, super::MAX_TEXT)
-}
-
-async fn find(
-    db: &impl ConnectionTrait,
-    livemode: bool,
-    id: Uuid,
-    raw: &str,
-) -> Result<endpoints::Model, ApiError> {
-    find_by_id(db, webhooks::endpoints(livemode), id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("webhook_endpoint", raw))
-}
-
-async fn record(
-    txn: &impl ConnectionTrait,
-    livemode: bool,
-    origin: &Origin,
-    kind: EventType,
-    object: &Value,
-    previous: Option<Value>,
-) -> Result<(), ApiError> {
-    events::record(
-        txn,
-        NewEvent {
-            livemode,
-            account_id: None,
-            kind,
-            object: object.clone(),
-            previous_attributes: previous,
-        },
-        origin,
-    )
-    .await?;
-    Ok(())
 }
 
 #[utoipa::path(
@@ -260,49 +215,15 @@ pub async fn create(
         let enabled_events = check_patterns(&input.enabled_events)?;
         check_description(&input.description)?;
         let metadata = input.metadata.unwrap_or_default().into_new()?;
-        let count = endpoints::Entity::find()
-            .filter(endpoints::Column::Livemode.eq(auth.livemode))
-            .count(txn)
-            .await?;
-        if count >= webhooks::MAX_ENDPOINTS_PER_MODE {
-            return Err(ApiError::bad_request(
-                "limit_exceeded",
-                format!(
-                    "A mode can have at most {} webhook endpoints; delete one first.",
-                    webhooks::MAX_ENDPOINTS_PER_MODE
-                ),
-            ));
-        }
-        let now = clock::now(txn, auth.livemode).await?;
-        let secret = webhooks::new_secret();
-        let endpoint = endpoints::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            livemode: Set(auth.livemode),
-            url: Set(url),
-            enabled_events: Set(enabled_events),
-            description: Set(input.description.filter(|d| !d.is_empty())),
-            metadata: Set(json!(metadata)),
-            disabled: Set(false),
-            secret: Set(webhooks::seal_secret(&state.kyc.sealer, &secret)),
-            previous_secret: Set(None),
-            previous_secret_expires_at: Set(None),
-            failing_since: Set(None),
-            created_at: Set(now),
-        }
-        .insert(txn)
-        .await?;
-        let object = EndpointObject::json(&endpoint)?;
-        // The event carries the object without its secret.
-        record(
-            txn,
-            auth.livemode,
-            &origin,
-            EventType::WebhookEndpointCreated,
-            &object,
-            None,
-        )
-        .await?;
-        EndpointObject::json_with_secret(&endpoint, &secret)
+        let new = NewEndpoint {
+            url,
+            enabled_events,
+            description: input.description,
+            metadata,
+        };
+        let (endpoint, secret) =
+            endpoints::create(txn, &state.kyc.sealer, auth.livemode, new, &origin).await?;
+        json_with_secret(&endpoint, &secret)
     })
     .await
 }
@@ -392,46 +313,34 @@ pub async fn update(
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input = input?;
         let url = url.transpose()?;
-        let current = find(txn, auth.livemode, id, &raw).await?;
-        let before = EndpointObject::json(&current)?;
-        let mut model: endpoints::ActiveModel = current.clone().into();
-        if let Some(url) = url {
-            model.url = Set(url);
-        }
-        if let Some(patterns) = &input.enabled_events {
-            model.enabled_events = Set(check_patterns(patterns)?);
-        }
-        if input.description.is_some() {
-            check_description(&input.description)?;
-            model.description = Set(input.description.clone().filter(|d| !d.is_empty()));
-        }
-        if let Some(metadata) = &input.metadata {
-            let merged = metadata
-                .merge_into(serde_json::from_value(current.metadata.clone()).unwrap_or_default())?;
-            model.metadata = Set(json!(merged));
-        }
-        if let Some(disabled) = input.disabled {
-            model.disabled = Set(disabled);
-            if !disabled {
-                // A fresh start: the 3-day failure window counts from the next failure.
-                model.failing_since = Set(None);
-            }
-        }
-        let after = model.update(txn).await?;
-        let object = EndpointObject::json(&after)?;
-        let previous = events::previous_attributes(&before, &object);
-        if previous.as_object().is_some_and(|m| !m.is_empty()) {
-            record(
-                txn,
-                auth.livemode,
-                &origin,
-                EventType::WebhookEndpointUpdated,
-                &object,
-                Some(previous),
-            )
-            .await?;
-        }
-        Ok(object)
+        let after = endpoints::update(
+            txn,
+            auth.livemode,
+            id,
+            |current| {
+                let mut change = EndpointChange {
+                    url,
+                    ..EndpointChange::default()
+                };
+                if let Some(patterns) = &input.enabled_events {
+                    change.enabled_events = Some(check_patterns(patterns)?);
+                }
+                if input.description.is_some() {
+                    check_description(&input.description)?;
+                    change.description = input.description.clone();
+                }
+                if let Some(metadata) = &input.metadata {
+                    change.metadata = Some(metadata.merge_into(
+                        serde_json::from_value(current.metadata.clone()).unwrap_or_default(),
+                    )?);
+                }
+                change.disabled = input.disabled;
+                Ok::<_, ApiError>(change)
+            },
+            &origin,
+        )
+        .await?;
+        json(&after)
     })
     .await
 }
@@ -462,23 +371,7 @@ pub async fn delete(
     let origin = idempotency::origin(&req);
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let _: EmptyRequest = body.parse()?;
-        let current = find(txn, auth.livemode, id, &raw).await?;
-        // Pending deliveries go with it; the attempt log stays (it names the endpoint by id).
-        deliveries::Entity::delete_many()
-            .filter(deliveries::Column::EndpointId.eq(id))
-            .exec(txn)
-            .await?;
-        endpoints::Entity::delete_by_id(id).exec(txn).await?;
-        let object = EndpointObject::json(&current)?;
-        record(
-            txn,
-            auth.livemode,
-            &origin,
-            EventType::WebhookEndpointDeleted,
-            &object,
-            None,
-        )
-        .await?;
+        endpoints::delete(txn, auth.livemode, id, &origin).await?;
         Ok(json!({"id": raw, "object": "webhook_endpoint", "deleted": true}))
     })
     .await
@@ -509,17 +402,9 @@ pub async fn rotate_secret(
     let id = parse_id(&raw)?;
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let _: EmptyRequest = body.parse()?;
-        let current = find(txn, auth.livemode, id, &raw).await?;
-        let now = clock::now(txn, auth.livemode).await?;
-        let mut model: endpoints::ActiveModel = current.clone().into();
-        // One previous secret at a time: rotating again within 24 h retires the oldest.
-        model.previous_secret = Set(Some(current.secret.clone()));
-        model.previous_secret_expires_at = Set(Some(now + webhooks::ROTATION_OVERLAP));
-        let secret = webhooks::new_secret();
-        model.secret = Set(webhooks::seal_secret(&state.kyc.sealer, &secret));
-        let after = model.update(txn).await?;
-        // No event: nothing in the public object changed, and events never carry secrets.
-        EndpointObject::json_with_secret(&after, &secret)
+        let (after, secret) =
+            endpoints::rotate_secret(txn, &state.kyc.sealer, auth.livemode, id).await?;
+        json_with_secret(&after, &secret)
     })
     .await
 }
@@ -544,7 +429,9 @@ pub async fn attempts(
     let raw = path.into_inner();
     let id = parse_id(&raw)?;
     // Scopes the log to the caller's mode: the attempts table has no mode of its own.
-    find(&state.db, auth.livemode, id, &raw).await?;
+    endpoints::find(&state.db, auth.livemode, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook_endpoint", &raw))?;
     let ts = |t: Option<DateTime<Utc>>| t.map(super::timestamp);
     listing::page(
         &state.db,
@@ -595,59 +482,16 @@ pub async fn redeliver(
         ids::decode(IdKind::Event, &raw).map_err(|_| ApiError::not_found("event", &raw))?;
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input: RedeliverRequest = body.parse()?;
-        let event = events::scoped(auth.livemode, None)
-            .filter(events::entity::Column::Id.eq(event_id))
-            .one(txn)
-            .await?
-            .ok_or_else(|| ApiError::not_found("event", &raw))?;
-        let targets: Vec<Uuid> = match &input.endpoint {
-            Some(we) => {
-                let id = ids::decode(IdKind::WebhookEndpoint, we).map_err(|e| {
-                    ApiError::invalid("endpoint", "parameter_invalid", format!("Invalid endpoint: {e}"))
-                })?;
-                let endpoint = endpoints::Entity::find_by_id(id)
-                    .filter(endpoints::Column::Livemode.eq(auth.livemode))
-                    .one(txn)
-                    .await?
-                    .ok_or_else(|| ApiError::missing("endpoint", "webhook_endpoint", we))?;
-                if endpoint.disabled {
-                    return Err(ApiError::invalid("endpoint", "endpoint_disabled", "The endpoint is disabled; enable it first."));
-                }
-                if !webhooks::wants(&endpoint.enabled_events, &event.kind) {
-                    return Err(ApiError::invalid("endpoint", "event_not_enabled", format!("The endpoint does not listen for {}.", event.kind)));
-                }
-                vec![id]
-            }
-            None => endpoints::Entity::find()
-                .filter(endpoints::Column::Livemode.eq(auth.livemode))
-                .filter(endpoints::Column::Disabled.eq(false))
-                .all(txn)
-                .await?
-                .into_iter()
-                .filter(|e| webhooks::wants(&e.enabled_events, &event.kind))
-                .map(|e| e.id)
-                .collect(),
-        };
-        let now = clock::now(txn, auth.livemode).await?;
-        for endpoint_id in &targets {
-            // The (endpoint, event) row exists if the event was fanned out to it: start it
-            // over as a fresh delivery (a new 3-day window, the schedule from the start).
-            deliveries::Entity::insert(webhooks::pending_delivery(auth.livemode, *endpoint_id, event.id, now))
-                .on_conflict(
-                    OnConflict::columns([deliveries::Column::EndpointId, deliveries::Column::EventId])
-                        .update_columns([
-                            deliveries::Column::Status,
-                            deliveries::Column::Attempts,
-                            deliveries::Column::NextAttemptAt,
-                            deliveries::Column::LockedUntil,
-                            deliveries::Column::DeliveredAt,
-                            deliveries::Column::CreatedAt,
-                        ])
-                        .to_owned(),
+        let endpoint = input.endpoint.as_deref().map(|we| {
+            ids::decode(IdKind::WebhookEndpoint, we).map_err(|e| {
+                ApiError::invalid(
+                    "endpoint",
+                    "parameter_invalid",
+                    format!("Invalid endpoint: {e}"),
                 )
-                .exec_without_returning(txn)
-                .await?;
-        }
+            })
+        });
+        let targets = endpoints::redeliver(txn, auth.livemode, event_id, endpoint).await?;
         Ok(json!({
             "object": "event_redelivery",
             "event": raw,

@@ -25,18 +25,15 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::{from_fn, Next};
 use actix_web::web::BytesMut;
 use actix_web::{web, HttpRequest, HttpResponse};
-use agora_onboarding::accounts::{self, Account, AccountChanges, BusinessType};
-use agora_onboarding::links::{self, link, session, Opened};
+use agora_onboarding::accounts::{Account, AccountChanges, BusinessType};
+use agora_onboarding::links::{self, session};
 use askama::Template;
-use base64::Engine;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Utc;
 use futures_util::StreamExt;
-use rand::RngCore;
-use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
-use uuid::Uuid;
 
 use self::steps::{Due, FieldDef, Kind, Step};
 use crate::adapters::gateway::error::ApiError;
@@ -44,6 +41,7 @@ use crate::adapters::state::AppState;
 use crate::domain::kyc::input::{
     BusinessProfileParams, CompanyParams, KycParams, PersonParams, TosAcceptanceParams,
 };
+use crate::domain::kyc::links as kyc_links;
 use crate::domain::kyc::view::AccountObject;
 use crate::infra::events::Origin;
 use crate::infra::i18n::{Locale, Tr};
@@ -72,39 +70,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Deletes ended sessions and links past their retention ([`links::LINK_RETENTION_DAYS`]
-/// after expiry), `batch` rows per statement. `now` is real time (sessions); test-mode links
-/// are judged by the test clock. Returns (sessions, links) deleted.
-pub async fn sweep(
-    db: &impl sea_orm::ConnectionTrait,
-    now: DateTime<Utc>,
-    batch: u64,
-) -> Result<(u64, u64), sea_orm::DbErr> {
-    use sea_orm::ColumnTrait;
-    let sessions = crate::infra::db::delete_in_batches::<session::Entity>(
-        db,
-        session::Column::Id,
-        session::Column::ExpiresAt.lt(now),
-        batch,
-    )
-    .await?;
-    // Links live by their mode's clock: a test-mode link is judged by the test clock.
-    let cutoff = now - Duration::days(links::LINK_RETENTION_DAYS);
-    let test_cutoff = cutoff + crate::infra::clock::test_offset(db).await?;
-    let retired = crate::infra::db::delete_in_batches::<link::Entity>(
-        db,
-        link::Column::Id,
-        link::Column::Livemode
-            .eq(true)
-            .and(link::Column::ExpiresAt.lt(cutoff))
-            .or(link::Column::Livemode
-                .eq(false)
-                .and(link::Column::ExpiresAt.lt(test_cutoff))),
-        batch,
-    )
-    .await?;
-    Ok((sessions, retired))
-}
+pub use crate::domain::kyc::links::sweep;
 
 /// The policy of every page: nothing executes, styles and images come from us (and the
 /// logo's origin), nobody may frame us (clickjacking), no `<base>` tricks.
@@ -349,12 +315,6 @@ fn finish(state: &AppState, result: Result<HttpResponse, PageError>) -> HttpResp
 // ---------------------------------------------------------------------------------------
 // Sessions
 
-fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 fn accept_language(req: &HttpRequest) -> Locale {
     Locale::from_accept_language(
         req.headers()
@@ -384,9 +344,13 @@ async fn load_session(state: &AppState, req: &HttpRequest) -> Result<session::Mo
 }
 
 async fn load_account(state: &AppState, s: &session::Model) -> Result<Account, PageError> {
-    accounts::find(&state.db, s.livemode, s.account_id)
-        .await?
-        .ok_or_else(|| PageError::new(Problem::Expired, Locale::En))
+    match crate::domain::kyc::reload(&state.db, s.livemode, s.account_id).await {
+        Ok(account) => Ok(account),
+        Err(crate::domain::kyc::KycError::NotFound { .. }) => {
+            Err(PageError::new(Problem::Expired, Locale::En))
+        }
+        Err(e) => Err(ApiError::from(e).into()),
+    }
 }
 
 fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
@@ -424,36 +388,15 @@ async fn open_link(
         if token.len() > 128 {
             return Err(PageError::new(Problem::NotFound, locale));
         }
-        // The link lives by its mode's clock; the page session by real time.
-        let now = Utc::now();
-        let test_now = now + crate::infra::clock::test_offset(&state.db).await?;
-        let mode_now = |livemode: bool| if livemode { now } else { test_now };
-        let link = match links::open(&state.db, &token, mode_now).await? {
-            Opened::Unknown => return Err(PageError::new(Problem::NotFound, locale)),
-            Opened::Stale(link) => return Ok(see_other(&link.refresh_url)),
-            Opened::Fresh(link) => link,
+        let lang = query
+            .get("lang")
+            .and_then(|l| Locale::parse(l))
+            .map(|l| l.code().to_owned());
+        let cookie_token = match kyc_links::open(&state.db, &token, lang, SESSION_TTL_S).await? {
+            kyc_links::Opening::Unknown => return Err(PageError::new(Problem::NotFound, locale)),
+            kyc_links::Opening::Stale { refresh_url } => return Ok(see_other(&refresh_url)),
+            kyc_links::Opening::Fresh { session_token } => session_token,
         };
-        let cookie_token = random_token();
-        session::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            token_hash: Set(links::token_hash(&cookie_token)),
-            link_id: Set(link.id),
-            livemode: Set(link.livemode),
-            account_id: Set(link.account_id),
-            kind: Set(link.kind.clone()),
-            collect: Set(link.collect.clone()),
-            refresh_url: Set(link.refresh_url.clone()),
-            return_url: Set(link.return_url.clone()),
-            locale: Set(query
-                .get("lang")
-                .and_then(|l| Locale::parse(l))
-                .map(|l| l.code().to_owned())),
-            csrf_token: Set(random_token()),
-            created_at: Set(now),
-            expires_at: Set(now + Duration::seconds(SESSION_TTL_S)),
-        }
-        .insert(&state.db)
-        .await?;
         Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/onboarding"))
             .cookie(session_cookie(&state, cookie_token))
@@ -491,9 +434,7 @@ async fn show(
             .ok_or_else(|| PageError::new(Problem::NotFound, locale_of(&req, &s)))?;
         if let Some(lang) = query.lang.as_deref().and_then(Locale::parse) {
             // Remembered in the session; the redirect drops the query from the address bar.
-            let mut model: session::ActiveModel = s.clone().into();
-            model.locale = Set(Some(lang.code().to_owned()));
-            model.update(&state.db).await?;
+            kyc_links::set_session_locale(&state.db, &s, lang.code()).await?;
             return Ok(see_other(&format!("/onboarding/{}", step.slug())));
         }
         let account = load_account(&state, &s).await?;
@@ -727,12 +668,8 @@ async fn review_page(
             rows.push((tr.s("review.id_number"), id.last4.clone()));
         }
     }
-    let banks = crate::adapters::api::external_accounts::live_banks(
-        &state.db,
-        account.livemode,
-        account.id,
-    )
-    .await?;
+    let banks =
+        crate::domain::kyc::banks::live_banks(&state.db, account.livemode, account.id).await?;
     if let Some(b) = banks.first() {
         rows.push((tr.s("review.bank"), b.last4.clone()));
     }
@@ -1055,8 +992,9 @@ async fn apply(
     // file after a failed merge is harmless.
     let document = match (step, file) {
         (Step::Document, Some((bytes, filename))) => Some(
-            crate::adapters::api::files::save_identity_document(
-                state,
+            crate::domain::kyc::files::save_identity_document(
+                &state.db,
+                &state.kyc,
                 s.livemode,
                 Some(s.account_id),
                 &bytes,
@@ -1067,9 +1005,14 @@ async fn apply(
         _ => None,
     };
     let txn = state.db.begin().await?;
-    let account = accounts::find_for_update(&txn, s.livemode, s.account_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("account", "session"))?;
+    let account = crate::domain::kyc::lock_account(&txn, s.livemode, s.account_id)
+        .await
+        .map_err(|e| match e {
+            crate::domain::kyc::KycError::NotFound { .. } => {
+                ApiError::not_found("account", "session")
+            }
+            other => other.into(),
+        })?;
     let before = AccountObject::json(&account)?;
     let mut kyc_json = json!({});
     let mut account = account;
@@ -1082,12 +1025,10 @@ async fn apply(
                     business_type: Some(business_type),
                     ..AccountChanges::default()
                 };
-                let now = crate::infra::clock::now(&txn, s.livemode).await?;
-                if let Some((_, after)) =
-                    accounts::update(&txn, s.livemode, s.account_id, now, changes).await?
-                {
-                    account = after;
-                }
+                let (_, after) =
+                    crate::domain::kyc::change_account(&txn, s.livemode, s.account_id, changes)
+                        .await?;
+                account = after;
             }
             for d in defs
                 .iter()
@@ -1132,7 +1073,7 @@ async fn apply(
         }
         Step::Bank => {
             let get = |k: &str| values.get(k).filter(|v| !v.is_empty()).cloned();
-            let input = crate::adapters::api::external_accounts::CreateExternalAccountRequest {
+            let input = crate::domain::kyc::banks::NewBankAccount {
                 country: account.country.clone(),
                 currency: account.default_currency.clone(),
                 iban: get("iban"),
@@ -1143,7 +1084,7 @@ async fn apply(
                 account_holder_type: account.business_type.clone(),
                 default_for_currency: None,
             };
-            crate::adapters::api::external_accounts::add(state, &txn, account, &input, origin)
+            crate::domain::kyc::banks::add_to(&txn, &state.kyc.sealer, account, &input, origin)
                 .await?;
             txn.commit().await?;
             return Ok(());
@@ -1178,8 +1119,7 @@ async fn apply(
         company: form.company,
         tos_acceptance: form.tos_acceptance,
     };
-    crate::adapters::api::accounts::apply_kyc(state, &txn, account, &kyc, Some(&before), origin)
-        .await?;
+    crate::domain::kyc::apply(&txn, &state.kyc, account, &kyc, Some(&before), origin).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -599,3 +599,22 @@ pub async fn quote_for(
     let ctx = context_for(&account, input, monthly_volume);
     Ok(agora_fees::quote(&rules, &ctx)?)
 }
+
+/// The index of the first of `sellers` that is no account of this mode (a rule for a seller
+/// that does not exist is a mistake worth naming), or None when all exist.
+pub async fn first_unknown_seller(
+    db: &impl sea_orm::ConnectionTrait,
+    livemode: bool,
+    sellers: &[uuid::Uuid],
+) -> Result<Option<usize>, sea_orm::DbErr> {
+    use agora_onboarding::accounts;
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let found: Vec<uuid::Uuid> = accounts::scoped(livemode)
+        .select_only()
+        .column(accounts::entity::Column::Id)
+        .filter(accounts::entity::Column::Id.is_in(sellers.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(sellers.iter().position(|id| !found.contains(id)))
+}

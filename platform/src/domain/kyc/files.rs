@@ -5,10 +5,16 @@
 
 use std::path::PathBuf;
 
+use agora_onboarding::kyc::entities::file;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::Runtime;
+use super::{KycError, Runtime};
+use crate::infra::wire::ids::{self, IdKind};
+
+pub use file::Model as File;
 
 pub const IDENTITY_DOCUMENT: &str = "identity_document";
 /// Largest file accepted.
@@ -52,6 +58,79 @@ pub async fn store(runtime: &Runtime, id: Uuid, bytes: &[u8]) -> std::io::Result
 pub async fn load(runtime: &Runtime, id: Uuid) -> anyhow::Result<Vec<u8>> {
     let sealed = tokio::fs::read_to_string(path(runtime, id)).await?;
     Ok(runtime.sealer.open(PURPOSE, &sealed)?)
+}
+
+/// The API shape of a file's metadata (`file`).
+pub fn object(f: &File) -> Value {
+    json!({
+        "id": ids::encode(IdKind::File, f.id),
+        "object": "file",
+        "livemode": f.livemode,
+        "account": f.account_id.map(|a| ids::encode(IdKind::Account, a)),
+        "purpose": f.purpose,
+        "type": f.mime_type,
+        "size": f.size,
+        "sha256": f.sha256,
+        "filename": f.filename,
+        "created": crate::infra::wire::timestamp(f.created_at),
+    })
+}
+
+/// Recognises, seals and stores an identity document and records its metadata (at the mode's
+/// clock). The API and the hosted onboarding pages both come here, so both accept and refuse
+/// the same files.
+pub async fn save_identity_document(
+    db: &impl ConnectionTrait,
+    runtime: &Runtime,
+    livemode: bool,
+    account: Option<Uuid>,
+    bytes: &[u8],
+    filename: Option<String>,
+) -> Result<File, KycError> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(KycError::FileTooLarge);
+    }
+    let mime = recognise(bytes).ok_or_else(|| {
+        KycError::invalid(
+            "file",
+            "file_type_invalid",
+            "the file is not a PNG, JPEG or PDF (recognised by its content, not its name)",
+        )
+    })?;
+    let id = Uuid::now_v7();
+    store(runtime, id, bytes)
+        .await
+        .map_err(KycError::internal)?;
+    let now = crate::infra::clock::now(db, livemode).await?;
+    let row = file::ActiveModel {
+        id: Set(id),
+        livemode: Set(livemode),
+        account_id: Set(account),
+        purpose: Set(IDENTITY_DOCUMENT.to_owned()),
+        mime_type: Set(mime.to_owned()),
+        size: Set(i64::try_from(bytes.len()).unwrap_or(i64::MAX)),
+        sha256: Set(sha256_hex(bytes)),
+        filename: Set(filename),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(row)
+}
+
+/// A file of this mode the viewer may see: the platform (`viewer` None) sees every one, a
+/// seller those uploaded for it.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    viewer: Option<Uuid>,
+    id: Uuid,
+) -> Result<Option<File>, sea_orm::DbErr> {
+    Ok(file::Entity::find_by_id(id)
+        .filter(file::Column::Livemode.eq(livemode))
+        .one(db)
+        .await?
+        .filter(|f| viewer.is_none() || viewer == f.account_id))
 }
 
 #[cfg(test)]

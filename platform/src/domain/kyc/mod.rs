@@ -5,8 +5,10 @@
 //! Every function takes the caller's transaction, so a change, its new evaluation and its
 //! events commit together.
 
+pub mod banks;
 pub mod files;
 pub mod input;
+pub mod links;
 pub mod reviews;
 pub mod view;
 
@@ -46,6 +48,18 @@ pub enum KycError {
         what: &'static str,
         id: String,
     },
+    /// The object named in the path (`id`, its public id) is not in this mode.
+    NotFound {
+        what: &'static str,
+        id: String,
+    },
+    /// The request is valid but the account's state forbids it (rejected, too many banks).
+    State {
+        code: &'static str,
+        message: String,
+    },
+    /// An uploaded file is larger than `files::MAX_FILE_BYTES`.
+    FileTooLarge,
     Db(sea_orm::DbErr),
     /// A stored value cannot be read or written; never the caller's fault.
     Internal(String),
@@ -82,6 +96,9 @@ impl std::fmt::Display for KycError {
         match self {
             KycError::Invalid { code, message, .. } => write!(f, "{code}: {message}"),
             KycError::Missing { what, id, .. } => write!(f, "no such {what}: {id}"),
+            KycError::NotFound { what, id } => write!(f, "no such {what}: {id}"),
+            KycError::State { code, message } => write!(f, "{code}: {message}"),
+            KycError::FileTooLarge => write!(f, "file too large"),
             KycError::Db(e) => write!(f, "database: {e}"),
             KycError::Internal(e) => write!(f, "internal: {e}"),
         }
@@ -380,4 +397,152 @@ pub async fn apply_deadlines(
         applied += 1;
     }
     Ok(applied)
+}
+
+/// The account `id` of this mode, locked for the caller's change (a row lock on PostgreSQL;
+/// SQLite has one writer), or `NotFound`.
+pub async fn lock_account(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    id: uuid::Uuid,
+) -> Result<Account, KycError> {
+    accounts::find_for_update(txn, livemode, id)
+        .await?
+        .ok_or_else(|| KycError::NotFound {
+            what: "account",
+            id: crate::infra::wire::ids::encode(crate::infra::wire::ids::IdKind::Account, id),
+        })
+}
+
+/// The account `id` of this mode, read again in the caller's transaction.
+pub async fn reload(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    id: uuid::Uuid,
+) -> Result<Account, KycError> {
+    accounts::find(db, livemode, id)
+        .await?
+        .ok_or_else(|| KycError::NotFound {
+            what: "account",
+            id: crate::infra::wire::ids::encode(crate::infra::wire::ids::IdKind::Account, id),
+        })
+}
+
+/// Merges the KYC parameters (refused as a whole on any bad value), screens whoever changed,
+/// stores the profile and re-evaluates the account, recording what changed since `before`.
+/// With no KYC parameters, only re-evaluates. The API (create, update) and the hosted pages
+/// all come here.
+pub async fn apply(
+    txn: &sea_orm::DatabaseTransaction,
+    runtime: &Runtime,
+    account: Account,
+    kyc: &input::KycParams,
+    before: Option<&Value>,
+    origin: &Origin,
+) -> Result<Account, KycError> {
+    if kyc.is_empty() {
+        return refresh(txn, account, before, origin).await;
+    }
+    if account.rejected_reason.is_some() {
+        return Err(KycError::State {
+            code: "account_rejected",
+            message: "This account was rejected and can no longer be changed.".to_owned(),
+        });
+    }
+    let now = crate::infra::clock::now(txn, account.livemode).await?;
+    let ctx = input::Context {
+        runtime,
+        livemode: account.livemode,
+        account_id: account.id,
+        country: &account.country,
+        now,
+    };
+    let profile = Profile::from_json(account.profile.as_ref());
+    let mut profile =
+        input::merge(txn, &ctx, account.business_type.as_deref(), profile, kyc).await?;
+    reviews::screen_and_queue(txn, runtime, &account, &mut profile, origin).await?;
+    save_profile(txn, account, &profile, before, origin).await
+}
+
+/// Creates a connected account at the mode's clock, applies its KYC parameters ([`apply`])
+/// and records `account.created` (the account as it ends up).
+pub async fn create_account(
+    txn: &sea_orm::DatabaseTransaction,
+    runtime: &Runtime,
+    livemode: bool,
+    new: accounts::NewAccount,
+    kyc: &input::KycParams,
+    origin: &Origin,
+) -> Result<Account, KycError> {
+    let now = crate::infra::clock::now(txn, livemode).await?;
+    let account = accounts::create(txn, livemode, now, new).await?;
+    let account = apply(txn, runtime, account, kyc, None, origin).await?;
+    events::record_at(
+        txn,
+        NewEvent {
+            livemode,
+            account_id: Some(account.id),
+            kind: EventType::AccountCreated,
+            object: AccountObject::json(&account)?,
+            previous_attributes: None,
+        },
+        origin,
+        now,
+    )
+    .await?;
+    Ok(account)
+}
+
+/// Changes the account's own fields (email, business type, currency, metadata, tags, delay)
+/// at the mode's clock; returns the account before and after (no event: the caller's
+/// [`apply`] records what changed), or `NotFound`.
+pub async fn change_account(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    id: uuid::Uuid,
+    changes: accounts::AccountChanges,
+) -> Result<(Account, Account), KycError> {
+    let now = crate::infra::clock::now(txn, livemode).await?;
+    accounts::update(txn, livemode, id, now, changes)
+        .await?
+        .ok_or_else(|| KycError::NotFound {
+            what: "account",
+            id: crate::infra::wire::ids::encode(crate::infra::wire::ids::IdKind::Account, id),
+        })
+}
+
+/// Sets (or, with None, removes) the deadline after which what is eventually due is past due;
+/// the deadline pass applies it again.
+pub async fn set_deadline(
+    db: &impl ConnectionTrait,
+    account: Account,
+    deadline: Option<DateTime<Utc>>,
+) -> Result<Account, KycError> {
+    let mut model: accounts::entity::ActiveModel = account.into();
+    model.requirements_deadline = Set(deadline);
+    model.deadline_applied = Set(false);
+    Ok(model.update(db).await?)
+}
+
+/// Rejects the account `id` for `reason` (checked by the caller): it takes no more charges or
+/// payouts and can no longer be changed. Records what changed.
+pub async fn reject(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    id: uuid::Uuid,
+    reason: String,
+    origin: &Origin,
+) -> Result<Account, KycError> {
+    let account = lock_account(txn, livemode, id).await?;
+    if account.rejected_reason.is_some() {
+        return Err(KycError::State {
+            code: "account_already_rejected",
+            message: "This account is already rejected.".to_owned(),
+        });
+    }
+    let before = AccountObject::json(&account)?;
+    let mut model: accounts::entity::ActiveModel = account.into();
+    model.rejected_reason = Set(Some(reason));
+    let account = model.update(txn).await?;
+    refresh(txn, account, Some(&before), origin).await
 }

@@ -49,15 +49,56 @@ pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
 /// Most sellers in one cart.
 pub const MAX_SPLITS: usize = 100;
 
+/// Where in the caller's input a problem is. The domain says which field, typed; the adapters
+/// spell it as their callers wrote it (`splits[0].destination`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Amount,
+    ApplicationFeeAmount,
+    Destination,
+    PaymentMethod,
+    SourceTransaction,
+    /// The cart as a whole.
+    Splits,
+    /// One part of the cart's split `index`.
+    Split {
+        index: usize,
+        part: SplitField,
+    },
+}
+
+/// The parts of one split of a cart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitField {
+    Destination,
+    Amount,
+    ApplicationFeeAmount,
+}
+
+impl SplitField {
+    /// The same part of a single-destination charge, which has no `splits`.
+    fn single(self) -> Field {
+        match self {
+            SplitField::Destination => Field::Destination,
+            SplitField::Amount => Field::Amount,
+            SplitField::ApplicationFeeAmount => Field::ApplicationFeeAmount,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentError {
-    /// A parameter is wrong: `param` names it as the API caller wrote it.
+    /// An input value is wrong: `field` says which.
     #[error("{message}")]
     Invalid {
-        param: String,
+        field: Field,
         code: &'static str,
         message: String,
     },
+    /// An amount outside 1 to [`MAX_AMOUNT`] minor units (`amount_invalid`; the message names
+    /// the field as the caller wrote it).
+    #[error("amount out of range")]
+    AmountOutOfRange(Field),
     #[error("no such {0}")]
     NotFound(&'static str),
     /// The request is valid but the object's state forbids it (already captured, …).
@@ -70,9 +111,9 @@ pub enum PaymentError {
 }
 
 impl PaymentError {
-    fn invalid(param: &str, code: &'static str, message: impl Into<String>) -> Self {
+    fn invalid(field: Field, code: &'static str, message: impl Into<String>) -> Self {
         PaymentError::Invalid {
-            param: param.to_owned(),
+            field,
             code,
             message: message.into(),
         }
@@ -322,36 +363,30 @@ pub struct Created {
 
 fn check_splits(amount: i64, splits: &[Split], single: bool) -> Result<(), PaymentError> {
     if amount <= 0 || amount > MAX_AMOUNT {
-        return Err(PaymentError::invalid(
-            "amount",
-            "amount_invalid",
-            format!("amount must be between 1 and {MAX_AMOUNT} minor units"),
-        ));
+        return Err(PaymentError::AmountOutOfRange(Field::Amount));
     }
     if splits.is_empty() || splits.len() > MAX_SPLITS {
         return Err(PaymentError::invalid(
-            "splits",
+            Field::Splits,
             "splits_invalid",
             format!("give 1 to {MAX_SPLITS} splits"),
         ));
     }
     let mut sum: i64 = 0;
     for (i, s) in splits.iter().enumerate() {
-        let amount_param = split_param(single, i, "amount");
-        let fee_param = split_param(single, i, "application_fee_amount");
         if s.amount <= 0 || s.amount > MAX_AMOUNT {
-            return Err(PaymentError::invalid(
-                &amount_param,
-                "amount_invalid",
-                format!("{amount_param} must be between 1 and {MAX_AMOUNT} minor units"),
-            ));
+            return Err(PaymentError::AmountOutOfRange(split_field(
+                single,
+                i,
+                SplitField::Amount,
+            )));
         }
         if s.application_fee_amount < 0
             || s.tax_amount < 0
             || s.application_fee_amount + s.tax_amount > s.amount
         {
             return Err(PaymentError::invalid(
-                &fee_param,
+                split_field(single, i, SplitField::ApplicationFeeAmount),
                 "application_fee_invalid",
                 "application_fee_amount must be between 0 and the amount it is taken from",
             ));
@@ -360,18 +395,18 @@ fn check_splits(amount: i64, splits: &[Split], single: bool) -> Result<(), Payme
             // Each split is priced on its own (fixed parts, minimums): two splits to one seller
             // would charge it twice. A seller's part of a cart is one split.
             return Err(PaymentError::invalid(
-                &split_param(single, i, "destination"),
+                split_field(single, i, SplitField::Destination),
                 "splits_invalid",
                 "each seller may appear in one split only; give its whole part in that split",
             ));
         }
-        sum = sum
-            .checked_add(s.amount)
-            .ok_or_else(|| PaymentError::invalid("amount", "amount_invalid", "amount overflow"))?;
+        sum = sum.checked_add(s.amount).ok_or_else(|| {
+            PaymentError::invalid(Field::Amount, "amount_invalid", "amount overflow")
+        })?;
     }
     if sum != amount {
         return Err(PaymentError::invalid(
-            "splits",
+            Field::Splits,
             "splits_mismatch",
             format!("the splits add up to {sum}, but the charge amount is {amount}"),
         ));
@@ -495,13 +530,12 @@ fn slowest_delay(sellers: &[agora_onboarding::accounts::Account], default: Durat
         .unwrap_or(default)
 }
 
-/// The `param` naming split `i`'s `field` as the caller wrote it.
-fn split_param(single: bool, i: usize, field: &str) -> String {
-    match (single, field) {
-        (true, "destination") => "destination".to_owned(),
-        (true, "amount") => "amount".to_owned(),
-        (true, _) => "application_fee_amount".to_owned(),
-        (false, _) => format!("splits[{i}].{field}"),
+/// The field of split `i`'s `part`: of the cart's split, or of a single-destination charge.
+fn split_field(single: bool, i: usize, part: SplitField) -> Field {
+    if single {
+        part.single()
+    } else {
+        Field::Split { index: i, part }
     }
 }
 
@@ -524,10 +558,10 @@ async fn load_sellers(
         .collect();
     let mut sellers = Vec::with_capacity(splits.len());
     for (i, s) in splits.iter().enumerate() {
-        let param = split_param(single, i, "destination");
+        let field = split_field(single, i, SplitField::Destination);
         let Some(account) = found.get(&s.destination) else {
             return Err(PaymentError::invalid(
-                &param,
+                field,
                 "resource_missing",
                 "no such connected account in this mode",
             ));
@@ -543,7 +577,7 @@ async fn load_sellers(
                 .unwrap_or("requirements.fields_needed")
                 .to_owned();
             return Err(PaymentError::invalid(
-                &param,
+                field,
                 "account_charges_disabled",
                 format!(
                     "the connected account cannot take charges ({reason}); its requirements.currently_due lists what is missing"
@@ -655,7 +689,7 @@ pub async fn create_charge(
     let sellers = load_sellers(txn, livemode, &new.splits, new.single).await?;
     if matches!(new.method, PaymentMethod::TestToken(_)) && livemode {
         return Err(PaymentError::invalid(
-            "payment_method",
+            Field::PaymentMethod,
             "test_token_in_live_mode",
             "test payment methods work only with a test key",
         ));
@@ -799,16 +833,52 @@ pub async fn create_charge(
     Ok(Created { charge, decline })
 }
 
-/// Captures an authorised charge: `amount` (default all) of it; the rest is released. Each
-/// seller's part and fee shrink in proportion (largest remainder, so the parts add up).
+/// What `POST /v1/charges/{id}/capture` asks.
+#[derive(Debug, Clone, Copy)]
+pub struct NewCapture {
+    pub charge_id: Uuid,
+    /// Default: all that was authorised.
+    pub amount: Option<i64>,
+}
+
+/// Captures an authorised charge, start to end, in the caller's transaction at the mode's
+/// clock: `amount` (default all) of it; the rest is released. Each seller's part and fee
+/// shrink in proportion (largest remainder, so the parts add up). Resolves the authorisation
+/// in the ledger, updates the charge, writes its balance transactions and records
+/// `charge.captured`.
 pub async fn capture(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    settlement_delay: Duration,
+    new: NewCapture,
+    origin: &crate::infra::events::Origin,
+) -> Result<Charge, PaymentError> {
+    let now = crate::infra::clock::now(txn, livemode).await?;
+    let charge = capture_at(txn, livemode, now, settlement_delay, new).await?;
+    crate::infra::events::record_at(
+        txn,
+        crate::infra::events::NewEvent {
+            livemode,
+            account_id: charge.destination_id,
+            kind: EventType::ChargeCaptured,
+            object: view::ChargeObject::json(&charge)?,
+            previous_attributes: None,
+        },
+        origin,
+        now,
+    )
+    .await?;
+    Ok(charge)
+}
+
+async fn capture_at(
     db: &impl ConnectionTrait,
     livemode: bool,
     now: DateTime<Utc>,
     settlement_delay: Duration,
-    charge_id: Uuid,
-    amount: Option<i64>,
+    new: NewCapture,
 ) -> Result<Charge, PaymentError> {
+    let NewCapture { charge_id, amount } = new;
     let charge = find_charge(db, livemode, charge_id)
         .await?
         .ok_or(PaymentError::NotFound("charge"))?;
@@ -828,14 +898,14 @@ pub async fn capture(
     let amount = amount.unwrap_or(charge.amount);
     if amount <= 0 {
         return Err(PaymentError::invalid(
-            "amount",
+            Field::Amount,
             "amount_invalid",
             "amount must be a positive integer number of minor units",
         ));
     }
     if amount > charge.amount {
         return Err(PaymentError::invalid(
-            "amount",
+            Field::Amount,
             "amount_too_large",
             format!("capture at most the authorised {}", charge.amount),
         ));
@@ -1360,7 +1430,35 @@ async fn taken_bts(
     Ok(rows)
 }
 
+/// A refund, start to end, in the caller's transaction at the mode's clock: checks the charge
+/// (`NotFound("charge")` when it is not in this mode), claims the amount on it, allocates it
+/// over what remains, claws it back in the ledger, writes the balance transactions and the
+/// refund, and records `charge.refunded` (the charge after the refund).
 pub async fn create_refund(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    new: NewRefund,
+    origin: &crate::infra::events::Origin,
+) -> Result<Refund, PaymentError> {
+    let now = crate::infra::clock::now(txn, livemode).await?;
+    let (refund, charge) = refund_at(txn, livemode, now, new).await?;
+    crate::infra::events::record_at(
+        txn,
+        crate::infra::events::NewEvent {
+            livemode,
+            account_id: charge.destination_id,
+            kind: EventType::ChargeRefunded,
+            object: view::ChargeObject::json(&charge)?,
+            previous_attributes: None,
+        },
+        origin,
+        now,
+    )
+    .await?;
+    Ok(refund)
+}
+
+async fn refund_at(
     txn: &sea_orm::DatabaseTransaction,
     livemode: bool,
     now: DateTime<Utc>,
@@ -1388,7 +1486,7 @@ pub async fn create_refund(
     if let Some(amount) = new.amount {
         if amount <= 0 {
             return Err(PaymentError::invalid(
-                "amount",
+                Field::Amount,
                 "amount_invalid",
                 "amount must be a positive integer number of minor units",
             ));
@@ -1403,7 +1501,7 @@ pub async fn create_refund(
     let amount = new.amount.unwrap_or(remaining);
     if amount > remaining {
         return Err(PaymentError::invalid(
-            "amount",
+            Field::Amount,
             "amount_too_large",
             format!("refund at most the {remaining} not yet refunded"),
         ));
@@ -1425,7 +1523,7 @@ pub async fn create_refund(
         .await?;
     if claimed.rows_affected != 1 {
         return Err(PaymentError::invalid(
-            "amount",
+            Field::Amount,
             "amount_too_large",
             "the charge has been refunded meanwhile; less remains",
         ));
@@ -1500,32 +1598,64 @@ pub struct NewTransfer {
     pub metadata: BTreeMap<String, String>,
 }
 
-/// Moves money from the platform's available balance to a seller's; never more than the
+/// Moves money from the platform's available balance to a seller's, in the caller's
+/// transaction at the mode's clock, and records `transfer.created`; never more than the
 /// platform has (a guarded line, so concurrent transfers cannot overdraw it either).
 pub async fn create_transfer(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    new: NewTransfer,
+    origin: &crate::infra::events::Origin,
+) -> Result<Transfer, PaymentError> {
+    let now = crate::infra::clock::now(txn, livemode).await?;
+    let t = transfer_at(txn, livemode, now, new).await?;
+    record_transfer_event(txn, EventType::TransferCreated, &t, origin, now).await?;
+    Ok(t)
+}
+
+async fn record_transfer_event(
+    txn: &sea_orm::DatabaseTransaction,
+    kind: EventType,
+    t: &Transfer,
+    origin: &crate::infra::events::Origin,
+    now: DateTime<Utc>,
+) -> Result<(), PaymentError> {
+    crate::infra::events::record_at(
+        txn,
+        crate::infra::events::NewEvent {
+            livemode: t.livemode,
+            account_id: Some(t.destination_id),
+            kind,
+            object: view::TransferObject::json(t)?,
+            previous_attributes: None,
+        },
+        origin,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn transfer_at(
     db: &impl ConnectionTrait,
     livemode: bool,
     now: DateTime<Utc>,
     new: NewTransfer,
 ) -> Result<Transfer, PaymentError> {
     if new.amount <= 0 || new.amount > MAX_AMOUNT {
-        return Err(PaymentError::invalid(
-            "amount",
-            "amount_invalid",
-            format!("amount must be between 1 and {MAX_AMOUNT} minor units"),
-        ));
+        return Err(PaymentError::AmountOutOfRange(Field::Amount));
     }
     match agora_onboarding::accounts::find(db, livemode, new.destination).await? {
         None => {
             return Err(PaymentError::invalid(
-                "destination",
+                Field::Destination,
                 "resource_missing",
                 "no such connected account in this mode",
             ))
         }
         Some(a) if a.rejected_reason.is_some() => {
             return Err(PaymentError::invalid(
-                "destination",
+                Field::Destination,
                 "account_rejected",
                 "the connected account was rejected and cannot receive transfers",
             ))
@@ -1538,14 +1668,14 @@ pub async fn create_transfer(
             Some(c) if c.captured && c.currency == new.currency.api_code() => {}
             Some(_) => {
                 return Err(PaymentError::invalid(
-                    "source_transaction",
+                    Field::SourceTransaction,
                     "source_transaction_invalid",
                     "the source charge must be captured and in the transfer's currency",
                 ))
             }
             None => {
                 return Err(PaymentError::invalid(
-                    "source_transaction",
+                    Field::SourceTransaction,
                     "resource_missing",
                     "no such charge in this mode",
                 ))
@@ -1581,7 +1711,7 @@ pub async fn create_transfer(
         Ok(_) => {}
         Err(LedgerError::InsufficientFunds(_)) => {
             return Err(PaymentError::invalid(
-                "amount",
+                Field::Amount,
                 "balance_insufficient",
                 "the platform's available balance in this currency is too low for this transfer",
             ))
@@ -1632,10 +1762,31 @@ pub async fn create_transfer(
     .await?)
 }
 
-/// Reverses (part of) a transfer: the seller gives back to the platform. The seller's
-/// available balance may go negative (the negative-balance rule); the reversal can never exceed
-/// what is left of the transfer, also under concurrency (a conditional update decides).
+/// What `POST /v1/transfers/{id}/reversals` asks.
+#[derive(Debug, Clone, Copy)]
+pub struct NewReversal {
+    pub transfer_id: Uuid,
+    /// Default: all that is not yet reversed.
+    pub amount: Option<i64>,
+}
+
+/// Reverses (part of) a transfer, in the caller's transaction at the mode's clock, and records
+/// `transfer.reversed`: the seller gives back to the platform. The seller's available balance
+/// may go negative (the negative-balance rule); the reversal can never exceed what is left of
+/// the transfer, also under concurrency (a conditional update decides).
 pub async fn reverse_transfer(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    new: NewReversal,
+    origin: &crate::infra::events::Origin,
+) -> Result<Transfer, PaymentError> {
+    let now = crate::infra::clock::now(txn, livemode).await?;
+    let (t, _) = reversal_at(txn, livemode, now, new.transfer_id, new.amount).await?;
+    record_transfer_event(txn, EventType::TransferReversed, &t, origin, now).await?;
+    Ok(t)
+}
+
+async fn reversal_at(
     db: &impl ConnectionTrait,
     livemode: bool,
     now: DateTime<Utc>,
@@ -1650,7 +1801,7 @@ pub async fn reverse_transfer(
     let left = t.amount - t.amount_reversed;
     if amount.is_some_and(|a| a <= 0) {
         return Err(PaymentError::invalid(
-            "amount",
+            Field::Amount,
             "amount_invalid",
             "amount must be a positive integer number of minor units",
         ));
@@ -1664,7 +1815,7 @@ pub async fn reverse_transfer(
     let amount = amount.unwrap_or(left);
     if amount > left {
         return Err(PaymentError::invalid(
-            "amount",
+            Field::Amount,
             "amount_too_large",
             format!("reverse at most the {left} not yet reversed"),
         ));
@@ -1683,7 +1834,7 @@ pub async fn reverse_transfer(
         .await?;
     if claimed.rows_affected != 1 {
         return Err(PaymentError::invalid(
-            "amount",
+            Field::Amount,
             "amount_too_large",
             "the transfer has been reversed meanwhile; less remains",
         ));
@@ -2023,9 +2174,46 @@ pub async fn open_dispute(
     Ok((dispute, charge))
 }
 
-/// Closes a dispute. Won: the disputed amount comes back (Cr the sellers' and platform's
-/// available, Dr clearing); the dispute fee stays paid. Lost: nothing moves.
+/// What `POST /v1/disputes/{id}/close` asks.
+#[derive(Debug, Clone, Copy)]
+pub struct DisputeClosing {
+    pub dispute_id: Uuid,
+    /// Won (the money comes back) or lost.
+    pub won: bool,
+}
+
+/// Closes a dispute in the caller's transaction at the mode's clock and records
+/// `charge.dispute.closed` (for the charge's destination). Won: the disputed amount comes
+/// back (Cr the sellers' and platform's available, Dr clearing); the dispute fee stays paid.
+/// Lost: nothing moves.
 pub async fn close_dispute(
+    txn: &sea_orm::DatabaseTransaction,
+    livemode: bool,
+    closing: DisputeClosing,
+    origin: &crate::infra::events::Origin,
+) -> Result<Dispute, PaymentError> {
+    let now = crate::infra::clock::now(txn, livemode).await?;
+    let d = close_at(txn, livemode, now, closing.dispute_id, closing.won).await?;
+    let account = find_charge(txn, livemode, d.charge_id)
+        .await?
+        .and_then(|c| c.destination_id);
+    crate::infra::events::record_at(
+        txn,
+        crate::infra::events::NewEvent {
+            livemode,
+            account_id: account,
+            kind: EventType::ChargeDisputeClosed,
+            object: view::DisputeObject::json(&d)?,
+            previous_attributes: None,
+        },
+        origin,
+        now,
+    )
+    .await?;
+    Ok(d)
+}
+
+async fn close_at(
     db: &impl ConnectionTrait,
     livemode: bool,
     now: DateTime<Utc>,

@@ -1,11 +1,12 @@
-//! The API's view of charges and disputes ([`ChargeObject`], [`DisputeObject`]): what the
-//! handlers answer and what the `charge.*` events carry.
+//! The API's view of charges, disputes, refunds and transfers ([`ChargeObject`],
+//! [`DisputeObject`], [`RefundObject`], [`TransferObject`]): what the handlers answer and what
+//! the `charge.*` and `transfer.*` events carry.
 
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{Charge, Dispute, PaymentError, Split};
+use super::{Charge, Dispute, PaymentError, Refund, RefundShare, Split, Transfer};
 use crate::infra::wire::ids::{self, IdKind};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -205,5 +206,113 @@ impl DisputeObject {
 
     pub fn json(d: &Dispute) -> Result<Value, PaymentError> {
         super::to_json(&Self::from_model(d))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundShareObject {
+    pub destination: String,
+    /// Taken back from the seller.
+    pub seller_amount: i64,
+    /// Taken back from the platform's balance: its fee share (without VAT), or the whole part
+    /// when the platform bears the refund.
+    pub platform_amount: i64,
+    /// VAT on the platform's fee share, reversed from the platform's `tax_payable`.
+    pub tax_amount: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundObject {
+    #[schema(example = "re_01h455vb4pex5vsknk084sn02q")]
+    pub id: String,
+    #[schema(example = "refund")]
+    pub object: &'static str,
+    pub livemode: bool,
+    pub created: String,
+    pub amount: i64,
+    pub currency: String,
+    pub charge: String,
+    pub reason: Option<String>,
+    /// Always `succeeded`: refunds are recorded at once.
+    pub status: &'static str,
+    pub reverse_transfer: bool,
+    pub refund_application_fee: bool,
+    /// Who bore the refund, per seller of the charge.
+    pub allocation: Vec<RefundShareObject>,
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+impl RefundObject {
+    pub fn from_model(r: &Refund) -> Self {
+        let shares: Vec<RefundShare> =
+            serde_json::from_value(r.allocation.clone()).unwrap_or_default();
+        Self {
+            id: ids::encode(IdKind::Refund, r.id),
+            object: "refund",
+            livemode: r.livemode,
+            created: crate::infra::wire::timestamp(r.created_at),
+            amount: r.amount,
+            currency: r.currency.clone(),
+            charge: ids::encode(IdKind::Charge, r.charge_id),
+            reason: r.reason.clone(),
+            status: "succeeded",
+            reverse_transfer: r.reverse_transfer,
+            refund_application_fee: r.refund_application_fee,
+            allocation: shares
+                .into_iter()
+                .map(|s| RefundShareObject {
+                    destination: ids::encode(IdKind::Account, s.destination),
+                    seller_amount: s.seller_amount,
+                    platform_amount: s.platform_amount,
+                    tax_amount: s.tax_amount,
+                })
+                .collect(),
+            metadata: serde_json::from_value(r.metadata.clone()).unwrap_or_default(),
+        }
+    }
+
+    pub fn json(r: &Refund) -> Result<Value, PaymentError> {
+        super::to_json(&Self::from_model(r))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransferObject {
+    #[schema(example = "tr_01h455vb4pex5vsknk084sn02q")]
+    pub id: String,
+    #[schema(example = "transfer")]
+    pub object: &'static str,
+    pub livemode: bool,
+    pub created: String,
+    pub amount: i64,
+    pub currency: String,
+    pub destination: String,
+    pub source_transaction: Option<String>,
+    pub transfer_group: Option<String>,
+    pub amount_reversed: i64,
+    pub reversed: bool,
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+impl TransferObject {
+    pub fn from_model(t: &Transfer) -> Self {
+        Self {
+            id: ids::encode(IdKind::Transfer, t.id),
+            object: "transfer",
+            livemode: t.livemode,
+            created: crate::infra::wire::timestamp(t.created_at),
+            amount: t.amount,
+            currency: t.currency.clone(),
+            destination: ids::encode(IdKind::Account, t.destination_id),
+            source_transaction: t.source_transaction.map(|c| ids::encode(IdKind::Charge, c)),
+            transfer_group: t.transfer_group.clone(),
+            amount_reversed: t.amount_reversed,
+            reversed: t.amount_reversed == t.amount,
+            metadata: serde_json::from_value(t.metadata.clone()).unwrap_or_default(),
+        }
+    }
+
+    pub fn json(t: &Transfer) -> Result<Value, PaymentError> {
+        super::to_json(&Self::from_model(t))
     }
 }

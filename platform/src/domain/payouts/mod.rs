@@ -15,6 +15,7 @@
 pub mod entity;
 pub mod files;
 pub mod fx;
+pub mod manage;
 pub mod view;
 
 use crate::infra::events::EventType;
@@ -41,6 +42,10 @@ pub use entity::payout_batch::Model as PayoutBatch;
 pub use entity::payout_settings::Model as PayoutSettings;
 pub use entity::PayoutStatus;
 use entity::{payout, payout_batch, payout_settings};
+pub use manage::{
+    change_settings, find_batch, mark_batch_sent, move_payout, reconciliation_rows,
+    update_settings, ScheduleChange, SettingsChange,
+};
 
 /// Largest payout, minor units (as for charges).
 pub const MAX_AMOUNT: i64 = crate::domain::payments::MAX_AMOUNT;

@@ -1,10 +1,12 @@
-//! The API's view of a payout ([`PayoutObject`]), also what the `payout.*` events carry.
+//! The API's view of a payout ([`PayoutObject`]), also what the `payout.*` events carry; of a
+//! seller's payout settings ([`PayoutSettingsObject`], what
+//! `account.payout_settings.updated` carries) and of a batch ([`PayoutBatchObject`]).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{Payout, PayoutError};
+use super::{Payout, PayoutBatch, PayoutError, PayoutSettings};
 use crate::infra::wire::ids::{self, IdKind};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,5 +76,84 @@ impl PayoutObject {
 
     pub fn json(p: &Payout) -> Result<Value, PayoutError> {
         serde_json::to_value(Self::from_model(p)).map_err(PayoutError::internal)
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ScheduleObject {
+    /// `manual` (default), `daily`, `weekly` or `monthly`.
+    pub interval: String,
+    /// `monday` … `friday`, for weekly.
+    pub weekly_anchor: Option<String>,
+    /// 1 … 31 (29–31 mean the month's last day when shorter), for monthly.
+    pub monthly_anchor: Option<i32>,
+    /// Days funds stay in the balance after they became available before a scheduled payout
+    /// takes them (0–365; default 0).
+    pub delay_days: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PayoutSettingsObject {
+    #[schema(example = "payout_settings")]
+    pub object: &'static str,
+    pub account: String,
+    pub schedule: ScheduleObject,
+    /// The operator's stop: no payouts, manual or scheduled, while true.
+    pub paused: bool,
+}
+
+impl PayoutSettingsObject {
+    pub fn from_model(s: &PayoutSettings) -> Self {
+        PayoutSettingsObject {
+            object: "payout_settings",
+            account: ids::encode(IdKind::Account, s.id),
+            schedule: ScheduleObject {
+                interval: s.payout_interval.clone(),
+                weekly_anchor: s.payout_weekly_anchor.clone(),
+                monthly_anchor: s.payout_monthly_anchor,
+                delay_days: s.payout_delay_days,
+            },
+            paused: s.payouts_paused,
+        }
+    }
+
+    pub fn json(s: &PayoutSettings) -> Result<Value, PayoutError> {
+        serde_json::to_value(Self::from_model(s)).map_err(PayoutError::internal)
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PayoutBatchObject {
+    #[schema(example = "pob_01h455vb4pex5vsknk084sn02q")]
+    pub id: String,
+    #[schema(example = "payout_batch")]
+    pub object: &'static str,
+    pub livemode: bool,
+    pub created: String,
+    pub rail: String,
+    pub currency: String,
+    /// `created` (file written) or `sent` (handed to the bank).
+    pub status: String,
+    pub file_name: String,
+    pub entry_count: i32,
+    pub total: i64,
+    pub sent_at: Option<String>,
+}
+
+impl PayoutBatchObject {
+    pub fn from_model(b: &PayoutBatch) -> Self {
+        Self {
+            id: ids::encode(IdKind::PayoutBatch, b.id),
+            object: "payout_batch",
+            livemode: b.livemode,
+            created: crate::infra::wire::timestamp(b.created_at),
+            rail: b.rail.clone(),
+            currency: b.currency.clone(),
+            status: b.status.as_str().to_owned(),
+            file_name: b.file_name.clone(),
+            entry_count: b.entry_count,
+            total: b.total,
+            sent_at: b.sent_at.map(crate::infra::wire::timestamp),
+        }
     }
 }

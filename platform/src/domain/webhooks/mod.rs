@@ -4,6 +4,7 @@
 //! (`events::fan_out`, inside `events::record`, so a delivery row commits with its event).
 
 pub mod delivery;
+pub mod endpoints;
 pub mod ssrf;
 pub mod view;
 

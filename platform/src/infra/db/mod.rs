@@ -104,3 +104,8 @@ pub async fn delete_in_batches<E: EntityTrait>(
         }
     }
 }
+
+/// One round trip to the database (`SELECT 1`): the readiness probe.
+pub async fn ping(db: &impl sea_orm::ConnectionTrait) -> Result<(), sea_orm::DbErr> {
+    db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
