@@ -638,14 +638,9 @@ async fn write_lines(
     apply_unguarded(db, together, pending).await
 }
 
-/// One relative UPDATE for every `(account id, debits, credits)`: `col = col + CASE id WHEN …
-/// THEN … END` (SQLite only: see `write_lines`).
-async fn apply_unguarded(
-    db: &impl ConnectionTrait,
-    mut moves: Vec<(Uuid, i64, i64)>,
-    pending: bool,
-) -> Result<(), LedgerError> {
-    let (dcol, ccol) = if pending {
+/// The debit and credit columns a pending or posted line moves.
+fn balance_columns(pending: bool) -> (account::Column, account::Column) {
+    if pending {
         (
             account::Column::PendingDebits,
             account::Column::PendingCredits,
@@ -655,7 +650,17 @@ async fn apply_unguarded(
             account::Column::PostedDebits,
             account::Column::PostedCredits,
         )
-    };
+    }
+}
+
+/// One relative UPDATE for every `(account id, debits, credits)`: `col = col + CASE id WHEN …
+/// THEN … END` (SQLite only: see `write_lines`).
+async fn apply_unguarded(
+    db: &impl ConnectionTrait,
+    mut moves: Vec<(Uuid, i64, i64)>,
+    pending: bool,
+) -> Result<(), LedgerError> {
+    let (dcol, ccol) = balance_columns(pending);
     moves.sort_unstable_by_key(|m| m.0);
     let Some((first, rest)) = moves.split_first() else {
         return Ok(());
@@ -695,17 +700,7 @@ async fn apply_delta(
     pending: bool,
     guarded: bool,
 ) -> Result<(), LedgerError> {
-    let (dcol, ccol) = if pending {
-        (
-            account::Column::PendingDebits,
-            account::Column::PendingCredits,
-        )
-    } else {
-        (
-            account::Column::PostedDebits,
-            account::Column::PostedCredits,
-        )
-    };
+    let (dcol, ccol) = balance_columns(pending);
     let mut update = account::Entity::update_many()
         .col_expr(dcol, Expr::col(dcol).add(debits))
         .col_expr(ccol, Expr::col(ccol).add(credits))

@@ -314,33 +314,20 @@ mod tests {
             .filter_map(|t| t.split('.').next())
             .collect();
         let mut found = Vec::new();
-        let mut dirs = vec![std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/src"
-        ))];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir:?}: {e}")) {
-                let path = entry.map(|e| e.path()).unwrap_or_default();
-                if path.is_dir() {
-                    dirs.push(path);
-                    continue;
-                }
-                // Page and email strings are keyed `review.name`, `payout.paid.subject`, …
-                if path.extension().is_none_or(|x| x != "rs") || path.ends_with("infra/i18n.rs") {
-                    continue;
-                }
-                let source = std::fs::read_to_string(&path).unwrap_or_default();
-                let code = source.split("#[cfg(test)]").next().unwrap_or_default();
-                for (literal, before) in string_literals(code) {
-                    let looks_like = literal.contains('.')
-                        && literal.split('.').all(|p| {
-                            !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-                        })
-                        && objects.contains(&literal.split('.').next().unwrap_or(""));
-                    let string_key = before.ends_with(".s(") || before.ends_with("fill(");
-                    if looks_like && !string_key {
-                        found.push((literal, path.display().to_string()));
-                    }
+        for (path, code) in shipped_sources() {
+            // Page and email strings are keyed `review.name`, `payout.paid.subject`, …
+            if path.ends_with("infra/i18n.rs") {
+                continue;
+            }
+            for (literal, before) in string_literals(&code) {
+                let looks_like = literal.contains('.')
+                    && literal.split('.').all(|p| {
+                        !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    })
+                    && objects.contains(&literal.split('.').next().unwrap_or(""));
+                let string_key = before.ends_with(".s(") || before.ends_with("fill(");
+                if looks_like && !string_key {
+                    found.push((literal, path.display().to_string()));
                 }
             }
         }
@@ -355,8 +342,9 @@ mod tests {
         assert_eq!(found, ["key.x", "raw \"q\"", "a\"b"]);
     }
 
-    /// The non-test part of every source file of the crate but this one.
-    fn sources_outside_this_file() -> Vec<String> {
+    /// Every source file of the crate with the part before its first `#[cfg(test)]` (what
+    /// ships).
+    fn shipped_sources() -> Vec<(std::path::PathBuf, String)> {
         let mut out = Vec::new();
         let mut dirs = vec![std::path::PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -367,17 +355,10 @@ mod tests {
                 let path = entry.map(|e| e.path()).unwrap_or_default();
                 if path.is_dir() {
                     dirs.push(path);
-                } else if path.extension().is_some_and(|x| x == "rs")
-                    && !path.ends_with("infra/events/mod.rs")
-                {
+                } else if path.extension().is_some_and(|x| x == "rs") {
                     let source = std::fs::read_to_string(&path).unwrap_or_default();
-                    out.push(
-                        source
-                            .split("#[cfg(test)]")
-                            .next()
-                            .unwrap_or_default()
-                            .to_owned(),
-                    );
+                    let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+                    out.push((path, code.to_owned()));
                 }
             }
         }
@@ -406,7 +387,11 @@ mod tests {
         }
         // And every type is recorded somewhere: some source outside this file names its
         // variant (`EventType::ChargeSucceeded`).
-        let sources = sources_outside_this_file();
+        let sources: Vec<String> = shipped_sources()
+            .into_iter()
+            .filter(|(path, _)| !path.ends_with("infra/events/mod.rs"))
+            .map(|(_, code)| code)
+            .collect();
         for kind in EventType::ALL {
             let named = format!("EventType::{}", kind.variant_name());
             assert!(
