@@ -32,7 +32,14 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
         handles.push(tokio::spawn(emails(state.clone(), stop.clone())));
     }
     if state.config.webhook_worker {
-        handles.push(tokio::spawn(webhooks(state, stop)));
+        handles.push(tokio::spawn(webhooks(state.clone(), stop.clone())));
+    }
+    if (state.config.webhook_worker || state.config.email_worker) && !state.config.is_sqlite() {
+        // PostgreSQL NOTIFY from other processes' commits wakes this one's outbox workers.
+        handles.push(tokio::spawn(crate::infra::events::wake::listen(
+            state.config.database_url(),
+            stop,
+        )));
     }
     handles
 }
@@ -63,34 +70,18 @@ async fn emails(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Delivers due webhooks in both modes, each at its own clock (the test clock drives
-/// retries), every `webhook_poll_ms`.
-async fn webhooks(state: AppState, mut stop: watch::Receiver<bool>) {
-    let every = Duration::from_millis(state.config.webhook_poll_ms);
+/// Delivers webhooks in both modes, each at its own clock (the test clock drives retries):
+/// woken by the commits that write deliveries, polling every `webhook_poll_ms` as the
+/// fallback (see `domain::webhooks::delivery`).
+async fn webhooks(state: AppState, stop: watch::Receiver<bool>) {
     let context = crate::domain::webhooks::Context {
         db: state.db.clone(),
         config: state.config.clone(),
         webhooks: state.webhooks.clone(),
         kyc: state.kyc.clone(),
     };
-    loop {
-        for livemode in [false, true] {
-            let result = async {
-                let now = crate::infra::clock::now(&state.db, livemode).await?;
-                crate::domain::webhooks::deliver_due(&context, livemode, now).await
-            }
-            .await;
-            match result {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(livemode, attempts = n, "webhook attempts made"),
-                Err(e) => tracing::warn!(error = %e, "webhook delivery step failed; will retry"),
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => return,
-        }
-    }
+    let poll = Duration::from_millis(state.config.webhook_poll_ms);
+    crate::domain::webhooks::run(context, poll, stop).await;
 }
 
 /// Settles due charges in both modes, each at its own clock (test mode's can be advanced).

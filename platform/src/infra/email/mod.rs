@@ -109,6 +109,8 @@ pub async fn enqueue(
     }
     .insert(db)
     .await?;
+    // The email worker starts on it at commit, not at its next poll.
+    crate::infra::events::wake::written(db, crate::infra::events::wake::Outbox::Emails).await?;
     tracing::info!(email = %id, kind, "email queued");
     Ok(id)
 }
