@@ -44,9 +44,9 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
     handles
 }
 
-/// Sends the email outbox every `email_poll_ms` (wall clock: mail is real in both modes).
-async fn emails(state: AppState, mut stop: watch::Receiver<bool>) {
-    let every = Duration::from_millis(state.config.email_poll_ms);
+/// Sends the email outbox (wall clock: mail is real in both modes): woken by the commit
+/// that queued a message, polling every `email_poll_ms` as the fallback.
+async fn emails(state: AppState, stop: watch::Receiver<bool>) {
     let mailer = match crate::infra::email::Mailer::from_config(&state.config) {
         Ok(m) => m,
         Err(e) => {
@@ -55,19 +55,15 @@ async fn emails(state: AppState, mut stop: watch::Receiver<bool>) {
             return;
         }
     };
-    loop {
-        match crate::infra::email::deliver_due(&state.db, &state.kyc.sealer, &mailer, Utc::now())
-            .await
-        {
-            Ok(d) if d == crate::infra::email::Delivered::default() => {}
-            Ok(d) => tracing::debug!(?d, "email pass"),
-            Err(e) => tracing::warn!(error = %e, "email delivery step failed; will retry"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => return,
-        }
-    }
+    crate::infra::email::run(
+        &state.db,
+        &state.kyc.sealer,
+        mailer,
+        Duration::from_millis(state.config.email_poll_ms),
+        state.config.email_max_in_flight,
+        stop,
+    )
+    .await;
 }
 
 /// Delivers webhooks in both modes, each at its own clock (the test clock drives retries):
