@@ -16,6 +16,10 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Rows deleted per statement, so the sweep never holds SQLite's one writer for long.
 const SWEEP_BATCH: u64 = 500;
 
+/// Connections of the webhook worker's own PostgreSQL pool: the dispatcher's claims and the
+/// recorder's batches, one or two at a time.
+const WEBHOOK_DB_CONNECTIONS: u32 = 4;
+
 /// How often due charges are settled (pending → available).
 const SETTLE_EVERY: Duration = Duration::from_secs(10);
 
@@ -70,8 +74,24 @@ async fn emails(state: AppState, stop: watch::Receiver<bool>) {
 /// woken by the commits that write deliveries, polling every `webhook_poll_ms` as the
 /// fallback (see `domain::webhooks::delivery`).
 async fn webhooks(state: AppState, stop: watch::Receiver<bool>) {
+    // On PostgreSQL the worker has a small pool of its own: behind a busy API every request
+    // holds one of the shared pool's connections, and a claim queued behind them would make
+    // delivery as slow as the API is busy. SQLite has one writer: the shared connection.
+    let db = if state.config.is_sqlite() {
+        state.db.clone()
+    } else {
+        let mut own = (*state.config).clone();
+        own.db_max_connections = WEBHOOK_DB_CONNECTIONS;
+        match crate::infra::db::connect(&own).await {
+            Ok(db) => db,
+            Err(e) => {
+                tracing::warn!(error = %e, "the webhook worker shares the API's pool");
+                state.db.clone()
+            }
+        }
+    };
     let context = crate::domain::webhooks::Context {
-        db: state.db.clone(),
+        db,
         config: state.config.clone(),
         webhooks: state.webhooks.clone(),
         kyc: state.kyc.clone(),

@@ -195,10 +195,11 @@ pub async fn run(ctx: Context, poll: StdDuration, mut stop: watch::Receiver<bool
         record,
     };
     let mut next_poll = tokio::time::Instant::now();
+    let mut was_woken = false;
     loop {
         // A poll or a wake-up re-reads the endpoints and looks at every lane; a pass after
         // completions only refills the lanes that had more.
-        let mut full = false;
+        let mut full = std::mem::take(&mut was_woken);
         if tokio::time::Instant::now() >= next_poll {
             next_poll = tokio::time::Instant::now() + poll;
             full = true;
@@ -217,7 +218,7 @@ pub async fn run(ctx: Context, poll: StdDuration, mut stop: watch::Receiver<bool
             continue;
         }
         tokio::select! {
-            _ = woken.changed() => {}
+            _ = woken.changed() => was_woken = true,
             Some(endpoint) = finished.recv() => dispatcher.finished(endpoint),
             _ = tokio::time::sleep_until(next_poll) => {}
             _ = stop.changed() => break,
