@@ -38,6 +38,9 @@ pub struct WebhookBench {
     pub slow_ms: u64,
     /// Longest wait for the backlog to drain after the charges stop.
     pub drain_s: u64,
+    /// Create every charge first with no delivery worker running, then start one and measure
+    /// how fast it drains the backlog: delivery capacity, whatever the charge rate.
+    pub backlog: bool,
 }
 
 /// A receiver's record: requests seen, their latency, and the most in flight at once.
@@ -209,7 +212,9 @@ pub async fn webhooks(mut config: Config, bench: WebhookBench) -> anyhow::Result
     let db = crate::infra::db::connect(&config).await?;
     crate::infra::db::migrate(&db).await?;
     let key = keys::create(&db, Mode::Test).await?.secret;
-    let app = Application::build_with_db(config.clone(), db.clone())?;
+    let mut serving = config.clone();
+    serving.webhook_worker = !bench.backlog;
+    let app = Application::build_with_db(serving, db.clone())?;
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
 
@@ -317,6 +322,56 @@ pub async fn webhooks(mut config: Config, bench: WebhookBench) -> anyhow::Result
             }
         }));
     }
+    if bench.backlog {
+        for t in tasks.drain(..) {
+            let _ = t.await;
+        }
+        let charged = created.load(Ordering::Relaxed);
+        println!(
+            "backlog: {charged} charges in {:.1} s, none delivered yet; starting the delivery worker",
+            started.elapsed().as_secs_f64()
+        );
+        let limiter = Arc::new(crate::adapters::gateway::rate_limit::RateLimiter::new(0, 0));
+        let mut delivering = config.clone();
+        delivering.payout_worker = false;
+        delivering.email_worker = false;
+        let state = crate::adapters::state::AppState::build(delivering, db.clone(), 0, limiter)?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        std::mem::forget(stop); // runs until the process ends
+        let drain_started = Instant::now();
+        crate::workers::spawn(state, stopped);
+        let mut last_report = (0u64, Instant::now());
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let d = match &fast {
+                Some(sink) => sink.received(),
+                None => deliveries(&db, endpoint_id, "delivered").await,
+            };
+            if last_report.1.elapsed() >= Duration::from_secs(1) || d >= charged {
+                println!(
+                    "{:>5.1} s  delivered {d:>7}  backlog {:>7}",
+                    drain_started.elapsed().as_secs_f64(),
+                    charged.saturating_sub(d)
+                );
+                last_report = (d, Instant::now());
+            }
+            if d >= charged || drain_started.elapsed() > Duration::from_secs(bench.drain_s) {
+                let took = fast
+                    .as_ref()
+                    .and_then(|s| s.last_at.lock().ok().and_then(|l| *l))
+                    .map(|at| at.saturating_duration_since(drain_started))
+                    .unwrap_or(drain_started.elapsed())
+                    .as_secs_f64();
+                println!(
+                    "drained: {d} of {charged} delivered in {took:.2} s: {:.0} deliveries/s",
+                    d as f64 / took.max(0.001)
+                );
+                break;
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
     let delivered = |db: DatabaseConnection, fast: Option<Arc<Sink>>| async move {
         match fast {
             Some(sink) => sink.received(),
@@ -359,7 +414,11 @@ pub async fn webhooks(mut config: Config, bench: WebhookBench) -> anyhow::Result
         let _ = t.await;
     }
     let charged = created.load(Ordering::Relaxed);
-    let charging_s = charging_done_at.unwrap_or(started.elapsed()).as_secs_f64();
+    let charging_s = charging_done_at
+        .unwrap_or(started.elapsed())
+        .min(Duration::from_secs(bench.seconds))
+        .max(Duration::from_millis(1))
+        .as_secs_f64();
     let d = delivered(db.clone(), fast.clone()).await;
     let last = fast
         .as_ref()

@@ -100,6 +100,10 @@ pub enum BenchCommand {
         /// Longest wait for the endpoint's backlog to drain after the charges stop, in seconds
         #[arg(long, default_value_t = 60)]
         drain: u64,
+        /// Create all charges first with delivery stopped, then start the worker and measure
+        /// how fast it drains the backlog (delivery capacity, whatever the charge rate)
+        #[arg(long)]
+        backlog: bool,
     },
 }
 
@@ -266,6 +270,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             slow,
             slow_ms,
             drain,
+            backlog,
         }) => {
             anyhow::ensure!(
                 (1..=1024).contains(&clients),
@@ -286,6 +291,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                     slow,
                     slow_ms,
                     drain_s: drain.min(3600),
+                    backlog,
                 },
             )
             .await?;
