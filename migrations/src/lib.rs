@@ -17,6 +17,7 @@ mod m20261125_000008_account_links;
 mod m20261126_000009_batch_file_numbers;
 mod m20261126_000010_email_outbox;
 mod m20261126_000011_charge_destinations;
+mod m20261126_000012_webhook_lanes;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000009_batch_file_numbers::Migration),
             Box::new(m20261126_000010_email_outbox::Migration),
             Box::new(m20261126_000011_charge_destinations::Migration),
+            Box::new(m20261126_000012_webhook_lanes::Migration),
         ]
     }
 }

@@ -68,6 +68,43 @@ pub enum Command {
     /// Run payouts and import the banks' answers
     #[command(subcommand)]
     Payouts(PayoutsCommand),
+    /// Measure this machine: start a server on a scratch database and load it
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Webhook delivery: charges created over the API, each event delivered to a local
+    /// receiver that answers at once; prints the backlog each second, deliveries/s and the
+    /// event-to-delivery latency. Uses a temporary SQLite database unless --database-url is
+    /// given (then use a scratch database: the run adds sellers, charges and an endpoint)
+    Webhooks {
+        /// Concurrent API clients creating charges
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// How long charges are created, in seconds
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Stop creating charges after this many (each is one charge.succeeded event)
+        #[arg(long)]
+        events: Option<u64>,
+        /// Deliver to this URL instead of the built-in receiver (latency is then not measured)
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Add a second endpoint whose receiver answers only after --slow-ms
+        #[arg(long)]
+        slow: bool,
+        #[arg(long, default_value_t = 2000, value_name = "MS")]
+        slow_ms: u64,
+        /// Longest wait for the endpoint's backlog to drain after the charges stop, in seconds
+        #[arg(long, default_value_t = 60)]
+        drain: u64,
+        /// Create all charges first with delivery stopped, then start the worker and measure
+        /// how fast it drains the backlog (delivery capacity, whatever the charge rate)
+        #[arg(long)]
+        backlog: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -224,6 +261,41 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let db = db::connect(&config).await?;
             db::migrate(&db).await?;
             keys_command(&db, cmd).await
+        }
+        Command::Bench(BenchCommand::Webhooks {
+            clients,
+            seconds,
+            events,
+            url,
+            slow,
+            slow_ms,
+            drain,
+            backlog,
+        }) => {
+            anyhow::ensure!(
+                (1..=1024).contains(&clients),
+                "--clients must be between 1 and 1024"
+            );
+            anyhow::ensure!(
+                (1..=3600).contains(&seconds),
+                "--seconds must be between 1 and 3600"
+            );
+            anyhow::ensure!(slow_ms <= 60_000, "--slow-ms must be at most 60000");
+            crate::bench::webhooks(
+                config,
+                crate::bench::WebhookBench {
+                    clients,
+                    seconds,
+                    events,
+                    url,
+                    slow,
+                    slow_ms,
+                    drain_s: drain.min(3600),
+                    backlog,
+                },
+            )
+            .await?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

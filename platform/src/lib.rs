@@ -10,6 +10,7 @@
 
 pub mod adapters;
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod domain;
 pub mod infra;

@@ -16,6 +16,10 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Rows deleted per statement, so the sweep never holds SQLite's one writer for long.
 const SWEEP_BATCH: u64 = 500;
 
+/// Connections of the webhook worker's own PostgreSQL pool: the dispatcher's claims and the
+/// recorder's batches, one or two at a time.
+const WEBHOOK_DB_CONNECTIONS: u32 = 4;
+
 /// How often due charges are settled (pending → available).
 const SETTLE_EVERY: Duration = Duration::from_secs(10);
 
@@ -32,14 +36,21 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
         handles.push(tokio::spawn(emails(state.clone(), stop.clone())));
     }
     if state.config.webhook_worker {
-        handles.push(tokio::spawn(webhooks(state, stop)));
+        handles.push(tokio::spawn(webhooks(state.clone(), stop.clone())));
+    }
+    if (state.config.webhook_worker || state.config.email_worker) && !state.config.is_sqlite() {
+        // PostgreSQL NOTIFY from other processes' commits wakes this one's outbox workers.
+        handles.push(tokio::spawn(crate::infra::events::wake::listen(
+            state.config.database_url(),
+            stop,
+        )));
     }
     handles
 }
 
-/// Sends the email outbox every `email_poll_ms` (wall clock: mail is real in both modes).
-async fn emails(state: AppState, mut stop: watch::Receiver<bool>) {
-    let every = Duration::from_millis(state.config.email_poll_ms);
+/// Sends the email outbox (wall clock: mail is real in both modes): woken by the commit
+/// that queued a message, polling every `email_poll_ms` as the fallback.
+async fn emails(state: AppState, stop: watch::Receiver<bool>) {
     let mailer = match crate::infra::email::Mailer::from_config(&state.config) {
         Ok(m) => m,
         Err(e) => {
@@ -48,49 +59,45 @@ async fn emails(state: AppState, mut stop: watch::Receiver<bool>) {
             return;
         }
     };
-    loop {
-        match crate::infra::email::deliver_due(&state.db, &state.kyc.sealer, &mailer, Utc::now())
-            .await
-        {
-            Ok(d) if d == crate::infra::email::Delivered::default() => {}
-            Ok(d) => tracing::debug!(?d, "email pass"),
-            Err(e) => tracing::warn!(error = %e, "email delivery step failed; will retry"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => return,
-        }
-    }
+    crate::infra::email::run(
+        &state.db,
+        &state.kyc.sealer,
+        mailer,
+        Duration::from_millis(state.config.email_poll_ms),
+        state.config.email_max_in_flight,
+        stop,
+    )
+    .await;
 }
 
-/// Delivers due webhooks in both modes, each at its own clock (the test clock drives
-/// retries), every `webhook_poll_ms`.
-async fn webhooks(state: AppState, mut stop: watch::Receiver<bool>) {
-    let every = Duration::from_millis(state.config.webhook_poll_ms);
+/// Delivers webhooks in both modes, each at its own clock (the test clock drives retries):
+/// woken by the commits that write deliveries, polling every `webhook_poll_ms` as the
+/// fallback (see `domain::webhooks::delivery`).
+async fn webhooks(state: AppState, stop: watch::Receiver<bool>) {
+    // On PostgreSQL the worker has a small pool of its own: behind a busy API every request
+    // holds one of the shared pool's connections, and a claim queued behind them would make
+    // delivery as slow as the API is busy. SQLite has one writer: the shared connection.
+    let db = if state.config.is_sqlite() {
+        state.db.clone()
+    } else {
+        let mut own = (*state.config).clone();
+        own.db_max_connections = WEBHOOK_DB_CONNECTIONS;
+        match crate::infra::db::connect(&own).await {
+            Ok(db) => db,
+            Err(e) => {
+                tracing::warn!(error = %e, "the webhook worker shares the API's pool");
+                state.db.clone()
+            }
+        }
+    };
     let context = crate::domain::webhooks::Context {
-        db: state.db.clone(),
+        db,
         config: state.config.clone(),
         webhooks: state.webhooks.clone(),
         kyc: state.kyc.clone(),
     };
-    loop {
-        for livemode in [false, true] {
-            let result = async {
-                let now = crate::infra::clock::now(&state.db, livemode).await?;
-                crate::domain::webhooks::deliver_due(&context, livemode, now).await
-            }
-            .await;
-            match result {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(livemode, attempts = n, "webhook attempts made"),
-                Err(e) => tracing::warn!(error = %e, "webhook delivery step failed; will retry"),
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => return,
-        }
-    }
+    let poll = Duration::from_millis(state.config.webhook_poll_ms);
+    crate::domain::webhooks::run(context, poll, stop).await;
 }
 
 /// Settles due charges in both modes, each at its own clock (test mode's can be advanced).

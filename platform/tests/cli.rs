@@ -701,3 +701,129 @@ fn a_separate_worker_sends_what_an_api_only_server_queued() {
     terminate_child(worker);
     terminate(server);
 }
+
+/// Deliveries in flight when the process is killed: after a restart none is sent again while
+/// its claim's lease holds, and each is sent again once the lease has passed (at least once,
+/// never lost).
+#[test]
+fn deliveries_in_flight_at_a_kill_are_sent_again_after_their_lease_and_only_then() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let receiver_port = receiver.local_addr().unwrap().port();
+    // While `hold` is set the receiver reads requests and never answers.
+    let hold = Arc::new(AtomicBool::new(true));
+    let arrived = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (hold_r, arrived_r) = (hold.clone(), arrived.clone());
+    std::thread::spawn(move || {
+        for stream in receiver.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let (hold, arrived) = (hold_r.clone(), arrived_r.clone());
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut pending = Vec::new();
+                loop {
+                    let n = stream.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    pending.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&pending).to_string();
+                    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                        continue;
+                    };
+                    let header = |name: &str| {
+                        head.lines().find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix(&format!("{name}:"))
+                                .map(|v| v.trim().to_owned())
+                        })
+                    };
+                    let len: usize = header("content-length")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    if body.len() < len {
+                        continue;
+                    }
+                    arrived
+                        .lock()
+                        .unwrap()
+                        .push(header("webhook-id").unwrap_or_default());
+                    pending.clear();
+                    if hold.load(Ordering::SeqCst) {
+                        // Never answered: the connection stays open until the sender dies.
+                        let _ = stream.read(&mut buf);
+                        return;
+                    }
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+                }
+            });
+        }
+    });
+    let count = || arrived.lock().unwrap().len();
+    let wait_for = |n: usize, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while count() < n {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {:?}",
+                arrived.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    };
+
+    let first = start_with(dir.path(), &[("AGORA_WEBHOOK_POLL_MS", "100")]);
+    let key = first.first_key.clone().expect("first start prints a key");
+    let endpoint = post_json(
+        first.port,
+        &key,
+        "/v1/webhook_endpoints",
+        &format!(
+            r#"{{"url":"http://127.0.0.1:{receiver_port}/hook","enabled_events":["account.created"]}}"#
+        ),
+    );
+    assert!(endpoint.starts_with("HTTP/1.1 200"), "{endpoint}");
+    for _ in 0..3 {
+        let created = post_json(first.port, &key, "/v1/accounts", r#"{"country":"SE"}"#);
+        assert!(created.starts_with("HTTP/1.1 200"), "{created}");
+    }
+    wait_for(3, "three requests in flight");
+    let mut child = first.child;
+    let status = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = child.wait();
+    hold.store(false, Ordering::SeqCst);
+
+    // Second life: the claims (60 s on the test clock) still hold.
+    let second = start_with(dir.path(), &[("AGORA_WEBHOOK_POLL_MS", "100")]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(count(), 3, "nothing is sent twice within a lease");
+    // The test clock passes the lease: each is sent once more.
+    let advanced = post_json(
+        second.port,
+        &key,
+        "/v1/test_helpers/advance_clock",
+        r#"{"seconds":61}"#,
+    );
+    assert!(advanced.starts_with("HTTP/1.1 200"), "{advanced}");
+    wait_for(6, "each held delivery is sent again");
+    std::thread::sleep(Duration::from_millis(1000));
+    let got = arrived.lock().unwrap().clone();
+    assert_eq!(
+        got.len(),
+        6,
+        "delivered and recorded, not sent a third time: {got:?}"
+    );
+    let mut first_life = got[..3].to_vec();
+    let mut second_life = got[3..].to_vec();
+    first_life.sort();
+    second_life.sort();
+    assert_eq!(first_life, second_life, "the same three events: {got:?}");
+    terminate(second);
+}

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Layers, lowest first: each is a folder of `src` (`infra/`, `domain/`, `adapters/`), and the
-/// composition root is what sits beside them (`lib.rs`, `main.rs`, `app.rs`, `cli.rs`,
-/// `workers.rs`). A module's layer is that of its longest matching prefix.
+/// composition root is what sits beside them (`lib.rs`, `main.rs`, `app.rs`, `bench.rs`,
+/// `cli.rs`, `workers.rs`). A module's layer is that of its longest matching prefix.
 const LAYERS: &[(&str, &[&str])] = &[
     // Infrastructure: storage, the outboxes, configuration, formats shared by every layer.
     ("infra", &["infra"]),
@@ -19,7 +19,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     // HTTP adapters: the gateway, the JSON API, the hosted pages, and their shared state.
     ("adapters", &["adapters"]),
     // The composition root: the process, its commands and workers.
-    ("top", &["app", "cli", "workers", "crate", "main"]),
+    ("top", &["app", "bench", "cli", "workers", "crate", "main"]),
 ];
 
 fn layer_of(module: &str) -> Option<(usize, &'static str)> {

@@ -800,3 +800,185 @@ async fn unknown_event_types_are_refused_by_name() {
         "Event types begin with account.*, capability.*",
     );
 }
+
+/// A receiver that answers 200 after `delay`, and while `hold` is set not at all; it counts
+/// the requests in flight at once.
+#[derive(Clone)]
+struct Gate {
+    url: String,
+    delay: Duration,
+    hold: tokio::sync::watch::Sender<bool>,
+    stats: Arc<Mutex<GateStats>>,
+}
+
+#[derive(Default, Debug)]
+struct GateStats {
+    in_flight: usize,
+    max_in_flight: usize,
+    /// Event ids, in order of arrival.
+    arrived: Vec<String>,
+    answered: usize,
+}
+
+impl Gate {
+    async fn start(delay: Duration, hold: bool) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://127.0.0.1:{}/hook",
+            listener.local_addr().unwrap().port()
+        );
+        let (hold, _) = tokio::sync::watch::channel(hold);
+        let gate = Self {
+            url,
+            delay,
+            hold,
+            stats: Arc::new(Mutex::new(GateStats::default())),
+        };
+        let server = gate.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let gate = server.clone();
+                tokio::spawn(async move {
+                    // Keep-alive: one connection carries many requests.
+                    while let Some((headers, _)) = read_request(&mut socket).await {
+                        {
+                            let mut s = gate.stats.lock().unwrap();
+                            s.in_flight += 1;
+                            s.max_in_flight = s.max_in_flight.max(s.in_flight);
+                            s.arrived
+                                .push(headers.get("webhook-id").cloned().unwrap_or_default());
+                        }
+                        let mut hold = gate.hold.subscribe();
+                        let _ = hold.wait_for(|held| !held).await;
+                        tokio::time::sleep(gate.delay).await;
+                        {
+                            let mut s = gate.stats.lock().unwrap();
+                            s.in_flight -= 1;
+                            s.answered += 1;
+                        }
+                        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if socket.write_all(ok).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        gate
+    }
+
+    fn release(&self) {
+        self.hold.send_replace(false);
+    }
+
+    fn stats<T>(&self, f: impl FnOnce(&GateStats) -> T) -> T {
+        f(&self.stats.lock().unwrap())
+    }
+
+    /// Waits (up to `secs`) until `n` requests have been answered.
+    async fn wait_answered(&self, n: usize, secs: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        while self.stats(|s| s.answered) < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "expected {n} answered requests: {:?}",
+                self.stats.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Creates `n` sellers (one `account.created` event each), 4 at a time.
+async fn create_sellers(app: &TestApp, n: usize) {
+    let mut created = 0;
+    while created < n {
+        let batch = (n - created).min(4);
+        futures_util::future::join_all(
+            (0..batch).map(|_| app.create_seller(json!({"country": "SE"}))),
+        )
+        .await;
+        created += batch;
+    }
+}
+
+#[tokio::test]
+async fn an_endpoint_never_has_more_than_its_cap_in_flight() {
+    let app = spawn_app_with(|c| {
+        c.webhook_max_per_endpoint = 3;
+        c.webhook_poll_ms = 50;
+    })
+    .await;
+    let gate = Gate::start(Duration::ZERO, true).await;
+    create_endpoint(&app, &gate.url, json!(["account.created"])).await;
+    create_sellers(&app, 10).await;
+    // The receiver holds every request: the worker fills the cap and waits.
+    for _ in 0..200 {
+        if gate.stats(|s| s.in_flight) == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(gate.stats(|s| s.in_flight), 3, "the cap is filled and held");
+    gate.release();
+    gate.wait_answered(10, 20).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    gate.stats(|s| {
+        assert_eq!(s.max_in_flight, 3, "never more than the cap: {s:?}");
+        let distinct: BTreeSet<&String> = s.arrived.iter().collect();
+        assert_eq!(distinct.len(), 10, "every event once: {s:?}");
+        assert_eq!(s.arrived.len(), 10, "none twice: {s:?}");
+    });
+}
+
+#[tokio::test]
+async fn a_new_event_wakes_the_worker_without_waiting_for_the_poll() {
+    // The fallback poll is a minute away: only the commit's wake-up can be this quick.
+    let app = spawn_app_with(|c| c.webhook_poll_ms = 60_000).await;
+    let gate = Gate::start(Duration::ZERO, false).await;
+    create_endpoint(&app, &gate.url, json!(["account.created"])).await;
+    for n in 1..=3 {
+        let started = std::time::Instant::now();
+        app.create_seller(json!({"country": "SE"})).await;
+        gate.wait_answered(n, 10).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "delivered {:?} after the commit",
+            started.elapsed()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_slow_endpoint_does_not_hold_back_a_fast_one() {
+    let app = spawn_app_with(|c| {
+        c.webhook_max_per_endpoint = 2;
+        c.webhook_poll_ms = 50;
+    })
+    .await;
+    let slow = Gate::start(Duration::from_secs(2), false).await;
+    let fast = Gate::start(Duration::ZERO, false).await;
+    create_endpoint(&app, &slow.url, json!(["account.created"])).await;
+    create_endpoint(&app, &fast.url, json!(["account.created"])).await;
+    let started = std::time::Instant::now();
+    create_sellers(&app, 10).await;
+    fast.wait_answered(10, 10).await;
+    // Ten at two in flight and 2 s each take the slow one 10 s; the fast one did not wait.
+    let fast_took = started.elapsed();
+    let slow_answered = slow.stats(|s| s.answered);
+    assert!(
+        slow_answered < 10,
+        "the slow one is still busy ({slow_answered} answered)"
+    );
+    assert!(
+        fast_took < Duration::from_secs(8),
+        "the fast one took {fast_took:?}"
+    );
+    assert!(slow.stats(|s| s.max_in_flight) <= 2);
+    // The slow one gets everything too, in its own time.
+    slow.wait_answered(10, 30).await;
+}

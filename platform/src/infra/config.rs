@@ -127,11 +127,13 @@ pub struct Config {
     pub default_fee_percent: Decimal,
     /// Whether this process delivers webhooks (false: an API-only instance).
     pub webhook_worker: bool,
-    /// How often the webhook worker looks for due deliveries.
+    /// How often the webhook worker looks for due deliveries without being woken: the
+    /// fallback (new deliveries wake it at commit) and what finds retries that came due.
     pub webhook_poll_ms: u64,
-    /// Webhook attempts in flight at once in this process.
+    /// Webhook attempts in flight at once in this process, over all endpoints.
     pub webhook_max_in_flight: usize,
-    /// Webhook attempts in flight at once per endpoint in this process.
+    /// Webhook attempts in flight at once per endpoint in this process; each slot is refilled
+    /// as its request ends.
     pub webhook_max_per_endpoint: usize,
     /// Who is emailed when a webhook endpoint is disabled; unset: nobody (a warning is logged).
     pub operator_email: Option<String>,
@@ -166,8 +168,11 @@ pub struct Config {
     pub email_from: String,
     /// Whether this process sends the email outbox (false: an API-only instance).
     pub email_worker: bool,
-    /// How often the email worker looks for emails to send.
+    /// How often the email worker looks for emails to send without being woken: the
+    /// fallback (a queued email wakes it at commit) and what finds retries that came due.
     pub email_poll_ms: u64,
+    /// SMTP conversations (or `.eml` writes) at once in this process, to the one server.
+    pub email_max_in_flight: usize,
     /// Smallest payout, in major units of the payout's currency (1 → 1.00 EUR, 1 JPY,
     /// 1.000 KWD). Scheduled runs skip smaller balances; manual payouts below it are refused.
     pub payout_minimum_major: u32,
@@ -227,8 +232,8 @@ impl Default for Config {
             default_fee_percent: Decimal::ZERO,
             webhook_worker: true,
             webhook_poll_ms: 1_000,
-            webhook_max_in_flight: 64,
-            webhook_max_per_endpoint: 4,
+            webhook_max_in_flight: 256,
+            webhook_max_per_endpoint: 32,
             operator_email: None,
             encryption_key: None,
             encryption_previous_keys: Vec::new(),
@@ -244,6 +249,7 @@ impl Default for Config {
             email_from: "Agora <agora@localhost>".to_owned(),
             email_worker: true,
             email_poll_ms: 1_000,
+            email_max_in_flight: 4,
             payout_minimum_major: 1,
             payout_minimums: std::collections::BTreeMap::new(),
             payout_worker: true,
@@ -306,6 +312,7 @@ pub const ENV_KEYS: &[&str] = &[
     "email_from",
     "email_worker",
     "email_poll_ms",
+    "email_max_in_flight",
     "payout_minimum_major",
     "payout_minimums",
     "payout_worker",
@@ -371,8 +378,8 @@ impl Config {
         if self.webhook_max_in_flight == 0 || self.webhook_max_in_flight > 10_000 {
             return Err("webhook_max_in_flight must be between 1 and 10000".to_owned());
         }
-        if self.webhook_max_per_endpoint == 0 || self.webhook_max_per_endpoint > 100 {
-            return Err("webhook_max_per_endpoint must be between 1 and 100".to_owned());
+        if self.webhook_max_per_endpoint == 0 || self.webhook_max_per_endpoint > 1_000 {
+            return Err("webhook_max_per_endpoint must be between 1 and 1000".to_owned());
         }
         if self.dispute_fee > 10_000 {
             return Err("dispute_fee must be between 0 and 10000 (major units)".to_owned());
@@ -430,6 +437,9 @@ impl Config {
                     "payout_minimums: {code} must be between 0 and 1000000000000 minor units"
                 ));
             }
+        }
+        if self.email_max_in_flight == 0 || self.email_max_in_flight > 64 {
+            return Err("email_max_in_flight must be between 1 and 64".to_owned());
         }
         if self.email_poll_ms == 0 || self.email_poll_ms > 3_600_000 {
             return Err("email_poll_ms must be between 1 and 3600000".to_owned());

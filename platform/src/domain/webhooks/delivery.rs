@@ -1,38 +1,73 @@
-//! The delivery worker's step: claim due deliveries, POST each signed event, record the
-//! attempt, schedule the retry or give up, disable endpoints that failed for three days.
+//! The delivery worker: a dispatcher that keeps each endpoint's in-flight slots full, HTTP
+//! attempts that run as tasks of their own, and a recorder that writes their outcomes in
+//! batches.
 //!
-//! Claiming is a conditional UPDATE that sets `locked_until` (now + 60 s) only on a row that
-//! is still due and unlocked, so among several `agora serve` instances exactly one wins each
-//! attempt, on SQLite and PostgreSQL alike, without row locks. A worker that dies holding a
-//! claim loses it when `locked_until` passes; the attempt is then made again (at least once).
+//! - **Continuous, per endpoint.** Each enabled endpoint has its own lane: at most
+//!   `webhook_max_per_endpoint` requests in flight to it (and `webhook_max_in_flight` in the
+//!   process). When a request ends its slot is refilled at once from the database, so a fast
+//!   receiver sees a steady stream, and a slow or failing one only ever holds its own slots:
+//!   it never delays another endpoint's lane.
+//! - **Woken, not polled.** The transaction that writes deliveries wakes the dispatcher
+//!   (`events::wake`: in-process at once, PostgreSQL `NOTIFY` at commit for other processes).
+//!   `webhook_poll_ms` is the fallback, and what makes retries that come due visible.
+//! - **Claimed in batches, with a lease.** One statement per lane claims up to its free slots:
+//!   it sets `locked_until` (now + 60 s) on due, unleased rows and returns them
+//!   (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so instances never wait for each other; SQLite
+//!   has one writer, which makes the conditional update atomic). A worker that dies holding a
+//!   claim loses it when `locked_until` passes; the attempt is then made again (at least once).
+//!   Only what has a free slot is claimed, so an endpoint that is down keeps its backlog in the
+//!   database, not in memory.
+//! - **Recorded in batches.** Outcomes queue to one recorder task, which writes whatever has
+//!   arrived (up to 256) in one transaction: a multi-row insert of attempts, one
+//!   `UPDATE … FROM (VALUES …)` for the deliveries, one update per endpoint for its failure
+//!   bookkeeping. No transaction is ever held across an HTTP request.
 
 use crate::infra::events::EventType;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, QueryFilter, Statement, TransactionTrait, Value,
 };
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use super::entity::{attempt as attempts, delivery as deliveries, endpoint as endpoints};
 use crate::infra::config::Config;
 use crate::infra::events::view::EventObject;
+use crate::infra::events::wake::{self, Outbox};
 use crate::infra::events::{self, NewEvent, Origin};
 use crate::infra::wire::ids::{self, IdKind};
 
-/// Most deliveries claimed per step and mode.
-pub const CLAIM_BATCH: usize = 50;
-/// How long a claim holds. Each endpoint gets at most `per_endpoint` rows per step and they
-/// run at once, so one step takes about one timeout (10 s) plus DNS: well inside the claim.
+/// Most deliveries one claim statement takes (a lane never asks for more than its free slots).
+pub const CLAIM_BATCH: usize = 100;
+/// How long a claim holds: a claimed row is sent at once (only free slots are claimed) and
+/// an attempt ends within [`TIMEOUT`], so this leaves ample time to record it.
 pub const CLAIM_FOR: Duration = Duration::seconds(60);
 /// A 2xx within this time counts as delivered.
 pub const TIMEOUT: StdDuration = StdDuration::from_secs(10);
+/// Outcomes written per recorder transaction.
+const RECORD_BATCH: usize = 256;
+/// Rows per multi-row statement inside that transaction (8–9 parameters each, far below
+/// SQLite's limit of 32766).
+const ROWS_PER_STATEMENT: usize = 128;
+/// Outcomes waiting for the recorder. When it is full (a slow database) a finished attempt
+/// keeps its slot until it is queued, so claiming slows down with the database.
+const RECORD_QUEUE: usize = 2048;
+/// Passes are at least this far apart: under load, completions arrive continuously and each
+/// pass then claims several freed slots at once instead of one row per statement.
+const MIN_PASS_GAP: StdDuration = StdDuration::from_millis(5);
+/// After a failed pass (the database is unreachable), wait this long before the next.
+const ERROR_BACKOFF: StdDuration = StdDuration::from_millis(500);
+/// A live URL's SSRF verdict (a DNS lookup) is reused this long; the live client's resolver
+/// still filters every connection's addresses, so this only spares the lookup.
+const URL_RECHECK: StdDuration = StdDuration::from_secs(30);
+/// On shutdown, attempts in flight get this long to finish and be recorded.
+const DRAIN_FOR: StdDuration = StdDuration::from_secs(15);
 /// Response bytes read (and ignored): enough to let the connection be reused.
 const MAX_RESPONSE_BYTES: usize = 4096;
 /// Longest error text kept in the log.
@@ -49,24 +84,33 @@ pub struct Context {
     pub kyc: Arc<crate::domain::kyc::Runtime>,
 }
 
-/// What the delivery worker shares across steps: HTTP clients and the in-flight bound.
+/// A live URL's last SSRF check: the URL checked, when, and the verdict.
+type UrlVerdict = (String, Instant, Result<reqwest::Url, String>);
+
+/// What the delivery worker shares: HTTP clients (one connection pool each, so connections
+/// to an endpoint are kept alive and reused) and the in-flight bounds.
 pub struct Runtime {
     test_client: reqwest::Client,
     live_client: reqwest::Client,
     in_flight: Arc<Semaphore>,
     per_endpoint: usize,
+    checked: Mutex<HashMap<Uuid, UrlVerdict>>,
 }
 
 impl Runtime {
     pub fn new(max_in_flight: usize, per_endpoint: usize) -> anyhow::Result<Self> {
         // reqwest is built without a default crypto provider; ring is the workspace's.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let per_endpoint = per_endpoint.max(1);
         let builder = || {
             reqwest::Client::builder()
                 // A redirect could lead anywhere, past the SSRF guard; receivers must answer.
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(TIMEOUT)
                 .connect_timeout(TIMEOUT)
+                // Keep as many idle connections per host as requests may be in flight to it.
+                .pool_max_idle_per_host(per_endpoint)
+                .pool_idle_timeout(StdDuration::from_secs(60))
                 .user_agent("Agora-Webhooks/1")
         };
         Ok(Self {
@@ -75,83 +119,554 @@ impl Runtime {
                 .dns_resolver(Arc::new(super::ssrf::GuardedResolver))
                 .build()?,
             in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
-            per_endpoint: per_endpoint.max(1),
+            per_endpoint,
+            checked: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// `url` checked by the SSRF guard, reusing a verdict younger than [`URL_RECHECK`].
+    async fn checked_url(&self, endpoint: &endpoints::Model) -> Result<reqwest::Url, String> {
+        if !endpoint.livemode {
+            // Test mode does no DNS: nothing worth caching.
+            return super::ssrf::check_url(&endpoint.url, false).await;
+        }
+        if let Ok(cache) = self.checked.lock() {
+            if let Some((url, at, verdict)) = cache.get(&endpoint.id) {
+                if *url == endpoint.url && at.elapsed() < URL_RECHECK {
+                    return verdict.clone();
+                }
+            }
+        }
+        let verdict = super::ssrf::check_url(&endpoint.url, true).await;
+        if let Ok(mut cache) = self.checked.lock() {
+            // Bounded: endpoints are at most 20 per mode; forget deleted ones now and then.
+            if cache.len() > 1000 {
+                cache.clear();
+            }
+            cache.insert(
+                endpoint.id,
+                (endpoint.url.clone(), Instant::now(), verdict.clone()),
+            );
+        }
+        verdict
     }
 }
 
-/// One step of the worker for one mode at `now` (that mode's clock): claims up to 50 due
-/// deliveries (at most `per_endpoint` per endpoint, within the free in-flight permits),
-/// attempts them concurrently and records the outcomes. Returns the number attempted.
-pub async fn deliver_due(
-    state: &Context,
-    livemode: bool,
+/// One endpoint's lane in the dispatcher.
+#[derive(Default)]
+struct Lane {
+    in_flight: usize,
+    /// The last claim filled every slot asked for (or something woke us since): there may be
+    /// more due. False once a claim came back short, until the next wake-up or poll.
+    more: bool,
+}
+
+/// An attempt that has ended, on its way to the recorder.
+struct Finished {
+    row: deliveries::Model,
+    endpoint: Arc<endpoints::Model>,
+    outcome: Outcome,
+    /// The mode's clock when the row was claimed: the attempt's time.
     now: DateTime<Utc>,
-) -> Result<usize, DbErr> {
-    let runtime = state.webhooks.clone();
-    let batch = CLAIM_BATCH.min(runtime.in_flight.available_permits());
-    if batch == 0 {
-        return Ok(0);
-    }
-    let due = Condition::all()
-        .add(deliveries::Column::Livemode.eq(livemode))
-        .add(deliveries::Column::Status.eq(deliveries::PENDING))
-        .add(deliveries::Column::NextAttemptAt.lte(now))
-        .add(
-            Condition::any()
-                .add(deliveries::Column::LockedUntil.is_null())
-                .add(deliveries::Column::LockedUntil.lt(now)),
-        );
-    // Read more than a batch so the per-endpoint cap can skip some and still fill it.
-    let candidates = deliveries::Entity::find()
-        .filter(due.clone())
-        .order_by_asc(deliveries::Column::NextAttemptAt)
-        .limit((batch * 4) as u64)
-        .all(&state.db)
-        .await?;
-    let mut per_endpoint: HashMap<Uuid, usize> = HashMap::new();
-    let mut claimed = Vec::new();
-    for row in candidates {
-        if claimed.len() >= batch {
-            break;
+}
+
+struct Dispatcher {
+    ctx: Context,
+    lanes: HashMap<Uuid, Lane>,
+    /// Each mode's enabled endpoints as last read (index: livemode as usize).
+    endpoints: [Arc<Vec<Arc<endpoints::Model>>>; 2],
+    in_flight: usize,
+    /// The test clock's offset as last read.
+    test_offset: Duration,
+    done: mpsc::UnboundedSender<Uuid>,
+    record: mpsc::Sender<Finished>,
+}
+
+/// Runs the delivery worker until `stop`: both modes, each at its own clock (the test clock
+/// drives retries in test mode). `poll` is the fallback interval.
+pub async fn run(ctx: Context, poll: StdDuration, mut stop: watch::Receiver<bool>) {
+    let mut woken = wake::subscribe(Outbox::Webhooks);
+    let (done, mut finished) = mpsc::unbounded_channel::<Uuid>();
+    let (record, outcomes) = mpsc::channel::<Finished>(RECORD_QUEUE);
+    let recorder = tokio::spawn(recorder(ctx.clone(), outcomes));
+    let mut dispatcher = Dispatcher {
+        ctx,
+        lanes: HashMap::new(),
+        endpoints: [Arc::new(Vec::new()), Arc::new(Vec::new())],
+        in_flight: 0,
+        test_offset: Duration::zero(),
+        done,
+        record,
+    };
+    let mut next_poll = tokio::time::Instant::now();
+    let mut was_woken = false;
+    loop {
+        // A poll or a wake-up re-reads the endpoints and looks at every lane; a pass after
+        // completions only refills the lanes that had more.
+        let mut full = std::mem::take(&mut was_woken);
+        if tokio::time::Instant::now() >= next_poll {
+            next_poll = tokio::time::Instant::now() + poll;
+            full = true;
         }
-        let count = per_endpoint.entry(row.endpoint_id).or_default();
-        if *count >= runtime.per_endpoint {
+        if woken.has_changed().unwrap_or(false) {
+            woken.borrow_and_update();
+            full = true;
+        }
+        let started = Instant::now();
+        if let Err(e) = dispatcher.pass(full).await {
+            tracing::warn!(error = %e, "webhook delivery pass failed; will retry");
+            tokio::select! {
+                _ = tokio::time::sleep(ERROR_BACKOFF) => {}
+                _ = stop.changed() => break,
+            }
             continue;
         }
-        let won = deliveries::Entity::update_many()
-            .col_expr(
-                deliveries::Column::LockedUntil,
-                Expr::value(now + CLAIM_FOR),
-            )
-            .filter(deliveries::Column::Id.eq(row.id))
-            .filter(due.clone())
-            .exec(&state.db)
-            .await?
-            .rows_affected
-            == 1;
-        if won {
-            *count += 1;
-            claimed.push(row);
+        tokio::select! {
+            _ = woken.changed() => was_woken = true,
+            Some(endpoint) = finished.recv() => dispatcher.finished(endpoint),
+            _ = tokio::time::sleep_until(next_poll) => {}
+            _ = stop.changed() => break,
+        }
+        if let Some(rest) = MIN_PASS_GAP.checked_sub(started.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
+        while let Ok(endpoint) = finished.try_recv() {
+            dispatcher.finished(endpoint);
         }
     }
-    let attempted = claimed.len();
-    let tasks = claimed.into_iter().map(|row| {
-        let state = state.clone();
-        let permits = runtime.in_flight.clone();
-        async move {
-            let Ok(_permit) = permits.acquire_owned().await else {
-                return;
+    // Let what is in flight finish and be recorded; a claim left behind expires and is
+    // attempted again (at least once).
+    let deadline = tokio::time::Instant::now() + DRAIN_FOR;
+    while dispatcher.in_flight > 0 {
+        match tokio::time::timeout_at(deadline, finished.recv()).await {
+            Ok(Some(endpoint)) => dispatcher.finished(endpoint),
+            _ => break,
+        }
+    }
+    drop(dispatcher);
+    let _ = recorder.await;
+}
+
+impl Dispatcher {
+    fn finished(&mut self, endpoint: Uuid) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if let Some(lane) = self.lanes.get_mut(&endpoint) {
+            lane.in_flight = lane.in_flight.saturating_sub(1);
+        }
+    }
+
+    /// One pass over both modes. `full`: something new may be due (a wake-up or the poll),
+    /// so re-read the endpoints and look at every lane; otherwise only refill lanes that had
+    /// more.
+    async fn pass(&mut self, full: bool) -> Result<(), DbErr> {
+        let db = self.ctx.db.clone();
+        let runtime = self.ctx.webhooks.clone();
+        for livemode in [false, true] {
+            let mode = usize::from(livemode);
+            if full {
+                let list = endpoints::Entity::find()
+                    .filter(endpoints::Column::Livemode.eq(livemode))
+                    .filter(endpoints::Column::Disabled.eq(false))
+                    .all(&db)
+                    .await?;
+                for e in &list {
+                    self.lanes.entry(e.id).or_default().more = true;
+                }
+                // Forget lanes of endpoints gone from this mode once idle.
+                let ids: Vec<Uuid> = list.iter().map(|e| e.id).collect();
+                let previous = std::mem::take(&mut self.endpoints[mode]);
+                for gone in previous.iter().filter(|e| !ids.contains(&e.id)) {
+                    if self.lanes.get(&gone.id).is_some_and(|l| l.in_flight == 0) {
+                        self.lanes.remove(&gone.id);
+                    }
+                }
+                self.endpoints[mode] = Arc::new(list.into_iter().map(Arc::new).collect());
+            }
+            let endpoints = self.endpoints[mode].clone();
+            let wanted = endpoints.iter().any(|e| {
+                self.lanes
+                    .get(&e.id)
+                    .is_some_and(|l| l.more && l.in_flight < runtime.per_endpoint)
+            });
+            if !wanted && !full {
+                continue;
+            }
+            // The test clock's offset is read on full passes (a wake-up or the poll, so an
+            // advance is seen within one poll) and reused by the passes between them, which
+            // only refill slots: one query fewer per pass at full speed.
+            if full && !livemode {
+                self.test_offset = crate::infra::clock::test_offset(&db).await?;
+            }
+            let now = match livemode {
+                true => Utc::now(),
+                false => Utc::now() + self.test_offset,
             };
-            let id = row.id;
-            if let Err(e) = attempt(&state, row, now).await {
-                // The claim expires and another step tries again.
-                tracing::warn!(delivery = %id, error = %e, "webhook attempt not recorded");
+            if full {
+                give_up_orphans(&db, livemode, now).await?;
+            }
+            for endpoint in endpoints.iter() {
+                let lane = self.lanes.entry(endpoint.id).or_default();
+                if !lane.more {
+                    continue;
+                }
+                let free = runtime
+                    .per_endpoint
+                    .saturating_sub(lane.in_flight)
+                    .min(CLAIM_BATCH);
+                let permits: Vec<OwnedSemaphorePermit> = (0..free)
+                    .map_while(|_| runtime.in_flight.clone().try_acquire_owned().ok())
+                    .collect();
+                if permits.is_empty() {
+                    continue;
+                }
+                let rows = claim(&db, livemode, endpoint.id, now, permits.len()).await?;
+                lane.more = rows.len() == permits.len();
+                if rows.is_empty() {
+                    continue;
+                }
+                let event_ids: Vec<Uuid> = rows.iter().map(|r| r.event_id).collect();
+                let events: HashMap<Uuid, Arc<events::Event>> = events::entity::Entity::find()
+                    .filter(events::entity::Column::Livemode.eq(livemode))
+                    .filter(events::entity::Column::Id.is_in(event_ids))
+                    .all(&db)
+                    .await?
+                    .into_iter()
+                    .map(|e| (e.id, Arc::new(e)))
+                    .collect();
+                for (row, permit) in rows.into_iter().zip(permits) {
+                    lane.in_flight += 1;
+                    self.in_flight += 1;
+                    let event = events.get(&row.event_id).cloned();
+                    tokio::spawn(attempt(
+                        self.ctx.clone(),
+                        endpoint.clone(),
+                        event,
+                        row,
+                        now,
+                        permit,
+                        self.done.clone(),
+                        self.record.clone(),
+                    ));
+                }
             }
         }
-    });
-    futures_util::future::join_all(tasks).await;
-    Ok(attempted)
+        Ok(())
+    }
+}
+
+/// Claims up to `limit` due, unleased deliveries of one endpoint, oldest first, and returns
+/// them. One statement; see the module comment for why it is safe among instances.
+async fn claim(
+    db: &DatabaseConnection,
+    livemode: bool,
+    endpoint: Uuid,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<deliveries::Model>, DbErr> {
+    let backend = db.get_database_backend();
+    let lock = if backend == DbBackend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE webhook_deliveries SET locked_until = $1 WHERE id IN (\
+         SELECT id FROM webhook_deliveries WHERE endpoint_id = $2 AND livemode = $3 \
+         AND status = 'pending' AND next_attempt_at <= $4 \
+         AND (locked_until IS NULL OR locked_until < $4) \
+         ORDER BY next_attempt_at, id LIMIT $5{lock}) RETURNING *"
+    );
+    let values: Vec<Value> = vec![
+        (now + CLAIM_FOR).into(),
+        endpoint.into(),
+        livemode.into(),
+        now.into(),
+        i64::try_from(limit).unwrap_or(1).into(),
+    ];
+    let mut rows = deliveries::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            backend,
+            placeholders(backend, &sql),
+            values,
+        ))
+        .all(db)
+        .await?;
+    rows.sort_by_key(|r| (r.next_attempt_at, r.id));
+    Ok(rows)
+}
+
+/// `$n` placeholders as the backend writes them (`?n` on SQLite).
+fn placeholders(backend: DbBackend, sql: &str) -> String {
+    match backend {
+        DbBackend::Postgres => sql.to_owned(),
+        _ => sql.replace('$', "?"),
+    }
+}
+
+/// Gives up due deliveries whose endpoint is disabled or gone: a disabled endpoint gets
+/// nothing, not even what was queued before. Read fresh in the statement itself, so an
+/// endpoint created a moment ago is never mistaken for a gone one.
+async fn give_up_orphans(
+    db: &DatabaseConnection,
+    livemode: bool,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let enabled = Query::select()
+        .column(endpoints::Column::Id)
+        .from(endpoints::Entity)
+        .and_where(endpoints::Column::Disabled.eq(false))
+        .to_owned();
+    deliveries::Entity::update_many()
+        .col_expr(deliveries::Column::Status, Expr::value(deliveries::FAILED))
+        .col_expr(
+            deliveries::Column::LastError,
+            Expr::value("endpoint disabled or deleted"),
+        )
+        .col_expr(
+            deliveries::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(deliveries::Column::Livemode.eq(livemode))
+        .filter(deliveries::Column::Status.eq(deliveries::PENDING))
+        .filter(deliveries::Column::NextAttemptAt.lte(now))
+        .filter(
+            deliveries::Column::LockedUntil
+                .is_null()
+                .or(deliveries::Column::LockedUntil.lt(now)),
+        )
+        .filter(deliveries::Column::EndpointId.not_in_subquery(enabled))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// One HTTP attempt, as its own task: sends, queues the outcome for the recorder, then frees
+/// its slots (the permit, and the lane's through `done`).
+#[allow(clippy::too_many_arguments)]
+async fn attempt(
+    ctx: Context,
+    endpoint: Arc<endpoints::Model>,
+    event: Option<Arc<events::Event>>,
+    row: deliveries::Model,
+    now: DateTime<Utc>,
+    permit: OwnedSemaphorePermit,
+    done: mpsc::UnboundedSender<Uuid>,
+    record: mpsc::Sender<Finished>,
+) {
+    let outcome = match &event {
+        Some(event) => send(&ctx, &endpoint, event, &row, now).await,
+        None => Outcome::gone("event no longer exists"),
+    };
+    let id = endpoint.id;
+    // Queued before the slot is freed: a full queue (a slow database) holds the slot.
+    let _ = record
+        .send(Finished {
+            row,
+            endpoint,
+            outcome,
+            now,
+        })
+        .await;
+    drop(permit);
+    let _ = done.send(id);
+}
+
+/// Writes outcomes as they come, whatever has arrived at once (up to [`RECORD_BATCH`]) in one
+/// transaction. Ends when every sender is gone and the queue is empty.
+async fn recorder(ctx: Context, mut outcomes: mpsc::Receiver<Finished>) {
+    let mut batch = Vec::with_capacity(RECORD_BATCH);
+    while outcomes.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        if let Err(e) = record(&ctx, &batch).await {
+            // The claims expire and the attempts are made again (at least once).
+            tracing::warn!(error = %e, attempts = batch.len(), "webhook attempts not recorded");
+        }
+        batch.clear();
+    }
+}
+
+/// One batch of outcomes: the attempts, the deliveries' new states and each endpoint's
+/// failure bookkeeping in one transaction; the operator is emailed (through the outbox, in
+/// the same transaction) about an endpoint this batch disabled.
+async fn record(ctx: &Context, batch: &[Finished]) -> Result<(), DbErr> {
+    struct Row<'a> {
+        f: &'a Finished,
+        attempts: i32,
+        delivered: bool,
+        next_retry: Option<DateTime<Utc>>,
+    }
+    let rows: Vec<Row> = batch
+        .iter()
+        .map(|f| {
+            let attempts = f.row.attempts.saturating_add(1);
+            let delivered = f.outcome.delivered();
+            // Retries stop at the 3-day deadline, with one last attempt at it, so an endpoint
+            // that failed from the first attempt to the last has failed for 3 days and gets
+            // disabled.
+            let deadline = f.row.created_at + super::RETRY_WINDOW;
+            let next_retry = if delivered || f.now >= deadline || f.outcome.permanent {
+                None
+            } else {
+                Some((f.now + super::retry_delay(attempts)).min(deadline))
+            };
+            Row {
+                f,
+                attempts,
+                delivered,
+                next_retry,
+            }
+        })
+        .collect();
+    let txn = ctx.db.begin().await?;
+    let backend = txn.get_database_backend();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        attempts::Entity::insert_many(chunk.iter().map(|r| attempts::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            delivery_id: Set(r.f.row.id),
+            endpoint_id: Set(r.f.row.endpoint_id),
+            event_id: Set(r.f.row.event_id),
+            status_code: Set(r.f.outcome.status_code),
+            error: Set(r.f.outcome.error.clone()),
+            latency_ms: Set(r.f.outcome.latency_ms),
+            attempted_at: Set(r.f.now),
+            next_retry_at: Set(r.next_retry),
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+        // One statement for the chunk's deliveries, each with its own values.
+        let mut sql = String::from(
+            "UPDATE webhook_deliveries SET status = v.column2, attempts = v.column3, \
+             next_attempt_at = v.column4, locked_until = NULL, last_status_code = v.column5, \
+             last_error = v.column6, last_latency_ms = v.column7, delivered_at = v.column8 \
+             FROM (VALUES ",
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 8);
+        for (i, r) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let n = i * 8;
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7,
+                n + 8
+            ));
+            let status = match (r.delivered, r.next_retry) {
+                (true, _) => deliveries::DELIVERED,
+                (false, Some(_)) => deliveries::PENDING,
+                (false, None) => deliveries::FAILED,
+            };
+            values.extend([
+                r.f.row.id.into(),
+                status.into(),
+                r.attempts.into(),
+                r.next_retry.unwrap_or(r.f.row.next_attempt_at).into(),
+                r.f.outcome.status_code.into(),
+                r.f.outcome.error.clone().into(),
+                Some(r.f.outcome.latency_ms).into(),
+                r.delivered.then_some(r.f.now).into(),
+            ]);
+        }
+        sql.push_str(") AS v WHERE webhook_deliveries.id = v.column1");
+        txn.execute(Statement::from_sql_and_values(
+            backend,
+            placeholders(backend, &sql),
+            values,
+        ))
+        .await?;
+    }
+    // Each endpoint's run of failures, from its outcomes in the order they ended.
+    let mut per_endpoint: Vec<(Arc<endpoints::Model>, Vec<&Row>)> = Vec::new();
+    for r in &rows {
+        match per_endpoint
+            .iter_mut()
+            .find(|(e, _)| e.id == r.f.endpoint.id)
+        {
+            Some((_, list)) => list.push(r),
+            None => per_endpoint.push((r.f.endpoint.clone(), vec![r])),
+        }
+    }
+    let mut disabled = Vec::new();
+    for (endpoint, outcomes) in per_endpoint {
+        let Some(last) = outcomes.last() else {
+            continue;
+        };
+        let now = last.f.now;
+        if last.delivered {
+            endpoints::Entity::update_many()
+                .col_expr(
+                    endpoints::Column::FailingSince,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .filter(endpoints::Column::Id.eq(endpoint.id))
+                .filter(endpoints::Column::FailingSince.is_not_null())
+                .exec(&txn)
+                .await?;
+            continue;
+        }
+        // The first failure of a run starts the clock; later ones keep it. A success in this
+        // batch ended the previous run, so the run starts at the first failure after it.
+        let restarted = outcomes.iter().any(|r| r.delivered);
+        let mut update = endpoints::Entity::update_many()
+            .col_expr(endpoints::Column::FailingSince, Expr::value(now))
+            .filter(endpoints::Column::Id.eq(endpoint.id));
+        if !restarted {
+            update = update.filter(endpoints::Column::FailingSince.is_null());
+        }
+        update.exec(&txn).await?;
+        // Read back in the transaction: the dispatcher's copy of the endpoint may be older.
+        let failing_since = endpoints::Entity::find_by_id(endpoint.id)
+            .one(&txn)
+            .await?
+            .and_then(|e| e.failing_since)
+            .unwrap_or(now);
+        if now - failing_since >= super::RETRY_WINDOW {
+            // Conditional, so of racing workers exactly one disables and records the event.
+            let changed = endpoints::Entity::update_many()
+                .col_expr(endpoints::Column::Disabled, Expr::value(true))
+                .filter(endpoints::Column::Id.eq(endpoint.id))
+                .filter(endpoints::Column::Disabled.eq(false))
+                .exec(&txn)
+                .await?
+                .rows_affected;
+            if changed == 1 {
+                let mut after = (*endpoint).clone();
+                after.disabled = true;
+                let object = super::view::EndpointObject::from_model(&after);
+                let object = serde_json::to_value(object)
+                    .map_err(|e| DbErr::Custom(format!("endpoint JSON: {e}")))?;
+                events::record_at(
+                    &txn,
+                    NewEvent {
+                        livemode: endpoint.livemode,
+                        account_id: None,
+                        kind: EventType::WebhookEndpointDisabled,
+                        object,
+                        previous_attributes: Some(serde_json::json!({"disabled": false})),
+                    },
+                    &Origin::default(),
+                    now,
+                )
+                .await?;
+                // In the transaction that disables it: the email goes out if and only if it is.
+                notify_operator(&txn, ctx, &after).await;
+                disabled.push(after);
+            }
+        }
+    }
+    txn.commit().await?;
+    for endpoint in disabled {
+        tracing::warn!(
+            endpoint = %ids::encode(IdKind::WebhookEndpoint, endpoint.id),
+            "webhook endpoint disabled after 3 days of failures"
+        );
+    }
+    Ok(())
 }
 
 /// What one HTTP attempt came to.
@@ -159,6 +674,8 @@ struct Outcome {
     status_code: Option<i32>,
     error: Option<String>,
     latency_ms: i64,
+    /// Not worth retrying (the event is gone).
+    permanent: bool,
 }
 
 impl Outcome {
@@ -171,6 +688,14 @@ impl Outcome {
             status_code: None,
             error: Some(truncate(error.into())),
             latency_ms: 0,
+            permanent: false,
+        }
+    }
+
+    fn gone(why: &str) -> Self {
+        Self {
+            permanent: true,
+            ..Self::failed(why)
         }
     }
 }
@@ -186,49 +711,16 @@ fn truncate(mut s: String) -> String {
     s
 }
 
-async fn attempt(state: &Context, row: deliveries::Model, now: DateTime<Utc>) -> Result<(), DbErr> {
-    let db = &state.db;
-    let endpoint = endpoints::Entity::find_by_id(row.endpoint_id)
-        .filter(endpoints::Column::Livemode.eq(row.livemode))
-        .one(db)
-        .await?;
-    let event = events::entity::Entity::find_by_id(row.event_id)
-        .filter(events::entity::Column::Livemode.eq(row.livemode))
-        .one(db)
-        .await?;
-    let (Some(endpoint), Some(event)) = (endpoint, event) else {
-        return give_up(db, row.id, "endpoint or event no longer exists").await;
-    };
-    if endpoint.disabled {
-        // A disabled endpoint gets nothing, not even what was queued before.
-        return give_up(db, row.id, "endpoint disabled").await;
-    }
-    let outcome = send(state, &endpoint, &event, now).await;
-    record(state, row, endpoint, outcome, now).await
-}
-
-async fn give_up(db: &DatabaseConnection, id: Uuid, why: &str) -> Result<(), DbErr> {
-    deliveries::Entity::update_many()
-        .col_expr(deliveries::Column::Status, Expr::value(deliveries::FAILED))
-        .col_expr(deliveries::Column::LastError, Expr::value(why))
-        .col_expr(
-            deliveries::Column::LockedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(deliveries::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
 async fn send(
     state: &Context,
     endpoint: &endpoints::Model,
     event: &events::Event,
+    row: &deliveries::Model,
     now: DateTime<Utc>,
 ) -> Outcome {
-    // DNS can change after the endpoint was saved: check again, every time.
-    let url = match super::ssrf::check_url(&endpoint.url, endpoint.livemode).await {
+    // DNS can change after the endpoint was saved: check again (at most every 30 s; the
+    // live client's resolver filters each connection's addresses in any case).
+    let url = match state.webhooks.checked_url(endpoint).await {
         Ok(url) => url,
         Err(message) => return Outcome::failed(message),
     };
@@ -269,6 +761,19 @@ async fn send(
         .header("webhook-id", &id)
         .header("webhook-timestamp", timestamp.to_string())
         .header("webhook-signature", signatures.join(" "))
+        // For receivers that order events themselves (delivery is unordered): the event's
+        // time to the microsecond (`created` in the body has seconds), and which attempt
+        // this is (a retry may arrive after later events).
+        .header(
+            "agora-event-created",
+            event
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        )
+        .header(
+            "agora-delivery-attempt",
+            row.attempts.saturating_add(1).to_string(),
+        )
         .body(body);
     let result = tokio::time::timeout(TIMEOUT, async {
         let mut response = request.send().await?;
@@ -289,150 +794,22 @@ async fn send(
             status_code: Some(i32::from(status)),
             error: (!(200..300).contains(&status)).then(|| format!("HTTP {status}")),
             latency_ms,
+            permanent: false,
         },
         Ok(Err(e)) => Outcome {
             status_code: None,
             // Without the URL: it may carry a token the platform put in its path.
             error: Some(truncate(e.without_url().to_string())),
             latency_ms,
+            permanent: false,
         },
         Err(_) => Outcome {
             status_code: None,
             error: Some("timed out after 10 s".to_owned()),
             latency_ms,
+            permanent: false,
         },
     }
-}
-
-/// Writes the attempt, the delivery's new state and the endpoint's failure bookkeeping in one
-/// transaction; emails the operator after commit if this attempt disabled the endpoint.
-async fn record(
-    state: &Context,
-    row: deliveries::Model,
-    endpoint: endpoints::Model,
-    outcome: Outcome,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    let attempts = row.attempts.saturating_add(1);
-    let delivered = outcome.delivered();
-    // Retries stop at the 3-day deadline, with one last attempt at it, so an endpoint that
-    // failed from the first attempt to the last has failed for 3 days and gets disabled.
-    let deadline = row.created_at + super::RETRY_WINDOW;
-    let next_retry = if delivered || now >= deadline {
-        None
-    } else {
-        Some((now + super::retry_delay(attempts)).min(deadline))
-    };
-    let txn = state.db.begin().await?;
-    attempts::Entity::insert(attempts::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        delivery_id: Set(row.id),
-        endpoint_id: Set(row.endpoint_id),
-        event_id: Set(row.event_id),
-        status_code: Set(outcome.status_code),
-        error: Set(outcome.error.clone()),
-        latency_ms: Set(outcome.latency_ms),
-        attempted_at: Set(now),
-        next_retry_at: Set(next_retry),
-    })
-    .exec_without_returning(&txn)
-    .await?;
-    let status = match (delivered, next_retry) {
-        (true, _) => deliveries::DELIVERED,
-        (false, Some(_)) => deliveries::PENDING,
-        (false, None) => deliveries::FAILED,
-    };
-    deliveries::Entity::update_many()
-        .col_expr(deliveries::Column::Status, Expr::value(status))
-        .col_expr(deliveries::Column::Attempts, Expr::value(attempts))
-        .col_expr(
-            deliveries::Column::NextAttemptAt,
-            Expr::value(next_retry.unwrap_or(row.next_attempt_at)),
-        )
-        .col_expr(
-            deliveries::Column::LockedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(
-            deliveries::Column::LastStatusCode,
-            Expr::value(outcome.status_code),
-        )
-        .col_expr(deliveries::Column::LastError, Expr::value(outcome.error))
-        .col_expr(
-            deliveries::Column::LastLatencyMs,
-            Expr::value(outcome.latency_ms),
-        )
-        .col_expr(
-            deliveries::Column::DeliveredAt,
-            Expr::value(delivered.then_some(now)),
-        )
-        .filter(deliveries::Column::Id.eq(row.id))
-        .exec(&txn)
-        .await?;
-    let mut disabled = None;
-    if delivered {
-        endpoints::Entity::update_many()
-            .col_expr(
-                endpoints::Column::FailingSince,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(endpoints::Column::Id.eq(endpoint.id))
-            .filter(endpoints::Column::FailingSince.is_not_null())
-            .exec(&txn)
-            .await?;
-    } else {
-        // The first failure of a run starts the clock; later ones keep it.
-        endpoints::Entity::update_many()
-            .col_expr(endpoints::Column::FailingSince, Expr::value(now))
-            .filter(endpoints::Column::Id.eq(endpoint.id))
-            .filter(endpoints::Column::FailingSince.is_null())
-            .exec(&txn)
-            .await?;
-        let failing_since = endpoint.failing_since.unwrap_or(now);
-        if now - failing_since >= super::RETRY_WINDOW {
-            // Conditional, so of racing workers exactly one disables and records the event.
-            let changed = endpoints::Entity::update_many()
-                .col_expr(endpoints::Column::Disabled, Expr::value(true))
-                .filter(endpoints::Column::Id.eq(endpoint.id))
-                .filter(endpoints::Column::Disabled.eq(false))
-                .exec(&txn)
-                .await?
-                .rows_affected;
-            if changed == 1 {
-                let mut after = endpoint.clone();
-                after.disabled = true;
-                let object = super::view::EndpointObject::from_model(&after);
-                let object = serde_json::to_value(object)
-                    .map_err(|e| DbErr::Custom(format!("endpoint JSON: {e}")))?;
-                events::record_at(
-                    &txn,
-                    NewEvent {
-                        livemode: endpoint.livemode,
-                        account_id: None,
-                        kind: EventType::WebhookEndpointDisabled,
-                        object,
-                        previous_attributes: Some(serde_json::json!({"disabled": false})),
-                    },
-                    &Origin::default(),
-                    now,
-                )
-                .await?;
-                disabled = Some(after);
-            }
-        }
-    }
-    if let Some(endpoint) = &disabled {
-        // In the transaction that disables it: the email goes out if and only if it is.
-        notify_operator(&txn, state, endpoint).await;
-    }
-    txn.commit().await?;
-    if let Some(endpoint) = disabled {
-        tracing::warn!(
-            endpoint = %ids::encode(IdKind::WebhookEndpoint, endpoint.id),
-            "webhook endpoint disabled after 3 days of failures"
-        );
-    }
-    Ok(())
 }
 
 /// Queues the operator's email that an endpoint was disabled (the email outbox sends it).

@@ -18,7 +18,7 @@ use sha2::Sha256;
 pub use crate::infra::events::fan_out::{matches, pending_delivery, wants};
 /// The webhook tables live with the outbox that writes them (see `events::fan_out`).
 pub use crate::infra::events::webhook_tables as entity;
-pub use delivery::{deliver_due, Context, Runtime};
+pub use delivery::{run, Context, Runtime};
 
 /// One mode's endpoints (`GET /v1/webhook_endpoints`, and each lookup by id).
 pub fn endpoints(livemode: bool) -> sea_orm::Select<entity::endpoint::Entity> {

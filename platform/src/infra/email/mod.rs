@@ -20,10 +20,8 @@ use chrono::{DateTime, Utc};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -59,8 +57,8 @@ impl From<sea_orm::DbErr> for EmailError {
 
 /// The sealing purpose (AAD) of outbox messages: a sealed bank number cannot pass for one.
 const PURPOSE: &str = "email";
-/// Emails one worker pass takes.
-const BATCH: u64 = 20;
+/// Emails one worker pass claims (one statement) and records (one transaction).
+const BATCH: u64 = 50;
 /// How long one SMTP conversation may take.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// A claimed email is not taken by another worker for this long: longer than one send.
@@ -109,6 +107,8 @@ pub async fn enqueue(
     }
     .insert(db)
     .await?;
+    // The email worker starts on it at commit, not at its next poll.
+    crate::infra::events::wake::written(db, crate::infra::events::wake::Outbox::Emails).await?;
     tracing::info!(email = %id, kind, "email queued");
     Ok(id)
 }
@@ -211,46 +211,67 @@ pub struct Delivered {
     pub given_up: usize,
 }
 
-/// Sends the due emails: each claimed by pushing its next attempt past a lease, so that
-/// several instances never send one email at once, then marked sent, retried later or given
-/// up.
+/// Sends the due emails: up to [`BATCH`] claimed in one statement (their next attempt pushed
+/// past a lease, so several instances never send one email at once; `FOR UPDATE SKIP LOCKED`
+/// on PostgreSQL so they never wait for each other either), sent with at most `in_flight`
+/// SMTP conversations at once, then marked sent, retried later or given up, all in one
+/// transaction. No transaction is open while a message is sent.
 pub async fn deliver_due(
     db: &DatabaseConnection,
     sealer: &Sealer,
     mailer: &Mailer,
     now: DateTime<Utc>,
+    in_flight: usize,
 ) -> Result<Delivered, EmailError> {
-    let due = entity::Entity::find()
-        .filter(entity::Column::Status.eq("pending"))
-        .filter(entity::Column::NextAttemptAt.lte(now))
-        .order_by_asc(entity::Column::NextAttemptAt)
-        .order_by_asc(entity::Column::Id)
-        .limit(BATCH)
+    use futures_util::StreamExt;
+    use sea_orm::{DbBackend, Statement, TransactionTrait};
+    let backend = db.get_database_backend();
+    let lock = if backend == DbBackend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE emails SET next_attempt_at = $1 WHERE id IN (SELECT id FROM emails \
+         WHERE status = 'pending' AND next_attempt_at <= $2 \
+         ORDER BY next_attempt_at, id LIMIT $3{lock}) RETURNING *"
+    );
+    let sql = match backend {
+        DbBackend::Postgres => sql,
+        _ => sql.replace('$', "?"),
+    };
+    let lease = now + chrono::Duration::seconds(LEASE_S);
+    let mut due = entity::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [lease.into(), now.into(), (BATCH as i64).into()],
+        ))
         .all(db)
         .await?;
+    due.sort_by_key(|row| (row.next_attempt_at, row.id));
+    if due.is_empty() {
+        return Ok(Delivered::default());
+    }
+    // Bounded concurrency towards the one SMTP server (lettre's pool reuses connections).
+    let results: Vec<(entity::Model, Result<(), SendError>)> =
+        futures_util::stream::iter(due.into_iter().map(|row| async move {
+            let result = match open(sealer, row.message_sealed.as_deref()) {
+                Ok((envelope, raw)) => mailer.send(&envelope, &raw).await,
+                Err(message) => Err(SendError {
+                    permanent: true,
+                    message,
+                }),
+            };
+            (row, result)
+        }))
+        .buffer_unordered(in_flight.clamp(1, 64))
+        .collect()
+        .await;
     let mut done = Delivered::default();
-    for row in due {
-        let claimed = entity::Entity::update_many()
-            .col_expr(
-                entity::Column::NextAttemptAt,
-                Expr::value(now + chrono::Duration::seconds(LEASE_S)),
-            )
-            .filter(entity::Column::Id.eq(row.id))
-            .filter(entity::Column::Status.eq("pending"))
-            .filter(entity::Column::NextAttemptAt.lte(now))
-            .exec(db)
-            .await?;
-        if claimed.rows_affected != 1 {
-            continue; // another worker has it
-        }
+    let txn = db.begin().await?;
+    for (row, result) in results {
         let attempts = row.attempts.saturating_add(1);
-        let result = match open(sealer, row.message_sealed.as_deref()) {
-            Ok((envelope, raw)) => mailer.send(&envelope, &raw).await,
-            Err(message) => Err(SendError {
-                permanent: true,
-                message,
-            }),
-        };
         let mut update = entity::ActiveModel {
             id: Set(row.id),
             attempts: Set(attempts),
@@ -286,9 +307,47 @@ pub async fn deliver_due(
                 }
             }
         }
-        update.update(db).await?;
+        update.update(&txn).await?;
     }
+    txn.commit().await?;
     Ok(done)
+}
+
+/// Runs the email worker until `stop`: woken by the commit that queued an email
+/// ([`crate::infra::events::wake`]), polling every `poll` as the fallback and for retries,
+/// and going on at once while a pass found a full batch.
+pub async fn run(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    mailer: Mailer,
+    poll: Duration,
+    in_flight: usize,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use crate::infra::events::wake::{self, Outbox};
+    let mut woken = wake::subscribe(Outbox::Emails);
+    loop {
+        woken.borrow_and_update();
+        let more = match deliver_due(db, sealer, &mailer, Utc::now(), in_flight).await {
+            Ok(d) if d == Delivered::default() => false,
+            Ok(d) => {
+                tracing::debug!(?d, "email pass");
+                d.sent + d.retrying + d.given_up >= BATCH as usize
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "email delivery step failed; will retry");
+                false
+            }
+        };
+        if more {
+            continue;
+        }
+        tokio::select! {
+            _ = woken.changed() => {}
+            _ = tokio::time::sleep(poll) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// How long the record of a sent or given-up email is kept (for "did the seller get it?").

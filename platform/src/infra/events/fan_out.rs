@@ -52,7 +52,8 @@ pub async fn fan_out(db: &impl ConnectionTrait, event: &super::Event) -> Result<
     }))
     .exec_without_returning(db)
     .await?;
-    Ok(())
+    // The delivery worker starts on these at commit, not at its next poll.
+    super::wake::written(db, super::wake::Outbox::Webhooks).await
 }
 
 pub fn pending_delivery(

@@ -6,6 +6,7 @@
 pub mod entity;
 pub mod fan_out;
 pub mod view;
+pub mod wake;
 pub mod webhook_tables;
 
 use chrono::{DateTime, Utc};
