@@ -452,5 +452,12 @@ pub async fn webhooks(mut config: Config, bench: WebhookBench) -> anyhow::Result
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+    // A benchmark that lost events or charges measured nothing: say so with the exit status.
+    let failed = failed.load(Ordering::Relaxed);
+    anyhow::ensure!(failed == 0, "{failed} charges failed");
+    anyhow::ensure!(
+        d >= charged,
+        "only {d} of {charged} events reached the endpoint before the drain deadline"
+    );
     Ok(())
 }
