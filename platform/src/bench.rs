@@ -1,5 +1,10 @@
-//! `agora bench webhooks`: webhook delivery measured end to end on this machine.
+//! `agora bench charges` and `agora bench webhooks`: the charge path and webhook delivery
+//! measured end to end on this machine.
 //!
+//! `charges`: N clients post charges to a server of its own (a temporary SQLite database, or
+//! `--database-url`) or to one at `--url`, then the ledger is verified.
+//!
+//! `webhooks`:
 //! Starts an Agora server in this process (a temporary SQLite database, or `--database-url`),
 //! a receiver that answers 200 at once (or uses `--url`), subscribes it to `charge.succeeded`,
 //! and creates charges through the HTTP API from several clients, as a platform would. Prints
@@ -147,10 +152,15 @@ async fn call(
     Ok(body)
 }
 
-/// Sellers that can be charged (the KYC minimum tier), as `examples/charge_load.rs` makes them.
-async fn sellers(client: &reqwest::Client, base: &str, key: &str) -> anyhow::Result<Vec<String>> {
-    let mut out = Vec::new();
-    for _ in 0..5 {
+/// `count` sellers that can be charged (the KYC minimum tier).
+async fn sellers_n(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    count: usize,
+) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
         let res = call(
             client,
             base,
@@ -173,6 +183,11 @@ async fn sellers(client: &reqwest::Client, base: &str, key: &str) -> anyhow::Res
         out.push(res["id"].as_str().unwrap_or_default().to_owned());
     }
     Ok(out)
+}
+
+/// Five sellers, for the webhook benchmark.
+async fn sellers(client: &reqwest::Client, base: &str, key: &str) -> anyhow::Result<Vec<String>> {
+    sellers_n(client, base, key, 5).await
 }
 
 /// Deliveries of `endpoint` in `status` (for `--url`, where no receiver of ours counts them).
@@ -459,5 +474,172 @@ pub async fn webhooks(mut config: Config, bench: WebhookBench) -> anyhow::Result
         d >= charged,
         "only {d} of {charged} events reached the endpoint before the drain deadline"
     );
+    Ok(())
+}
+
+/// What `agora bench charges` was asked for.
+#[derive(Debug, Clone)]
+pub struct ChargeBench {
+    /// Concurrent API clients, each sending one charge at a time.
+    pub clients: usize,
+    /// How long charges are sent.
+    pub seconds: u64,
+    /// Sellers the charges go to (round robin), created and verified first.
+    pub sellers: usize,
+    /// Every charge to the first seller: the hottest ledger rows there can be.
+    pub hot: bool,
+    /// A running server to load instead of one of our own, with its test key.
+    pub url: Option<String>,
+    pub key: Option<String>,
+}
+
+/// Milliseconds at fraction `p` of sorted latencies.
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+/// `agora bench charges`: N clients post destination charges (an explicit fee,
+/// `pm_card_visa`, a fresh Idempotency-Key each) for S seconds; prints charges/s, latency
+/// percentiles and errors by status, then verifies the ledger. Fails if any charge failed or
+/// the ledger is off, since a run with refusals in it measures nothing.
+pub async fn charges(mut config: Config, bench: ChargeBench) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("agora-bench-{}", uuid::Uuid::now_v7().simple()));
+    let own_server = bench.url.is_none();
+    // Our own server: a scratch data dir, and the database given (or a temporary SQLite file).
+    // Someone else's (`--url`): their database only if `--database-url` says where it is.
+    let db = if own_server || config.database_url.is_some() {
+        if own_server {
+            std::fs::create_dir_all(&dir)?;
+            config.data_dir = dir.clone();
+        }
+        let db = crate::infra::db::connect(&config).await?;
+        crate::infra::db::migrate(&db).await?;
+        Some(db)
+    } else {
+        None
+    };
+    let backend = match (&db, config.is_sqlite()) {
+        (None, _) => "a server at --url",
+        (Some(_), true) => "sqlite",
+        (Some(_), false) => "postgres",
+    };
+    let (base, key) = match (&bench.url, &bench.key, &db) {
+        (Some(url), Some(key), _) => (url.trim_end_matches('/').to_owned(), key.clone()),
+        (Some(_), None, _) => anyhow::bail!("--url needs --key (a test-mode secret key)"),
+        (None, _, Some(db)) => {
+            let key = keys::create(db, Mode::Test).await?.secret;
+            let mut serving = config.clone();
+            serving.bind = "127.0.0.1:0".to_owned();
+            serving.rate_limit_per_second = 0;
+            let app = Application::build_with_db(serving, db.clone())?;
+            let base = format!("http://127.0.0.1:{}", app.port());
+            tokio::spawn(app.run_until_stopped());
+            (base, key)
+        }
+        (None, _, None) => anyhow::bail!("no database to serve from"),
+    };
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(bench.clients)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let sellers = Arc::new(sellers_n(&client, &base, &key, bench.sellers).await?);
+    // Keys are per mode: a fresh run prefix keeps a reused database from replaying old keys.
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(bench.seconds);
+    let mut tasks = Vec::with_capacity(bench.clients);
+    for c in 0..bench.clients {
+        let (client, base, key, sellers, run) = (
+            client.clone(),
+            base.clone(),
+            key.clone(),
+            sellers.clone(),
+            run.clone(),
+        );
+        let hot = bench.hot;
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut statuses: std::collections::BTreeMap<String, u64> = Default::default();
+            let mut i = 0usize;
+            while Instant::now() < deadline {
+                let seller = if hot { 0 } else { (c + i) % sellers.len() };
+                let body = json!({"amount": 1000 + (i % 1000), "currency": "eur",
+                    "destination": sellers[seller], "application_fee_amount": 100,
+                    "payment_method": "pm_card_visa"});
+                let t = Instant::now();
+                let status = client
+                    .post(format!("{base}/v1/charges"))
+                    .bearer_auth(&key)
+                    .header("idempotency-key", format!("bench-{run}-{c}-{i}"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16().to_string())
+                    .unwrap_or_else(|e| format!("no answer ({e})"));
+                latencies.push(t.elapsed());
+                if status != "200" {
+                    *statuses.entry(status).or_default() += 1;
+                }
+                i += 1;
+            }
+            (latencies, statuses)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors: std::collections::BTreeMap<String, u64> = Default::default();
+    for t in tasks {
+        let (l, s) = t.await?;
+        latencies.extend(l);
+        for (status, n) in s {
+            *errors.entry(status).or_default() += n;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let failed: u64 = errors.values().sum();
+    println!(
+        "{backend}: {} clients, {} sellers{}, {elapsed:.1} s: {} charges, {:.0} charges/s",
+        bench.clients,
+        bench.sellers,
+        if bench.hot { " (every charge to one)" } else { "" },
+        latencies.len(),
+        latencies.len() as f64 / elapsed
+    );
+    println!(
+        "latency: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.90),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 1.0)
+    );
+    if errors.is_empty() {
+        println!("errors: none");
+    } else {
+        let list: Vec<String> = errors.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+        println!("errors by status: {}", list.join(", "));
+    }
+    let ledger_ok = match &db {
+        Some(db) => {
+            let report = agora_ledger::verify::verify(db).await?;
+            for problem in &report.problems {
+                println!("BROKEN: {problem}");
+            }
+            println!("{}", report.summary());
+            report.is_ok()
+        }
+        None => {
+            println!("ledger verify: skipped (give --database-url to check the server's ledger)");
+            true
+        }
+    };
+    if own_server {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    anyhow::ensure!(failed == 0, "{failed} charges failed");
+    anyhow::ensure!(ledger_ok, "the ledger does not verify");
     Ok(())
 }

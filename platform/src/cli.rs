@@ -75,6 +75,32 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
+    /// The charge path: --clients concurrent clients post destination charges (an explicit
+    /// fee, pm_card_visa, a fresh Idempotency-Key each) for --seconds to --sellers verified
+    /// sellers; prints charges/s, latency p50/p90/p99/max and errors by status, then runs
+    /// ledger verify. Fails if any charge failed or the ledger is off. Serves from a temporary
+    /// SQLite database unless --database-url is given (use a scratch database), or loads the
+    /// server at --url with --key
+    Charges {
+        /// Concurrent API clients, each with one charge in flight
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// How long charges are sent, in seconds
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Sellers to create and charge, round robin
+        #[arg(long, default_value_t = 100)]
+        sellers: usize,
+        /// Send every charge to one seller
+        #[arg(long)]
+        hot: bool,
+        /// Load this server instead of starting one (with --key)
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// A test-mode secret key of the server at --url
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+    },
     /// Webhook delivery: charges created over the API, each event delivered to a local
     /// receiver that answers at once; prints the backlog each second, deliveries/s and the
     /// event-to-delivery latency. Uses a temporary SQLite database unless --database-url is
@@ -261,6 +287,40 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let db = db::connect(&config).await?;
             db::migrate(&db).await?;
             keys_command(&db, cmd).await
+        }
+        Command::Bench(BenchCommand::Charges {
+            clients,
+            seconds,
+            sellers,
+            hot,
+            url,
+            key,
+        }) => {
+            anyhow::ensure!(
+                (1..=1024).contains(&clients),
+                "--clients must be between 1 and 1024"
+            );
+            anyhow::ensure!(
+                (1..=3600).contains(&seconds),
+                "--seconds must be between 1 and 3600"
+            );
+            anyhow::ensure!(
+                (1..=10_000).contains(&sellers),
+                "--sellers must be between 1 and 10000"
+            );
+            crate::bench::charges(
+                config,
+                crate::bench::ChargeBench {
+                    clients,
+                    seconds,
+                    sellers,
+                    hot,
+                    url,
+                    key,
+                },
+            )
+            .await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Webhooks {
             clients,
