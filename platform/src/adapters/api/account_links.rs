@@ -147,7 +147,7 @@ pub async fn create(
         if auth.account.is_some_and(|acting| acting != id) {
             return Err(missing());
         }
-        let account = kyc::reload(txn, auth.livemode, id)
+        let account = kyc::reload(txn, auth.livemode, id.uuid())
             .await
             .map_err(|e| match e {
                 KycError::NotFound { .. } => missing(),

@@ -167,12 +167,16 @@ fn parse_tags(tags: &[String]) -> Result<Vec<Tag>, ApiError> {
     })
 }
 
-fn parse_id(id: &str) -> Result<uuid::Uuid, ApiError> {
-    listing::path_id(IdKind::Account, "account", id)
+fn parse_id(id: &str) -> Result<crate::infra::wire::typed::AccountId, ApiError> {
+    listing::path_id::<crate::infra::wire::typed::AccountId>("account", id)
 }
 
 /// Only the platform, or the account itself through `Agora-Account`, may see an account.
-fn check_access(auth: &Auth, id: uuid::Uuid, raw: &str) -> Result<(), ApiError> {
+fn check_access(
+    auth: &Auth,
+    id: crate::infra::wire::typed::AccountId,
+    raw: &str,
+) -> Result<(), ApiError> {
     match auth.account {
         Some(acting) if acting != id => Err(ApiError::not_found("account", raw)),
         _ => Ok(()),
@@ -258,12 +262,11 @@ pub async fn retrieve(
 ) -> Result<HttpResponse, ApiError> {
     let raw = path.into_inner();
     listing::retrieve(
-        IdKind::Account,
         "account",
         &raw,
-        async |id| {
+        async |id: crate::infra::wire::typed::AccountId| {
             check_access(&auth, id, &raw)?;
-            Ok(accounts::find(&state.db, auth.livemode, id).await?)
+            Ok(accounts::find(&state.db, auth.livemode, id.uuid()).await?)
         },
         |account| AccountObject::from_model(&account),
     )
@@ -298,7 +301,7 @@ pub async fn update(
     let origin = idempotency::origin(&req);
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input: UpdateAccountRequest = body.parse()?;
-        let current = kyc::lock_account(txn, auth.livemode, id).await?;
+        let current = kyc::lock_account(txn, auth.livemode, id.uuid()).await?;
         if let Some(country) = &input.country {
             if parse_country(country)?.as_str() != current.country {
                 return Err(ApiError::invalid(
@@ -369,7 +372,7 @@ pub async fn update(
                 "Only the platform can pause or resume an account's payouts.",
             ));
         }
-        let (before, after) = kyc::change_account(txn, auth.livemode, id, changes).await?;
+        let (before, after) = kyc::change_account(txn, auth.livemode, id.uuid(), changes).await?;
         let before = AccountObject::json(&before)?;
         let after = match payout_settings {
             Some(settings) => {
@@ -381,7 +384,7 @@ pub async fn update(
                         e
                     })?
                     .ok_or_else(|| ApiError::not_found("account", &raw))?;
-                kyc::reload(txn, auth.livemode, id).await?
+                kyc::reload(txn, auth.livemode, id.uuid()).await?
             }
             None => after,
         };
@@ -457,7 +460,7 @@ pub async fn reject(
                 "reason must be fraud, terms_of_service or other",
             ));
         }
-        let account = kyc::reject(txn, auth.livemode, id, input.reason, &origin).await?;
+        let account = kyc::reject(txn, auth.livemode, id.uuid(), input.reason, &origin).await?;
         Ok(AccountObject::json(&account)?)
     })
     .await

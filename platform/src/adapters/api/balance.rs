@@ -61,7 +61,7 @@ pub async fn balance_json(
 )]
 #[get("/balance")]
 pub async fn retrieve(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
-    let owner = auth.account.map_or(Owner::Platform, Owner::Seller);
+    let owner = auth.account_uuid().map_or(Owner::Platform, Owner::Seller);
     Ok(HttpResponse::Ok().json(balance_json(&state.db, auth.livemode, owner).await?))
 }
 
@@ -317,7 +317,9 @@ pub async fn transactions(
             let payout = match &q.payout {
                 None => None,
                 Some(raw) => {
-                    let id = super::listing::filter_id(IdKind::Payout, "payout", raw)?;
+                    let id = super::listing::filter_id::<crate::infra::wire::typed::PayoutId>(
+                        "payout", raw,
+                    )?;
                     // The payout's seller's rows: the platform may ask for any payout, a seller
                     // for its own.
                     let p = crate::domain::payouts::find_for(
@@ -342,7 +344,7 @@ pub async fn transactions(
                     .transpose()
             };
             let filter = BalanceTransactionFilter {
-                owner: auth.account.map_or(Owner::Platform, Owner::Seller),
+                owner: auth.account_uuid().map_or(Owner::Platform, Owner::Seller),
                 kind: q.kind.clone(),
                 source,
                 payout,

@@ -19,6 +19,7 @@ use crate::adapters::state::AppState;
 use crate::domain::payments::processor::{PaymentMethod, Simulator, TEST_TOKENS};
 use crate::domain::payments::{self, Charge, NewCharge};
 use crate::infra::clock;
+use crate::infra::wire::typed::ChargeId;
 
 pub use crate::domain::payments::view::{ChargeObject, SplitObject};
 use crate::infra::wire::ids::{self, IdKind};
@@ -255,8 +256,8 @@ pub async fn create(
     .await
 }
 
-fn charge_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
-    ids::decode(IdKind::Charge, raw).map_err(|_| ApiError::not_found("charge", raw))
+fn charge_id(raw: &str) -> Result<ChargeId, ApiError> {
+    listing::path_id("charge", raw)
 }
 
 #[utoipa::path(
@@ -309,10 +310,9 @@ pub async fn retrieve(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     listing::retrieve(
-        IdKind::Charge,
         "charge",
         &path.into_inner(),
-        async |id| {
+        async |id: crate::infra::wire::typed::ChargeId| {
             let Some(charge) = payments::find_charge(&state.db, auth.livemode, id)
                 .await?
                 .filter(|c| visible_to(&auth, c))
@@ -340,7 +340,7 @@ async fn as_viewed(
     };
     Ok(charges
         .iter()
-        .map(|c| ChargeObject::for_viewer(c, auth.account, parts.get(&c.id)))
+        .map(|c| ChargeObject::for_viewer(c, auth.account_uuid(), parts.get(&c.id)))
         .collect())
 }
 

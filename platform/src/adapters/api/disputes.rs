@@ -11,7 +11,7 @@ use crate::adapters::gateway::error::ApiError;
 use crate::adapters::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::adapters::state::AppState;
 use crate::domain::payments;
-use crate::infra::wire::ids::{self, IdKind};
+use crate::infra::wire::ids::IdKind;
 
 pub use crate::domain::payments::view::DisputeObject;
 
@@ -36,7 +36,7 @@ pub async fn test_dispute(
     }
     auth.require_platform()?;
     let raw = path.into_inner();
-    let id = ids::decode(IdKind::Charge, &raw).map_err(|_| ApiError::not_found("charge", &raw))?;
+    let id = listing::path_id::<crate::infra::wire::typed::ChargeId>("charge", &raw)?;
     let origin = idempotency::origin(&req);
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let _: Empty = body.parse()?;
@@ -87,8 +87,7 @@ pub async fn close(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let raw = path.into_inner();
-    let id =
-        ids::decode(IdKind::Dispute, &raw).map_err(|_| ApiError::not_found("dispute", &raw))?;
+    let id = listing::path_id::<crate::infra::wire::typed::DisputeId>("dispute", &raw)?;
     let origin = idempotency::origin(&req);
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input: CloseRequest = body.parse()?;
@@ -174,7 +173,7 @@ pub async fn list(
         &q,
         async || {
             let charge = listing::optional(&q.charge, |c| {
-                listing::filter_id(IdKind::Charge, "charge", c)
+                listing::filter_id::<crate::infra::wire::typed::ChargeId>("charge", c)
             })?;
             Ok(payments::lists::disputes(auth.livemode, charge))
         },

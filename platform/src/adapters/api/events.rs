@@ -56,7 +56,11 @@ pub async fn list(
         &q,
         async || {
             listing::check_type(&q.kind, MAX_TYPE_LEN, "type must be 1 to 64 characters.")?;
-            Ok(events::query(auth.livemode, auth.account, q.kind.clone()))
+            Ok(events::query(
+                auth.livemode,
+                auth.account_uuid(),
+                q.kind.clone(),
+            ))
         },
         EventObject::from_model,
     )
@@ -83,7 +87,7 @@ pub async fn retrieve(
         IdKind::Event,
         "event",
         &path.into_inner(),
-        events::scoped(auth.livemode, auth.account),
+        events::scoped(auth.livemode, auth.account_uuid()),
         EventObject::from_model,
     )
     .await

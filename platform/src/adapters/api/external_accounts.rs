@@ -49,8 +49,8 @@ pub struct UpdateExternalAccountRequest {
     pub account_holder_name: Option<String>,
 }
 
-fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    ids::decode(IdKind::Account, raw).map_err(|_| ApiError::not_found("account", raw))
+fn parse_id(raw: &str) -> Result<crate::infra::wire::typed::AccountId, ApiError> {
+    listing::path_id("account", raw)
 }
 
 /// The bank account a write names. A malformed id names none (the nil id matches no row), so
@@ -70,7 +70,11 @@ fn bank_error(err: KycError, raw_bank: &str) -> ApiError {
     }
 }
 
-fn check_access(auth: &Auth, id: Uuid, raw: &str) -> Result<(), ApiError> {
+fn check_access(
+    auth: &Auth,
+    id: crate::infra::wire::typed::AccountId,
+    raw: &str,
+) -> Result<(), ApiError> {
     match auth.account {
         Some(acting) if acting != id => Err(ApiError::not_found("account", raw)),
         _ => Ok(()),
@@ -125,7 +129,7 @@ pub async fn create(
             txn,
             &state.kyc.sealer,
             auth.livemode,
-            id,
+            id.uuid(),
             &input.into(),
             &origin,
         )
@@ -156,7 +160,7 @@ pub async fn list(
     // At most MAX_EXTERNAL_ACCOUNTS: one page holds them all.
     listing::whole(
         &format!("/v1/accounts/{raw}/external_accounts"),
-        async || Ok(banks::list(&state.db, auth.livemode, id).await?),
+        async || Ok(banks::list(&state.db, auth.livemode, id.uuid()).await?),
         object,
     )
     .await
@@ -184,10 +188,11 @@ pub async fn retrieve(
     let id = parse_id(&raw)?;
     check_access(&auth, id, &raw)?;
     listing::retrieve(
-        IdKind::ExternalAccount,
         "external_account",
         &raw_bank,
-        async |bank| Ok(banks::find(&state.db, auth.livemode, id, bank).await?),
+        async |bank: crate::infra::wire::typed::ExternalAccountId| {
+            Ok(banks::find(&state.db, auth.livemode, id.uuid(), bank.uuid()).await?)
+        },
         |b| object(&b),
     )
     .await
@@ -225,9 +230,16 @@ pub async fn update(
             default_for_currency: input.default_for_currency,
             account_holder_name: input.account_holder_name,
         };
-        let updated = banks::update(txn, auth.livemode, id, bank_id(&raw_bank), &change, &origin)
-            .await
-            .map_err(|e| bank_error(e, &raw_bank))?;
+        let updated = banks::update(
+            txn,
+            auth.livemode,
+            id.uuid(),
+            bank_id(&raw_bank),
+            &change,
+            &origin,
+        )
+        .await
+        .map_err(|e| bank_error(e, &raw_bank))?;
         Ok(object(&updated))
     })
     .await
@@ -259,7 +271,7 @@ pub async fn delete(
     let origin = idempotency::origin(&req);
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let _: EmptyRequest = body.parse()?;
-        let deleted = banks::delete(txn, auth.livemode, id, bank_id(&raw_bank), &origin)
+        let deleted = banks::delete(txn, auth.livemode, id.uuid(), bank_id(&raw_bank), &origin)
             .await
             .map_err(|e| bank_error(e, &raw_bank))?;
         let mut body = object(&deleted);

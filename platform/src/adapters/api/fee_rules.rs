@@ -376,7 +376,7 @@ async fn parse_conditions(
     let mut seller_ids = Vec::with_capacity(c.seller_ids.len());
     for (i, raw) in c.seller_ids.iter().enumerate() {
         let id = super::parse_account_id(&format!("conditions.seller_ids[{i}]"), raw)?;
-        seller_ids.push(id);
+        seller_ids.push(id.uuid());
     }
     if !seller_ids.is_empty() {
         // A rule for a seller that does not exist (in this mode) is a mistake worth naming.
@@ -480,7 +480,7 @@ fn parse_rounding(r: RoundingParam) -> Rounding {
 }
 
 fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    listing::path_id(IdKind::FeeRule, "fee rule", raw)
+    listing::path_id::<crate::infra::wire::typed::FeeRuleId>("fee rule", raw).map(|id| id.uuid())
 }
 
 /// The engine names tiers `tiers[i]`; the API nests them one level down (`tiers.tiers[i]`).
@@ -687,15 +687,14 @@ pub async fn retrieve(
     auth.require_platform()?;
     let raw = path.into_inner();
     listing::retrieve(
-        IdKind::FeeRule,
         "fee rule",
         &raw,
-        async |id| {
+        async |id: crate::infra::wire::typed::FeeRuleId| {
             fee_rules::get(
                 &state.db,
                 auth.livemode,
                 state.config.default_fee_percent,
-                id,
+                id.uuid(),
                 query.0.version,
             )
             .await
@@ -880,7 +879,7 @@ pub async fn quote(
             ));
         }
         let currency = parse_currency("currency".to_owned(), &input.currency)?;
-        let destination = super::parse_account_id("destination", &input.destination)?;
+        let destination = super::parse_account_id("destination", &input.destination)?.uuid();
         let payment_method_type = parse_payment_method_type(
             "payment_method_type",
             input.payment_method_type.as_deref().unwrap_or("card"),

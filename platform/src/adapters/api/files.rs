@@ -10,7 +10,6 @@ use crate::adapters::gateway::error::{ApiError, ErrorType};
 use crate::adapters::gateway::Auth;
 use crate::adapters::state::AppState;
 use crate::domain::kyc::files::{self as store, object, IDENTITY_DOCUMENT, MAX_FILE_BYTES};
-use crate::infra::wire::ids::IdKind;
 
 /// Longest `purpose` or file name read from the form.
 const MAX_FIELD_TEXT: usize = 255;
@@ -112,7 +111,7 @@ pub async fn create(
         &state.db,
         &state.kyc,
         auth.livemode,
-        auth.account,
+        auth.account_uuid(),
         &bytes,
         filename,
     )
@@ -136,10 +135,11 @@ pub async fn retrieve(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     listing::retrieve(
-        IdKind::File,
         "file",
         &path.into_inner(),
-        async |id| Ok(store::find(&state.db, auth.livemode, auth.account, id).await?),
+        async |id: crate::infra::wire::typed::FileId| {
+            Ok(store::find(&state.db, auth.livemode, auth.account, id).await?)
+        },
         |f| object(&f),
     )
     .await
@@ -164,7 +164,7 @@ pub async fn contents(
     // Identity documents are for the operator's eyes: the platform's key only.
     auth.require_platform()?;
     let raw = path.into_inner();
-    let id = listing::path_id(IdKind::File, "file", &raw)?;
+    let id = listing::path_id::<crate::infra::wire::typed::FileId>("file", &raw)?;
     let f = store::find(&state.db, auth.livemode, auth.account, id)
         .await?
         .ok_or_else(|| ApiError::not_found("file", &raw))?;

@@ -8,12 +8,12 @@
 use actix_web::HttpResponse;
 use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, Select};
 use serde::Serialize;
-use uuid::Uuid;
 
 use crate::adapters::gateway::error::ApiError;
 use crate::adapters::gateway::pagination::{Cursor, ListBody};
 use crate::infra::db::page::{self, Page};
 use crate::infra::wire::ids::{self, IdKind};
+use crate::infra::wire::typed::TypedId;
 
 /// A list query with the three page parameters (`limit`, `starting_after`, `ending_before`);
 /// implemented by [`paged!`].
@@ -122,26 +122,26 @@ pub fn check_type(
 
 /// Decodes a list filter naming an object (`charge`, `batch`, `payout`, `destination`…); a
 /// malformed one is a 400 naming `param`.
-pub fn filter_id(kind: IdKind, param: &str, raw: &str) -> Result<Uuid, ApiError> {
-    ids::decode(kind, raw)
+pub fn filter_id<I: TypedId>(param: &str, raw: &str) -> Result<I, ApiError> {
+    I::parse(raw)
         .map_err(|e| ApiError::invalid(param, "parameter_invalid", format!("Invalid {param}: {e}")))
 }
 
-/// Decodes a path id of `kind`; a malformed one is no such `what` (404), like a missing row.
-pub fn path_id(kind: IdKind, what: &str, raw: &str) -> Result<Uuid, ApiError> {
-    ids::decode(kind, raw).map_err(|_| ApiError::not_found(what, raw))
+/// Decodes a path id of the kind `I`; a malformed one is no such `what` (404), like a missing
+/// row.
+pub fn path_id<I: TypedId>(what: &str, raw: &str) -> Result<I, ApiError> {
+    I::parse(raw).map_err(|_| ApiError::not_found(what, raw))
 }
 
-/// One retrieve: decode `raw` as a `kind` id (404 when malformed), `find` it in the caller's
+/// One retrieve: decode `raw` as an `I` (404 when malformed), `find` it in the caller's
 /// scope, 404 `resource_missing` naming `what` when it is not there, else 200 with `render`.
-pub async fn retrieve<M, T: Serialize>(
-    kind: IdKind,
+pub async fn retrieve<I: TypedId, M, T: Serialize>(
     what: &str,
     raw: &str,
-    find: impl AsyncFnOnce(Uuid) -> Result<Option<M>, ApiError>,
+    find: impl AsyncFnOnce(I) -> Result<Option<M>, ApiError>,
     render: impl FnOnce(M) -> T,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(kind, what, raw)?;
+    let id = path_id::<I>(what, raw)?;
     let found = find(id)
         .await?
         .ok_or_else(|| ApiError::not_found(what, raw))?;
@@ -161,12 +161,9 @@ where
     E: EntityTrait,
     E::Model: FromQueryResult + Send + Sync,
 {
-    retrieve(
-        kind,
-        what,
-        raw,
-        async |id| Ok(page::find_by_id(db, query, id).await?),
-        |found| render(&found),
-    )
-    .await
+    let id = ids::decode(kind, raw).map_err(|_| ApiError::not_found(what, raw))?;
+    let found = page::find_by_id(db, query, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(what, raw))?;
+    Ok(HttpResponse::Ok().json(render(&found)))
 }

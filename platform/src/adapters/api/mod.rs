@@ -50,8 +50,11 @@ pub fn parse_currency(
 }
 
 /// Reads an `acct_` id that must name an account (existence is checked by the domain).
-pub fn parse_account_id(param: &str, value: &str) -> Result<uuid::Uuid, ApiError> {
-    listing::filter_id(crate::infra::wire::ids::IdKind::Account, param, value)
+pub fn parse_account_id(
+    param: &str,
+    value: &str,
+) -> Result<crate::infra::wire::typed::AccountId, ApiError> {
+    listing::filter_id(param, value)
 }
 
 /// Longest free text accepted (descriptions, transfer groups, references).

@@ -20,6 +20,7 @@ pub use crate::domain::payouts::view::{
 use crate::domain::payouts::{self, Outcome, Payout, PayoutBatch};
 use crate::infra::clock;
 use crate::infra::wire::ids::{self, IdKind};
+use crate::infra::wire::typed::PayoutId;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -38,8 +39,8 @@ pub struct CreatePayoutRequest {
     pub account: Option<String>,
 }
 
-fn payout_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
-    listing::path_id(IdKind::Payout, "payout", raw)
+fn payout_id(raw: &str) -> Result<crate::infra::wire::typed::PayoutId, ApiError> {
+    listing::path_id::<crate::infra::wire::typed::PayoutId>("payout", raw)
 }
 
 /// A payout the caller may see: the platform sees all of the mode's, a seller its own.
@@ -94,15 +95,7 @@ pub async fn create(
         let destination = input
             .destination
             .as_deref()
-            .map(|d| {
-                ids::decode(IdKind::ExternalAccount, d).map_err(|e| {
-                    ApiError::invalid(
-                        "destination",
-                        "parameter_invalid",
-                        format!("Invalid destination: {e}"),
-                    )
-                })
-            })
+            .map(|d| listing::filter_id("destination", d))
             .transpose()?;
         let method = match input.method.as_deref() {
             None | Some("standard") => Method::Standard,
@@ -152,10 +145,11 @@ pub async fn retrieve(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     listing::retrieve(
-        IdKind::Payout,
         "payout",
         &path.into_inner(),
-        async |id| Ok(payouts::find_for(&state.db, auth.livemode, auth.account, id).await?),
+        async |id: crate::infra::wire::typed::PayoutId| {
+            Ok(payouts::find_for(&state.db, auth.livemode, auth.account, id).await?)
+        },
         |p| PayoutObject::from_model(&p),
     )
     .await
@@ -209,7 +203,7 @@ pub async fn list(
                 })
             })?;
             let batch = listing::optional(&q.batch, |b| {
-                listing::filter_id(IdKind::PayoutBatch, "batch", b)
+                listing::filter_id::<crate::infra::wire::typed::PayoutBatchId>("batch", b)
             })?;
             let filter = payouts::PayoutFilter {
                 viewer: auth.account,
@@ -241,10 +235,17 @@ pub async fn cancel(
     auth.require_platform()?;
     let raw = path.into_inner();
     let p = visible(&state, &auth, &raw).await?;
-    move_payout(&state, &auth, &req, &body, p.id, |body| {
-        let _: EmptyRequest = body.parse()?;
-        Ok(Outcome::Canceled)
-    })
+    move_payout(
+        &state,
+        &auth,
+        &req,
+        &body,
+        PayoutId::from_uuid(p.id),
+        |body| {
+            let _: EmptyRequest = body.parse()?;
+            Ok(Outcome::Canceled)
+        },
+    )
     .await
 }
 
@@ -256,7 +257,7 @@ async fn move_payout(
     auth: &Auth,
     req: &HttpRequest,
     body: &JsonBody,
-    id: uuid::Uuid,
+    id: PayoutId,
     outcome: impl Fn(&JsonBody) -> Result<Outcome, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let origin = idempotency::origin(req);
@@ -316,10 +317,17 @@ pub async fn test_pay(
 ) -> Result<HttpResponse, ApiError> {
     test_only(&auth)?;
     let p = visible(&state, &auth, &path.into_inner()).await?;
-    move_payout(&state, &auth, &req, &body, p.id, |body| {
-        let _: EmptyRequest = body.parse()?;
-        Ok(Outcome::Paid)
-    })
+    move_payout(
+        &state,
+        &auth,
+        &req,
+        &body,
+        PayoutId::from_uuid(p.id),
+        |body| {
+            let _: EmptyRequest = body.parse()?;
+            Ok(Outcome::Paid)
+        },
+    )
     .await
 }
 
@@ -340,16 +348,23 @@ pub async fn test_fail(
 ) -> Result<HttpResponse, ApiError> {
     test_only(&auth)?;
     let p = visible(&state, &auth, &path.into_inner()).await?;
-    move_payout(&state, &auth, &req, &body, p.id, |body| {
-        let input: FailRequest = body.parse()?;
-        let code = match input.failure_code.as_deref() {
-            None => FailureCode::AccountClosed,
-            Some(c) => FailureCode::parse(c).ok_or_else(|| {
-                ApiError::invalid("failure_code", "parameter_invalid", "unknown failure_code")
-            })?,
-        };
-        Ok(Outcome::Failed(code))
-    })
+    move_payout(
+        &state,
+        &auth,
+        &req,
+        &body,
+        PayoutId::from_uuid(p.id),
+        |body| {
+            let input: FailRequest = body.parse()?;
+            let code = match input.failure_code.as_deref() {
+                None => FailureCode::AccountClosed,
+                Some(c) => FailureCode::parse(c).ok_or_else(|| {
+                    ApiError::invalid("failure_code", "parameter_invalid", "unknown failure_code")
+                })?,
+            };
+            Ok(Outcome::Failed(code))
+        },
+    )
     .await
 }
 
@@ -552,11 +567,10 @@ pub async fn get_settings(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let raw = path.into_inner();
-    let id =
-        ids::decode(IdKind::Account, &raw).map_err(|_| ApiError::not_found("account", &raw))?;
-    let s = payouts::settings(&state.db, auth.livemode, id)
+    let id = listing::path_id::<crate::infra::wire::typed::AccountId>("account", &raw)?;
+    let s = payouts::settings(&state.db, auth.livemode, id.uuid())
         .await?
-        .filter(|s| auth.account.is_none_or(|a| a == s.id))
+        .filter(|s| auth.account.is_none_or(|a| a.uuid() == s.id))
         .ok_or_else(|| ApiError::not_found("account", &raw))?;
     Ok(HttpResponse::Ok().json(PayoutSettingsObject::from_model(&s)))
 }
@@ -578,8 +592,7 @@ pub async fn update_settings(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let raw = path.into_inner();
-    let id =
-        ids::decode(IdKind::Account, &raw).map_err(|_| ApiError::not_found("account", &raw))?;
+    let id = listing::path_id::<crate::infra::wire::typed::AccountId>("account", &raw)?;
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input: UpdateSettingsRequest = body.parse()?;
         let after = payouts::update_settings(
@@ -613,7 +626,7 @@ impl UpdateSettingsRequest {
 
 async fn batch_of(state: &AppState, auth: &Auth, raw: &str) -> Result<PayoutBatch, ApiError> {
     auth.require_platform()?;
-    let id = listing::path_id(IdKind::PayoutBatch, "payout_batch", raw)?;
+    let id = listing::path_id::<crate::infra::wire::typed::PayoutBatchId>("payout_batch", raw)?;
     payouts::find_batch(&state.db, auth.livemode, id)
         .await?
         .ok_or_else(|| ApiError::not_found("payout_batch", raw))
@@ -717,7 +730,12 @@ pub async fn mark_sent(
     let b = batch_of(&state, &auth, &path.into_inner()).await?;
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let _: EmptyRequest = body.parse()?;
-        let after = payouts::mark_batch_sent(txn, auth.livemode, b.id).await?;
+        let after = payouts::mark_batch_sent(
+            txn,
+            auth.livemode,
+            crate::infra::wire::typed::PayoutBatchId::from_uuid(b.id),
+        )
+        .await?;
         serde_json::to_value(PayoutBatchObject::from_model(&after)).map_err(ApiError::internal)
     })
     .await

@@ -12,7 +12,7 @@ use crate::adapters::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::adapters::state::AppState;
 pub use crate::domain::payments::view::{RefundObject, RefundShareObject};
 use crate::domain::payments::{self, NewRefund, PaymentError};
-use crate::infra::wire::ids::{self, IdKind};
+use crate::infra::wire::ids::IdKind;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,13 +53,7 @@ pub async fn create(
     let origin = idempotency::origin(&req);
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let input: CreateRefundRequest = body.parse()?;
-        let charge_id = ids::decode(IdKind::Charge, &input.charge).map_err(|e| {
-            ApiError::invalid(
-                "charge",
-                "parameter_invalid",
-                format!("Invalid charge: {e}"),
-            )
-        })?;
+        let charge_id = listing::filter_id("charge", &input.charge)?;
         if let Some(reason) = &input.reason {
             if !REASONS.contains(&reason.as_str()) {
                 return Err(ApiError::invalid(
@@ -150,7 +144,7 @@ pub async fn list(
         &q,
         async || {
             let charge = listing::optional(&q.charge, |c| {
-                listing::filter_id(IdKind::Charge, "charge", c)
+                listing::filter_id::<crate::infra::wire::typed::ChargeId>("charge", c)
             })?;
             Ok(payments::lists::refunds(auth.livemode, charge))
         },

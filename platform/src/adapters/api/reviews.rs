@@ -89,7 +89,7 @@ async fn find(
     auth: &Auth,
     raw: &str,
 ) -> Result<review::Model, ApiError> {
-    let id = listing::path_id(IdKind::Review, "review", raw)?;
+    let id = listing::path_id::<crate::infra::wire::typed::ReviewId>("review", raw)?;
     reviews::find(db, auth.livemode, id)
         .await?
         .ok_or_else(|| ApiError::not_found("review", raw))
@@ -112,10 +112,11 @@ pub async fn retrieve(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     listing::retrieve(
-        IdKind::Review,
         "review",
         &path.into_inner(),
-        async |id| Ok(reviews::find(&state.db, auth.livemode, id).await?),
+        async |id: crate::infra::wire::typed::ReviewId| {
+            Ok(reviews::find(&state.db, auth.livemode, id).await?)
+        },
         |r| reviews::object(&r),
     )
     .await

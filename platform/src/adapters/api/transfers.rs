@@ -13,7 +13,7 @@ use crate::adapters::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::adapters::state::AppState;
 pub use crate::domain::payments::view::TransferObject;
 use crate::domain::payments::{self, NewReversal, NewTransfer};
-use crate::infra::wire::ids::{self, IdKind};
+use crate::infra::wire::ids::IdKind;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -64,15 +64,7 @@ pub async fn create(
         let source_transaction = input
             .source_transaction
             .as_deref()
-            .map(|s| {
-                ids::decode(IdKind::Charge, s).map_err(|e| {
-                    ApiError::invalid(
-                        "source_transaction",
-                        "parameter_invalid",
-                        format!("Invalid source_transaction: {e}"),
-                    )
-                })
-            })
+            .map(|s| listing::filter_id("source_transaction", s))
             .transpose()?;
         let new = NewTransfer {
             amount: input.amount,
@@ -88,8 +80,8 @@ pub async fn create(
     .await
 }
 
-fn transfer_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
-    ids::decode(IdKind::Transfer, raw).map_err(|_| ApiError::not_found("transfer", raw))
+fn transfer_id(raw: &str) -> Result<crate::infra::wire::typed::TransferId, ApiError> {
+    listing::path_id("transfer", raw)
 }
 
 #[utoipa::path(

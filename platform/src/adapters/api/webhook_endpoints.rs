@@ -151,7 +151,8 @@ pub struct AttemptList {
 }
 
 fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    listing::path_id(IdKind::WebhookEndpoint, "webhook_endpoint", raw)
+    listing::path_id::<crate::infra::wire::typed::WebhookEndpointId>("webhook_endpoint", raw)
+        .map(|id| id.uuid())
 }
 
 async fn check_url(raw: &str, livemode: bool) -> Result<String, ApiError> {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use crate::adapters::state::AppState;
 use crate::domain::keys;
-use crate::infra::wire::ids::{self, IdKind};
+use crate::infra::wire::typed::AccountId;
 
 pub const ACCOUNT_HEADER: &str = "agora-account";
 
@@ -20,10 +20,16 @@ pub const ACCOUNT_HEADER: &str = "agora-account";
 pub struct Auth {
     pub key_id: Uuid,
     pub livemode: bool,
-    pub account: Option<Uuid>,
+    pub account: Option<AccountId>,
 }
 
 impl Auth {
+    /// The acting connected account's UUID, for the queries that still take one (events,
+    /// files, reviews).
+    pub fn account_uuid(&self) -> Option<Uuid> {
+        self.account.map(AccountId::uuid)
+    }
+
     /// For endpoints only the platform itself may call (creating accounts, listing them, …).
     pub fn require_platform(&self) -> Result<(), ApiError> {
         match self.account {
@@ -91,10 +97,10 @@ impl FromRequest for Auth {
                 None => None,
                 Some(Err(_)) => return Err(account_invalid("(unreadable)")),
                 Some(Ok(value)) => {
-                    let id = ids::decode(IdKind::Account, value.trim())
+                    let id = AccountId::parse(value.trim())
                         .map_err(|_| account_invalid(value.trim()))?;
                     // The account must exist in the key's own mode: test keys never reach live accounts.
-                    if agora_onboarding::accounts::find(&state.db, key.livemode, id)
+                    if agora_onboarding::accounts::find(&state.db, key.livemode, id.uuid())
                         .await?
                         .is_none()
                     {

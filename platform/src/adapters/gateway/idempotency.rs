@@ -165,8 +165,11 @@ fn fingerprint(req: &HttpRequest, auth: &Auth, body: &JsonBody) -> String {
         .collect()
 }
 
+/// The acting account's UUID (not its public id: stored keys keep their scope).
 fn scope(auth: &Auth) -> String {
-    auth.account.map(|a| a.to_string()).unwrap_or_default()
+    auth.account
+        .map(|a| a.uuid().to_string())
+        .unwrap_or_default()
 }
 
 struct Owner {

@@ -123,14 +123,14 @@ pub async fn save_identity_document(
 pub async fn find(
     db: &impl ConnectionTrait,
     livemode: bool,
-    viewer: Option<Uuid>,
-    id: Uuid,
+    viewer: Option<crate::infra::wire::typed::AccountId>,
+    id: crate::infra::wire::typed::FileId,
 ) -> Result<Option<File>, sea_orm::DbErr> {
-    Ok(file::Entity::find_by_id(id)
+    Ok(file::Entity::find_by_id(id.uuid())
         .filter(file::Column::Livemode.eq(livemode))
         .one(db)
         .await?
-        .filter(|f| viewer.is_none() || viewer == f.account_id))
+        .filter(|f| viewer.is_none_or(|v| Some(v.uuid()) == f.account_id)))
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub const DOCUMENT: &str = "document";
 pub fn query(
     livemode: bool,
     status: Option<agora_onboarding::kyc::entities::review::ReviewStatus>,
-    account: Option<Uuid>,
+    account: Option<crate::infra::wire::typed::AccountId>,
 ) -> sea_orm::Select<review::Entity> {
     let mut select = review::Entity::find().filter(review::Column::Livemode.eq(livemode));
     if let Some(status) = status {
@@ -44,9 +44,9 @@ pub fn query(
 pub async fn find(
     db: &impl ConnectionTrait,
     livemode: bool,
-    id: Uuid,
+    id: crate::infra::wire::typed::ReviewId,
 ) -> Result<Option<review::Model>, sea_orm::DbErr> {
-    review::Entity::find_by_id(id)
+    review::Entity::find_by_id(id.uuid())
         .filter(review::Column::Livemode.eq(livemode))
         .one(db)
         .await

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, Condition, QueryFilter, Select};
 use uuid::Uuid;
 
+use crate::infra::wire::typed::{AccountId, ChargeId};
+
 use super::entity::{balance_transaction, charge, dispute, refund, transfer};
 use super::{charges_of_seller, scoped_balance_transactions, scoped_charges, scoped_disputes};
 use super::{scoped_refunds, scoped_transfers};
@@ -14,9 +16,9 @@ use super::{scoped_refunds, scoped_transfers};
 #[derive(Debug, Default)]
 pub struct ChargeFilter {
     /// The connected account acting through `Agora-Account`: only charges it has a split in.
-    pub viewer: Option<Uuid>,
+    pub viewer: Option<AccountId>,
     /// Single-destination charges to this seller and every cart it has a split in.
-    pub destination: Option<Uuid>,
+    pub destination: Option<AccountId>,
     pub transfer_group: Option<String>,
     pub created_gte: Option<DateTime<Utc>>,
     pub created_lte: Option<DateTime<Utc>>,
@@ -40,7 +42,7 @@ pub fn charges(livemode: bool, f: &ChargeFilter) -> Select<charge::Entity> {
 }
 
 /// `GET /v1/refunds`: optionally one charge's.
-pub fn refunds(livemode: bool, charge: Option<Uuid>) -> Select<refund::Entity> {
+pub fn refunds(livemode: bool, charge: Option<ChargeId>) -> Select<refund::Entity> {
     let select = scoped_refunds(livemode);
     match charge {
         Some(id) => select.filter(refund::Column::ChargeId.eq(id)),
@@ -49,7 +51,7 @@ pub fn refunds(livemode: bool, charge: Option<Uuid>) -> Select<refund::Entity> {
 }
 
 /// `GET /v1/disputes`: optionally one charge's.
-pub fn disputes(livemode: bool, charge: Option<Uuid>) -> Select<dispute::Entity> {
+pub fn disputes(livemode: bool, charge: Option<ChargeId>) -> Select<dispute::Entity> {
     let select = scoped_disputes(livemode);
     match charge {
         Some(id) => select.filter(dispute::Column::ChargeId.eq(id)),
@@ -61,8 +63,8 @@ pub fn disputes(livemode: bool, charge: Option<Uuid>) -> Select<dispute::Entity>
 #[derive(Debug, Default)]
 pub struct TransferFilter {
     /// The connected account acting through `Agora-Account`: only transfers to it.
-    pub viewer: Option<Uuid>,
-    pub destination: Option<Uuid>,
+    pub viewer: Option<AccountId>,
+    pub destination: Option<AccountId>,
     pub transfer_group: Option<String>,
 }
 
@@ -78,7 +80,7 @@ pub fn transfers(livemode: bool, f: &TransferFilter) -> Select<transfer::Entity>
 }
 
 /// The one transfer with this id a viewer may see: the platform any, a seller those to it.
-pub fn transfer_for(livemode: bool, viewer: Option<Uuid>) -> Select<transfer::Entity> {
+pub fn transfer_for(livemode: bool, viewer: Option<AccountId>) -> Select<transfer::Entity> {
     transfers(
         livemode,
         &TransferFilter {

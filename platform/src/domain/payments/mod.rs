@@ -31,6 +31,8 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::infra::wire::typed::{AccountId, ChargeId, DisputeId, TransferId};
+
 use allocate::allocate;
 pub use entity::charge::ChargeStatus;
 pub use entity::dispute::DisputeStatus;
@@ -193,7 +195,7 @@ pub fn scoped_charges(livemode: bool) -> Select<charge::Entity> {
 pub fn charges_of_seller(
     select: Select<charge::Entity>,
     livemode: bool,
-    seller: Uuid,
+    seller: AccountId,
 ) -> Select<charge::Entity> {
     select.filter(
         charge::Column::Id.in_subquery(
@@ -208,7 +210,8 @@ pub fn charges_of_seller(
 }
 
 /// Whether `seller` has a split in the charge.
-pub fn has_split(charge: &Charge, seller: Uuid) -> bool {
+pub fn has_split(charge: &Charge, seller: AccountId) -> bool {
+    let seller = seller.uuid();
     charge.destination_id == Some(seller)
         || splits_of(charge).iter().any(|s| s.destination == seller)
 }
@@ -224,7 +227,7 @@ pub fn scoped_transfers(livemode: bool) -> Select<transfer::Entity> {
 pub async fn find_charge(
     db: &impl ConnectionTrait,
     livemode: bool,
-    id: Uuid,
+    id: ChargeId,
 ) -> Result<Option<Charge>, DbErr> {
     scoped_charges(livemode)
         .filter(charge::Column::Id.eq(id))
@@ -324,7 +327,7 @@ pub fn scoped_balance_transactions(
 /// one, else the fee rules price it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SplitRequest {
-    pub destination: Uuid,
+    pub destination: AccountId,
     pub amount: i64,
     pub application_fee_amount: Option<i64>,
 }
@@ -548,7 +551,7 @@ async fn load_sellers(
     single: bool,
 ) -> Result<Vec<agora_onboarding::accounts::Account>, PaymentError> {
     use agora_onboarding::accounts;
-    let ids: Vec<Uuid> = splits.iter().map(|s| s.destination).collect();
+    let ids: Vec<Uuid> = splits.iter().map(|s| s.destination.uuid()).collect();
     let found: BTreeMap<Uuid, accounts::Account> = accounts::scoped(livemode)
         .filter(accounts::entity::Column::Id.is_in(ids))
         .all(db)
@@ -559,7 +562,7 @@ async fn load_sellers(
     let mut sellers = Vec::with_capacity(splits.len());
     for (i, s) in splits.iter().enumerate() {
         let field = split_field(single, i, SplitField::Destination);
-        let Some(account) = found.get(&s.destination) else {
+        let Some(account) = found.get(&s.destination.uuid()) else {
             return Err(PaymentError::invalid(
                 field,
                 "resource_missing",
@@ -606,7 +609,7 @@ async fn price_splits(
         .splits
         .iter()
         .filter(|s| s.application_fee_amount.is_none())
-        .map(|s| s.destination)
+        .map(|s| s.destination.uuid())
         .collect();
     let volumes = if unpriced.is_empty() {
         BTreeMap::new()
@@ -617,7 +620,7 @@ async fn price_splits(
     for (s, seller) in new.splits.iter().zip(sellers) {
         if let Some(fee) = s.application_fee_amount {
             priced.push(Split {
-                destination: s.destination,
+                destination: s.destination.uuid(),
                 amount: s.amount,
                 application_fee_amount: fee,
                 tax_amount: 0,
@@ -633,11 +636,11 @@ async fn price_splits(
                     .map_err(|e| PaymentError::Db(DbErr::Custom(e.to_string())))?,
             ),
         };
-        let volume = volumes.get(&s.destination).copied().unwrap_or(0);
+        let volume = volumes.get(&s.destination.uuid()).copied().unwrap_or(0);
         let input = crate::domain::fee_rules::QuoteInput {
             amount: s.amount,
             currency: new.currency,
-            destination: s.destination,
+            destination: s.destination.uuid(),
             payment_method_type: match &new.method {
                 PaymentMethod::TestToken(_) => "card".to_owned(),
                 PaymentMethod::External { .. } => "external".to_owned(),
@@ -650,7 +653,7 @@ async fn price_splits(
         let quote = agora_fees::quote(rules, &ctx)
             .map_err(|e| PaymentError::Db(DbErr::Custom(e.to_string())))?;
         priced.push(Split {
-            destination: s.destination,
+            destination: s.destination.uuid(),
             amount: s.amount,
             application_fee_amount: quote.fee_amount,
             tax_amount: quote.tax_amount,
@@ -678,7 +681,7 @@ pub async fn create_charge(
         .splits
         .iter()
         .map(|s| Split {
-            destination: s.destination,
+            destination: s.destination.uuid(),
             amount: s.amount,
             application_fee_amount: s.application_fee_amount.unwrap_or(0),
             tax_amount: 0,
@@ -818,13 +821,13 @@ pub async fn create_charge(
             dispute_charge(
                 txn,
                 livemode,
-                id,
+                ChargeId::from_uuid(id),
                 reason,
                 settings.dispute_fee_major,
                 origin,
             )
             .await?;
-            find_charge(txn, livemode, id)
+            find_charge(txn, livemode, ChargeId::from_uuid(id))
                 .await?
                 .ok_or(PaymentError::NotFound("charge"))?
         }
@@ -836,7 +839,7 @@ pub async fn create_charge(
 /// What `POST /v1/charges/{id}/capture` asks.
 #[derive(Debug, Clone, Copy)]
 pub struct NewCapture {
-    pub charge_id: Uuid,
+    pub charge_id: ChargeId,
     /// Default: all that was authorised.
     pub amount: Option<i64>,
 }
@@ -972,7 +975,7 @@ async fn capture_at(
         db,
         livemode,
         currency,
-        ("charge", charge_id),
+        ("charge", charge_id.uuid()),
         now,
         capture_bts(&captured, now + delay, bt_id),
     )
@@ -984,7 +987,7 @@ async fn capture_at(
 
 #[derive(Debug, Clone)]
 pub struct NewRefund {
-    pub charge_id: Uuid,
+    pub charge_id: ChargeId,
     pub amount: Option<i64>,
     pub reason: Option<String>,
     pub reverse_transfer: bool,
@@ -1164,7 +1167,7 @@ pub struct SellerPart {
 pub async fn seller_parts(
     db: &impl ConnectionTrait,
     livemode: bool,
-    seller: Uuid,
+    seller: AccountId,
     charges: &[Charge],
 ) -> Result<BTreeMap<Uuid, SellerPart>, DbErr> {
     let ids: Vec<Uuid> = charges.iter().map(|c| c.id).collect();
@@ -1179,21 +1182,22 @@ pub async fn seller_parts(
         let refunded = splits
             .iter()
             .zip(&done)
-            .filter(|(s, _)| s.destination == seller)
+            .filter(|(s, _)| s.destination == seller.uuid())
             .map(|(_, d)| d.amount)
             .sum();
         out.entry(c.id).or_default().refunded = refunded;
     }
-    let bts: Vec<(Uuid, Uuid)> = scoped_balance_transactions(livemode, Owner::Seller(seller))
-        .select_only()
-        .column(balance_transaction::Column::SourceId)
-        .column(balance_transaction::Column::Id)
-        .filter(balance_transaction::Column::SourceKind.eq("charge"))
-        .filter(balance_transaction::Column::Kind.eq("charge"))
-        .filter(balance_transaction::Column::SourceId.is_in(ids))
-        .into_tuple()
-        .all(db)
-        .await?;
+    let bts: Vec<(Uuid, Uuid)> =
+        scoped_balance_transactions(livemode, Owner::Seller(seller.uuid()))
+            .select_only()
+            .column(balance_transaction::Column::SourceId)
+            .column(balance_transaction::Column::Id)
+            .filter(balance_transaction::Column::SourceKind.eq("charge"))
+            .filter(balance_transaction::Column::Kind.eq("charge"))
+            .filter(balance_transaction::Column::SourceId.is_in(ids))
+            .into_tuple()
+            .all(db)
+            .await?;
     for (charge_id, bt) in bts {
         out.entry(charge_id).or_default().balance_transaction = Some(bt);
     }
@@ -1249,7 +1253,7 @@ async fn pending_until(
 ) -> Result<DateTime<Utc>, DbErr> {
     let mut select = scoped_charges(livemode);
     if let Owner::Seller(seller) = owner {
-        select = charges_of_seller(select, livemode, seller);
+        select = charges_of_seller(select, livemode, AccountId::from_uuid(seller));
     }
     let latest: Option<Option<DateTime<Utc>>> = select
         .select_only()
@@ -1582,7 +1586,7 @@ async fn refund_at(
     }
     .insert(txn)
     .await?;
-    let charge = find_charge(txn, livemode, charge.id)
+    let charge = find_charge(txn, livemode, ChargeId::from_uuid(charge.id))
         .await?
         .ok_or(PaymentError::NotFound("charge"))?;
     Ok((refund, charge))
@@ -1592,8 +1596,8 @@ async fn refund_at(
 pub struct NewTransfer {
     pub amount: i64,
     pub currency: Currency,
-    pub destination: Uuid,
-    pub source_transaction: Option<Uuid>,
+    pub destination: AccountId,
+    pub source_transaction: Option<ChargeId>,
     pub transfer_group: Option<String>,
     pub metadata: BTreeMap<String, String>,
 }
@@ -1645,7 +1649,7 @@ async fn transfer_at(
     if new.amount <= 0 || new.amount > MAX_AMOUNT {
         return Err(PaymentError::AmountOutOfRange(Field::Amount));
     }
-    match agora_onboarding::accounts::find(db, livemode, new.destination).await? {
+    match agora_onboarding::accounts::find(db, livemode, new.destination.uuid()).await? {
         None => {
             return Err(PaymentError::invalid(
                 Field::Destination,
@@ -1690,7 +1694,7 @@ async fn transfer_at(
         )
         .guarded(),
         LineSpec::credit(
-            AccountRef::seller(new.destination, AccountKind::Available, new.currency),
+            AccountRef::seller(new.destination.uuid(), AccountKind::Available, new.currency),
             new.amount,
         ),
     ];
@@ -1736,7 +1740,7 @@ async fn transfer_at(
             },
             Bt {
                 id: None,
-                owner: Owner::Seller(new.destination),
+                owner: Owner::Seller(new.destination.uuid()),
                 kind: "transfer",
                 amount: new.amount,
                 fee: 0,
@@ -1751,8 +1755,8 @@ async fn transfer_at(
         livemode: Set(livemode),
         amount: Set(new.amount),
         currency: Set(new.currency.api_code()),
-        destination_id: Set(new.destination),
-        source_transaction: Set(new.source_transaction),
+        destination_id: Set(new.destination.uuid()),
+        source_transaction: Set(new.source_transaction.map(ChargeId::uuid)),
         transfer_group: Set(new.transfer_group),
         amount_reversed: Set(0),
         metadata: Set(to_json(&new.metadata)?),
@@ -1765,7 +1769,7 @@ async fn transfer_at(
 /// What `POST /v1/transfers/{id}/reversals` asks.
 #[derive(Debug, Clone, Copy)]
 pub struct NewReversal {
-    pub transfer_id: Uuid,
+    pub transfer_id: TransferId,
     /// Default: all that is not yet reversed.
     pub amount: Option<i64>,
 }
@@ -1781,7 +1785,7 @@ pub async fn reverse_transfer(
     origin: &crate::infra::events::Origin,
 ) -> Result<Transfer, PaymentError> {
     let now = crate::infra::clock::now(txn, livemode).await?;
-    let (t, _) = reversal_at(txn, livemode, now, new.transfer_id, new.amount).await?;
+    let (t, _) = reversal_at(txn, livemode, now, new.transfer_id.uuid(), new.amount).await?;
     record_transfer_event(txn, EventType::TransferReversed, &t, origin, now).await?;
     Ok(t)
 }
@@ -2025,7 +2029,7 @@ pub fn dispute_fee(currency: Currency, major_units: u32) -> i64 {
 pub async fn dispute_charge(
     txn: &sea_orm::DatabaseTransaction,
     livemode: bool,
-    charge_id: Uuid,
+    charge_id: ChargeId,
     reason: &str,
     fee_major_units: u32,
     origin: &crate::infra::events::Origin,
@@ -2059,7 +2063,7 @@ pub async fn open_dispute(
     txn: &sea_orm::DatabaseTransaction,
     livemode: bool,
     now: DateTime<Utc>,
-    charge_id: Uuid,
+    charge_id: ChargeId,
     reason: &str,
     fee_major_units: u32,
 ) -> Result<(Dispute, Charge), PaymentError> {
@@ -2168,7 +2172,7 @@ pub async fn open_dispute(
     }
     .insert(txn)
     .await?;
-    let charge = find_charge(txn, livemode, charge.id)
+    let charge = find_charge(txn, livemode, ChargeId::from_uuid(charge.id))
         .await?
         .ok_or(PaymentError::NotFound("charge"))?;
     Ok((dispute, charge))
@@ -2177,7 +2181,7 @@ pub async fn open_dispute(
 /// What `POST /v1/disputes/{id}/close` asks.
 #[derive(Debug, Clone, Copy)]
 pub struct DisputeClosing {
-    pub dispute_id: Uuid,
+    pub dispute_id: DisputeId,
     /// Won (the money comes back) or lost.
     pub won: bool,
 }
@@ -2193,8 +2197,8 @@ pub async fn close_dispute(
     origin: &crate::infra::events::Origin,
 ) -> Result<Dispute, PaymentError> {
     let now = crate::infra::clock::now(txn, livemode).await?;
-    let d = close_at(txn, livemode, now, closing.dispute_id, closing.won).await?;
-    let account = find_charge(txn, livemode, d.charge_id)
+    let d = close_at(txn, livemode, now, closing.dispute_id.uuid(), closing.won).await?;
+    let account = find_charge(txn, livemode, ChargeId::from_uuid(d.charge_id))
         .await?
         .and_then(|c| c.destination_id);
     crate::infra::events::record_at(

@@ -241,7 +241,7 @@ async fn batch_one(
             &txn,
             livemode,
             now,
-            c.payout.id,
+            super::PayoutId::from_uuid(c.payout.id),
             super::Outcome::InTransit(batch_id),
             &Origin::default(),
         )

@@ -7,7 +7,8 @@ use crate::infra::events::EventType;
 use agora_onboarding::seal::Sealer;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use uuid::Uuid;
+
+use crate::infra::wire::typed::{AccountId, PayoutBatchId, PayoutId};
 
 use super::entity::{payout_batch, payout_settings};
 use super::view::PayoutSettingsObject;
@@ -27,7 +28,7 @@ pub async fn move_payout(
     config: &Config,
     sealer: &Sealer,
     livemode: bool,
-    id: Uuid,
+    id: PayoutId,
     outcome: Outcome,
     origin: &Origin,
 ) -> Result<Payout, PayoutError> {
@@ -109,10 +110,10 @@ fn check_schedule(s: &ScheduleChange) -> Result<(Option<String>, Option<i32>), P
 pub async fn change_settings(
     txn: &impl ConnectionTrait,
     livemode: bool,
-    id: Uuid,
+    id: AccountId,
     change: &SettingsChange,
 ) -> Result<Option<(PayoutSettings, PayoutSettings)>, PayoutError> {
-    let Some(before) = settings(txn, livemode, id).await? else {
+    let Some(before) = settings(txn, livemode, id.uuid()).await? else {
         return Ok(None);
     };
     let mut update = payout_settings::Entity::update_many();
@@ -156,7 +157,7 @@ pub async fn change_settings(
             .exec(txn)
             .await?;
     }
-    Ok(settings(txn, livemode, id)
+    Ok(settings(txn, livemode, id.uuid())
         .await?
         .map(|after| (before, after)))
 }
@@ -166,7 +167,7 @@ pub async fn change_settings(
 pub async fn update_settings(
     txn: &impl ConnectionTrait,
     livemode: bool,
-    id: Uuid,
+    id: AccountId,
     change: &SettingsChange,
     origin: &Origin,
 ) -> Result<Option<PayoutSettings>, PayoutError> {
@@ -180,7 +181,7 @@ pub async fn update_settings(
             txn,
             NewEvent {
                 livemode,
-                account_id: Some(id),
+                account_id: Some(id.uuid()),
                 kind: EventType::AccountPayoutSettingsUpdated,
                 object,
                 previous_attributes: Some(previous),
@@ -196,16 +197,16 @@ pub async fn update_settings(
 pub async fn find_batch(
     db: &impl ConnectionTrait,
     livemode: bool,
-    id: Uuid,
+    id: PayoutBatchId,
 ) -> Result<Option<PayoutBatch>, PayoutError> {
-    Ok(crate::infra::db::page::find_by_id(db, scoped_batches(livemode), id).await?)
+    Ok(crate::infra::db::page::find_by_id(db, scoped_batches(livemode), id.uuid()).await?)
 }
 
 /// Marks a batch handed to the bank (`created` → `sent`, once), at the mode's clock.
 pub async fn mark_batch_sent(
     txn: &impl ConnectionTrait,
     livemode: bool,
-    id: Uuid,
+    id: PayoutBatchId,
 ) -> Result<PayoutBatch, PayoutError> {
     let now = crate::infra::clock::now(txn, livemode).await?;
     let done = payout_batch::Entity::update_many()

@@ -33,6 +33,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::infra::wire::typed::{AccountId, ExternalAccountId, PayoutBatchId, PayoutId};
+
 use crate::domain::payments::entity::balance_transaction;
 use crate::infra::config::Config;
 use crate::infra::events::{self, NewEvent, Origin};
@@ -190,7 +192,7 @@ pub fn scoped_batches(livemode: bool) -> Select<payout_batch::Entity> {
 pub async fn find(
     db: &impl ConnectionTrait,
     livemode: bool,
-    id: Uuid,
+    id: PayoutId,
 ) -> Result<Option<Payout>, PayoutError> {
     Ok(scoped(livemode)
         .filter(payout::Column::Id.eq(id))
@@ -202,22 +204,22 @@ pub async fn find(
 pub async fn find_for(
     db: &impl ConnectionTrait,
     livemode: bool,
-    viewer: Option<Uuid>,
-    id: Uuid,
+    viewer: Option<AccountId>,
+    id: PayoutId,
 ) -> Result<Option<Payout>, PayoutError> {
     Ok(find(db, livemode, id)
         .await?
-        .filter(|p| viewer.is_none_or(|a| a == p.account_id)))
+        .filter(|p| viewer.is_none_or(|a| a.uuid() == p.account_id)))
 }
 
 /// `GET /v1/payouts`.
 #[derive(Debug, Default)]
 pub struct PayoutFilter {
     /// The seller acting through `Agora-Account`: only its own payouts.
-    pub viewer: Option<Uuid>,
-    pub account: Option<Uuid>,
+    pub viewer: Option<AccountId>,
+    pub account: Option<AccountId>,
     pub status: Option<PayoutStatus>,
-    pub batch: Option<Uuid>,
+    pub batch: Option<PayoutBatchId>,
 }
 
 pub fn query(livemode: bool, f: &PayoutFilter) -> Select<payout::Entity> {
@@ -418,11 +420,11 @@ async fn conversion(
 
 #[derive(Debug, Clone)]
 pub struct NewPayout {
-    pub account: Uuid,
+    pub account: AccountId,
     pub amount: i64,
     pub currency: Currency,
     /// A bank account of the seller; None: its default for the currency.
-    pub destination: Option<Uuid>,
+    pub destination: Option<ExternalAccountId>,
     pub method: Method,
     /// The scheduler's period; None for a manual payout.
     pub period_key: Option<String>,
@@ -447,13 +449,15 @@ pub async fn create(
             format!("amount must be between 1 and {MAX_AMOUNT} minor units"),
         ));
     }
-    let account = settings(db, livemode, new.account).await?.ok_or_else(|| {
-        invalid(
-            "account",
-            "resource_missing",
-            "no such connected account in this mode",
-        )
-    })?;
+    let account = settings(db, livemode, new.account.uuid())
+        .await?
+        .ok_or_else(|| {
+            invalid(
+                "account",
+                "resource_missing",
+                "no such connected account in this mode",
+            )
+        })?;
     if account.rejected_reason.is_some() {
         return Err(PayoutError::state(
             "account_rejected",
@@ -473,9 +477,9 @@ pub async fn create(
         ));
     }
     let code = new.currency.api_code();
-    let banks = banks_of(db, livemode, new.account).await?;
+    let banks = banks_of(db, livemode, new.account.uuid()).await?;
     let bank = match new.destination {
-        Some(id) => banks.iter().find(|b| b.id == id).ok_or_else(|| {
+        Some(id) => banks.iter().find(|b| b.id == id.uuid()).ok_or_else(|| {
             invalid(
                 "destination",
                 "resource_missing",
@@ -541,7 +545,7 @@ pub async fn create(
     let row = payout::ActiveModel {
         id: Set(id),
         livemode: Set(livemode),
-        account_id: Set(new.account),
+        account_id: Set(new.account.uuid()),
         external_account_id: Set(bank.id),
         amount: Set(paid_amount),
         fee: Set(fee),
@@ -581,7 +585,7 @@ pub async fn create(
         return Ok(None);
     }
     let mut lines = vec![LineSpec::debit(
-        AccountRef::seller(new.account, AccountKind::Available, new.currency),
+        AccountRef::seller(new.account.uuid(), AccountKind::Available, new.currency),
         new.amount + fee,
     )
     .guarded()];
@@ -638,7 +642,7 @@ pub async fn create(
     record_bt(
         db,
         livemode,
-        new.account,
+        new.account.uuid(),
         &code,
         "payout",
         -new.amount,
@@ -647,7 +651,7 @@ pub async fn create(
         now,
     )
     .await?;
-    let created = find(db, livemode, id)
+    let created = find(db, livemode, PayoutId::from_uuid(id))
         .await?
         .ok_or_else(|| PayoutError::internal("payout vanished"))?;
     event(db, EventType::PayoutCreated, &created, None, origin, now).await?;
@@ -758,13 +762,14 @@ pub async fn transition(
     db: &impl ConnectionTrait,
     livemode: bool,
     now: DateTime<Utc>,
-    id: Uuid,
+    id: PayoutId,
     outcome: Outcome,
     origin: &Origin,
 ) -> Result<(Payout, Option<Notice>), PayoutError> {
-    let p = find(db, livemode, id)
-        .await?
-        .ok_or(PayoutError::NotFound { what: "payout", id })?;
+    let p = find(db, livemode, id).await?.ok_or(PayoutError::NotFound {
+        what: "payout",
+        id: id.uuid(),
+    })?;
     let from = p.status;
     if !outcome.allowed_from().contains(&from) {
         return Err(PayoutError::state(
@@ -867,7 +872,7 @@ pub async fn transition(
             NewEntry {
                 key: format!("payout:{id}:{}", outcome.status().as_str()),
                 kind: format!("payout.{}", outcome.status().as_str()),
-                source_id: Some(id),
+                source_id: Some(id.uuid()),
                 pending: false,
                 lines,
                 effective_at: now,
@@ -903,7 +908,7 @@ pub async fn transition(
             kind,
             bt_amount + p.fee,
             0,
-            id,
+            id.uuid(),
             now,
         )
         .await?;
@@ -1548,10 +1553,10 @@ async fn run_account(
             now,
             opts.submitted_at,
             NewPayout {
-                account: account.id,
+                account: AccountId::from_uuid(account.id),
                 amount: plan.amount,
                 currency,
-                destination: Some(bank.id),
+                destination: Some(ExternalAccountId::from_uuid(bank.id)),
                 method: Method::Standard,
                 period_key: Some(period_key.clone()),
             },
@@ -1722,7 +1727,16 @@ async fn mark_arrived(
     {
         let txn = db.begin().await?;
         let now = crate::infra::clock::now(&txn, livemode).await?;
-        match transition(&txn, livemode, now, p.id, Outcome::Paid, &Origin::default()).await {
+        match transition(
+            &txn,
+            livemode,
+            now,
+            PayoutId::from_uuid(p.id),
+            Outcome::Paid,
+            &Origin::default(),
+        )
+        .await
+        {
             Ok((after, notice)) => {
                 if let Some(n) = notice {
                     queue_notice(&txn, config, sealer, &n).await?;
@@ -1814,7 +1828,16 @@ pub async fn import(
         };
         let txn = db.begin().await?;
         let now = crate::infra::clock::now(&txn, livemode).await?;
-        match transition(&txn, livemode, now, id, outcome, &Origin::default()).await {
+        match transition(
+            &txn,
+            livemode,
+            now,
+            PayoutId::from_uuid(id),
+            outcome,
+            &Origin::default(),
+        )
+        .await
+        {
             Ok((p, notice)) => {
                 if let Some(n) = notice {
                     queue_notice(&txn, config, sealer, &n).await?;

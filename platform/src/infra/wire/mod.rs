@@ -2,6 +2,7 @@
 //! views (the objects its events carry) and the adapters use the same two formats.
 
 pub mod ids;
+pub mod typed;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
