@@ -454,7 +454,7 @@ pub async fn webhooks(mut config: Config, bench: WebhookBench) -> anyhow::Result
         if let Some((p50, p99, max)) = sink.percentiles() {
             println!(
                 "latency, event created to delivered: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms; \
-                 at most {} requests in flight to it",
+                 requests in flight to it at once: at most {}",
                 sink.max_in_flight.load(Ordering::Relaxed)
             );
         }
@@ -605,7 +605,11 @@ pub async fn charges(mut config: Config, bench: ChargeBench) -> anyhow::Result<(
         "{backend}: {} clients, {} sellers{}, {elapsed:.1} s: {} charges, {:.0} charges/s",
         bench.clients,
         bench.sellers,
-        if bench.hot { " (every charge to one)" } else { "" },
+        if bench.hot {
+            " (every charge to one)"
+        } else {
+            ""
+        },
         latencies.len(),
         latencies.len() as f64 / elapsed
     );
