@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use agora_ledger::Money;
 use chrono::Duration;
 use serde::Deserialize;
 use serde_json::Value;
@@ -220,8 +221,7 @@ pub async fn create(
             now,
             &settings,
             NewCharge {
-                amount: input.amount,
-                currency,
+                amount: Money::new(input.amount, currency),
                 splits,
                 single,
                 method,

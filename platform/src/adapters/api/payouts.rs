@@ -117,8 +117,7 @@ pub async fn create(
             now,
             payouts::NewPayout {
                 account,
-                amount: input.amount,
-                currency,
+                amount: agora_ledger::Money::new(input.amount, currency),
                 destination,
                 method,
                 period_key: None,

@@ -2,6 +2,7 @@
 //! `POST /v1/transfers/{id}/reversals`, `GET /v1/transfers/{id}`, `GET /v1/transfers`.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use agora_ledger::Money;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -67,8 +68,7 @@ pub async fn create(
             .map(|s| listing::filter_id("source_transaction", s))
             .transpose()?;
         let new = NewTransfer {
-            amount: input.amount,
-            currency,
+            amount: Money::new(input.amount, currency),
             destination,
             source_transaction,
             transfer_group: input.transfer_group,

@@ -21,7 +21,9 @@ use crate::infra::events::EventType;
 use std::collections::{BTreeMap, BTreeSet};
 
 use agora_ledger::journal::{self, Resolution};
-use agora_ledger::{AccountKind, AccountRef, Currency, LedgerError, LineSpec, NewEntry, Owner};
+use agora_ledger::{
+    AccountKind, AccountRef, Currency, LedgerError, LineSpec, Money, NewEntry, Owner,
+};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -334,8 +336,8 @@ pub struct SplitRequest {
 
 #[derive(Debug, Clone)]
 pub struct NewCharge {
-    pub amount: i64,
-    pub currency: Currency,
+    /// What the buyer pays, in the charge's currency (minor units).
+    pub amount: Money,
     /// Single destination: one split with `single = true`.
     pub splits: Vec<SplitRequest>,
     pub single: bool,
@@ -614,7 +616,7 @@ async fn price_splits(
     let volumes = if unpriced.is_empty() {
         BTreeMap::new()
     } else {
-        monthly_volumes(db, livemode, &unpriced, new.currency, now).await?
+        monthly_volumes(db, livemode, &unpriced, new.amount.currency, now).await?
     };
     let mut priced = Vec::with_capacity(new.splits.len());
     for (s, seller) in new.splits.iter().zip(sellers) {
@@ -639,7 +641,7 @@ async fn price_splits(
         let volume = volumes.get(&s.destination.uuid()).copied().unwrap_or(0);
         let input = crate::domain::fee_rules::QuoteInput {
             amount: s.amount,
-            currency: new.currency,
+            currency: new.amount.currency,
             destination: s.destination.uuid(),
             payment_method_type: match &new.method {
                 PaymentMethod::TestToken(_) => "card".to_owned(),
@@ -688,7 +690,7 @@ pub async fn create_charge(
             fee_rule: None,
         })
         .collect();
-    check_splits(new.amount, &asked, new.single)?;
+    check_splits(new.amount.amount_minor, &asked, new.single)?;
     let sellers = load_sellers(txn, livemode, &new.splits, new.single).await?;
     if matches!(new.method, PaymentMethod::TestToken(_)) && livemode {
         return Err(PaymentError::invalid(
@@ -698,12 +700,12 @@ pub async fn create_charge(
         ));
     }
     let splits = price_splits(txn, livemode, now, settings, &new, &sellers).await?;
-    check_splits(new.amount, &splits, new.single)?;
+    check_splits(new.amount.amount_minor, &splits, new.single)?;
     // A cart settles when its slowest seller would: one available_on per charge.
     let delay = slowest_delay(&sellers, settings.settlement_delay);
     let authorized = settings
         .processor
-        .authorize(livemode, new.amount, &new.method);
+        .authorize(livemode, new.amount.amount_minor, &new.method);
     let (decline, disputed_at_once) = match authorized {
         Ok(a) => (None, a.disputed_at_once),
         Err(d) => (Some(d), None),
@@ -736,7 +738,7 @@ pub async fn create_charge(
                 .to_owned(),
                 source_id: Some(id),
                 pending: !new.capture,
-                lines: capture_lines(new.currency, &splits),
+                lines: capture_lines(new.amount.currency, &splits),
                 effective_at: now,
             },
         )
@@ -748,11 +750,11 @@ pub async fn create_charge(
     let model = charge::ActiveModel {
         id: Set(id),
         livemode: Set(livemode),
-        amount: Set(new.amount),
-        currency: Set(new.currency.api_code()),
+        amount: Set(new.amount.amount_minor),
+        currency: Set(new.amount.currency.api_code()),
         status: Set(status),
         captured: Set(captured),
-        amount_captured: Set(if captured { new.amount } else { 0 }),
+        amount_captured: Set(if captured { new.amount.amount_minor } else { 0 }),
         amount_refunded: Set(0),
         application_fee_amount: Set(fees),
         destination_id: Set(if new.single {
@@ -790,7 +792,7 @@ pub async fn create_charge(
         record_bts(
             db,
             livemode,
-            new.currency,
+            new.amount.currency,
             ("charge", id),
             now,
             capture_bts(&splits, available_on, bt_id),
@@ -1594,8 +1596,8 @@ async fn refund_at(
 
 #[derive(Debug, Clone)]
 pub struct NewTransfer {
-    pub amount: i64,
-    pub currency: Currency,
+    /// What moves from the platform's available balance to the seller's.
+    pub amount: Money,
     pub destination: AccountId,
     pub source_transaction: Option<ChargeId>,
     pub transfer_group: Option<String>,
@@ -1646,7 +1648,7 @@ async fn transfer_at(
     now: DateTime<Utc>,
     new: NewTransfer,
 ) -> Result<Transfer, PaymentError> {
-    if new.amount <= 0 || new.amount > MAX_AMOUNT {
+    if new.amount.amount_minor <= 0 || new.amount.amount_minor > MAX_AMOUNT {
         return Err(PaymentError::AmountOutOfRange(Field::Amount));
     }
     match agora_onboarding::accounts::find(db, livemode, new.destination.uuid()).await? {
@@ -1669,7 +1671,7 @@ async fn transfer_at(
     if let Some(source) = new.source_transaction {
         let charge = find_charge(db, livemode, source).await?;
         match charge {
-            Some(c) if c.captured && c.currency == new.currency.api_code() => {}
+            Some(c) if c.captured && c.currency == new.amount.currency.api_code() => {}
             Some(_) => {
                 return Err(PaymentError::invalid(
                     Field::SourceTransaction,
@@ -1689,13 +1691,17 @@ async fn transfer_at(
     let id = Uuid::now_v7();
     let lines = vec![
         LineSpec::debit(
-            AccountRef::platform(AccountKind::Available, new.currency),
-            new.amount,
+            AccountRef::platform(AccountKind::Available, new.amount.currency),
+            new.amount.amount_minor,
         )
         .guarded(),
         LineSpec::credit(
-            AccountRef::seller(new.destination.uuid(), AccountKind::Available, new.currency),
-            new.amount,
+            AccountRef::seller(
+                new.destination.uuid(),
+                AccountKind::Available,
+                new.amount.currency,
+            ),
+            new.amount.amount_minor,
         ),
     ];
     match journal::post(
@@ -1725,7 +1731,7 @@ async fn transfer_at(
     record_bts(
         db,
         livemode,
-        new.currency,
+        new.amount.currency,
         ("transfer", id),
         now,
         vec![
@@ -1733,7 +1739,7 @@ async fn transfer_at(
                 id: None,
                 owner: Owner::Platform,
                 kind: "transfer",
-                amount: -new.amount,
+                amount: -new.amount.amount_minor,
                 fee: 0,
                 fee_tax: 0,
                 available_on: now,
@@ -1742,7 +1748,7 @@ async fn transfer_at(
                 id: None,
                 owner: Owner::Seller(new.destination.uuid()),
                 kind: "transfer",
-                amount: new.amount,
+                amount: new.amount.amount_minor,
                 fee: 0,
                 fee_tax: 0,
                 available_on: now,
@@ -1753,8 +1759,8 @@ async fn transfer_at(
     Ok(transfer::ActiveModel {
         id: Set(id),
         livemode: Set(livemode),
-        amount: Set(new.amount),
-        currency: Set(new.currency.api_code()),
+        amount: Set(new.amount.amount_minor),
+        currency: Set(new.amount.currency.api_code()),
         destination_id: Set(new.destination.uuid()),
         source_transaction: Set(new.source_transaction.map(ChargeId::uuid)),
         transfer_group: Set(new.transfer_group),

@@ -20,7 +20,7 @@ pub mod view;
 
 use crate::infra::events::EventType;
 use agora_ledger::journal::{self, Owner};
-use agora_ledger::{AccountKind, AccountRef, Currency, LedgerError, LineSpec, NewEntry};
+use agora_ledger::{AccountKind, AccountRef, Currency, LedgerError, LineSpec, Money, NewEntry};
 use agora_onboarding::kyc::entities::external_account;
 use agora_payouts::{arrival_date, Calendar, FailureCode, Interval, Method, Rail, Schedule};
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
@@ -421,8 +421,8 @@ async fn conversion(
 #[derive(Debug, Clone)]
 pub struct NewPayout {
     pub account: AccountId,
-    pub amount: i64,
-    pub currency: Currency,
+    /// What leaves the seller's available balance, in its currency (before any conversion).
+    pub amount: Money,
     /// A bank account of the seller; None: its default for the currency.
     pub destination: Option<ExternalAccountId>,
     pub method: Method,
@@ -442,7 +442,7 @@ pub async fn create(
     new: NewPayout,
     origin: &Origin,
 ) -> Result<Option<Payout>, PayoutError> {
-    if new.amount <= 0 || new.amount > MAX_AMOUNT {
+    if new.amount.amount_minor <= 0 || new.amount.amount_minor > MAX_AMOUNT {
         return Err(invalid(
             "amount",
             "amount_invalid",
@@ -476,7 +476,7 @@ pub async fn create(
             "payouts to this account are paused by the platform",
         ));
     }
-    let code = new.currency.api_code();
+    let code = new.amount.currency.api_code();
     let banks = banks_of(db, livemode, new.account.uuid()).await?;
     let bank = match new.destination {
         Some(id) => banks.iter().find(|b| b.id == id.uuid()).ok_or_else(|| {
@@ -498,14 +498,24 @@ pub async fn create(
             })?,
     };
     let conversion = if bank.currency != code {
-        Some(conversion(db, config, now, new.amount, new.currency, bank).await?)
+        Some(
+            conversion(
+                db,
+                config,
+                now,
+                new.amount.amount_minor,
+                new.amount.currency,
+                bank,
+            )
+            .await?,
+        )
     } else {
         None
     };
     // What reaches the bank, in the bank account's currency.
     let (paid_currency, paid_amount) = match conversion {
         Some(c) => (c.to, c.amount_minor),
-        None => (new.currency, new.amount),
+        None => (new.amount.currency, new.amount.amount_minor),
     };
     if bank.status == agora_onboarding::kyc::entities::external_account::BankAccountStatus::Errored
     {
@@ -515,14 +525,14 @@ pub async fn create(
             "the last payout to this bank account failed; add or fix a bank account",
         ));
     }
-    let min = minimum(config, new.currency);
-    if new.amount < min {
+    let min = minimum(config, new.amount.currency);
+    if new.amount.amount_minor < min {
         return Err(invalid(
             "amount",
             "amount_too_small",
             format!(
                 "the smallest payout in {code} is {}",
-                agora_payouts::csv_file::format_minor(min, new.currency)
+                agora_payouts::csv_file::format_minor(min, new.amount.currency)
             ),
         ));
     }
@@ -537,7 +547,7 @@ pub async fn create(
                     "instant payouts go only to GBP accounts in the UK and EUR IBANs",
                 ));
             }
-            instant_fee(config, new.amount)?
+            instant_fee(config, new.amount.amount_minor)?
         }
     };
     let id = Uuid::now_v7();
@@ -555,7 +565,7 @@ pub async fn create(
         rail: Set(rail.as_str().to_owned()),
         arrival_date: Set(arrival.format("%Y-%m-%d").to_string()),
         period_key: Set(new.period_key.clone()),
-        source_amount: Set(conversion.map(|_| new.amount)),
+        source_amount: Set(conversion.map(|_| new.amount.amount_minor)),
         source_currency: Set(conversion.map(|_| code.clone())),
         fx_rate: Set(conversion.map(|c| c.mid.normalize().to_string())),
         fx_markup: Set(conversion.map(|c| c.markup.normalize().to_string())),
@@ -585,15 +595,19 @@ pub async fn create(
         return Ok(None);
     }
     let mut lines = vec![LineSpec::debit(
-        AccountRef::seller(new.account.uuid(), AccountKind::Available, new.currency),
-        new.amount + fee,
+        AccountRef::seller(
+            new.account.uuid(),
+            AccountKind::Available,
+            new.amount.currency,
+        ),
+        new.amount.amount_minor + fee,
     )
     .guarded()];
     if conversion.is_some() {
         // DESIGN.md: Dr seller.available (src) · Cr fx (src); Dr fx (dst) · Cr in transit (dst).
         lines.push(LineSpec::credit(
-            AccountRef::platform(AccountKind::Fx, new.currency),
-            new.amount,
+            AccountRef::platform(AccountKind::Fx, new.amount.currency),
+            new.amount.amount_minor,
         ));
         lines.push(LineSpec::debit(
             AccountRef::platform(AccountKind::Fx, paid_currency),
@@ -606,7 +620,7 @@ pub async fn create(
     ));
     if fee > 0 {
         lines.push(LineSpec::credit(
-            AccountRef::platform(AccountKind::Available, new.currency),
+            AccountRef::platform(AccountKind::Available, new.amount.currency),
             fee,
         ));
     }
@@ -645,7 +659,7 @@ pub async fn create(
         new.account.uuid(),
         &code,
         "payout",
-        -new.amount,
+        -new.amount.amount_minor,
         fee,
         id,
         now,
@@ -1554,8 +1568,7 @@ async fn run_account(
             opts.submitted_at,
             NewPayout {
                 account: AccountId::from_uuid(account.id),
-                amount: plan.amount,
-                currency,
+                amount: Money::new(plan.amount, currency),
                 destination: Some(ExternalAccountId::from_uuid(bank.id)),
                 method: Method::Standard,
                 period_key: Some(period_key.clone()),
