@@ -80,6 +80,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// The platform name pages and emails show when `branding_name` is not set.
+pub const DEFAULT_BRANDING_NAME: &str = "Agora";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -242,7 +245,7 @@ impl Default for Config {
             kyc_poll_ms: 5_000,
             account_link_ttl_s: 300,
             onboarding_email_link_ttl_s: 7 * 24 * 3600,
-            branding_name: "Agora".to_owned(),
+            branding_name: DEFAULT_BRANDING_NAME.to_owned(),
             branding_color: "#1f4f8a".to_owned(),
             branding_logo_url: None,
             smtp_url: None,

@@ -98,6 +98,7 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("title.onboarding", "Set up payouts", "Kom igång med utbetalningar"),
     ("title.update", "Update your details", "Uppdatera dina uppgifter"),
     ("intro", "{name} uses Agora to pay you. We only ask for what the law and the banks require.", "{name} använder Agora för att betala dig. Vi frågar bara efter det som lagen och bankerna kräver."),
+    ("intro.unbranded", "Agora pays you. We only ask for what the law and the banks require.", "Agora betalar dig. Vi frågar bara efter det som lagen och bankerna kräver."),
     ("progress", "Steps", "Steg"),
     ("step.current", "current step", "nuvarande steg"),
     ("step.business", "Your business", "Din verksamhet"),
@@ -162,6 +163,8 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("document.representative", "Photo or scan of the representative's passport, national id card or driving licence", "Foto eller skanning av företrädarens pass, nationella id-kort eller körkort"),
     ("hint.document", "PNG, JPEG or PDF, at most 10 MB", "PNG, JPEG eller PDF, högst 10 MB"),
     ("terms.accept", "I accept the terms of service of {name} and Agora", "Jag godkänner användarvillkoren för {name} och Agora"),
+    // When the platform runs under Agora's own name (no branding set), not "Agora and Agora".
+    ("terms.accept.unbranded", "I accept the terms of service of Agora", "Jag godkänner Agoras användarvillkor"),
     ("terms.intro", "Read the terms before you accept them.", "Läs villkoren innan du godkänner dem."),
     ("review.intro", "Check what you told us, then submit.", "Kontrollera dina uppgifter och skicka sedan."),
     ("review.nothing_due", "Everything we need is in.", "Vi har allt vi behöver."),

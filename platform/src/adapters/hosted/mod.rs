@@ -479,7 +479,23 @@ async fn show(
 }
 
 fn field_label(tr: Tr, def: &FieldDef, brand_name: &str) -> String {
-    tr.s(def.label).replace("{name}", brand_name)
+    branded(tr, def.label, brand_name)
+}
+
+/// The string `key` with the platform's name in it; under Agora's own name (no branding set)
+/// its `.unbranded` variant where one exists, so a page never says "Agora and Agora".
+fn branded(tr: Tr, key: &'static str, brand_name: &str) -> String {
+    if brand_name == crate::infra::config::DEFAULT_BRANDING_NAME {
+        let unbranded = match key {
+            "terms.accept" => Some("terms.accept.unbranded"),
+            "intro" => Some("intro.unbranded"),
+            _ => None,
+        };
+        if let Some(k) = unbranded {
+            return tr.s(k).to_owned();
+        }
+    }
+    tr.s(key).replace("{name}", brand_name)
 }
 
 fn group_label(tr: Tr, group: &str) -> String {
@@ -605,7 +621,7 @@ fn step_page(
     }
     let heading = tr.s(step.title_key(company)).to_owned();
     let intro = match step {
-        Step::Business => tr.s("intro").replace("{name}", brand_name),
+        Step::Business => branded(tr, "intro", brand_name),
         Step::Owners => tr.s("owners.intro").to_owned(),
         Step::Bank => tr.s("bank.intro").to_owned(),
         Step::Terms => tr.s("terms.intro").to_owned(),
@@ -1122,4 +1138,29 @@ async fn apply(
     crate::domain::kyc::apply(&txn, &state.kyc, account, &kyc, Some(&before), origin).await?;
     txn.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::branded;
+    use crate::infra::config::DEFAULT_BRANDING_NAME;
+    use crate::infra::i18n::{Locale, Tr};
+
+    #[test]
+    fn the_platform_name_appears_once_whether_branded_or_not() {
+        let en = Tr(Locale::En);
+        assert_eq!(
+            branded(en, "terms.accept", "Bazaar"),
+            "I accept the terms of service of Bazaar and Agora"
+        );
+        assert_eq!(
+            branded(en, "terms.accept", DEFAULT_BRANDING_NAME),
+            "I accept the terms of service of Agora"
+        );
+        assert_eq!(
+            branded(Tr(Locale::Sv), "intro", DEFAULT_BRANDING_NAME),
+            "Agora betalar dig. Vi frågar bara efter det som lagen och bankerna kräver."
+        );
+        assert!(branded(en, "intro", "Bazaar").starts_with("Bazaar uses Agora"));
+    }
 }

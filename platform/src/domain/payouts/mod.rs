@@ -1398,7 +1398,7 @@ async fn run_account(
         )),
         Some(_) if balances.is_empty() => Some((
             SkipReason::NoBalance,
-            "nothing is available to pay out; captured funds stay pending for the settlement delay first (the seller's balance shows its pending part)".to_owned(),
+            "nothing is available to pay out (everything available was already paid out, or what was captured is still pending its settlement delay: the seller's balance shows both)".to_owned(),
         )),
         Some(_) => None,
     });
