@@ -748,7 +748,11 @@ async fn invitation_email_through_a_real_smtp_server() {
     let res = invite("en").await;
     assert_eq!(res.status.as_u16(), 200, "{}", res.body);
     let failed_once = helpers::the_email_after(&app, 1).await;
-    assert_eq!(failed_once.status, "pending", "{failed_once:?}");
+    assert_eq!(
+        failed_once.status,
+        agora_platform::infra::email::entity::EmailStatus::Pending,
+        "{failed_once:?}"
+    );
     assert!(failed_once.last_error.is_some(), "{failed_once:?}");
     let child = Command::new("python3")
         .arg(&script)

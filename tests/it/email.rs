@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use agora_platform::infra::email::entity as email;
+use agora_platform::infra::email::entity::EmailStatus;
 use reqwest::Method;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{json, Value};
@@ -61,7 +62,7 @@ async fn an_invitation_is_sent_once_per_idempotency_key_and_nothing_stays_readab
 
     // Sent: the row keeps what happened, not the message (its link opens the onboarding).
     let sent = the_email_after(&app, 1).await;
-    assert_eq!(sent.status, "sent");
+    assert_eq!(sent.status, EmailStatus::Sent);
     assert_eq!(sent.kind, "onboarding_invitation");
     assert_eq!(sent.attempts, 1);
     assert!(sent.sent_at.is_some());
@@ -120,7 +121,7 @@ async fn an_unreachable_mail_server_delays_the_email_and_the_last_failure_gives_
     assert_eq!(res.status, 200, "{}", res.body);
 
     let waiting = the_email_after(&app, 1).await;
-    assert_eq!(waiting.status, "pending");
+    assert_eq!(waiting.status, EmailStatus::Pending);
     assert_eq!(waiting.attempts, 1);
     assert!(waiting.last_error.is_some(), "{waiting:?}");
     let wait = waiting.next_attempt_at - chrono::Utc::now();
@@ -139,7 +140,7 @@ async fn an_unreachable_mail_server_delays_the_email_and_the_last_failure_gives_
     last.next_attempt_at = Set(chrono::Utc::now());
     last.update(&app.db).await.unwrap();
     let given_up = the_email_after(&app, 8).await;
-    assert_eq!(given_up.status, "failed", "{given_up:?}");
+    assert_eq!(given_up.status, EmailStatus::Failed, "{given_up:?}");
     assert_eq!(given_up.message_sealed, None);
     assert!(given_up.sent_at.is_none());
 }

@@ -417,7 +417,10 @@ async fn give_up_orphans(
         .and_where(endpoints::Column::Disabled.eq(false))
         .to_owned();
     deliveries::Entity::update_many()
-        .col_expr(deliveries::Column::Status, Expr::value(deliveries::FAILED))
+        .col_expr(
+            deliveries::Column::Status,
+            Expr::value(deliveries::DeliveryStatus::Failed.as_str()),
+        )
         .col_expr(
             deliveries::Column::LastError,
             Expr::value("endpoint disabled or deleted"),
@@ -427,7 +430,7 @@ async fn give_up_orphans(
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .filter(deliveries::Column::Livemode.eq(livemode))
-        .filter(deliveries::Column::Status.eq(deliveries::PENDING))
+        .filter(deliveries::Column::Status.eq(deliveries::DeliveryStatus::Pending))
         .filter(deliveries::Column::NextAttemptAt.lte(now))
         .filter(
             deliveries::Column::LockedUntil
@@ -557,13 +560,13 @@ async fn record(ctx: &Context, batch: &[Finished]) -> Result<(), DbErr> {
                 n + 8
             ));
             let status = match (r.delivered, r.next_retry) {
-                (true, _) => deliveries::DELIVERED,
-                (false, Some(_)) => deliveries::PENDING,
-                (false, None) => deliveries::FAILED,
+                (true, _) => deliveries::DeliveryStatus::Delivered,
+                (false, Some(_)) => deliveries::DeliveryStatus::Pending,
+                (false, None) => deliveries::DeliveryStatus::Failed,
             };
             values.extend([
                 r.f.row.id.into(),
-                status.into(),
+                status.as_str().into(),
                 r.attempts.into(),
                 r.next_retry.unwrap_or(r.f.row.next_attempt_at).into(),
                 r.f.outcome.status_code.into(),

@@ -10,8 +10,7 @@ pub struct Model {
     /// What the email is about (`onboarding_invitation`, `payout_paid`, …): for logs and
     /// operators, who must not read the message itself.
     pub kind: String,
-    /// `pending`, `sent` or `failed` (given up).
-    pub status: String,
+    pub status: EmailStatus,
     pub attempts: i32,
     /// When the worker may (next) try it; while one worker sends it, the end of its lease.
     pub next_attempt_at: DateTimeUtc,
@@ -27,3 +26,35 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Where an outgoing email stands, stored as its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, serde::Serialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "snake_case")]
+pub enum EmailStatus {
+    /// Waiting for its (next) attempt.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Handed to the SMTP server (or written as .eml).
+    #[sea_orm(string_value = "sent")]
+    Sent,
+    /// Given up: 8 attempts, or a permanent (5xx) refusal.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+}
+
+impl EmailStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailStatus::Pending => "pending",
+            EmailStatus::Sent => "sent",
+            EmailStatus::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for EmailStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -97,7 +97,7 @@ pub async fn enqueue(
     entity::ActiveModel {
         id: Set(id),
         kind: Set(kind.to_owned()),
-        status: Set("pending".to_owned()),
+        status: Set(entity::EmailStatus::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),
         message_sealed: Set(Some(sealer.seal_str(PURPOSE, &json))),
@@ -279,7 +279,7 @@ pub async fn deliver_due(
         };
         match result {
             Ok(()) => {
-                update.status = Set("sent".to_owned());
+                update.status = Set(entity::EmailStatus::Sent);
                 update.sent_at = Set(Some(Utc::now()));
                 update.message_sealed = Set(None);
                 update.last_error = Set(None);
@@ -299,7 +299,7 @@ pub async fn deliver_due(
                         tracing::warn!(email = %row.id, kind = row.kind, attempts, retry_in_s = wait, error = %e.message, "email not sent; will retry");
                     }
                     None => {
-                        update.status = Set("failed".to_owned());
+                        update.status = Set(entity::EmailStatus::Failed);
                         update.message_sealed = Set(None);
                         done.given_up += 1;
                         tracing::error!(email = %row.id, kind = row.kind, attempts, permanent = e.permanent, error = %e.message, "email given up");
@@ -365,7 +365,7 @@ pub async fn purge(
         db,
         entity::Column::Id,
         entity::Column::Status
-            .is_in(["sent", "failed"])
+            .is_in([entity::EmailStatus::Sent, entity::EmailStatus::Failed])
             .and(entity::Column::CreatedAt.lt(cutoff)),
         batch,
     )

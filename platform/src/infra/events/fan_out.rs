@@ -67,7 +67,7 @@ pub fn pending_delivery(
         livemode: Set(livemode),
         endpoint_id: Set(endpoint_id),
         event_id: Set(event_id),
-        status: Set(deliveries::PENDING.to_owned()),
+        status: Set(deliveries::DeliveryStatus::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),
         locked_until: Set(None),

@@ -35,9 +35,37 @@ pub mod endpoint {
 pub mod delivery {
     use sea_orm::entity::prelude::*;
 
-    pub const PENDING: &str = "pending";
-    pub const DELIVERED: &str = "delivered";
-    pub const FAILED: &str = "failed";
+    /// Where a webhook delivery stands, stored as its lower-case name.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, serde::Serialize)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+    #[serde(rename_all = "snake_case")]
+    pub enum DeliveryStatus {
+        /// Waiting for its (next) attempt.
+        #[sea_orm(string_value = "pending")]
+        Pending,
+        /// The endpoint answered 2xx.
+        #[sea_orm(string_value = "delivered")]
+        Delivered,
+        /// Retries ran out (3 days): given up.
+        #[sea_orm(string_value = "failed")]
+        Failed,
+    }
+
+    impl DeliveryStatus {
+        pub fn as_str(self) -> &'static str {
+            match self {
+                DeliveryStatus::Pending => "pending",
+                DeliveryStatus::Delivered => "delivered",
+                DeliveryStatus::Failed => "failed",
+            }
+        }
+    }
+
+    impl std::fmt::Display for DeliveryStatus {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "webhook_deliveries")]
@@ -47,8 +75,7 @@ pub mod delivery {
         pub livemode: bool,
         pub endpoint_id: Uuid,
         pub event_id: Uuid,
-        /// `pending`, `delivered` or `failed`.
-        pub status: String,
+        pub status: DeliveryStatus,
         pub attempts: i32,
         pub next_attempt_at: DateTimeUtc,
         /// Set by the worker that claimed the row; another may take it after this time.
