@@ -192,8 +192,17 @@ impl AppState {
         port: u16,
         rate_limiter: Arc<crate::adapters::gateway::rate_limit::RateLimiter>,
     ) -> anyhow::Result<Self> {
+        let charge_writer = crate::adapters::gateway::batch::ChargeWriter::spawn(
+            db.clone(),
+            crate::adapters::gateway::batch::BatchLimits {
+                max: config.charge_batch_max,
+                wait: Duration::from_millis(config.charge_batch_wait_ms),
+                queue: config.charge_batch_queue,
+            },
+        );
         Ok(AppState {
             db,
+            charge_writer,
             webhooks: Arc::new(crate::domain::webhooks::Runtime::new(
                 config.webhook_max_in_flight,
                 config.webhook_max_per_endpoint,

@@ -827,3 +827,213 @@ fn deliveries_in_flight_at_a_kill_are_sent_again_after_their_lease_and_only_then
     assert_eq!(first_life, second_life, "the same three events: {got:?}");
     terminate(second);
 }
+
+/// A scratch database for one test: SQLite in `dir` (the default), or a fresh PostgreSQL
+/// database on the server `AGORA_TEST_DATABASE_URL` points at, when it is set.
+fn scratch_database(name: &str) -> Option<String> {
+    let server = std::env::var("AGORA_TEST_DATABASE_URL").ok()?;
+    let db = format!(
+        "agora_cli_{name}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sea_orm::ConnectionTrait;
+        let conn = sea_orm::Database::connect(&server).await.unwrap();
+        conn.execute_unprepared(&format!("CREATE DATABASE {db}"))
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    });
+    let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+    Some(format!("{base}/{db}"))
+}
+
+/// Status code and body of a raw HTTP response.
+fn status_and_body(response: &str) -> (u16, String) {
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn post_charge(port: u16, key: &str, idempotency_key: &str, body: &str) -> String {
+    // A refused connection (the server was killed) reads as an empty response.
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let request = format!(
+        "POST /v1/charges HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nIdempotency-Key: {idempotency_key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return String::new();
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
+/// Group commit and a crash: charges are answered only after their batch committed, so after
+/// a SIGKILL in the middle of many concurrent charges every charge answered 200 exists, a
+/// retry of every key gives exactly one charge per key (a replay for the committed ones), no
+/// charge is duplicated, and the ledger verifies.
+#[test]
+fn charges_answered_before_a_kill_survive_it_and_retries_make_each_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = scratch_database("crash");
+    let mut env = vec![("AGORA_RATE_LIMIT_PER_SECOND", "0".to_owned())];
+    if let Some(url) = &database {
+        env.push(("AGORA_DATABASE_URL", url.clone()));
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let first = start_with(dir.path(), &env);
+    let key = first.first_key.clone().expect("first start prints a key");
+    let seller = post_json(
+        first.port,
+        &key,
+        "/v1/accounts",
+        r#"{"country":"DE","business_type":"individual","business_profile":{"mcc":"5734","url":"https://shop.example.de"},"individual":{"first_name":"Erika","last_name":"Muster","email":"erika@example.de","dob":"1980-05-01"},"tos_acceptance":{"ip":"192.0.2.10"}}"#,
+    );
+    assert!(seller.contains("\"charges_enabled\":true"), "{seller}");
+    let seller = id_in(&seller);
+    let body = format!(
+        r#"{{"amount":1000,"currency":"eur","destination":"{seller}","application_fee_amount":100,"payment_method":"pm_card_visa"}}"#
+    );
+
+    // 16 clients, each posting charges with keys of its own until the server dies.
+    let port = first.port;
+    let clients: Vec<_> = (0..16)
+        .map(|client| {
+            let (key, body) = (key.clone(), body.clone());
+            std::thread::spawn(move || {
+                let mut sent = Vec::new();
+                for i in 0.. {
+                    let idempotency_key = format!("crash-{client}-{i}");
+                    let (status, answer) =
+                        status_and_body(&post_charge(port, &key, &idempotency_key, &body));
+                    let id = (status == 200).then(|| id_in(&answer));
+                    sent.push((idempotency_key, status, id));
+                    if status == 0 {
+                        return sent;
+                    }
+                }
+                sent
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut child = first.child;
+    let status = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = child.wait();
+    let sent: Vec<(String, u16, Option<String>)> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    let answered: Vec<_> = sent.iter().filter(|(_, s, _)| *s == 200).collect();
+    assert!(
+        answered.len() >= 16,
+        "charges were answered before the kill: {}",
+        answered.len()
+    );
+    for (_, status, _) in &sent {
+        assert!(
+            matches!(status, 0 | 200),
+            "only 200s before the kill, got {status}"
+        );
+    }
+
+    // Second life on the same database.
+    let second = start_with(dir.path(), &env);
+    for (idempotency_key, _, id) in &answered {
+        let id = id.as_deref().unwrap();
+        let got = http(
+            second.port,
+            &format!("GET /v1/charges/{id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"),
+        );
+        assert!(
+            got.starts_with("HTTP/1.1 200"),
+            "{idempotency_key} {id}: {got}"
+        );
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for (idempotency_key, status, id) in &sent {
+        let retry = post_charge(second.port, &key, idempotency_key, &body);
+        let (retry_status, answer) = status_and_body(&retry);
+        assert_eq!(retry_status, 200, "{idempotency_key}: {retry}");
+        let retry_id = id_in(&answer);
+        if *status == 200 {
+            assert!(
+                retry
+                    .to_ascii_lowercase()
+                    .contains("idempotent-replayed: true"),
+                "a committed charge is replayed: {retry}"
+            );
+            assert_eq!(Some(&retry_id), id.as_ref(), "{idempotency_key}");
+        }
+        assert!(ids.insert(retry_id), "one charge per key");
+    }
+    // Every charge in the database belongs to exactly one key.
+    let mut listed = 0;
+    let mut after = String::new();
+    loop {
+        let page = http(
+            second.port,
+            &format!("GET /v1/charges?limit=100{after} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"),
+        );
+        let (_, page) = status_and_body(&page);
+        let page: serde_json::Value = serde_json::from_str(&page).unwrap();
+        let data = page["data"].as_array().unwrap();
+        for charge in data {
+            assert!(ids.contains(charge["id"].as_str().unwrap()), "{charge}");
+        }
+        listed += data.len();
+        match (page["has_more"].as_bool(), data.last()) {
+            (Some(true), Some(last)) => {
+                after = format!("&starting_after={}", last["id"].as_str().unwrap())
+            }
+            _ => break,
+        }
+    }
+    assert_eq!(listed, ids.len(), "one charge per key, none duplicated");
+    terminate(second);
+
+    let mut verify = agora(dir.path());
+    for (k, v) in &env {
+        verify.env(k, v);
+    }
+    let out = verify.args(["ledger", "verify"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "{} charges sent, {} answered before the kill, {} after retries; {}",
+        sent.len(),
+        answered.len(),
+        ids.len(),
+        stdout(&out).trim()
+    );
+}

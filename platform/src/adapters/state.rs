@@ -18,4 +18,6 @@ pub struct AppState {
     /// Where people reach this server (`public_url`, or the bound address): links in
     /// emails and account links start with it.
     pub public_url: Arc<str>,
+    /// The group-commit writer `POST /v1/charges` hands its work to (gateway::batch).
+    pub charge_writer: crate::adapters::gateway::batch::ChargeWriter,
 }

@@ -133,6 +133,15 @@ pub struct Config {
     /// How often the webhook worker looks for due deliveries without being woken: the
     /// fallback (new deliveries wake it at commit) and what finds retries that came due.
     pub webhook_poll_ms: u64,
+    /// Charges committed together in one transaction by the charge writer, at most (group
+    /// commit; each keeps a savepoint of its own, so one failure never fails the others).
+    pub charge_batch_max: usize,
+    /// How long the charge writer waits for more charges after the first of a batch (0: it
+    /// takes only what is already waiting; under load that is enough to fill batches).
+    pub charge_batch_wait_ms: u64,
+    /// Charges waiting for the writer, at most; past it `POST /v1/charges` answers 503 with
+    /// `Retry-After` instead of queueing without limit.
+    pub charge_batch_queue: usize,
     /// Webhook attempts in flight at once in this process, over all endpoints.
     pub webhook_max_in_flight: usize,
     /// Webhook attempts in flight at once per endpoint in this process; each slot is refilled
@@ -235,6 +244,9 @@ impl Default for Config {
             default_fee_percent: Decimal::ZERO,
             webhook_worker: true,
             webhook_poll_ms: 1_000,
+            charge_batch_max: 128,
+            charge_batch_wait_ms: 0,
+            charge_batch_queue: 4096,
             webhook_max_in_flight: 256,
             webhook_max_per_endpoint: 32,
             operator_email: None,
@@ -299,6 +311,9 @@ pub const ENV_KEYS: &[&str] = &[
     "default_fee_percent",
     "webhook_worker",
     "webhook_poll_ms",
+    "charge_batch_max",
+    "charge_batch_wait_ms",
+    "charge_batch_queue",
     "webhook_max_in_flight",
     "webhook_max_per_endpoint",
     "operator_email",
@@ -377,6 +392,15 @@ impl Config {
         }
         if self.webhook_poll_ms == 0 || self.webhook_poll_ms > 3_600_000 {
             return Err("webhook_poll_ms must be between 1 and 3600000".to_owned());
+        }
+        if self.charge_batch_max == 0 || self.charge_batch_max > 1_000 {
+            return Err("charge_batch_max must be between 1 and 1000".to_owned());
+        }
+        if self.charge_batch_wait_ms > 100 {
+            return Err("charge_batch_wait_ms must be between 0 and 100".to_owned());
+        }
+        if self.charge_batch_queue == 0 || self.charge_batch_queue > 100_000 {
+            return Err("charge_batch_queue must be between 1 and 100000".to_owned());
         }
         if self.webhook_max_in_flight == 0 || self.webhook_max_in_flight > 10_000 {
             return Err("webhook_max_in_flight must be between 1 and 10000".to_owned());

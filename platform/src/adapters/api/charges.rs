@@ -15,7 +15,7 @@ use super::{
 };
 use crate::adapters::gateway::error::{ApiError, ErrorType};
 use crate::adapters::gateway::metadata::MetadataParam;
-use crate::adapters::gateway::{idempotency, ApiQuery, Auth, JsonBody};
+use crate::adapters::gateway::{batch, idempotency, ApiQuery, Auth, JsonBody};
 use crate::adapters::state::AppState;
 use crate::domain::payments::processor::{PaymentMethod, Simulator, TEST_TOKENS};
 use crate::domain::payments::{self, Charge, NewCharge};
@@ -145,115 +145,132 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
     let origin = idempotency::origin(&req);
-    let delay = Duration::days(i64::from(state.config.settlement_delay_days));
-    idempotency::run_with_status(&state, &auth, &req, &body, async |txn| {
-        let input: CreateChargeRequest = body.parse()?;
-        let currency = parse_currency("currency", &input.currency)?;
-        let method = parse_payment_method(&input.payment_method)?;
-        check_text("description", &input.description, MAX_TEXT)?;
-        check_text("transfer_group", &input.transfer_group, MAX_SHORT_TEXT)?;
-        let (splits, single) = match (&input.destination, &input.splits) {
-            (Some(_), Some(_)) => {
+    let new = match parse_charge(&body) {
+        Ok(new) => new,
+        // Bad input is answered as before: through the idempotency key (its claim, a 400 on
+        // another body, and the error stored for replay), without joining a batch.
+        Err(error) => {
+            return idempotency::run_with_status(&state, &auth, &req, &body, async |_| Err(error))
+                .await
+        }
+    };
+    let livemode = auth.livemode;
+    let config = state.config.clone();
+    // Runs in the charge writer's batch transaction (gateway::batch), in a savepoint of its
+    // own. The simulator processor is in-process; a real acquirer's authorize must happen
+    // before the job is queued, never inside the batch transaction (phase 2).
+    let effect = batch::effect(move |txn| {
+        Box::pin(async move {
+            // One reading of the mode's clock for the whole charge: pricing, the rows, the event.
+            let now = clock::now(txn, livemode).await?;
+            let settings = payments::ChargeSettings {
+                settlement_delay: Duration::days(i64::from(config.settlement_delay_days)),
+                default_fee_percent: config.default_fee_percent,
+                dispute_fee_major: config.dispute_fee,
+                processor: &Simulator,
+            };
+            let created =
+                payments::create_charge(txn, livemode, now, &settings, new, &origin).await?;
+            render_created(&created)
+        })
+    });
+    idempotency::run_batched(&state, &auth, &req, &body, effect).await
+}
+
+/// The request parsed into the domain's input; every error here is the client's.
+fn parse_charge(body: &JsonBody) -> Result<NewCharge, ApiError> {
+    let input: CreateChargeRequest = body.parse()?;
+    let currency = parse_currency("currency", &input.currency)?;
+    let method = parse_payment_method(&input.payment_method)?;
+    check_text("description", &input.description, MAX_TEXT)?;
+    check_text("transfer_group", &input.transfer_group, MAX_SHORT_TEXT)?;
+    let (splits, single) = match (&input.destination, &input.splits) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "splits",
+                "parameter_conflict",
+                "Give destination or splits, not both.",
+            ))
+        }
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "destination",
+                "parameter_missing",
+                "Give destination (one seller) or splits (a cart).",
+            ))
+        }
+        (Some(destination), None) => (
+            vec![payments::SplitRequest {
+                destination: parse_account_id("destination", destination)?,
+                amount: input.amount,
+                application_fee_amount: input.application_fee_amount,
+            }],
+            true,
+        ),
+        (None, Some(parts)) => {
+            if input.application_fee_amount.is_some() {
+                return Err(ApiError::invalid(
+                    "application_fee_amount",
+                    "parameter_conflict",
+                    "With splits, give application_fee_amount on each split.",
+                ));
+            }
+            if parts.len() > payments::MAX_SPLITS {
                 return Err(ApiError::invalid(
                     "splits",
-                    "parameter_conflict",
-                    "Give destination or splits, not both.",
-                ))
+                    "splits_invalid",
+                    format!("give 1 to {} splits", payments::MAX_SPLITS),
+                ));
             }
-            (None, None) => {
-                return Err(ApiError::invalid(
-                    "destination",
-                    "parameter_missing",
-                    "Give destination (one seller) or splits (a cart).",
-                ))
-            }
-            (Some(destination), None) => (
-                vec![payments::SplitRequest {
-                    destination: parse_account_id("destination", destination)?,
-                    amount: input.amount,
-                    application_fee_amount: input.application_fee_amount,
-                }],
-                true,
-            ),
-            (None, Some(parts)) => {
-                if input.application_fee_amount.is_some() {
-                    return Err(ApiError::invalid(
-                        "application_fee_amount",
-                        "parameter_conflict",
-                        "With splits, give application_fee_amount on each split.",
-                    ));
-                }
-                if parts.len() > payments::MAX_SPLITS {
-                    return Err(ApiError::invalid(
-                        "splits",
-                        "splits_invalid",
-                        format!("give 1 to {} splits", payments::MAX_SPLITS),
-                    ));
-                }
-                let splits = parts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        Ok(payments::SplitRequest {
-                            destination: parse_account_id(
-                                &format!("splits[{i}].destination"),
-                                &p.destination,
-                            )?,
-                            amount: p.amount,
-                            application_fee_amount: p.application_fee_amount,
-                        })
+            let splits = parts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    Ok(payments::SplitRequest {
+                        destination: parse_account_id(
+                            &format!("splits[{i}].destination"),
+                            &p.destination,
+                        )?,
+                        amount: p.amount,
+                        application_fee_amount: p.application_fee_amount,
                     })
-                    .collect::<Result<Vec<_>, ApiError>>()?;
-                (splits, false)
-            }
-        };
-        // One reading of the mode's clock for the whole charge: pricing, the rows, the event.
-        let now = clock::now(txn, auth.livemode).await?;
-        let settings = payments::ChargeSettings {
-            settlement_delay: delay,
-            default_fee_percent: state.config.default_fee_percent,
-            dispute_fee_major: state.config.dispute_fee,
-            processor: &Simulator,
-        };
-        let created = payments::create_charge(
-            txn,
-            auth.livemode,
-            now,
-            &settings,
-            NewCharge {
-                amount: Money::new(input.amount, currency),
-                splits,
-                single,
-                method,
-                capture: input.capture.unwrap_or(true),
-                description: input.description,
-                transfer_group: input.transfer_group,
-                metadata: input.metadata.unwrap_or_default().into_new()?,
-            },
-            &origin,
-        )
-        .await?;
-        let object = ChargeObject::json(&created.charge)?;
-        match created.decline {
-            None => Ok((StatusCode::OK, object)),
-            Some(decline) => {
-                let error = ApiError::new(
-                    StatusCode::PAYMENT_REQUIRED,
-                    ErrorType::CardError,
-                    decline.code,
-                    decline.message,
-                );
-                let request_id = crate::adapters::gateway::context::current_request_id();
-                let mut body: Value = serde_json::from_str(&error.body_json(request_id.as_deref()))
-                    .map_err(ApiError::internal)?;
-                // Like Stripe: the failed charge's id, so the platform can look it up.
-                body["error"]["charge"] =
-                    Value::String(ids::encode(IdKind::Charge, created.charge.id));
-                Ok((StatusCode::PAYMENT_REQUIRED, body))
-            }
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            (splits, false)
         }
+    };
+    Ok(NewCharge {
+        amount: Money::new(input.amount, currency),
+        splits,
+        single,
+        method,
+        capture: input.capture.unwrap_or(true),
+        description: input.description,
+        transfer_group: input.transfer_group,
+        metadata: input.metadata.unwrap_or_default().into_new()?,
     })
-    .await
+}
+
+/// 200 with the charge, or 402 with the card error and the failed charge's id.
+fn render_created(created: &payments::Created) -> Result<(StatusCode, Value), ApiError> {
+    let object = ChargeObject::json(&created.charge)?;
+    match &created.decline {
+        None => Ok((StatusCode::OK, object)),
+        Some(decline) => {
+            let error = ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                ErrorType::CardError,
+                decline.code,
+                decline.message,
+            );
+            let request_id = crate::adapters::gateway::context::current_request_id();
+            let mut body: Value = serde_json::from_str(&error.body_json(request_id.as_deref()))
+                .map_err(ApiError::internal)?;
+            // Like Stripe: the failed charge's id, so the platform can look it up.
+            body["error"]["charge"] = Value::String(ids::encode(IdKind::Charge, created.charge.id));
+            Ok((StatusCode::PAYMENT_REQUIRED, body))
+        }
+    }
 }
 
 fn charge_id(raw: &str) -> Result<ChargeId, ApiError> {

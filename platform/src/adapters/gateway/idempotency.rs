@@ -13,7 +13,10 @@ pub mod entity;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use std::panic::AssertUnwindSafe;
+
 use chrono::{DateTime, Duration, SubsecRound, Utc};
+use futures_util::FutureExt;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
@@ -24,6 +27,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::auth::Auth;
+use super::batch::{Answer, Effect, Work};
 use super::context::RequestId;
 use super::error::{ApiError, ErrorType};
 use super::input::JsonBody;
@@ -92,8 +96,13 @@ where
     let owner = match &key {
         None => None,
         Some(key) => {
-            let fingerprint = fingerprint(req, auth, body);
-            match claim(db, auth, key, &fingerprint).await? {
+            let keyed = Keyed {
+                livemode: auth.livemode,
+                scope: scope(auth),
+                key: key.clone(),
+                fingerprint: fingerprint(req, auth, body),
+            };
+            match claim(db, &keyed).await? {
                 Claim::Owner(owner) => Some(owner),
                 Claim::Replay { status, body } => return Ok(replay(status, body)),
             }
@@ -131,6 +140,113 @@ where
             Err(error)
         }
     }
+}
+
+/// Like [`run_with_status`], but the effect runs in the charge writer's batch transaction
+/// (see [`super::batch`]): the key's claim, the effect and the stored response are one
+/// savepoint of that transaction, and the answer comes back only after the batch committed.
+pub async fn run_batched(
+    state: &AppState,
+    auth: &Auth,
+    req: &HttpRequest,
+    body: &JsonBody,
+    effect: Effect,
+) -> Result<HttpResponse, ApiError> {
+    let keyed = match req.headers().get(HEADER) {
+        None => None,
+        Some(value) => Some(Keyed {
+            livemode: auth.livemode,
+            scope: scope(auth),
+            key: parse_key(value.to_str().ok())?,
+            fingerprint: fingerprint(req, auth, body),
+        }),
+    };
+    let work: Work = Box::new(move |txn| Box::pin(run_nested(txn, keyed, effect)));
+    let answer = state.charge_writer.submit(work).await?;
+    let mut response = HttpResponse::build(answer.status);
+    response.content_type("application/json");
+    if answer.replayed {
+        response.insert_header((REPLAYED_HEADER, "true"));
+    }
+    Ok(response.body(answer.body))
+}
+
+/// One batched request inside the writer's transaction `txn`, with exactly the semantics of
+/// [`run_with_status`]: replay, 400 on another body, 409 while another holds the key; a
+/// successful effect (a declined card's 402 too) and its stored response are released
+/// together; an error rolls back this request's savepoint only, and a client error is then
+/// stored as the key's answer (in a savepoint of its own) while a server error leaves the key
+/// free for a retry. Nothing here is durable until the writer commits the batch.
+async fn run_nested(
+    txn: &DatabaseTransaction,
+    keyed: Option<Keyed>,
+    effect: Effect,
+) -> Result<Answer, ApiError> {
+    let savepoint = txn.begin().await?;
+    let owner = match &keyed {
+        None => None,
+        Some(keyed) => match claim(&savepoint, keyed).await {
+            Ok(Claim::Owner(owner)) => Some(owner),
+            Ok(Claim::Replay { status, body }) => {
+                savepoint.commit().await?;
+                return Ok(Answer {
+                    status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                    body,
+                    replayed: true,
+                });
+            }
+            Err(error) => {
+                savepoint.rollback().await?;
+                return Err(error);
+            }
+        },
+    };
+    // The domain asserts its own invariants (a failed one panics): that must fail this
+    // request, not the writer and every other request of its batch.
+    let outcome = AssertUnwindSafe(effect(&savepoint))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(ApiError::internal("a batched request panicked")));
+    let error = match outcome {
+        Ok((status, value)) => match serde_json::to_string(&value) {
+            Ok(body) => {
+                let ours = match &owner {
+                    Some(owner) => complete(&savepoint, owner, status, &body).await?,
+                    None => true,
+                };
+                if ours {
+                    savepoint.commit().await?;
+                    return Ok(Answer {
+                        status,
+                        body,
+                        replayed: false,
+                    });
+                }
+                in_progress()
+            }
+            Err(e) => ApiError::internal(e),
+        },
+        Err(error) => error,
+    };
+    savepoint.rollback().await?;
+    if let Some(keyed) = keyed.filter(|_| !error.status.is_server_error()) {
+        let keyed = &keyed;
+        // A client error is the answer to this request: replay it as such. Its claim went
+        // with the rolled-back savepoint, so claim again (it is ours: nothing else ran on
+        // this transaction since) and store the answer.
+        let savepoint = txn.begin().await?;
+        let request_id = super::context::current_request_id();
+        let body = error.body_json(request_id.as_deref());
+        match claim(&savepoint, keyed).await {
+            Ok(Claim::Owner(owner))
+                if complete(&savepoint, &owner, error.status, &body).await? =>
+            {
+                savepoint.commit().await?
+            }
+            _ => savepoint.rollback().await?,
+        }
+    }
+    Err(error)
 }
 
 fn parse_key(value: Option<&str>) -> Result<String, ApiError> {
@@ -182,13 +298,22 @@ enum Claim {
     Replay { status: u16, body: String },
 }
 
-async fn claim(
-    db: &impl ConnectionTrait,
-    auth: &Auth,
-    key: &str,
-    fingerprint: &str,
-) -> Result<Claim, ApiError> {
-    let scope = scope(auth);
+/// A request's key with what it is checked against: the claim's inputs.
+struct Keyed {
+    livemode: bool,
+    scope: String,
+    key: String,
+    fingerprint: String,
+}
+
+async fn claim(db: &impl ConnectionTrait, keyed: &Keyed) -> Result<Claim, ApiError> {
+    let Keyed {
+        livemode,
+        scope,
+        key,
+        fingerprint,
+    } = keyed;
+    let livemode = *livemode;
     // Two rounds: the second follows the removal of an expired or released row.
     for _ in 0..2 {
         // Microseconds: what PostgreSQL keeps, so the value compares equal when read back.
@@ -196,10 +321,10 @@ async fn claim(
         let id = Uuid::now_v7();
         let row = entity::ActiveModel {
             id: Set(id),
-            livemode: Set(auth.livemode),
+            livemode: Set(livemode),
             scope: Set(scope.clone()),
-            key: Set(key.to_owned()),
-            request_hash: Set(fingerprint.to_owned()),
+            key: Set(key.clone()),
+            request_hash: Set(fingerprint.clone()),
             state: Set(STATE_IN_FLIGHT.to_owned()),
             response_status: Set(None),
             response_body: Set(None),
@@ -223,9 +348,9 @@ async fn claim(
             return Ok(Claim::Owner(Owner { id, locked_at: now }));
         }
         let Some(existing) = entity::Entity::find()
-            .filter(entity::Column::Livemode.eq(auth.livemode))
+            .filter(entity::Column::Livemode.eq(livemode))
             .filter(entity::Column::Scope.eq(scope.clone()))
-            .filter(entity::Column::Key.eq(key))
+            .filter(entity::Column::Key.eq(key.as_str()))
             .one(db)
             .await?
         else {
@@ -239,7 +364,7 @@ async fn claim(
                 .await?;
             continue;
         }
-        if existing.request_hash != fingerprint {
+        if existing.request_hash != *fingerprint {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 ErrorType::IdempotencyError,

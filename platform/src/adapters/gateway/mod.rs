@@ -3,6 +3,7 @@
 //! implemented here once; handlers in `api/` only translate between JSON and the domain crates.
 
 pub mod auth;
+pub mod batch;
 pub mod context;
 pub mod error;
 pub mod idempotency;

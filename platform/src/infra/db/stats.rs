@@ -53,3 +53,12 @@ pub async fn measured<F: Future>(f: F) -> (F::Output, DbWork) {
         })
         .await
 }
+
+/// Adds `work` done elsewhere on this request's behalf (the charge writer runs a request's
+/// statements in its own task and hands their count back with the answer) to the
+/// [`measured`] future running on this task, if any.
+pub fn add(work: DbWork) {
+    let _ = STATEMENTS.try_with(|n| n.set(n.get().saturating_add(work.statements)));
+    let micros = u64::try_from(work.time.as_micros()).unwrap_or(u64::MAX);
+    let _ = DB_MICROS.try_with(|t| t.set(t.get().saturating_add(micros)));
+}
