@@ -828,9 +828,41 @@ fn deliveries_in_flight_at_a_kill_are_sent_again_after_their_lease_and_only_then
     terminate(second);
 }
 
-/// A scratch database for one test: SQLite in `dir` (the default), or a fresh PostgreSQL
-/// database on the server `AGORA_TEST_DATABASE_URL` points at, when it is set.
-fn scratch_database(name: &str) -> Option<String> {
+/// A scratch PostgreSQL database for one test, dropped when the test ends (pass or fail).
+struct ScratchDatabase {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // The test may be unwinding: a runtime and a connection of our own, on a thread.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                use sea_orm::ConnectionTrait;
+                if let Ok(conn) = sea_orm::Database::connect(&server).await {
+                    let _ = conn
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A scratch database for one test: SQLite in the test's dir (the default, `None`), or a fresh
+/// PostgreSQL database on the server `AGORA_TEST_DATABASE_URL` points at, when it is set.
+fn scratch_database(name: &str) -> Option<ScratchDatabase> {
     let server = std::env::var("AGORA_TEST_DATABASE_URL").ok()?;
     let db = format!(
         "agora_cli_{name}_{}_{}",
@@ -853,7 +885,11 @@ fn scratch_database(name: &str) -> Option<String> {
         conn.close().await.unwrap();
     });
     let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
-    Some(format!("{base}/{db}"))
+    Some(ScratchDatabase {
+        url: format!("{base}/{db}"),
+        server,
+        name: db,
+    })
 }
 
 /// Status code and body of a raw HTTP response.
@@ -899,8 +935,8 @@ fn charges_answered_before_a_kill_survive_it_and_retries_make_each_once() {
     let dir = tempfile::tempdir().unwrap();
     let database = scratch_database("crash");
     let mut env = vec![("AGORA_RATE_LIMIT_PER_SECOND", "0".to_owned())];
-    if let Some(url) = &database {
-        env.push(("AGORA_DATABASE_URL", url.clone()));
+    if let Some(scratch) = &database {
+        env.push(("AGORA_DATABASE_URL", scratch.url.clone()));
     }
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let first = start_with(dir.path(), &env);

@@ -240,7 +240,35 @@ impl ResponseError for ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
+        if is_transient(&err) {
+            tracing::warn!(error = %err, "transient database conflict: answering 503");
+            let mut error = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorType::ApiError,
+                "service_unavailable",
+                "The request met a conflicting one and nothing was done. Retry in a second with the same Idempotency-Key.",
+            );
+            error.retry_after_s = Some(1);
+            return error;
+        }
         ApiError::internal(err)
+    }
+}
+
+/// A conflict the database resolved by aborting us, which a retry normally gets past:
+/// PostgreSQL deadlock (40P01) or serialization failure (40001), SQLite busy (5) or a stale
+/// WAL snapshot (517). Its transaction (or savepoint) rolled back, so nothing was done.
+fn is_transient(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let runtime = match err {
+        DbErr::Exec(r) | DbErr::Query(r) | DbErr::Conn(r) => r,
+        _ => return false,
+    };
+    match runtime {
+        RuntimeErr::SqlxError(sea_orm::sqlx::Error::Database(e)) => {
+            matches!(e.code().as_deref(), Some("40P01" | "40001" | "5" | "517"))
+        }
+        _ => false,
     }
 }
 
@@ -250,5 +278,46 @@ impl From<sea_orm::TransactionError<ApiError>> for ApiError {
             sea_orm::TransactionError::Connection(db) => ApiError::internal(db),
             sea_orm::TransactionError::Transaction(api) => api,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{ConnectOptions, ConnectionTrait, Database};
+
+    /// A write that finds SQLite's lock held (no busy wait) is a transient conflict: 503 with
+    /// Retry-After, not a 500.
+    #[tokio::test]
+    async fn a_locked_database_answers_503_with_retry_after() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let connect = |wait: u64| {
+            let mut options = ConnectOptions::new(url.clone());
+            options.max_connections(1).sqlx_logging(false);
+            options.map_sqlx_sqlite_opts(move |o| {
+                o.busy_timeout(std::time::Duration::from_millis(wait))
+            });
+            Database::connect(options)
+        };
+        let holder = connect(1000).await.unwrap_or_else(|e| panic!("{e}"));
+        holder
+            .execute_unprepared(
+                "CREATE TABLE t (x INTEGER); BEGIN IMMEDIATE; INSERT INTO t VALUES (1);",
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let other = connect(0).await.unwrap_or_else(|e| panic!("{e}"));
+        let err = other
+            .execute_unprepared("INSERT INTO t VALUES (2)")
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("the lock is held: the write must fail"));
+        let api = ApiError::from(err);
+        assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(api.retry_after_s, Some(1));
+        // Anything else stays a 500.
+        let other = ApiError::from(sea_orm::DbErr::Custom("boom".to_owned()));
+        assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }
