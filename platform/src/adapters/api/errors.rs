@@ -51,8 +51,10 @@ impl From<PaymentError> for ApiError {
                 format!("No such {what}"),
             ),
             PaymentError::State { code, message } => ApiError::bad_request(code, message),
+            // A statement the database aborted (a deadlock, say) may be transient: 503.
+            PaymentError::Ledger(agora_ledger::LedgerError::Db(e)) => ApiError::from(e),
             PaymentError::Ledger(e) => ApiError::internal(e),
-            PaymentError::Db(e) => ApiError::internal(e),
+            PaymentError::Db(e) => ApiError::from(e),
         }
     }
 }
@@ -69,7 +71,7 @@ impl From<KycError> for ApiError {
             KycError::NotFound { what, id } => ApiError::not_found(what, &id),
             KycError::State { code, message } => ApiError::bad_request(code, message),
             KycError::FileTooLarge => super::files::too_large(),
-            KycError::Db(e) => ApiError::internal(e),
+            KycError::Db(e) => ApiError::from(e),
             KycError::Internal(e) => ApiError::internal(e),
         }
     }
@@ -95,7 +97,7 @@ impl From<PayoutError> for ApiError {
             }
             PayoutError::Kyc(e) => e.into(),
             PayoutError::Email(e) => e.into(),
-            PayoutError::Db(e) => ApiError::internal(e),
+            PayoutError::Db(e) => ApiError::from(e),
             PayoutError::Internal(e) => ApiError::internal(e),
         }
     }
@@ -112,7 +114,7 @@ impl From<WebhookError> for ApiError {
                 message,
             } => ApiError::invalid(param, code, message),
             WebhookError::State { code, message } => ApiError::bad_request(code, message),
-            WebhookError::Db(e) => ApiError::internal(e),
+            WebhookError::Db(e) => ApiError::from(e),
             WebhookError::Internal(e) => ApiError::internal(e),
         }
     }

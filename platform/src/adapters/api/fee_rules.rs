@@ -5,7 +5,6 @@
 //! (`percent`, `vat.rate`, tier percents) are JSON strings only, so no client ever rounds a
 //! rate through a float; a number there is a 400 naming the field.
 
-use crate::infra::events::EventType;
 use std::collections::BTreeMap;
 
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
@@ -26,7 +25,6 @@ use crate::adapters::gateway::pagination::Page;
 use crate::adapters::gateway::{idempotency, ApiQuery, Auth, JsonBody};
 use crate::adapters::state::AppState;
 use crate::domain::fee_rules::{self, FeeRule, NewRule, QuoteInput, RuleChanges};
-use crate::infra::events::{self, NewEvent};
 use crate::infra::wire::ids::{self, IdKind};
 
 /// Longest decimal string accepted (digits, sign and point): far more precision than any
@@ -209,10 +207,9 @@ pub use crate::domain::fee_rules::view::{
     ConditionsObject, FeeRuleObject, TierObject, TiersObject, VatObject,
 };
 
-impl FeeRuleObject {
-    fn json(r: &FeeRule) -> Result<Value, ApiError> {
-        serde_json::to_value(Self::from_rule(r)).map_err(ApiError::internal)
-    }
+/// The rule's API object, or the error a failed encoding is (a bug: 500).
+fn rule_json(r: &FeeRule) -> Result<Value, ApiError> {
+    FeeRuleObject::json(r).map_err(|e| api_error(e, ""))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -495,7 +492,7 @@ fn api_field(field: &str) -> String {
 fn api_error(e: fee_rules::Error, raw_id: &str) -> ApiError {
     use fee_rules::Error as E;
     match e {
-        E::Db(e) => ApiError::internal(e),
+        E::Db(e) => ApiError::from(e),
         E::NotFound => ApiError::not_found("fee rule", raw_id),
         E::Invalid(e) => ApiError::invalid(api_field(&e.field), e.code, e.message),
         E::Conflict { error, other } => ApiError::invalid(
@@ -541,33 +538,8 @@ fn api_error(e: fee_rules::Error, raw_id: &str) -> ApiError {
         // are bugs, not caller errors.
         E::Quote(e) => ApiError::internal(e),
         e @ E::Corrupt { .. } => ApiError::internal(e),
+        e @ E::Encode(_) => ApiError::internal(e),
     }
-}
-
-/// Records a rule's event at `at`: the time of the version it describes (the mode's clock).
-async fn record_event(
-    txn: &impl ConnectionTrait,
-    auth: &Auth,
-    origin: &events::Origin,
-    kind: EventType,
-    object: &Value,
-    previous_attributes: Option<Value>,
-    at: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    events::record_at(
-        txn,
-        NewEvent {
-            livemode: auth.livemode,
-            account_id: None,
-            kind,
-            object: object.clone(),
-            previous_attributes,
-        },
-        origin,
-        at,
-    )
-    .await?;
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -611,21 +583,10 @@ pub async fn create(
                 rounding: input.rounding.map(parse_rounding).unwrap_or_default(),
             },
         };
-        let rule = fee_rules::create(txn, auth.livemode, default_percent, new)
+        let rule = fee_rules::create(txn, auth.livemode, default_percent, new, &origin)
             .await
             .map_err(|e| api_error(e, ""))?;
-        let object = FeeRuleObject::json(&rule)?;
-        record_event(
-            txn,
-            &auth,
-            &origin,
-            EventType::FeeRuleCreated,
-            &object,
-            None,
-            rule.created_at,
-        )
-        .await?;
-        Ok(object)
+        rule_json(&rule)
     })
     .await
 }
@@ -752,26 +713,12 @@ pub async fn update(
             vat: input.vat.map(|v| v.map(parse_vat)),
             rounding: input.rounding.map(parse_rounding),
         };
-        let (before, after) = fee_rules::update(txn, auth.livemode, default_percent, id, changes)
-            .await
-            .map_err(|e| api_error(e, &raw))?;
-        let before = FeeRuleObject::json(&before)?;
-        let object = FeeRuleObject::json(&after)?;
         // A no-op update writes no version, so it records no event.
-        if before != object {
-            let previous = events::previous_attributes(&before, &object);
-            record_event(
-                txn,
-                &auth,
-                &origin,
-                EventType::FeeRuleUpdated,
-                &object,
-                Some(previous),
-                after.created_at,
-            )
-            .await?;
-        }
-        Ok(object)
+        let (_, after) =
+            fee_rules::update(txn, auth.livemode, default_percent, id, changes, &origin)
+                .await
+                .map_err(|e| api_error(e, &raw))?;
+        rule_json(&after)
     })
     .await
 }
@@ -804,25 +751,10 @@ pub async fn deactivate(
     let default_percent = state.config.default_fee_percent;
     idempotency::run(&state, &auth, &req, &body, async |txn| {
         let _: EmptyRequest = body.parse()?;
-        let (before, after) = fee_rules::deactivate(txn, auth.livemode, default_percent, id)
+        let (_, after) = fee_rules::deactivate(txn, auth.livemode, default_percent, id, &origin)
             .await
             .map_err(|e| api_error(e, &raw))?;
-        let before = FeeRuleObject::json(&before)?;
-        let object = FeeRuleObject::json(&after)?;
-        if before != object {
-            let previous = events::previous_attributes(&before, &object);
-            record_event(
-                txn,
-                &auth,
-                &origin,
-                EventType::FeeRuleUpdated,
-                &object,
-                Some(previous),
-                after.created_at,
-            )
-            .await?;
-        }
-        Ok(object)
+        rule_json(&after)
     })
     .await
 }

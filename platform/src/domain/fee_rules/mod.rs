@@ -39,6 +39,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::infra::db::page::Cursor;
+use crate::infra::events::{EventType, NewEvent, Origin};
 
 /// The default rule's priority: below anything an operator can choose.
 pub const DEFAULT_PRIORITY: i32 = i32::MIN;
@@ -125,6 +126,9 @@ pub enum Error {
     TooManyVersions,
     #[error("no such account")]
     AccountNotFound,
+    /// A rule that cannot be written as its API object: a bug.
+    #[error("cannot encode a fee rule: {0}")]
+    Encode(#[from] serde_json::Error),
     #[error(transparent)]
     Quote(#[from] QuoteError),
     /// A stored row that cannot be read back: a bug or a hand-edited database.
@@ -427,12 +431,13 @@ async fn check_rule(
     Ok(())
 }
 
-/// Creates a rule (version 1, active).
+/// Creates a rule (version 1, active) and records `fee_rule.created`.
 pub async fn create(
     db: &impl ConnectionTrait,
     livemode: bool,
     default_percent: Decimal,
     new: NewRule,
+    origin: &Origin,
 ) -> Result<FeeRule, Error> {
     lock_mode(db, livemode, default_percent).await?;
     let active = latest(livemode)
@@ -450,7 +455,45 @@ pub async fn create(
         pricing: new.pricing,
     };
     check_rule(db, livemode, default_percent, &rule, false).await?;
-    insert_version(db, livemode, &rule, false, true).await
+    let created = insert_version(db, livemode, &rule, false, true).await?;
+    record(db, EventType::FeeRuleCreated, None, &created, origin).await?;
+    Ok(created)
+}
+
+/// Records a rule's event at the time of the version it describes (the mode's clock); for a
+/// change, with the attributes `before` had. A change that changed nothing records nothing.
+async fn record(
+    db: &impl ConnectionTrait,
+    kind: EventType,
+    before: Option<&FeeRule>,
+    after: &FeeRule,
+    origin: &Origin,
+) -> Result<(), Error> {
+    let object = view::FeeRuleObject::json(after)?;
+    let previous_attributes = match before {
+        None => None,
+        Some(before) => {
+            let before = view::FeeRuleObject::json(before)?;
+            if before == object {
+                return Ok(());
+            }
+            Some(crate::infra::events::previous_attributes(&before, &object))
+        }
+    };
+    crate::infra::events::record_at(
+        db,
+        NewEvent {
+            livemode: after.livemode,
+            account_id: None,
+            kind,
+            object,
+            previous_attributes,
+        },
+        origin,
+        after.created_at,
+    )
+    .await?;
+    Ok(())
 }
 
 /// The latest version, under the mode's writer lock.
@@ -481,6 +524,7 @@ pub async fn update(
     default_percent: Decimal,
     rule_id: Uuid,
     changes: RuleChanges,
+    origin: &Origin,
 ) -> Result<(FeeRule, FeeRule), Error> {
     let current = current_for_write(db, livemode, default_percent, rule_id).await?;
     if !current.active {
@@ -540,6 +584,14 @@ pub async fn update(
     }
     check_rule(db, livemode, default_percent, &next, current.is_default).await?;
     let after = insert_version(db, livemode, &next, current.is_default, true).await?;
+    record(
+        db,
+        EventType::FeeRuleUpdated,
+        Some(&current),
+        &after,
+        origin,
+    )
+    .await?;
     Ok((current, after))
 }
 
@@ -550,6 +602,7 @@ pub async fn deactivate(
     livemode: bool,
     default_percent: Decimal,
     rule_id: Uuid,
+    origin: &Origin,
 ) -> Result<(FeeRule, FeeRule), Error> {
     let current = current_for_write(db, livemode, default_percent, rule_id).await?;
     if current.is_default {
@@ -561,6 +614,14 @@ pub async fn deactivate(
     let mut next = current.rule.clone();
     next.version += 1;
     let after = insert_version(db, livemode, &next, false, false).await?;
+    record(
+        db,
+        EventType::FeeRuleUpdated,
+        Some(&current),
+        &after,
+        origin,
+    )
+    .await?;
     Ok((current, after))
 }
 

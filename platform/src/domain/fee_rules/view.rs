@@ -89,6 +89,11 @@ fn amounts(map: &BTreeMap<Currency, i64>) -> BTreeMap<String, i64> {
 }
 
 impl FeeRuleObject {
+    /// The rule's API object, as JSON (what the handlers answer and `fee_rule.*` events carry).
+    pub fn json(r: &FeeRule) -> Result<serde_json::Value, super::Error> {
+        Ok(serde_json::to_value(Self::from_rule(r))?)
+    }
+
     pub fn from_rule(r: &FeeRule) -> Self {
         let c = &r.rule.conditions;
         let p = &r.rule.pricing;

@@ -61,6 +61,11 @@ const RECORD_QUEUE: usize = 2048;
 /// Passes are at least this far apart: under load, completions arrive continuously and each
 /// pass then claims several freed slots at once instead of one row per statement.
 const MIN_PASS_GAP: StdDuration = StdDuration::from_millis(5);
+/// A wake-up (a commit wrote deliveries) only claims: the endpoint list is re-read and
+/// orphans given up at most this often (and on every poll), so a busy stream of commits costs
+/// the database one claim per lane, not a full pass each. An endpoint created or changed is
+/// seen within this time.
+const REFRESH_EVERY: StdDuration = StdDuration::from_secs(1);
 /// After a failed pass (the database is unreachable), wait this long before the next.
 const ERROR_BACKOFF: StdDuration = StdDuration::from_millis(500);
 /// A live URL's SSRF verdict (a DNS lookup) is reused this long; the live client's resolver
@@ -152,6 +157,18 @@ impl Runtime {
     }
 }
 
+/// What a dispatcher pass does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The poll (or a wake-up after REFRESH_EVERY): re-read the endpoints, give up orphaned
+    /// deliveries, read the test clock, look at every lane.
+    Refresh,
+    /// A commit wrote deliveries: read the test clock, look at every known lane.
+    Wake,
+    /// Attempts ended: refill only the lanes that had more.
+    Refill,
+}
+
 /// One endpoint's lane in the dispatcher.
 #[derive(Default)]
 struct Lane {
@@ -200,20 +217,40 @@ pub async fn run(ctx: Context, poll: StdDuration, mut stop: watch::Receiver<bool
     };
     let mut next_poll = tokio::time::Instant::now();
     let mut was_woken = false;
+    let mut last_refresh: Option<tokio::time::Instant> = None;
     loop {
-        // A poll or a wake-up re-reads the endpoints and looks at every lane; a pass after
-        // completions only refills the lanes that had more.
-        let mut full = std::mem::take(&mut was_woken);
+        // A poll re-reads the endpoints and looks at every lane; a wake-up looks at every
+        // lane too, re-reading the endpoints only if the last read is older than
+        // REFRESH_EVERY (else a refresh is due by then); a pass after completions only
+        // refills the lanes that had more.
+        let mut woke = std::mem::take(&mut was_woken);
+        let mut refresh = false;
         if tokio::time::Instant::now() >= next_poll {
             next_poll = tokio::time::Instant::now() + poll;
-            full = true;
+            refresh = true;
         }
         if woken.has_changed().unwrap_or(false) {
             woken.borrow_and_update();
-            full = true;
+            woke = true;
+        }
+        if woke && !refresh {
+            match last_refresh {
+                Some(at) if at.elapsed() < REFRESH_EVERY => {
+                    next_poll = next_poll.min(at + REFRESH_EVERY);
+                }
+                _ => refresh = true,
+            }
+        }
+        let pass = match (refresh, woke) {
+            (true, _) => Pass::Refresh,
+            (false, true) => Pass::Wake,
+            (false, false) => Pass::Refill,
+        };
+        if refresh {
+            last_refresh = Some(tokio::time::Instant::now());
         }
         let started = Instant::now();
-        if let Err(e) = dispatcher.pass(full).await {
+        if let Err(e) = dispatcher.pass(pass).await {
             tracing::warn!(error = %e, "webhook delivery pass failed; will retry");
             tokio::select! {
                 _ = tokio::time::sleep(ERROR_BACKOFF) => {}
@@ -255,15 +292,19 @@ impl Dispatcher {
         }
     }
 
-    /// One pass over both modes. `full`: something new may be due (a wake-up or the poll),
-    /// so re-read the endpoints and look at every lane; otherwise only refill lanes that had
-    /// more.
-    async fn pass(&mut self, full: bool) -> Result<(), DbErr> {
+    /// One pass over both modes (see [`Pass`]).
+    async fn pass(&mut self, pass: Pass) -> Result<(), DbErr> {
         let db = self.ctx.db.clone();
         let runtime = self.ctx.webhooks.clone();
+        let full = pass != Pass::Refill;
         for livemode in [false, true] {
             let mode = usize::from(livemode);
-            if full {
+            if pass == Pass::Wake {
+                for e in self.endpoints[mode].iter() {
+                    self.lanes.entry(e.id).or_default().more = true;
+                }
+            }
+            if pass == Pass::Refresh {
                 let list = endpoints::Entity::find()
                     .filter(endpoints::Column::Livemode.eq(livemode))
                     .filter(endpoints::Column::Disabled.eq(false))
@@ -301,7 +342,7 @@ impl Dispatcher {
                 true => Utc::now(),
                 false => Utc::now() + self.test_offset,
             };
-            if full {
+            if pass == Pass::Refresh {
                 give_up_orphans(&db, livemode, now).await?;
             }
             for endpoint in endpoints.iter() {
