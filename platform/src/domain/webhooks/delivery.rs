@@ -169,10 +169,27 @@ enum Pass {
     Refill,
 }
 
+/// A lane claims up to this many times its in-flight cap beyond it, kept in order until a slot
+/// frees: a claim costs the database a turn (on SQLite, a turn on its one connection behind
+/// every request), so claiming only the free slots would make a fast endpoint wait for that
+/// turn after every few requests. Safe within the lease: a queued row waits at most this many
+/// rounds of attempts (each ≤ TIMEOUT = 10 s) before it is sent, 40 s < CLAIM_FOR = 60 s.
+const LANE_BUFFER_ROUNDS: usize = 4;
+
+/// A claimed delivery waiting in its lane for a free slot.
+struct Queued {
+    endpoint: Arc<endpoints::Model>,
+    event: Option<Arc<events::Event>>,
+    row: deliveries::Model,
+    now: DateTime<Utc>,
+}
+
 /// One endpoint's lane in the dispatcher.
 #[derive(Default)]
 struct Lane {
     in_flight: usize,
+    /// Claimed, waiting for a slot (at most LANE_BUFFER_ROUNDS × the cap).
+    queue: std::collections::VecDeque<Queued>,
     /// The last claim filled every slot asked for (or something woke us since): there may be
     /// more due. False once a claim came back short, until the next wake-up or poll.
     more: bool,
@@ -274,6 +291,10 @@ pub async fn run(ctx: Context, poll: StdDuration, mut stop: watch::Receiver<bool
     // Let what is in flight finish and be recorded; a claim left behind expires and is
     // attempted again (at least once).
     let deadline = tokio::time::Instant::now() + DRAIN_FOR;
+    // Queued claims are not started now: their lease passes and they are attempted again.
+    for lane in dispatcher.lanes.values_mut() {
+        lane.queue.clear();
+    }
     while dispatcher.in_flight > 0 {
         match tokio::time::timeout_at(deadline, finished.recv()).await {
             Ok(Some(endpoint)) => dispatcher.finished(endpoint),
@@ -289,6 +310,36 @@ impl Dispatcher {
         self.in_flight = self.in_flight.saturating_sub(1);
         if let Some(lane) = self.lanes.get_mut(&endpoint) {
             lane.in_flight = lane.in_flight.saturating_sub(1);
+        }
+        self.start_queued(endpoint);
+    }
+
+    /// Starts the lane's queued deliveries while it has free slots (and the process has
+    /// permits).
+    fn start_queued(&mut self, endpoint: Uuid) {
+        let runtime = self.ctx.webhooks.clone();
+        let Some(lane) = self.lanes.get_mut(&endpoint) else {
+            return;
+        };
+        while lane.in_flight < runtime.per_endpoint && !lane.queue.is_empty() {
+            let Ok(permit) = runtime.in_flight.clone().try_acquire_owned() else {
+                return;
+            };
+            let Some(q) = lane.queue.pop_front() else {
+                return;
+            };
+            lane.in_flight += 1;
+            self.in_flight += 1;
+            tokio::spawn(attempt(
+                self.ctx.clone(),
+                q.endpoint,
+                q.event,
+                q.row,
+                q.now,
+                permit,
+                self.done.clone(),
+                self.record.clone(),
+            ));
         }
     }
 
@@ -346,22 +397,28 @@ impl Dispatcher {
                 give_up_orphans(&db, livemode, now).await?;
             }
             for endpoint in endpoints.iter() {
+                self.start_queued(endpoint.id);
                 let lane = self.lanes.entry(endpoint.id).or_default();
                 if !lane.more {
                     continue;
                 }
-                let free = runtime
-                    .per_endpoint
-                    .saturating_sub(lane.in_flight)
+                // Free slots plus room in the lane's queue; nothing if the process has no
+                // permit to spare (the claim would only wait).
+                let room = (runtime.per_endpoint * (1 + LANE_BUFFER_ROUNDS))
+                    .saturating_sub(lane.in_flight + lane.queue.len())
                     .min(CLAIM_BATCH);
-                let permits: Vec<OwnedSemaphorePermit> = (0..free)
-                    .map_while(|_| runtime.in_flight.clone().try_acquire_owned().ok())
-                    .collect();
-                if permits.is_empty() {
+                // A claim costs a turn on the database: while the lane still has work queued,
+                // wait until it can take a worthwhile batch rather than claiming a few rows.
+                let worthwhile =
+                    (runtime.per_endpoint * (1 + LANE_BUFFER_ROUNDS) / 2).clamp(1, CLAIM_BATCH / 2);
+                if room == 0
+                    || (!lane.queue.is_empty() && room < worthwhile)
+                    || runtime.in_flight.available_permits() == 0
+                {
                     continue;
                 }
-                let rows = claim(&db, livemode, endpoint.id, now, permits.len()).await?;
-                lane.more = rows.len() == permits.len();
+                let rows = claim(&db, livemode, endpoint.id, now, room).await?;
+                lane.more = rows.len() == room;
                 if rows.is_empty() {
                     continue;
                 }
@@ -374,21 +431,16 @@ impl Dispatcher {
                     .into_iter()
                     .map(|e| (e.id, Arc::new(e)))
                     .collect();
-                for (row, permit) in rows.into_iter().zip(permits) {
-                    lane.in_flight += 1;
-                    self.in_flight += 1;
+                for row in rows {
                     let event = events.get(&row.event_id).cloned();
-                    tokio::spawn(attempt(
-                        self.ctx.clone(),
-                        endpoint.clone(),
+                    lane.queue.push_back(Queued {
+                        endpoint: endpoint.clone(),
                         event,
                         row,
                         now,
-                        permit,
-                        self.done.clone(),
-                        self.record.clone(),
-                    ));
+                    });
                 }
+                self.start_queued(endpoint.id);
             }
         }
         Ok(())
