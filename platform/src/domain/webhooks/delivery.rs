@@ -10,13 +10,14 @@
 //! - **Woken, not polled.** The transaction that writes deliveries wakes the dispatcher
 //!   (`events::wake`: in-process at once, PostgreSQL `NOTIFY` at commit for other processes).
 //!   `webhook_poll_ms` is the fallback, and what makes retries that come due visible.
-//! - **Claimed in batches, with a lease.** One statement per lane claims up to its free slots:
+//! - **Claimed in batches, with a lease.** One statement per lane claims its free slots and
+//!   room in its bounded queue (LANE_BUFFER_ROUNDS):
 //!   it sets `locked_until` (now + 60 s) on due, unleased rows and returns them
 //!   (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so instances never wait for each other; SQLite
 //!   has one writer, which makes the conditional update atomic). A worker that dies holding a
 //!   claim loses it when `locked_until` passes; the attempt is then made again (at least once).
-//!   Only what has a free slot is claimed, so an endpoint that is down keeps its backlog in the
-//!   database, not in memory.
+//!   At most the cap plus the lane's queue is claimed, so an endpoint that is down keeps its
+//!   backlog in the database, not in memory.
 //! - **Recorded in batches.** Outcomes queue to one recorder task, which writes whatever has
 //!   arrived (up to 256) in one transaction: a multi-row insert of attempts, one
 //!   `UPDATE … FROM (VALUES …)` for the deliveries, one update per endpoint for its failure
@@ -43,10 +44,11 @@ use crate::infra::events::wake::{self, Outbox};
 use crate::infra::events::{self, NewEvent, Origin};
 use crate::infra::wire::ids::{self, IdKind};
 
-/// Most deliveries one claim statement takes (a lane never asks for more than its free slots).
+/// Most deliveries one claim statement takes (a lane never asks for more than its free slots
+/// and queue room).
 pub const CLAIM_BATCH: usize = 100;
-/// How long a claim holds: a claimed row is sent at once (only free slots are claimed) and
-/// an attempt ends within [`TIMEOUT`], so this leaves ample time to record it.
+/// How long a claim holds: a claimed row is sent within LANE_BUFFER_ROUNDS rounds of attempts
+/// and an attempt ends within [`TIMEOUT`], so this leaves time to record it.
 pub const CLAIM_FOR: Duration = Duration::seconds(60);
 /// A 2xx within this time counts as delivered.
 pub const TIMEOUT: StdDuration = StdDuration::from_secs(10);
