@@ -16,8 +16,8 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::adapters::api::{self, openapi::ApiDoc};
+use crate::adapters::gateway::state::AppState;
 use crate::adapters::gateway::{context, error::ApiError};
-use crate::adapters::state::AppState;
 use crate::infra::config::Config;
 use crate::{adapters::pages, infra::db, workers};
 

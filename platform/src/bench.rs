@@ -350,7 +350,8 @@ pub async fn webhooks(mut config: Config, bench: WebhookBench) -> anyhow::Result
         let mut delivering = config.clone();
         delivering.payout_worker = false;
         delivering.email_worker = false;
-        let state = crate::adapters::state::AppState::build(delivering, db.clone(), 0, limiter)?;
+        let state =
+            crate::adapters::gateway::state::AppState::build(delivering, db.clone(), 0, limiter)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         std::mem::forget(stop); // runs until the process ends
         let drain_started = Instant::now();

@@ -392,7 +392,7 @@ async fn worker(config: Config) -> anyhow::Result<ExitCode> {
         .and_then(|(_, p)| p.parse().ok())
         .unwrap_or(0);
     let limiter = std::sync::Arc::new(crate::adapters::gateway::rate_limit::RateLimiter::new(0, 0));
-    let state = crate::adapters::state::AppState::build(config, db, port, limiter)?;
+    let state = crate::adapters::gateway::state::AppState::build(config, db, port, limiter)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let handles = crate::workers::spawn(state, stopped);
     tracing::info!("agora worker running");

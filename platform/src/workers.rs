@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::adapters::gateway::idempotency;
-use crate::adapters::state::AppState;
+use crate::adapters::gateway::state::AppState;
 
 /// How often the expiry sweeps run: idempotency keys, onboarding sessions and links, old
 /// email records.

@@ -5,4 +5,3 @@ pub mod api;
 pub mod gateway;
 pub mod hosted;
 pub mod pages;
-pub mod state;

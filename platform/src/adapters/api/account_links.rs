@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use crate::adapters::gateway::error::ApiError;
+use crate::adapters::gateway::state::AppState;
 use crate::adapters::gateway::{idempotency, Auth, JsonBody};
-use crate::adapters::state::AppState;
 use crate::domain::kyc::links::{create_link, seller_email, AccountLink, LinkSpec};
 use crate::domain::kyc::{self, KycError};
 use crate::infra::i18n::Locale;

@@ -19,7 +19,7 @@ use crate::domain::kyc::input::{
 use crate::domain::{kyc, payouts};
 use crate::infra::wire::ids::IdKind;
 
-use crate::adapters::state::AppState;
+use crate::adapters::gateway::state::AppState;
 pub use crate::domain::kyc::view::AccountObject;
 
 #[derive(Debug, Deserialize, ToSchema)]

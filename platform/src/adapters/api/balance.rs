@@ -9,8 +9,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::adapters::gateway::error::ApiError;
+use crate::adapters::gateway::state::AppState;
 use crate::adapters::gateway::{idempotency, Auth, JsonBody};
-use crate::adapters::state::AppState;
 use crate::domain::payments;
 use crate::infra::clock;
 use crate::infra::events::{self, NewEvent, Origin};

@@ -15,8 +15,8 @@ use super::{
 };
 use crate::adapters::gateway::error::{ApiError, ErrorType};
 use crate::adapters::gateway::metadata::MetadataParam;
+use crate::adapters::gateway::state::AppState;
 use crate::adapters::gateway::{batch, idempotency, ApiQuery, Auth, JsonBody};
-use crate::adapters::state::AppState;
 use crate::domain::payments::processor::{PaymentMethod, Simulator, TEST_TOKENS};
 use crate::domain::payments::{self, Charge, NewCharge};
 use crate::infra::clock;

@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 
 use super::listing;
 use crate::adapters::gateway::error::ApiError;
+use crate::adapters::gateway::state::AppState;
 use crate::adapters::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::adapters::state::AppState;
 use crate::domain::payments;
 use crate::infra::wire::ids::IdKind;
 

@@ -6,8 +6,8 @@ use serde::Deserialize;
 
 use super::listing;
 use crate::adapters::gateway::error::ApiError;
+use crate::adapters::gateway::state::AppState;
 use crate::adapters::gateway::{ApiQuery, Auth};
-use crate::adapters::state::AppState;
 use crate::infra::events;
 use crate::infra::wire::ids::IdKind;
 

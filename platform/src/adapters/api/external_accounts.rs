@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::listing;
 use crate::adapters::gateway::error::ApiError;
+use crate::adapters::gateway::state::AppState;
 use crate::adapters::gateway::{idempotency, Auth, JsonBody};
-use crate::adapters::state::AppState;
 use crate::domain::kyc::banks::{self, BankUpdate, NewBankAccount};
 pub use crate::domain::kyc::banks::{object, MAX_EXTERNAL_ACCOUNTS};
 use crate::domain::kyc::KycError;

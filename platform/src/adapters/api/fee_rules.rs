@@ -22,8 +22,8 @@ use uuid::Uuid;
 use super::{listing, parse_currency};
 use crate::adapters::gateway::error::ApiError;
 use crate::adapters::gateway::pagination::Page;
+use crate::adapters::gateway::state::AppState;
 use crate::adapters::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::adapters::state::AppState;
 use crate::domain::fee_rules::{self, FeeRule, NewRule, QuoteInput, RuleChanges};
 use crate::infra::wire::ids::{self, IdKind};
 

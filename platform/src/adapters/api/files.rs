@@ -7,8 +7,8 @@ use futures_util::StreamExt;
 
 use super::listing;
 use crate::adapters::gateway::error::{ApiError, ErrorType};
+use crate::adapters::gateway::state::AppState;
 use crate::adapters::gateway::Auth;
-use crate::adapters::state::AppState;
 use crate::domain::kyc::files::{self as store, object, IDENTITY_DOCUMENT, MAX_FILE_BYTES};
 
 /// Longest `purpose` or file name read from the form.

@@ -4,7 +4,7 @@
 use actix_web::{get, web, HttpResponse};
 
 use crate::adapters::gateway::error::{ApiError, ErrorType};
-use crate::adapters::state::AppState;
+use crate::adapters::gateway::state::AppState;
 
 #[utoipa::path(tag = "Health", responses((status = 200, description = "The process is up")))]
 #[get("/healthz")]

@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 
 use super::{listing, parse_account_id, parse_currency};
 use crate::adapters::gateway::error::ApiError;
+use crate::adapters::gateway::state::AppState;
 use crate::adapters::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::adapters::state::AppState;
 pub use crate::domain::payouts::view::{
     PayoutBatchObject, PayoutObject, PayoutSettingsObject, ScheduleObject,
 };

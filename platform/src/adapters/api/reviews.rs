@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 
 use super::listing;
 use crate::adapters::gateway::error::ApiError;
+use crate::adapters::gateway::state::AppState;
 use crate::adapters::gateway::{idempotency, ApiQuery, Auth, JsonBody};
-use crate::adapters::state::AppState;
 use crate::domain::kyc::reviews;
 use crate::infra::wire::ids::IdKind;
 

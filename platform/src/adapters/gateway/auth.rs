@@ -9,7 +9,7 @@ use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use crate::adapters::state::AppState;
+use crate::adapters::gateway::state::AppState;
 use crate::domain::keys;
 use crate::infra::wire::typed::AccountId;
 

@@ -15,7 +15,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use crate::adapters::state::AppState;
+use crate::adapters::gateway::state::AppState;
 use crate::infra::db::stats;
 use crate::infra::wire::ids::{self, IdKind};
 

@@ -31,7 +31,7 @@ use super::batch::{Answer, Effect, Work};
 use super::context::RequestId;
 use super::error::{ApiError, ErrorType};
 use super::input::JsonBody;
-use crate::adapters::state::AppState;
+use crate::adapters::gateway::state::AppState;
 use crate::infra::events::Origin;
 
 pub const HEADER: &str = "idempotency-key";

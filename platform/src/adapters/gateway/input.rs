@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment;
 
 use super::error::ApiError;
-use crate::adapters::state::AppState;
+use crate::adapters::gateway::state::AppState;
 
 /// The raw body of a POST, already checked for size and content type. Kept as bytes so the
 /// idempotency layer can fingerprint exactly what was sent.

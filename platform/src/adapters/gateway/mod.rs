@@ -12,6 +12,7 @@ pub mod metadata;
 pub mod pagination;
 pub mod rate_limit;
 pub mod request_id;
+pub mod state;
 
 pub use auth::Auth;
 pub use error::ApiError;

@@ -7,7 +7,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
 
 use crate::adapters::gateway::error::ApiError;
-use crate::adapters::state::AppState;
+use crate::adapters::gateway::state::AppState;
 use crate::infra::i18n::{Locale, Tr};
 
 #[derive(Template)]

@@ -37,7 +37,7 @@ use subtle::ConstantTimeEq;
 
 use self::steps::{Due, FieldDef, Kind, Step};
 use crate::adapters::gateway::error::ApiError;
-use crate::adapters::state::AppState;
+use crate::adapters::gateway::state::AppState;
 use crate::domain::kyc::input::{
     BusinessProfileParams, CompanyParams, KycParams, PersonParams, TosAcceptanceParams,
 };
