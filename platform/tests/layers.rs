@@ -310,6 +310,42 @@ fn no_import_circles() {
     );
 }
 
+/// `module` as the folder-level unit it belongs to: `adapters::gateway::auth` →
+/// `adapters::gateway`, `domain::payments::view` → `domain::payments`; top-level files stay.
+fn unit_of(module: &str) -> String {
+    module.split("::").take(2).collect::<Vec<_>>().join("::")
+}
+
+/// The same graph between folder-level units (a service, the gateway, the API…): two units
+/// that import each other through different files are a circle too.
+fn unit_graph(graph: &Graph) -> Graph {
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (from, targets) in &graph.edges {
+        let from = unit_of(from);
+        for to in targets {
+            let to = unit_of(to);
+            if to != from {
+                edges.entry(from.clone()).or_default().insert(to);
+            }
+        }
+    }
+    Graph { edges }
+}
+
+#[test]
+fn no_import_circles_between_folders() {
+    let found = circles(&unit_graph(&graph()));
+    assert!(
+        found.is_empty(),
+        "import circles between folders:\n  {}",
+        found
+            .iter()
+            .map(|c| c.join(" ↔ "))
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    );
+}
+
 #[test]
 fn the_check_sees_a_circle_and_an_upward_import() {
     // The parser and the rule, on a made-up pair: kyc → api is upward, and the two import
@@ -343,6 +379,22 @@ fn the_check_sees_a_circle_and_an_upward_import() {
         "adapters::api::accounts".to_owned(),
         BTreeSet::from(["domain::kyc".to_owned()]),
     );
+    // Between folders: state → gateway::rate_limit and gateway::auth → state is no circle
+    // between files, but one between the units adapters::state and adapters::gateway.
+    let files = Graph {
+        edges: BTreeMap::from([
+            (
+                "adapters::state".to_owned(),
+                BTreeSet::from(["adapters::gateway::rate_limit".to_owned()]),
+            ),
+            (
+                "adapters::gateway::auth".to_owned(),
+                BTreeSet::from(["adapters::state".to_owned()]),
+            ),
+        ]),
+    };
+    assert!(circles(&files).is_empty());
+    assert_eq!(circles(&unit_graph(&files)).len(), 1);
     assert_eq!(
         circles(&Graph { edges }),
         [vec![
