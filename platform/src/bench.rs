@@ -193,12 +193,10 @@ async fn sellers(client: &reqwest::Client, base: &str, key: &str) -> anyhow::Res
 /// Deliveries of `endpoint` in `status` (for `--url`, where no receiver of ours counts them).
 async fn deliveries(db: &DatabaseConnection, endpoint: uuid::Uuid, status: &str) -> u64 {
     let backend = db.get_database_backend();
-    let sql = match backend {
-        sea_orm::DbBackend::Postgres => {
-            "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE endpoint_id = $1 AND status = $2"
-        }
-        _ => "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE endpoint_id = ? AND status = ?",
-    };
+    let sql = crate::infra::db::placeholders(
+        backend,
+        "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE endpoint_id = $1 AND status = $2",
+    );
     let row = db
         .query_one(Statement::from_sql_and_values(
             backend,

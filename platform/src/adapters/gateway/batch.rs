@@ -32,7 +32,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-use super::error::{ApiError, ErrorType};
+use super::error::ApiError;
 use super::request_id::REQUEST_ID;
 use crate::infra::db::stats::{self, DbWork};
 
@@ -140,16 +140,11 @@ impl ChargeWriter {
     }
 }
 
-/// 503 `api_error` with `Retry-After: 1`: nothing was done, a retry (with the same key) is safe.
+/// The writer could not take or commit the request: nothing was done (503, `Retry-After`).
 fn unavailable() -> ApiError {
-    let mut error = ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        ErrorType::ApiError,
-        "service_unavailable",
+    ApiError::unavailable(
         "The server could not take this request now; nothing was done. Retry in a second with the same Idempotency-Key.",
-    );
-    error.retry_after_s = Some(1);
-    error
+    )
 }
 
 async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>, limits: BatchLimits) {

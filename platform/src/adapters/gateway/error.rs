@@ -238,18 +238,28 @@ impl ResponseError for ApiError {
     }
 }
 
+impl ApiError {
+    /// 503 `api_error` `service_unavailable` with `Retry-After: 1`: nothing was done, and a
+    /// retry (with the same Idempotency-Key) is safe.
+    pub fn unavailable(message: &str) -> Self {
+        let mut error = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorType::ApiError,
+            "service_unavailable",
+            message,
+        );
+        error.retry_after_s = Some(1);
+        error
+    }
+}
+
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
         if is_transient(&err) {
             tracing::warn!(error = %err, "transient database conflict: answering 503");
-            let mut error = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorType::ApiError,
-                "service_unavailable",
+            return ApiError::unavailable(
                 "The request met a conflicting one and nothing was done. Retry in a second with the same Idempotency-Key.",
             );
-            error.retry_after_s = Some(1);
-            return error;
         }
         ApiError::internal(err)
     }

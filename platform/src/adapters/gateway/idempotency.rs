@@ -89,24 +89,12 @@ where
     F: for<'t> AsyncFnOnce(&'t DatabaseTransaction) -> Result<(StatusCode, Value), ApiError>,
 {
     let db = &state.db;
-    let key = match req.headers().get(HEADER) {
+    let owner = match keyed(req, auth, body)? {
         None => None,
-        Some(value) => Some(parse_key(value.to_str().ok())?),
-    };
-    let owner = match &key {
-        None => None,
-        Some(key) => {
-            let keyed = Keyed {
-                livemode: auth.livemode,
-                scope: scope(auth),
-                key: key.clone(),
-                fingerprint: fingerprint(req, auth, body),
-            };
-            match claim(db, &keyed).await? {
-                Claim::Owner(owner) => Some(owner),
-                Claim::Replay { status, body } => return Ok(replay(status, body)),
-            }
-        }
+        Some(keyed) => match claim(db, &keyed).await? {
+            Claim::Owner(owner) => Some(owner),
+            Claim::Replay { status, body } => return Ok(replay(status, body)),
+        },
     };
 
     let txn = db.begin().await?;
@@ -152,15 +140,7 @@ pub async fn run_batched(
     body: &JsonBody,
     effect: Effect,
 ) -> Result<HttpResponse, ApiError> {
-    let keyed = match req.headers().get(HEADER) {
-        None => None,
-        Some(value) => Some(Keyed {
-            livemode: auth.livemode,
-            scope: scope(auth),
-            key: parse_key(value.to_str().ok())?,
-            fingerprint: fingerprint(req, auth, body),
-        }),
-    };
+    let keyed = keyed(req, auth, body)?;
     let work: Work = Box::new(move |txn| Box::pin(run_nested(txn, keyed, effect)));
     let answer = state.charge_writer.submit(work).await?;
     let mut response = HttpResponse::build(answer.status);
@@ -247,6 +227,19 @@ async fn run_nested(
         }
     }
     Err(error)
+}
+
+/// The request's Idempotency-Key with what a claim checks it against, if it sent one.
+fn keyed(req: &HttpRequest, auth: &Auth, body: &JsonBody) -> Result<Option<Keyed>, ApiError> {
+    let Some(value) = req.headers().get(HEADER) else {
+        return Ok(None);
+    };
+    Ok(Some(Keyed {
+        livemode: auth.livemode,
+        scope: scope(auth),
+        key: parse_key(value.to_str().ok())?,
+        fingerprint: fingerprint(req, auth, body),
+    }))
 }
 
 fn parse_key(value: Option<&str>) -> Result<String, ApiError> {

@@ -461,7 +461,8 @@ pub async fn create(
 }
 
 /// Records a rule's event at the time of the version it describes (the mode's clock); for a
-/// change, with the attributes `before` had. A change that changed nothing records nothing.
+/// change, with the attributes `before` had. Called only after a new version was written
+/// (a change that changes nothing writes none), so there is always something to record.
 async fn record(
     db: &impl ConnectionTrait,
     kind: EventType,
@@ -472,13 +473,10 @@ async fn record(
     let object = view::FeeRuleObject::json(after)?;
     let previous_attributes = match before {
         None => None,
-        Some(before) => {
-            let before = view::FeeRuleObject::json(before)?;
-            if before == object {
-                return Ok(());
-            }
-            Some(crate::infra::events::previous_attributes(&before, &object))
-        }
+        Some(before) => Some(crate::infra::events::previous_attributes(
+            &view::FeeRuleObject::json(before)?,
+            &object,
+        )),
     };
     crate::infra::events::record_at(
         db,

@@ -469,11 +469,7 @@ async fn claim(
     limit: usize,
 ) -> Result<Vec<deliveries::Model>, DbErr> {
     let backend = db.get_database_backend();
-    let lock = if backend == DbBackend::Postgres {
-        " FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
+    let lock = crate::infra::db::skip_locked(backend);
     let sql = format!(
         "UPDATE webhook_deliveries SET locked_until = $1 WHERE id IN (\
          SELECT id FROM webhook_deliveries WHERE endpoint_id = $2 AND livemode = $3 \
@@ -491,21 +487,13 @@ async fn claim(
     let mut rows = deliveries::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(
             backend,
-            placeholders(backend, &sql),
+            crate::infra::db::placeholders(backend, &sql),
             values,
         ))
         .all(db)
         .await?;
     rows.sort_by_key(|r| (r.next_attempt_at, r.id));
     Ok(rows)
-}
-
-/// `$n` placeholders as the backend writes them (`?n` on SQLite).
-fn placeholders(backend: DbBackend, sql: &str) -> String {
-    match backend {
-        DbBackend::Postgres => sql.to_owned(),
-        _ => sql.replace('$', "?"),
-    }
 }
 
 /// Gives up due deliveries whose endpoint is disabled or gone: a disabled endpoint gets
@@ -684,7 +672,7 @@ async fn record(ctx: &Context, batch: &[Finished]) -> Result<(), DbErr> {
         sql.push_str(") AS v WHERE webhook_deliveries.id = v.column1");
         txn.execute(Statement::from_sql_and_values(
             backend,
-            placeholders(backend, &sql),
+            crate::infra::db::placeholders(backend, &sql),
             values,
         ))
         .await?;

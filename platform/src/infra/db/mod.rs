@@ -11,8 +11,8 @@ use agora_migrations::{Migrator, MigratorTrait};
 use sea_orm::sea_query::SimpleExpr;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QuerySelect,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -66,6 +66,24 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
     let mut db = Database::connect(options).await?;
     stats::install(&mut db);
     Ok(db)
+}
+
+/// Raw SQL written with `$n` placeholders, as `backend` writes them (`?n` on SQLite).
+pub fn placeholders(backend: DbBackend, sql: &str) -> String {
+    match backend {
+        DbBackend::Postgres => sql.to_owned(),
+        _ => sql.replace('$', "?"),
+    }
+}
+
+/// The row lock a claim's candidate subquery takes: `FOR UPDATE SKIP LOCKED` on PostgreSQL,
+/// so claiming workers never wait for each other; nothing on SQLite, whose one writer makes
+/// the claiming UPDATE atomic.
+pub fn skip_locked(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => " FOR UPDATE SKIP LOCKED",
+        _ => "",
+    }
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {

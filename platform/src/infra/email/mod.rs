@@ -224,22 +224,15 @@ pub async fn deliver_due(
     in_flight: usize,
 ) -> Result<Delivered, EmailError> {
     use futures_util::StreamExt;
-    use sea_orm::{DbBackend, Statement, TransactionTrait};
+    use sea_orm::{Statement, TransactionTrait};
     let backend = db.get_database_backend();
-    let lock = if backend == DbBackend::Postgres {
-        " FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
+    let lock = crate::infra::db::skip_locked(backend);
     let sql = format!(
         "UPDATE emails SET next_attempt_at = $1 WHERE id IN (SELECT id FROM emails \
          WHERE status = 'pending' AND next_attempt_at <= $2 \
          ORDER BY next_attempt_at, id LIMIT $3{lock}) RETURNING *"
     );
-    let sql = match backend {
-        DbBackend::Postgres => sql,
-        _ => sql.replace('$', "?"),
-    };
+    let sql = crate::infra::db::placeholders(backend, &sql);
     let lease = now + chrono::Duration::seconds(LEASE_S);
     let mut due = entity::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(
