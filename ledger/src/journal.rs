@@ -245,6 +245,8 @@ pub enum LedgerError {
     ExceedsPending,
     #[error("the entry key is already used by a different entry")]
     KeyConflict,
+    #[error("a guarded line cannot join a batch: post its entry on its own")]
+    GuardedInBatch,
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -287,7 +289,7 @@ pub fn check_balanced(lines: &[LineSpec]) -> Result<(), LedgerError> {
 /// Finds or creates the ledger accounts `refs` (accounts are created on first use), in two
 /// statements when all exist, four when some are new, whatever their number. Safe under
 /// concurrency: the unique key decides, the loser reads the winner's row.
-async fn ensure_accounts(
+pub(crate) async fn ensure_accounts(
     db: &impl ConnectionTrait,
     livemode: bool,
     refs: &BTreeSet<AccountRef>,
@@ -496,7 +498,7 @@ pub async fn post(
     })
 }
 
-fn check_key(key: &str) -> Result<(), LedgerError> {
+pub(crate) fn check_key(key: &str) -> Result<(), LedgerError> {
     if key.is_empty() || key.len() > MAX_KEY_LEN {
         return Err(LedgerError::BadKey);
     }

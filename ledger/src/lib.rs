@@ -7,8 +7,10 @@
 //!
 //! - [`money`]: `Currency` (exponents from `iso_currency`) and `Money`.
 //! - [`journal`]: accounts, posting, two-phase entries, balances.
+//! - [`batch`]: group commit, many new entries in a fixed number of statements.
 //! - [`verify`]: the invariants of DESIGN.md, checked over a whole database.
 
+pub mod batch;
 pub mod entity;
 pub mod journal;
 pub mod money;

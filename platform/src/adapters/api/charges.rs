@@ -155,26 +155,29 @@ pub async fn create(
         }
     };
     let livemode = auth.livemode;
-    let config = state.config.clone();
-    // Runs in the charge writer's batch transaction (gateway::batch), in a savepoint of its
-    // own. The simulator processor is in-process; a real acquirer's authorize must happen
-    // before the job is queued, never inside the batch transaction (phase 2).
-    let effect = batch::effect(move |txn| {
-        Box::pin(async move {
-            // One reading of the mode's clock for the whole charge: pricing, the rows, the event.
-            let now = clock::now(txn, livemode).await?;
-            let settings = payments::ChargeSettings {
-                settlement_delay: Duration::days(i64::from(config.settlement_delay_days)),
-                default_fee_percent: config.default_fee_percent,
-                dispute_fee_major: config.dispute_fee,
-                processor: &Simulator,
-            };
-            let created =
-                payments::create_charge(txn, livemode, now, &settings, new, &origin).await?;
-            render_created(&created)
+    let config = &state.config;
+    // Planned here, on this request's own connection (reads only, no transaction), then
+    // written by the charge writer with the rest of its batch (gateway::batch). The processor
+    // answers in the plan: never inside a database transaction.
+    idempotency::run_planned(&state, &auth, &req, &body, async || {
+        // One reading of the mode's clock for the whole charge: pricing, the rows, the event.
+        let now = clock::now(&state.db, livemode).await?;
+        let settings = payments::ChargeSettings {
+            settlement_delay: Duration::days(i64::from(config.settlement_delay_days)),
+            default_fee_percent: config.default_fee_percent,
+            dispute_fee_major: config.dispute_fee,
+            processor: &Simulator,
+        };
+        let plan = payments::plan_charge(&state.db, livemode, now, &settings, new, &origin).await?;
+        let (status, body) = render_created(&plan.created())?;
+        Ok(batch::Planned {
+            plan,
+            status,
+            body,
+            dispute_fee_major: config.dispute_fee,
         })
-    });
-    idempotency::run_batched(&state, &auth, &req, &body, effect).await
+    })
+    .await
 }
 
 /// The request parsed into the domain's input; every error here is the client's.

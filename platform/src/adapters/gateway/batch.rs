@@ -1,27 +1,33 @@
 //! The charge writer: group commit (DESIGN.md, Scale). Every charge updates the platform's
 //! `clearing` and `pending` ledger rows, so one transaction per charge serialises charges on
-//! those rows' locks (PostgreSQL) or on one fsync each (SQLite). Instead, `POST /v1/charges`
-//! parses and validates its input in its handler, then hands the writer a [`Job`] (its
-//! idempotency key, the request's fingerprint and the effect) and awaits the answer. The one
-//! writer task per process takes whatever jobs are waiting (up to `charge_batch_max`,
-//! optionally lingering `charge_batch_wait_ms` for more), begins ONE transaction, runs each
-//! job in a SAVEPOINT of its own (`idempotency::run_nested`: claim, effect, stored response),
-//! commits once, and only then answers every job.
+//! those rows' locks (PostgreSQL) or on one fsync each (SQLite). Instead `POST /v1/charges`
+//! checks its Idempotency-Key, parses, and plans its charge in its handler (every read, the
+//! KYC gate, the price, the processor's answer, every row built: `payments::plan_charge`,
+//! on the handler's own pooled connection, outside any transaction), then hands the writer a
+//! [`Planned`] job and awaits the answer. The one writer task per process takes whatever
+//! jobs are waiting (up to `charge_batch_max`, optionally lingering `charge_batch_wait_ms`
+//! for more) and writes them in ONE transaction with a fixed number of statements whatever
+//! their number: one INSERT claims every key (as done, with its answer: `ON CONFLICT DO
+//! NOTHING RETURNING id`), then `payments::write_charges` (multi-row INSERTs for entries,
+//! lines, charges, destinations, balance transactions, events and deliveries; each distinct
+//! ledger account's balance moved once, last), then COMMIT, and only then the answers.
 //!
 //! Why it is safe:
-//! - Nothing is acknowledged that is not durable: answers are sent after the COMMIT. If BEGIN
-//!   or COMMIT fails, every job of the batch gets 503 `api_error` with `Retry-After: 1`; its
-//!   claim, effect and stored response were in the transaction that did not commit, so a
-//!   retry with the same Idempotency-Key runs it again, once.
-//! - One job's error rolls back its own savepoint only; the others commit.
+//! - Nothing is acknowledged that is not durable: answers are sent after the COMMIT. If COMMIT
+//!   fails, every job of the batch gets 503 `api_error` with `Retry-After: 1`: a retry with
+//!   the same Idempotency-Key either replays (the commit did land) or runs once.
+//! - One bad charge never fails its batch: everything that can refuse a charge is decided in
+//!   its plan, before it joins. If a statement of the batch fails anyway (a deadlock, a lost
+//!   connection, a bug), the transaction rolls back whole and the batch is rerun one job at a
+//!   time, each in a SAVEPOINT of its own ([`idempotency::run_nested`]), so any refusal is
+//!   that job's alone.
+//! - A key the batch could not claim (held by an earlier request, or twice in one batch) is
+//!   run the same way: `run_nested`'s claim decides between replay, 400 and 409.
+//! - Jobs that do more than write rows (a charge disputed at once) are [`Work`]: they run in
+//!   savepoints, in a transaction after the batch's.
 //! - The queue is bounded (`charge_batch_queue`): when it is full the request is refused with
 //!   503 + `Retry-After` rather than queued without limit.
-//! - No network call inside the transaction: the simulator processor is in-process. A real
-//!   acquirer's authorize must happen before the job is queued (phase 2), as DESIGN.md says:
-//!   never hold a database transaction across a network call.
-//!
-//! Phase 2 (multi-row inserts, one UPDATE per distinct ledger account per batch) slots in at
-//! [`write_batch`]: the jobs are all there, in one transaction, before anything is answered.
+//! - No network call inside the transaction: the processor answers in the plan.
 
 use std::time::Duration;
 
@@ -32,8 +38,12 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
+use agora_ledger::batch::AccountIds;
+
 use super::error::ApiError;
+use super::idempotency::{self, Keyed};
 use super::request_id::REQUEST_ID;
+use crate::domain::payments::{self, PlannedCharge};
 use crate::infra::db::stats::{self, DbWork};
 
 /// A request's effect: runs in the transaction (a savepoint) it is given and returns the
@@ -53,7 +63,7 @@ pub type Work = Box<
 >;
 
 /// What a batched request answers (the parts of an `HttpResponse` that can cross tasks).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Answer {
     pub status: StatusCode,
     pub body: String,
@@ -78,8 +88,56 @@ where
 /// to the request's own counters, so `Server-Timing` and the span stay true).
 type Reply = (Result<Answer, ApiError>, DbWork);
 
+/// A planned charge waiting for its batch: the plan, and what the request answers once it is
+/// written (the body is the charge as planned, or a decline's 402).
+pub struct Planned {
+    pub plan: PlannedCharge,
+    pub status: StatusCode,
+    pub body: Value,
+    /// For a plan written on its own (a dispute at once, or a batch rerun one by one).
+    pub dispute_fee_major: u32,
+}
+
+impl Planned {
+    /// The plan as an [`Effect`] for a savepoint of its own.
+    fn effect(self) -> Effect {
+        let Planned {
+            plan,
+            status,
+            body,
+            dispute_fee_major,
+        } = self;
+        effect(move |txn| {
+            Box::pin(async move {
+                let mut ids = AccountIds::new();
+                if plan.needs_own_savepoint() {
+                    let created =
+                        payments::create_charge_planned(txn, plan, dispute_fee_major, &mut ids)
+                            .await?;
+                    let body = crate::domain::payments::view::ChargeObject::json(&created.charge)?;
+                    return Ok((status, body));
+                }
+                payments::write_charges(txn, &[&plan], &mut ids).await?;
+                Ok((status, body))
+            })
+        })
+    }
+}
+
+enum Task {
+    Work(Work),
+    /// Boxed: a plan is a few hundred bytes, a `Work` a pointer.
+    Planned(Box<PlannedTask>),
+}
+
+struct PlannedTask {
+    keyed: Option<Keyed>,
+    planned: Planned,
+    answer: Answer,
+}
+
 struct Job {
-    work: Work,
+    task: Task,
     /// The request's id and span, so the job's errors and logs carry them.
     request_id: Option<String>,
     span: tracing::Span,
@@ -113,9 +171,40 @@ impl ChargeWriter {
 
     /// Queues a job and waits for its answer, which comes after its batch committed.
     pub async fn submit(&self, work: Work) -> Result<Answer, ApiError> {
+        self.queue(Task::Work(work)).await
+    }
+
+    /// Queues a planned charge (with its request's key, if any) and waits for its answer,
+    /// which comes after its batch committed. A plan that does more than write rows runs on
+    /// its own, in a savepoint.
+    pub(super) async fn submit_planned(
+        &self,
+        keyed: Option<Keyed>,
+        planned: Planned,
+    ) -> Result<Answer, ApiError> {
+        if planned.plan.needs_own_savepoint() {
+            return self
+                .queue(Task::Work(idempotency::nested(keyed, planned.effect())))
+                .await;
+        }
+        let body = serde_json::to_string(&planned.body).map_err(ApiError::internal)?;
+        let answer = Answer {
+            status: planned.status,
+            body,
+            replayed: false,
+        };
+        self.queue(Task::Planned(Box::new(PlannedTask {
+            keyed,
+            planned,
+            answer,
+        })))
+        .await
+    }
+
+    async fn queue(&self, task: Task) -> Result<Answer, ApiError> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
-            work,
+            task,
             request_id: super::request_id::current_request_id(),
             span: tracing::Span::current(),
             reply,
@@ -150,6 +239,8 @@ fn unavailable() -> ApiError {
 async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>, limits: BatchLimits) {
     let max = limits.max.max(1);
     let mut jobs = Vec::with_capacity(max);
+    // Ledger account ids seen so far: they never change once created (see `AccountIds`).
+    let mut ids = AccountIds::new();
     // `recv_many` waits for one job, then takes whatever else is waiting, up to `max`.
     while queue.recv_many(&mut jobs, max).await > 0 {
         if !limits.wait.is_zero() {
@@ -162,25 +253,185 @@ async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>, limits: Bat
                 }
             }
         }
-        write_batch(&db, &mut jobs).await;
+        write_batch(&db, &mut jobs, &mut ids).await;
     }
 }
 
-/// One transaction for every job in `jobs` (drained), answered after its COMMIT.
-async fn write_batch(db: &DatabaseConnection, jobs: &mut Vec<Job>) {
+/// A job that runs in a savepoint of its own.
+struct Nested {
+    work: Work,
+    request_id: Option<String>,
+    span: tracing::Span,
+    reply: oneshot::Sender<Reply>,
+}
+
+/// A planned job of the batch.
+struct Row {
+    keyed: Option<Keyed>,
+    planned: Planned,
+    answer: Answer,
+    request_id: Option<String>,
+    span: tracing::Span,
+    reply: oneshot::Sender<Reply>,
+}
+
+impl Row {
+    fn nested(self) -> Nested {
+        Nested {
+            work: idempotency::nested(self.keyed, self.planned.effect()),
+            request_id: self.request_id,
+            span: self.span,
+            reply: self.reply,
+        }
+    }
+}
+
+/// Every job in `jobs` (drained): the planned ones in one transaction of fixed size, then
+/// the rest (and any planned job the batch could not take) each in a savepoint.
+async fn write_batch(db: &DatabaseConnection, jobs: &mut Vec<Job>, ids: &mut AccountIds) {
+    let mut rows = Vec::new();
+    let mut nested = Vec::new();
+    for job in jobs.drain(..) {
+        let Job {
+            task,
+            request_id,
+            span,
+            reply,
+        } = job;
+        match task {
+            Task::Work(work) => nested.push(Nested {
+                work,
+                request_id,
+                span,
+                reply,
+            }),
+            Task::Planned(task) => {
+                let PlannedTask {
+                    keyed,
+                    planned,
+                    answer,
+                } = *task;
+                rows.push(Row {
+                    keyed,
+                    planned,
+                    answer,
+                    request_id,
+                    span,
+                    reply,
+                })
+            }
+        }
+    }
+    if !rows.is_empty() {
+        nested.extend(write_rows(db, rows, ids).await);
+    }
+    if !nested.is_empty() {
+        write_nested(db, nested).await;
+    }
+}
+
+/// Why a batch of rows did not commit.
+enum Failed {
+    /// Before COMMIT: nothing was written; the jobs can run again, one by one.
+    Before(sea_orm::DbErr),
+    /// At COMMIT: whether it landed is unknown; the jobs get 503 (a keyed retry is safe).
+    Commit(sea_orm::DbErr),
+}
+
+/// The planned jobs in one transaction; answers those written and returns those to run in a
+/// savepoint of their own (a key held elsewhere; every job, when a statement failed).
+async fn write_rows(db: &DatabaseConnection, rows: Vec<Row>, ids: &mut AccountIds) -> Vec<Nested> {
+    let claims: Vec<(usize, sea_orm::ActiveValue<uuid::Uuid>, _)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let keyed = r.keyed.as_ref()?;
+            let row = idempotency::done_row(keyed, &r.answer);
+            Some((i, row.id.clone(), row))
+        })
+        .collect();
+    let span = tracing::info_span!("charge_batch", jobs = rows.len());
+    let (outcome, work) = stats::measured(
+        async {
+            let txn = db.begin().await.map_err(Failed::Before)?;
+            let claimed =
+                idempotency::claim_done(&txn, claims.iter().map(|c| c.2.clone()).collect())
+                    .await
+                    .map_err(Failed::Before)?;
+            // A row whose key was claimed (or that has no key) is written here.
+            let mut mine = vec![true; rows.len()];
+            for (i, id, _) in &claims {
+                let id = match id {
+                    sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => *id,
+                    sea_orm::ActiveValue::NotSet => uuid::Uuid::nil(),
+                };
+                mine[*i] = claimed.contains(&id);
+            }
+            let plans: Vec<&PlannedCharge> = rows
+                .iter()
+                .zip(&mine)
+                .filter(|(_, mine)| **mine)
+                .map(|(r, _)| &r.planned.plan)
+                .collect();
+            if let Err(error) = payments::write_charges(&txn, &plans, ids).await {
+                return Err(Failed::Before(sea_orm::DbErr::Custom(error.to_string())));
+            }
+            txn.commit().await.map_err(Failed::Commit)?;
+            Ok(mine)
+        }
+        .instrument(span),
+    )
+    .await;
+    let mut rerun = Vec::new();
+    match outcome {
+        Ok(mine) => {
+            tracing::debug!(
+                jobs = rows.len(),
+                statements = work.statements,
+                "charge batch committed"
+            );
+            for (row, mine) in rows.into_iter().zip(mine) {
+                if mine {
+                    // A client that went away drops its receiver; its charge stands.
+                    let _ = row.reply.send((Ok(row.answer), work));
+                } else {
+                    rerun.push(row.nested());
+                }
+            }
+        }
+        Err(Failed::Before(error)) => {
+            // Accounts created in the rolled-back transaction do not exist.
+            ids.clear();
+            tracing::warn!(%error, jobs = rows.len(), "charge batch failed before COMMIT: rerunning its jobs one by one");
+            rerun.extend(rows.into_iter().map(Row::nested));
+        }
+        Err(Failed::Commit(error)) => {
+            ids.clear();
+            tracing::error!(%error, jobs = rows.len(), "charge batch: COMMIT failed");
+            for row in rows {
+                let _ = row.reply.send((Err(unavailable()), work));
+            }
+        }
+    }
+    rerun
+}
+
+/// One transaction for every job in `jobs`, each in a savepoint of its own, answered after
+/// its COMMIT.
+async fn write_nested(db: &DatabaseConnection, jobs: Vec<Nested>) {
     let txn = match db.begin().await {
         Ok(txn) => txn,
         Err(error) => {
             tracing::error!(%error, jobs = jobs.len(), "charge batch: BEGIN failed");
-            for job in jobs.drain(..) {
+            for job in jobs {
                 let _ = job.reply.send((Err(unavailable()), DbWork::default()));
             }
             return;
         }
     };
     let mut done = Vec::with_capacity(jobs.len());
-    for job in jobs.drain(..) {
-        let Job {
+    for job in jobs {
+        let Nested {
             work,
             request_id,
             span,

@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::auth::Auth;
-use super::batch::{Answer, Effect, Work};
+use super::batch::{Answer, Effect, Planned, Work};
 use super::context::RequestId;
 use super::error::{ApiError, ErrorType};
 use super::input::JsonBody;
@@ -130,25 +130,134 @@ where
     }
 }
 
-/// Like [`run_with_status`], but the effect runs in the charge writer's batch transaction
-/// (see [`super::batch`]): the key's claim, the effect and the stored response are one
-/// savepoint of that transaction, and the answer comes back only after the batch committed.
-pub async fn run_batched(
+/// A planned charge (see `payments::plan_charge`) through the charge writer's group commit:
+/// its key is checked first, before anything else (a replay answers at once, a key in use
+/// by another body is refused, a key in flight gets 409), so the processor is never asked
+/// twice for one key; `plan` then runs on the handler's own connection (reads only) and the
+/// writer writes the planned rows with the rest of its batch, claiming the key as done with
+/// the response in the same transaction. A refusal while planning is answered like any
+/// other client error: stored under the key for replay.
+pub async fn run_planned<P>(
     state: &AppState,
     auth: &Auth,
     req: &HttpRequest,
     body: &JsonBody,
-    effect: Effect,
-) -> Result<HttpResponse, ApiError> {
+    plan: P,
+) -> Result<HttpResponse, ApiError>
+where
+    P: AsyncFnOnce() -> Result<Planned, ApiError>,
+{
     let keyed = keyed(req, auth, body)?;
-    let work: Work = Box::new(move |txn| Box::pin(run_nested(txn, keyed, effect)));
-    let answer = state.charge_writer.submit(work).await?;
+    if let Some(keyed) = &keyed {
+        if let Some(Claim::Replay { status, body }) = peek(&state.db, keyed).await? {
+            return Ok(replay(status, body));
+        }
+    }
+    let planned = match plan().await {
+        Ok(planned) => planned,
+        Err(error) => {
+            return run_with_status(state, auth, req, body, async |_| Err(error)).await;
+        }
+    };
+    let answer = state.charge_writer.submit_planned(keyed, planned).await?;
     let mut response = HttpResponse::build(answer.status);
     response.content_type("application/json");
     if answer.replayed {
         response.insert_header((REPLAYED_HEADER, "true"));
     }
     Ok(response.body(answer.body))
+}
+
+/// What a key's row says before a planned request runs: `Some(Replay)` for a stored answer
+/// to this very request; an error for another request's key (400) or one in flight (409);
+/// `None` when the key is free (or its row expired or was abandoned: the claim in the batch
+/// then settles it, as [`claim`] does).
+async fn peek(db: &impl ConnectionTrait, keyed: &Keyed) -> Result<Option<Claim>, ApiError> {
+    let now = Utc::now().trunc_subsecs(6);
+    let Some(existing) = entity::Entity::find()
+        .filter(entity::Column::Livemode.eq(keyed.livemode))
+        .filter(entity::Column::Scope.eq(keyed.scope.clone()))
+        .filter(entity::Column::Key.eq(keyed.key.as_str()))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if existing.expires_at <= now {
+        return Ok(None);
+    }
+    if existing.request_hash != keyed.fingerprint {
+        return Err(reused(&keyed.key));
+    }
+    if existing.state == STATE_DONE {
+        return Ok(Some(Claim::Replay {
+            status: existing.response_status.map_or(200, |s| s as u16),
+            body: existing.response_body.unwrap_or_default(),
+        }));
+    }
+    if now - existing.locked_at < LOCK_TIMEOUT {
+        return Err(in_progress());
+    }
+    Ok(None)
+}
+
+/// A planned request's key row as its batch claims it: already done, with its answer (both
+/// commit with the effect, or neither does).
+pub(super) fn done_row(keyed: &Keyed, answer: &Answer) -> entity::ActiveModel {
+    let now = Utc::now().trunc_subsecs(6);
+    entity::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        livemode: Set(keyed.livemode),
+        scope: Set(keyed.scope.clone()),
+        key: Set(keyed.key.clone()),
+        request_hash: Set(keyed.fingerprint.clone()),
+        state: Set(STATE_DONE.to_owned()),
+        response_status: Set(Some(answer.status.as_u16() as i16)),
+        response_body: Set(Some(answer.body.clone())),
+        locked_at: Set(now),
+        created_at: Set(now),
+        expires_at: Set(now + RETENTION),
+    }
+}
+
+/// Claims many keys in one statement (`INSERT … ON CONFLICT DO NOTHING RETURNING id`);
+/// returns the ids of the rows inserted. A key already held (by an earlier request, or by
+/// another of the same batch) is not: its request goes through [`run_nested`], whose claim
+/// decides between replay, 400 and 409.
+pub(super) async fn claim_done(
+    db: &impl ConnectionTrait,
+    rows: Vec<entity::ActiveModel>,
+) -> Result<std::collections::HashSet<Uuid>, DbErr> {
+    use sea_orm::QueryTrait;
+    let mut claimed = std::collections::HashSet::with_capacity(rows.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        // 11 columns a row: 1,000 rows stay under SQLite's 32,766 bound parameters.
+        let chunk: Vec<entity::ActiveModel> = rows.by_ref().take(1_000).collect();
+        let mut insert = entity::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([
+                    entity::Column::Livemode,
+                    entity::Column::Scope,
+                    entity::Column::Key,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .into_query();
+        insert.returning_col(entity::Column::Id);
+        let backend = db.get_database_backend();
+        for row in db.query_all(backend.build(&insert)).await? {
+            claimed.insert(row.try_get::<Uuid>("", "id")?);
+        }
+    }
+    Ok(claimed)
+}
+
+/// [`run_nested`] for a request whose key the batch could not claim at once, or for any
+/// request when a batch is rerun one by one: `work` is its effect.
+pub(super) fn nested(keyed: Option<Keyed>, effect: Effect) -> Work {
+    Box::new(move |txn| Box::pin(run_nested(txn, keyed, effect)))
 }
 
 /// One batched request inside the writer's transaction `txn`, with exactly the semantics of
@@ -292,7 +401,8 @@ enum Claim {
 }
 
 /// A request's key with what it is checked against: the claim's inputs.
-struct Keyed {
+#[derive(Debug, Clone)]
+pub(super) struct Keyed {
     livemode: bool,
     scope: String,
     key: String,
@@ -358,13 +468,7 @@ async fn claim(db: &impl ConnectionTrait, keyed: &Keyed) -> Result<Claim, ApiErr
             continue;
         }
         if existing.request_hash != *fingerprint {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorType::IdempotencyError,
-                "idempotency_key_reused",
-                format!("Keys for idempotent requests can only be used with the same parameters they were first used with. Use a key other than '{key}' for a different request."),
-            )
-            .with_param("Idempotency-Key"));
+            return Err(reused(key));
         }
         if existing.state == STATE_DONE {
             return Ok(Claim::Replay {
@@ -439,6 +543,16 @@ fn replay(status: u16, body: String) -> HttpResponse {
         .content_type("application/json")
         .insert_header((REPLAYED_HEADER, "true"))
         .body(body)
+}
+
+fn reused(key: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        ErrorType::IdempotencyError,
+        "idempotency_key_reused",
+        format!("Keys for idempotent requests can only be used with the same parameters they were first used with. Use a key other than '{key}' for a different request."),
+    )
+    .with_param("Idempotency-Key")
 }
 
 fn in_progress() -> ApiError {

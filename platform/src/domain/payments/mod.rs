@@ -12,6 +12,7 @@
 //! - transfer: Dr platform.available (never below zero) · Cr seller.available.
 
 pub mod allocate;
+pub mod create;
 pub mod entity;
 pub mod lists;
 pub mod processor;
@@ -41,6 +42,7 @@ pub use entity::dispute::DisputeStatus;
 use entity::{balance_transaction, charge, charge_destination, dispute, refund, transfer};
 use processor::{Decline, PaymentMethod, Processor};
 
+pub use create::{create_charge, create_charge_planned, plan_charge, write_charges, PlannedCharge};
 pub use entity::balance_transaction::Model as BalanceTransaction;
 pub use entity::charge::Model as Charge;
 pub use entity::dispute::Model as Dispute;
@@ -261,8 +263,24 @@ async fn record_bts(
     now: DateTime<Utc>,
     rows: Vec<Bt>,
 ) -> Result<(), DbErr> {
-    let models: Vec<balance_transaction::ActiveModel> = rows
-        .into_iter()
+    let models = bt_models(livemode, currency, source, now, rows);
+    if !models.is_empty() {
+        balance_transaction::Entity::insert_many(models)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The rows of [`record_bts`], for a caller that writes many sources' rows at once.
+fn bt_models(
+    livemode: bool,
+    currency: Currency,
+    source: (&str, Uuid),
+    now: DateTime<Utc>,
+    rows: Vec<Bt>,
+) -> Vec<balance_transaction::ActiveModel> {
+    rows.into_iter()
         .filter(|r| r.amount != 0 || r.fee != 0)
         .map(|r| balance_transaction::ActiveModel {
             id: Set(r.id.unwrap_or_else(Uuid::now_v7)),
@@ -279,13 +297,7 @@ async fn record_bts(
             source_id: Set(source.1),
             created_at: Set(now),
         })
-        .collect();
-    if !models.is_empty() {
-        balance_transaction::Entity::insert_many(models)
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
+        .collect()
 }
 
 /// The balance transactions of a capture: each seller's gross part less the platform's fee and
@@ -663,179 +675,6 @@ async fn price_splits(
         });
     }
     Ok(priced)
-}
-
-/// A charge, start to end: checks the request, loads each seller once, prices the splits
-/// (through the fee rules), asks the processor, posts the ledger entry, writes the charge and
-/// its balance transactions and records its event, and opens the dispute when the processor
-/// says the charge is disputed at once (the simulator's `pm_card_createDispute`). All in the
-/// caller's transaction. A decline records the failed charge only; no money moves.
-pub async fn create_charge(
-    txn: &sea_orm::DatabaseTransaction,
-    livemode: bool,
-    now: DateTime<Utc>,
-    settings: &ChargeSettings<'_>,
-    new: NewCharge,
-    origin: &crate::infra::events::Origin,
-) -> Result<Created, PaymentError> {
-    // What can be checked before any read: amounts, fees given, the cart's shape.
-    let asked: Vec<Split> = new
-        .splits
-        .iter()
-        .map(|s| Split {
-            destination: s.destination.uuid(),
-            amount: s.amount,
-            application_fee_amount: s.application_fee_amount.unwrap_or(0),
-            tax_amount: 0,
-            fee_rule: None,
-        })
-        .collect();
-    check_splits(new.amount.amount_minor, &asked, new.single)?;
-    let sellers = load_sellers(txn, livemode, &new.splits, new.single).await?;
-    if matches!(new.method, PaymentMethod::TestToken(_)) && livemode {
-        return Err(PaymentError::invalid(
-            Field::PaymentMethod,
-            "test_token_in_live_mode",
-            "test payment methods work only with a test key",
-        ));
-    }
-    let splits = price_splits(txn, livemode, now, settings, &new, &sellers).await?;
-    check_splits(new.amount.amount_minor, &splits, new.single)?;
-    // A cart settles when its slowest seller would: one available_on per charge.
-    let delay = slowest_delay(&sellers, settings.settlement_delay);
-    let authorized = settings
-        .processor
-        .authorize(livemode, new.amount.amount_minor, &new.method);
-    let (decline, disputed_at_once) = match authorized {
-        Ok(a) => (None, a.disputed_at_once),
-        Err(d) => (Some(d), None),
-    };
-    let id = Uuid::now_v7();
-    let bt_id = Uuid::now_v7();
-    let db = txn;
-    let fees: i64 = splits.iter().map(|s| s.application_fee_amount).sum();
-    let status = match (&decline, new.capture) {
-        (Some(_), _) => ChargeStatus::Failed,
-        (None, true) => ChargeStatus::Succeeded,
-        (None, false) => ChargeStatus::Pending,
-    };
-    let captured = decline.is_none() && new.capture;
-    let mut authorization_entry_id = None;
-    if decline.is_none() {
-        let posted = journal::post(
-            db,
-            livemode,
-            NewEntry {
-                key: format!(
-                    "charge:{id}:{}",
-                    if new.capture { "capture" } else { "authorize" }
-                ),
-                kind: if new.capture {
-                    CAPTURE_KIND
-                } else {
-                    "charge.authorized"
-                }
-                .to_owned(),
-                source_id: Some(id),
-                pending: !new.capture,
-                lines: capture_lines(new.amount.currency, &splits),
-                effective_at: now,
-            },
-        )
-        .await?;
-        if !new.capture {
-            authorization_entry_id = Some(posted.entry.id);
-        }
-    }
-    let model = charge::ActiveModel {
-        id: Set(id),
-        livemode: Set(livemode),
-        amount: Set(new.amount.amount_minor),
-        currency: Set(new.amount.currency.api_code()),
-        status: Set(status),
-        captured: Set(captured),
-        amount_captured: Set(if captured { new.amount.amount_minor } else { 0 }),
-        amount_refunded: Set(0),
-        application_fee_amount: Set(fees),
-        destination_id: Set(if new.single {
-            splits.first().map(|s| s.destination)
-        } else {
-            None
-        }),
-        splits: Set(to_json(&splits)?),
-        payment_method: Set(new.method.kind().to_owned()),
-        payment_method_reference: Set(new.method.reference().map(str::to_owned)),
-        description: Set(new.description),
-        transfer_group: Set(new.transfer_group),
-        metadata: Set(to_json(&new.metadata)?),
-        failure_code: Set(decline.as_ref().map(|d| d.code.to_owned())),
-        failure_message: Set(decline.as_ref().map(|d| d.message.to_owned())),
-        authorization_entry_id: Set(authorization_entry_id),
-        balance_transaction_id: Set((captured && new.single).then_some(bt_id)),
-        available_on: Set(captured.then_some(now + delay)),
-        settled: Set(false),
-        disputed: Set(false),
-        created_at: Set(now),
-    };
-    let charge = model.insert(db).await?;
-    let destinations: Vec<Uuid> = splits.iter().map(|s| s.destination).collect();
-    charge_destination::Entity::insert_many(destinations.into_iter().map(|account_id| {
-        charge_destination::ActiveModel {
-            charge_id: Set(id),
-            account_id: Set(account_id),
-            livemode: Set(livemode),
-        }
-    }))
-    .exec_without_returning(db)
-    .await?;
-    if let Some(available_on) = charge.available_on {
-        record_bts(
-            db,
-            livemode,
-            new.amount.currency,
-            ("charge", id),
-            now,
-            capture_bts(&splits, available_on, bt_id),
-        )
-        .await?;
-    }
-    let kind = match (&decline, charge.captured) {
-        (Some(_), _) => EventType::ChargeFailed,
-        (None, true) => EventType::ChargeSucceeded,
-        (None, false) => EventType::ChargePending,
-    };
-    crate::infra::events::record_at(
-        txn,
-        crate::infra::events::NewEvent {
-            livemode,
-            account_id: charge.destination_id,
-            kind,
-            object: view::ChargeObject::json(&charge)?,
-            previous_attributes: None,
-        },
-        origin,
-        now,
-    )
-    .await?;
-    let charge = match disputed_at_once {
-        Some(reason) if charge.captured => {
-            // The customer's bank disputes at once; the platform sees both events.
-            dispute_charge(
-                txn,
-                livemode,
-                ChargeId::from_uuid(id),
-                reason,
-                settings.dispute_fee_major,
-                origin,
-            )
-            .await?;
-            find_charge(txn, livemode, ChargeId::from_uuid(id))
-                .await?
-                .ok_or(PaymentError::NotFound("charge"))?
-        }
-        _ => charge,
-    };
-    Ok(Created { charge, decline })
 }
 
 /// What `POST /v1/charges/{id}/capture` asks.

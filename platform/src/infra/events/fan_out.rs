@@ -56,6 +56,44 @@ pub async fn fan_out(db: &impl ConnectionTrait, event: &super::Event) -> Result<
     super::wake::written(db, super::wake::Outbox::Webhooks).await
 }
 
+/// [`fan_out`] for many events: one endpoints query per mode present, one INSERT (in
+/// chunks) for every delivery, one wake-up.
+pub async fn fan_out_many(db: &impl ConnectionTrait, events: &[super::Event]) -> Result<(), DbErr> {
+    let mut rows = Vec::new();
+    for livemode in [false, true] {
+        if !events.iter().any(|e| e.livemode == livemode) {
+            continue;
+        }
+        let endpoints = endpoints::Entity::find()
+            .filter(endpoints::Column::Livemode.eq(livemode))
+            .filter(endpoints::Column::Disabled.eq(false))
+            .all(db)
+            .await?;
+        for event in events.iter().filter(|e| e.livemode == livemode) {
+            for endpoint in endpoints
+                .iter()
+                .filter(|e| wants(&e.enabled_events, &event.kind))
+            {
+                rows.push(pending_delivery(
+                    livemode,
+                    endpoint.id,
+                    event.id,
+                    event.created_at,
+                ));
+            }
+        }
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    for chunk in rows.chunks(1_000) {
+        deliveries::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    super::wake::written(db, super::wake::Outbox::Webhooks).await
+}
+
 pub fn pending_delivery(
     livemode: bool,
     endpoint_id: Uuid,
