@@ -203,6 +203,9 @@ impl AppState {
         Ok(AppState {
             db,
             charge_writer,
+            caches: Arc::new(crate::adapters::gateway::state::Caches::new(
+                Duration::from_millis(config.cache_ttl_ms),
+            )),
             webhooks: Arc::new(crate::domain::webhooks::Runtime::new(
                 config.webhook_max_in_flight,
                 config.webhook_max_per_endpoint,

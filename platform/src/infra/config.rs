@@ -142,6 +142,10 @@ pub struct Config {
     /// Charges waiting for the writer, at most; past it `POST /v1/charges` answers 503 with
     /// `Retry-After` instead of queueing without limit.
     pub charge_batch_queue: usize,
+    /// How long API keys, sellers' charge fields and the test clock are cached in memory
+    /// (0: not at all). This process forgets an entry when it changes it; a change made by
+    /// another process on the same database is seen within this bound (infra::cache).
+    pub cache_ttl_ms: u64,
     /// Webhook attempts in flight at once in this process, over all endpoints.
     pub webhook_max_in_flight: usize,
     /// Webhook attempts in flight at once per endpoint in this process; each slot is refilled
@@ -247,6 +251,7 @@ impl Default for Config {
             charge_batch_max: 128,
             charge_batch_wait_ms: 0,
             charge_batch_queue: 4096,
+            cache_ttl_ms: 1_000,
             webhook_max_in_flight: 256,
             webhook_max_per_endpoint: 32,
             operator_email: None,
@@ -314,6 +319,7 @@ pub const ENV_KEYS: &[&str] = &[
     "charge_batch_max",
     "charge_batch_wait_ms",
     "charge_batch_queue",
+    "cache_ttl_ms",
     "webhook_max_in_flight",
     "webhook_max_per_endpoint",
     "operator_email",
@@ -401,6 +407,9 @@ impl Config {
         }
         if self.charge_batch_queue == 0 || self.charge_batch_queue > 100_000 {
             return Err("charge_batch_queue must be between 1 and 100000".to_owned());
+        }
+        if self.cache_ttl_ms > 60_000 {
+            return Err("cache_ttl_ms must be between 0 and 60000".to_owned());
         }
         if self.webhook_max_in_flight == 0 || self.webhook_max_in_flight > 10_000 {
             return Err("webhook_max_in_flight must be between 1 and 10000".to_owned());

@@ -1,6 +1,7 @@
 //! Infrastructure shared by every layer above: storage and migrations, the clock, the event
 //! and email outboxes, configuration, telemetry, wire formats and message catalogues.
 
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod db;

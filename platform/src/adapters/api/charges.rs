@@ -17,7 +17,7 @@ use crate::adapters::gateway::error::{ApiError, ErrorType};
 use crate::adapters::gateway::metadata::MetadataParam;
 use crate::adapters::gateway::state::AppState;
 use crate::adapters::gateway::{batch, idempotency, ApiQuery, Auth, JsonBody};
-use crate::domain::payments::processor::{PaymentMethod, Simulator, TEST_TOKENS};
+use crate::domain::payments::processor::{PaymentMethod, Processor, Simulator, TEST_TOKENS};
 use crate::domain::payments::{self, Charge, NewCharge};
 use crate::infra::clock;
 use crate::infra::wire::typed::ChargeId;
@@ -159,24 +159,33 @@ pub async fn create(
     // Planned here, on this request's own connection (reads only, no transaction), then
     // written by the charge writer with the rest of its batch (gateway::batch). The processor
     // answers in the plan: never inside a database transaction.
-    idempotency::run_planned(&state, &auth, &req, &body, async || {
-        // One reading of the mode's clock for the whole charge: pricing, the rows, the event.
-        let now = clock::now(&state.db, livemode).await?;
-        let settings = payments::ChargeSettings {
-            settlement_delay: Duration::days(i64::from(config.settlement_delay_days)),
-            default_fee_percent: config.default_fee_percent,
-            dispute_fee_major: config.dispute_fee,
-            processor: &Simulator,
-        };
-        let plan = payments::plan_charge(&state.db, livemode, now, &settings, new, &origin).await?;
-        let (status, body) = render_created(&plan.created())?;
-        Ok(batch::Planned {
-            plan,
-            status,
-            body,
-            dispute_fee_major: config.dispute_fee,
-        })
-    })
+    idempotency::run_planned(
+        &state,
+        &auth,
+        &req,
+        &body,
+        Simulator.reaches_outside(),
+        async || {
+            // One reading of the mode's clock for the whole charge: pricing, the rows, the event.
+            let now = clock::now_cached(&state.db, livemode, &state.caches.clock).await?;
+            let settings = payments::ChargeSettings {
+                settlement_delay: Duration::days(i64::from(config.settlement_delay_days)),
+                default_fee_percent: config.default_fee_percent,
+                dispute_fee_major: config.dispute_fee,
+                processor: &Simulator,
+                sellers: Some(&state.caches.sellers),
+            };
+            let plan =
+                payments::plan_charge(&state.db, livemode, now, &settings, new, &origin).await?;
+            let (status, body) = render_created(&plan.created())?;
+            Ok(batch::Planned {
+                plan,
+                status,
+                body,
+                dispute_fee_major: config.dispute_fee,
+            })
+        },
+    )
     .await
 }
 

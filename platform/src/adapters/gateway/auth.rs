@@ -72,7 +72,9 @@ impl FromRequest for Auth {
             if !(secret.starts_with("sk_test_") || secret.starts_with("sk_live_")) {
                 return Err(invalid_key(&secret));
             }
-            let Some(key) = keys::authenticate(&state.db, &secret).await? else {
+            let Some(key) =
+                keys::authenticate_cached(&state.db, &secret, &state.caches.keys).await?
+            else {
                 return Err(invalid_key(&secret));
             };
             if let Err(retry_after) = state.rate_limiter.check(key.id, std::time::Instant::now()) {
@@ -88,9 +90,13 @@ impl FromRequest for Auth {
             // Recording use is bookkeeping: never make the caller wait for it or fail on it.
             let db = state.db.clone();
             let touched = key.clone();
+            let caches = state.caches.clone();
             actix_web::rt::spawn(async move {
-                if let Err(e) = keys::touch(&db, &touched, Utc::now()).await {
-                    tracing::warn!(error = %e, "could not record API key use");
+                match keys::touch(&db, &touched, Utc::now()).await {
+                    // The cached key's `last_used_at` is now old: read it afresh next time.
+                    Ok(true) => caches.keys.invalidate(&touched.secret_hash),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not record API key use"),
                 }
             });
             let account = match account_header {

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::adapters::gateway::rate_limit::RateLimiter;
+use crate::infra::cache::{self, TtlCache};
 use crate::infra::config::Config;
 
 /// What every handler can reach. Cheap to clone.
@@ -20,4 +21,26 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// The group-commit writer `POST /v1/charges` hands its work to (gateway::batch).
     pub charge_writer: crate::adapters::gateway::batch::ChargeWriter,
+    /// What every charge reads and almost nothing writes (infra::cache).
+    pub caches: Arc<Caches>,
+}
+
+/// This process's read-through caches, each bounded by `cache_ttl_ms`.
+pub struct Caches {
+    /// API keys by the SHA-256 of their secret.
+    pub keys: crate::domain::keys::KeyCache,
+    /// Sellers by mode and id, as charges read them.
+    pub sellers: crate::domain::payments::SellerCache,
+    /// The test clock's offset.
+    pub clock: crate::infra::clock::OffsetCache,
+}
+
+impl Caches {
+    pub fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            keys: TtlCache::new(ttl, &cache::KEYS),
+            sellers: TtlCache::new(ttl, &cache::ACCOUNTS),
+            clock: TtlCache::new(ttl, &cache::CLOCK),
+        }
+    }
 }

@@ -95,6 +95,8 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
 
 /// Revokes a key; `Ok(false)` if there is no such key or it was already revoked.
 pub async fn revoke(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+    // Cached keys (infra::cache) read before this are never served after it.
+    crate::infra::cache::KEYS.bump();
     let result = entity::Entity::update_many()
         .col_expr(
             entity::Column::RevokedAt,
@@ -126,16 +128,42 @@ pub async fn authenticate(
 }
 
 /// Records use of a key, at most once per [`LAST_USED_RESOLUTION`].
+/// Keys by the SHA-256 of their secret (infra::cache). Only found keys are cached: a key
+/// created a moment ago by another process works at once.
+pub type KeyCache = crate::infra::cache::TtlCache<String, ApiKey>;
+
+/// [`authenticate`] through `cache`.
+pub async fn authenticate_cached(
+    db: &impl ConnectionTrait,
+    secret: &str,
+    cache: &KeyCache,
+) -> Result<Option<ApiKey>, DbErr> {
+    let hash = hash_secret(secret);
+    if let Some(key) = cache.get(&hash) {
+        // The map found it by this very hash; compare anyway, as `authenticate` does.
+        let same: bool = key.secret_hash.as_bytes().ct_eq(hash.as_bytes()).into();
+        return Ok((same && key.revoked_at.is_none()).then_some(key));
+    }
+    let read_at = cache.epoch();
+    let found = authenticate(db, secret).await?;
+    if let Some(key) = &found {
+        cache.insert(hash, key.clone(), read_at);
+    }
+    Ok(found)
+}
+
+/// Records that `key` was used at `now`, at most once per [`LAST_USED_RESOLUTION`]; returns
+/// whether it wrote.
 pub async fn touch(
     db: &impl ConnectionTrait,
     key: &ApiKey,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     if key
         .last_used_at
         .is_some_and(|t| now - t < LAST_USED_RESOLUTION)
     {
-        return Ok(());
+        return Ok(false);
     }
     entity::Entity::update_many()
         .col_expr(
@@ -145,7 +173,7 @@ pub async fn touch(
         .filter(entity::Column::Id.eq(key.id))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -293,6 +293,7 @@ async fn refresh_at(
         model.charges_enabled = Set(evaluation.charges_enabled);
         model.payouts_enabled = Set(evaluation.payouts_enabled);
         model.updated_at = Set(now);
+        crate::infra::cache::ACCOUNTS.bump(); // charges' cached sellers (infra::cache)
         model.update(db).await?
     } else {
         account
@@ -357,6 +358,7 @@ pub async fn save_profile(
     let mut model: accounts::entity::ActiveModel = account.into();
     model.profile = Set(Some(profile.to_json()));
     model.updated_at = Set(now);
+    crate::infra::cache::ACCOUNTS.bump(); // charges' cached sellers (infra::cache)
     let account = model.update(db).await?;
     refresh_at(db, account, before, origin, now).await
 }
@@ -391,6 +393,7 @@ pub async fn apply_deadlines(
         let before = AccountObject::json(&account)?;
         let mut model: accounts::entity::ActiveModel = account.into();
         model.deadline_applied = Set(true);
+        crate::infra::cache::ACCOUNTS.bump(); // charges' cached sellers (infra::cache)
         let account = model.update(&txn).await?;
         refresh(&txn, account, Some(&before), &Origin::default()).await?;
         txn.commit().await?;
@@ -503,6 +506,7 @@ pub async fn change_account(
     changes: accounts::AccountChanges,
 ) -> Result<(Account, Account), KycError> {
     let now = crate::infra::clock::now(txn, livemode).await?;
+    crate::infra::cache::ACCOUNTS.bump(); // charges' cached sellers (infra::cache)
     accounts::update(txn, livemode, id, now, changes)
         .await?
         .ok_or_else(|| KycError::NotFound {
@@ -521,6 +525,7 @@ pub async fn set_deadline(
     let mut model: accounts::entity::ActiveModel = account.into();
     model.requirements_deadline = Set(deadline);
     model.deadline_applied = Set(false);
+    crate::infra::cache::ACCOUNTS.bump(); // charges' cached sellers (infra::cache)
     Ok(model.update(db).await?)
 }
 
@@ -543,6 +548,7 @@ pub async fn reject(
     let before = AccountObject::json(&account)?;
     let mut model: accounts::entity::ActiveModel = account.into();
     model.rejected_reason = Set(Some(reason));
+    crate::infra::cache::ACCOUNTS.bump(); // charges' cached sellers (infra::cache)
     let account = model.update(txn).await?;
     refresh(txn, account, Some(&before), origin).await
 }

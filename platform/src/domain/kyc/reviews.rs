@@ -310,6 +310,7 @@ pub async fn close(
     let account = if let Some(r) = rejected_reason {
         let mut model: agora_onboarding::accounts::entity::ActiveModel = account.into();
         model.rejected_reason = Set(Some(r));
+        crate::infra::cache::ACCOUNTS.bump(); // charges' cached sellers (infra::cache)
         model.update(db).await?
     } else {
         account

@@ -81,7 +81,7 @@ pub async fn plan_charge(
         })
         .collect();
     check_splits(new.amount.amount_minor, &asked, new.single)?;
-    let sellers = load_sellers(db, livemode, &new.splits, new.single).await?;
+    let sellers = load_sellers(db, livemode, &new.splits, new.single, settings.sellers).await?;
     if matches!(new.method, PaymentMethod::TestToken(_)) && livemode {
         return Err(PaymentError::invalid(
             super::Field::PaymentMethod,

@@ -369,7 +369,14 @@ pub struct ChargeSettings<'a> {
     /// Dispute fee in major units, for a charge the processor reports disputed at once.
     pub dispute_fee_major: u32,
     pub processor: &'a dyn Processor,
+    /// Sellers as charges read them, cached (none: read every time).
+    pub sellers: Option<&'a SellerCache>,
 }
+
+/// Sellers by mode and id (infra::cache): a charge's KYC gate, settlement delay and fee-rule
+/// conditions read them. `kyc` and `payouts` bump `cache::ACCOUNTS` when they change one.
+pub type SellerCache =
+    crate::infra::cache::TtlCache<(bool, Uuid), agora_onboarding::accounts::Account>;
 
 /// What `create_charge` did: the charge, and the decline if the processor refused it (then
 /// only the failed charge is recorded; no money moved).
@@ -563,16 +570,33 @@ async fn load_sellers(
     livemode: bool,
     splits: &[SplitRequest],
     single: bool,
+    cache: Option<&SellerCache>,
 ) -> Result<Vec<agora_onboarding::accounts::Account>, PaymentError> {
     use agora_onboarding::accounts;
-    let ids: Vec<Uuid> = splits.iter().map(|s| s.destination.uuid()).collect();
-    let found: BTreeMap<Uuid, accounts::Account> = accounts::scoped(livemode)
-        .filter(accounts::entity::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect();
+    let mut found: BTreeMap<Uuid, accounts::Account> = BTreeMap::new();
+    let mut missing: Vec<Uuid> = Vec::new();
+    for s in splits {
+        let id = s.destination.uuid();
+        match cache.and_then(|c| c.get(&(livemode, id))) {
+            Some(account) => {
+                found.insert(id, account);
+            }
+            None => missing.push(id),
+        }
+    }
+    if !missing.is_empty() {
+        let read_at = cache.map(|c| c.epoch());
+        let rows = accounts::scoped(livemode)
+            .filter(accounts::entity::Column::Id.is_in(missing))
+            .all(db)
+            .await?;
+        for account in rows {
+            if let (Some(cache), Some(read_at)) = (cache, read_at) {
+                cache.insert((livemode, account.id), account.clone(), read_at);
+            }
+            found.insert(account.id, account);
+        }
+    }
     let mut sellers = Vec::with_capacity(splits.len());
     for (i, s) in splits.iter().enumerate() {
         let field = split_field(single, i, SplitField::Destination);

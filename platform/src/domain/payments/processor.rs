@@ -49,6 +49,13 @@ pub trait Processor: Send + Sync {
         amount_minor: i64,
         method: &PaymentMethod,
     ) -> Result<Authorized, Decline>;
+
+    /// Whether `authorize` reaches anything outside this process (an acquirer). Then a
+    /// request's Idempotency-Key is checked before it is asked, so a replay never authorises
+    /// twice; an in-process simulator leaves that to the charge writer's claim.
+    fn reaches_outside(&self) -> bool {
+        true
+    }
 }
 
 /// The test tokens the simulator knows.
@@ -65,6 +72,10 @@ pub const DISPUTE_TOKEN: &str = "pm_card_createDispute";
 pub struct Simulator;
 
 impl Processor for Simulator {
+    fn reaches_outside(&self) -> bool {
+        false
+    }
+
     fn authorize(
         &self,
         _livemode: bool,

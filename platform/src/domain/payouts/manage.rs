@@ -116,6 +116,8 @@ pub async fn change_settings(
     let Some(before) = settings(txn, livemode, id.uuid()).await? else {
         return Ok(None);
     };
+    // The settlement delay is a charge's too (its cached sellers: infra::cache).
+    crate::infra::cache::ACCOUNTS.bump();
     let mut update = payout_settings::Entity::update_many();
     if let Some(s) = &change.schedule {
         let (weekly, monthly) = check_schedule(s)?;

@@ -26,6 +26,27 @@ pub async fn now(db: &impl ConnectionTrait, livemode: bool) -> Result<DateTime<U
     Ok(Utc::now() + test_offset(db).await?)
 }
 
+/// The test clock's offset, cached (infra::cache): one entry.
+pub type OffsetCache = crate::infra::cache::TtlCache<(), Duration>;
+
+/// [`now`], with the test clock's offset read through `cache`.
+pub async fn now_cached(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    cache: &OffsetCache,
+) -> Result<DateTime<Utc>, DbErr> {
+    if livemode {
+        return Ok(Utc::now());
+    }
+    if let Some(offset) = cache.get(&()) {
+        return Ok(Utc::now() + offset);
+    }
+    let read_at = cache.epoch();
+    let offset = test_offset(db).await?;
+    cache.insert((), offset, read_at);
+    Ok(Utc::now() + offset)
+}
+
 /// How far the test clock is ahead of real time.
 pub async fn test_offset(db: &impl ConnectionTrait) -> Result<Duration, DbErr> {
     let offset = clock_offset::Entity::find_by_id(false)
@@ -40,6 +61,8 @@ pub async fn advance_test_clock(
     db: &impl ConnectionTrait,
     seconds: i64,
 ) -> Result<DateTime<Utc>, DbErr> {
+    // Cached offsets (infra::cache) read before this change are never served after it.
+    crate::infra::cache::CLOCK.bump();
     clock_offset::Entity::insert(clock_offset::ActiveModel {
         livemode: Set(false),
         offset_seconds: Set(seconds),
