@@ -241,9 +241,12 @@ pub struct Moves {
 }
 
 impl Moves {
-    /// Moves the balances: on PostgreSQL one `SELECT … ORDER BY … FOR UPDATE` takes every row
-    /// lock in the global order (as `post` takes them one by one, so the two never deadlock),
-    /// then one UPDATE moves them all; SQLite (one writer, no row locks) needs only the UPDATE.
+    /// Moves the balances: on PostgreSQL one `SELECT … ORDER BY … FOR NO KEY UPDATE` takes
+    /// every row lock in the global order (as `post` takes them one by one, so the two never
+    /// deadlock), then one UPDATE moves them all; SQLite (one writer, no row locks) needs only
+    /// the UPDATE. NO KEY: the lock an UPDATE of balances takes anyway, which does not wait
+    /// for the KEY SHARE locks another batch's journal lines hold on these rows through their
+    /// foreign key (FOR UPDATE would, and two batches would deadlock).
     pub async fn apply(self, db: &impl ConnectionTrait) -> Result<(), LedgerError> {
         let Some((first, rest)) = self.moves.split_first() else {
             return Ok(());
@@ -259,7 +262,7 @@ impl Moves {
                 .from(account::Entity)
                 .and_where(account::Column::Id.is_in(in_batch()))
                 .order_by_expr(order.finally(i64::MAX).into(), Order::Asc)
-                .lock(LockType::Update)
+                .lock(LockType::NoKeyUpdate)
                 .to_owned();
             let locked = db
                 .query_all(db.get_database_backend().build(&lock))

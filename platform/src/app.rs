@@ -198,6 +198,7 @@ impl AppState {
                 max: config.charge_batch_max,
                 wait: Duration::from_millis(config.charge_batch_wait_ms),
                 queue: config.charge_batch_queue,
+                writers: config.charge_writers,
             },
         );
         Ok(AppState {

@@ -142,6 +142,9 @@ pub struct Config {
     /// Charges waiting for the writer, at most; past it `POST /v1/charges` answers 503 with
     /// `Retry-After` instead of queueing without limit.
     pub charge_batch_queue: usize,
+    /// Charge writers, each with its own batch transaction (PostgreSQL; SQLite has one):
+    /// two overlap one batch's COMMIT with the next batch's INSERTs.
+    pub charge_writers: usize,
     /// How long API keys, sellers' charge fields and the test clock are cached in memory
     /// (0: not at all). This process forgets an entry when it changes it; a change made by
     /// another process on the same database is seen within this bound (infra::cache).
@@ -251,6 +254,7 @@ impl Default for Config {
             charge_batch_max: 128,
             charge_batch_wait_ms: 0,
             charge_batch_queue: 4096,
+            charge_writers: 2,
             cache_ttl_ms: 1_000,
             webhook_max_in_flight: 256,
             webhook_max_per_endpoint: 32,
@@ -319,6 +323,7 @@ pub const ENV_KEYS: &[&str] = &[
     "charge_batch_max",
     "charge_batch_wait_ms",
     "charge_batch_queue",
+    "charge_writers",
     "cache_ttl_ms",
     "webhook_max_in_flight",
     "webhook_max_per_endpoint",
@@ -407,6 +412,9 @@ impl Config {
         }
         if self.charge_batch_queue == 0 || self.charge_batch_queue > 100_000 {
             return Err("charge_batch_queue must be between 1 and 100000".to_owned());
+        }
+        if self.charge_writers == 0 || self.charge_writers > 16 {
+            return Err("charge_writers must be between 1 and 16".to_owned());
         }
         if self.cache_ttl_ms > 60_000 {
             return Err("cache_ttl_ms must be between 0 and 60000".to_owned());
