@@ -32,8 +32,23 @@ use crate::AccountRef;
 const ROWS_PER_INSERT: usize = 1_000;
 
 /// The ids of ledger accounts already seen, per mode. An account's id never changes once
-/// created, so a writer may keep this for as long as it writes to one database.
+/// created, so writers may share this for as long as they write to one database (a writer
+/// whose transaction rolls back clears it: accounts it created are gone).
 pub type AccountIds = HashMap<(bool, AccountRef), Uuid>;
+
+/// [`AccountIds`] shared by the writers of one process.
+pub type SharedAccountIds = std::sync::Mutex<AccountIds>;
+
+fn locked(ids: &SharedAccountIds) -> std::sync::MutexGuard<'_, AccountIds> {
+    // A panic while holding it leaves a map of valid ids: keep using it.
+    ids.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Forgets every id (after a rollback that may have undone accounts created in it).
+pub fn forget(ids: &SharedAccountIds) {
+    locked(ids).clear();
+}
 
 /// One account's summed movement in a batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -156,23 +171,35 @@ impl Batch {
     pub async fn write(
         self,
         db: &impl ConnectionTrait,
-        ids: &mut AccountIds,
+        shared: &SharedAccountIds,
         now: DateTime<Utc>,
     ) -> Result<Moves, LedgerError> {
         let livemode = self.livemode;
-        let unknown: BTreeSet<AccountRef> = self
-            .deltas
-            .keys()
-            .filter(|a| !ids.contains_key(&(livemode, **a)))
-            .copied()
-            .collect();
+        let mut ids: BTreeMap<AccountRef, Uuid> = BTreeMap::new();
+        let mut unknown: BTreeSet<AccountRef> = BTreeSet::new();
+        {
+            let known = locked(shared);
+            for account in self.deltas.keys() {
+                match known.get(&(livemode, *account)) {
+                    Some(id) => {
+                        ids.insert(*account, *id);
+                    }
+                    None => {
+                        unknown.insert(*account);
+                    }
+                }
+            }
+        }
         if !unknown.is_empty() {
-            for (account, id) in ensure_accounts(db, livemode, &unknown, now).await? {
-                ids.insert((livemode, account), id);
+            let found = ensure_accounts(db, livemode, &unknown, now).await?;
+            let mut known = locked(shared);
+            for (account, id) in found {
+                known.insert((livemode, account), id);
+                ids.insert(account, id);
             }
         }
         let id_of = |account: &AccountRef| -> Result<Uuid, LedgerError> {
-            ids.get(&(livemode, *account)).copied().ok_or_else(|| {
+            ids.get(account).copied().ok_or_else(|| {
                 LedgerError::Db(sea_orm::DbErr::RecordNotFound(format!(
                     "ledger account {account}"
                 )))

@@ -33,15 +33,20 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use futures_util::future::BoxFuture;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, TransactionTrait,
+};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
+use uuid::Uuid;
 
-use agora_ledger::batch::AccountIds;
+use agora_ledger::batch::{self as ledger_batch, AccountIds, SharedAccountIds};
+use std::sync::Arc;
 
 use super::error::ApiError;
-use super::idempotency::{self, Keyed};
+use super::idempotency::entity as keys;
 use super::request_id::REQUEST_ID;
 use crate::domain::payments::{self, PlannedCharge};
 use crate::infra::db::stats::{self, DbWork};
@@ -90,6 +95,7 @@ type Reply = (Result<Answer, ApiError>, DbWork);
 
 /// A planned charge waiting for its batch: the plan, and what the request answers once it is
 /// written (the body is the charge as planned, or a decline's 402).
+#[derive(Clone)]
 pub struct Planned {
     pub plan: PlannedCharge,
     pub status: StatusCode,
@@ -100,7 +106,7 @@ pub struct Planned {
 
 impl Planned {
     /// The plan as an [`Effect`] for a savepoint of its own.
-    fn effect(self) -> Effect {
+    pub fn effect(self) -> Effect {
         let Planned {
             plan,
             status,
@@ -109,15 +115,14 @@ impl Planned {
         } = self;
         effect(move |txn| {
             Box::pin(async move {
-                let mut ids = AccountIds::new();
+                let ids = SharedAccountIds::new(AccountIds::new());
                 if plan.needs_own_savepoint() {
                     let created =
-                        payments::create_charge_planned(txn, plan, dispute_fee_major, &mut ids)
-                            .await?;
+                        payments::create_charge_planned(txn, plan, dispute_fee_major, &ids).await?;
                     let body = crate::domain::payments::view::ChargeObject::json(&created.charge)?;
                     return Ok((status, body));
                 }
-                payments::write_charges(txn, &[&plan], &mut ids).await?;
+                payments::write_charges(txn, &[&plan], &ids).await?;
                 Ok((status, body))
             })
         })
@@ -131,9 +136,13 @@ enum Task {
 }
 
 struct PlannedTask {
-    keyed: Option<Keyed>,
+    /// The request's key row, claimed as done with the answer (none without a key).
+    claim: Option<keys::ActiveModel>,
     planned: Planned,
     answer: Answer,
+    /// The same request in a savepoint of its own (`idempotency::run_nested`): for a key the
+    /// batch could not claim, or a batch rerun one by one.
+    fallback: Work,
 }
 
 struct Job {
@@ -174,9 +183,11 @@ impl ChargeWriter {
             sea_orm::DbBackend::Postgres => limits.writers.max(1),
             _ => 1,
         };
-        let queue = std::sync::Arc::new(tokio::sync::Mutex::new(queue));
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
+        // Ledger account ids seen so far, shared by the writers (see `AccountIds`).
+        let ids = Arc::new(SharedAccountIds::new(AccountIds::new()));
         for _ in 0..writers {
-            tokio::spawn(run(db.clone(), queue.clone(), limits));
+            tokio::spawn(run(db.clone(), queue.clone(), ids.clone(), limits));
         }
         Self { jobs }
     }
@@ -186,29 +197,21 @@ impl ChargeWriter {
         self.queue(Task::Work(work)).await
     }
 
-    /// Queues a planned charge (with its request's key, if any) and waits for its answer,
-    /// which comes after its batch committed. A plan that does more than write rows runs on
-    /// its own, in a savepoint.
-    pub(super) async fn submit_planned(
+    /// Queues a planned charge and waits for its answer, which comes after its batch
+    /// committed. `claim` is its key's row (as done, with `answer`), `fallback` the request
+    /// run in a savepoint of its own (see [`PlannedTask`]).
+    pub async fn submit_planned(
         &self,
-        keyed: Option<Keyed>,
+        claim: Option<keys::ActiveModel>,
         planned: Planned,
+        answer: Answer,
+        fallback: Work,
     ) -> Result<Answer, ApiError> {
-        if planned.plan.needs_own_savepoint() {
-            return self
-                .queue(Task::Work(idempotency::nested(keyed, planned.effect())))
-                .await;
-        }
-        let body = serde_json::to_string(&planned.body).map_err(ApiError::internal)?;
-        let answer = Answer {
-            status: planned.status,
-            body,
-            replayed: false,
-        };
         self.queue(Task::Planned(Box::new(PlannedTask {
-            keyed,
+            claim,
             planned,
             answer,
+            fallback,
         })))
         .await
     }
@@ -252,13 +255,12 @@ fn unavailable() -> ApiError {
 /// writes it, repeats until every handle is gone and the queue is empty.
 async fn run(
     db: DatabaseConnection,
-    queue: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    ids: Arc<SharedAccountIds>,
     limits: BatchLimits,
 ) {
     let max = limits.max.max(1);
     let mut jobs = Vec::with_capacity(max);
-    // Ledger account ids seen so far: they never change once created (see `AccountIds`).
-    let mut ids = AccountIds::new();
     loop {
         {
             let mut queue = queue.lock().await;
@@ -278,7 +280,7 @@ async fn run(
                 }
             }
         }
-        write_batch(&db, &mut jobs, &mut ids).await;
+        write_batch(&db, &mut jobs, &ids).await;
     }
 }
 
@@ -292,9 +294,10 @@ struct Nested {
 
 /// A planned job of the batch.
 struct Row {
-    keyed: Option<Keyed>,
+    claim: Option<keys::ActiveModel>,
     planned: Planned,
     answer: Answer,
+    fallback: Work,
     request_id: Option<String>,
     span: tracing::Span,
     reply: oneshot::Sender<Reply>,
@@ -303,7 +306,7 @@ struct Row {
 impl Row {
     fn nested(self) -> Nested {
         Nested {
-            work: idempotency::nested(self.keyed, self.planned.effect()),
+            work: self.fallback,
             request_id: self.request_id,
             span: self.span,
             reply: self.reply,
@@ -313,7 +316,7 @@ impl Row {
 
 /// Every job in `jobs` (drained): the planned ones in one transaction of fixed size, then
 /// the rest (and any planned job the batch could not take) each in a savepoint.
-async fn write_batch(db: &DatabaseConnection, jobs: &mut Vec<Job>, ids: &mut AccountIds) {
+async fn write_batch(db: &DatabaseConnection, jobs: &mut Vec<Job>, ids: &SharedAccountIds) {
     let mut rows = Vec::new();
     let mut nested = Vec::new();
     for job in jobs.drain(..) {
@@ -332,14 +335,16 @@ async fn write_batch(db: &DatabaseConnection, jobs: &mut Vec<Job>, ids: &mut Acc
             }),
             Task::Planned(task) => {
                 let PlannedTask {
-                    keyed,
+                    claim,
                     planned,
                     answer,
+                    fallback,
                 } = *task;
                 rows.push(Row {
-                    keyed,
+                    claim,
                     planned,
                     answer,
+                    fallback,
                     request_id,
                     span,
                     reply,
@@ -365,26 +370,30 @@ enum Failed {
 
 /// The planned jobs in one transaction; answers those written and returns those to run in a
 /// savepoint of their own (a key held elsewhere; every job, when a statement failed).
-async fn write_rows(db: &DatabaseConnection, rows: Vec<Row>, ids: &mut AccountIds) -> Vec<Nested> {
+async fn write_rows(
+    db: &DatabaseConnection,
+    rows: Vec<Row>,
+    ids: &SharedAccountIds,
+) -> Vec<Nested> {
     let claims: Vec<(usize, sea_orm::ActiveValue<uuid::Uuid>, _)> = rows
         .iter()
         .enumerate()
         .filter_map(|(i, r)| {
-            let keyed = r.keyed.as_ref()?;
-            let row = idempotency::done_row(keyed, &r.answer);
+            let row = r.claim.clone()?;
             Some((i, row.id.clone(), row))
         })
         .collect();
     let span = tracing::info_span!("charge_batch", jobs = rows.len());
+    // Only the plans enter the transaction's future (a row's fallback `Work` is not Sync).
+    let every_plan: Vec<&PlannedCharge> = rows.iter().map(|r| &r.planned.plan).collect();
     let (outcome, work) = stats::measured(
         async {
             let txn = db.begin().await.map_err(Failed::Before)?;
-            let claimed =
-                idempotency::claim_done(&txn, claims.iter().map(|c| c.2.clone()).collect())
-                    .await
-                    .map_err(Failed::Before)?;
+            let claimed = claim_done(&txn, claims.iter().map(|c| c.2.clone()).collect())
+                .await
+                .map_err(Failed::Before)?;
             // A row whose key was claimed (or that has no key) is written here.
-            let mut mine = vec![true; rows.len()];
+            let mut mine = vec![true; every_plan.len()];
             for (i, id, _) in &claims {
                 let id = match id {
                     sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => *id,
@@ -392,11 +401,11 @@ async fn write_rows(db: &DatabaseConnection, rows: Vec<Row>, ids: &mut AccountId
                 };
                 mine[*i] = claimed.contains(&id);
             }
-            let plans: Vec<&PlannedCharge> = rows
+            let plans: Vec<&PlannedCharge> = every_plan
                 .iter()
                 .zip(&mine)
                 .filter(|(_, mine)| **mine)
-                .map(|(r, _)| &r.planned.plan)
+                .map(|(plan, _)| *plan)
                 .collect();
             if let Err(error) = payments::write_charges(&txn, &plans, ids).await {
                 return Err(Failed::Before(sea_orm::DbErr::Custom(error.to_string())));
@@ -426,12 +435,12 @@ async fn write_rows(db: &DatabaseConnection, rows: Vec<Row>, ids: &mut AccountId
         }
         Err(Failed::Before(error)) => {
             // Accounts created in the rolled-back transaction do not exist.
-            ids.clear();
+            ledger_batch::forget(ids);
             tracing::warn!(%error, jobs = rows.len(), "charge batch failed before COMMIT: rerunning its jobs one by one");
             rerun.extend(rows.into_iter().map(Row::nested));
         }
         Err(Failed::Commit(error)) => {
-            ids.clear();
+            ledger_batch::forget(ids);
             tracing::error!(%error, jobs = rows.len(), "charge batch: COMMIT failed");
             for row in rows {
                 let _ = row.reply.send((Err(unavailable()), work));
@@ -485,4 +494,38 @@ async fn write_nested(db: &DatabaseConnection, jobs: Vec<Nested>) {
             }
         }
     }
+}
+
+/// Claims many keys in one statement (`INSERT … ON CONFLICT DO NOTHING RETURNING id`);
+/// returns the ids of the rows inserted. A key already held (by an earlier request, or by
+/// another of the same batch) is not: its request goes through `idempotency::run_nested`, whose claim
+/// decides between replay, 400 and 409.
+async fn claim_done(
+    db: &impl ConnectionTrait,
+    rows: Vec<keys::ActiveModel>,
+) -> Result<std::collections::HashSet<Uuid>, DbErr> {
+    use sea_orm::QueryTrait;
+    let mut claimed = std::collections::HashSet::with_capacity(rows.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        // 11 columns a row: 1,000 rows stay under SQLite's 32,766 bound parameters.
+        let chunk: Vec<keys::ActiveModel> = rows.by_ref().take(1_000).collect();
+        let mut insert = keys::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([
+                    keys::Column::Livemode,
+                    keys::Column::Scope,
+                    keys::Column::Key,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .into_query();
+        insert.returning_col(keys::Column::Id);
+        let backend = db.get_database_backend();
+        for row in db.query_all(backend.build(&insert)).await? {
+            claimed.insert(row.try_get::<Uuid>("", "id")?);
+        }
+    }
+    Ok(claimed)
 }

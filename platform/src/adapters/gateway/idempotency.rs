@@ -166,7 +166,25 @@ where
             return run_with_status(state, auth, req, body, async |_| Err(error)).await;
         }
     };
-    let answer = state.charge_writer.submit_planned(keyed, planned).await?;
+    let answer = if planned.plan.needs_own_savepoint() {
+        // More than rows to write (a dispute at once): a savepoint of its own.
+        state
+            .charge_writer
+            .submit(nested(keyed, planned.effect()))
+            .await?
+    } else {
+        let answer = Answer {
+            status: planned.status,
+            body: serde_json::to_string(&planned.body).map_err(ApiError::internal)?,
+            replayed: false,
+        };
+        let claim = keyed.as_ref().map(|k| done_row(k, &answer));
+        let fallback = nested(keyed, planned.clone().effect());
+        state
+            .charge_writer
+            .submit_planned(claim, planned, answer, fallback)
+            .await?
+    };
     let mut response = HttpResponse::build(answer.status);
     response.content_type("application/json");
     if answer.replayed {
@@ -210,7 +228,7 @@ async fn peek(db: &impl ConnectionTrait, keyed: &Keyed) -> Result<Option<Claim>,
 
 /// A planned request's key row as its batch claims it: already done, with its answer (both
 /// commit with the effect, or neither does).
-pub(super) fn done_row(keyed: &Keyed, answer: &Answer) -> entity::ActiveModel {
+fn done_row(keyed: &Keyed, answer: &Answer) -> entity::ActiveModel {
     let now = Utc::now().trunc_subsecs(6);
     entity::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -227,43 +245,9 @@ pub(super) fn done_row(keyed: &Keyed, answer: &Answer) -> entity::ActiveModel {
     }
 }
 
-/// Claims many keys in one statement (`INSERT … ON CONFLICT DO NOTHING RETURNING id`);
-/// returns the ids of the rows inserted. A key already held (by an earlier request, or by
-/// another of the same batch) is not: its request goes through [`run_nested`], whose claim
-/// decides between replay, 400 and 409.
-pub(super) async fn claim_done(
-    db: &impl ConnectionTrait,
-    rows: Vec<entity::ActiveModel>,
-) -> Result<std::collections::HashSet<Uuid>, DbErr> {
-    use sea_orm::QueryTrait;
-    let mut claimed = std::collections::HashSet::with_capacity(rows.len());
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        // 11 columns a row: 1,000 rows stay under SQLite's 32,766 bound parameters.
-        let chunk: Vec<entity::ActiveModel> = rows.by_ref().take(1_000).collect();
-        let mut insert = entity::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::columns([
-                    entity::Column::Livemode,
-                    entity::Column::Scope,
-                    entity::Column::Key,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .into_query();
-        insert.returning_col(entity::Column::Id);
-        let backend = db.get_database_backend();
-        for row in db.query_all(backend.build(&insert)).await? {
-            claimed.insert(row.try_get::<Uuid>("", "id")?);
-        }
-    }
-    Ok(claimed)
-}
-
 /// [`run_nested`] for a request whose key the batch could not claim at once, or for any
 /// request when a batch is rerun one by one: `work` is its effect.
-pub(super) fn nested(keyed: Option<Keyed>, effect: Effect) -> Work {
+fn nested(keyed: Option<Keyed>, effect: Effect) -> Work {
     Box::new(move |txn| Box::pin(run_nested(txn, keyed, effect)))
 }
 
@@ -409,7 +393,7 @@ enum Claim {
 
 /// A request's key with what it is checked against: the claim's inputs.
 #[derive(Debug, Clone)]
-pub(super) struct Keyed {
+struct Keyed {
     livemode: bool,
     scope: String,
     key: String,

@@ -7,7 +7,7 @@
 //!
 //! [`create_charge`] is both halves for one charge in the caller's transaction.
 
-use agora_ledger::batch::{AccountIds, Batch};
+use agora_ledger::batch::{AccountIds, Batch, SharedAccountIds};
 use agora_ledger::NewEntry;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
@@ -213,7 +213,7 @@ pub async fn plan_charge(
 pub async fn write_charges(
     db: &impl ConnectionTrait,
     plans: &[&PlannedCharge],
-    ids: &mut AccountIds,
+    ids: &SharedAccountIds,
 ) -> Result<(), PaymentError> {
     assert!(
         plans.iter().all(|p| !p.needs_own_savepoint()),
@@ -286,7 +286,7 @@ pub async fn create_charge_planned(
     txn: &sea_orm::DatabaseTransaction,
     plan: PlannedCharge,
     dispute_fee_major: u32,
-    ids: &mut AccountIds,
+    ids: &SharedAccountIds,
 ) -> Result<Created, PaymentError> {
     let mut plain = plan.clone();
     plain.disputed_at_once = None;
@@ -328,7 +328,7 @@ pub async fn create_charge(
         txn,
         plan,
         settings.dispute_fee_major,
-        &mut AccountIds::new(),
+        &SharedAccountIds::new(AccountIds::new()),
     )
     .await
 }
