@@ -45,6 +45,36 @@ fn locked(ids: &SharedAccountIds) -> std::sync::MutexGuard<'_, AccountIds> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Finds or creates the ledger accounts `refs` on `db` OUTSIDE any batch transaction (each
+/// statement commits on its own) and shares their ids. Called before a batch begins: two
+/// writers creating the same new account inside their batches would wait on each other's
+/// uncommitted row while holding hot-row locks, and deadlock; committed first, a batch only
+/// ever finds its accounts.
+pub async fn learn_accounts(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    refs: &BTreeSet<AccountRef>,
+    shared: &SharedAccountIds,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    let unknown: BTreeSet<AccountRef> = {
+        let known = locked(shared);
+        refs.iter()
+            .filter(|a| !known.contains_key(&(livemode, **a)))
+            .copied()
+            .collect()
+    };
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let found = ensure_accounts(db, livemode, &unknown, now).await?;
+    let mut known = locked(shared);
+    for (account, id) in found {
+        known.insert((livemode, account), id);
+    }
+    Ok(())
+}
+
 /// Forgets every id (after a rollback that may have undone accounts created in it).
 pub fn forget(ids: &SharedAccountIds) {
     locked(ids).clear();
@@ -191,12 +221,10 @@ impl Batch {
             }
         }
         if !unknown.is_empty() {
-            let found = ensure_accounts(db, livemode, &unknown, now).await?;
-            let mut known = locked(shared);
-            for (account, id) in found {
-                known.insert((livemode, account), id);
-                ids.insert(account, id);
-            }
+            // Not shared: an account created in this transaction does not exist for the other
+            // writers' transactions until it commits (their journal lines would fail their
+            // foreign key). [`learn_accounts`] creates and shares them before a batch begins.
+            ids.extend(ensure_accounts(db, livemode, &unknown, now).await?);
         }
         let id_of = |account: &AccountRef| -> Result<Uuid, LedgerError> {
             ids.get(account).copied().ok_or_else(|| {

@@ -388,6 +388,9 @@ async fn write_rows(
     let every_plan: Vec<&PlannedCharge> = rows.iter().map(|r| &r.planned.plan).collect();
     let (outcome, work) = stats::measured(
         async {
+            payments::prepare_accounts(db, &every_plan, ids)
+                .await
+                .map_err(|e| Failed::Before(DbErr::Custom(e.to_string())))?;
             let txn = db.begin().await.map_err(Failed::Before)?;
             let claimed = claim_done(&txn, claims.iter().map(|c| c.2.clone()).collect())
                 .await

@@ -203,6 +203,28 @@ pub async fn plan_charge(
     })
 }
 
+/// Creates (committed, outside any batch: see `ledger::batch::learn_accounts`) the ledger
+/// accounts the plans' entries use and do not find in `ids`. Call on the pool, before the
+/// batch's transaction begins.
+pub async fn prepare_accounts(
+    db: &impl ConnectionTrait,
+    plans: &[&PlannedCharge],
+    ids: &SharedAccountIds,
+) -> Result<(), PaymentError> {
+    for livemode in [false, true] {
+        let refs: std::collections::BTreeSet<agora_ledger::AccountRef> = plans
+            .iter()
+            .filter(|p| p.livemode == livemode)
+            .filter_map(|p| p.entry.as_ref())
+            .flat_map(|(_, e)| e.lines.iter().map(|l| l.account))
+            .collect();
+        if !refs.is_empty() {
+            agora_ledger::batch::learn_accounts(db, livemode, &refs, ids, Utc::now()).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes planned charges (of either mode) in the caller's transaction, with a fixed number
 /// of statements however many there are: their ledger entries and lines, charges,
 /// destinations, balance transactions, events and webhook deliveries, each kind in one

@@ -42,7 +42,10 @@ pub use entity::dispute::DisputeStatus;
 use entity::{balance_transaction, charge, charge_destination, dispute, refund, transfer};
 use processor::{Decline, PaymentMethod, Processor};
 
-pub use create::{create_charge, create_charge_planned, plan_charge, write_charges, PlannedCharge};
+pub use create::{
+    create_charge, create_charge_planned, plan_charge, prepare_accounts, write_charges,
+    PlannedCharge,
+};
 pub use entity::balance_transaction::Model as BalanceTransaction;
 pub use entity::charge::Model as Charge;
 pub use entity::dispute::Model as Dispute;
