@@ -644,3 +644,126 @@ async fn a_second_resolution_without_the_unique_index_is_stopped_by_an_assertion
         .unwrap();
     }
 }
+
+/// The entries of a small sale day: captures and authorisations over shared platform
+/// accounts and a few sellers.
+fn sale_day() -> Vec<NewEntry> {
+    let mut entries = Vec::new();
+    for i in 0..30u128 {
+        let s = seller(i % 4 + 1, AccountKind::Pending);
+        let amount = 1_000 + i as i64;
+        let mut e = entry(
+            &format!("sale-{i}"),
+            vec![
+                LineSpec::debit(clearing(), amount),
+                LineSpec::credit(s, amount - 100),
+                LineSpec::credit(platform_pending(), 100),
+            ],
+        );
+        e.pending = i % 5 == 0;
+        entries.push(e);
+    }
+    entries
+}
+
+#[tokio::test]
+async fn a_batch_moves_balances_exactly_as_posting_one_by_one() {
+    use agora_ledger::batch::{AccountIds, Batch, SharedAccountIds};
+    let one_by_one = db().await;
+    for e in sale_day() {
+        journal::post(&one_by_one, false, e).await.unwrap();
+    }
+    let batched = db().await;
+    let ids = SharedAccountIds::new(AccountIds::new());
+    let txn = batched.begin().await.unwrap();
+    let mut batch = Batch::new(false);
+    for e in sale_day() {
+        batch.add(Uuid::now_v7(), e).unwrap();
+    }
+    let moves = batch.write(&txn, &ids, Utc::now()).await.unwrap();
+    moves.apply(&txn).await.unwrap();
+    txn.commit().await.unwrap();
+    let mut accounts = vec![clearing(), platform_pending()];
+    accounts.extend((1..=4).map(|i| seller(i, AccountKind::Pending)));
+    for account in accounts {
+        assert_eq!(
+            journal::balances(&batched, false, account).await.unwrap(),
+            journal::balances(&one_by_one, false, account).await.unwrap(),
+            "{account}"
+        );
+    }
+    let report = verify(&batched).await.unwrap();
+    assert!(report.is_ok(), "{report:?}");
+}
+
+#[tokio::test]
+async fn a_refused_entry_leaves_its_batch_as_it_was() {
+    use agora_ledger::batch::{AccountIds, Batch, SharedAccountIds};
+    let db = db().await;
+    let mut batch = Batch::new(false);
+    let good = entry(
+        "good",
+        vec![
+            LineSpec::debit(clearing(), 500),
+            LineSpec::credit(platform_pending(), 500),
+        ],
+    );
+    batch.add(Uuid::now_v7(), good.clone()).unwrap();
+    let unbalanced = entry(
+        "unbalanced",
+        vec![
+            LineSpec::debit(clearing(), 500),
+            LineSpec::credit(platform_pending(), 499),
+        ],
+    );
+    assert!(matches!(
+        batch.add(Uuid::now_v7(), unbalanced),
+        Err(LedgerError::Unbalanced { .. })
+    ));
+    let guarded = entry(
+        "guarded",
+        vec![
+            LineSpec::debit(seller(1, AccountKind::Available), 10).guarded(),
+            LineSpec::credit(platform_pending(), 10),
+        ],
+    );
+    assert!(matches!(
+        batch.add(Uuid::now_v7(), guarded),
+        Err(LedgerError::GuardedInBatch)
+    ));
+    assert!(matches!(
+        batch.add(Uuid::now_v7(), good),
+        Err(LedgerError::KeyConflict)
+    ));
+    let overflow = entry(
+        "overflow",
+        vec![
+            LineSpec::debit(clearing(), i64::MAX),
+            LineSpec::credit(platform_pending(), i64::MAX),
+        ],
+    );
+    assert!(matches!(
+        batch.add(Uuid::now_v7(), overflow),
+        Err(LedgerError::Overflow)
+    ));
+    let ids = SharedAccountIds::new(AccountIds::new());
+    let txn = db.begin().await.unwrap();
+    batch
+        .write(&txn, &ids, Utc::now())
+        .await
+        .unwrap()
+        .apply(&txn)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    // Only the good entry moved anything, once.
+    let b = journal::balances(&db, false, clearing()).await.unwrap();
+    assert_eq!(b.posted_debits, 500);
+    assert_eq!(
+        journal::balances(&db, false, seller(1, AccountKind::Available))
+            .await
+            .unwrap(),
+        Default::default()
+    );
+    assert!(verify(&db).await.unwrap().is_ok());
+}

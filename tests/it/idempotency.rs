@@ -230,3 +230,66 @@ async fn keys_expire_after_24_hours() {
     let retention = rows[0].expires_at - rows[0].created_at;
     assert_eq!(retention, idempotency::RETENTION);
 }
+
+/// The charge writer batches charges: identical requests racing with one key land in one
+/// batch or in several, among other charges, and still make exactly one charge and one
+/// movement of money; a different body with the key is refused.
+#[tokio::test]
+async fn twenty_concurrent_identical_charges_among_others_make_one_charge() {
+    let app = spawn_app().await;
+    let seller = app.create_seller(json!({"country": "DE"})).await;
+    let seller = seller["id"].as_str().unwrap().to_owned();
+    let charge = |amount: i64| {
+        json!({"amount": amount, "currency": "eur", "destination": seller,
+            "application_fee_amount": 100, "payment_method": "pm_card_visa"})
+    };
+    let send = |key: String, body: Value| {
+        let app = &app;
+        async move {
+            app.send(
+                Method::POST,
+                "/v1/charges",
+                Some(body),
+                &app.test_key,
+                &[("idempotency-key", key.as_str())],
+            )
+            .await
+        }
+    };
+    // Twenty with the same key, interleaved with twenty others with keys of their own.
+    let requests = (0..40).map(|i| match i % 2 {
+        0 => send("same".to_owned(), charge(1_000)),
+        _ => send(format!("other-{i}"), charge(2_000)),
+    });
+    let responses = join_all(requests).await;
+    let mut originals = 0;
+    let mut ids = std::collections::HashSet::new();
+    for (i, res) in responses.iter().enumerate() {
+        assert_eq!(res.status, 200, "{}", res.body);
+        if i % 2 == 0 {
+            if res.header("idempotent-replayed").is_none() {
+                originals += 1;
+            }
+            ids.insert(res.body["id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(originals, 1, "exactly one of the same-key requests ran");
+    assert_eq!(ids.len(), 1, "every answer carries the same charge");
+    assert_eq!(count(&app, "/v1/charges").await, 21);
+    // The seller's balance moved once for the keyed charge: 1 × 900 + 20 × 1,900 pending.
+    let balance = app
+        .send(
+            Method::GET,
+            "/v1/balance",
+            None,
+            &app.test_key,
+            &[("agora-account", seller.as_str())],
+        )
+        .await;
+    assert_eq!(balance.body["pending"][0]["amount"], 900 + 20 * 1_900, "{}", balance.body);
+    let other = send("same".to_owned(), charge(1_001)).await;
+    assert_eq!(
+        other.error(400, "idempotency_error")["code"],
+        "idempotency_key_reused"
+    );
+}
