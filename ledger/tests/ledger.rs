@@ -688,7 +688,9 @@ async fn a_batch_moves_balances_exactly_as_posting_one_by_one() {
     for account in accounts {
         assert_eq!(
             journal::balances(&batched, false, account).await.unwrap(),
-            journal::balances(&one_by_one, false, account).await.unwrap(),
+            journal::balances(&one_by_one, false, account)
+                .await
+                .unwrap(),
             "{account}"
         );
     }

@@ -286,7 +286,12 @@ async fn twenty_concurrent_identical_charges_among_others_make_one_charge() {
             &[("agora-account", seller.as_str())],
         )
         .await;
-    assert_eq!(balance.body["pending"][0]["amount"], 900 + 20 * 1_900, "{}", balance.body);
+    assert_eq!(
+        balance.body["pending"][0]["amount"],
+        900 + 20 * 1_900,
+        "{}",
+        balance.body
+    );
     let other = send("same".to_owned(), charge(1_001)).await;
     assert_eq!(
         other.error(400, "idempotency_error")["code"],

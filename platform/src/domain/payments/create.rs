@@ -5,9 +5,10 @@
 //! statements, the ledger's hot balance rows last. A charge that can be refused is refused in
 //! its plan, so a batch of plans never fails because of one of them.
 //!
-//! [`create_charge`] is both halves for one charge in the caller's transaction.
+//! [`create_charge_planned`] writes one plan in the caller's transaction (a savepoint of the
+//! writer's), opening its dispute when the simulator's card asks for it.
 
-use agora_ledger::batch::{AccountIds, Batch, SharedAccountIds};
+use agora_ledger::batch::{Batch, SharedAccountIds};
 use agora_ledger::NewEntry;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
@@ -334,23 +335,4 @@ pub async fn create_charge_planned(
         charge,
         decline: plan.decline,
     })
-}
-
-/// Creates a charge, start to end, in the caller's transaction at the mode's clock `now`.
-pub async fn create_charge(
-    txn: &sea_orm::DatabaseTransaction,
-    livemode: bool,
-    now: DateTime<Utc>,
-    settings: &ChargeSettings<'_>,
-    new: NewCharge,
-    origin: &Origin,
-) -> Result<Created, PaymentError> {
-    let plan = plan_charge(txn, livemode, now, settings, new, origin).await?;
-    create_charge_planned(
-        txn,
-        plan,
-        settings.dispute_fee_major,
-        &SharedAccountIds::new(AccountIds::new()),
-    )
-    .await
 }

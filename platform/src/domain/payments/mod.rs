@@ -43,8 +43,7 @@ use entity::{balance_transaction, charge, charge_destination, dispute, refund, t
 use processor::{Decline, PaymentMethod, Processor};
 
 pub use create::{
-    create_charge, create_charge_planned, plan_charge, prepare_accounts, write_charges,
-    PlannedCharge,
+    create_charge_planned, plan_charge, prepare_accounts, write_charges, PlannedCharge,
 };
 pub use entity::balance_transaction::Model as BalanceTransaction;
 pub use entity::charge::Model as Charge;
@@ -381,7 +380,7 @@ pub struct ChargeSettings<'a> {
 pub type SellerCache =
     crate::infra::cache::TtlCache<(bool, Uuid), agora_onboarding::accounts::Account>;
 
-/// What `create_charge` did: the charge, and the decline if the processor refused it (then
+/// What a planned charge is once written (`PlannedCharge::created`, `create_charge_planned`): the charge, and the decline if the processor refused it (then
 /// only the failed charge is recorded; no money moved).
 pub struct Created {
     pub charge: Charge,
