@@ -298,3 +298,75 @@ async fn twenty_concurrent_identical_charges_among_others_make_one_charge() {
         "idempotency_key_reused"
     );
 }
+
+/// A statement of a charge batch fails (here: a trigger refuses one charge's row, as a bug or
+/// a lost connection might fail any statement): the batch rolls back whole and is rerun one
+/// charge at a time, each in a savepoint, so the others commit, the failing one alone gets a
+/// server error with nothing of it written, and its key stays free for a retry.
+#[tokio::test]
+async fn a_failing_statement_fails_one_charge_not_its_batch() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let seller = app.create_seller(json!({"country": "DE"})).await;
+    let seller = seller["id"].as_str().unwrap().to_owned();
+    let postgres = app.config.database_url.is_some();
+    let refuse_666 = if postgres {
+        vec![
+            "CREATE FUNCTION refuse_666() RETURNS trigger AS $$ BEGIN \
+             RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_666 BEFORE INSERT ON charges FOR EACH ROW \
+             WHEN (NEW.amount = 666) EXECUTE FUNCTION refuse_666()",
+        ]
+    } else {
+        vec![
+            "CREATE TRIGGER refuse_666 BEFORE INSERT ON charges WHEN NEW.amount = 666 \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        ]
+    };
+    for sql in refuse_666 {
+        app.db.execute_unprepared(sql).await.unwrap();
+    }
+    let charge = |amount: i64| {
+        json!({"amount": amount, "currency": "eur", "destination": seller,
+            "application_fee_amount": 100, "payment_method": "pm_card_visa"})
+    };
+    let send = |key: String, body: Value| {
+        let app = &app;
+        async move {
+            app.send(
+                Method::POST,
+                "/v1/charges",
+                Some(body),
+                &app.test_key,
+                &[("idempotency-key", key.as_str())],
+            )
+            .await
+        }
+    };
+    let requests = (0..21).map(|i| match i {
+        10 => send("bad".to_owned(), charge(666)),
+        _ => send(format!("good-{i}"), charge(1_000)),
+    });
+    let responses = join_all(requests).await;
+    for (i, res) in responses.iter().enumerate() {
+        match i {
+            10 => assert_eq!(res.status, 500, "{}", res.body),
+            _ => assert_eq!(res.status, 200, "{}", res.body),
+        }
+    }
+    assert_eq!(count(&app, "/v1/charges").await, 20);
+    let report = agora_ledger::verify::verify(&app.db).await.unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    // Nothing of the failed charge was kept, its key included: once the fault is gone, a retry
+    // with the same key runs.
+    let drop = if postgres {
+        "DROP TRIGGER refuse_666 ON charges"
+    } else {
+        "DROP TRIGGER refuse_666"
+    };
+    app.db.execute_unprepared(drop).await.unwrap();
+    let retry = send("bad".to_owned(), charge(666)).await;
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    assert_eq!(retry.header("idempotent-replayed"), None);
+    assert_eq!(count(&app, "/v1/charges").await, 21);
+}
