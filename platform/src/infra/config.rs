@@ -136,8 +136,9 @@ pub struct Config {
     /// Charges committed together in one transaction by the charge writer, at most (group
     /// commit; each keeps a savepoint of its own, so one failure never fails the others).
     pub charge_batch_max: usize,
-    /// How long the charge writer waits for more charges after the first of a batch (0: it
-    /// takes only what is already waiting; under load that is enough to fill batches).
+    /// How long the charge writer waits for more charges after the first of a batch, when its
+    /// previous batch had more than one (under load: bigger batches, fewer commits; SQLite at
+    /// 64 clients made 1,176 charges/s with 0, 1,698 with 5). A lone charge never waits.
     pub charge_batch_wait_ms: u64,
     /// Charges waiting for the writer, at most; past it `POST /v1/charges` answers 503 with
     /// `Retry-After` instead of queueing without limit.
@@ -252,7 +253,7 @@ impl Default for Config {
             webhook_worker: true,
             webhook_poll_ms: 1_000,
             charge_batch_max: 128,
-            charge_batch_wait_ms: 0,
+            charge_batch_wait_ms: 5,
             charge_batch_queue: 4096,
             charge_writers: 2,
             cache_ttl_ms: 1_000,

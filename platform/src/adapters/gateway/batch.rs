@@ -261,6 +261,9 @@ async fn run(
 ) {
     let max = limits.max.max(1);
     let mut jobs = Vec::with_capacity(max);
+    // The size of this writer's last batch: lingering for more jobs pays only under load (a
+    // batch of one means nobody else was waiting, and a lone charge should not wait).
+    let mut last = 0usize;
     loop {
         {
             let mut queue = queue.lock().await;
@@ -268,7 +271,7 @@ async fn run(
             if queue.recv_many(&mut jobs, max).await == 0 {
                 return;
             }
-            if !limits.wait.is_zero() {
+            if !limits.wait.is_zero() && last > 1 {
                 let deadline = tokio::time::Instant::now() + limits.wait;
                 while jobs.len() < max {
                     let more = max - jobs.len();
@@ -280,6 +283,7 @@ async fn run(
                 }
             }
         }
+        last = jobs.len();
         write_batch(&db, &mut jobs, &ids).await;
     }
 }
