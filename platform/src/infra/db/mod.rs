@@ -18,6 +18,9 @@ use uuid::Uuid;
 
 use crate::infra::config::Config;
 
+/// Prepared statements cached per PostgreSQL connection (see `connect`).
+const STATEMENT_CACHE: usize = 24;
+
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
     let url = config.database_url();
     let mut options = ConnectOptions::new(url.clone());
@@ -62,6 +65,11 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
             .min_connections(1)
             .idle_timeout(Duration::from_secs(600))
             .max_lifetime(Duration::from_secs(1800));
+        // Prepared statements kept per connection (sqlx: 100). The charge writers' multi-row
+        // INSERTs are new SQL text for every batch size, each with thousands of placeholders:
+        // kept 100 per connection (and their plans in each PostgreSQL backend) they held tens
+        // of MB for statements rarely run again. The few hot single-row statements stay cached.
+        options.map_sqlx_postgres_opts(|o| o.statement_cache_capacity(STATEMENT_CACHE));
     }
     let mut db = Database::connect(options).await?;
     stats::install(&mut db);
