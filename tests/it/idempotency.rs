@@ -21,6 +21,23 @@ async fn post_with_key(app: &TestApp, key: &str, body: Value) -> Response {
     .await
 }
 
+/// A charge of `amount` euro cents to `seller` with a 1.00 fee, by the simulator's Visa card.
+fn destination_charge(seller: &str, amount: i64) -> Value {
+    json!({"amount": amount, "currency": "eur", "destination": seller,
+        "application_fee_amount": 100, "payment_method": "pm_card_visa"})
+}
+
+async fn post_charge(app: &TestApp, key: String, body: Value) -> Response {
+    app.send(
+        Method::POST,
+        "/v1/charges",
+        Some(body),
+        &app.test_key,
+        &[("idempotency-key", key.as_str())],
+    )
+    .await
+}
+
 async fn count(app: &TestApp, path: &str) -> usize {
     app.get(&format!("{path}?limit=100")).await.body["data"]
         .as_array()
@@ -239,23 +256,8 @@ async fn twenty_concurrent_identical_charges_among_others_make_one_charge() {
     let app = spawn_app().await;
     let seller = app.create_seller(json!({"country": "DE"})).await;
     let seller = seller["id"].as_str().unwrap().to_owned();
-    let charge = |amount: i64| {
-        json!({"amount": amount, "currency": "eur", "destination": seller,
-            "application_fee_amount": 100, "payment_method": "pm_card_visa"})
-    };
-    let send = |key: String, body: Value| {
-        let app = &app;
-        async move {
-            app.send(
-                Method::POST,
-                "/v1/charges",
-                Some(body),
-                &app.test_key,
-                &[("idempotency-key", key.as_str())],
-            )
-            .await
-        }
-    };
+    let charge = |amount: i64| destination_charge(&seller, amount);
+    let send = |key: String, body: Value| post_charge(&app, key, body);
     // Twenty with the same key, interleaved with twenty others with keys of their own.
     let requests = (0..40).map(|i| match i % 2 {
         0 => send("same".to_owned(), charge(1_000)),
@@ -326,23 +328,8 @@ async fn a_failing_statement_fails_one_charge_not_its_batch() {
     for sql in refuse_666 {
         app.db.execute_unprepared(sql).await.unwrap();
     }
-    let charge = |amount: i64| {
-        json!({"amount": amount, "currency": "eur", "destination": seller,
-            "application_fee_amount": 100, "payment_method": "pm_card_visa"})
-    };
-    let send = |key: String, body: Value| {
-        let app = &app;
-        async move {
-            app.send(
-                Method::POST,
-                "/v1/charges",
-                Some(body),
-                &app.test_key,
-                &[("idempotency-key", key.as_str())],
-            )
-            .await
-        }
-    };
+    let charge = |amount: i64| destination_charge(&seller, amount);
+    let send = |key: String, body: Value| post_charge(&app, key, body);
     let requests = (0..21).map(|i| match i {
         10 => send("bad".to_owned(), charge(666)),
         _ => send(format!("good-{i}"), charge(1_000)),

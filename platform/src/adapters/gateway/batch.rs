@@ -137,7 +137,7 @@ enum Task {
 
 struct PlannedTask {
     /// The request's key row, claimed as done with the answer (none without a key).
-    claim: Option<keys::ActiveModel>,
+    claim: Option<keys::Model>,
     planned: Planned,
     answer: Answer,
     /// The same request in a savepoint of its own (`idempotency::run_nested`): for a key the
@@ -202,7 +202,7 @@ impl ChargeWriter {
     /// run in a savepoint of its own (see [`PlannedTask`]).
     pub async fn submit_planned(
         &self,
-        claim: Option<keys::ActiveModel>,
+        claim: Option<keys::Model>,
         planned: Planned,
         answer: Answer,
         fallback: Work,
@@ -298,7 +298,7 @@ struct Nested {
 
 /// A planned job of the batch.
 struct Row {
-    claim: Option<keys::ActiveModel>,
+    claim: Option<keys::Model>,
     planned: Planned,
     answer: Answer,
     fallback: Work,
@@ -379,13 +379,11 @@ async fn write_rows(
     rows: Vec<Row>,
     ids: &SharedAccountIds,
 ) -> Vec<Nested> {
-    let claims: Vec<(usize, sea_orm::ActiveValue<uuid::Uuid>, _)> = rows
+    // The key rows to claim, with the batch position of the request each belongs to.
+    let claims: Vec<(usize, keys::Model)> = rows
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| {
-            let row = r.claim.clone()?;
-            Some((i, row.id.clone(), row))
-        })
+        .filter_map(|(i, r)| Some((i, r.claim.clone()?)))
         .collect();
     let span = tracing::info_span!("charge_batch", jobs = rows.len());
     // Only the plans enter the transaction's future (a row's fallback `Work` is not Sync).
@@ -396,17 +394,13 @@ async fn write_rows(
                 .await
                 .map_err(|e| Failed::Before(DbErr::Custom(e.to_string())))?;
             let txn = db.begin().await.map_err(Failed::Before)?;
-            let claimed = claim_done(&txn, claims.iter().map(|c| c.2.clone()).collect())
+            let claimed = claim_done(&txn, claims.iter().map(|c| c.1.clone().into()).collect())
                 .await
                 .map_err(Failed::Before)?;
             // A row whose key was claimed (or that has no key) is written here.
             let mut mine = vec![true; every_plan.len()];
-            for (i, id, _) in &claims {
-                let id = match id {
-                    sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => *id,
-                    sea_orm::ActiveValue::NotSet => uuid::Uuid::nil(),
-                };
-                mine[*i] = claimed.contains(&id);
+            for (i, row) in &claims {
+                mine[*i] = claimed.contains(&row.id);
             }
             let plans: Vec<&PlannedCharge> = every_plan
                 .iter()

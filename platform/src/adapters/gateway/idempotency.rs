@@ -228,20 +228,20 @@ async fn peek(db: &impl ConnectionTrait, keyed: &Keyed) -> Result<Option<Claim>,
 
 /// A planned request's key row as its batch claims it: already done, with its answer (both
 /// commit with the effect, or neither does).
-fn done_row(keyed: &Keyed, answer: &Answer) -> entity::ActiveModel {
+fn done_row(keyed: &Keyed, answer: &Answer) -> entity::Model {
     let now = Utc::now().trunc_subsecs(6);
-    entity::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        livemode: Set(keyed.livemode),
-        scope: Set(keyed.scope.clone()),
-        key: Set(keyed.key.clone()),
-        request_hash: Set(keyed.fingerprint.clone()),
-        state: Set(STATE_DONE.to_owned()),
-        response_status: Set(Some(answer.status.as_u16() as i16)),
-        response_body: Set(Some(answer.body.clone())),
-        locked_at: Set(now),
-        created_at: Set(now),
-        expires_at: Set(now + RETENTION),
+    entity::Model {
+        id: Uuid::now_v7(),
+        livemode: keyed.livemode,
+        scope: keyed.scope.clone(),
+        key: keyed.key.clone(),
+        request_hash: keyed.fingerprint.clone(),
+        state: STATE_DONE.to_owned(),
+        response_status: Some(answer.status.as_u16() as i16),
+        response_body: Some(answer.body.clone()),
+        locked_at: now,
+        created_at: now,
+        expires_at: now + RETENTION,
     }
 }
 

@@ -30,35 +30,11 @@ pub fn wants(enabled_events: &serde_json::Value, kind: &str) -> bool {
     })
 }
 
-/// The transactional outbox's second half: one pending delivery per enabled endpoint of the
-/// event's mode that wants it, written in the event's transaction, due at the event's time
-/// (the mode's clock). One query for the mode's endpoints (at most 20).
-pub async fn fan_out(db: &impl ConnectionTrait, event: &super::Event) -> Result<(), DbErr> {
-    let wanting: Vec<Uuid> = endpoints::Entity::find()
-        .filter(endpoints::Column::Livemode.eq(event.livemode))
-        .filter(endpoints::Column::Disabled.eq(false))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|e| wants(&e.enabled_events, &event.kind))
-        .map(|e| e.id)
-        .collect();
-    if wanting.is_empty() {
-        return Ok(());
-    }
-    // The event's time is the mode's clock: no need to read it again.
-    deliveries::Entity::insert_many(wanting.into_iter().map(|endpoint_id| {
-        pending_delivery(event.livemode, endpoint_id, event.id, event.created_at)
-    }))
-    .exec_without_returning(db)
-    .await?;
-    // The delivery worker starts on these at commit, not at its next poll.
-    super::wake::written(db, super::wake::Outbox::Webhooks).await
-}
-
-/// [`fan_out`] for many events: one endpoints query per mode present, one INSERT (in
-/// chunks) for every delivery, one wake-up.
-pub async fn fan_out_many(db: &impl ConnectionTrait, events: &[super::Event]) -> Result<(), DbErr> {
+/// The transactional outbox's second half: one pending delivery per enabled endpoint of an
+/// event's mode that wants it, written in the events' transaction, due at the event's time
+/// (the mode's clock). One endpoints query per mode present (at most 20 endpoints each), one
+/// INSERT (in chunks) for every delivery, one wake-up.
+pub async fn fan_out(db: &impl ConnectionTrait, events: &[super::Event]) -> Result<(), DbErr> {
     let mut rows = Vec::new();
     for livemode in [false, true] {
         if !events.iter().any(|e| e.livemode == livemode) {

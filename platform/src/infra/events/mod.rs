@@ -11,7 +11,7 @@ pub mod webhook_tables;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Select,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -155,24 +155,10 @@ pub async fn record_at(
     origin: &Origin,
     now: DateTime<Utc>,
 ) -> Result<Event, DbErr> {
-    let mut data = Map::new();
-    data.insert("object".to_owned(), event.object);
-    if let Some(previous) = event.previous_attributes {
-        data.insert("previous_attributes".to_owned(), previous);
-    }
-    let event = entity::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        livemode: Set(event.livemode),
-        account_id: Set(event.account_id),
-        kind: Set(event.kind.as_str().to_owned()),
-        data: Set(Value::Object(data)),
-        request_id: Set(origin.request_id.clone()),
-        idempotency_key: Set(origin.idempotency_key.clone()),
-        created_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    fan_out::fan_out(db, &event).await?;
+    let event = entity::ActiveModel::from(row(event, origin.clone(), now))
+        .insert(db)
+        .await?;
+    fan_out::fan_out(db, std::slice::from_ref(&event)).await?;
     Ok(event)
 }
 
@@ -185,23 +171,7 @@ pub async fn record_many(
 ) -> Result<(), DbErr> {
     let models: Vec<Event> = events
         .into_iter()
-        .map(|(event, origin, now)| {
-            let mut data = Map::new();
-            data.insert("object".to_owned(), event.object);
-            if let Some(previous) = event.previous_attributes {
-                data.insert("previous_attributes".to_owned(), previous);
-            }
-            entity::Model {
-                id: Uuid::now_v7(),
-                livemode: event.livemode,
-                account_id: event.account_id,
-                kind: event.kind.as_str().to_owned(),
-                data: Value::Object(data),
-                request_id: origin.request_id,
-                idempotency_key: origin.idempotency_key,
-                created_at: now,
-            }
-        })
+        .map(|(event, origin, now)| row(event, origin, now))
         .collect();
     if models.is_empty() {
         return Ok(());
@@ -214,7 +184,26 @@ pub async fn record_many(
             .exec_without_returning(db)
             .await?;
     }
-    fan_out::fan_out_many(db, &models).await
+    fan_out::fan_out(db, &models).await
+}
+
+/// The row of `event`, created at `now` (the mode's clock).
+fn row(event: NewEvent, origin: Origin, now: DateTime<Utc>) -> Event {
+    let mut data = Map::new();
+    data.insert("object".to_owned(), event.object);
+    if let Some(previous) = event.previous_attributes {
+        data.insert("previous_attributes".to_owned(), previous);
+    }
+    entity::Model {
+        id: Uuid::now_v7(),
+        livemode: event.livemode,
+        account_id: event.account_id,
+        kind: event.kind.as_str().to_owned(),
+        data: Value::Object(data),
+        request_id: origin.request_id,
+        idempotency_key: origin.idempotency_key,
+        created_at: now,
+    }
 }
 
 /// Events visible to a caller: one mode, and for a connected account only its own.
