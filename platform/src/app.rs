@@ -98,7 +98,11 @@ fn api_routes(cfg: &mut ServiceConfig) {
             .service(api::webhook_endpoints::delete)
             .service(api::webhook_endpoints::rotate_secret)
             .service(api::webhook_endpoints::attempts)
-            .service(api::webhook_endpoints::redeliver),
+            .service(api::webhook_endpoints::redeliver)
+            .service(api::restricted_keys::create)
+            .service(api::restricted_keys::list)
+            .service(api::restricted_keys::retrieve)
+            .service(api::restricted_keys::revoke),
     )
     .service(api::health::healthz)
     .service(api::health::readyz);
@@ -201,8 +205,14 @@ impl AppState {
                 writers: config.charge_writers,
             },
         );
+        let client_limits = crate::adapters::gateway::rate_limit::ClientLimits::new(
+            config.ip_rate_limit_per_second,
+            config.ip_rate_limit_burst,
+            config.trusted_proxy_ips().map_err(anyhow::Error::msg)?,
+        );
         Ok(AppState {
             db,
+            client_limits: Arc::new(client_limits),
             charge_writer,
             caches: Arc::new(crate::adapters::gateway::state::Caches::new(
                 Duration::from_millis(config.cache_ttl_ms),

@@ -178,13 +178,23 @@ pub struct ServeArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
-    /// Create a secret key and print it, alone, on stdout (it is not shown again)
+    /// Create a key and print it, alone, on stdout (it is not shown again): a secret key, or
+    /// with --restricted a key that may do only what --allow lists
     Create {
         /// test keys see only test data, live keys only live data
         #[arg(long, value_enum)]
         mode: ModeArg,
+        /// A restricted key (rk_…): only the permissions --allow names
+        #[arg(long, requires = "allow")]
+        restricted: bool,
+        /// Comma-separated resource:read|write, e.g. charges:write,accounts:read
+        #[arg(long, value_name = "PERMISSIONS", requires = "restricted")]
+        allow: Option<String>,
+        /// What to call the key (which service holds it), at most 100 characters
+        #[arg(long)]
+        name: Option<String>,
     },
-    /// List keys: id, mode, prefix, created, last used, status
+    /// List keys: id, mode, prefix, created, last used, status, permissions
     List,
     /// Revoke a key by its id (key_…); requests with it get 401 at once
     Revoke {
@@ -574,12 +584,36 @@ async fn keys_command(
     cmd: KeysCommand,
 ) -> anyhow::Result<ExitCode> {
     match cmd {
-        KeysCommand::Create { mode } => {
+        KeysCommand::Create {
+            mode,
+            restricted,
+            allow,
+            name,
+        } => {
             let mode = match mode {
                 ModeArg::Test => Mode::Test,
                 ModeArg::Live => Mode::Live,
             };
-            let created = keys::create(db, mode).await?;
+            let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+            if name
+                .as_ref()
+                .is_some_and(|n| n.chars().count() > keys::MAX_NAME)
+            {
+                eprintln!("agora: --name can be at most {} characters", keys::MAX_NAME);
+                return Ok(ExitCode::from(2));
+            }
+            let created = match (restricted, allow) {
+                (true, Some(allow)) => match keys::Permissions::parse([allow.as_str()]) {
+                    Ok(permissions) => {
+                        keys::create_restricted(db, mode, &permissions, name).await?
+                    }
+                    Err(e) => {
+                        eprintln!("agora: --allow: {e}");
+                        return Ok(ExitCode::from(2));
+                    }
+                },
+                _ => keys::create(db, mode).await?,
+            };
             tracing::info!(key = %ids::encode(IdKind::ApiKey, created.key.id), "created API key");
             println!("{}", created.secret);
             Ok(ExitCode::SUCCESS)
@@ -587,8 +621,8 @@ async fn keys_command(
         KeysCommand::List => {
             let keys = keys::list(db).await?;
             println!(
-                "{:<30}  {:<4}  {:<22}  {:<20}  {:<20}  STATUS",
-                "ID", "MODE", "KEY", "CREATED", "LAST USED"
+                "{:<30}  {:<4}  {:<22}  {:<20}  {:<20}  {:<28}  PERMISSIONS",
+                "ID", "MODE", "KEY", "CREATED", "LAST USED", "STATUS"
             );
             for key in keys {
                 let mode = if key.livemode { "live" } else { "test" };
@@ -600,14 +634,23 @@ async fn keys_command(
                     || "active".to_owned(),
                     |t| format!("revoked {}", crate::infra::wire::timestamp(t)),
                 );
+                let permissions = match key.grants() {
+                    None => "all (secret key)".to_owned(),
+                    Some(grants) => grants.to_string(),
+                };
+                let permissions = match &key.name {
+                    Some(name) => format!("{permissions}  \"{name}\""),
+                    None => permissions,
+                };
                 println!(
-                    "{:<30}  {:<4}  {:<22}  {:<20}  {:<20}  {}",
+                    "{:<30}  {:<4}  {:<22}  {:<20}  {:<20}  {:<28}  {}",
                     ids::encode(IdKind::ApiKey, key.id),
                     mode,
                     shown,
                     crate::infra::wire::timestamp(key.created_at),
                     last_used,
-                    status
+                    status,
+                    permissions
                 );
             }
             Ok(ExitCode::SUCCESS)

@@ -122,6 +122,71 @@ fn keys_create_prints_exactly_the_key_then_list_and_revoke() {
 }
 
 #[test]
+fn keys_create_restricted_prints_an_rk_key_and_list_shows_its_permissions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "keys",
+            "create",
+            "--mode",
+            "live",
+            "--restricted",
+            "--allow",
+            "charges:write, accounts:read",
+            "--name",
+            "checkout",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = stdout(&out);
+    assert!(is_secret(printed.trim_end(), "rk_live_"), "{printed:?}");
+    let list = stdout(&run(dir.path(), &["keys", "list"]));
+    let row = list.lines().nth(1).unwrap();
+    assert!(
+        row.contains(" live ")
+            && row.contains("rk_live_")
+            && row.contains("accounts:read,charges:write")
+            && row.contains("\"checkout\""),
+        "{list}"
+    );
+    // A permission that does not exist, or --allow without --restricted: refused, no key.
+    let bad = run(
+        dir.path(),
+        &[
+            "keys",
+            "create",
+            "--mode",
+            "test",
+            "--restricted",
+            "--allow",
+            "charges:admin",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("read or write"));
+    assert!(!run(
+        dir.path(),
+        &[
+            "keys",
+            "create",
+            "--mode",
+            "test",
+            "--allow",
+            "charges:read"
+        ]
+    )
+    .status
+    .success());
+    let list = stdout(&run(dir.path(), &["keys", "list"]));
+    assert_eq!(list.lines().count(), 2, "still one key: {list}");
+}
+
+#[test]
 fn migrate_creates_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["migrate"]);

@@ -106,7 +106,8 @@ pub struct Config {
     pub sqlite_busy_timeout_ms: u64,
     /// Largest accepted request body.
     pub body_limit_bytes: usize,
-    /// Time allowed for a client to send its request head.
+    /// Time allowed for a client to send its request head, and again for its body (a
+    /// body still arriving after that is cut off with 408 `request_timeout`).
     pub request_timeout_ms: u64,
     /// On SIGINT/SIGTERM, in-flight requests get this long to finish.
     pub shutdown_timeout_s: u64,
@@ -123,6 +124,14 @@ pub struct Config {
     pub rate_limit_per_second: u32,
     /// Requests a key may make at once before the rate applies.
     pub rate_limit_burst: u32,
+    /// Per client address (per instance), before any key is known: failed API-key lookups,
+    /// and requests to the hosted pages, per second; 0 turns it off.
+    pub ip_rate_limit_per_second: u32,
+    /// Failed lookups or page requests an address may make at once before the rate applies.
+    pub ip_rate_limit_burst: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed, comma-separated IP addresses
+    /// (empty: the client is the TCP peer; the header is never read from anyone else).
+    pub trusted_proxies: String,
     /// Percent of every charge taken by the per-mode default fee rule when it is first
     /// created (0 to 100, a decimal string such as `"2.9"`). Later changes go through the API
     /// (`POST /v1/fee_rules/{id}` on the default rule); this value only seeds it.
@@ -249,6 +258,9 @@ impl Default for Config {
             dispute_fee: 15,
             rate_limit_per_second: 100,
             rate_limit_burst: 200,
+            ip_rate_limit_per_second: 20,
+            ip_rate_limit_burst: 100,
+            trusted_proxies: String::new(),
             default_fee_percent: Decimal::ZERO,
             webhook_worker: true,
             webhook_poll_ms: 1_000,
@@ -318,6 +330,9 @@ pub const ENV_KEYS: &[&str] = &[
     "dispute_fee",
     "rate_limit_per_second",
     "rate_limit_burst",
+    "ip_rate_limit_per_second",
+    "ip_rate_limit_burst",
+    "trusted_proxies",
     "default_fee_percent",
     "webhook_worker",
     "webhook_poll_ms",
@@ -417,6 +432,7 @@ impl Config {
         if self.charge_writers == 0 || self.charge_writers > 16 {
             return Err("charge_writers must be between 1 and 16".to_owned());
         }
+        self.trusted_proxy_ips()?;
         if self.cache_ttl_ms > 60_000 {
             return Err("cache_ttl_ms must be between 0 and 60000".to_owned());
         }
@@ -532,6 +548,25 @@ impl Config {
                 self.data_dir.join("agora.db").display()
             ),
         }
+    }
+
+    /// `trusted_proxies` read: at most 32 addresses (a proxy chain, not a network list).
+    pub fn trusted_proxy_ips(&self) -> Result<Vec<std::net::IpAddr>, String> {
+        let ips = self
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<std::net::IpAddr>()
+                    .map(|ip| ip.to_canonical())
+                    .map_err(|_| format!("trusted_proxies: '{s}' is not an IP address"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if ips.len() > 32 {
+            return Err("trusted_proxies: at most 32 addresses".to_owned());
+        }
+        Ok(ips)
     }
 
     pub fn is_sqlite(&self) -> bool {

@@ -21,6 +21,7 @@ pub mod charges;
 pub mod disputes;
 pub mod payouts;
 pub mod refunds;
+pub mod restricted_keys;
 pub mod transfers;
 pub mod webhook_endpoints;
 

@@ -1,5 +1,8 @@
-//! API-key authentication: `Authorization: Bearer sk_test_…`, optionally
-//! `Agora-Account: acct_…` to act on behalf of a connected account of the same mode.
+//! API-key authentication: `Authorization: Bearer sk_test_…` (or a restricted `rk_test_…`,
+//! checked against the route's permission in gateway::permissions), optionally
+//! `Agora-Account: acct_…` to act on behalf of a connected account of the same mode. A client
+//! address that keeps presenting unknown keys is refused before the lookup (429), so a flood
+//! of made-up keys costs no queries.
 
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
@@ -9,6 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
 use super::error::ApiError;
+use super::permissions::{self, Need};
 use crate::adapters::gateway::state::AppState;
 use crate::domain::keys;
 use crate::infra::wire::typed::AccountId;
@@ -21,6 +25,8 @@ pub struct Auth {
     pub key_id: Uuid,
     pub livemode: bool,
     pub account: Option<AccountId>,
+    /// A restricted key (its permissions were checked for this route already).
+    pub restricted: bool,
 }
 
 impl Auth {
@@ -56,6 +62,8 @@ impl FromRequest for Auth {
             .headers()
             .get(ACCOUNT_HEADER)
             .map(|v| v.to_str().map(str::to_owned));
+        let need = permissions::need(req.method(), req.match_pattern().as_deref());
+        let client_ip = state.as_ref().and_then(|s| s.client_limits.client_ip(req));
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let secret = match header {
@@ -69,14 +77,32 @@ impl FromRequest for Auth {
                     _ => return Err(malformed()),
                 },
             };
-            if !(secret.starts_with("sk_test_") || secret.starts_with("sk_live_")) {
+            if !keys::looks_like_key(&secret) {
                 return Err(invalid_key(&secret));
+            }
+            let now = std::time::Instant::now();
+            let failures = &state.client_limits.auth_failures;
+            if let Some(ip) = client_ip {
+                failures.peek(ip, now).map_err(too_many_failures)?;
             }
             let Some(key) =
                 keys::authenticate_cached(&state.db, &secret, &state.caches.keys).await?
             else {
+                if let Some(ip) = client_ip {
+                    failures.charge(ip, now);
+                }
+                tracing::warn!(client = ?client_ip, "an unknown or revoked API key was presented");
                 return Err(invalid_key(&secret));
             };
+            if let Some(grants) = key.grants() {
+                let allowed = match need {
+                    Need::Permission(p) => grants.allows(p),
+                    Need::SecretKey => false,
+                };
+                if !allowed {
+                    return Err(lacks(&key, need));
+                }
+            }
             if let Err(retry_after) = state.rate_limiter.check(key.id, std::time::Instant::now()) {
                 let mut error = ApiError::new(
                     actix_web::http::StatusCode::TOO_MANY_REQUESTS,
@@ -119,8 +145,41 @@ impl FromRequest for Auth {
                 key_id: key.id,
                 livemode: key.livemode,
                 account,
+                restricted: key.is_restricted(),
             })
         })
+    }
+}
+
+fn too_many_failures(retry_after: u64) -> ApiError {
+    let mut error = ApiError::new(
+        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        super::error::ErrorType::RateLimitError,
+        "too_many_invalid_keys",
+        format!(
+            "Too many requests with invalid API keys from your address; retry in {retry_after} s."
+        ),
+    );
+    error.retry_after_s = Some(retry_after);
+    error
+}
+
+/// 403 for a restricted key: names the permission it lacks, and the key by its prefix.
+fn lacks(key: &keys::ApiKey, need: Need) -> ApiError {
+    let shown = format!("{}…{}", key.display_prefix, key.last4);
+    match need {
+        Need::Permission(p) => ApiError::forbidden(
+            "permission_missing",
+            format!(
+                "The restricted key {shown} does not have the {p} permission this request needs."
+            ),
+        ),
+        Need::SecretKey => ApiError::forbidden(
+            "secret_key_required",
+            format!(
+                "This request needs a secret key (sk_…); the restricted key {shown} cannot make it."
+            ),
+        ),
     }
 }
 

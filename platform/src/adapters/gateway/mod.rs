@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod input;
 pub mod metadata;
 pub mod pagination;
+pub mod permissions;
 pub mod rate_limit;
 pub mod request_id;
 pub mod state;

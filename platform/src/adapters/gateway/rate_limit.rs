@@ -1,19 +1,28 @@
-//! Per-API-key rate limiting: a token bucket per key, `rate_limit_per_second` tokens a second
-//! up to `rate_limit_burst`. Over it a request gets 429 `rate_limit_error` with `Retry-After`.
+//! Rate limiting with token buckets: per API key (`rate_limit_per_second` tokens a second up
+//! to `rate_limit_burst`), and per client address (`ip_rate_limit_per_second`, burst
+//! `ip_rate_limit_burst`) for what comes before a key is known — failed key lookups and the
+//! hosted pages — so a flood of made-up keys costs no database queries once its bucket is
+//! empty. Over a limit a request gets 429 `rate_limit_error` with `Retry-After`.
 //! The buckets live in this process: behind a load balancer each instance limits on its own
 //! (a limit of N per instance), which bounds abuse without a shared store.
 
 use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use uuid::Uuid;
 
-pub struct RateLimiter {
+/// Token buckets keyed by `K`: API key ids by default, client addresses for [`IpLimiter`].
+pub struct RateLimiter<K = Uuid> {
     per_second: f64,
     burst: f64,
-    buckets: Mutex<HashMap<Uuid, Bucket>>,
+    buckets: Mutex<HashMap<K, Bucket>>,
 }
+
+/// Buckets per client address.
+pub type IpLimiter = RateLimiter<IpAddr>;
 
 struct Bucket {
     tokens: f64,
@@ -24,7 +33,7 @@ struct Bucket {
 /// rows an operator creates), so this only guards against unbounded growth.
 const MAX_BUCKETS: usize = 10_000;
 
-impl RateLimiter {
+impl<K: Hash + Eq + Copy> RateLimiter<K> {
     /// `per_second == 0` turns limiting off.
     pub fn new(per_second: u32, burst: u32) -> Self {
         Self {
@@ -35,7 +44,22 @@ impl RateLimiter {
     }
 
     /// Takes one token for `key`; `Err(seconds)` says when to retry.
-    pub fn check(&self, key: Uuid, now: Instant) -> Result<(), u64> {
+    pub fn check(&self, key: K, now: Instant) -> Result<(), u64> {
+        self.spend(key, now, true)
+    }
+
+    /// Whether `key` has a token left, without taking it: for limits that count only
+    /// failures (a failed key lookup is charged by [`RateLimiter::charge`] afterwards).
+    pub fn peek(&self, key: K, now: Instant) -> Result<(), u64> {
+        self.spend(key, now, false)
+    }
+
+    /// Takes a token for `key` if there is one (a failure to count); never refuses.
+    pub fn charge(&self, key: K, now: Instant) {
+        let _ = self.spend(key, now, true);
+    }
+
+    fn spend(&self, key: K, now: Instant, take: bool) -> Result<(), u64> {
         if self.per_second <= 0.0 {
             return Ok(());
         }
@@ -56,12 +80,60 @@ impl RateLimiter {
         bucket.tokens = (bucket.tokens + refill).min(self.burst);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+            if take {
+                bucket.tokens -= 1.0;
+            }
             Ok(())
         } else {
             let wait = (1.0 - bucket.tokens) / self.per_second;
             Err(wait.ceil().max(1.0) as u64)
         }
+    }
+}
+
+/// The limits per client address, and how to tell the client's address.
+pub struct ClientLimits {
+    /// Failed API-key lookups: refused before the lookup once an address has used its burst.
+    pub auth_failures: IpLimiter,
+    /// Every request to the hosted onboarding pages.
+    pub pages: IpLimiter,
+    trusted_proxies: Vec<IpAddr>,
+}
+
+impl ClientLimits {
+    pub fn new(per_second: u32, burst: u32, trusted_proxies: Vec<IpAddr>) -> Self {
+        Self {
+            auth_failures: RateLimiter::new(per_second, burst),
+            pages: RateLimiter::new(per_second, burst),
+            trusted_proxies,
+        }
+    }
+
+    /// The client's address: the TCP peer, unless the peer is a trusted proxy; then the
+    /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy (entries to its
+    /// left were written by the client and prove nothing).
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<IpAddr> {
+        let peer = req.peer_addr()?.ip().to_canonical();
+        if !self.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect::<Vec<_>>();
+        for entry in forwarded.iter().rev() {
+            match entry.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+                Ok(ip) if self.trusted_proxies.contains(&ip) => continue,
+                Ok(ip) => return Some(ip),
+                // Garbage where the proxy should have written an address: fall back to the
+                // proxy itself rather than believe anything to its left.
+                Err(_) => return Some(peer),
+            }
+        }
+        Some(peer)
     }
 }
 
@@ -72,7 +144,7 @@ mod tests {
 
     #[test]
     fn bursts_then_refills() {
-        let limiter = RateLimiter::new(2, 3);
+        let limiter: RateLimiter = RateLimiter::new(2, 3);
         let key = Uuid::now_v7();
         let other = Uuid::now_v7();
         let t0 = Instant::now();
@@ -97,8 +169,59 @@ mod tests {
     }
 
     #[test]
+    fn peek_takes_nothing_and_charge_counts_failures() {
+        let limiter: IpLimiter = RateLimiter::new(1, 2);
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let t0 = Instant::now();
+        for _ in 0..10 {
+            assert_eq!(limiter.peek(ip, t0), Ok(()), "peeking is free");
+        }
+        limiter.charge(ip, t0);
+        limiter.charge(ip, t0);
+        assert_eq!(limiter.peek(ip, t0), Err(1), "two failures used the burst");
+        limiter.charge(ip, t0);
+        assert!(limiter.peek(ip, t0).is_err());
+        let other: IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(limiter.peek(other, t0), Ok(()), "addresses do not share");
+        assert_eq!(limiter.peek(ip, t0 + Duration::from_secs(1)), Ok(()));
+    }
+
+    #[test]
+    fn the_client_is_the_peer_unless_a_trusted_proxy_says_otherwise() {
+        use actix_web::test::TestRequest;
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let limits = ClientLimits::new(1, 1, vec![proxy]);
+        let direct = TestRequest::default()
+            .peer_addr("198.51.100.9:4000".parse().unwrap())
+            .insert_header(("x-forwarded-for", "203.0.113.1"))
+            .to_http_request();
+        assert_eq!(
+            limits.client_ip(&direct),
+            Some("198.51.100.9".parse().unwrap()),
+            "an untrusted peer's header is ignored"
+        );
+        let proxied = TestRequest::default()
+            .peer_addr("10.0.0.5:4000".parse().unwrap())
+            .insert_header(("x-forwarded-for", "1.2.3.4, 203.0.113.1, 10.0.0.5"))
+            .to_http_request();
+        assert_eq!(
+            limits.client_ip(&proxied),
+            Some("203.0.113.1".parse().unwrap()),
+            "the right-most address the proxy did not add itself"
+        );
+        let mapped = TestRequest::default()
+            .peer_addr("[::ffff:10.0.0.5]:4000".parse().unwrap())
+            .to_http_request();
+        assert_eq!(
+            limits.client_ip(&mapped),
+            Some(proxy),
+            "no header: the proxy"
+        );
+    }
+
+    #[test]
     fn zero_turns_it_off() {
-        let limiter = RateLimiter::new(0, 0);
+        let limiter: RateLimiter = RateLimiter::new(0, 0);
         let key = Uuid::now_v7();
         for _ in 0..1000 {
             assert_eq!(limiter.check(key, Instant::now()), Ok(()));

@@ -12,6 +12,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub rate_limiter: Arc<RateLimiter>,
+    /// Limits per client address (failed key lookups, hosted pages).
+    pub client_limits: Arc<crate::adapters::gateway::rate_limit::ClientLimits>,
     /// The webhook worker's HTTP clients and in-flight bound.
     pub webhooks: Arc<crate::domain::webhooks::Runtime>,
     /// Encryption keys, the sanctions list, where files live.

@@ -13,6 +13,11 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// NULL: a secret key (`sk_…`, everything in its mode). Otherwise a restricted key's
+    /// grants, canonical (`accounts:read,charges:write`; see keys::permissions).
+    pub permissions: Option<String>,
+    /// What the operator called it (which service holds it).
+    pub name: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

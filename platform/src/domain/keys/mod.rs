@@ -1,7 +1,11 @@
-//! API keys: `sk_test_…` / `sk_live_…`, 32 random bytes shown once, stored as SHA-256 and
-//! compared in constant time. The key's mode decides which data a request sees.
+//! API keys: `sk_test_…` / `sk_live_…` (secret: everything in the mode) and `rk_test_…` /
+//! `rk_live_…` (restricted: only what its permissions grant), 32 random bytes shown once, stored
+//! as SHA-256 and compared in constant time. The key's mode decides which data a request sees.
 
 pub mod entity;
+pub mod permissions;
+
+pub use permissions::{Access, Permission, Permissions, Resource};
 
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
@@ -27,11 +31,39 @@ impl Mode {
         matches!(self, Mode::Live)
     }
 
-    fn secret_prefix(self) -> &'static str {
-        match self {
-            Mode::Test => "sk_test_",
-            Mode::Live => "sk_live_",
+    fn secret_prefix(self, restricted: bool) -> &'static str {
+        match (self, restricted) {
+            (Mode::Test, false) => "sk_test_",
+            (Mode::Live, false) => "sk_live_",
+            (Mode::Test, true) => "rk_test_",
+            (Mode::Live, true) => "rk_live_",
         }
+    }
+}
+
+/// Whether `secret` looks like one of our keys at all (so garbage never costs a query).
+pub fn looks_like_key(secret: &str) -> bool {
+    ["sk_test_", "sk_live_", "rk_test_", "rk_live_"]
+        .iter()
+        .any(|p| secret.starts_with(p))
+}
+
+/// Longest name a key may carry.
+pub const MAX_NAME: usize = 100;
+
+impl ApiKey {
+    /// `None` for a secret key; a restricted key's grants otherwise. A stored value that does
+    /// not read (hand-edited) grants nothing rather than everything.
+    pub fn grants(&self) -> Option<Permissions> {
+        let stored = self.permissions.as_deref()?;
+        Some(Permissions::parse([stored]).unwrap_or_else(|e| {
+            tracing::warn!(key = %self.id, error = %e, "a restricted key's stored permissions do not read; it may do nothing");
+            Permissions::default()
+        }))
+    }
+
+    pub fn is_restricted(&self) -> bool {
+        self.permissions.is_some()
     }
 }
 
@@ -55,11 +87,33 @@ pub fn hash_secret(secret: &str) -> String {
     hex
 }
 
+/// Creates a secret key: everything in `mode`.
 pub async fn create(db: &impl ConnectionTrait, mode: Mode) -> Result<CreatedKey, DbErr> {
+    insert(db, mode, None, None).await
+}
+
+/// Creates a restricted key: only `permissions`, in `mode`. `name` (at most [`MAX_NAME`]
+/// characters, checked by the caller) says which service holds it.
+pub async fn create_restricted(
+    db: &impl ConnectionTrait,
+    mode: Mode,
+    permissions: &Permissions,
+    name: Option<String>,
+) -> Result<CreatedKey, DbErr> {
+    insert(db, mode, Some(permissions), name).await
+}
+
+async fn insert(
+    db: &impl ConnectionTrait,
+    mode: Mode,
+    permissions: Option<&Permissions>,
+    name: Option<String>,
+) -> Result<CreatedKey, DbErr> {
     let mut raw = [0u8; SECRET_BYTES];
     rand::rng().fill_bytes(&mut raw);
     let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
-    let secret = format!("{}{}", mode.secret_prefix(), body);
+    let prefix = mode.secret_prefix(permissions.is_some());
+    let secret = format!("{prefix}{body}");
     let last4: String = body
         .chars()
         .rev()
@@ -72,11 +126,13 @@ pub async fn create(db: &impl ConnectionTrait, mode: Mode) -> Result<CreatedKey,
         id: Set(Uuid::now_v7()),
         livemode: Set(mode.livemode()),
         secret_hash: Set(hash_secret(&secret)),
-        display_prefix: Set(format!("{}{}", mode.secret_prefix(), &body[..4])),
+        display_prefix: Set(format!("{prefix}{}", &body[..4])),
         last4: Set(last4),
         created_at: Set(Utc::now()),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        permissions: Set(permissions.map(ToString::to_string)),
+        name: Set(name),
     };
     let key = model.insert(db).await?;
     Ok(CreatedKey { key, secret })
@@ -93,11 +149,66 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     entity::Entity::find().count(db).await
 }
 
+/// The restricted keys of one mode, oldest first (the API's list: a key holder never sees
+/// the secret keys).
+pub async fn list_restricted(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+) -> Result<Vec<ApiKey>, DbErr> {
+    restricted(livemode)
+        .order_by_asc(entity::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The restricted keys of one mode, as a query (the API pages over it).
+pub fn restricted(livemode: bool) -> sea_orm::Select<entity::Entity> {
+    entity::Entity::find()
+        .filter(entity::Column::Livemode.eq(livemode))
+        .filter(entity::Column::Permissions.is_not_null())
+}
+
+/// One restricted key of `livemode`, revoked or not.
+pub async fn find_restricted(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    id: Uuid,
+) -> Result<Option<ApiKey>, DbErr> {
+    restricted(livemode)
+        .filter(entity::Column::Id.eq(id))
+        .one(db)
+        .await
+}
+
 /// Revokes a key; `Ok(false)` if there is no such key or it was already revoked.
 pub async fn revoke(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+    revoke_where(db, id, None).await
+}
+
+/// Revokes a restricted key of `livemode` (what the API may do); `Ok(false)` if there is no
+/// such active key.
+pub async fn revoke_restricted(
+    db: &impl ConnectionTrait,
+    livemode: bool,
+    id: Uuid,
+) -> Result<bool, DbErr> {
+    revoke_where(db, id, Some(livemode)).await
+}
+
+async fn revoke_where(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    restricted_in: Option<bool>,
+) -> Result<bool, DbErr> {
     // Cached keys (infra::cache) read before this are never served after it.
     crate::infra::cache::KEYS.bump();
-    let result = entity::Entity::update_many()
+    let mut update = entity::Entity::update_many();
+    if let Some(livemode) = restricted_in {
+        update = update
+            .filter(entity::Column::Livemode.eq(livemode))
+            .filter(entity::Column::Permissions.is_not_null());
+    }
+    let result = update
         .col_expr(
             entity::Column::RevokedAt,
             sea_orm::sea_query::Expr::value(Utc::now()),
