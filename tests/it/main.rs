@@ -19,5 +19,6 @@ mod onboarding;
 mod payments;
 mod payouts;
 mod refunds_vat;
+mod restricted_keys;
 mod statements;
 mod webhooks;

@@ -106,9 +106,13 @@ pub struct Config {
     pub sqlite_busy_timeout_ms: u64,
     /// Largest accepted request body.
     pub body_limit_bytes: usize,
-    /// Time allowed for a client to send its request head, and again for its body (a
-    /// body still arriving after that is cut off with 408 `request_timeout`).
+    /// Time allowed for a client to send its request head.
     pub request_timeout_ms: u64,
+    /// Time allowed for the body after the head: a body still arriving after that is cut
+    /// off with 408 `request_timeout`. Long enough for a 10 MB document from a phone on a
+    /// slow connection (≈ 1 Mbit/s), short enough that a trickling client cannot hold a
+    /// connection for good.
+    pub body_timeout_ms: u64,
     /// On SIGINT/SIGTERM, in-flight requests get this long to finish.
     pub shutdown_timeout_s: u64,
     /// HTTP worker threads; 0 means one per core.
@@ -251,6 +255,7 @@ impl Default for Config {
             sqlite_busy_timeout_ms: 5_000,
             body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES,
             request_timeout_ms: 10_000,
+            body_timeout_ms: 120_000,
             shutdown_timeout_s: 30,
             http_workers: 0,
             server_timing: false,
@@ -323,6 +328,7 @@ pub const ENV_KEYS: &[&str] = &[
     "sqlite_busy_timeout_ms",
     "body_limit_bytes",
     "request_timeout_ms",
+    "body_timeout_ms",
     "shutdown_timeout_s",
     "http_workers",
     "server_timing",
@@ -433,6 +439,9 @@ impl Config {
             return Err("charge_writers must be between 1 and 16".to_owned());
         }
         self.trusted_proxy_ips()?;
+        if self.body_timeout_ms == 0 || self.body_timeout_ms > 600_000 {
+            return Err("body_timeout_ms must be between 1 and 600000".to_owned());
+        }
         if self.cache_ttl_ms > 60_000 {
             return Err("cache_ttl_ms must be between 0 and 60000".to_owned());
         }

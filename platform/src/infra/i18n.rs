@@ -176,6 +176,8 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("review.terms", "Terms accepted", "Villkor godkända"),
     ("yes", "Yes", "Ja"),
     ("optional", "optional", "frivilligt"),
+    ("busy.title", "Too many requests", "För många förfrågningar"),
+    ("busy.body", "That was a little fast. Wait a few seconds and try again.", "Det gick lite för fort. Vänta några sekunder och försök igen."),
     ("expired.title", "This page has expired", "Sidan har gått ut"),
     ("expired.body", "Your session has ended. Go back to the platform and open the onboarding link again.", "Din session har tagit slut. Gå tillbaka till plattformen och öppna länken igen."),
     ("forbidden.title", "The form could not be sent", "Formuläret kunde inte skickas"),

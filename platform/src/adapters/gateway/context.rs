@@ -7,10 +7,15 @@
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_http::BoxedPayloadStream;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::http::header::{
+    HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING,
+};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage, HttpResponse};
+use futures_util::StreamExt;
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -29,11 +34,57 @@ use super::request_id::REQUEST_ID;
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// What a body reader sees when the body did not arrive in time (gateway::input maps it to
+/// 408 `request_timeout`).
+pub const BODY_TIMEOUT: &str = "the request body did not arrive within body_timeout_ms";
+
+/// The body must arrive within `timeout` of the head: actix bounds only the head
+/// (`client_request_timeout`), so without this a client sending a byte a minute holds a
+/// connection and a handler forever. Every body reader (JSON, forms, multipart) reads
+/// through this stream and gets a `TimedOut` error at the deadline.
+fn body_with_deadline(payload: Payload, timeout: std::time::Duration) -> Payload {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let stream = futures_util::stream::unfold(Some(payload), move |state| async move {
+        let mut payload = state?;
+        match tokio::time::timeout_at(deadline, payload.next()).await {
+            Ok(Some(item)) => Some((item, Some(payload))),
+            Ok(None) => None,
+            Err(_) => Some((
+                Err(PayloadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    BODY_TIMEOUT,
+                ))),
+                None,
+            )),
+        }
+    });
+    let boxed: BoxedPayloadStream = Box::pin(stream);
+    Payload::from(boxed)
+}
+
+fn has_body(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key(TRANSFER_ENCODING)
+        || headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
 pub async fn middleware(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
+    if has_body(&req) {
+        let timeout = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| std::time::Duration::from_millis(s.config.body_timeout_ms));
+        if let Some(timeout) = timeout {
+            let payload = req.take_payload();
+            req.set_payload(body_with_deadline(payload, timeout));
+        }
+    }
     let request_id = ids::encode(IdKind::Request, Uuid::now_v7());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let server_timing = req

@@ -173,11 +173,21 @@ impl FromRequest for JsonBody {
             }
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::bad_request(
+                let chunk = chunk.map_err(|e| match &e {
+                    actix_web::error::PayloadError::Io(io)
+                        if io.kind() == std::io::ErrorKind::TimedOut =>
+                    {
+                        ApiError::new(
+                            actix_web::http::StatusCode::REQUEST_TIMEOUT,
+                            super::error::ErrorType::InvalidRequestError,
+                            "request_timeout",
+                            "The request body did not arrive in time; send it at once after the headers.",
+                        )
+                    }
+                    _ => ApiError::bad_request(
                         "body_unreadable",
                         format!("Could not read the request body: {e}"),
-                    )
+                    ),
                 })?;
                 if body.len() + chunk.len() > limit {
                     return Err(too_large(limit));

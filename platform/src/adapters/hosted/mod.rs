@@ -61,6 +61,8 @@ const UPLOAD_LIMIT_BYTES: usize = crate::domain::kyc::files::MAX_FILE_BYTES + 64
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/onboarding")
+            // Inside security_headers, so the 429 page carries the same headers.
+            .wrap(from_fn(limit_by_address))
             .wrap(from_fn(security_headers))
             .route("/brand.css", web::get().to(brand_css))
             .route("/link/{token}", web::get().to(open_link))
@@ -86,6 +88,36 @@ fn content_security_policy(state: &AppState) -> String {
         "default-src 'none'; style-src 'self'; img-src 'self'{logo_origin}; \
          frame-ancestors 'none'; base-uri 'none'"
     )
+}
+
+/// Every page request counts against its client address (`ip_rate_limit_per_second`): each
+/// one costs a session lookup, and link tokens must not be guessable at speed.
+async fn limit_by_address(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
+        if let Some(ip) = state.client_limits.client_ip(req.request()) {
+            if let Err(retry_after) = state
+                .client_limits
+                .pages
+                .check(ip, std::time::Instant::now())
+            {
+                let locale = accept_language(req.request());
+                let mut res = render_problem(
+                    &state,
+                    PageError {
+                        problem: Problem::TooMany,
+                        locale,
+                    },
+                );
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                return Ok(req.into_response(res));
+            }
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 async fn security_headers(
@@ -134,6 +166,8 @@ enum Problem {
     NotFound,
     BadRequest,
     TooLarge,
+    /// Over the per-address rate.
+    TooMany,
     Internal,
 }
 
@@ -293,6 +327,7 @@ fn render_problem(state: &AppState, e: PageError) -> HttpResponse {
             "forbidden.title",
             "err.file_too_large",
         ),
+        Problem::TooMany => (StatusCode::TOO_MANY_REQUESTS, "busy.title", "busy.body"),
         Problem::Internal => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "forbidden.title",
