@@ -257,7 +257,13 @@ async fn a_restricted_key_does_what_it_may_and_nothing_else() {
 
     // What it may do.
     let res = app
-        .send(Method::GET, &format!("/v1/accounts/{seller}"), None, &key, &[])
+        .send(
+            Method::GET,
+            &format!("/v1/accounts/{seller}"),
+            None,
+            &key,
+            &[],
+        )
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
     let charge = json!({"amount": 1000, "currency": "eur", "destination": seller,
@@ -283,7 +289,10 @@ async fn a_restricted_key_does_what_it_may_and_nothing_else() {
         .await;
     let error = res.error(403, "permission_error");
     assert_eq!(error["code"], "permission_missing");
-    assert!(error["message"].as_str().unwrap().contains("accounts:write"));
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("accounts:write"));
     let res = app
         .send(
             Method::POST,
@@ -298,11 +307,20 @@ async fn a_restricted_key_does_what_it_may_and_nothing_else() {
         .unwrap()
         .contains("refunds:write"));
     assert_eq!(app.get("/v1/refunds").await.body["data"], json!([]));
-    assert_eq!(app.get("/v1/accounts").await.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get("/v1/accounts").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let res = app
         .send(Method::GET, "/v1/restricted_keys", None, &key, &[])
         .await;
-    assert_eq!(res.error(403, "permission_error")["code"], "secret_key_required");
+    assert_eq!(
+        res.error(403, "permission_error")["code"],
+        "secret_key_required"
+    );
 
     // The secret key sees it listed, never its secret; the live key does not see it at all.
     let list = app.get("/v1/restricted_keys").await;
@@ -336,9 +354,7 @@ async fn a_restricted_key_does_what_it_may_and_nothing_else() {
         );
     }
     assert_eq!(
-        app.get("/v1/restricted_keys")
-            .await
-            .body["data"]
+        app.get("/v1/restricted_keys").await.body["data"]
             .as_array()
             .unwrap()
             .len(),
@@ -355,7 +371,10 @@ async fn a_restricted_key_does_what_it_may_and_nothing_else() {
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
     let res = app.send(Method::GET, "/v1/charges", None, &key, &[]).await;
-    assert_eq!(res.error(401, "authentication_error")["code"], "api_key_invalid");
+    assert_eq!(
+        res.error(401, "authentication_error")["code"],
+        "api_key_invalid"
+    );
 }
 
 #[tokio::test]
@@ -371,11 +390,21 @@ async fn an_address_sending_unknown_keys_is_refused_before_the_lookup() {
         assert_eq!(app.get("/v1/accounts").await.status, 200);
     }
     for _ in 0..3 {
-        let res = app.send(Method::GET, "/v1/accounts", None, forged, &[]).await;
-        assert_eq!(res.error(401, "authentication_error")["code"], "api_key_invalid");
+        let res = app
+            .send(Method::GET, "/v1/accounts", None, forged, &[])
+            .await;
+        assert_eq!(
+            res.error(401, "authentication_error")["code"],
+            "api_key_invalid"
+        );
     }
-    let res = app.send(Method::GET, "/v1/accounts", None, forged, &[]).await;
-    assert_eq!(res.error(429, "rate_limit_error")["code"], "too_many_invalid_keys");
+    let res = app
+        .send(Method::GET, "/v1/accounts", None, forged, &[])
+        .await;
+    assert_eq!(
+        res.error(429, "rate_limit_error")["code"],
+        "too_many_invalid_keys"
+    );
     assert!(res
         .header("retry-after")
         .is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n >= 1)));

@@ -276,7 +276,7 @@ impl Modify for CommonResponses {
                     );
                 }
                 add("401", "No API key, or an invalid or revoked one");
-                add("403", "Agora-Account names no connected account of the key's mode, or the operation is the platform's only");
+                add("403", "A restricted key without the permission this operation needs (`permission_missing`, naming it), Agora-Account names no connected account of the key's mode, or the operation is the platform's only");
                 if has(ParameterIn::Path) || reads_input {
                     add("404", "No such object (an id in the path or the input)");
                 }
@@ -290,7 +290,10 @@ impl Modify for CommonResponses {
                     add("413", "The body is larger than the configured limit");
                     add("415", "The body is not `application/json`");
                 }
-                add("429", "Too many requests with this key; see `Retry-After`");
+                if json_body {
+                    add("408", "The body did not arrive within `body_timeout_ms`");
+                }
+                add("429", "Too many requests with this key, or too many invalid keys from this address; see `Retry-After`");
                 add(
                     "500",
                     "Internal error; the cause is logged with the request id",

@@ -64,12 +64,28 @@ pub struct CreateRestrictedKeyRequest {
     /// `["charges:write", "accounts:read"]`. Resources: accounts, external_accounts,
     /// account_links, files, reviews, events, charges, refunds, transfers, disputes, balance,
     /// payouts, fee_rules, webhook_endpoints, test_clocks.
-    #[schema(min_items = 1, max_items = 30, example = json!(["charges:write", "accounts:read"]))]
+    #[schema(value_type = Vec<PermissionName>, min_items = 1, max_items = 30, example = json!(["charges:write", "accounts:read"]))]
     pub permissions: Vec<String>,
     /// Which service holds it (at most 100 characters).
     #[schema(max_length = 100, example = "checkout service")]
     pub name: Option<String>,
 }
+
+/// One permission as the document states it: `resource:read` or `resource:write`.
+pub struct PermissionName;
+
+impl utoipa::PartialSchema for PermissionName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let resources = keys::Resource::ALL.map(keys::Resource::name).join("|");
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(format!("^({resources}):(read|write)$")))
+            .into()
+    }
+}
+
+impl ToSchema for PermissionName {}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,8 +6,8 @@
 
 use std::time::Instant;
 
-use actix_web::body::{BoxBody, MessageBody};
 use actix_http::BoxedPayloadStream;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::http::header::{
@@ -58,7 +58,8 @@ fn body_with_deadline(payload: Payload, timeout: std::time::Duration) -> Payload
             )),
         }
     });
-    let boxed: BoxedPayloadStream = Box::pin(stream);
+    // Fused: a reader may poll again after the end (multipart does), which unfold forbids.
+    let boxed: BoxedPayloadStream = Box::pin(stream.fuse());
     Payload::from(boxed)
 }
 
