@@ -70,8 +70,8 @@ const MIN_PASS_GAP: StdDuration = StdDuration::from_millis(5);
 const REFRESH_EVERY: StdDuration = StdDuration::from_secs(1);
 /// After a failed pass (the database is unreachable), wait this long before the next.
 const ERROR_BACKOFF: StdDuration = StdDuration::from_millis(500);
-/// A live URL's SSRF verdict (a DNS lookup) is reused this long; the live client's resolver
-/// still filters every connection's addresses, so this only spares the lookup.
+/// A URL's SSRF verdict (a DNS lookup) is reused this long; the clients' resolver still
+/// filters every connection's addresses, so this only spares the lookup.
 const URL_RECHECK: StdDuration = StdDuration::from_secs(30);
 /// On shutdown, attempts in flight get this long to finish and be recorded.
 const DRAIN_FOR: StdDuration = StdDuration::from_secs(15);
@@ -91,21 +91,28 @@ pub struct Context {
     pub kyc: Arc<crate::domain::kyc::Runtime>,
 }
 
-/// A live URL's last SSRF check: the URL checked, when, and the verdict.
+/// A URL's last SSRF check: the URL checked, when, and the verdict.
 type UrlVerdict = (String, Instant, Result<reqwest::Url, String>);
 
 /// What the delivery worker shares: HTTP clients (one connection pool each, so connections
-/// to an endpoint are kept alive and reused) and the in-flight bounds.
+/// to an endpoint are kept alive and reused), the in-flight bounds and the SSRF verdicts.
 pub struct Runtime {
     test_client: reqwest::Client,
     live_client: reqwest::Client,
     in_flight: Arc<Semaphore>,
     per_endpoint: usize,
+    /// `webhook_allow_private_targets`: test mode may reach any address (live mode never).
+    allow_private: bool,
     checked: Mutex<HashMap<Uuid, UrlVerdict>>,
 }
 
 impl Runtime {
-    pub fn new(max_in_flight: usize, per_endpoint: usize) -> anyhow::Result<Self> {
+    /// `allow_private` lifts the SSRF guard for test mode only.
+    pub fn new(
+        max_in_flight: usize,
+        per_endpoint: usize,
+        allow_private: bool,
+    ) -> anyhow::Result<Self> {
         // reqwest is built without a default crypto provider; ring is the workspace's.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let per_endpoint = per_endpoint.max(1);
@@ -120,22 +127,42 @@ impl Runtime {
                 .pool_idle_timeout(StdDuration::from_secs(60))
                 .user_agent("Agora-Webhooks/1")
         };
+        // Both clients connect only to addresses the guard allows: a name checked a moment
+        // ago may resolve elsewhere by the time of the connection.
+        let guarded = || builder().dns_resolver(Arc::new(super::ssrf::GuardedResolver));
+        let test_client = if allow_private {
+            tracing::warn!(
+                "webhook_allow_private_targets is on: test-mode webhook endpoints may reach \
+                 loopback, private and link-local addresses"
+            );
+            builder().build()?
+        } else {
+            guarded().build()?
+        };
         Ok(Self {
-            test_client: builder().build()?,
-            live_client: builder()
-                .dns_resolver(Arc::new(super::ssrf::GuardedResolver))
-                .build()?,
+            test_client,
+            live_client: guarded().build()?,
             in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
             per_endpoint,
+            allow_private,
             checked: Mutex::new(HashMap::new()),
         })
     }
 
+    /// The mode's HTTP client.
+    fn client(&self, livemode: bool) -> &reqwest::Client {
+        if livemode {
+            &self.live_client
+        } else {
+            &self.test_client
+        }
+    }
+
     /// `url` checked by the SSRF guard, reusing a verdict younger than [`URL_RECHECK`].
     async fn checked_url(&self, endpoint: &endpoints::Model) -> Result<reqwest::Url, String> {
-        if !endpoint.livemode {
-            // Test mode does no DNS: nothing worth caching.
-            return super::ssrf::check_url(&endpoint.url, false).await;
+        if !endpoint.livemode && self.allow_private {
+            // No DNS then: nothing worth caching.
+            return super::ssrf::check_url(&endpoint.url, false, true).await;
         }
         if let Ok(cache) = self.checked.lock() {
             if let Some((url, at, verdict)) = cache.get(&endpoint.id) {
@@ -144,7 +171,7 @@ impl Runtime {
                 }
             }
         }
-        let verdict = super::ssrf::check_url(&endpoint.url, true).await;
+        let verdict = super::ssrf::check_url(&endpoint.url, endpoint.livemode, false).await;
         if let Ok(mut cache) = self.checked.lock() {
             // Bounded: endpoints are at most 20 per mode; forget deleted ones now and then.
             if cache.len() > 1000 {
@@ -819,7 +846,16 @@ async fn send(
     // live client's resolver filters each connection's addresses in any case).
     let url = match state.webhooks.checked_url(endpoint).await {
         Ok(url) => url,
-        Err(message) => return Outcome::failed(message),
+        Err(message) => {
+            // Not the URL: it may carry a token the platform put in its path.
+            tracing::warn!(
+                endpoint = %ids::encode(IdKind::WebhookEndpoint, endpoint.id),
+                livemode = endpoint.livemode,
+                reason = %message,
+                "webhook attempt refused by the SSRF guard"
+            );
+            return Outcome::failed(message);
+        }
     };
     let Ok(body) = serde_json::to_vec(&EventObject::from_model(event)) else {
         return Outcome::failed("event could not be serialised");
@@ -846,11 +882,7 @@ async fn send(
     if signatures.is_empty() {
         return Outcome::failed("endpoint secret is malformed");
     }
-    let client = if endpoint.livemode {
-        &state.webhooks.live_client
-    } else {
-        &state.webhooks.test_client
-    };
+    let client = state.webhooks.client(endpoint.livemode);
     let started = Instant::now();
     let request = client
         .post(url)
@@ -943,5 +975,37 @@ async fn notify_operator(
     .await;
     if let Err(e) = result {
         tracing::warn!(error = %e, "could not queue the operator email");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue #15: the test-mode client resolves names through the SSRF guard too (a name that
+    /// resolves to loopback is never connected to), unless the operator allows private targets.
+    #[tokio::test]
+    async fn the_test_client_resolves_through_the_guard() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://localhost:{}/hook",
+            listener.local_addr().unwrap().port()
+        );
+        let guarded = Runtime::new(4, 1, false).unwrap();
+        let sent = guarded.client(false).post(&url).body("{}").send().await;
+        assert!(sent.is_err(), "refused before connecting");
+        let accepted = tokio::time::timeout(StdDuration::from_millis(300), listener.accept()).await;
+        assert!(accepted.is_err(), "nothing connected to the receiver");
+        // The live client is guarded whatever the setting says.
+        let open = Runtime::new(4, 1, true).unwrap();
+        assert!(open.client(true).post(&url).send().await.is_err());
+        // With private targets allowed, test mode reaches the receiver.
+        let request = open.client(false).post(&url).body("{}").send();
+        let request = tokio::spawn(async move {
+            let _ = request.await;
+        });
+        let accepted = tokio::time::timeout(StdDuration::from_secs(5), listener.accept()).await;
+        assert!(accepted.is_ok(), "allowed: the receiver was reached");
+        request.abort();
     }
 }

@@ -1,7 +1,10 @@
-//! The SSRF guard: in live mode a webhook URL must be https and every address its host
-//! resolves to must be a public unicast address. Checked when an endpoint is saved and again
-//! before each delivery (DNS can change), and the live client's resolver drops forbidden
-//! addresses too, so a name cannot switch to a private address between check and connect.
+//! The SSRF guard: every address a webhook URL's host resolves to must be a public unicast
+//! address, in both modes (live mode also requires https). Without it, anyone with a test key
+//! could point an endpoint at an internal address and read status, error and latency from the
+//! attempts log: a port scanner of the platform's network. Checked when an endpoint is saved
+//! and again before each delivery (DNS can change), and both clients' resolvers drop forbidden
+//! addresses too, so a name cannot switch to a private address between check and connect. The
+//! only escape is the operator's `webhook_allow_private_targets`, for test mode only.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -102,9 +105,10 @@ fn embedded_v4(a: Ipv6Addr) -> Option<Ipv4Addr> {
     None
 }
 
-/// Parses `raw` and checks the scheme; in live mode also resolves the host and refuses
-/// forbidden addresses. The error is a message for the `url` parameter.
-pub async fn check_url(raw: &str, livemode: bool) -> Result<Url, String> {
+/// Parses `raw`, checks the scheme, resolves the host and refuses forbidden addresses. With
+/// `allow_private` (the operator's `webhook_allow_private_targets`) a test-mode URL skips the
+/// address check; a live one never does. The error is a message for the `url` parameter.
+pub async fn check_url(raw: &str, livemode: bool, allow_private: bool) -> Result<Url, String> {
     if raw.len() > MAX_URL_LEN {
         return Err(format!("url can be at most {MAX_URL_LEN} characters"));
     }
@@ -121,7 +125,7 @@ pub async fn check_url(raw: &str, livemode: bool) -> Result<Url, String> {
     let Some(host) = url.host() else {
         return Err("url must have a host".to_owned());
     };
-    if !livemode {
+    if allow_private && !livemode {
         return Ok(url);
     }
     let port = url.port_or_known_default().unwrap_or(443);
@@ -135,7 +139,8 @@ pub async fn check_url(raw: &str, livemode: bool) -> Result<Url, String> {
     }
     if addrs.iter().any(|a| is_forbidden(*a)) {
         return Err(
-            "url must not resolve to a loopback, private, link-local, multicast or broadcast address in live mode"
+            "url must resolve to public addresses only, not to a loopback, private, \
+                    link-local, shared, multicast, broadcast, documentation or reserved one"
                 .to_owned(),
         );
     }
@@ -150,8 +155,9 @@ async fn resolve(name: &str, port: u16) -> Result<Vec<IpAddr>, String> {
     }
 }
 
-/// The live client's resolver: the system's answer without forbidden addresses, so a
-/// connection can only go to an address the guard allows.
+/// The clients' resolver: the system's answer without forbidden addresses, so a connection
+/// can only go to an address the guard allows (an IP literal is not resolved: `check_url`
+/// judges it before every attempt).
 pub struct GuardedResolver;
 
 impl reqwest::dns::Resolve for GuardedResolver {
@@ -297,7 +303,9 @@ mod tests {
 
     #[tokio::test]
     async fn live_urls_must_be_https_and_public() {
-        assert!(check_url("http://example.com/x", true).await.is_err());
+        assert!(check_url("http://example.com/x", true, false)
+            .await
+            .is_err());
         for url in [
             "https://127.0.0.1/x",
             "https://10.0.0.1/x",
@@ -306,10 +314,31 @@ mod tests {
             "https://localhost/x",
             "https://u:p@1.1.1.1/x",
         ] {
-            assert!(check_url(url, true).await.is_err(), "{url}");
+            assert!(check_url(url, true, false).await.is_err(), "{url}");
+            // Allowing private targets is for test mode only.
+            assert!(check_url(url, true, true).await.is_err(), "{url}");
         }
-        assert!(check_url("https://1.1.1.1/hook", true).await.is_ok());
-        assert!(check_url("http://localhost:8000/hook", false).await.is_ok());
-        assert!(check_url("ftp://localhost/hook", false).await.is_err());
+        assert!(check_url("https://1.1.1.1/hook", true, false).await.is_ok());
+        assert!(check_url("ftp://localhost/hook", false, true)
+            .await
+            .is_err());
+    }
+
+    /// Issue #15: test mode may use http, but not reach internal addresses, unless the
+    /// operator allows private targets.
+    #[tokio::test]
+    async fn test_urls_are_guarded_unless_private_targets_are_allowed() {
+        for url in [
+            "http://127.0.0.1:6379/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://localhost:8000/hook",
+            "http://[::1]/x",
+            "http://[::ffff:10.0.0.1]/x",
+            "http://0x7f.1/x",
+        ] {
+            assert!(check_url(url, false, false).await.is_err(), "{url}");
+            assert!(check_url(url, false, true).await.is_ok(), "{url}");
+        }
+        assert!(check_url("http://1.1.1.1/hook", false, false).await.is_ok());
     }
 }
