@@ -150,7 +150,8 @@ pub struct Config {
     /// (0: not at all). This process forgets an entry when it changes it; a change made by
     /// another process on the same database is seen within this bound (infra::cache).
     pub cache_ttl_ms: u64,
-    /// Webhook attempts in flight at once in this process, over all endpoints.
+    /// Webhook attempts in flight at once in this process, over all endpoints of a mode (each
+    /// mode has its own, so test endpoints never take live mode's).
     pub webhook_max_in_flight: usize,
     /// Webhook attempts in flight at once per endpoint in this process; each slot is refilled
     /// as its request ends.
