@@ -220,6 +220,7 @@ impl AppState {
             webhooks: Arc::new(crate::domain::webhooks::Runtime::new(
                 config.webhook_max_in_flight,
                 config.webhook_max_per_endpoint,
+                config.webhook_allow_private_targets,
             )?),
             kyc: Arc::new(crate::domain::kyc::Runtime::load(&config)?),
             public_url: match &config.public_url {

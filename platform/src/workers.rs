@@ -1,6 +1,15 @@
 //! Background workers that run inside `agora serve`. Each claims its work from the database,
 //! so any number of instances can run side by side.
+//!
+//! Every worker runs under [`supervise`]: a panic (or a body that returns while not asked to
+//! stop) is logged, counted per worker name ([`restarts`]) and the worker restarted with
+//! backoff; nothing else stops. The workers that act on a mode's data (settlement, payouts,
+//! requirement deadlines, webhook delivery) run once per mode, each at its own clock, so a
+//! test-mode bug or a slow test endpoint never holds up live mode.
 
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -16,46 +25,207 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Rows deleted per statement, so the sweep never holds SQLite's one writer for long.
 const SWEEP_BATCH: u64 = 500;
 
-/// Connections of the webhook worker's own PostgreSQL pool: the dispatcher's claims and the
-/// recorder's batches, one or two at a time.
+/// Connections of each mode's webhook worker's own PostgreSQL pool: the dispatcher's claims
+/// and the recorder's batches, one or two at a time.
 const WEBHOOK_DB_CONNECTIONS: u32 = 4;
 
 /// How often due charges are settled (pending → available).
 const SETTLE_EVERY: Duration = Duration::from_secs(10);
 
+/// How long a supervisor waits before restarting a worker that panicked or ended: doubling
+/// from `first` up to `max`, back to `first` after a run that lasted `max` or longer.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub first: Duration,
+    pub max: Duration,
+}
+
+/// The workers' backoff: a bug that panics on every pass costs a log line a minute, not a
+/// busy loop; a one-off panic is over in a second.
+pub const BACKOFF: Backoff = Backoff {
+    first: Duration::from_secs(1),
+    max: Duration::from_secs(60),
+};
+
+/// Restarts per worker name since the process started (read by [`restarts`]).
+static RESTARTS: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
+
+/// How often the worker `name` has been restarted in this process (0 if never). Names are
+/// `<worker>` or `<worker>:test` / `<worker>:live`, as the logs show them.
+pub fn restarts(name: &str) -> u64 {
+    RESTARTS
+        .lock()
+        .map(|counts| counts.get(name).copied().unwrap_or(0))
+        .unwrap_or(0)
+}
+
+/// Every worker's restarts so far (for a metrics endpoint to come).
+pub fn restart_counts() -> Vec<(&'static str, u64)> {
+    RESTARTS
+        .lock()
+        .map(|counts| counts.iter().map(|(k, v)| (*k, *v)).collect())
+        .unwrap_or_default()
+}
+
+fn count_restart(name: &'static str) -> u64 {
+    match RESTARTS.lock() {
+        Ok(mut counts) => {
+            let n = counts.entry(name).or_insert(0);
+            *n += 1;
+            *n
+        }
+        // A poisoned map only loses the count; the restart still happens.
+        Err(_) => 0,
+    }
+}
+
+/// Stop was asked for, or can no longer be (its sender is gone): either way, do not restart.
+fn stopping(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow() || stop.has_changed().is_err()
+}
+
+fn panic_message(error: tokio::task::JoinError) -> String {
+    if !error.is_panic() {
+        return "cancelled".to_owned();
+    }
+    let payload = error.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+/// Runs `body` as the worker `name` until `stop`: each run is a task of its own, so a panic in
+/// it ends that run only; the supervisor logs it, counts it and starts a new run after the
+/// backoff. A run that returns while stop was not asked for is restarted the same way. On
+/// stop, the current run is awaited (it sees `stop` itself) and nothing is restarted.
+pub fn supervise<F, Fut>(
+    name: &'static str,
+    mut stop: watch::Receiver<bool>,
+    backoff: Backoff,
+    body: F,
+) -> JoinHandle<()>
+where
+    F: Fn(watch::Receiver<bool>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut delay = backoff.first;
+        loop {
+            if stopping(&stop) {
+                return;
+            }
+            let started = tokio::time::Instant::now();
+            let outcome = tokio::spawn(body(stop.clone())).await;
+            if stopping(&stop) {
+                return;
+            }
+            let restarts = count_restart(name);
+            match outcome {
+                Ok(()) => {
+                    tracing::error!(
+                        worker = name,
+                        restarts,
+                        "worker ended by itself; restarting"
+                    )
+                }
+                Err(e) => tracing::error!(
+                    worker = name,
+                    restarts,
+                    panic = %panic_message(e),
+                    "worker panicked; restarting"
+                ),
+            }
+            if started.elapsed() >= backoff.max {
+                delay = backoff.first;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stop.changed() => return,
+            }
+            delay = delay.saturating_mul(2).min(backoff.max);
+        }
+    })
+}
+
+/// A per-mode worker's name in each mode (index: livemode as usize).
+type Names = [&'static str; 2];
+const SETTLEMENT: Names = ["settlement:test", "settlement:live"];
+const PAYOUTS: Names = ["payouts:test", "payouts:live"];
+const DEADLINES: Names = ["kyc_deadlines:test", "kyc_deadlines:live"];
+const WEBHOOKS: Names = ["webhooks:test", "webhooks:live"];
+
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    let mut handles = vec![
-        tokio::spawn(expiry_sweeper(state.clone(), stop.clone())),
-        tokio::spawn(settlement(state.clone(), stop.clone())),
-        tokio::spawn(kyc_deadlines(state.clone(), stop.clone())),
-    ];
-    if state.config.payout_worker {
-        handles.push(tokio::spawn(payout_scheduler(state.clone(), stop.clone())));
+    let mut handles = Vec::new();
+    let s = state.clone();
+    handles.push(supervise(
+        "expiry_sweeper",
+        stop.clone(),
+        BACKOFF,
+        move |stop| expiry_sweeper(s.clone(), stop),
+    ));
+    for livemode in [false, true] {
+        let mode = usize::from(livemode);
+        let s = state.clone();
+        handles.push(supervise(
+            SETTLEMENT[mode],
+            stop.clone(),
+            BACKOFF,
+            move |stop| settlement(s.clone(), livemode, stop),
+        ));
+        let s = state.clone();
+        handles.push(supervise(
+            DEADLINES[mode],
+            stop.clone(),
+            BACKOFF,
+            move |stop| kyc_deadlines(s.clone(), livemode, stop),
+        ));
+        if state.config.payout_worker {
+            let s = state.clone();
+            handles.push(supervise(
+                PAYOUTS[mode],
+                stop.clone(),
+                BACKOFF,
+                move |stop| payout_scheduler(s.clone(), livemode, stop),
+            ));
+        }
+        if state.config.webhook_worker {
+            let s = state.clone();
+            handles.push(supervise(
+                WEBHOOKS[mode],
+                stop.clone(),
+                BACKOFF,
+                move |stop| webhooks(s.clone(), livemode, stop),
+            ));
+        }
     }
     if state.config.email_worker {
-        handles.push(tokio::spawn(emails(state.clone(), stop.clone())));
-    }
-    if state.config.webhook_worker {
-        handles.push(tokio::spawn(webhooks(state.clone(), stop.clone())));
+        let s = state.clone();
+        handles.push(supervise("emails", stop.clone(), BACKOFF, move |stop| {
+            emails(s.clone(), stop)
+        }));
     }
     if (state.config.webhook_worker || state.config.email_worker) && !state.config.is_sqlite() {
         // PostgreSQL NOTIFY from other processes' commits wakes this one's outbox workers.
-        handles.push(tokio::spawn(crate::infra::events::wake::listen(
-            state.config.database_url(),
-            stop,
-        )));
+        let url = state.config.database_url();
+        handles.push(supervise("outbox_listener", stop, BACKOFF, move |stop| {
+            crate::infra::events::wake::listen(url.clone(), stop)
+        }));
     }
     handles
 }
 
 /// Sends the email outbox (wall clock: mail is real in both modes): woken by the commit
 /// that queued a message, polling every `email_poll_ms` as the fallback.
-async fn emails(state: AppState, stop: watch::Receiver<bool>) {
+async fn emails(state: AppState, mut stop: watch::Receiver<bool>) {
     let mailer = match crate::infra::email::Mailer::from_config(&state.config) {
         Ok(m) => m,
         Err(e) => {
-            // Config validation parses smtp_url first, so this is not expected; say so loudly.
+            // Config validation parses smtp_url first, so this is not expected; say so loudly,
+            // once: a restart would not fix the configuration, so wait for stop.
             tracing::error!(error = %e, "the email worker cannot start; emails stay queued");
+            let _ = stop.changed().await;
             return;
         }
     };
@@ -70,10 +240,10 @@ async fn emails(state: AppState, stop: watch::Receiver<bool>) {
     .await;
 }
 
-/// Delivers webhooks in both modes, each at its own clock (the test clock drives retries):
+/// Delivers one mode's webhooks at its clock (the test clock drives test-mode retries):
 /// woken by the commits that write deliveries, polling every `webhook_poll_ms` as the
 /// fallback (see `domain::webhooks::delivery`).
-async fn webhooks(state: AppState, stop: watch::Receiver<bool>) {
+async fn webhooks(state: AppState, livemode: bool, stop: watch::Receiver<bool>) {
     // On PostgreSQL the worker has a small pool of its own: behind a busy API every request
     // holds one of the shared pool's connections, and a claim queued behind them would make
     // delivery as slow as the API is busy. SQLite has one writer: the shared connection.
@@ -97,33 +267,31 @@ async fn webhooks(state: AppState, stop: watch::Receiver<bool>) {
         kyc: state.kyc.clone(),
     };
     let poll = Duration::from_millis(state.config.webhook_poll_ms);
-    crate::domain::webhooks::run(context, poll, stop).await;
+    crate::domain::webhooks::run(context, livemode, poll, stop).await;
 }
 
-/// Settles due charges in both modes, each at its own clock (test mode's can be advanced).
-async fn settlement(state: AppState, mut stop: watch::Receiver<bool>) {
+/// Settles one mode's due charges at its clock (test mode's can be advanced).
+async fn settlement(state: AppState, livemode: bool, mut stop: watch::Receiver<bool>) {
     use sea_orm::TransactionTrait;
     loop {
-        for livemode in [false, true] {
-            let result = async {
-                let txn = state.db.begin().await?;
-                let now = crate::infra::clock::now(&txn, livemode).await?;
-                let n = crate::adapters::api::balance::settle(
-                    &txn,
-                    livemode,
-                    now,
-                    &crate::infra::events::Origin::default(),
-                )
-                .await?;
-                txn.commit().await?;
-                Ok::<usize, crate::adapters::gateway::error::ApiError>(n)
-            }
-            .await;
-            match result {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(livemode, balances = n, "settled due charges"),
-                Err(e) => tracing::warn!(error = %e, "settlement failed; will retry"),
-            }
+        let result = async {
+            let txn = state.db.begin().await?;
+            let now = crate::infra::clock::now(&txn, livemode).await?;
+            let n = crate::adapters::api::balance::settle(
+                &txn,
+                livemode,
+                now,
+                &crate::infra::events::Origin::default(),
+            )
+            .await?;
+            txn.commit().await?;
+            Ok::<usize, crate::adapters::gateway::error::ApiError>(n)
+        }
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(livemode, balances = n, "settled due charges"),
+            Err(e) => tracing::warn!(livemode, error = %e, "settlement failed; will retry"),
         }
         tokio::select! {
             _ = tokio::time::sleep(SETTLE_EVERY) => {}
@@ -132,43 +300,41 @@ async fn settlement(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// The payout run in both modes, each on its own clock's date (test mode follows the test
-/// clock), every `payout_poll_ms`. Runs are idempotent per period (a unique key), so running
-/// often, or on many instances at once, creates each scheduled payout once.
-async fn payout_scheduler(state: AppState, mut stop: watch::Receiver<bool>) {
+/// One mode's payout run, on its clock's date (test mode follows the test clock), every
+/// `payout_poll_ms`. Runs are idempotent per period (a unique key), so running often, or on
+/// many instances at once, creates each scheduled payout once.
+async fn payout_scheduler(state: AppState, livemode: bool, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_millis(state.config.payout_poll_ms);
     loop {
-        for livemode in [false, true] {
-            let result = async {
-                let now = crate::infra::clock::now(&state.db, livemode).await?;
-                crate::domain::payouts::run(
-                    &state.db,
-                    &state.config,
-                    &state.kyc.sealer,
-                    &crate::domain::payouts::RunOptions {
-                        livemode,
-                        as_of: crate::domain::payouts::local_date(&state.config, now),
-                        submitted_at: now,
-                        dry_run: false,
-                        // Nobody reads a worker's skips: not worth reading every unpaid
-                        // seller's balances each poll.
-                        explain: false,
-                    },
-                )
-                .await
-            }
-            .await;
-            match result {
-                Ok(r) if r.created.is_empty() && r.batches.is_empty() => {}
-                Ok(r) => tracing::info!(
+        let result = async {
+            let now = crate::infra::clock::now(&state.db, livemode).await?;
+            crate::domain::payouts::run(
+                &state.db,
+                &state.config,
+                &state.kyc.sealer,
+                &crate::domain::payouts::RunOptions {
                     livemode,
-                    payouts = r.created.len(),
-                    batches = r.batches.len(),
-                    "payout run"
-                ),
-                Err(e) => {
-                    tracing::warn!(error = %e, "payout run failed; will retry")
-                }
+                    as_of: crate::domain::payouts::local_date(&state.config, now),
+                    submitted_at: now,
+                    dry_run: false,
+                    // Nobody reads a worker's skips: not worth reading every unpaid
+                    // seller's balances each poll.
+                    explain: false,
+                },
+            )
+            .await
+        }
+        .await;
+        match result {
+            Ok(r) if r.created.is_empty() && r.batches.is_empty() => {}
+            Ok(r) => tracing::info!(
+                livemode,
+                payouts = r.created.len(),
+                batches = r.batches.len(),
+                "payout run"
+            ),
+            Err(e) => {
+                tracing::warn!(livemode, error = %e, "payout run failed; will retry")
             }
         }
         tokio::select! {
@@ -181,17 +347,15 @@ async fn payout_scheduler(state: AppState, mut stop: watch::Receiver<bool>) {
 /// Accounts evaluated per pass of the deadline worker.
 const DEADLINE_BATCH: u64 = 200;
 
-/// Applies passed requirement deadlines in both modes (test mode at its own clock): what is
+/// Applies one mode's passed requirement deadlines (test mode at its own clock): what is
 /// still due becomes past due and charges stop, with the account's events.
-async fn kyc_deadlines(state: AppState, mut stop: watch::Receiver<bool>) {
+async fn kyc_deadlines(state: AppState, livemode: bool, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_millis(state.config.kyc_poll_ms);
     loop {
-        for livemode in [false, true] {
-            match crate::domain::kyc::apply_deadlines(&state.db, livemode, DEADLINE_BATCH).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(livemode, accounts = n, "requirement deadlines applied"),
-                Err(e) => tracing::warn!(error = %e, "deadline pass failed; will retry"),
-            }
+        match crate::domain::kyc::apply_deadlines(&state.db, livemode, DEADLINE_BATCH).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(livemode, accounts = n, "requirement deadlines applied"),
+            Err(e) => tracing::warn!(livemode, error = %e, "deadline pass failed; will retry"),
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
@@ -228,5 +392,133 @@ async fn expiry_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep(SWEEP_EVERY) => {}
             _ = stop.changed() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    const QUICK: Backoff = Backoff {
+        first: Duration::from_millis(10),
+        max: Duration::from_millis(40),
+    };
+
+    /// A body that counts its runs and panics on the first `panics` of them, then ticks until
+    /// stopped.
+    fn flaky(
+        runs: Arc<AtomicUsize>,
+        ticks: Arc<AtomicUsize>,
+        panics: usize,
+    ) -> impl Fn(watch::Receiver<bool>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+    {
+        move |mut stop| {
+            let (runs, ticks) = (runs.clone(), ticks.clone());
+            Box::pin(async move {
+                if runs.fetch_add(1, Ordering::SeqCst) < panics {
+                    panic!("a bug in one pass");
+                }
+                loop {
+                    ticks.fetch_add(1, Ordering::SeqCst);
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+                        _ = stop.changed() => return,
+                    }
+                }
+            })
+        }
+    }
+
+    /// Issue #15: a panic no longer stops a worker for good, and one mode's worker going down
+    /// does not stop the other's: each is supervised on its own, restarted with backoff, and
+    /// its restarts counted.
+    #[tokio::test]
+    async fn a_panicking_worker_is_restarted_and_the_other_mode_keeps_running() {
+        let (stop_tx, stop) = watch::channel(false);
+        let (test_runs, test_ticks) =
+            (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (live_runs, live_ticks) =
+            (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let test = supervise(
+            "unit.flaky:test",
+            stop.clone(),
+            QUICK,
+            flaky(test_runs.clone(), test_ticks.clone(), 3),
+        );
+        let live = supervise(
+            "unit.flaky:live",
+            stop.clone(),
+            QUICK,
+            flaky(live_runs.clone(), live_ticks.clone(), 0),
+        );
+        for _ in 0..200 {
+            if test_ticks.load(Ordering::SeqCst) > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            test_runs.load(Ordering::SeqCst),
+            4,
+            "three panics, then a run that lasts"
+        );
+        assert!(
+            test_ticks.load(Ordering::SeqCst) > 0,
+            "the restarted worker works"
+        );
+        assert_eq!(restarts("unit.flaky:test"), 3);
+        assert_eq!(
+            live_runs.load(Ordering::SeqCst),
+            1,
+            "the other mode never stopped"
+        );
+        assert_eq!(restarts("unit.flaky:live"), 0);
+        let before = live_ticks.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            live_ticks.load(Ordering::SeqCst) > before,
+            "the other mode keeps running"
+        );
+
+        // Stop ends both supervisors (and their bodies) without another restart.
+        let _ = stop_tx.send(true);
+        tokio::time::timeout(Duration::from_secs(5), async {
+            let _ = test.await;
+            let _ = live.await;
+        })
+        .await
+        .expect("supervisors stop");
+        assert_eq!(restarts("unit.flaky:test"), 3);
+        assert_eq!(test_runs.load(Ordering::SeqCst), 4);
+    }
+
+    /// A body that ends by itself while not asked to stop is restarted too (a worker that
+    /// silently returned would leave its work undone).
+    #[tokio::test]
+    async fn a_worker_that_returns_early_is_restarted() {
+        let (stop_tx, stop) = watch::channel(false);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        let handle = supervise("unit.returns", stop, QUICK, move |_| {
+            let runs = counted.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        for _ in 0..200 {
+            if runs.load(Ordering::SeqCst) >= 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(runs.load(Ordering::SeqCst) >= 3);
+        assert!(restarts("unit.returns") >= 2);
+        let _ = stop_tx.send(true);
+        tokio::time::timeout(Duration::from_secs(5), handle)
+            .await
+            .expect("supervisor stops")
+            .expect("supervisor did not panic");
     }
 }

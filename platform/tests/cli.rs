@@ -24,6 +24,10 @@ fn agora(data_dir: &Path) -> Command {
     cmd
 }
 
+/// The webhook receivers here listen on 127.0.0.1: the operator's setting that lets test-mode
+/// endpoints reach it (the SSRF guard refuses loopback otherwise).
+const LOCAL_RECEIVERS: (&str, &str) = ("AGORA_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true");
+
 fn run(data_dir: &Path, args: &[&str]) -> Output {
     agora(data_dir).args(args).output().expect("run agora")
 }
@@ -501,7 +505,10 @@ fn an_event_written_before_a_kill_is_delivered_after_restart() {
     });
 
     // First life: no webhook worker, so nothing can be delivered before the kill.
-    let first = start_with(dir.path(), &[("AGORA_WEBHOOK_WORKER", "false")]);
+    let first = start_with(
+        dir.path(),
+        &[("AGORA_WEBHOOK_WORKER", "false"), LOCAL_RECEIVERS],
+    );
     let key = first.first_key.clone().expect("first start prints a key");
     let endpoint = post_json(
         first.port,
@@ -528,7 +535,10 @@ fn an_event_written_before_a_kill_is_delivered_after_restart() {
     );
 
     // Second life: the worker finds the delivery written with the event and sends it.
-    let second = start_with(dir.path(), &[("AGORA_WEBHOOK_POLL_MS", "100")]);
+    let second = start_with(
+        dir.path(),
+        &[("AGORA_WEBHOOK_POLL_MS", "100"), LOCAL_RECEIVERS],
+    );
     let request = got_rx
         .recv_timeout(Duration::from_secs(30))
         .expect("the event is delivered after restart");
@@ -840,7 +850,10 @@ fn deliveries_in_flight_at_a_kill_are_sent_again_after_their_lease_and_only_then
         }
     };
 
-    let first = start_with(dir.path(), &[("AGORA_WEBHOOK_POLL_MS", "100")]);
+    let first = start_with(
+        dir.path(),
+        &[("AGORA_WEBHOOK_POLL_MS", "100"), LOCAL_RECEIVERS],
+    );
     let key = first.first_key.clone().expect("first start prints a key");
     let endpoint = post_json(
         first.port,
@@ -866,7 +879,10 @@ fn deliveries_in_flight_at_a_kill_are_sent_again_after_their_lease_and_only_then
     hold.store(false, Ordering::SeqCst);
 
     // Second life: the claims (60 s on the test clock) still hold.
-    let second = start_with(dir.path(), &[("AGORA_WEBHOOK_POLL_MS", "100")]);
+    let second = start_with(
+        dir.path(),
+        &[("AGORA_WEBHOOK_POLL_MS", "100"), LOCAL_RECEIVERS],
+    );
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(count(), 3, "nothing is sent twice within a lease");
     // The test clock passes the lease: each is sent once more.

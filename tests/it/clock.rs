@@ -220,3 +220,57 @@ async fn test_mode_objects_and_events_carry_the_test_clock() {
         "https://platform.example/refresh"
     );
 }
+
+/// Issue #15: the test clock can be at most 10 years ahead of real time, so `now + offset`
+/// can never overflow (it panicked there, in every test-mode request, after enough advances).
+/// An advance past the cap is a 400 naming `seconds` and moves nothing.
+#[tokio::test]
+async fn the_test_clock_is_never_more_than_ten_years_ahead() {
+    let app = spawn_app_with(|c| c.payout_worker = false).await;
+    let year = 366 * 86_400;
+    let mut now = Utc::now();
+    // 9 × 366 days = 3,294 days ahead: within the cap (3,653 days).
+    for _ in 0..9 {
+        now = advance(&app, year).await;
+    }
+    let res = app
+        .post("/v1/test_helpers/advance_clock", json!({ "seconds": year }))
+        .await;
+    let error = res.error(400, "invalid_request_error");
+    assert_eq!(error["param"], "seconds", "{}", res.body);
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("10 years"), "{message}");
+    // Nothing moved: a day more lands a day after the last advance.
+    let after = advance(&app, 86_400).await;
+    assert!(after - now >= Duration::days(1), "{now} → {after}");
+    assert!(
+        after - now < Duration::days(1) + Duration::minutes(1),
+        "{now} → {after}"
+    );
+}
+
+/// An offset stored beyond the cap (by an older version, or by hand) is read as the cap: the
+/// mode keeps working instead of panicking on every request, and advancing it is a 400.
+#[tokio::test]
+async fn an_offset_beyond_the_cap_is_read_as_the_cap() {
+    use agora_platform::infra::clock::entity as clock_offset;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let app = spawn_app_with(|c| c.payout_worker = false).await;
+    advance(&app, 1).await;
+    clock_offset::ActiveModel {
+        livemode: Set(false),
+        offset_seconds: Set(i64::MAX / 2),
+    }
+    .update(&app.db)
+    .await
+    .expect("offset stored");
+    let res = app
+        .post("/v1/test_helpers/advance_clock", json!({ "seconds": 1 }))
+        .await;
+    assert_eq!(res.error(400, "invalid_request_error")["param"], "seconds");
+    let seller = app.create_seller(json!({"country": "SE"})).await;
+    let created = instant(&seller["created"]);
+    let ahead = created - Utc::now();
+    assert!(ahead > Duration::days(3650), "{created}");
+    assert!(ahead <= Duration::days(3653), "{created}");
+}

@@ -145,6 +145,8 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         }
         _ => {}
     }
+    // The suite's webhook receivers listen on 127.0.0.1; the SSRF tests turn this off.
+    config.webhook_allow_private_targets = true;
     customise(&mut config);
     let db = agora_platform::infra::db::connect(&config)
         .await

@@ -400,12 +400,13 @@ async fn modes_are_separate_and_a_disabled_endpoint_gets_nothing() {
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
     assert_eq!(res.body["disabled"], true);
-    // A live endpoint (a public address; nothing listens, which does not matter here).
+    // A live endpoint (a public address on the discard port, where nothing answers, which
+    // does not matter here; 192.0.2.0/24 is documentation, refused by the guard).
     let live = app
         .send(
             Method::POST,
             "/v1/webhook_endpoints",
-            Some(json!({"url": "https://192.0.2.1/hook", "enabled_events": ["account.*"]})),
+            Some(json!({"url": "https://1.1.1.1:9/hook", "enabled_events": ["account.*"]})),
             &app.live_key.clone(),
             &[],
         )
@@ -530,7 +531,9 @@ async fn endpoints_api_validates_and_guards_against_ssrf() {
         .send(
             Method::POST,
             "/v1/webhook_endpoints",
-            Some(json!({"url": "https://192.0.2.1/hook", "enabled_events": ["*"]})),
+            // A public address (192.0.2.0/24 is documentation, refused); nothing is sent to
+            // it in this test: no payout is paid.
+            Some(json!({"url": "https://1.1.1.1/hook", "enabled_events": ["payout.paid"]})),
             &live,
             &[],
         )
@@ -981,4 +984,87 @@ async fn a_slow_endpoint_does_not_hold_back_a_fast_one() {
     assert!(slow.stats(|s| s.max_in_flight) <= 2);
     // The slow one gets everything too, in its own time.
     slow.wait_answered(10, 30).await;
+}
+
+/// Issue #15: a test key must not turn webhook endpoints into an internal port scanner. Without
+/// `webhook_allow_private_targets`, test mode refuses the same addresses as live mode (only
+/// `http` is still allowed), at create and at update, and nothing is stored.
+#[tokio::test]
+async fn test_mode_endpoints_cannot_reach_internal_addresses() {
+    let app = spawn_app_with(|c| c.webhook_allow_private_targets = false).await;
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:6379/",
+        "http://localhost:9/x",
+        "http://[::1]:9/x",
+        "http://10.0.0.1/x",
+        "http://192.168.1.1/x",
+        "http://[::ffff:127.0.0.1]/x",
+        "http://0x7f.1/x",
+        "http://2130706433/x",
+        "http://[64:ff9b::a9fe:a9fe]/x",
+        "http://[2002:7f00:1::1]/x",
+    ] {
+        let res = app
+            .post(
+                "/v1/webhook_endpoints",
+                json!({"url": url, "enabled_events": ["*"]}),
+            )
+            .await;
+        let error = res.error(400, "invalid_request_error");
+        assert_eq!(error["param"], "url", "{url}: {}", res.body);
+        assert_eq!(error["code"], "url_invalid", "{url}: {}", res.body);
+    }
+    let list = app.get("/v1/webhook_endpoints").await.body;
+    assert_eq!(list["data"], json!([]), "nothing was created");
+
+    // A public address is fine, over http too in test mode; changing it to an internal one
+    // is refused and leaves it as it was.
+    let (id, _) = create_endpoint(&app, "http://1.1.1.1/hook", json!(["payout.paid"])).await;
+    for url in ["http://127.0.0.1:6379/", "http://localhost/x"] {
+        let res = app
+            .post(
+                &format!("/v1/webhook_endpoints/{id}"),
+                json!({ "url": url }),
+            )
+            .await;
+        assert_eq!(res.error(400, "invalid_request_error")["param"], "url");
+    }
+    let endpoint = app.get(&format!("/v1/webhook_endpoints/{id}")).await.body;
+    assert_eq!(endpoint["url"], "http://1.1.1.1/hook");
+}
+
+/// Issue #15: the guard holds again at delivery, in test mode too: an endpoint saved while the
+/// operator allowed private targets (or a name whose DNS changed since) is not contacted once
+/// they are forbidden, whether its URL names the address or a host that resolves to it.
+#[tokio::test]
+async fn a_test_endpoint_on_an_internal_address_is_not_contacted_at_delivery() {
+    // The first server allows private targets (the suite's default) and delivers nothing.
+    let app = spawn_app_with(|c| c.webhook_worker = false).await;
+    let receiver = Receiver::start(0).await;
+    let (by_address, _) = create_endpoint(&app, &receiver.url, json!(["account.created"])).await;
+    let by_name_url = receiver.url.replace("127.0.0.1", "localhost");
+    let (by_name, _) = create_endpoint(&app, &by_name_url, json!(["account.created"])).await;
+    app.create_seller(json!({"country": "SE"})).await;
+
+    // The next process forbids them.
+    app.start_another(|c| {
+        c.webhook_worker = true;
+        c.webhook_poll_ms = 50;
+        c.webhook_allow_private_targets = false;
+    })
+    .await;
+    for endpoint in [&by_address, &by_name] {
+        let log = wait_attempts(&app, endpoint, 1).await;
+        assert_eq!(log[0]["status_code"], Value::Null, "{}", log[0]);
+        let error = log[0]["error"].as_str().unwrap_or_default();
+        assert!(error.contains("private"), "{endpoint}: {error}");
+        assert!(
+            !log[0]["next_retry_at"].is_null(),
+            "retried later: {}",
+            log[0]
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.received().is_empty(), "the receiver was reached");
 }

@@ -163,11 +163,18 @@ pub struct Config {
     /// (0: not at all). This process forgets an entry when it changes it; a change made by
     /// another process on the same database is seen within this bound (infra::cache).
     pub cache_ttl_ms: u64,
-    /// Webhook attempts in flight at once in this process, over all endpoints.
+    /// Webhook attempts in flight at once in this process, over all endpoints of a mode (each
+    /// mode has its own, so test endpoints never take live mode's).
     pub webhook_max_in_flight: usize,
     /// Webhook attempts in flight at once per endpoint in this process; each slot is refilled
     /// as its request ends.
     pub webhook_max_per_endpoint: usize,
+    /// Lets test-mode webhook endpoints reach loopback, private, link-local and other
+    /// non-public addresses (a receiver on this machine or network during development). Off:
+    /// every endpoint, in both modes, must resolve to public addresses only, else anyone with a
+    /// test key could probe the internal network through the attempts log. Live mode never
+    /// reaches them, whatever this says.
+    pub webhook_allow_private_targets: bool,
     /// Who is emailed when a webhook endpoint is disabled; unset: nobody (a warning is logged).
     pub operator_email: Option<String>,
     /// AES-256 key (32 bytes, base64) sealing ids, tax ids, bank account numbers and documents.
@@ -276,6 +283,7 @@ impl Default for Config {
             cache_ttl_ms: 1_000,
             webhook_max_in_flight: 256,
             webhook_max_per_endpoint: 32,
+            webhook_allow_private_targets: false,
             operator_email: None,
             encryption_key: None,
             encryption_previous_keys: Vec::new(),
@@ -349,6 +357,7 @@ pub const ENV_KEYS: &[&str] = &[
     "cache_ttl_ms",
     "webhook_max_in_flight",
     "webhook_max_per_endpoint",
+    "webhook_allow_private_targets",
     "operator_email",
     "encryption_key",
     "sanctions_list",

@@ -110,7 +110,7 @@ pub async fn settle(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdvanceClockRequest {
-    /// 1 to 31,622,400 (366 days).
+    /// 1 to 31,622,400 (366 days); the test clock is never more than 10 years ahead in all.
     #[schema(minimum = 1, maximum = 31_622_400)]
     pub seconds: i64,
 }
@@ -118,7 +118,7 @@ pub struct AdvanceClockRequest {
 #[utoipa::path(
     tag = "Test helpers",
     request_body = AdvanceClockRequest,
-    responses((status = 200, description = "The test clock's new time; settlement has run at it"), (status = 404, description = "With a live key")),
+    responses((status = 200, description = "The test clock's new time; settlement has run at it"), (status = 400, description = "`seconds` out of range, or past the 10-year cap", body = crate::adapters::api::openapi::ErrorBody), (status = 404, description = "With a live key")),
     security(("api_key" = []))
 )]
 #[post("/test_helpers/advance_clock")]
@@ -141,7 +141,22 @@ pub async fn advance_clock(
         if input.seconds < 1 || input.seconds > clock::MAX_ADVANCE_SECONDS {
             return Err(ApiError::invalid("seconds", "parameter_invalid", format!("seconds must be between 1 and {}", clock::MAX_ADVANCE_SECONDS)));
         }
-        let now = clock::advance_test_clock(txn, input.seconds).await?;
+        let now = match clock::advance_test_clock(txn, input.seconds).await? {
+            clock::Advanced::To(now) => now,
+            clock::Advanced::PastCap { ahead } => {
+                let left = (clock::MAX_OFFSET_SECONDS - ahead.num_seconds()).max(0);
+                return Err(ApiError::invalid(
+                    "seconds",
+                    "parameter_invalid",
+                    format!(
+                        "the test clock can be at most {} ahead of real time; it is {} days \
+                         ahead, so it can move at most {left} seconds more",
+                        clock::MAX_OFFSET_WORDS,
+                        ahead.num_days()
+                    ),
+                ));
+            }
+        };
         let settled = settle(txn, false, now, &origin).await?;
         Ok(serde_json::json!({"object": "test_clock", "livemode": false, "now": super::timestamp(now), "balances_updated": settled}))
     })

@@ -155,8 +155,8 @@ fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
         .map(|id| id.uuid())
 }
 
-async fn check_url(raw: &str, livemode: bool) -> Result<String, ApiError> {
-    ssrf::check_url(raw, livemode)
+async fn check_url(state: &AppState, raw: &str, livemode: bool) -> Result<String, ApiError> {
+    ssrf::check_url(raw, livemode, state.config.webhook_allow_private_targets)
         .await
         .map(|_| raw.to_owned())
         .map_err(|message| ApiError::invalid("url", "url_invalid", message))
@@ -207,7 +207,7 @@ pub async fn create(
     // Resolving the host happens before the transaction: DNS must not hold a write lock.
     let input: Result<CreateEndpointRequest, ApiError> = body.parse();
     let url = match &input {
-        Ok(i) => Some(check_url(&i.url, auth.livemode).await),
+        Ok(i) => Some(check_url(&state, &i.url, auth.livemode).await),
         Err(_) => None,
     };
     idempotency::run(&state, &auth, &req, &body, async |txn| {
@@ -308,7 +308,9 @@ pub async fn update(
     let origin = idempotency::origin(&req);
     let input: Result<UpdateEndpointRequest, ApiError> = body.parse();
     let url = match &input {
-        Ok(UpdateEndpointRequest { url: Some(u), .. }) => Some(check_url(u, auth.livemode).await),
+        Ok(UpdateEndpointRequest { url: Some(u), .. }) => {
+            Some(check_url(&state, u, auth.livemode).await)
+        }
         _ => None,
     };
     idempotency::run(&state, &auth, &req, &body, async |txn| {

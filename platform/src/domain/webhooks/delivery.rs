@@ -2,9 +2,12 @@
 //! attempts that run as tasks of their own, and a recorder that writes their outcomes in
 //! batches.
 //!
+//! - **One worker per mode.** `run` delivers one mode's events (the workers start one per
+//!   mode, each supervised), with that mode's own in-flight permits, so slow test endpoints or
+//!   a test-mode bug never hold up live deliveries.
 //! - **Continuous, per endpoint.** Each enabled endpoint has its own lane: at most
-//!   `webhook_max_per_endpoint` requests in flight to it (and `webhook_max_in_flight` in the
-//!   process). When a request ends its slot is refilled at once from the database, so a fast
+//!   `webhook_max_per_endpoint` requests in flight to it (and `webhook_max_in_flight` per mode
+//!   in the process). When a request ends its slot is refilled at once from the database, so a fast
 //!   receiver sees a steady stream, and a slow or failing one only ever holds its own slots:
 //!   it never delays another endpoint's lane.
 //! - **Woken, not polled.** The transaction that writes deliveries wakes the dispatcher
@@ -22,6 +25,10 @@
 //!   arrived (up to 256) in one transaction: a multi-row insert of attempts, one
 //!   `UPDATE … FROM (VALUES …)` for the deliveries, one update per endpoint for its failure
 //!   bookkeeping. No transaction is ever held across an HTTP request.
+//! - **A panic is one attempt's.** An attempt that panics is recorded as a failed attempt
+//!   (retried as usual) and its slot freed; a recorder batch that panics is left to its leases,
+//!   as after a crash. Anything else that panics ends the mode's worker, which its supervisor
+//!   restarts.
 
 use crate::infra::events::EventType;
 use std::collections::HashMap;
@@ -29,6 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
+use futures_util::FutureExt;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
@@ -70,8 +78,8 @@ const MIN_PASS_GAP: StdDuration = StdDuration::from_millis(5);
 const REFRESH_EVERY: StdDuration = StdDuration::from_secs(1);
 /// After a failed pass (the database is unreachable), wait this long before the next.
 const ERROR_BACKOFF: StdDuration = StdDuration::from_millis(500);
-/// A live URL's SSRF verdict (a DNS lookup) is reused this long; the live client's resolver
-/// still filters every connection's addresses, so this only spares the lookup.
+/// A URL's SSRF verdict (a DNS lookup) is reused this long; the clients' resolver still
+/// filters every connection's addresses, so this only spares the lookup.
 const URL_RECHECK: StdDuration = StdDuration::from_secs(30);
 /// On shutdown, attempts in flight get this long to finish and be recorded.
 const DRAIN_FOR: StdDuration = StdDuration::from_secs(15);
@@ -91,21 +99,30 @@ pub struct Context {
     pub kyc: Arc<crate::domain::kyc::Runtime>,
 }
 
-/// A live URL's last SSRF check: the URL checked, when, and the verdict.
+/// A URL's last SSRF check: the URL checked, when, and the verdict.
 type UrlVerdict = (String, Instant, Result<reqwest::Url, String>);
 
 /// What the delivery worker shares: HTTP clients (one connection pool each, so connections
-/// to an endpoint are kept alive and reused) and the in-flight bounds.
+/// to an endpoint are kept alive and reused), the in-flight bounds and the SSRF verdicts.
 pub struct Runtime {
     test_client: reqwest::Client,
     live_client: reqwest::Client,
-    in_flight: Arc<Semaphore>,
+    /// Each mode's in-flight permits (index: livemode as usize): test endpoints that hold
+    /// every permit of theirs leave live mode's untouched.
+    in_flight: [Arc<Semaphore>; 2],
     per_endpoint: usize,
+    /// `webhook_allow_private_targets`: test mode may reach any address (live mode never).
+    allow_private: bool,
     checked: Mutex<HashMap<Uuid, UrlVerdict>>,
 }
 
 impl Runtime {
-    pub fn new(max_in_flight: usize, per_endpoint: usize) -> anyhow::Result<Self> {
+    /// `max_in_flight` per mode; `allow_private` lifts the SSRF guard for test mode only.
+    pub fn new(
+        max_in_flight: usize,
+        per_endpoint: usize,
+        allow_private: bool,
+    ) -> anyhow::Result<Self> {
         // reqwest is built without a default crypto provider; ring is the workspace's.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let per_endpoint = per_endpoint.max(1);
@@ -120,22 +137,48 @@ impl Runtime {
                 .pool_idle_timeout(StdDuration::from_secs(60))
                 .user_agent("Agora-Webhooks/1")
         };
+        // Both clients connect only to addresses the guard allows: a name checked a moment
+        // ago may resolve elsewhere by the time of the connection.
+        let guarded = || builder().dns_resolver(Arc::new(super::ssrf::GuardedResolver));
+        let test_client = if allow_private {
+            tracing::warn!(
+                "webhook_allow_private_targets is on: test-mode webhook endpoints may reach \
+                 loopback, private and link-local addresses"
+            );
+            builder().build()?
+        } else {
+            guarded().build()?
+        };
+        let permits = || Arc::new(Semaphore::new(max_in_flight.max(1)));
         Ok(Self {
-            test_client: builder().build()?,
-            live_client: builder()
-                .dns_resolver(Arc::new(super::ssrf::GuardedResolver))
-                .build()?,
-            in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            test_client,
+            live_client: guarded().build()?,
+            in_flight: [permits(), permits()],
             per_endpoint,
+            allow_private,
             checked: Mutex::new(HashMap::new()),
         })
     }
 
+    /// The mode's HTTP client.
+    fn client(&self, livemode: bool) -> &reqwest::Client {
+        if livemode {
+            &self.live_client
+        } else {
+            &self.test_client
+        }
+    }
+
+    /// The mode's in-flight permits.
+    fn permits(&self, livemode: bool) -> &Arc<Semaphore> {
+        &self.in_flight[usize::from(livemode)]
+    }
+
     /// `url` checked by the SSRF guard, reusing a verdict younger than [`URL_RECHECK`].
     async fn checked_url(&self, endpoint: &endpoints::Model) -> Result<reqwest::Url, String> {
-        if !endpoint.livemode {
-            // Test mode does no DNS: nothing worth caching.
-            return super::ssrf::check_url(&endpoint.url, false).await;
+        if !endpoint.livemode && self.allow_private {
+            // No DNS then: nothing worth caching.
+            return super::ssrf::check_url(&endpoint.url, false, true).await;
         }
         if let Ok(cache) = self.checked.lock() {
             if let Some((url, at, verdict)) = cache.get(&endpoint.id) {
@@ -144,7 +187,7 @@ impl Runtime {
                 }
             }
         }
-        let verdict = super::ssrf::check_url(&endpoint.url, true).await;
+        let verdict = super::ssrf::check_url(&endpoint.url, endpoint.livemode, false).await;
         if let Ok(mut cache) = self.checked.lock() {
             // Bounded: endpoints are at most 20 per mode; forget deleted ones now and then.
             if cache.len() > 1000 {
@@ -210,9 +253,10 @@ struct Finished {
 
 struct Dispatcher {
     ctx: Context,
+    livemode: bool,
     lanes: HashMap<Uuid, Lane>,
-    /// Each mode's enabled endpoints as last read (index: livemode as usize).
-    endpoints: [Arc<Vec<Arc<endpoints::Model>>>; 2],
+    /// The mode's enabled endpoints as last read.
+    endpoints: Arc<Vec<Arc<endpoints::Model>>>,
     in_flight: usize,
     /// The test clock's offset as last read.
     test_offset: Duration,
@@ -220,17 +264,18 @@ struct Dispatcher {
     record: mpsc::Sender<Finished>,
 }
 
-/// Runs the delivery worker until `stop`: both modes, each at its own clock (the test clock
-/// drives retries in test mode). `poll` is the fallback interval.
-pub async fn run(ctx: Context, poll: StdDuration, mut stop: watch::Receiver<bool>) {
+/// Runs one mode's delivery worker until `stop`, at the mode's clock (the test clock drives
+/// retries in test mode). `poll` is the fallback interval.
+pub async fn run(ctx: Context, livemode: bool, poll: StdDuration, mut stop: watch::Receiver<bool>) {
     let mut woken = wake::subscribe(Outbox::Webhooks);
     let (done, mut finished) = mpsc::unbounded_channel::<Uuid>();
     let (record, outcomes) = mpsc::channel::<Finished>(RECORD_QUEUE);
     let recorder = tokio::spawn(recorder(ctx.clone(), outcomes));
     let mut dispatcher = Dispatcher {
         ctx,
+        livemode,
         lanes: HashMap::new(),
-        endpoints: [Arc::new(Vec::new()), Arc::new(Vec::new())],
+        endpoints: Arc::new(Vec::new()),
         in_flight: 0,
         test_offset: Duration::zero(),
         done,
@@ -336,7 +381,7 @@ impl Dispatcher {
         let queued = lane.queue.lock().map(|q| q.len()).unwrap_or(0);
         let wanted = queued.min(runtime.per_endpoint.saturating_sub(lane.in_flight));
         for _ in 0..wanted {
-            let Ok(permit) = runtime.in_flight.clone().try_acquire_owned() else {
+            let Ok(permit) = runtime.permits(self.livemode).clone().try_acquire_owned() else {
                 return;
             };
             lane.in_flight += 1;
@@ -352,108 +397,106 @@ impl Dispatcher {
         }
     }
 
-    /// One pass over both modes (see [`Pass`]).
+    /// One pass over the mode (see [`Pass`]).
     async fn pass(&mut self, pass: Pass) -> Result<(), DbErr> {
         let db = self.ctx.db.clone();
         let runtime = self.ctx.webhooks.clone();
         let full = pass != Pass::Refill;
-        for livemode in [false, true] {
-            let mode = usize::from(livemode);
-            if pass == Pass::Wake {
-                for e in self.endpoints[mode].iter() {
-                    self.lanes.entry(e.id).or_default().more = true;
+        let livemode = self.livemode;
+        if pass == Pass::Wake {
+            for e in self.endpoints.iter() {
+                self.lanes.entry(e.id).or_default().more = true;
+            }
+        }
+        if pass == Pass::Refresh {
+            let list = endpoints::Entity::find()
+                .filter(endpoints::Column::Livemode.eq(livemode))
+                .filter(endpoints::Column::Disabled.eq(false))
+                .all(&db)
+                .await?;
+            for e in &list {
+                self.lanes.entry(e.id).or_default().more = true;
+            }
+            // Forget lanes of endpoints gone from this mode once idle.
+            let ids: Vec<Uuid> = list.iter().map(|e| e.id).collect();
+            let previous = std::mem::take(&mut self.endpoints);
+            for gone in previous.iter().filter(|e| !ids.contains(&e.id)) {
+                if self.lanes.get(&gone.id).is_some_and(|l| l.in_flight == 0) {
+                    self.lanes.remove(&gone.id);
                 }
             }
-            if pass == Pass::Refresh {
-                let list = endpoints::Entity::find()
-                    .filter(endpoints::Column::Livemode.eq(livemode))
-                    .filter(endpoints::Column::Disabled.eq(false))
-                    .all(&db)
-                    .await?;
-                for e in &list {
-                    self.lanes.entry(e.id).or_default().more = true;
-                }
-                // Forget lanes of endpoints gone from this mode once idle.
-                let ids: Vec<Uuid> = list.iter().map(|e| e.id).collect();
-                let previous = std::mem::take(&mut self.endpoints[mode]);
-                for gone in previous.iter().filter(|e| !ids.contains(&e.id)) {
-                    if self.lanes.get(&gone.id).is_some_and(|l| l.in_flight == 0) {
-                        self.lanes.remove(&gone.id);
-                    }
-                }
-                self.endpoints[mode] = Arc::new(list.into_iter().map(Arc::new).collect());
-            }
-            let endpoints = self.endpoints[mode].clone();
-            let wanted = endpoints.iter().any(|e| {
-                self.lanes
-                    .get(&e.id)
-                    .is_some_and(|l| l.more && l.in_flight < runtime.per_endpoint)
-            });
-            if !wanted && !full {
+            self.endpoints = Arc::new(list.into_iter().map(Arc::new).collect());
+        }
+        let endpoints = self.endpoints.clone();
+        let wanted = endpoints.iter().any(|e| {
+            self.lanes
+                .get(&e.id)
+                .is_some_and(|l| l.more && l.in_flight < runtime.per_endpoint)
+        });
+        if !wanted && !full {
+            return Ok(());
+        }
+        // The test clock's offset is read on full passes (a wake-up or the poll, so an
+        // advance is seen within one poll) and reused by the passes between them, which
+        // only refill slots: one query fewer per pass at full speed.
+        if full && !livemode {
+            self.test_offset = crate::infra::clock::test_offset(&db).await?;
+        }
+        let now = match livemode {
+            true => Utc::now(),
+            false => Utc::now() + self.test_offset,
+        };
+        if pass == Pass::Refresh {
+            give_up_orphans(&db, livemode, now).await?;
+        }
+        for endpoint in endpoints.iter() {
+            self.start_queued(endpoint.id);
+            let lane = self.lanes.entry(endpoint.id).or_default();
+            if !lane.more {
                 continue;
             }
-            // The test clock's offset is read on full passes (a wake-up or the poll, so an
-            // advance is seen within one poll) and reused by the passes between them, which
-            // only refill slots: one query fewer per pass at full speed.
-            if full && !livemode {
-                self.test_offset = crate::infra::clock::test_offset(&db).await?;
+            // Free slots plus room in the lane's queue; nothing if the process has no
+            // permit to spare (the claim would only wait).
+            let queued = lane.queue.lock().map(|q| q.len()).unwrap_or(0);
+            let room = (runtime.per_endpoint * (1 + LANE_BUFFER_ROUNDS))
+                .saturating_sub(lane.in_flight + queued)
+                .min(CLAIM_BATCH);
+            // A claim costs a turn on the database: while the lane still has work queued,
+            // wait until it can take a worthwhile batch rather than claiming a few rows.
+            let worthwhile =
+                (runtime.per_endpoint * (1 + LANE_BUFFER_ROUNDS) / 2).clamp(1, CLAIM_BATCH / 2);
+            if room == 0
+                || (queued > 0 && room < worthwhile)
+                || runtime.permits(livemode).available_permits() == 0
+            {
+                continue;
             }
-            let now = match livemode {
-                true => Utc::now(),
-                false => Utc::now() + self.test_offset,
-            };
-            if pass == Pass::Refresh {
-                give_up_orphans(&db, livemode, now).await?;
+            let rows = claim(&db, livemode, endpoint.id, now, room).await?;
+            lane.more = rows.len() == room;
+            if rows.is_empty() {
+                continue;
             }
-            for endpoint in endpoints.iter() {
-                self.start_queued(endpoint.id);
-                let lane = self.lanes.entry(endpoint.id).or_default();
-                if !lane.more {
-                    continue;
+            let event_ids: Vec<Uuid> = rows.iter().map(|r| r.event_id).collect();
+            let events: HashMap<Uuid, Arc<events::Event>> = events::entity::Entity::find()
+                .filter(events::entity::Column::Livemode.eq(livemode))
+                .filter(events::entity::Column::Id.is_in(event_ids))
+                .all(&db)
+                .await?
+                .into_iter()
+                .map(|e| (e.id, Arc::new(e)))
+                .collect();
+            if let Ok(mut queue) = lane.queue.lock() {
+                for row in rows {
+                    let event = events.get(&row.event_id).cloned();
+                    queue.push_back(Queued {
+                        endpoint: endpoint.clone(),
+                        event,
+                        row,
+                        now,
+                    });
                 }
-                // Free slots plus room in the lane's queue; nothing if the process has no
-                // permit to spare (the claim would only wait).
-                let queued = lane.queue.lock().map(|q| q.len()).unwrap_or(0);
-                let room = (runtime.per_endpoint * (1 + LANE_BUFFER_ROUNDS))
-                    .saturating_sub(lane.in_flight + queued)
-                    .min(CLAIM_BATCH);
-                // A claim costs a turn on the database: while the lane still has work queued,
-                // wait until it can take a worthwhile batch rather than claiming a few rows.
-                let worthwhile =
-                    (runtime.per_endpoint * (1 + LANE_BUFFER_ROUNDS) / 2).clamp(1, CLAIM_BATCH / 2);
-                if room == 0
-                    || (queued > 0 && room < worthwhile)
-                    || runtime.in_flight.available_permits() == 0
-                {
-                    continue;
-                }
-                let rows = claim(&db, livemode, endpoint.id, now, room).await?;
-                lane.more = rows.len() == room;
-                if rows.is_empty() {
-                    continue;
-                }
-                let event_ids: Vec<Uuid> = rows.iter().map(|r| r.event_id).collect();
-                let events: HashMap<Uuid, Arc<events::Event>> = events::entity::Entity::find()
-                    .filter(events::entity::Column::Livemode.eq(livemode))
-                    .filter(events::entity::Column::Id.is_in(event_ids))
-                    .all(&db)
-                    .await?
-                    .into_iter()
-                    .map(|e| (e.id, Arc::new(e)))
-                    .collect();
-                if let Ok(mut queue) = lane.queue.lock() {
-                    for row in rows {
-                        let event = events.get(&row.event_id).cloned();
-                        queue.push_back(Queued {
-                            endpoint: endpoint.clone(),
-                            event,
-                            row,
-                            now,
-                        });
-                    }
-                }
-                self.start_queued(endpoint.id);
             }
+            self.start_queued(endpoint.id);
         }
         Ok(())
     }
@@ -547,11 +590,14 @@ async fn slot(
     done: mpsc::UnboundedSender<Uuid>,
     record: mpsc::Sender<Finished>,
 ) {
+    // Frees the lane's slot however this task ends, a panic included: a slot never freed
+    // would shrink the lane for good.
+    let _slot = SlotGuard { done, endpoint };
     loop {
         let next = queue.lock().ok().and_then(|mut q| q.pop_front());
         let Some(q) = next else { break };
         let outcome = match &q.event {
-            Some(event) => send(&ctx, &q.endpoint, event, &q.row, q.now).await,
+            Some(event) => attempt(send(&ctx, &q.endpoint, event, &q.row, q.now)).await,
             None => Outcome::gone("event no longer exists"),
         };
         // Queued before the next is taken: a full queue (a slow database) holds the slot.
@@ -565,7 +611,35 @@ async fn slot(
             .await;
     }
     drop(permit);
-    let _ = done.send(endpoint);
+}
+
+/// Reports a slot free to the dispatcher when dropped.
+struct SlotGuard {
+    done: mpsc::UnboundedSender<Uuid>,
+    endpoint: Uuid,
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        let _ = self.done.send(self.endpoint);
+    }
+}
+
+/// One attempt, a panic in it caught: it becomes a failed attempt, retried on the schedule
+/// like any other, and the lane goes on with its next delivery.
+async fn attempt(send: impl std::future::Future<Output = Outcome>) -> Outcome {
+    match std::panic::AssertUnwindSafe(send).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(panic = %message, "a webhook attempt panicked; recorded as failed");
+            Outcome::failed("internal error while sending")
+        }
+    }
 }
 
 /// Writes outcomes as they come, whatever has arrived at once (up to [`RECORD_BATCH`]) in one
@@ -573,9 +647,20 @@ async fn slot(
 async fn recorder(ctx: Context, mut outcomes: mpsc::Receiver<Finished>) {
     let mut batch = Vec::with_capacity(RECORD_BATCH);
     while outcomes.recv_many(&mut batch, RECORD_BATCH).await > 0 {
-        if let Err(e) = record(&ctx, &batch).await {
+        // A panic here would stop every later outcome from being written: catch it per batch.
+        match std::panic::AssertUnwindSafe(record(&ctx, &batch))
+            .catch_unwind()
+            .await
+        {
+            Ok(Ok(())) => {}
             // The claims expire and the attempts are made again (at least once).
-            tracing::warn!(error = %e, attempts = batch.len(), "webhook attempts not recorded");
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, attempts = batch.len(), "webhook attempts not recorded")
+            }
+            Err(_) => tracing::error!(
+                attempts = batch.len(),
+                "recording webhook attempts panicked; they are made again when their claims expire"
+            ),
         }
         batch.clear();
     }
@@ -819,7 +904,16 @@ async fn send(
     // live client's resolver filters each connection's addresses in any case).
     let url = match state.webhooks.checked_url(endpoint).await {
         Ok(url) => url,
-        Err(message) => return Outcome::failed(message),
+        Err(message) => {
+            // Not the URL: it may carry a token the platform put in its path.
+            tracing::warn!(
+                endpoint = %ids::encode(IdKind::WebhookEndpoint, endpoint.id),
+                livemode = endpoint.livemode,
+                reason = %message,
+                "webhook attempt refused by the SSRF guard"
+            );
+            return Outcome::failed(message);
+        }
     };
     let Ok(body) = serde_json::to_vec(&EventObject::from_model(event)) else {
         return Outcome::failed("event could not be serialised");
@@ -846,11 +940,7 @@ async fn send(
     if signatures.is_empty() {
         return Outcome::failed("endpoint secret is malformed");
     }
-    let client = if endpoint.livemode {
-        &state.webhooks.live_client
-    } else {
-        &state.webhooks.test_client
-    };
+    let client = state.webhooks.client(endpoint.livemode);
     let started = Instant::now();
     let request = client
         .post(url)
@@ -943,5 +1033,86 @@ async fn notify_operator(
     .await;
     if let Err(e) = result {
         tracing::warn!(error = %e, "could not queue the operator email");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue #15: the test-mode client resolves names through the SSRF guard too (a name that
+    /// resolves to loopback is never connected to), unless the operator allows private targets.
+    #[tokio::test]
+    async fn the_test_client_resolves_through_the_guard() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://localhost:{}/hook",
+            listener.local_addr().unwrap().port()
+        );
+        let guarded = Runtime::new(4, 1, false).unwrap();
+        let sent = guarded.client(false).post(&url).body("{}").send().await;
+        assert!(sent.is_err(), "refused before connecting");
+        let accepted = tokio::time::timeout(StdDuration::from_millis(300), listener.accept()).await;
+        assert!(accepted.is_err(), "nothing connected to the receiver");
+        // The live client is guarded whatever the setting says.
+        let open = Runtime::new(4, 1, true).unwrap();
+        assert!(open.client(true).post(&url).send().await.is_err());
+        // With private targets allowed, test mode reaches the receiver.
+        let request = open.client(false).post(&url).body("{}").send();
+        let request = tokio::spawn(async move {
+            let _ = request.await;
+        });
+        let accepted = tokio::time::timeout(StdDuration::from_secs(5), listener.accept()).await;
+        assert!(accepted.is_ok(), "allowed: the receiver was reached");
+        request.abort();
+    }
+
+    /// Issue #15: each mode has its own in-flight permits, so slow test endpoints holding every
+    /// permit of theirs leave live deliveries theirs.
+    #[test]
+    fn each_mode_has_its_own_in_flight_permits() {
+        let runtime = Runtime::new(2, 1, false).unwrap();
+        let held: Vec<_> = (0..2)
+            .map(|_| runtime.permits(false).clone().try_acquire_owned().unwrap())
+            .collect();
+        assert_eq!(runtime.permits(false).available_permits(), 0);
+        assert_eq!(runtime.permits(true).available_permits(), 2);
+        drop(held);
+    }
+
+    /// Issue #15: a panic while sending one delivery is that attempt's failure (retried on the
+    /// schedule), not the end of the lane or the worker.
+    #[tokio::test]
+    async fn a_panicking_attempt_is_a_failed_attempt() {
+        let outcome = attempt(async { panic!("a bug in one attempt") }).await;
+        assert!(!outcome.delivered());
+        assert!(!outcome.permanent, "retried like any failure");
+        assert_eq!(
+            outcome.error.as_deref(),
+            Some("internal error while sending")
+        );
+        let fine = attempt(async {
+            Outcome {
+                status_code: Some(200),
+                error: None,
+                latency_ms: 1,
+                permanent: false,
+            }
+        })
+        .await;
+        assert!(fine.delivered());
+    }
+
+    /// The slot is reported free even when its task panics.
+    #[tokio::test]
+    async fn a_slot_is_freed_when_its_task_panics() {
+        let (done, mut freed) = mpsc::unbounded_channel();
+        let endpoint = Uuid::now_v7();
+        let task = tokio::spawn(async move {
+            let _slot = SlotGuard { done, endpoint };
+            panic!("a bug outside the attempt");
+        });
+        assert!(task.await.is_err());
+        assert_eq!(freed.recv().await, Some(endpoint));
     }
 }
