@@ -715,8 +715,10 @@ async fn review_page(
         if let Some(email) = p.email.as_ref().or(account.email.as_ref()) {
             rows.push((tr.s("email"), email.clone()));
         }
-        if let Some(id) = &p.id_number {
-            rows.push((tr.s("review.id_number"), id.last4.clone()));
+        // That it was given, never any of it: with the date of birth, the end of a
+        // personnummer is the whole number.
+        if p.id_number.is_some() {
+            rows.push((tr.s("review.id_number"), tr.s("review.given").to_owned()));
         }
     }
     let banks =
