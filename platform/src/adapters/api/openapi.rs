@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 #[openapi(
     info(
         title = "Agora API",
-        description = "Connect-style marketplace payments: connected accounts, split charges on a double-entry ledger, payouts. Authenticate with `Authorization: Bearer sk_test_…`; act for a connected account with `Agora-Account: acct_…`; make any POST safe to retry with `Idempotency-Key`.",
+        description = "Connect-style marketplace payments: connected accounts, split charges on a double-entry ledger, payouts. Authenticate with `Authorization: Bearer sk_test_…`; act for a connected account with `Agora-Account: acct_…`; make any POST safe to retry with `Idempotency-Key`. On a list, every filter given applies: an object is listed only if it matches each one, none is ever dropped.",
     ),
     modifiers(&ApiKeyScheme),
     components(schemas(ErrorBody, ErrorDetail))
