@@ -388,12 +388,15 @@ async fn load_account(state: &AppState, s: &session::Model) -> Result<Account, P
     }
 }
 
-fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
+/// The session cookie. `Secure` whenever the page is https: `public_url` says so (TLS ends at
+/// a proxy in front of us), or this connection itself came over TLS. A client's
+/// `X-Forwarded-Proto` is not trusted (there is no trusted-proxy setting).
+fn session_cookie(state: &AppState, req: &HttpRequest, token: String) -> Cookie<'static> {
     Cookie::build(COOKIE, token)
         .path("/onboarding")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(state.public_url.starts_with("https://"))
+        .secure(state.public_url_is_https() || req.app_config().secure())
         .max_age(CookieDuration::seconds(SESSION_TTL_S))
         .finish()
 }
@@ -434,7 +437,7 @@ async fn open_link(
         };
         Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/onboarding"))
-            .cookie(session_cookie(&state, cookie_token))
+            .cookie(session_cookie(&state, &req, cookie_token))
             .finish())
     }
     .await;
@@ -901,7 +904,7 @@ async fn submit(
             links::end_session(&state.db, s.id).await?;
             return Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, s.return_url.as_str()))
-                .cookie(session_cookie(&state, String::new()).tap_expire())
+                .cookie(session_cookie(&state, &req, String::new()).tap_expire())
                 .finish());
         }
         if defs.is_empty() {
