@@ -182,8 +182,8 @@ async fn another_api_key_of_the_mode_cannot_replay_a_keys_response() {
 }
 
 /// Issue 15: the responses that carry a secret or a bearer URL (a webhook endpoint's signing
-/// secret at creation and rotation, an account link's URL) are stored sealed, never in the
-/// clear, and still replay byte for byte to the key that made them.
+/// secret at creation and rotation, an account link's URL, a new restricted key) are stored
+/// sealed, never in the clear, and still replay byte for byte to the key that made them.
 #[tokio::test]
 async fn responses_with_secrets_are_stored_sealed_and_still_replay() {
     let app = spawn_app().await;
@@ -202,11 +202,15 @@ async fn responses_with_secrets_are_stored_sealed_and_still_replay() {
     assert_eq!(link.status, 200, "{}", link.body);
     let url = link.body["url"].as_str().unwrap().to_owned();
     let token = url.rsplit('/').next().unwrap().to_owned();
+    let restricted_body = json!({"permissions": ["charges:read"]});
+    let restricted = post_keyed(&app, "/v1/restricted_keys", "rk-1", restricted_body.clone()).await;
+    assert_eq!(restricted.status, 200, "{}", restricted.body);
 
     let secrets = [
         created.body["secret"].as_str().unwrap().to_owned(),
         rotated.body["secret"].as_str().unwrap().to_owned(),
         token,
+        restricted.body["secret"].as_str().unwrap().to_owned(),
     ];
     let stored: Vec<String> = entity::Entity::find()
         .all(&app.db)
@@ -215,9 +219,11 @@ async fn responses_with_secrets_are_stored_sealed_and_still_replay() {
         .into_iter()
         .filter_map(|row| row.response_body)
         .collect();
-    assert_eq!(stored.len(), 3, "one stored response per request");
+    assert_eq!(stored.len(), 4, "one stored response per request");
     for secret in &secrets {
-        let key = secret.trim_start_matches("whsec_");
+        let key = secret
+            .trim_start_matches("whsec_")
+            .trim_start_matches("rk_test_");
         for body in &stored {
             assert!(
                 !body.contains(key),
@@ -231,6 +237,7 @@ async fn responses_with_secrets_are_stored_sealed_and_still_replay() {
         ("/v1/webhook_endpoints", "wh-create", endpoint, &created),
         (rotate_path.as_str(), "wh-rotate", json!({}), &rotated),
         ("/v1/account_links", "al-1", link_body, &link),
+        ("/v1/restricted_keys", "rk-1", restricted_body, &restricted),
     ] {
         let again = post_keyed(&app, path, key, body).await;
         assert_eq!(again.status, 200, "{}", again.body);
