@@ -226,11 +226,13 @@ async fn an_upper_case_https_public_url_is_https() {
     assert_eq!(res.header("strict-transport-security"), "max-age=31536000");
 }
 
-/// Issue 15: there is no trusted-proxy setting, so a client's own `X-Forwarded-Proto` or
-/// `Forwarded` header decides nothing: behind plain http `public_url` the cookie is not
-/// `Secure` and no HSTS is sent (a forged header must not pin a host to https).
+/// Issue 15: a client's own `X-Forwarded-Proto` or `Forwarded` header decides nothing: behind
+/// a plain http `public_url` the cookie is not `Secure` and no HSTS is sent (a forged header
+/// must not pin a host to https). Only a proxy listed in `trusted_proxies` is believed when
+/// it says the request came over https: then the cookie is `Secure` (HSTS still follows
+/// `public_url` alone).
 #[tokio::test]
-async fn forwarded_headers_are_not_trusted_for_the_scheme() {
+async fn forwarded_proto_counts_only_from_a_trusted_proxy() {
     let app = spawn_app().await;
     let account = swedish_account(&app).await;
     let created = link(&app, &account, json!({})).await;
@@ -251,6 +253,26 @@ async fn forwarded_headers_are_not_trusted_for_the_scheme() {
         res.header("set-cookie")
     );
     assert_eq!(res.header("strict-transport-security"), "");
+
+    // The tests' requests come from 127.0.0.1: as the trusted proxy.
+    let app = spawn_app_with(|c| c.trusted_proxies = "127.0.0.1".to_owned()).await;
+    let account = swedish_account(&app).await;
+    for (proto, secure) in [("https", true), ("http", false)] {
+        let created = link(&app, &account, json!({})).await;
+        let res = page(
+            &app,
+            Method::GET,
+            created["url"].as_str().unwrap(),
+            None,
+            &[("x-forwarded-proto", proto)],
+            None,
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER);
+        let cookie = res.header("set-cookie");
+        assert_eq!(cookie.contains("Secure"), secure, "{proto}: {cookie}");
+        assert_eq!(res.header("strict-transport-security"), "");
+    }
 }
 
 #[tokio::test]

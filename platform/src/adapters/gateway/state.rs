@@ -28,9 +28,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Whether people reach this server over https (`public_url`'s scheme, any case). There
-    /// is no trusted-proxy setting, so a client's `X-Forwarded-Proto` or `Forwarded` header
-    /// never decides it: a forged one could otherwise pin a plain-http host to https (HSTS).
+    /// Whether people reach this server over https (`public_url`'s scheme, any case): what
+    /// HSTS follows. No forwarded header decides it, a trusted proxy's neither: HSTS pins the
+    /// host for a year, so it follows the operator's configuration alone.
     pub fn public_url_is_https(&self) -> bool {
         self.public_url
             .get(..8)

@@ -388,15 +388,18 @@ async fn load_account(state: &AppState, s: &session::Model) -> Result<Account, P
     }
 }
 
-/// The session cookie. `Secure` whenever the page is https: `public_url` says so (TLS ends at
-/// a proxy in front of us), or this connection itself came over TLS. A client's
-/// `X-Forwarded-Proto` is not trusted (there is no trusted-proxy setting).
+/// The session cookie. `Secure` whenever the request came over TLS: `public_url` is https (TLS
+/// ends at a proxy in front of us), the connection itself is TLS, or a proxy listed in
+/// `trusted_proxies` says so with `X-Forwarded-Proto` (from anyone else the header is ignored).
 fn session_cookie(state: &AppState, req: &HttpRequest, token: String) -> Cookie<'static> {
+    let https = state.public_url_is_https()
+        || req.app_config().secure()
+        || state.client_limits.forwarded_https(req);
     Cookie::build(COOKIE, token)
         .path("/onboarding")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(state.public_url_is_https() || req.app_config().secure())
+        .secure(https)
         .max_age(CookieDuration::seconds(SESSION_TTL_S))
         .finish()
 }
