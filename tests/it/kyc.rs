@@ -1009,8 +1009,9 @@ async fn review_page(app: &TestApp, account: &str) -> String {
 /// last four rebuild it. Neither the account, nor its events (what webhooks carry), nor the
 /// hosted review page may show any run of such a number beyond the date; nor, for any person,
 /// any part of the id number (a US SSN's last four are what `ssn_last_4` asks for: a secret).
-/// A sole trader's company numbers can be their personnummer or CPR: hidden the same way,
-/// while a company's own registration number is public and keeps its last four.
+/// A sole trader's company numbers can be their personnummer or CPR, and a Swedish personkonto
+/// number is the personnummer: hidden the same way, while a company's own registration number
+/// and an ordinary bank account keep their last four.
 #[tokio::test]
 async fn no_national_id_can_be_rebuilt_from_the_account_its_events_or_the_review_page() {
     let app = spawn_app().await;
@@ -1047,6 +1048,16 @@ async fn no_national_id_can_be_rebuilt_from_the_account_its_events_or_the_review
             account["individual"].get("id_number_last4").is_none(),
             "{country}: {account}"
         );
+        if country == "SE" {
+            // A Nordea personkonto's number is the holder's personnummer, in its IBAN too.
+            let bank = add_bank(
+                &app,
+                &acct,
+                json!({"country": "SE", "currency": "sek", "iban": "SE47 3000 0000 0090 0102 1238"}),
+            )
+            .await;
+            assert_eq!(bank["last4"], Value::Null, "{bank}");
+        }
         accounts.push((acct, country, number, date_len));
     }
     // (country, company numbers, the personal number inside them, its date's length)

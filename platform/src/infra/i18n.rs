@@ -174,6 +174,7 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("review.id_number", "Identity number", "Id-nummer"),
     ("review.given", "Given (not shown)", "Angivet (visas inte)"),
     ("review.bank", "Bank account ending in", "Bankkonto som slutar på"),
+    ("review.bank_account", "Bank account", "Bankkonto"),
     ("review.terms", "Terms accepted", "Villkor godkända"),
     ("yes", "Yes", "Ja"),
     ("optional", "optional", "frivilligt"),

@@ -98,8 +98,10 @@ pub struct ExternalAccountObject {
     currency: String,
     /// ABA routing number (US) or sort code (GB); null for IBANs.
     routing_number: Option<String>,
+    /// The number's last four; null for a Swedish personkonto, whose number is the holder's
+    /// personnummer.
     #[schema(example = "7466")]
-    last4: String,
+    last4: Option<String>,
     /// Equal for the same bank account on any seller (keyed hash).
     fingerprint: String,
     account_holder_name: Option<String>,

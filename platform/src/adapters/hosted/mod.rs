@@ -730,7 +730,12 @@ async fn review_page(
     let banks =
         crate::domain::kyc::banks::live_banks(&state.db, account.livemode, account.id).await?;
     if let Some(b) = banks.first() {
-        rows.push((tr.s("review.bank"), b.last4.clone()));
+        if b.last4.is_empty() {
+            // A personkonto: its number is the personnummer.
+            rows.push((tr.s("review.bank_account"), tr.s("review.given").to_owned()));
+        } else {
+            rows.push((tr.s("review.bank"), b.last4.clone()));
+        }
     }
     if profile.tos_acceptance.is_some() {
         rows.push((tr.s("review.terms"), tr.s("yes").to_owned()));
