@@ -21,6 +21,17 @@ async fn post_with_key(app: &TestApp, key: &str, body: Value) -> Response {
     .await
 }
 
+async fn post_keyed(app: &TestApp, path: &str, key: &str, body: Value) -> Response {
+    app.send(
+        Method::POST,
+        path,
+        Some(body),
+        &app.test_key,
+        &[("idempotency-key", key)],
+    )
+    .await
+}
+
 /// A charge of `amount` euro cents to `seller` with a 1.00 fee, by the simulator's Visa card.
 fn destination_charge(seller: &str, amount: i64) -> Value {
     json!({"amount": amount, "currency": "eur", "destination": seller,
@@ -109,6 +120,131 @@ async fn keys_are_scoped_per_mode() {
     assert_eq!(live.header("idempotent-replayed"), None);
     assert_eq!(live.body["livemode"], true);
     assert_ne!(live.body["id"], test.body["id"]);
+}
+
+/// Issue 15: a stored response is the answer to one API key's request. Another key of the
+/// same mode repeating the Idempotency-Key and body (a restricted key, a colleague's key)
+/// must neither get that response (it may carry a secret) nor run the request again.
+#[tokio::test]
+async fn another_api_key_of_the_mode_cannot_replay_a_keys_response() {
+    let app = spawn_app().await;
+    let other_key =
+        agora_platform::domain::keys::create(&app.db, agora_platform::domain::keys::Mode::Test)
+            .await
+            .unwrap()
+            .secret;
+    let body = json!({"url": "http://127.0.0.1:9/hook", "enabled_events": ["*"]});
+    let first = app
+        .send(
+            Method::POST,
+            "/v1/webhook_endpoints",
+            Some(body.clone()),
+            &app.test_key,
+            &[("idempotency-key", "wh-1")],
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let secret = first.body["secret"].as_str().unwrap().to_owned();
+    let other = app
+        .send(
+            Method::POST,
+            "/v1/webhook_endpoints",
+            Some(body),
+            &other_key,
+            &[("idempotency-key", "wh-1")],
+        )
+        .await;
+    assert!(
+        !other.body.to_string().contains(&secret),
+        "another key got the secret: {}",
+        other.body
+    );
+    assert_eq!(
+        other.error(400, "idempotency_error")["code"],
+        "idempotency_key_reused"
+    );
+    assert_eq!(count(&app, "/v1/webhook_endpoints").await, 1);
+
+    // The same holds for any response, and a client error's too.
+    let account = post_with_key(&app, "acct-1", json!({"country": "SE"})).await;
+    assert_eq!(account.status, 200);
+    let other = app
+        .send(
+            Method::POST,
+            "/v1/accounts",
+            Some(json!({"country": "SE"})),
+            &other_key,
+            &[("idempotency-key", "acct-1")],
+        )
+        .await;
+    other.error(400, "idempotency_error");
+    assert_eq!(count(&app, "/v1/accounts").await, 1);
+}
+
+/// Issue 15: the responses that carry a secret or a bearer URL (a webhook endpoint's signing
+/// secret at creation and rotation, an account link's URL, a new restricted key) are stored
+/// sealed, never in the clear, and still replay byte for byte to the key that made them.
+#[tokio::test]
+async fn responses_with_secrets_are_stored_sealed_and_still_replay() {
+    let app = spawn_app().await;
+    let endpoint = json!({"url": "http://127.0.0.1:9/hook", "enabled_events": ["*"]});
+    let created = post_keyed(&app, "/v1/webhook_endpoints", "wh-create", endpoint.clone()).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let we = created.body["id"].as_str().unwrap().to_owned();
+    let rotate_path = format!("/v1/webhook_endpoints/{we}/rotate_secret");
+    let rotated = post_keyed(&app, &rotate_path, "wh-rotate", json!({})).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let acct = app.create_account(json!({"country": "SE"})).await;
+    let link_body = json!({"account": acct["id"], "type": "account_onboarding",
+        "refresh_url": "https://platform.example/refresh",
+        "return_url": "https://platform.example/return"});
+    let link = post_keyed(&app, "/v1/account_links", "al-1", link_body.clone()).await;
+    assert_eq!(link.status, 200, "{}", link.body);
+    let url = link.body["url"].as_str().unwrap().to_owned();
+    let token = url.rsplit('/').next().unwrap().to_owned();
+    let restricted_body = json!({"permissions": ["charges:read"]});
+    let restricted = post_keyed(&app, "/v1/restricted_keys", "rk-1", restricted_body.clone()).await;
+    assert_eq!(restricted.status, 200, "{}", restricted.body);
+
+    let secrets = [
+        created.body["secret"].as_str().unwrap().to_owned(),
+        rotated.body["secret"].as_str().unwrap().to_owned(),
+        token,
+        restricted.body["secret"].as_str().unwrap().to_owned(),
+    ];
+    let stored: Vec<String> = entity::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|row| row.response_body)
+        .collect();
+    assert_eq!(stored.len(), 4, "one stored response per request");
+    for secret in &secrets {
+        let key = secret
+            .trim_start_matches("whsec_")
+            .trim_start_matches("rk_test_");
+        for body in &stored {
+            assert!(
+                !body.contains(key),
+                "stored in the clear: {secret} in {body}"
+            );
+        }
+    }
+
+    // Each replays to its key, as first answered.
+    for (path, key, body, first) in [
+        ("/v1/webhook_endpoints", "wh-create", endpoint, &created),
+        (rotate_path.as_str(), "wh-rotate", json!({}), &rotated),
+        ("/v1/account_links", "al-1", link_body, &link),
+        ("/v1/restricted_keys", "rk-1", restricted_body, &restricted),
+    ] {
+        let again = post_keyed(&app, path, key, body).await;
+        assert_eq!(again.status, 200, "{}", again.body);
+        assert_eq!(again.header("idempotent-replayed"), Some("true"));
+        assert_eq!(again.body, first.body, "{path}");
+    }
+    assert_eq!(count(&app, "/v1/webhook_endpoints").await, 1);
 }
 
 #[tokio::test]

@@ -282,7 +282,8 @@ async fn a_swedish_individual_goes_from_created_to_payouts_enabled() {
     assert_eq!(account["charges_enabled"], true, "{account:#}");
     assert_eq!(account["payouts_enabled"], false);
     assert_eq!(account["individual"]["id_number_provided"], true);
-    assert_eq!(account["individual"]["id_number_last4"], "1238");
+    // Nothing of the number: with the date of birth its end rebuilds it.
+    assert!(account["individual"].get("id_number_last4").is_none());
     assert_eq!(
         strings(&account["requirements"]["eventually_due"]),
         [
@@ -930,8 +931,8 @@ async fn nothing_sensitive_is_stored_in_the_clear() {
         }
     };
     assert!(
-        dump.contains("1238"),
-        "the last four are stored: the dump is real"
+        dump.contains("7466"),
+        "a bank account's last four are stored: the dump is real"
     );
     for secret in [
         "199001021238",
@@ -956,6 +957,196 @@ async fn nothing_sensitive_is_stored_in_the_clear() {
             "a document is stored in the clear"
         );
     }
+}
+
+/// Every 4-character run of `number` that reaches past its first `date_len` characters (the
+/// birth date it starts with, which `dob` shows anyway).
+fn runs_beyond_the_date(number: &str, date_len: usize) -> Vec<String> {
+    let chars: Vec<char> = number.chars().collect();
+    (0..=chars.len().saturating_sub(4))
+        .filter(|&i| i + 4 > date_len)
+        .map(|i| chars[i..i + 4].iter().collect())
+        .collect()
+}
+
+/// The hosted review page of `account`, as its seller sees it through a fresh link.
+async fn review_page(app: &TestApp, account: &str) -> String {
+    let link = app
+        .post(
+            "/v1/account_links",
+            json!({"account": account, "type": "account_onboarding",
+                   "refresh_url": "https://platform.example/refresh",
+                   "return_url": "https://platform.example/return"}),
+        )
+        .await;
+    assert_eq!(link.status, 200, "{}", link.body);
+    let opened = app
+        .client
+        .get(link.body["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let cookie = opened.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = app
+        .client
+        .get(format!("{}/onboarding/review", app.address))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    page.text().await.unwrap()
+}
+
+/// Issue 15: a national id that starts with the date of birth (Swedish personnummer, Danish
+/// CPR, Norwegian fødselsnummer, Finnish HETU) is the date plus a few digits, so `dob` and its
+/// last four rebuild it. Neither the account, nor its events (what webhooks carry), nor the
+/// hosted review page may show any run of such a number beyond the date; nor, for any person,
+/// any part of the id number (a US SSN's last four are what `ssn_last_4` asks for: a secret).
+/// A sole trader's company numbers can be their personnummer or CPR, and a Swedish personkonto
+/// number is the personnummer: hidden the same way, while a company's own registration number
+/// and an ordinary bank account keep their last four.
+#[tokio::test]
+async fn no_national_id_can_be_rebuilt_from_the_account_its_events_or_the_review_page() {
+    let app = spawn_app().await;
+    let person = |id_number: &str| {
+        json!({"first_name": "Anna", "last_name": "Svensson", "dob": "1990-01-02",
+               "id_number": id_number})
+    };
+    // (country, id_number as given, its characters, how many of them are the birth date)
+    let individuals = [
+        ("SE", "19900102-1238", "199001021238", 8),
+        ("DK", "020190-4711", "0201904711", 6),
+        ("NO", "02019049321", "02019049321", 6),
+        ("FI", "020190-937X", "020190937X", 6),
+        ("US", "123-45-6789", "123456789", 0),
+    ];
+    let mut accounts = Vec::new();
+    for (country, given, number, date_len) in individuals {
+        let mut individual = person(given);
+        if country == "US" {
+            individual["ssn_last_4"] = json!("6789");
+        }
+        let account = app
+            .create_account(json!({"country": country, "business_type": "individual",
+                                   "individual": individual}))
+            .await;
+        let acct = id(&account);
+        // A change, so account.updated carries the object too.
+        let account = update(&app, &acct, json!({"metadata": {"shop": "1"}})).await;
+        assert_eq!(
+            account["individual"]["id_number_provided"], true,
+            "{account}"
+        );
+        assert!(
+            account["individual"].get("id_number_last4").is_none(),
+            "{country}: {account}"
+        );
+        if country == "SE" {
+            // A Nordea personkonto's number is the holder's personnummer, in its IBAN too.
+            let bank = add_bank(
+                &app,
+                &acct,
+                json!({"country": "SE", "currency": "sek", "iban": "SE47 3000 0000 0090 0102 1238"}),
+            )
+            .await;
+            assert_eq!(bank["last4"], Value::Null, "{bank}");
+        }
+        accounts.push((acct, country, number, date_len));
+    }
+    // (country, company numbers, the personal number inside them, its date's length)
+    let companies = [
+        // A sole trader's VAT number is SE + personnummer + 01.
+        (
+            "SE",
+            json!({"tax_id": "SE900102123801", "registration_number": "900102-1238"}),
+            "9001021238",
+            6,
+        ),
+        (
+            "DK",
+            json!({"registration_number": "020190-4711"}),
+            "0201904711",
+            6,
+        ),
+    ];
+    for (country, numbers, number, date_len) in companies {
+        let mut company = numbers.clone();
+        company["representative"] =
+            json!({"first_name": "Anna", "last_name": "Svensson", "dob": "1990-01-02"});
+        let account = app
+            .create_account(json!({"country": country, "business_type": "company",
+                                   "company": company}))
+            .await;
+        let acct = id(&account);
+        let account = update(&app, &acct, json!({"metadata": {"shop": "1"}})).await;
+        for field in ["tax_id", "registration_number"] {
+            if numbers.get(field).is_some() {
+                assert_eq!(account["company"][format!("{field}_provided")], true);
+                assert_eq!(
+                    account["company"][format!("{field}_last4")],
+                    Value::Null,
+                    "{country} {field}: {account}"
+                );
+            }
+        }
+        accounts.push((acct, country, number, date_len));
+    }
+
+    let events = app.get("/v1/events?limit=100").await.body.to_string();
+    for (acct, country, number, date_len) in &accounts {
+        let account = app
+            .get(&format!("/v1/accounts/{acct}"))
+            .await
+            .body
+            .to_string();
+        let page = review_page(&app, acct).await;
+        for run in runs_beyond_the_date(number, *date_len) {
+            for (what, text) in [
+                ("account", &account),
+                ("events", &events),
+                ("review page", &page),
+            ] {
+                assert!(
+                    !text.contains(&run),
+                    "{country}: the {what} shows {run} of the id number: {text}"
+                );
+            }
+        }
+    }
+
+    // Nor does the stored profile keep any of it beside the ciphertext: the database holds the
+    // birth date in the clear.
+    use sea_orm::EntityTrait;
+    for stored in agora_onboarding::accounts::entity::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+    {
+        let profile = stored.profile.unwrap_or_default().to_string();
+        for (_, country, number, date_len) in &accounts {
+            for run in runs_beyond_the_date(number, *date_len) {
+                assert!(
+                    !profile.contains(&run),
+                    "{country}: {run} stored: {profile}"
+                );
+            }
+        }
+    }
+
+    // A company's own numbers are public: their last four are still shown.
+    let company = app
+        .create_account(json!({"country": "SE", "business_type": "company",
+                               "company": {"tax_id": "556036-0793", "registration_number": "556036-0793"}}))
+        .await;
+    assert_eq!(company["company"]["tax_id_last4"], "0793", "{company}");
+    assert_eq!(company["company"]["registration_number_last4"], "0793");
 }
 
 #[tokio::test]

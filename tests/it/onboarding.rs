@@ -195,6 +195,84 @@ async fn a_secure_cookie_behind_https() {
         "{}",
         res.header("set-cookie")
     );
+    // Browsers are told to come back over https only (issue 15): the pages, the API and the
+    // docs alike; not subdomains, which are not ours to decide.
+    for path in ["/onboarding/business", "/v1/balance", "/"] {
+        let res = page(&app, Method::GET, path, None, &[], None).await;
+        assert_eq!(
+            res.header("strict-transport-security"),
+            "max-age=31536000",
+            "{path}"
+        );
+    }
+}
+
+/// Issue 15: the scheme is case-insensitive, so `HTTPS://…` is https too.
+#[tokio::test]
+async fn an_upper_case_https_public_url_is_https() {
+    let app = spawn_app_with(|c| c.public_url = Some("HTTPS://pay.example.com".to_owned())).await;
+    let account = swedish_account(&app).await;
+    let url = link(&app, &account, json!({})).await["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = &url[url.find("/onboarding/").unwrap()..];
+    let res = page(&app, Method::GET, path, None, &[], None).await;
+    assert!(
+        res.header("set-cookie").contains("Secure"),
+        "{}",
+        res.header("set-cookie")
+    );
+    assert_eq!(res.header("strict-transport-security"), "max-age=31536000");
+}
+
+/// Issue 15: a client's own `X-Forwarded-Proto` or `Forwarded` header decides nothing: behind
+/// a plain http `public_url` the cookie is not `Secure` and no HSTS is sent (a forged header
+/// must not pin a host to https). Only a proxy listed in `trusted_proxies` is believed when
+/// it says the request came over https: then the cookie is `Secure` (HSTS still follows
+/// `public_url` alone).
+#[tokio::test]
+async fn forwarded_proto_counts_only_from_a_trusted_proxy() {
+    let app = spawn_app().await;
+    let account = swedish_account(&app).await;
+    let created = link(&app, &account, json!({})).await;
+    let res = page(
+        &app,
+        Method::GET,
+        created["url"].as_str().unwrap(),
+        None,
+        &[("x-forwarded-proto", "https"), ("forwarded", "proto=https")],
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(!res.header("set-cookie").is_empty());
+    assert!(
+        !res.header("set-cookie").contains("Secure"),
+        "{}",
+        res.header("set-cookie")
+    );
+    assert_eq!(res.header("strict-transport-security"), "");
+
+    // The tests' requests come from 127.0.0.1: as the trusted proxy.
+    let app = spawn_app_with(|c| c.trusted_proxies = "127.0.0.1".to_owned()).await;
+    let account = swedish_account(&app).await;
+    for (proto, secure) in [("https", true), ("http", false)] {
+        let created = link(&app, &account, json!({})).await;
+        let res = page(
+            &app,
+            Method::GET,
+            created["url"].as_str().unwrap(),
+            None,
+            &[("x-forwarded-proto", proto)],
+            None,
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER);
+        let cookie = res.header("set-cookie");
+        assert_eq!(cookie.contains("Secure"), secure, "{proto}: {cookie}");
+        assert_eq!(res.header("strict-transport-security"), "");
+    }
 }
 
 #[tokio::test]

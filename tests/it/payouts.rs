@@ -110,6 +110,69 @@ fn no_worker(c: &mut agora_platform::Config) {
     c.payout_worker = false;
 }
 
+/// Issue 15: `GET /v1/balance_transactions` with `payout` and `source` applies both (a row
+/// must match each filter), as it does `type` and `available_on`; `source` was dropped.
+#[tokio::test]
+async fn balance_transactions_by_payout_and_source_match_both() {
+    let app = spawn_app_with(no_worker).await;
+    let acct = verified_seller(&app, "SE7280000810340009783242").await;
+    charge_settled(&app, &acct, 10_000).await;
+    let as_seller = async |method: Method, path: &str, body: Option<Value>| {
+        app.send(
+            method,
+            path,
+            body,
+            &app.test_key,
+            &[("Agora-Account", acct.as_str())],
+        )
+        .await
+    };
+    let po = as_seller(
+        Method::POST,
+        "/v1/payouts",
+        Some(json!({"amount": 6_000, "currency": "eur"})),
+    )
+    .await;
+    assert_eq!(po.status, 200, "{}", po.body);
+    let po = id(&po.body);
+    let charges = as_seller(Method::GET, "/v1/balance_transactions?type=charge", None).await;
+    let charge = charges.body["data"][0]["source"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(charge.starts_with("ch_"), "{}", charges.body);
+    let sources = async |query: String| -> Vec<String> {
+        let res = as_seller(
+            Method::GET,
+            &format!("/v1/balance_transactions?{query}"),
+            None,
+        )
+        .await;
+        assert_eq!(res.status, 200, "{query}: {}", res.body);
+        res.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|bt| bt["source"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(sources(format!("payout={po}")).await, [po.as_str()]);
+    assert_eq!(
+        sources(format!("payout={po}&source={po}")).await,
+        [po.as_str()]
+    );
+    assert_eq!(
+        sources(format!("payout={po}&source={charge}")).await,
+        Vec::<String>::new(),
+        "the charge is not among the payout's rows"
+    );
+    assert_eq!(sources(format!("source={charge}")).await, [charge.as_str()]);
+    assert_eq!(
+        sources(format!("payout={po}&type=charge")).await,
+        Vec::<String>::new()
+    );
+}
+
 #[tokio::test]
 async fn a_manual_payout_is_paid_or_fails_back_to_the_balance() {
     let app = spawn_app_with(no_worker).await;

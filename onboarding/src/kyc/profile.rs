@@ -1,16 +1,24 @@
 //! What a seller has told us, as stored in `accounts.profile` (JSON). Sensitive values are
-//! [`Sealed`]: the ciphertext and the last four characters, never the value itself.
+//! [`Sealed`]: the ciphertext, and the last four characters only of a public number, never
+//! the value itself.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// A sealed value (see [`crate::seal`]) and the only part of it the API shows.
+/// A sealed value (see [`crate::seal`]) and the only part of it the API may show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sealed {
     pub sealed: String,
-    pub last4: String,
+    /// The last four characters, kept (and shown as `_last4`) only for a public number: a
+    /// company's own tax id or registration number. A person's id number keeps none: with the
+    /// date of birth beside it, its end rebuilds a personnummer, a CPR or a HETU
+    /// ([`crate::verify::is_personal_number`] decides for company numbers). Rows written before
+    /// had every value's end under `last4`; that key is no longer read (so never shown) and is
+    /// dropped when the profile is next written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_last4: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

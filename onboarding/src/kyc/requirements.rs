@@ -468,8 +468,8 @@ mod tests {
 
     fn sealed(v: &str) -> Sealed {
         Sealed {
-            sealed: "v1.x.y".into(),
-            last4: v.into(),
+            sealed: format!("v1.x.{v}"),
+            public_last4: None,
         }
     }
 

@@ -53,7 +53,9 @@ pub use bank::{
     aba_routing_number, bic, gb_account_number, iban, sort_code, us_account_number, Iban,
 };
 pub use contact::{address, email, mcc, phone, url, AddressInput};
-pub use person::{date_of_birth, id_number, personnummer, ssn_last_4, us_ssn, Personnummer};
+pub use person::{
+    date_of_birth, id_number, is_personal_number, personnummer, ssn_last_4, us_ssn, Personnummer,
+};
 pub use tax::{ein, eu_vat, is_eu_member, organisationsnummer, tax_id, VatNumber};
 
 use std::fmt;

@@ -265,6 +265,97 @@ pub fn id_number(country: &str, input: &str, today: NaiveDate) -> Result<String,
     }
 }
 
+/// Whether a company's tax id or registration number (as given, or canonical) is a person's
+/// national id in another guise: a sole trader's number in a country whose personal numbers
+/// carry the birth date (or are issued to people only), so that the number's end and the
+/// person's `dob` rebuild it. A company's own number is public; a person's is not.
+///
+/// Decided on the number's shape alone, per country (separators, spaces and the country's
+/// VAT prefix ignored):
+///
+/// | country | personal number | its shape here | a company's own (public) |
+/// | --- | --- | --- | --- |
+/// | SE | personnummer, samordningsnummer (`YYMMDDNNNC`; VAT: SE + it + `01`) | 10 digits (or 12 with the century or the VAT `01`) whose month digit is 0 or 1 | organisationsnummer: that digit is 2 or more |
+/// | DK | CPR (`DDMMYYSSSS`) | 10 digits starting with a day and month | CVR: 8 digits |
+/// | NO | fødselsnummer, D-nummer (`DDMMYYIIICC`) | 11 digits | organisasjonsnummer: 9 digits |
+/// | FI | henkilötunnus (`DDMMYY-ZZZQ`) | 10–11 characters starting with a day and month | Y-tunnus: 8 digits |
+/// | IS | kennitala (`DDMMYY-NNNN`; companies add 40 to the day) | 10 digits, day 01–31 | day 41–71 |
+/// | CZ, SK | rodné číslo (`YYMMDD/NNNN`) | 9–10 digits with a month (women +20, +50 or +70) and a day | IČO 8 digits; SK IČ DPH 10 digits but no date |
+/// | BG | EGN (`YYMMDDNNNC`) | 10 digits | EIK: 9 digits |
+/// | LV | personas kods | 11 digits starting 0–3 | starting 4 or 5 |
+/// | EE, LT | isikukood, asmens kodas (`GYYMMDDNNNC`) | 11 digits starting 1–6 | 8 or 9 digits |
+/// | PL | PESEL (`YYMMDDNNNNC`) | 11 digits | NIP 10, REGON 9 or 14, KRS 10 |
+/// | BE | rijksregisternummer (`YYMMDDNNNCC`) | 11 digits | ondernemingsnummer: 10 digits |
+/// | RO | CNP (`SYYMMDDJJNNNC`) | 13 digits | CUI: at most 10 digits |
+/// | IT | codice fiscale of a person (birth date and name inside) | 16 letters and digits | partita IVA: 11 digits |
+/// | FR | NIR (sex, year, month, place) | 13 or 15 digits | SIREN 9, SIRET 14 digits |
+///
+/// Elsewhere (the US EIN, UK numbers, German, Dutch, Spanish, … numbers) a company's number
+/// carries no birth date: `false`.
+pub fn is_personal_number(country: &str, value: &str) -> bool {
+    if value.len() > super::MAX_INPUT_LEN {
+        // No national id is this long.
+        return false;
+    }
+    let country = country.trim().to_ascii_uppercase();
+    let compacted = compact(value, &['-', '.', '/', '+', ',']);
+    let prefix = match country.as_str() {
+        "GR" => "EL",
+        c => c,
+    };
+    let s = compacted.strip_prefix(prefix).unwrap_or(&compacted);
+    let digits_only = all_digits(s);
+    let n = s.len();
+    let two = |at: usize| -> Option<u32> {
+        let part = s.get(at..at + 2)?;
+        all_digits(part).then(|| digits(part).iter().fold(0, |a, d| a * 10 + d))
+    };
+    let day_month = |day_at: usize, month_at: usize| {
+        two(day_at).is_some_and(|d| (1..=31).contains(&d))
+            && two(month_at).is_some_and(|m| (1..=12).contains(&m))
+    };
+    match country.as_str() {
+        "SE" => {
+            // The 10-digit core: YYMMDDNNNC, from the century form or the VAT number.
+            let personal_core =
+                |core: &str| all_digits(core) && core.len() == 10 && core.as_bytes()[2] < b'2';
+            digits_only
+                && match n {
+                    10 => personal_core(s),
+                    // With the century (`19900102…`), or a VAT number (`…01`); either
+                    // reading that finds a personnummer decides.
+                    12 => {
+                        (matches!(&s[..2], "16" | "18" | "19" | "20") && personal_core(&s[2..]))
+                            || (s.ends_with("01") && personal_core(&s[..10]))
+                    }
+                    _ => false,
+                }
+        }
+        "DK" => digits_only && n == 10 && day_month(0, 2),
+        "NO" => digits_only && n == 11,
+        "FI" => (n == 10 || n == 11) && day_month(0, 2),
+        "IS" => digits_only && n == 10 && two(0).is_some_and(|d| (1..=31).contains(&d)),
+        "CZ" | "SK" => {
+            digits_only
+                && (n == 9 || n == 10)
+                && two(2).is_some_and(|m| {
+                    [0, 20, 50, 70]
+                        .iter()
+                        .any(|offset| (offset + 1..=offset + 12).contains(&m))
+                })
+                && two(4).is_some_and(|d| (1..=31).contains(&d))
+        }
+        "BG" => digits_only && n == 10,
+        "LV" => digits_only && n == 11 && s.as_bytes()[0] <= b'3',
+        "EE" | "LT" => digits_only && n == 11 && (b'1'..=b'6').contains(&s.as_bytes()[0]),
+        "PL" | "BE" => digits_only && n == 11,
+        "RO" => digits_only && n == 13,
+        "IT" => n == 16 && s.bytes().all(|b| b.is_ascii_alphanumeric()),
+        "FR" => digits_only && (n == 13 || n == 15),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,6 +486,65 @@ mod tests {
         assert_eq!(ssn_last_4("6789").unwrap(), "6789");
         assert_eq!(ssn_last_4("678").unwrap_err().code, "invalid_ssn_last_4");
         assert_eq!(ssn_last_4("0000").unwrap_err().code, "invalid_ssn_last_4");
+    }
+
+    #[test]
+    fn personal_numbers_hidden_in_company_numbers() {
+        for (country, value) in [
+            ("SE", "SE900102123801"), // a sole trader's VAT number
+            ("SE", "900102-1238"),
+            ("SE", "19900102-1238"),
+            ("SE", "701063-2391"), // samordningsnummer
+            ("se", "se 900102123801"),
+            ("DK", "020190-4711"),
+            ("NO", "020190 49321"),
+            ("FI", "020190-937X"),
+            ("FI", "020190A937X"),
+            ("IS", "020190-4719"),
+            ("CZ", "CZ9001020123"),
+            ("CZ", "905102/123"),
+            ("SK", "9051021234"),
+            ("BG", "BG9001021234"),
+            ("LV", "LV02019012345"),
+            ("EE", "39001020123"),
+            ("LT", "39001020123"),
+            ("PL", "90010212345"),
+            ("BE", "90.01.02-123.45"),
+            ("RO", "1900102123456"),
+            ("IT", "RSSMRA90A02H501X"),
+            ("FR", "190017512345678"),
+        ] {
+            assert!(is_personal_number(country, value), "{country} {value}");
+        }
+        for (country, value) in [
+            ("SE", "556036-0793"),
+            ("SE", "SE556036079301"),
+            ("SE", "165560360793"),
+            ("DK", "DK13585628"),
+            ("NO", "923609016"),
+            ("FI", "FI20774740"),
+            ("FI", "2077474-0"),
+            ("IS", "550500-3530"),
+            ("CZ", "CZ25123891"),
+            ("SK", "SK2020317068"),
+            ("BG", "BG175074752"),
+            ("LV", "LV40003521600"),
+            ("EE", "EE100931558"),
+            ("LT", "LT119511515"),
+            ("PL", "PL5260250274"),
+            ("BE", "BE0403019261"),
+            ("RO", "RO18547290"),
+            ("IT", "IT00743110157"),
+            ("FR", "FR40303265045"),
+            ("FR", "732 829 320 00074"),
+            ("DE", "DE136695976"),
+            ("DE", "HRB 123456"),
+            ("US", "12-3456789"),
+            ("GB", "GB980780684"),
+            ("SE", ""),
+        ] {
+            assert!(!is_personal_number(country, value), "{country} {value}");
+        }
     }
 
     #[test]

@@ -139,7 +139,8 @@ pub async fn create(
     req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    idempotency::run(&state, &auth, &req, &body, async |txn| {
+    // The answer's URL opens the seller's onboarding (a bearer token): kept for replay sealed.
+    idempotency::run_with_secret(&state, &auth, &req, &body, async |txn| {
         let input: CreateAccountLinkRequest = body.parse()?;
         let id = super::parse_account_id("account", &input.account)?;
         let missing = || ApiError::missing("account", "account", &input.account);

@@ -260,8 +260,10 @@ pub struct BtListQuery {
     /// Only movements caused by this object (`ch_…`, `re_…`, `tr_…`, `dp_…`, `po_…`).
     #[param(pattern = "^(ch|re|tr|dp|po)_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub source: Option<String>,
-    /// Only what this payout (`po_…`) moved: its debit and, if it failed or was canceled,
-    /// the return of the money.
+    /// Only what this payout (`po_…`) accounts for: its debit, if it failed or was canceled
+    /// the return of the money, and for a scheduled payout the seller's movements it swept.
+    /// The other filters (`source`, `type`, `available_on`) apply too: a row must match
+    /// every filter given.
     #[param(pattern = "^po_[0-7][0-9a-hjkmnp-tv-z]{25}$")]
     pub payout: Option<String>,
     #[serde(rename = "available_on[gte]")]

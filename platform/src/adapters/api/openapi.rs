@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 #[openapi(
     info(
         title = "Agora API",
-        description = "Connect-style marketplace payments: connected accounts, split charges on a double-entry ledger, payouts. Authenticate with `Authorization: Bearer sk_test_…`; act for a connected account with `Agora-Account: acct_…`; make any POST safe to retry with `Idempotency-Key`.",
+        description = "Connect-style marketplace payments: connected accounts, split charges on a double-entry ledger, payouts. Authenticate with `Authorization: Bearer sk_test_…`; act for a connected account with `Agora-Account: acct_…`; make any POST safe to retry with `Idempotency-Key`. On a list, every filter given applies: an object is listed only if it matches each one, none is ever dropped.",
     ),
     modifiers(&ApiKeyScheme),
     components(schemas(ErrorBody, ErrorDetail))
@@ -98,8 +98,10 @@ pub struct ExternalAccountObject {
     currency: String,
     /// ABA routing number (US) or sort code (GB); null for IBANs.
     routing_number: Option<String>,
+    /// The number's last four; null for a Swedish personkonto, whose number is the holder's
+    /// personnummer.
     #[schema(example = "7466")]
-    last4: String,
+    last4: Option<String>,
     /// Equal for the same bank account on any seller (keyed hash).
     fingerprint: String,
     account_holder_name: Option<String>,

@@ -161,7 +161,8 @@ pub async fn create(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
-    idempotency::run(&state, &auth, &req, &body, async |txn| {
+    // The answer carries the new key's secret: kept for replay sealed.
+    idempotency::run_with_secret(&state, &auth, &req, &body, async |txn| {
         let (permissions, name) = parse(body.parse()?)?;
         let created = keys::create_restricted(txn, mode(&auth), &permissions, name).await?;
         tracing::info!(

@@ -210,7 +210,8 @@ pub async fn create(
         Ok(i) => Some(check_url(&state, &i.url, auth.livemode).await),
         Err(_) => None,
     };
-    idempotency::run(&state, &auth, &req, &body, async |txn| {
+    // The answer carries the signing secret: kept for replay sealed.
+    idempotency::run_with_secret(&state, &auth, &req, &body, async |txn| {
         let input = input?;
         let url = url.unwrap_or_else(|| Err(ApiError::internal("url not checked")))?;
         let enabled_events = check_patterns(&input.enabled_events)?;
@@ -403,7 +404,7 @@ pub async fn rotate_secret(
     auth.require_platform()?;
     let raw = path.into_inner();
     let id = parse_id(&raw)?;
-    idempotency::run(&state, &auth, &req, &body, async |txn| {
+    idempotency::run_with_secret(&state, &auth, &req, &body, async |txn| {
         let _: EmptyRequest = body.parse()?;
         let (after, secret) =
             endpoints::rotate_secret(txn, &state.kyc.sealer, auth.livemode, id).await?;

@@ -1,6 +1,7 @@
 //! The request context middleware, outermost on every route: it gives each request an id, one
 //! tracing span (method, route, status, latency, request id; never headers, bodies or query
-//! strings, which carry keys and personal data), the `Request-Id` header, and turns any error
+//! strings, which carry keys and personal data), the `Request-Id` header, HSTS when
+//! `public_url` is https, and turns any error
 //! response that is not already our JSON (405 from the router, 413 from a payload limit…) into
 //! the standard error body.
 
@@ -25,6 +26,9 @@ use crate::infra::db::stats;
 use crate::infra::wire::ids::{self, IdKind};
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("request-id");
+/// HSTS when `public_url` is https: a year, this host only (subdomains are the operator's,
+/// not ours to pin), no preload (that is the operator's decision to submit).
+const HSTS: &str = "max-age=31536000";
 const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
 
 pub use super::request_id::current_request_id;
@@ -88,9 +92,11 @@ pub async fn middleware(
     }
     let request_id = ids::encode(IdKind::Request, Uuid::now_v7());
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let server_timing = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|s| s.config.server_timing);
+    let state = req.app_data::<web::Data<AppState>>();
+    let server_timing = state.is_some_and(|s| s.config.server_timing);
+    // Browsers ignore HSTS received over plain http, so sending it on the proxy's plain hop
+    // is right: the proxy passes it on over https.
+    let hsts = state.is_some_and(|s| s.public_url_is_https());
     let span = tracing::info_span!(
         "request",
         method = %req.method(),
@@ -133,6 +139,12 @@ pub async fn middleware(
     }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    if hsts {
+        res.headers_mut().insert(
+            actix_web::http::header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
     }
     let db_ms = db_work.time.as_secs_f64() * 1000.0;
     if server_timing {

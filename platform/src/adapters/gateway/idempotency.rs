@@ -3,6 +3,14 @@
 //! same key with another request is refused (400), and a repeat while the first still runs gets
 //! 409. Keys live 24 hours per mode and scope (the platform, or one connected account).
 //!
+//! A stored response is the answer to one API key: the request's fingerprint includes the key's
+//! id, so another key of the mode that repeats the Idempotency-Key and body is refused (400
+//! `idempotency_key_reused`), never given the response nor run again. A response that carries a
+//! secret or a bearer URL (a webhook signing secret, an account link, a new API key) goes
+//! through [`run_with_secret`]: it is stored sealed (AES-256-GCM under the KYC encryption key,
+//! bound to its row), so the table never holds it in the clear, and it still replays byte for
+//! byte to the key that made it.
+//!
 //! The unique index on (livemode, scope, key) is the lock: of any number of concurrent identical
 //! requests exactly one inserts the in-flight row, on SQLite and on PostgreSQL alike, without
 //! relying on row locks. Because the stored response commits together with the effect, a crash
@@ -13,6 +21,7 @@ pub mod entity;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use agora_onboarding::seal::Sealer;
 use std::panic::AssertUnwindSafe;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
@@ -70,7 +79,29 @@ pub async fn run<F>(
 where
     F: for<'t> AsyncFnOnce(&'t DatabaseTransaction) -> Result<Value, ApiError>,
 {
-    run_with_status(state, auth, req, body, async |txn| {
+    run_stored(state, auth, req, body, Storage::Plain, async |txn| {
+        effect(txn).await.map(|value| (StatusCode::OK, value))
+    })
+    .await
+}
+
+/// [`run`] for a response that carries a secret or a bearer URL (a webhook endpoint's signing
+/// secret, an account link's URL, a new API key): the response kept for replay is sealed, so
+/// the idempotency table never holds the secret in the clear. It is still idempotent: a
+/// repeat by the same API key with the same body runs nothing and gets the first response
+/// back byte for byte (the secret the client may have lost with the first answer); any other
+/// API key is refused, as for every stored response.
+pub async fn run_with_secret<F>(
+    state: &AppState,
+    auth: &Auth,
+    req: &HttpRequest,
+    body: &JsonBody,
+    effect: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: for<'t> AsyncFnOnce(&'t DatabaseTransaction) -> Result<Value, ApiError>,
+{
+    run_stored(state, auth, req, body, Storage::Sealed, async |txn| {
         effect(txn).await.map(|value| (StatusCode::OK, value))
     })
     .await
@@ -88,12 +119,38 @@ pub async fn run_with_status<F>(
 where
     F: for<'t> AsyncFnOnce(&'t DatabaseTransaction) -> Result<(StatusCode, Value), ApiError>,
 {
+    run_stored(state, auth, req, body, Storage::Plain, effect).await
+}
+
+/// How a successful response is kept under its key for replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Storage {
+    Plain,
+    /// Sealed: the response carries a secret (see [`run_with_secret`]).
+    Sealed,
+}
+
+async fn run_stored<F>(
+    state: &AppState,
+    auth: &Auth,
+    req: &HttpRequest,
+    body: &JsonBody,
+    storage: Storage,
+    effect: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: for<'t> AsyncFnOnce(&'t DatabaseTransaction) -> Result<(StatusCode, Value), ApiError>,
+{
     let db = &state.db;
-    let owner = match keyed(req, auth, body)? {
+    let keyed = keyed(req, auth, body)?;
+    let owner = match &keyed {
         None => None,
-        Some(keyed) => match claim(db, &keyed).await? {
-            Claim::Owner(owner) => Some(owner),
-            Claim::Replay { status, body } => return Ok(replay(status, body)),
+        Some(keyed) => match claim(db, keyed).await? {
+            Claim::Owner(owner) => Some((owner, keyed)),
+            Claim::Replay { status, body } => {
+                let body = opened(Some(&state.kyc.sealer), keyed, body)?;
+                return Ok(replay(status, body));
+            }
         },
     };
 
@@ -101,8 +158,12 @@ where
     match effect(&txn).await {
         Ok((status, value)) => {
             let body = serde_json::to_string(&value).map_err(ApiError::internal)?;
-            if let Some(owner) = &owner {
-                if !complete(&txn, owner, status, &body).await? {
+            if let Some((owner, keyed)) = &owner {
+                let stored = match storage {
+                    Storage::Plain => body.clone(),
+                    Storage::Sealed => sealed(&state.kyc.sealer, keyed, &body),
+                };
+                if !complete(&txn, owner, status, &stored).await? {
                     txn.rollback().await?;
                     return Err(in_progress());
                 }
@@ -119,7 +180,8 @@ where
         }
         Err(error) => {
             txn.rollback().await?;
-            if let Some(owner) = &owner {
+            // An error's body carries no secret: stored as it is.
+            if let Some((owner, _)) = &owner {
                 if error.status.is_server_error() {
                     // Nothing happened and the fault is ours: let a retry with the key run again.
                     release(db, owner).await?;
@@ -157,7 +219,10 @@ where
     let keyed = keyed(req, auth, body)?;
     if let Some(keyed) = keyed.as_ref().filter(|_| check_key_first) {
         if let Some(Claim::Replay { status, body }) = peek(&state.db, keyed).await? {
-            return Ok(replay(status, body));
+            return Ok(replay(
+                status,
+                opened(Some(&state.kyc.sealer), keyed, body)?,
+            ));
         }
     }
     let planned = match plan().await {
@@ -271,7 +336,8 @@ async fn run_nested(
                 savepoint.commit().await?;
                 return Ok(Answer {
                     status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-                    body,
+                    // Charges carry no secret; a sealed body cannot be under their path.
+                    body: opened(None, keyed, body)?,
                     replayed: true,
                 });
             }
@@ -357,9 +423,15 @@ fn parse_key(value: Option<&str>) -> Result<String, ApiError> {
     }
 }
 
-/// What makes two requests "the same": method, path, acting account and the exact body.
+/// What makes two requests "the same": API key, method, path, acting account and the exact
+/// body. The key is part of it so that a stored response (which may carry a secret) is only
+/// ever replayed to the key that made it: another key of the mode repeating the
+/// Idempotency-Key gets 400, and the request is not run twice (a retry after a key rotation
+/// must not charge twice either).
 fn fingerprint(req: &HttpRequest, auth: &Auth, body: &JsonBody) -> String {
     let mut hasher = Sha256::new();
+    hasher.update(auth.key_id.as_bytes());
+    hasher.update(b"\n");
     hasher.update(req.method().as_str().as_bytes());
     hasher.update(b"\n");
     hasher.update(req.path().as_bytes());
@@ -526,6 +598,39 @@ async fn release(db: &impl ConnectionTrait, owner: &Owner) -> Result<(), DbErr> 
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Marks a stored response that is sealed; a plain one is JSON and starts with `{`.
+const SEALED_PREFIX: &str = "sealed:";
+
+/// What a sealed response is bound to (AES-GCM associated data): its row's mode, scope and
+/// key, and the request's fingerprint (so its API key), so a sealed body copied to another
+/// row does not open.
+fn associated_data(keyed: &Keyed) -> String {
+    format!(
+        "idempotency_response\n{}\n{}\n{}\n{}",
+        keyed.livemode, keyed.scope, keyed.key, keyed.fingerprint
+    )
+}
+
+fn sealed(sealer: &Sealer, keyed: &Keyed, body: &str) -> String {
+    format!(
+        "{SEALED_PREFIX}{}",
+        sealer.seal_str(&associated_data(keyed), body)
+    )
+}
+
+/// A stored response as it is replayed: a sealed one opened.
+fn opened(sealer: Option<&Sealer>, keyed: &Keyed, stored: String) -> Result<String, ApiError> {
+    let Some(sealed) = stored.strip_prefix(SEALED_PREFIX) else {
+        return Ok(stored);
+    };
+    let sealer = sealer.ok_or_else(|| ApiError::internal("a sealed response without a sealer"))?;
+    // Fails only if the key that sealed it was removed from the configuration within the
+    // 24 hours the response is kept.
+    sealer
+        .open_str(&associated_data(keyed), sealed)
+        .map_err(|e| ApiError::internal(format!("a stored response does not open: {e}")))
 }
 
 fn replay(status: u16, body: String) -> HttpResponse {

@@ -109,6 +109,24 @@ impl ClientLimits {
         }
     }
 
+    /// Whether a trusted proxy says the client's request came over https: the TCP peer is in
+    /// `trusted_proxies` and its `X-Forwarded-Proto` (the last value: the one it wrote) is
+    /// `https`. From anyone else the header is the client's own claim and proves nothing.
+    pub fn forwarded_https(&self, req: &actix_web::HttpRequest) -> bool {
+        let Some(peer) = req.peer_addr().map(|a| a.ip().to_canonical()) else {
+            return false;
+        };
+        if !self.trusted_proxies.contains(&peer) {
+            return false;
+        }
+        req.headers()
+            .get_all("x-forwarded-proto")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+    }
+
     /// The client's address: the TCP peer, unless the peer is a trusted proxy; then the
     /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy (entries to its
     /// left were written by the client and prove nothing).

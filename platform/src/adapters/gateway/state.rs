@@ -27,6 +27,17 @@ pub struct AppState {
     pub caches: Arc<Caches>,
 }
 
+impl AppState {
+    /// Whether people reach this server over https (`public_url`'s scheme, any case): what
+    /// HSTS follows. No forwarded header decides it, a trusted proxy's neither: HSTS pins the
+    /// host for a year, so it follows the operator's configuration alone.
+    pub fn public_url_is_https(&self) -> bool {
+        self.public_url
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+    }
+}
+
 /// This process's read-through caches, each bounded by `cache_ttl_ms`.
 pub struct Caches {
     /// API keys by the SHA-256 of their secret.

@@ -388,12 +388,18 @@ async fn load_account(state: &AppState, s: &session::Model) -> Result<Account, P
     }
 }
 
-fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
+/// The session cookie. `Secure` whenever the request came over TLS: `public_url` is https (TLS
+/// ends at a proxy in front of us), the connection itself is TLS, or a proxy listed in
+/// `trusted_proxies` says so with `X-Forwarded-Proto` (from anyone else the header is ignored).
+fn session_cookie(state: &AppState, req: &HttpRequest, token: String) -> Cookie<'static> {
+    let https = state.public_url_is_https()
+        || req.app_config().secure()
+        || state.client_limits.forwarded_https(req);
     Cookie::build(COOKIE, token)
         .path("/onboarding")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(state.public_url.starts_with("https://"))
+        .secure(https)
         .max_age(CookieDuration::seconds(SESSION_TTL_S))
         .finish()
 }
@@ -434,7 +440,7 @@ async fn open_link(
         };
         Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/onboarding"))
-            .cookie(session_cookie(&state, cookie_token))
+            .cookie(session_cookie(&state, &req, cookie_token))
             .finish())
     }
     .await;
@@ -715,14 +721,21 @@ async fn review_page(
         if let Some(email) = p.email.as_ref().or(account.email.as_ref()) {
             rows.push((tr.s("email"), email.clone()));
         }
-        if let Some(id) = &p.id_number {
-            rows.push((tr.s("review.id_number"), id.last4.clone()));
+        // That it was given, never any of it: with the date of birth, the end of a
+        // personnummer is the whole number.
+        if p.id_number.is_some() {
+            rows.push((tr.s("review.id_number"), tr.s("review.given").to_owned()));
         }
     }
     let banks =
         crate::domain::kyc::banks::live_banks(&state.db, account.livemode, account.id).await?;
     if let Some(b) = banks.first() {
-        rows.push((tr.s("review.bank"), b.last4.clone()));
+        if b.last4.is_empty() {
+            // A personkonto: its number is the personnummer.
+            rows.push((tr.s("review.bank_account"), tr.s("review.given").to_owned()));
+        } else {
+            rows.push((tr.s("review.bank"), b.last4.clone()));
+        }
     }
     if profile.tos_acceptance.is_some() {
         rows.push((tr.s("review.terms"), tr.s("yes").to_owned()));
@@ -899,7 +912,7 @@ async fn submit(
             links::end_session(&state.db, s.id).await?;
             return Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, s.return_url.as_str()))
-                .cookie(session_cookie(&state, String::new()).tap_expire())
+                .cookie(session_cookie(&state, &req, String::new()).tap_expire())
                 .finish());
         }
         if defs.is_empty() {

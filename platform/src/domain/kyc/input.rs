@@ -59,7 +59,8 @@ pub struct PersonParams {
     pub phone: Option<String>,
     pub address: Option<AddressParams>,
     /// The full national id (US SSN, Swedish personnummer, …). Stored encrypted; the API
-    /// shows only its last four characters.
+    /// shows only `id_number_provided`, never any part of it (with `dob`, the end of a
+    /// personnummer rebuilds it).
     pub id_number: Option<String>,
     /// US: the last four digits of the SSN.
     pub ssn_last_4: Option<String>,
@@ -73,9 +74,11 @@ pub struct PersonParams {
 #[serde(deny_unknown_fields)]
 pub struct CompanyParams {
     pub name: Option<String>,
-    /// EIN (US), organisationsnummer (SE), VAT number (EU), … Stored encrypted.
+    /// EIN (US), organisationsnummer (SE), VAT number (EU), … Stored encrypted; the API shows
+    /// its last four, unless it is a sole trader's personal number (then none of it).
     pub tax_id: Option<String>,
-    /// The trade-register number (Handelsregister, SIREN, Companies House). Stored encrypted.
+    /// The trade-register number (Handelsregister, SIREN, Companies House). Stored encrypted;
+    /// shown as `tax_id` is.
     pub registration_number: Option<String>,
     pub phone: Option<String>,
     pub address: Option<AddressParams>,
@@ -171,10 +174,23 @@ fn text(param: &str, value: &str, max: usize) -> Result<Option<String>, KycError
     Ok((!value.is_empty()).then(|| value.to_owned()))
 }
 
-fn sealed(ctx: &Context<'_>, purpose: &str, value: &str) -> Sealed {
+/// A person's id number (or SSN's last four), sealed with nothing beside it: the date of
+/// birth is shown and stored in the clear, and with it the end of a personnummer, CPR or HETU
+/// rebuilds the whole number (a US SSN's last four are themselves what `ssn_last_4` asks for).
+fn sealed_personal(ctx: &Context<'_>, value: &str) -> Sealed {
     Sealed {
-        sealed: ctx.runtime.sealer.seal_str(purpose, value),
-        last4: seal::last4(value),
+        sealed: ctx.runtime.sealer.seal_str("id_number", value),
+        public_last4: None,
+    }
+}
+
+/// A company's tax id or registration number, sealed; its last four are kept to show unless
+/// the number is a sole trader's personal number in another guise (a Swedish VAT number is
+/// SE + personnummer + 01).
+fn sealed_company(ctx: &Context<'_>, value: &str) -> Sealed {
+    Sealed {
+        sealed: ctx.runtime.sealer.seal_str("tax_id", value),
+        public_last4: (!verify::is_personal_number(ctx.country, value)).then(|| seal::last4(value)),
     }
 }
 
@@ -364,7 +380,7 @@ async fn merge_person(
     if let Some(v) = &input.id_number {
         let normal =
             verify::id_number(ctx.country, v, ctx.today()).map_err(|e| fail(&f("id_number"), e))?;
-        p.id_number = Some(sealed(ctx, "id_number", &normal));
+        p.id_number = Some(sealed_personal(ctx, &normal));
     }
     if let Some(v) = &input.ssn_last_4 {
         if ctx.country != "US" {
@@ -375,7 +391,7 @@ async fn merge_person(
             ));
         }
         let normal = verify::ssn_last_4(v).map_err(|e| fail(&f("ssn_last_4"), e))?;
-        p.ssn_last_4 = Some(sealed(ctx, "id_number", &normal));
+        p.ssn_last_4 = Some(sealed_personal(ctx, &normal));
     }
     if let Some(v) = &input.ownership_percent {
         if role != Role::Owner {
@@ -584,7 +600,7 @@ async fn merge_company(
     }
     if let Some(v) = &company.tax_id {
         let normal = verify::tax_id(ctx.country, v).map_err(|e| fail("company.tax_id", e))?;
-        current.tax_id = Some(sealed(ctx, "tax_id", &normal));
+        current.tax_id = Some(sealed_company(ctx, &normal));
     }
     if let Some(v) = &company.registration_number {
         let normal = text("company.registration_number", v, 40)?.ok_or_else(|| {
@@ -594,7 +610,7 @@ async fn merge_company(
                 "company.registration_number cannot be empty",
             )
         })?;
-        current.registration_number = Some(sealed(ctx, "tax_id", &normal));
+        current.registration_number = Some(sealed_company(ctx, &normal));
     }
     if let Some(v) = &company.phone {
         current.phone = Some(verify::phone(v).map_err(|e| fail("company.phone", e))?);

@@ -1,6 +1,7 @@
 //! The API's view of a connected account ([`AccountObject`], also what `account.updated`
 //! events carry) and of its profile: every field a platform may read back, and of each sealed
-//! value only whether it was provided and its last four characters.
+//! value only whether it was provided; a company's public numbers add their last four
+//! characters, a person's id numbers nothing (with `dob`, their end rebuilds them).
 
 use std::collections::BTreeMap;
 
@@ -42,7 +43,7 @@ pub struct AccountObject {
     pub settlement_delay_days: Option<i32>,
     #[schema(value_type = Object)]
     pub business_profile: Value,
-    /// The seller's person (business_type individual); sensitive values only as `_last4`.
+    /// The seller's person (business_type individual); id numbers only as `_provided`.
     #[schema(value_type = Option<Object>)]
     pub individual: Option<Value>,
     #[schema(value_type = Option<Object>)]
@@ -128,11 +129,14 @@ fn address(a: &Option<Address>) -> Value {
     }
 }
 
-fn sealed_fields(out: &mut Map<String, Value>, name: &str, value: &Option<Sealed>) {
+/// A company's sealed number: whether it was given and, if it is public, its last four (null
+/// for a sole trader's personal number, and for values stored before issue 15, which kept no
+/// such judgement).
+fn company_number(out: &mut Map<String, Value>, name: &str, value: &Option<Sealed>) {
     out.insert(format!("{name}_provided"), json!(value.is_some()));
     out.insert(
         format!("{name}_last4"),
-        json!(value.as_ref().map(|v| v.last4.clone())),
+        json!(value.as_ref().and_then(|v| v.public_last4.clone())),
     );
 }
 
@@ -144,7 +148,8 @@ fn person(p: &Person) -> Value {
     out.insert("email".into(), json!(p.email));
     out.insert("phone".into(), json!(p.phone));
     out.insert("address".into(), address(&p.address));
-    sealed_fields(&mut out, "id_number", &p.id_number);
+    // Whether it was given, and nothing of it: the date of birth is right above.
+    out.insert("id_number_provided".into(), json!(p.id_number.is_some()));
     if p.ssn_last_4.is_some() {
         out.insert("ssn_last_4_provided".into(), json!(true));
     }
@@ -181,8 +186,8 @@ impl ProfileView {
             out.insert("name".into(), json!(c.name));
             out.insert("phone".into(), json!(c.phone));
             out.insert("address".into(), address(&c.address));
-            sealed_fields(&mut out, "tax_id", &c.tax_id);
-            sealed_fields(&mut out, "registration_number", &c.registration_number);
+            company_number(&mut out, "tax_id", &c.tax_id);
+            company_number(&mut out, "registration_number", &c.registration_number);
             out.insert(
                 "representative".into(),
                 c.representative.as_ref().map_or(Value::Null, person),

@@ -104,7 +104,8 @@ pub struct BalanceTransactionFilter {
     pub owner: Owner,
     pub kind: Option<String>,
     pub source: Option<Uuid>,
-    /// When set, replaces the owner and the source: the payout's seller's rows it accounts for.
+    /// When set, replaces the owner: the payout's seller's rows it accounts for. Every other
+    /// filter still applies (a row must match each one given; none is ever dropped).
     pub payout: Option<PayoutRows>,
     pub available_on_gte: Option<DateTime<Utc>>,
     pub available_on_lte: Option<DateTime<Utc>>,
@@ -119,14 +120,11 @@ pub fn balance_transactions(
         Some(p) => {
             scoped_balance_transactions(livemode, Owner::Seller(p.seller)).filter(p.condition)
         }
-        None => {
-            let select = scoped_balance_transactions(livemode, f.owner);
-            match f.source {
-                Some(id) => select.filter(Column::SourceId.eq(id)),
-                None => select,
-            }
-        }
+        None => scoped_balance_transactions(livemode, f.owner),
     };
+    if let Some(id) = f.source {
+        select = select.filter(Column::SourceId.eq(id));
+    }
     if let Some(kind) = f.kind {
         select = select.filter(Column::Kind.eq(kind));
     }
