@@ -394,7 +394,14 @@ async fn write_rows(
                 .await
                 .map_err(|e| Failed::Before(DbErr::Custom(e.to_string())))?;
             let txn = db.begin().await.map_err(Failed::Before)?;
-            let claimed = claim_done(&txn, claims.iter().map(|c| c.1.clone().into()).collect())
+            // In the unique index's order: two writers claiming overlapping keys (a client's
+            // retry racing its first request) then wait for each other in one order and never
+            // deadlock, as they did with each batch's own order on PostgreSQL.
+            let mut ordered: Vec<keys::Model> = claims.iter().map(|c| c.1.clone()).collect();
+            ordered.sort_by(|a, b| {
+                (a.livemode, &a.scope, &a.key).cmp(&(b.livemode, &b.scope, &b.key))
+            });
+            let claimed = claim_done(&txn, ordered.into_iter().map(Into::into).collect())
                 .await
                 .map_err(Failed::Before)?;
             // A row whose key was claimed (or that has no key) is written here.
