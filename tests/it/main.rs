@@ -19,5 +19,6 @@ mod onboarding;
 mod payments;
 mod payouts;
 mod refunds_vat;
+mod sealing;
 mod statements;
 mod webhooks;

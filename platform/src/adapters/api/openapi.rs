@@ -291,6 +291,7 @@ impl Modify for CommonResponses {
                     add("415", "The body is not `application/json`");
                 }
                 add("429", "Too many requests with this key; see `Retry-After`");
+                add("503", "`live_mode_unavailable`: a live key, and the server has no operator-provided `encryption_key` and `fingerprint_key`");
                 add(
                     "500",
                     "Internal error; the cause is logged with the request id",

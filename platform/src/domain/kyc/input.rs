@@ -4,6 +4,7 @@
 //! anything else sees them.
 
 use agora_onboarding::kyc::entities::file;
+use agora_onboarding::kyc::profile::{PURPOSE_ID_NUMBER, PURPOSE_TAX_ID};
 use agora_onboarding::kyc::{
     Address, BusinessProfile, Company, DocumentStatus, Person, Profile, Sealed, TosAcceptance,
 };
@@ -231,8 +232,8 @@ fn check_id_number(ctx: &Context<'_>, person: &mut Person) {
         };
         let sealer = &ctx.runtime.sealer;
         let (Ok(full), Ok(last4)) = (
-            sealer.open_str("id_number", &id.sealed),
-            sealer.open_str("id_number", &last4.sealed),
+            sealer.open_str(PURPOSE_ID_NUMBER, &id.sealed),
+            sealer.open_str(PURPOSE_ID_NUMBER, &last4.sealed),
         ) else {
             return;
         };
@@ -248,7 +249,7 @@ fn check_id_number(ctx: &Context<'_>, person: &mut Person) {
     let (Some(id), Some(dob)) = (&person.id_number, person.dob) else {
         return;
     };
-    let Ok(plain) = ctx.runtime.sealer.open_str("id_number", &id.sealed) else {
+    let Ok(plain) = ctx.runtime.sealer.open_str(PURPOSE_ID_NUMBER, &id.sealed) else {
         return;
     };
     if let Ok(pnr) = verify::personnummer(&plain, ctx.today()) {
@@ -364,7 +365,7 @@ async fn merge_person(
     if let Some(v) = &input.id_number {
         let normal =
             verify::id_number(ctx.country, v, ctx.today()).map_err(|e| fail(&f("id_number"), e))?;
-        p.id_number = Some(sealed(ctx, "id_number", &normal));
+        p.id_number = Some(sealed(ctx, PURPOSE_ID_NUMBER, &normal));
     }
     if let Some(v) = &input.ssn_last_4 {
         if ctx.country != "US" {
@@ -375,7 +376,7 @@ async fn merge_person(
             ));
         }
         let normal = verify::ssn_last_4(v).map_err(|e| fail(&f("ssn_last_4"), e))?;
-        p.ssn_last_4 = Some(sealed(ctx, "id_number", &normal));
+        p.ssn_last_4 = Some(sealed(ctx, PURPOSE_ID_NUMBER, &normal));
     }
     if let Some(v) = &input.ownership_percent {
         if role != Role::Owner {
@@ -584,7 +585,7 @@ async fn merge_company(
     }
     if let Some(v) = &company.tax_id {
         let normal = verify::tax_id(ctx.country, v).map_err(|e| fail("company.tax_id", e))?;
-        current.tax_id = Some(sealed(ctx, "tax_id", &normal));
+        current.tax_id = Some(sealed(ctx, PURPOSE_TAX_ID, &normal));
     }
     if let Some(v) = &company.registration_number {
         let normal = text("company.registration_number", v, 40)?.ok_or_else(|| {
@@ -594,7 +595,7 @@ async fn merge_company(
                 "company.registration_number cannot be empty",
             )
         })?;
-        current.registration_number = Some(sealed(ctx, "tax_id", &normal));
+        current.registration_number = Some(sealed(ctx, PURPOSE_TAX_ID, &normal));
     }
     if let Some(v) = &company.phone {
         current.phone = Some(verify::phone(v).map_err(|e| fail("company.phone", e))?);
