@@ -7,15 +7,48 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, TestApp};
+use crate::helpers::{spawn_app_with, Response, TestApp};
+
+/// The smallest valid PNG: a 1×1 pixel.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\xa7\xa5\x9b\x8f\0\0\0\0IEND\xaeB`\x82";
+
+const IBAN: &str = "SE4550000000058398257466";
 
 fn id(v: &Value) -> String {
     v["id"].as_str().expect("id").to_owned()
+}
+
+/// `POST /v1/files` with the test key, on behalf of `account` when given.
+async fn upload(app: &TestApp, address: &str, account: Option<&str>) -> Response {
+    let form = reqwest::multipart::Form::new()
+        .text("purpose", "identity_document")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("passport.png"),
+        );
+    let mut req = app
+        .client
+        .post(format!("{address}/v1/files"))
+        .bearer_auth(&app.test_key)
+        .multipart(form);
+    if let Some(a) = account {
+        req = req.header("Agora-Account", a);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.json().await.unwrap_or(Value::Null);
+    Response {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// A request to the server at `address` (another instance on the app's database).
@@ -39,9 +72,272 @@ async fn call_at(
     (status, res.bytes().await.unwrap().to_vec())
 }
 
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 fn assert_private(path: &Path) {
     let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "{} is {mode:o}", path.display());
+}
+
+/// Sets a file's modification time `age` in the past (as if written that long ago).
+fn age(path: &Path, age: Duration) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(std::time::SystemTime::now() - age)
+        .unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// Item 10: identity documents
+
+#[tokio::test]
+async fn documents_are_private_files_and_limited_per_account() {
+    let app = spawn_app_with(|c| c.max_documents_per_account = 2).await;
+    let acct = id(&app.create_seller(json!({"country": "SE"})).await);
+    let other = id(&app.create_seller(json!({"country": "SE"})).await);
+    for _ in 0..2 {
+        let res = upload(&app, &app.address, Some(&acct)).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+    }
+    let files = app.config.data_dir.join("files");
+    let before = names_in(&files);
+    assert_eq!(before.len(), 2, "{before:?}");
+    for name in &before {
+        assert_private(&files.join(name));
+    }
+    // The third is refused with a clear code, and nothing is written.
+    let over = upload(&app, &app.address, Some(&acct)).await;
+    let e = over.error(400, "invalid_request_error");
+    assert_eq!(e["code"], "document_quota_exceeded", "{}", over.body);
+    assert_eq!(e["param"], "file");
+    assert!(
+        e["message"].as_str().unwrap().contains('2'),
+        "{}",
+        over.body
+    );
+    assert_eq!(names_in(&files), before);
+    // The quota is per account: another seller and the platform itself still upload.
+    assert_eq!(upload(&app, &app.address, Some(&other)).await.status, 200);
+    assert_eq!(upload(&app, &app.address, None).await.status, 200);
+}
+
+#[tokio::test]
+async fn orphaned_documents_are_swept_and_everything_else_is_kept() {
+    let app = spawn_app_with(|_| {}).await;
+    let kept = upload(&app, &app.address, None).await;
+    assert_eq!(kept.status, 200, "{}", kept.body);
+    let files = app.config.data_dir.join("files");
+    let stored = names_in(&files);
+    assert_eq!(stored.len(), 1);
+    // What a failed transaction or a crash leaves: a sealed file with no row, and a
+    // half-written temporary file; an hour old. And a fresh orphan, whose transaction may
+    // still be about to commit.
+    let orphan = format!("{}.sealed", uuid::Uuid::now_v7());
+    let fresh = format!("{}.sealed", uuid::Uuid::now_v7());
+    let temp = format!(".{}.sealed.1234.tmp", uuid::Uuid::now_v7());
+    for name in [&orphan, &fresh, &temp] {
+        std::fs::write(files.join(name), b"v1.00000000.AAAA").unwrap();
+    }
+    age(&files.join(&orphan), Duration::from_secs(2 * 3600));
+    age(&files.join(&temp), Duration::from_secs(2 * 3600));
+    age(&files.join(&stored[0]), Duration::from_secs(2 * 3600));
+
+    let kyc = agora_platform::domain::kyc::Runtime::load(&app.config).unwrap();
+    let swept = agora_platform::domain::kyc::files::sweep_orphans(&app.db, &kyc)
+        .await
+        .unwrap();
+    assert_eq!(swept, 2);
+    let mut want = vec![stored[0].clone(), fresh.clone()];
+    want.sort();
+    assert_eq!(names_in(&files), want);
+    // The kept document still opens.
+    let contents = app
+        .get(&format!("/v1/files/{}/contents", id(&kept.body)))
+        .await;
+    assert_eq!(contents.status, 200);
+}
+
+// ---------------------------------------------------------------------------------------
+// Item 4: bank files
+
+/// A Swedish seller with a EUR IBAN whose charges are available at once.
+async fn verified_seller(app: &TestApp, iban: &str) -> String {
+    let account = app
+        .create_seller(json!({"country": "SE", "settlement_delay_days": 0}))
+        .await;
+    let acct = id(&account);
+    let res = app
+        .post(
+            &format!("/v1/accounts/{acct}"),
+            json!({"individual": {"phone": "+46701234567", "address": {"line1": "Storgatan 1", "city": "Stockholm", "postal_code": "111 22"}}}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let bank = app
+        .post(
+            &format!("/v1/accounts/{acct}/external_accounts"),
+            json!({"country": "SE", "currency": "eur", "iban": iban, "account_holder_name": "Anna Svensson"}),
+        )
+        .await;
+    assert_eq!(bank.status, 200, "{}", bank.body);
+    acct
+}
+
+/// A settled charge and a manual payout of it, put into a bank file by a payout run; the
+/// batch.
+async fn batch_of_one(app: &TestApp, acct: &str, amount: i64) -> Value {
+    let res = app
+        .post(
+            "/v1/charges",
+            json!({"amount": amount, "currency": "eur", "destination": acct, "payment_method": "pm_card_visa"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let res = app
+        .post("/v1/test_helpers/advance_clock", json!({"seconds": 1}))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let res = app
+        .post(
+            "/v1/payouts",
+            json!({"amount": amount, "currency": "eur", "account": acct}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let run = app
+        .post(
+            "/v1/test_helpers/payouts/run",
+            json!({"as_of": "2026-12-01"}),
+        )
+        .await;
+    assert_eq!(run.status, 200, "{}", run.body);
+    let batches = run.body["batches"].as_array().unwrap();
+    assert_eq!(batches.len(), 1, "{}", run.body);
+    batches[0].clone()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn bank_files_are_sealed_checked_and_deleted_after_their_retention() {
+    let app = spawn_app_with(|c| {
+        c.payout_worker = false;
+        c.bank_file_retention_days = 3;
+    })
+    .await;
+    let acct = verified_seller(&app, IBAN).await;
+    let first = batch_of_one(&app, &acct, 2_000).await;
+    let second = batch_of_one(&app, &acct, 3_000).await;
+    let dir = app.config.data_dir.join("payout_batches");
+    let on_disk = names_in(&dir);
+    assert_eq!(on_disk.len(), 2, "{on_disk:?}");
+    for name in &on_disk {
+        let path = dir.join(name);
+        assert_private(&path);
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("58398257466"),
+            "{name} holds the account number in the clear"
+        );
+    }
+
+    // Served as the plain file, matching the checksum the batch recorded.
+    let pob = id(&first);
+    let file = app.get(&format!("/v1/payout_batches/{pob}/file")).await;
+    assert_eq!(file.status, 200, "{}", file.body);
+    let xml = file.body.as_str().unwrap().to_owned();
+    assert!(xml.contains(IBAN), "{xml}");
+    let batch = app.get(&format!("/v1/payout_batches/{pob}")).await.body;
+    assert_eq!(batch["file_sha256"], sha256_hex(xml.as_bytes()), "{batch}");
+
+    // A file that is not the one written for the batch (here: the other batch's, itself a
+    // valid sealed bank file) is refused, not served.
+    let file_of = |b: &Value| {
+        let name = b["file_name"].as_str().unwrap();
+        on_disk
+            .iter()
+            .find(|n| n.starts_with(name))
+            .map(|n| dir.join(n))
+            .unwrap()
+    };
+    let kept = std::fs::read(file_of(&first)).unwrap();
+    std::fs::copy(file_of(&second), file_of(&first)).unwrap();
+    let swapped = app.get(&format!("/v1/payout_batches/{pob}/file")).await;
+    let e = swapped.error(500, "api_error");
+    assert_eq!(e["code"], "bank_file_checksum_mismatch", "{}", swapped.body);
+    assert!(!swapped.body.to_string().contains(IBAN));
+    std::fs::write(file_of(&first), kept).unwrap();
+    assert_eq!(
+        app.get(&format!("/v1/payout_batches/{pob}/file"))
+            .await
+            .status,
+        200
+    );
+
+    // Marked sent, the file is kept for the retention, then deleted by the sweep; the other
+    // batch's (not sent) stays. Both are judged by the test clock, as `sent_at` is.
+    let sent = app
+        .post(&format!("/v1/payout_batches/{pob}/mark_sent"), json!({}))
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let sweep = || async {
+        agora_platform::domain::payouts::files::sweep_sent(&app.db, &app.config, false, 100)
+            .await
+            .unwrap()
+    };
+    assert_eq!(sweep().await, 0, "within the retention");
+    assert_eq!(
+        app.get(&format!("/v1/payout_batches/{pob}/file"))
+            .await
+            .status,
+        200
+    );
+    let res = app
+        .post(
+            "/v1/test_helpers/advance_clock",
+            json!({"seconds": 3 * 86_400 + 60}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(sweep().await, 1);
+    assert_eq!(sweep().await, 0, "once");
+    assert_eq!(names_in(&dir).len(), 1);
+    assert!(file_of(&second).exists());
+    let gone = app.get(&format!("/v1/payout_batches/{pob}/file")).await;
+    let e = gone.error(410, "invalid_request_error");
+    assert_eq!(e["code"], "bank_file_expired", "{}", gone.body);
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("bank_file_retention_days"),
+        "{}",
+        gone.body
+    );
+    // The batch itself is still there, and so is the other file.
+    assert_eq!(
+        app.get(&format!("/v1/payout_batches/{pob}")).await.status,
+        200
+    );
+    let other = app
+        .get(&format!("/v1/payout_batches/{}/file", id(&second)))
+        .await;
+    assert_eq!(other.status, 200);
 }
 
 // ---------------------------------------------------------------------------------------

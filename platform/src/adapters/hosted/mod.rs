@@ -1027,12 +1027,21 @@ async fn apply(
     file: Option<(Vec<u8>, Option<String>)>,
     origin: &Origin,
 ) -> Result<(), ApiError> {
-    // The document is stored before the transaction (as `POST /v1/files` would): an orphan
-    // file after a failed merge is harmless.
+    let txn = state.db.begin().await?;
+    let account = crate::domain::kyc::lock_account(&txn, s.livemode, s.account_id)
+        .await
+        .map_err(|e| match e {
+            crate::domain::kyc::KycError::NotFound { .. } => {
+                ApiError::not_found("account", "session")
+            }
+            other => other.into(),
+        })?;
+    // The document commits with the step (its file is written first; a step that fails
+    // after it leaves an orphan file, which the orphan sweep deletes).
     let document = match (step, file) {
         (Step::Document, Some((bytes, filename))) => Some(
             crate::domain::kyc::files::save_identity_document(
-                &state.db,
+                &txn,
                 &state.kyc,
                 s.livemode,
                 Some(s.account_id),
@@ -1043,15 +1052,6 @@ async fn apply(
         ),
         _ => None,
     };
-    let txn = state.db.begin().await?;
-    let account = crate::domain::kyc::lock_account(&txn, s.livemode, s.account_id)
-        .await
-        .map_err(|e| match e {
-            crate::domain::kyc::KycError::NotFound { .. } => {
-                ApiError::not_found("account", "session")
-            }
-            other => other.into(),
-        })?;
     let before = AccountObject::json(&account)?;
     let mut kyc_json = json!({});
     let mut account = account;

@@ -1,17 +1,27 @@
 //! Uploaded files (identity documents): recognised by their bytes, sealed with AES-256-GCM
-//! and written under `data_dir/files/`; the database keeps only their metadata.
+//! and written under `data_dir/files/` as private files (`infra::files`: 0600, fsynced,
+//! renamed into place); the database keeps only their metadata.
+//!
+//! The file is written inside the transaction that inserts its row, before the commit: a row
+//! never points at a missing file. A transaction that fails after the write leaves an orphan
+//! (sealed, so harmless to read, but taking space); [`sweep_orphans`] deletes the files no row
+//! points at once they are older than any transaction can be.
 //!
 //! With several instances, `data_dir/files` must be shared storage (the database is).
 
-use std::path::PathBuf;
+use std::time::Duration;
 
 use agora_onboarding::kyc::entities::file;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{KycError, Runtime};
+use crate::infra::files::{self as private, Stale};
 use crate::infra::wire::ids::{self, IdKind};
 
 pub use file::Model as File;
@@ -20,7 +30,13 @@ pub const IDENTITY_DOCUMENT: &str = "identity_document";
 /// Largest file accepted.
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
 /// What a file is sealed for: a file's ciphertext cannot be passed off as another field.
-const PURPOSE: &str = "file";
+pub const PURPOSE: &str = "file";
+/// A file without a row is an orphan only after this long: its transaction may still be
+/// running before (the database's timeouts end any transaction within minutes).
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(3600);
+/// Ids checked against the table per statement, and orphans deleted per sweep pass.
+const SWEEP_CHUNK: usize = 500;
+const MAX_SWEPT_PER_PASS: usize = 1_000;
 
 /// The types accepted, recognised by their leading bytes, never by name or declared type.
 pub fn recognise(bytes: &[u8]) -> Option<&'static str> {
@@ -40,24 +56,28 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn path(runtime: &Runtime, id: Uuid) -> PathBuf {
-    runtime.files_dir.join(format!("{id}.sealed"))
+/// The name of a document's file under `files_dir`.
+pub fn file_name(id: Uuid) -> String {
+    format!("{id}.sealed")
 }
 
-/// Seals and writes the file; the caller inserts the metadata row after this succeeds, so a
-/// row never points at a missing file (an orphan file without a row is harmless).
+/// The document id a file name stands for (see [`file_name`]).
+fn id_of(name: &str) -> Option<Uuid> {
+    Uuid::parse_str(name.strip_suffix(".sealed")?).ok()
+}
+
+/// Seals and writes the file (a private file: 0600, fsynced, renamed into place).
 pub async fn store(runtime: &Runtime, id: Uuid, bytes: &[u8]) -> std::io::Result<()> {
     let sealed = runtime.sealer.seal(PURPOSE, bytes);
-    let target = path(runtime, id);
-    let tmp = target.with_extension("tmp");
-    tokio::fs::write(&tmp, sealed.as_bytes()).await?;
-    tokio::fs::rename(&tmp, &target).await
+    private::write(&runtime.files_dir, &file_name(id), sealed.into_bytes()).await
 }
 
 /// Reads and opens a stored file.
 pub async fn load(runtime: &Runtime, id: Uuid) -> anyhow::Result<Vec<u8>> {
-    let sealed = tokio::fs::read_to_string(path(runtime, id)).await?;
-    Ok(runtime.sealer.open(PURPOSE, &sealed)?)
+    let sealed = private::read(&runtime.files_dir, &file_name(id)).await?;
+    Ok(runtime
+        .sealer
+        .open(PURPOSE, std::str::from_utf8(&sealed)?)?)
 }
 
 /// The API shape of a file's metadata (`file`).
@@ -77,10 +97,13 @@ pub fn object(f: &File) -> Value {
 }
 
 /// Recognises, seals and stores an identity document and records its metadata (at the mode's
-/// clock). The API and the hosted onboarding pages both come here, so both accept and refuse
-/// the same files.
+/// clock), in the caller's transaction: the file is written before the row, and the caller's
+/// commit makes both count. A connected account's documents are limited to
+/// `max_documents_per_account` (counted under the account's row lock, so two uploads at once
+/// cannot both take the last place). The API ([`upload_identity_document`]) and the hosted
+/// onboarding pages both come here, so both accept and refuse the same files.
 pub async fn save_identity_document(
-    db: &impl ConnectionTrait,
+    txn: &DatabaseTransaction,
     runtime: &Runtime,
     livemode: bool,
     account: Option<Uuid>,
@@ -97,11 +120,44 @@ pub async fn save_identity_document(
             "the file is not a PNG, JPEG or PDF (recognised by its content, not its name)",
         )
     })?;
+    if let Some(account) = account {
+        super::lock_account(txn, livemode, account).await?;
+        let held = file::Entity::find()
+            .filter(file::Column::Livemode.eq(livemode))
+            .filter(file::Column::AccountId.eq(account))
+            .count(txn)
+            .await?;
+        let max = runtime.max_documents_per_account;
+        if held >= u64::from(max) {
+            return Err(KycError::invalid(
+                "file",
+                "document_quota_exceeded",
+                format!("an account can have at most {max} identity documents"),
+            ));
+        }
+    }
     let id = Uuid::now_v7();
     store(runtime, id, bytes)
         .await
         .map_err(KycError::internal)?;
-    let now = crate::infra::clock::now(db, livemode).await?;
+    let inserted = insert_row(txn, livemode, account, id, mime, bytes, filename).await;
+    if inserted.is_err() {
+        // The statement failed, so the transaction will not commit: no orphan to wait for.
+        forget(runtime, id).await;
+    }
+    inserted
+}
+
+async fn insert_row(
+    txn: &DatabaseTransaction,
+    livemode: bool,
+    account: Option<Uuid>,
+    id: Uuid,
+    mime: &str,
+    bytes: &[u8],
+    filename: Option<String>,
+) -> Result<File, KycError> {
+    let now = crate::infra::clock::now(txn, livemode).await?;
     let row = file::ActiveModel {
         id: Set(id),
         livemode: Set(livemode),
@@ -113,9 +169,81 @@ pub async fn save_identity_document(
         filename: Set(filename),
         created_at: Set(now),
     }
-    .insert(db)
+    .insert(txn)
     .await?;
     Ok(row)
+}
+
+/// Deletes a document's file whose row will not commit (best effort: the sweep is the net).
+async fn forget(runtime: &Runtime, id: Uuid) {
+    if let Err(e) = private::remove(&runtime.files_dir, &file_name(id)).await {
+        tracing::warn!(file = %ids::encode(IdKind::File, id), error = %e, "an uncommitted document's file stays until the orphan sweep");
+    }
+}
+
+/// `POST /v1/files`: [`save_identity_document`] in a transaction of its own.
+pub async fn upload_identity_document(
+    db: &DatabaseConnection,
+    runtime: &Runtime,
+    livemode: bool,
+    account: Option<Uuid>,
+    bytes: &[u8],
+    filename: Option<String>,
+) -> Result<File, KycError> {
+    let txn = db.begin().await?;
+    let row = save_identity_document(&txn, runtime, livemode, account, bytes, filename).await?;
+    if let Err(e) = txn.commit().await {
+        forget(runtime, row.id).await;
+        return Err(e.into());
+    }
+    Ok(row)
+}
+
+/// Deletes what a failed transaction or a crash left in `files_dir`: sealed files older than
+/// [`ORPHAN_GRACE`] that no `files` row points at, and stale temporary files. At most 1,000
+/// per pass; returns how many it deleted.
+pub async fn sweep_orphans(db: &DatabaseConnection, runtime: &Runtime) -> Result<usize, KycError> {
+    let stale = private::stale(&runtime.files_dir, ORPHAN_GRACE)
+        .await
+        .map_err(KycError::internal)?;
+    let mut swept = 0;
+    let mut candidates = Vec::new();
+    for entry in stale {
+        match entry {
+            Stale::Temp(path) => {
+                private::remove_temp(&path)
+                    .await
+                    .map_err(KycError::internal)?;
+                swept += 1;
+            }
+            // A name that is no document's is not ours to delete.
+            Stale::File(name) => candidates.extend(id_of(&name)),
+        }
+    }
+    for chunk in candidates.chunks(SWEEP_CHUNK) {
+        let known: std::collections::HashSet<Uuid> = file::Entity::find()
+            .select_only()
+            .column(file::Column::Id)
+            .filter(file::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple::<Uuid>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        for id in chunk.iter().filter(|id| !known.contains(id)) {
+            if swept >= MAX_SWEPT_PER_PASS {
+                return Ok(swept);
+            }
+            if private::remove(&runtime.files_dir, &file_name(*id))
+                .await
+                .map_err(KycError::internal)?
+            {
+                tracing::info!(file = %ids::encode(IdKind::File, *id), "orphaned document file deleted");
+                swept += 1;
+            }
+        }
+    }
+    Ok(swept)
 }
 
 /// A file of this mode the viewer may see: the platform (`viewer` None) sees every one, a
