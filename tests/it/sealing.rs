@@ -4,13 +4,13 @@
 //! the retention, live mode refused without operator-provided keys, and the encryption key
 //! rotated with every sealed value and the duplicate-bank-account check intact.
 
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
+use agora_onboarding::seal::{self, Sealer};
 use reqwest::{Method, StatusCode};
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app_with, Response, TestApp};
@@ -506,4 +506,308 @@ async fn live_onboarding_pages_are_refused_without_operator_provided_keys() {
         .to_owned();
     let (status, _, _) = page(keyless, test_path, None).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+// ---------------------------------------------------------------------------------------
+// Item 7: key rotation
+
+const KEY_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const KEY_B: &str = "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=";
+
+fn key_id(key: &str) -> String {
+    let sealer = Sealer::new(seal::decode_key(key).unwrap(), &[], [9; 32]);
+    sealer.current_key_id().to_owned()
+}
+
+/// Every row of every table as text (PostgreSQL: JSON per row; SQLite: the database file
+/// and its write-ahead log).
+async fn dump(app: &TestApp) -> String {
+    let backend = app.db.get_database_backend();
+    match backend {
+        sea_orm::DbBackend::Postgres => {
+            let tables: Vec<String> = app
+                .db
+                .query_all(Statement::from_string(
+                    backend,
+                    "select table_name from information_schema.tables where table_schema = 'public'",
+                ))
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.try_get::<String>("", "table_name").unwrap())
+                .collect();
+            let mut dump = String::new();
+            for table in tables {
+                let sql = format!("select row_to_json(t)::text as j from \"{table}\" t");
+                for row in app
+                    .db
+                    .query_all(Statement::from_string(backend, sql))
+                    .await
+                    .unwrap()
+                {
+                    dump.push_str(&row.try_get::<String>("", "j").unwrap());
+                }
+            }
+            dump
+        }
+        _ => {
+            // Read through the connection (not the file, which keeps free pages).
+            let mut dump = String::new();
+            for (table, cols) in [
+                ("accounts", "profile"),
+                ("external_accounts", "account_number_sealed"),
+                ("emails", "message_sealed"),
+                (
+                    "webhook_endpoints",
+                    "secret || coalesce(previous_secret, '')",
+                ),
+            ] {
+                let sql = format!("select coalesce(cast({cols} as text), '') as j from {table}");
+                for row in app
+                    .db
+                    .query_all(Statement::from_string(backend, sql))
+                    .await
+                    .unwrap()
+                {
+                    dump.push_str(&row.try_get::<String>("", "j").unwrap());
+                }
+            }
+            dump
+        }
+    }
+}
+
+/// Sealed files on disk (documents, bank files) that name `key_id`.
+fn files_sealed_by(app: &TestApp, key_id: &str) -> usize {
+    let mut n = 0;
+    for dir in ["files", "payout_batches"] {
+        let dir = app.config.data_dir.join(dir);
+        for name in names_in(&dir) {
+            let bytes = std::fs::read(dir.join(&name)).unwrap();
+            if bytes.starts_with(format!("v1.{key_id}.").as_bytes()) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[tokio::test]
+async fn rotating_the_encryption_key_reseals_everything_and_keeps_finding_duplicates() {
+    let app = spawn_app_with(|c| {
+        c.encryption_key = Some(KEY_A.to_owned());
+        c.payout_worker = false;
+        // A queued email stays queued (sealed) until rotated.
+        c.email_worker = false;
+    })
+    .await;
+    let (id_a, id_b) = (key_id(KEY_A), key_id(KEY_B));
+    // Something of every kind under key A: KYC values in profiles, bank account numbers,
+    // a document, a webhook secret and its predecessor, a queued email, a bank file.
+    let seller = verified_seller(&app, IBAN).await;
+    let company = app
+        .create_account(json!({"country": "US", "business_type": "company", "company": {"tax_id": "12-3456789", "representative": {"id_number": "123-45-6789"}}}))
+        .await;
+    let company = id(&company);
+    let us_bank = json!({"country": "US", "currency": "usd", "routing_number": "110000000", "account_number": "000987654321"});
+    let res = app
+        .post(
+            &format!("/v1/accounts/{company}/external_accounts"),
+            us_bank.clone(),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let document = upload(&app, &app.address, Some(&seller)).await;
+    assert_eq!(document.status, 200, "{}", document.body);
+    let endpoint = app
+        .post(
+            "/v1/webhook_endpoints",
+            json!({"url": "http://127.0.0.1:9/hook", "enabled_events": ["*"]}),
+        )
+        .await;
+    assert_eq!(endpoint.status, 200, "{}", endpoint.body);
+    let rotated = app
+        .post(
+            &format!("/v1/webhook_endpoints/{}/rotate_secret", id(&endpoint.body)),
+            json!({}),
+        )
+        .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let email = app
+        .post(
+            &format!("/v1/accounts/{seller}/onboarding_email"),
+            json!({"refresh_url": "https://platform.example/refresh", "return_url": "https://platform.example/return"}),
+        )
+        .await;
+    assert_eq!(email.status, 200, "{}", email.body);
+    let batch = batch_of_one(&app, &seller, 2_500).await;
+    let before = dump(&app).await;
+    assert!(before.contains(&format!("v1.{id_a}.")), "the dump is real");
+    assert_eq!(
+        files_sealed_by(&app, &id_a),
+        2,
+        "a document and a bank file"
+    );
+    // A fingerprint from before fingerprints had their own key: rotation recomputes it.
+    app.db
+        .execute(Statement::from_string(
+            app.db.get_database_backend(),
+            "update external_accounts set fingerprint = 'from-before' where country = 'US'",
+        ))
+        .await
+        .unwrap();
+
+    // The operator makes B the key and keeps A among the previous keys, then rotates. The
+    // first run is cut short (as a kill would); running again finishes the job.
+    let mut rotated_config = app.config.clone();
+    rotated_config.encryption_key = Some(KEY_B.to_owned());
+    rotated_config.encryption_previous_keys = vec![KEY_A.to_owned()];
+    let kyc = agora_platform::domain::kyc::Runtime::load(&rotated_config).unwrap();
+    use agora_platform::domain::sealing::{rotate, RotateOptions};
+    let partial = rotate(
+        &app.db,
+        &rotated_config,
+        &kyc,
+        &RotateOptions {
+            batch_size: 2,
+            max_changes: Some(3),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!partial.complete, "{partial:?}");
+    assert_eq!(partial.resealed, 3, "{partial:?}");
+    let midway = dump(&app).await;
+    assert!(
+        midway.contains(&format!("v1.{id_a}.")) || files_sealed_by(&app, &id_a) > 0,
+        "something is left for the second run"
+    );
+    let report = rotate(
+        &app.db,
+        &rotated_config,
+        &kyc,
+        &RotateOptions {
+            batch_size: 2,
+            max_changes: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(report.complete, "{report:?}");
+    assert!(report.resealed > 0, "{report:?}");
+    let after = dump(&app).await;
+    assert!(!after.contains(&format!("v1.{id_a}.")), "{after}");
+    assert!(after.contains(&format!("v1.{id_b}.")));
+    assert_eq!(files_sealed_by(&app, &id_a), 0);
+    assert_eq!(files_sealed_by(&app, &id_b), 2);
+    let again = rotate(
+        &app.db,
+        &rotated_config,
+        &kyc,
+        &RotateOptions {
+            batch_size: 2,
+            max_changes: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(again.complete && again.resealed == 0, "{again:?}");
+
+    // Key A can go: a sealer with B alone opens every sealed value in the database.
+    let only_b = Sealer::new(
+        seal::decode_key(KEY_B).unwrap(),
+        &[],
+        seal::decode_key(app.config.fingerprint_key.as_deref().unwrap()).unwrap(),
+    );
+    let mut opened = 0;
+    let accounts = agora_onboarding::accounts::entity::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    for a in accounts {
+        let profile = agora_onboarding::kyc::Profile::from_json(a.profile.as_ref());
+        for (purpose, value) in profile.sealed_values() {
+            only_b.open(purpose, &value.sealed).unwrap();
+            opened += 1;
+        }
+    }
+    assert!(opened >= 3, "id numbers and the tax id: {opened}");
+    for b in agora_onboarding::kyc::entities::external_account::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+    {
+        only_b
+            .open("bank_account", &b.account_number_sealed)
+            .unwrap();
+    }
+    let emails = agora_platform::infra::email::entity::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(emails.len(), 1);
+    only_b
+        .open("email", emails[0].message_sealed.as_deref().unwrap())
+        .unwrap();
+    for e in agora_platform::domain::webhooks::entity::endpoint::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+    {
+        only_b.open("webhook_secret", &e.secret).unwrap();
+        only_b
+            .open("webhook_secret", e.previous_secret.as_deref().unwrap())
+            .unwrap();
+    }
+
+    // A server with key B alone: the document and the bank file open, and the same bank
+    // account is still found to be a duplicate, on both accounts.
+    let address = app
+        .start_another(|c| {
+            c.encryption_key = Some(KEY_B.to_owned());
+            c.encryption_previous_keys = Vec::new();
+        })
+        .await;
+    let (status, bytes) = call_at(
+        &app,
+        &address,
+        Method::GET,
+        &format!("/v1/files/{}/contents", id(&document.body)),
+        &app.test_key,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes, PNG);
+    let (status, bytes) = call_at(
+        &app,
+        &address,
+        Method::GET,
+        &format!("/v1/payout_batches/{}/file", id(&batch)),
+        &app.test_key,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&bytes).contains(IBAN));
+    for (account, body) in [
+        (
+            &seller,
+            json!({"country": "SE", "currency": "eur", "iban": IBAN}),
+        ),
+        (&company, us_bank),
+    ] {
+        let (status, bytes) = call_at(
+            &app,
+            &address,
+            Method::POST,
+            &format!("/v1/accounts/{account}/external_accounts"),
+            &app.test_key,
+            Some(body),
+        )
+        .await;
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"]["code"], "bank_account_exists", "{body}");
+    }
 }
