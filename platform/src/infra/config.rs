@@ -712,6 +712,31 @@ mod tests {
 
     #[test]
     #[allow(clippy::result_large_err)]
+    fn key_and_file_settings_from_the_environment_and_their_limits() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AGORA_FINGERPRINT_KEY", "ZGVm");
+            jail.set_env("AGORA_ENCRYPTION_PREVIOUS_KEYS", "[a+/=, b]");
+            jail.set_env("AGORA_BANK_FILE_RETENTION_DAYS", "7");
+            jail.set_env("AGORA_MAX_DOCUMENTS_PER_ACCOUNT", "5");
+            let config = Config::load(Path::new("agora.toml"), false, &Overrides::default())
+                .map_err(figment::Error::from)?;
+            assert_eq!(config.fingerprint_key.as_deref(), Some("ZGVm"));
+            assert_eq!(config.encryption_previous_keys, ["a+/=", "b"]);
+            assert_eq!(config.bank_file_retention_days, 7);
+            assert_eq!(config.max_documents_per_account, 5);
+            jail.set_env("AGORA_BANK_FILE_RETENTION_DAYS", "3651");
+            let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
+            assert!(err.is_err_and(|e| e.contains("bank_file_retention_days")));
+            jail.set_env("AGORA_BANK_FILE_RETENTION_DAYS", "0");
+            jail.set_env("AGORA_MAX_DOCUMENTS_PER_ACCOUNT", "0");
+            let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
+            assert!(err.is_err_and(|e| e.contains("max_documents_per_account")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
     fn typos_in_the_file_are_errors() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("agora.toml", "bnid = \"0.0.0.0:1\"")?;
