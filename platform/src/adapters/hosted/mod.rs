@@ -1027,21 +1027,13 @@ async fn apply(
     file: Option<(Vec<u8>, Option<String>)>,
     origin: &Origin,
 ) -> Result<(), ApiError> {
-    let txn = state.db.begin().await?;
-    let account = crate::domain::kyc::lock_account(&txn, s.livemode, s.account_id)
-        .await
-        .map_err(|e| match e {
-            crate::domain::kyc::KycError::NotFound { .. } => {
-                ApiError::not_found("account", "session")
-            }
-            other => other.into(),
-        })?;
-    // The document commits with the step (its file is written first; a step that fails
-    // after it leaves an orphan file, which the orphan sweep deletes).
-    let document = match (step, file) {
+    // The document is written before the transaction (no connection waits on its fsync) and
+    // recorded in it, so it commits with the step; a step that fails after recording it
+    // leaves an orphan file, which the orphan sweep deletes.
+    let written = match (step, file) {
         (Step::Document, Some((bytes, filename))) => Some(
-            crate::domain::kyc::files::save_identity_document(
-                &txn,
+            crate::domain::kyc::files::write_identity_document(
+                &state.db,
                 &state.kyc,
                 s.livemode,
                 Some(s.account_id),
@@ -1051,6 +1043,28 @@ async fn apply(
             .await?,
         ),
         _ => None,
+    };
+    let txn = state.db.begin().await?;
+    let account = crate::domain::kyc::lock_account(&txn, s.livemode, s.account_id)
+        .await
+        .map_err(|e| match e {
+            crate::domain::kyc::KycError::NotFound { .. } => {
+                ApiError::not_found("account", "session")
+            }
+            other => other.into(),
+        })?;
+    let document = match written {
+        Some(w) => Some(
+            crate::domain::kyc::files::record_identity_document(
+                &txn,
+                &state.kyc,
+                s.livemode,
+                Some(s.account_id),
+                w,
+            )
+            .await?,
+        ),
+        None => None,
     };
     let before = AccountObject::json(&account)?;
     let mut kyc_json = json!({});

@@ -2,8 +2,9 @@
 //! and written under `data_dir/files/` as private files (`infra::files`: 0600, fsynced,
 //! renamed into place); the database keeps only their metadata.
 //!
-//! The file is written inside the transaction that inserts its row, before the commit: a row
-//! never points at a missing file. A transaction that fails after the write leaves an orphan
+//! The file is written first, outside any transaction, then its row is inserted and committed:
+//! a row never points at a missing file. A refusal or a failed insert or commit deletes the
+//! file at once; a crash, or a caller's transaction failing after the insert, leaves an orphan
 //! (sealed, so harmless to read, but taking space); [`sweep_orphans`] deletes the files no row
 //! points at once they are older than any transaction can be.
 //!
@@ -96,20 +97,30 @@ pub fn object(f: &File) -> Value {
     })
 }
 
-/// Recognises, seals and stores an identity document and records its metadata (at the mode's
-/// clock), in the caller's transaction: the file is written before the row, and the caller's
-/// commit makes both count. A connected account's documents are limited to
-/// `max_documents_per_account` (counted under the account's row lock, so two uploads at once
-/// cannot both take the last place). The API ([`upload_identity_document`]) and the hosted
-/// onboarding pages both come here, so both accept and refuse the same files.
-pub async fn save_identity_document(
-    txn: &DatabaseTransaction,
+/// An identity document checked (size, type) and written as a sealed private file, not yet
+/// recorded: [`record_identity_document`] inserts its row, or [`forget`] deletes it.
+#[derive(Debug)]
+pub struct Written {
+    id: Uuid,
+    mime: &'static str,
+    size: i64,
+    sha256: String,
+    filename: Option<String>,
+}
+
+/// Recognises, seals and writes an identity document, outside any transaction: a 10 MB write
+/// and its fsync never hold a connection (on SQLite, the only one). An account already at its
+/// quota is refused here, before anything is written (and again under its lock when the row
+/// is recorded). The API ([`upload_identity_document`]) and the hosted onboarding pages both
+/// come here, so both accept and refuse the same files.
+pub async fn write_identity_document(
+    db: &impl ConnectionTrait,
     runtime: &Runtime,
     livemode: bool,
     account: Option<Uuid>,
     bytes: &[u8],
     filename: Option<String>,
-) -> Result<File, KycError> {
+) -> Result<Written, KycError> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(KycError::FileTooLarge);
     }
@@ -121,67 +132,93 @@ pub async fn save_identity_document(
         )
     })?;
     if let Some(account) = account {
-        super::lock_account(txn, livemode, account).await?;
-        let held = file::Entity::find()
-            .filter(file::Column::Livemode.eq(livemode))
-            .filter(file::Column::AccountId.eq(account))
-            .count(txn)
-            .await?;
-        let max = runtime.max_documents_per_account;
-        if held >= u64::from(max) {
-            return Err(KycError::invalid(
-                "file",
-                "document_quota_exceeded",
-                format!("an account can have at most {max} identity documents"),
-            ));
-        }
+        check_quota(db, runtime, livemode, account).await?;
     }
     let id = Uuid::now_v7();
     store(runtime, id, bytes)
         .await
         .map_err(KycError::internal)?;
-    let inserted = insert_row(txn, livemode, account, id, mime, bytes, filename).await;
-    if inserted.is_err() {
-        // The statement failed, so the transaction will not commit: no orphan to wait for.
-        forget(runtime, id).await;
-    }
-    inserted
+    Ok(Written {
+        id,
+        mime,
+        size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+        sha256: sha256_hex(bytes),
+        filename,
+    })
 }
 
-async fn insert_row(
+/// Refuses a document beyond `max_documents_per_account`.
+async fn check_quota(
+    db: &impl ConnectionTrait,
+    runtime: &Runtime,
+    livemode: bool,
+    account: Uuid,
+) -> Result<(), KycError> {
+    let held = file::Entity::find()
+        .filter(file::Column::Livemode.eq(livemode))
+        .filter(file::Column::AccountId.eq(account))
+        .count(db)
+        .await?;
+    let max = runtime.max_documents_per_account;
+    if held >= u64::from(max) {
+        return Err(KycError::invalid(
+            "file",
+            "document_quota_exceeded",
+            format!("an account can have at most {max} identity documents"),
+        ));
+    }
+    Ok(())
+}
+
+/// Records a written document (at the mode's clock) in the caller's transaction; the commit
+/// makes it count, and a row never points at a missing file. The quota is counted again under
+/// the account's row lock, so two uploads at once cannot both take the last place. On a
+/// refusal or a failed insert the file is deleted at once; if the caller's transaction fails
+/// later, the file is an orphan for [`sweep_orphans`].
+pub async fn record_identity_document(
     txn: &DatabaseTransaction,
+    runtime: &Runtime,
     livemode: bool,
     account: Option<Uuid>,
-    id: Uuid,
-    mime: &str,
-    bytes: &[u8],
-    filename: Option<String>,
+    written: Written,
 ) -> Result<File, KycError> {
-    let now = crate::infra::clock::now(txn, livemode).await?;
-    let row = file::ActiveModel {
-        id: Set(id),
-        livemode: Set(livemode),
-        account_id: Set(account),
-        purpose: Set(IDENTITY_DOCUMENT.to_owned()),
-        mime_type: Set(mime.to_owned()),
-        size: Set(i64::try_from(bytes.len()).unwrap_or(i64::MAX)),
-        sha256: Set(sha256_hex(bytes)),
-        filename: Set(filename),
-        created_at: Set(now),
+    let recorded = async {
+        if let Some(account) = account {
+            super::lock_account(txn, livemode, account).await?;
+            check_quota(txn, runtime, livemode, account).await?;
+        }
+        let now = crate::infra::clock::now(txn, livemode).await?;
+        Ok::<_, KycError>(
+            file::ActiveModel {
+                id: Set(written.id),
+                livemode: Set(livemode),
+                account_id: Set(account),
+                purpose: Set(IDENTITY_DOCUMENT.to_owned()),
+                mime_type: Set(written.mime.to_owned()),
+                size: Set(written.size),
+                sha256: Set(written.sha256.clone()),
+                filename: Set(written.filename.clone()),
+                created_at: Set(now),
+            }
+            .insert(txn)
+            .await?,
+        )
     }
-    .insert(txn)
-    .await?;
-    Ok(row)
+    .await;
+    if recorded.is_err() {
+        forget(runtime, written.id).await;
+    }
+    recorded
 }
 
 /// Deletes a document's file whose row will not commit (best effort: the sweep is the net).
-async fn forget(runtime: &Runtime, id: Uuid) {
+pub async fn forget(runtime: &Runtime, id: Uuid) {
     if let Err(e) = private::remove(&runtime.files_dir, &file_name(id)).await {
         tracing::warn!(file = %ids::encode(IdKind::File, id), error = %e, "an uncommitted document's file stays until the orphan sweep");
     }
 }
 
-/// `POST /v1/files`: [`save_identity_document`] in a transaction of its own.
+/// `POST /v1/files`: the document written, then recorded in a transaction of its own.
 pub async fn upload_identity_document(
     db: &DatabaseConnection,
     runtime: &Runtime,
@@ -190,10 +227,18 @@ pub async fn upload_identity_document(
     bytes: &[u8],
     filename: Option<String>,
 ) -> Result<File, KycError> {
-    let txn = db.begin().await?;
-    let row = save_identity_document(&txn, runtime, livemode, account, bytes, filename).await?;
+    let written = write_identity_document(db, runtime, livemode, account, bytes, filename).await?;
+    let id = written.id;
+    let txn = match db.begin().await {
+        Ok(txn) => txn,
+        Err(e) => {
+            forget(runtime, id).await;
+            return Err(e.into());
+        }
+    };
+    let row = record_identity_document(&txn, runtime, livemode, account, written).await?;
     if let Err(e) = txn.commit().await {
-        forget(runtime, row.id).await;
+        forget(runtime, id).await;
         return Err(e.into());
     }
     Ok(row)
