@@ -19,6 +19,7 @@ mod m20261126_000010_email_outbox;
 mod m20261126_000011_charge_destinations;
 mod m20261126_000012_webhook_lanes;
 mod m20261127_000013_restricted_keys;
+mod m20261127_000014_bank_file_integrity;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000011_charge_destinations::Migration),
             Box::new(m20261126_000012_webhook_lanes::Migration),
             Box::new(m20261127_000013_restricted_keys::Migration),
+            Box::new(m20261127_000014_bank_file_integrity::Migration),
         ]
     }
 }

@@ -364,7 +364,11 @@ async fn kyc_deadlines(state: AppState, livemode: bool, mut stop: watch::Receive
     }
 }
 
+/// How often files no row points at are looked for (a directory listing each time).
+const ORPHAN_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
 async fn expiry_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
+    let mut orphans_swept_at: Option<std::time::Instant> = None;
     loop {
         match idempotency::expire(&state.db, Utc::now(), SWEEP_BATCH).await {
             Ok(0) => {}
@@ -388,10 +392,51 @@ async fn expiry_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
             Ok(n) => tracing::info!(deleted = n, "old email records deleted"),
             Err(e) => tracing::warn!(error = %e, "email purge failed; will retry"),
         }
+        // Bank files of batches sent longer than bank_file_retention_days ago (each mode by
+        // its clock, as the batches' sent_at).
+        for livemode in [false, true] {
+            match crate::domain::payouts::files::sweep_sent(
+                &state.db,
+                &state.config,
+                livemode,
+                SWEEP_BATCH,
+            )
+            .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    livemode,
+                    deleted = n,
+                    "bank files past their retention deleted"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "bank file retention sweep failed; will retry")
+                }
+            }
+        }
+        if orphans_swept_at.is_none_or(|at| at.elapsed() >= ORPHAN_SWEEP_EVERY) {
+            orphans_swept_at = Some(std::time::Instant::now());
+            sweep_orphans(&state).await;
+        }
         tokio::select! {
             _ = tokio::time::sleep(SWEEP_EVERY) => {}
             _ = stop.changed() => return,
         }
+    }
+}
+
+/// Documents and bank files whose transaction never committed (see `kyc::files` and
+/// `payouts::files`).
+async fn sweep_orphans(state: &AppState) {
+    match crate::domain::kyc::files::sweep_orphans(&state.db, &state.kyc).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "orphaned document files deleted"),
+        Err(e) => tracing::warn!(error = %e, "document orphan sweep failed; will retry"),
+    }
+    match crate::domain::payouts::files::sweep_orphans(&state.db, &state.config).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "orphaned bank files deleted"),
+        Err(e) => tracing::warn!(error = %e, "bank file orphan sweep failed; will retry"),
     }
 }
 

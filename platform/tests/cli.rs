@@ -1154,3 +1154,82 @@ fn charges_answered_before_a_kill_survive_it_and_retries_make_each_once() {
         stdout(&out).trim()
     );
 }
+
+/// `agora keys rotate-encryption` as an operator runs it: refused without the new key; with
+/// the new key and the old one among the previous keys (both from the environment; base64 with
+/// `+`, `/` and `=`), it re-seals what the server sealed under the old key and says what it
+/// did, a second run finds nothing left, and the server then runs on the new key alone and
+/// still finds the duplicate bank account.
+#[test]
+fn keys_rotate_encryption_moves_sealed_values_to_the_new_key() {
+    const OLD: &str = "+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/AQI=";
+    const NEW: &str = "+D73+D73+D73+D73+D73+D73+D73+D73+D73+D73AwQ=";
+    const FINGERPRINT: &str = "ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM=";
+    let dir = tempfile::tempdir().unwrap();
+    let refused = run(dir.path(), &["keys", "rotate-encryption"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("encryption_key"), "{stderr}");
+
+    let server = start_with(
+        dir.path(),
+        &[
+            ("AGORA_ENCRYPTION_KEY", OLD),
+            ("AGORA_FINGERPRINT_KEY", FINGERPRINT),
+        ],
+    );
+    let key = server.first_key.clone().expect("first start prints a key");
+    let port = server.port;
+    let created = post_json(
+        port,
+        &key,
+        "/v1/accounts",
+        r#"{"country": "SE", "business_type": "individual",
+            "individual": {"first_name": "Anna", "last_name": "Svensson", "dob": "1990-01-02",
+                           "email": "anna@example.se", "id_number": "19900102-1238"}}"#,
+    );
+    assert!(created.contains(" 200 "), "{created}");
+    let id = id_in(&created);
+    let bank_path = format!("/v1/accounts/{id}/external_accounts");
+    let bank = r#"{"country": "SE", "currency": "sek", "iban": "SE4550000000058398257466"}"#;
+    assert!(post_json(port, &key, &bank_path, bank).contains(" 200 "));
+    terminate(server);
+
+    let rotate = || {
+        agora(dir.path())
+            .env("AGORA_ENCRYPTION_KEY", NEW)
+            .env("AGORA_ENCRYPTION_PREVIOUS_KEYS", format!("[{OLD}]"))
+            .env("AGORA_FINGERPRINT_KEY", FINGERPRINT)
+            .args(["keys", "rotate-encryption", "--batch-size", "1"])
+            .output()
+            .unwrap()
+    };
+    let first = rotate();
+    let printed = stdout(&first);
+    assert!(
+        first.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(printed.contains("RESEALED  profile  1"), "{printed}");
+    assert!(printed.contains("RESEALED  bank_account  1"), "{printed}");
+    assert!(
+        printed.contains("previous keys can be removed"),
+        "{printed}"
+    );
+    let second = rotate();
+    assert!(second.status.success());
+    assert!(!stdout(&second).contains("RESEALED"), "{}", stdout(&second));
+
+    let server = start_with(
+        dir.path(),
+        &[
+            ("AGORA_ENCRYPTION_KEY", NEW),
+            ("AGORA_FINGERPRINT_KEY", FINGERPRINT),
+        ],
+    );
+    let again = post_json(server.port, &key, &bank_path, bank);
+    assert!(again.contains(" 400 "), "{again}");
+    assert!(again.contains("bank_account_exists"), "{again}");
+    terminate(server);
+}

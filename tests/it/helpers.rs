@@ -126,6 +126,9 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         rate_limit_per_second: 0,
         // Emails leave the outbox quickly, so tests wait for them briefly.
         email_poll_ms: 50,
+        // Live mode needs operator-provided keys (sealing.rs tests the server without them).
+        encryption_key: Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned()),
+        fingerprint_key: Some("ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=".to_owned()),
         ..Config::default()
     };
     let mut pg = None;

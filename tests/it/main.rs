@@ -20,5 +20,6 @@ mod payments;
 mod payouts;
 mod refunds_vat;
 mod restricted_keys;
+mod sealing;
 mod statements;
 mod webhooks;

@@ -7,6 +7,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// What a person's national id and SSN (last 4 too) are sealed for (AES-GCM associated data).
+pub const PURPOSE_ID_NUMBER: &str = "id_number";
+/// What a company's tax id and registration number are sealed for.
+pub const PURPOSE_TAX_ID: &str = "tax_id";
+
 /// A sealed value (see [`crate::seal`]) and the only part of it the API may show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sealed {
@@ -216,6 +221,60 @@ impl Profile {
         out
     }
 
+    /// Every sealed value with the purpose it is sealed for: what a key rotation re-seals.
+    pub fn sealed_values(&self) -> Vec<(&'static str, &Sealed)> {
+        fn person<'a>(p: &'a Person, out: &mut Vec<(&'static str, &'a Sealed)>) {
+            out.extend(p.id_number.iter().map(|v| (PURPOSE_ID_NUMBER, v)));
+            out.extend(p.ssn_last_4.iter().map(|v| (PURPOSE_ID_NUMBER, v)));
+        }
+        let mut out = Vec::new();
+        if let Some(p) = &self.individual {
+            person(p, &mut out);
+        }
+        if let Some(c) = &self.company {
+            out.extend(c.tax_id.iter().map(|v| (PURPOSE_TAX_ID, v)));
+            out.extend(c.registration_number.iter().map(|v| (PURPOSE_TAX_ID, v)));
+            for p in c
+                .representative
+                .iter()
+                .chain(c.owners.iter().flatten())
+                .chain(c.directors.iter().flatten())
+            {
+                person(p, &mut out);
+            }
+        }
+        out
+    }
+
+    /// [`Profile::sealed_values`], for changing.
+    pub fn sealed_values_mut(&mut self) -> Vec<(&'static str, &mut Sealed)> {
+        fn person<'a>(p: &'a mut Person, out: &mut Vec<(&'static str, &'a mut Sealed)>) {
+            out.extend(p.id_number.iter_mut().map(|v| (PURPOSE_ID_NUMBER, v)));
+            out.extend(p.ssn_last_4.iter_mut().map(|v| (PURPOSE_ID_NUMBER, v)));
+        }
+        let mut out = Vec::new();
+        if let Some(p) = &mut self.individual {
+            person(p, &mut out);
+        }
+        if let Some(c) = &mut self.company {
+            out.extend(c.tax_id.iter_mut().map(|v| (PURPOSE_TAX_ID, v)));
+            out.extend(
+                c.registration_number
+                    .iter_mut()
+                    .map(|v| (PURPOSE_TAX_ID, v)),
+            );
+            for p in c
+                .representative
+                .iter_mut()
+                .chain(c.owners.iter_mut().flatten())
+                .chain(c.directors.iter_mut().flatten())
+            {
+                person(p, &mut out);
+            }
+        }
+        out
+    }
+
     /// The person at `path` (as [`Profile::persons`] names it), for changing.
     pub fn person_mut(&mut self, path: &str) -> Option<&mut Person> {
         if path == "individual" {
@@ -234,5 +293,58 @@ impl Profile {
         };
         let index: usize = index.strip_suffix(']')?.parse().ok()?;
         list.get_mut(index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sealed(tag: &str) -> Option<Sealed> {
+        Some(Sealed {
+            sealed: tag.to_owned(),
+            last4: String::new(),
+        })
+    }
+
+    fn person(tag: &str) -> Person {
+        Person {
+            id_number: sealed(&format!("{tag}.id")),
+            ssn_last_4: sealed(&format!("{tag}.ssn")),
+            ..Person::default()
+        }
+    }
+
+    #[test]
+    fn every_sealed_value_is_found_with_its_purpose() {
+        let mut profile = Profile {
+            individual: Some(person("individual")),
+            company: Some(Company {
+                tax_id: sealed("tax"),
+                registration_number: sealed("registration"),
+                representative: Some(person("representative")),
+                owners: Some(vec![person("owner0"), person("owner1")]),
+                directors: Some(vec![person("director0")]),
+                ..Company::default()
+            }),
+            ..Profile::default()
+        };
+        let found: Vec<(&str, String)> = profile
+            .sealed_values()
+            .into_iter()
+            .map(|(p, v)| (p, v.sealed.clone()))
+            .collect();
+        assert_eq!(found.len(), 12, "{found:?}");
+        assert!(found.contains(&(PURPOSE_TAX_ID, "registration".to_owned())));
+        assert!(found.contains(&(PURPOSE_ID_NUMBER, "owner1.ssn".to_owned())));
+        assert!(found.contains(&(PURPOSE_ID_NUMBER, "director0.id".to_owned())));
+        for (_, v) in profile.sealed_values_mut() {
+            v.sealed.push('!');
+        }
+        assert!(profile
+            .sealed_values()
+            .iter()
+            .all(|(_, v)| v.sealed.ends_with('!')));
+        assert_eq!(profile.sealed_values().len(), 12);
     }
 }

@@ -7,4 +7,5 @@ pub mod keys;
 pub mod kyc;
 pub mod payments;
 pub mod payouts;
+pub mod sealing;
 pub mod webhooks;

@@ -177,11 +177,26 @@ pub struct Config {
     pub webhook_allow_private_targets: bool,
     /// Who is emailed when a webhook endpoint is disabled; unset: nobody (a warning is logged).
     pub operator_email: Option<String>,
-    /// AES-256 key (32 bytes, base64) sealing ids, tax ids, bank account numbers and documents.
-    /// Unset: a development key is generated into `data_dir` (with a warning).
+    /// AES-256 key (32 bytes, base64) sealing ids, tax ids, bank account numbers, documents,
+    /// bank files, queued emails and webhook secrets. Unset: a development key is generated
+    /// into `data_dir` (with a warning) and live mode is refused: a key beside the data it
+    /// protects protects nothing.
     pub encryption_key: Option<String>,
-    /// Earlier keys, still able to open what they sealed (key rotation).
+    /// Earlier keys, still able to open what they sealed (key rotation: `agora keys
+    /// rotate-encryption` re-seals everything under `encryption_key`, then remove them).
     pub encryption_previous_keys: Vec<String>,
+    /// HMAC key (32 bytes, base64) of the fingerprints that find a duplicate bank account
+    /// without its number. Separate from `encryption_key` so that rotating that key does not
+    /// change them; never rotated. Unset: generated into `data_dir` (test mode only, as for
+    /// `encryption_key`).
+    pub fingerprint_key: Option<String>,
+    /// Days a bank file is kept after its batch is marked sent; then the sweep deletes it and
+    /// `GET /v1/payout_batches/{id}/file` answers 410 `bank_file_expired`. Unsent files are
+    /// kept until they are sent.
+    pub bank_file_retention_days: u32,
+    /// Identity documents one connected account may upload (API with `Agora-Account`, hosted
+    /// pages); more are refused with `document_quota_exceeded`.
+    pub max_documents_per_account: u32,
     /// An OFAC SDN list in its CSV format; unset: sellers are not screened (a warning).
     pub sanctions_list: Option<PathBuf>,
     /// `simulated` (test mode accepts recognised documents at once; live mode asks the
@@ -287,6 +302,9 @@ impl Default for Config {
             operator_email: None,
             encryption_key: None,
             encryption_previous_keys: Vec::new(),
+            fingerprint_key: None,
+            bank_file_retention_days: 30,
+            max_documents_per_account: 20,
             sanctions_list: None,
             document_review: DocumentReview::Simulated,
             kyc_poll_ms: 5_000,
@@ -360,6 +378,10 @@ pub const ENV_KEYS: &[&str] = &[
     "webhook_allow_private_targets",
     "operator_email",
     "encryption_key",
+    "encryption_previous_keys",
+    "fingerprint_key",
+    "bank_file_retention_days",
+    "max_documents_per_account",
     "sanctions_list",
     "document_review",
     "kyc_poll_ms",
@@ -516,6 +538,15 @@ impl Config {
                     "payout_minimums: {code} must be between 0 and 1000000000000 minor units"
                 ));
             }
+        }
+        if self.bank_file_retention_days > 3_650 {
+            return Err("bank_file_retention_days must be between 0 and 3650".to_owned());
+        }
+        if self.max_documents_per_account == 0 || self.max_documents_per_account > 10_000 {
+            return Err("max_documents_per_account must be between 1 and 10000".to_owned());
+        }
+        if self.encryption_previous_keys.len() > 16 {
+            return Err("encryption_previous_keys holds at most 16 keys".to_owned());
         }
         if self.email_max_in_flight == 0 || self.email_max_in_flight > 64 {
             return Err("email_max_in_flight must be between 1 and 64".to_owned());
@@ -728,6 +759,31 @@ mod tests {
             jail.set_env("AGORA_PAYOUT_TIMEZONE", "Mars/Olympus");
             let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
             assert!(err.is_err_and(|e| e.contains("payout_timezone")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn key_and_file_settings_from_the_environment_and_their_limits() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AGORA_FINGERPRINT_KEY", "ZGVm");
+            jail.set_env("AGORA_ENCRYPTION_PREVIOUS_KEYS", "[a+/=, b]");
+            jail.set_env("AGORA_BANK_FILE_RETENTION_DAYS", "7");
+            jail.set_env("AGORA_MAX_DOCUMENTS_PER_ACCOUNT", "5");
+            let config = Config::load(Path::new("agora.toml"), false, &Overrides::default())
+                .map_err(figment::Error::from)?;
+            assert_eq!(config.fingerprint_key.as_deref(), Some("ZGVm"));
+            assert_eq!(config.encryption_previous_keys, ["a+/=", "b"]);
+            assert_eq!(config.bank_file_retention_days, 7);
+            assert_eq!(config.max_documents_per_account, 5);
+            jail.set_env("AGORA_BANK_FILE_RETENTION_DAYS", "3651");
+            let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
+            assert!(err.is_err_and(|e| e.contains("bank_file_retention_days")));
+            jail.set_env("AGORA_BANK_FILE_RETENTION_DAYS", "0");
+            jail.set_env("AGORA_MAX_DOCUMENTS_PER_ACCOUNT", "0");
+            let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
+            assert!(err.is_err_and(|e| e.contains("max_documents_per_account")));
             Ok(())
         });
     }

@@ -184,6 +184,8 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("expired.body", "Your session has ended. Go back to the platform and open the onboarding link again.", "Din session har tagit slut. Gå tillbaka till plattformen och öppna länken igen."),
     ("forbidden.title", "The form could not be sent", "Formuläret kunde inte skickas"),
     ("forbidden.body", "The form was too old or came from somewhere else. Go back, reload the page and try again.", "Formuläret var för gammalt eller kom från fel ställe. Gå tillbaka, ladda om sidan och försök igen."),
+    ("unavailable.title", "Temporarily unavailable", "Tillfälligt otillgänglig"),
+    ("unavailable.body", "Onboarding is not available right now. Please try again later, or contact the platform.", "Registreringen är inte tillgänglig just nu. Försök igen senare eller kontakta plattformen."),
     ("notfound.title", "Link not found", "Länken hittades inte"),
     ("notfound.body", "This link is not valid. Ask the platform for a new one.", "Länken är inte giltig. Be plattformen om en ny."),
     ("email.subject", "Set up payouts with {name}", "Kom igång med utbetalningar från {name}"),

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod email;
 pub mod events;
+pub mod files;
 pub mod i18n;
 pub mod telemetry;
 pub mod wire;

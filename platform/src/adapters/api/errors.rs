@@ -95,6 +95,19 @@ impl From<PayoutError> for ApiError {
             PayoutError::NotFound { what, id } => {
                 ApiError::not_found(what, &ids::encode(IdKind::Payout, id))
             }
+            PayoutError::Gone { code, message } => ApiError::new(
+                StatusCode::GONE,
+                ErrorType::InvalidRequestError,
+                code,
+                message,
+            ),
+            // The domain logged which batch; the message names no internals.
+            PayoutError::Integrity { code, message } => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorType::ApiError,
+                code,
+                message,
+            ),
             PayoutError::Kyc(e) => e.into(),
             PayoutError::Email(e) => e.into(),
             PayoutError::Db(e) => ApiError::from(e),

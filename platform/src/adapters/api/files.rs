@@ -36,7 +36,7 @@ fn bad_form(message: impl Into<String>) -> ApiError {
     request_body(content = crate::adapters::api::openapi::FileUpload, content_type = "multipart/form-data", description = "`purpose` (`identity_document`) and `file` (PNG, JPEG or PDF, at most 10 MB)"),
     responses(
         (status = 200, description = "The stored file", body = crate::adapters::api::openapi::FileObject),
-        (status = 400, description = "Not a PNG, JPEG or PDF, or a bad form", body = crate::adapters::api::openapi::ErrorBody),
+        (status = 400, description = "Not a PNG, JPEG or PDF, a bad form, or `document_quota_exceeded`: the account (`Agora-Account`) already has `max_documents_per_account` documents", body = crate::adapters::api::openapi::ErrorBody),
         (status = 413, description = "Larger than 10 MB", body = crate::adapters::api::openapi::ErrorBody),
     ),
     security(("api_key" = []))
@@ -107,7 +107,7 @@ pub async fn create(
     }
     let (bytes, filename) = content
         .ok_or_else(|| ApiError::invalid("file", "parameter_missing", "file is required"))?;
-    let row = store::save_identity_document(
+    let row = store::upload_identity_document(
         &state.db,
         &state.kyc,
         auth.livemode,

@@ -296,6 +296,7 @@ impl Modify for CommonResponses {
                     add("408", "The body did not arrive within `body_timeout_ms`");
                 }
                 add("429", "Too many requests with this key, or too many invalid keys from this address; see `Retry-After`");
+                add("503", "`live_mode_unavailable`: a live key, and the server has no operator-provided `encryption_key` and `fingerprint_key`");
                 add(
                     "500",
                     "Internal error; the cause is logged with the request id",

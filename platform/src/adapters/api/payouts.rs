@@ -683,7 +683,11 @@ pub async fn retrieve_batch(
 #[utoipa::path(
     tag = "Payouts",
     params(("id" = String, Path, description = "A `pob_` id", pattern = "^pob_[0-7][0-9a-hjkmnp-tv-z]{25}$")),
-    responses((status = 200, description = "The bank file (pain.001 XML, NACHA, Standard 18 or CSV)")),
+    responses(
+        (status = 200, description = "The bank file (pain.001 XML, NACHA, Standard 18 or CSV), as written: its SHA-256 is the batch's `file_sha256`"),
+        (status = 410, description = "`bank_file_expired`: the file was deleted `bank_file_retention_days` after the batch was marked sent", body = crate::adapters::api::openapi::ErrorBody),
+        (status = 500, description = "`bank_file_checksum_mismatch`: the stored file is not the one written for this batch, so it is not served", body = crate::adapters::api::openapi::ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 #[get("/payout_batches/{id}/file")]
@@ -693,11 +697,9 @@ pub async fn batch_file(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let b = batch_of(&state, &auth, &path.into_inner()).await?;
-    let bytes = tokio::fs::read(
-        crate::domain::payouts::files::batches_dir(&state.config).join(&b.file_name),
-    )
-    .await
-    .map_err(ApiError::internal)?;
+    let bytes =
+        crate::domain::payouts::files::contents(&state.db, &state.config, &state.kyc.sealer, &b)
+            .await?;
     let mime = match b.file_name.rsplit('.').next() {
         Some("xml") => "application/xml",
         Some("csv") => "text/csv; charset=utf-8",
@@ -705,6 +707,8 @@ pub async fn batch_file(
     };
     Ok(HttpResponse::Ok()
         .content_type(mime)
+        // Full account numbers: no cache keeps a copy.
+        .insert_header(("Cache-Control", "no-store"))
         .insert_header((
             "Content-Disposition",
             format!("attachment; filename=\"{}\"", b.file_name),

@@ -103,6 +103,18 @@ impl FromRequest for Auth {
                     return Err(lacks(&key, need));
                 }
             }
+            // Live data is sealed with keys the operator must provide: with a key generated
+            // beside the data, live mode is refused before anything is read or written.
+            if key.livemode {
+                if let Some(message) = state.kyc.live_mode_refusal() {
+                    return Err(ApiError::new(
+                        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                        super::error::ErrorType::ApiError,
+                        "live_mode_unavailable",
+                        message,
+                    ));
+                }
+            }
             if let Err(retry_after) = state.rate_limiter.check(key.id, std::time::Instant::now()) {
                 let mut error = ApiError::new(
                     actix_web::http::StatusCode::TOO_MANY_REQUESTS,

@@ -169,6 +169,8 @@ enum Problem {
     /// Over the per-address rate.
     TooMany,
     Internal,
+    /// A live-mode page while live mode is refused (no operator-provided keys).
+    Unavailable,
 }
 
 #[derive(Debug)]
@@ -333,6 +335,11 @@ fn render_problem(state: &AppState, e: PageError) -> HttpResponse {
             "forbidden.title",
             "forbidden.body",
         ),
+        Problem::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable.title",
+            "unavailable.body",
+        ),
     };
     let t = Tr(e.locale);
     let page = MessagePage {
@@ -373,9 +380,22 @@ async fn load_session(state: &AppState, req: &HttpRequest) -> Result<session::Mo
     if token.value().len() > 128 {
         return Err(expired());
     }
-    links::find_session(&state.db, token.value(), Utc::now())
+    let session = links::find_session(&state.db, token.value(), Utc::now())
         .await?
-        .ok_or_else(expired)
+        .ok_or_else(expired)?;
+    if session.livemode && state.kyc.live_mode_refusal().is_some() {
+        return Err(live_mode_unavailable(accept_language(req)));
+    }
+    Ok(session)
+}
+
+/// Live-mode pages while live mode is refused, as the API's 503 `live_mode_unavailable`.
+fn live_mode_unavailable(locale: Locale) -> PageError {
+    tracing::warn!(
+        code = "live_mode_unavailable",
+        "live onboarding page refused: no operator-provided keys"
+    );
+    PageError::new(Problem::Unavailable, locale)
 }
 
 async fn load_account(state: &AppState, s: &session::Model) -> Result<Account, PageError> {
@@ -433,8 +453,11 @@ async fn open_link(
             .get("lang")
             .and_then(|l| Locale::parse(l))
             .map(|l| l.code().to_owned());
-        let cookie_token = match kyc_links::open(&state.db, &token, lang, SESSION_TTL_S).await? {
+        let live_allowed = state.kyc.live_mode_refusal().is_none();
+        let opening = kyc_links::open(&state.db, &token, lang, SESSION_TTL_S, live_allowed).await?;
+        let cookie_token = match opening {
             kyc_links::Opening::Unknown => return Err(PageError::new(Problem::NotFound, locale)),
+            kyc_links::Opening::LiveModeUnavailable => return Err(live_mode_unavailable(locale)),
             kyc_links::Opening::Stale { refresh_url } => return Ok(see_other(&refresh_url)),
             kyc_links::Opening::Fresh { session_token } => session_token,
         };
@@ -1052,11 +1075,12 @@ async fn apply(
     file: Option<(Vec<u8>, Option<String>)>,
     origin: &Origin,
 ) -> Result<(), ApiError> {
-    // The document is stored before the transaction (as `POST /v1/files` would): an orphan
-    // file after a failed merge is harmless.
-    let document = match (step, file) {
+    // The document is written before the transaction (no connection waits on its fsync) and
+    // recorded in it, so it commits with the step; a step that fails after recording it
+    // leaves an orphan file, which the orphan sweep deletes.
+    let written = match (step, file) {
         (Step::Document, Some((bytes, filename))) => Some(
-            crate::domain::kyc::files::save_identity_document(
+            crate::domain::kyc::files::write_identity_document(
                 &state.db,
                 &state.kyc,
                 s.livemode,
@@ -1077,6 +1101,19 @@ async fn apply(
             }
             other => other.into(),
         })?;
+    let document = match written {
+        Some(w) => Some(
+            crate::domain::kyc::files::record_identity_document(
+                &txn,
+                &state.kyc,
+                s.livemode,
+                Some(s.account_id),
+                w,
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let before = AccountObject::json(&account)?;
     let mut kyc_json = json!({});
     let mut account = account;

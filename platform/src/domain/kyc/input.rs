@@ -4,6 +4,7 @@
 //! anything else sees them.
 
 use agora_onboarding::kyc::entities::file;
+use agora_onboarding::kyc::profile::{PURPOSE_ID_NUMBER, PURPOSE_TAX_ID};
 use agora_onboarding::kyc::{
     Address, BusinessProfile, Company, DocumentStatus, Person, Profile, Sealed, TosAcceptance,
 };
@@ -179,7 +180,7 @@ fn text(param: &str, value: &str, max: usize) -> Result<Option<String>, KycError
 /// rebuilds the whole number (a US SSN's last four are themselves what `ssn_last_4` asks for).
 fn sealed_personal(ctx: &Context<'_>, value: &str) -> Sealed {
     Sealed {
-        sealed: ctx.runtime.sealer.seal_str("id_number", value),
+        sealed: ctx.runtime.sealer.seal_str(PURPOSE_ID_NUMBER, value),
         public_last4: None,
     }
 }
@@ -189,7 +190,7 @@ fn sealed_personal(ctx: &Context<'_>, value: &str) -> Sealed {
 /// SE + personnummer + 01).
 fn sealed_company(ctx: &Context<'_>, value: &str) -> Sealed {
     Sealed {
-        sealed: ctx.runtime.sealer.seal_str("tax_id", value),
+        sealed: ctx.runtime.sealer.seal_str(PURPOSE_TAX_ID, value),
         public_last4: (!verify::is_personal_number(ctx.country, value)).then(|| seal::last4(value)),
     }
 }
@@ -247,8 +248,8 @@ fn check_id_number(ctx: &Context<'_>, person: &mut Person) {
         };
         let sealer = &ctx.runtime.sealer;
         let (Ok(full), Ok(last4)) = (
-            sealer.open_str("id_number", &id.sealed),
-            sealer.open_str("id_number", &last4.sealed),
+            sealer.open_str(PURPOSE_ID_NUMBER, &id.sealed),
+            sealer.open_str(PURPOSE_ID_NUMBER, &last4.sealed),
         ) else {
             return;
         };
@@ -264,7 +265,7 @@ fn check_id_number(ctx: &Context<'_>, person: &mut Person) {
     let (Some(id), Some(dob)) = (&person.id_number, person.dob) else {
         return;
     };
-    let Ok(plain) = ctx.runtime.sealer.open_str("id_number", &id.sealed) else {
+    let Ok(plain) = ctx.runtime.sealer.open_str(PURPOSE_ID_NUMBER, &id.sealed) else {
         return;
     };
     if let Ok(pnr) = verify::personnummer(&plain, ctx.today()) {

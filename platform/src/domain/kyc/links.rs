@@ -27,17 +27,33 @@ pub enum Opening {
     /// Spent now, with a new page session (`ttl_s` seconds, real time) whose cookie token
     /// this is (stored only as its hash).
     Fresh { session_token: String },
+    /// A live-mode link while live mode is refused (`kyc::Runtime::live_mode_refusal`): not
+    /// spent, so it opens once the server has its keys.
+    LiveModeUnavailable,
 }
 
 /// Opens a link once (one conditional UPDATE, so two racing opens cannot both start a
 /// session) and starts its page session in `locale` (None: the browser's). The link lives by
-/// its mode's clock, the page session by real time.
+/// its mode's clock, the page session by real time. With `live_allowed` false a live link is
+/// left unspent ([`Opening::LiveModeUnavailable`]).
 pub async fn open(
     db: &impl ConnectionTrait,
     token: &str,
     locale: Option<String>,
     ttl_s: i64,
+    live_allowed: bool,
 ) -> Result<Opening, sea_orm::DbErr> {
+    if !live_allowed {
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        let live = link::Entity::find()
+            .filter(link::Column::TokenHash.eq(links::token_hash(token)))
+            .filter(link::Column::Livemode.eq(true))
+            .count(db)
+            .await?;
+        if live > 0 {
+            return Ok(Opening::LiveModeUnavailable);
+        }
+    }
     let now = Utc::now();
     let test_now = now + crate::infra::clock::test_offset(db).await?;
     let mode_now = |livemode: bool| if livemode { now } else { test_now };

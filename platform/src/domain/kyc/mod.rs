@@ -119,6 +119,11 @@ pub struct Runtime {
     pub sanctions: Option<SanctionsList>,
     pub files_dir: PathBuf,
     pub document_review: DocumentReview,
+    /// Identity documents one connected account may hold (`max_documents_per_account`).
+    pub max_documents_per_account: u32,
+    /// The key settings the operator did not provide (generated into the data dir instead):
+    /// while any is missing, live mode is refused ([`Runtime::live_mode_refusal`]).
+    pub missing_keys: Vec<&'static str>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -129,20 +134,44 @@ impl std::fmt::Debug for Runtime {
                 "sanctions_entries",
                 &self.sanctions.as_ref().map(|s| s.len()),
             )
+            .field("missing_keys", &self.missing_keys)
             .finish()
     }
 }
 
+/// Where a key the operator did not provide is generated (test mode only).
 const DEV_KEY_FILE: &str = "encryption.key";
+const DEV_FINGERPRINT_KEY_FILE: &str = "fingerprint.key";
 
 impl Runtime {
     pub fn load(config: &Config) -> anyhow::Result<Self> {
+        let mut missing_keys = Vec::new();
         let current = match &config.encryption_key {
             Some(key) => {
                 seal::decode_key(key).map_err(|e| anyhow::anyhow!("encryption_key: {e}"))?
             }
-            None => dev_key(&config.data_dir)?,
+            None => {
+                missing_keys.push("encryption_key");
+                dev_key(&config.data_dir, DEV_KEY_FILE)?
+            }
         };
+        let fingerprint_key = match &config.fingerprint_key {
+            Some(key) => {
+                seal::decode_key(key).map_err(|e| anyhow::anyhow!("fingerprint_key: {e}"))?
+            }
+            None => {
+                missing_keys.push("fingerprint_key");
+                dev_key(&config.data_dir, DEV_FINGERPRINT_KEY_FILE)?
+            }
+        };
+        if !missing_keys.is_empty() {
+            tracing::warn!(
+                missing = %missing_keys.join(", "),
+                data_dir = %config.data_dir.display(),
+                "live mode is refused (503 live_mode_unavailable): keys generated into the data dir sit beside the data they protect; test mode uses them. Set {}",
+                env_names(&missing_keys)
+            );
+        }
         let previous = config
             .encryption_previous_keys
             .iter()
@@ -166,31 +195,62 @@ impl Runtime {
         let files_dir = config.data_dir.join("files");
         std::fs::create_dir_all(&files_dir)?;
         Ok(Self {
-            sealer: Sealer::new(current, &previous),
+            sealer: Sealer::new(current, &previous, fingerprint_key),
             sanctions,
             files_dir,
             document_review: config.document_review,
+            max_documents_per_account: config.max_documents_per_account,
+            missing_keys,
         })
+    }
+
+    /// Why live mode cannot be served, for the 503 `live_mode_unavailable` of live-mode
+    /// requests and pages; `None` when the operator provided every key.
+    pub fn live_mode_refusal(&self) -> Option<String> {
+        if self.missing_keys.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "Live mode is unavailable: this server has no operator-provided {} ({}); keys generated into the data directory serve test mode only.",
+            self.missing_keys.join(" and "),
+            env_names(&self.missing_keys)
+        ))
     }
 }
 
-/// The development key: generated into the data dir on first start so `agora serve` works
-/// with no configuration. Production sets `encryption_key` (and keeps it out of the data dir).
-fn dev_key(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
-    let path = data_dir.join(DEV_KEY_FILE);
+/// `AGORA_ENCRYPTION_KEY, AGORA_FINGERPRINT_KEY` for the settings named.
+fn env_names(settings: &[&str]) -> String {
+    settings
+        .iter()
+        .map(|s| format!("AGORA_{}", s.to_uppercase()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A development key: generated into the data dir on first start so `agora serve` works
+/// with no configuration, in test mode. Production sets its keys (and keeps them out of the
+/// data dir); until then live mode is refused.
+fn dev_key(data_dir: &Path, file: &str) -> anyhow::Result<[u8; 32]> {
+    let path = data_dir.join(file);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(data_dir)?;
             let key = seal::generate_key();
-            write_private(&path, &key)?;
-            key
+            match write_private(&path, &key) {
+                Ok(()) => key,
+                // Another process starting at the same moment wrote it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    std::fs::read_to_string(&path)?
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         Err(e) => return Err(e.into()),
     };
     tracing::warn!(
         path = %path.display(),
-        "using the development encryption key from the data dir; set AGORA_ENCRYPTION_KEY in production"
+        "using a development key from the data dir (test mode only)"
     );
     seal::decode_key(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
@@ -199,12 +259,15 @@ fn dev_key(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
+    // create_new, not the rename of infra::files: two processes must never each keep a key
+    // of their own.
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)?;
-    file.write_all(contents.as_bytes())
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
 }
 
 #[cfg(not(unix))]

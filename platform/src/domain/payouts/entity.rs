@@ -102,7 +102,8 @@ pub mod payout_batch {
         pub rail: String,
         pub currency: String,
         pub status: BatchStatus,
-        /// Under `<data_dir>/payout_batches/`.
+        /// The file's name as served; stored sealed under `<data_dir>/payout_batches/` as
+        /// `<file_name>.sealed` (a batch from before migration 000014: plain, as named).
         pub file_name: String,
         pub entry_count: i32,
         pub total: i64,
@@ -113,6 +114,12 @@ pub mod payout_batch {
         /// modifier or Bacs file number.
         pub file_day: Option<Date>,
         pub file_seq: Option<i32>,
+        /// SHA-256 (hex) of the bank file as written: it is served only while it matches.
+        /// None for a batch from before migration 000014 (its file is plain, not sealed).
+        pub file_sha256: Option<String>,
+        /// When the retention sweep deleted the file (`bank_file_retention_days` after
+        /// `sent_at`).
+        pub file_deleted_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

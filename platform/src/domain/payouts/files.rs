@@ -1,6 +1,13 @@
 //! Batches: pending standard payouts grouped per rail and currency into one bank file each,
 //! written under `<data_dir>/payout_batches/`, the payouts moving to `in_transit`.
 //!
+//! A bank file holds full account numbers, so it is kept like a document: sealed (purpose
+//! `bank_file`) in a private file (`infra::files`: 0600, fsynced, renamed into place), with
+//! the SHA-256 of the plain file recorded in the batch row. It is served ([`contents`]) only
+//! while it opens and matches that checksum, and deleted ([`sweep_sent`]) once the batch has
+//! been marked sent for `bank_file_retention_days`; after that a request for it is told so
+//! (`bank_file_expired`). A file whose batch did not commit is an orphan: [`sweep_orphans`].
+//!
 //! SEPA → pain.001.001.09, ACH → NACHA, Bacs → Standard 18, anything else → CSV for the
 //! platform's bank. End-to-end ids (SEPA) and references (NACHA, Bacs) are derived from the
 //! payout id, so a status report or a return names the payout again (see [`reference_of`]).
@@ -19,6 +26,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::entity::payout_batch::BatchStatus;
 use super::entity::{payout, payout_batch, PayoutStatus};
 use super::{parse_rail, Payout, PayoutBatch, PayoutError};
 use crate::infra::config::Config;
@@ -30,6 +38,14 @@ const MAX_PENDING_PER_RUN: u64 = MAX_BATCH_ENTRIES as u64;
 
 pub fn batches_dir(config: &Config) -> std::path::PathBuf {
     config.data_dir.join("payout_batches")
+}
+
+/// What a bank file is sealed for (AES-GCM associated data).
+pub const PURPOSE: &str = "bank_file";
+
+/// The stored (sealed) file of a batch whose row records a checksum.
+pub fn sealed_name(file_name: &str) -> String {
+    format!("{file_name}.sealed")
 }
 
 /// The reference a payout carries in bank files: the last 15 hex digits of its UUID (the
@@ -164,7 +180,10 @@ async fn batch_one(
             .cloned()
             .ok_or_else(|| PayoutError::internal("payout without its bank account"))?;
         let number = sealer
-            .open_str("bank_account", &bank.account_number_sealed)
+            .open_str(
+                crate::domain::kyc::banks::PURPOSE,
+                &bank.account_number_sealed,
+            )
             .map_err(PayoutError::internal)?;
         let name = bank
             .account_holder_name
@@ -203,6 +222,8 @@ async fn batch_one(
         &credits,
     )?;
     let file_name = format!("{pob}.{ext}");
+    let file_sha256 = crate::domain::kyc::files::sha256_hex(contents.as_bytes());
+    let sealed = sealer.seal(PURPOSE, contents.as_bytes());
     let total: i64 = credits.iter().map(|c| c.payout.amount).sum();
     let inserted = payout_batch::ActiveModel {
         id: Set(batch_id),
@@ -217,6 +238,8 @@ async fn batch_one(
         sent_at: Set(None),
         file_day: Set(Some(file_day)),
         file_seq: Set(Some(file_seq)),
+        file_sha256: Set(Some(file_sha256)),
+        file_deleted_at: Set(None),
     }
     .insert(&txn)
     .await;
@@ -229,13 +252,15 @@ async fn batch_one(
         }
         Err(e) => return Err(e.into()),
     };
-    let dir = batches_dir(config);
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(PayoutError::internal)?;
-    tokio::fs::write(dir.join(&file_name), contents)
-        .await
-        .map_err(PayoutError::internal)?;
+    // Written before the commit: a batch row never lacks its file (a failed commit leaves an
+    // orphan file, sealed, which `sweep_orphans` deletes).
+    crate::infra::files::write(
+        &batches_dir(config),
+        &sealed_name(&file_name),
+        sealed.into_bytes(),
+    )
+    .await
+    .map_err(PayoutError::internal)?;
     for c in &credits {
         super::transition(
             &txn,
@@ -249,6 +274,158 @@ async fn batch_one(
     }
     txn.commit().await?;
     Ok(Batched::Made(Box::new(batch)))
+}
+
+/// Whether a batch's file is past its retention at `now` (the mode's clock, as `sent_at`).
+fn expired(config: &Config, batch: &PayoutBatch, now: DateTime<Utc>) -> bool {
+    batch.file_deleted_at.is_some()
+        || batch.sent_at.is_some_and(|sent| {
+            sent + chrono::Duration::days(i64::from(config.bank_file_retention_days)) <= now
+        })
+}
+
+/// A batch's bank file as written, for `GET /v1/payout_batches/{id}/file`: opened and checked
+/// against the checksum recorded when it was written. Refused with `bank_file_expired` once
+/// deleted (or due for deletion) after the retention, and with `bank_file_checksum_mismatch`
+/// when the stored file is not the one written for this batch (altered, or another's).
+pub async fn contents(
+    db: &impl sea_orm::ConnectionTrait,
+    config: &Config,
+    sealer: &Sealer,
+    batch: &PayoutBatch,
+) -> Result<Vec<u8>, PayoutError> {
+    let now = crate::infra::clock::now(db, batch.livemode).await?;
+    let pob = ids::encode(IdKind::PayoutBatch, batch.id);
+    if expired(config, batch, now) {
+        return Err(PayoutError::Gone {
+            code: "bank_file_expired",
+            message: format!(
+                "This batch's bank file was deleted {} days after the batch was marked sent (bank_file_retention_days); the batch and its payouts are kept.",
+                config.bank_file_retention_days
+            ),
+        });
+    }
+    let dir = batches_dir(config);
+    let Some(want) = &batch.file_sha256 else {
+        // A batch from before checksums: its plain file, until the rotation seals it.
+        tracing::warn!(batch = %pob, "serving an unsealed bank file from before migration 000014; `agora keys rotate-encryption` seals it");
+        return crate::infra::files::read(&dir, &batch.file_name)
+            .await
+            .map_err(PayoutError::internal);
+    };
+    let stored = crate::infra::files::read(&dir, &sealed_name(&batch.file_name))
+        .await
+        .map_err(PayoutError::internal)?;
+    let plain = std::str::from_utf8(&stored)
+        .ok()
+        .and_then(|s| sealer.open(PURPOSE, s).ok());
+    match plain {
+        Some(plain) if crate::domain::kyc::files::sha256_hex(&plain) == *want => Ok(plain),
+        _ => {
+            tracing::error!(batch = %pob, "bank file refused: it does not open or does not match the checksum recorded when it was written");
+            Err(PayoutError::Integrity {
+                code: "bank_file_checksum_mismatch",
+                message: "The stored bank file is not the one written for this batch (its checksum differs), so it is not served. The operator has been told in the server log.".to_owned(),
+            })
+        }
+    }
+}
+
+/// Deletes the bank files of this mode's batches marked sent more than
+/// `bank_file_retention_days` ago (by the mode's clock, as `sent_at`), at most `max` per call,
+/// and records when; returns how many. Unsent batches keep their files.
+pub async fn sweep_sent(
+    db: &DatabaseConnection,
+    config: &Config,
+    livemode: bool,
+    max: u64,
+) -> Result<usize, PayoutError> {
+    let now = crate::infra::clock::now(db, livemode).await?;
+    let cutoff = now - chrono::Duration::days(i64::from(config.bank_file_retention_days));
+    let due = super::scoped_batches(livemode)
+        .filter(payout_batch::Column::Status.eq(BatchStatus::Sent))
+        .filter(payout_batch::Column::FileDeletedAt.is_null())
+        .filter(payout_batch::Column::SentAt.lte(cutoff))
+        .order_by_asc(payout_batch::Column::Id)
+        .limit(max)
+        .all(db)
+        .await?;
+    let dir = batches_dir(config);
+    let mut deleted = 0;
+    for batch in due {
+        // The file goes first: a crash before the row's update only means deleting it again.
+        for name in [sealed_name(&batch.file_name), batch.file_name.clone()] {
+            crate::infra::files::remove(&dir, &name)
+                .await
+                .map_err(PayoutError::internal)?;
+        }
+        let marked = payout_batch::Entity::update_many()
+            .col_expr(payout_batch::Column::FileDeletedAt, Expr::value(now))
+            .filter(payout_batch::Column::Id.eq(batch.id))
+            .filter(payout_batch::Column::FileDeletedAt.is_null())
+            .exec(db)
+            .await?;
+        if marked.rows_affected == 1 {
+            tracing::info!(batch = %ids::encode(IdKind::PayoutBatch, batch.id), "bank file deleted after its retention");
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+/// Deletes bank files no batch row points at (a batch whose transaction failed after its
+/// file was written), once older than [`crate::domain::kyc::files::ORPHAN_GRACE`], and stale
+/// temporary files; at most 1,000 per pass. Returns how many it deleted.
+pub async fn sweep_orphans(db: &DatabaseConnection, config: &Config) -> Result<usize, PayoutError> {
+    use crate::infra::files::Stale;
+    let dir = batches_dir(config);
+    let stale = crate::infra::files::stale(&dir, crate::domain::kyc::files::ORPHAN_GRACE)
+        .await
+        .map_err(PayoutError::internal)?;
+    let mut swept = 0;
+    let mut candidates: Vec<(Uuid, String)> = Vec::new();
+    for entry in stale {
+        match entry {
+            Stale::Temp(path) => {
+                crate::infra::files::remove_temp(&path)
+                    .await
+                    .map_err(PayoutError::internal)?;
+                swept += 1;
+            }
+            // `pob_….xml.sealed` (or a plain file from before): the batch id leads the name.
+            Stale::File(name) => {
+                let id = name
+                    .split('.')
+                    .next()
+                    .and_then(|pob| ids::decode(IdKind::PayoutBatch, pob).ok());
+                candidates.extend(id.map(|id| (id, name)));
+            }
+        }
+    }
+    for chunk in candidates.chunks(500) {
+        let known: std::collections::HashSet<Uuid> = payout_batch::Entity::find()
+            .select_only()
+            .column(payout_batch::Column::Id)
+            .filter(payout_batch::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
+            .into_tuple::<Uuid>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        for (id, name) in chunk.iter().filter(|(id, _)| !known.contains(id)) {
+            if swept >= 1_000 {
+                return Ok(swept);
+            }
+            if crate::infra::files::remove(&dir, name)
+                .await
+                .map_err(PayoutError::internal)?
+            {
+                tracing::info!(batch = %ids::encode(IdKind::PayoutBatch, *id), "orphaned bank file deleted");
+                swept += 1;
+            }
+        }
+    }
+    Ok(swept)
 }
 
 /// NACHA file id modifiers in order: a day's first file is `A`.

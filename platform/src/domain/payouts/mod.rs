@@ -73,6 +73,16 @@ pub enum PayoutError {
         what: &'static str,
         id: Uuid,
     },
+    /// What was asked for existed but is gone for good (a bank file past its retention).
+    Gone {
+        code: &'static str,
+        message: String,
+    },
+    /// A stored file is not what was written (its checksum differs): refused, never served.
+    Integrity {
+        code: &'static str,
+        message: String,
+    },
     /// Re-evaluating the seller after a failed payout.
     Kyc(crate::domain::kyc::KycError),
     /// Queueing the seller's email.
@@ -114,6 +124,9 @@ impl std::fmt::Display for PayoutError {
                 write!(f, "{code}: {message}")
             }
             PayoutError::NotFound { what, id } => write!(f, "no such {what}: {id}"),
+            PayoutError::Gone { code, message } | PayoutError::Integrity { code, message } => {
+                write!(f, "{code}: {message}")
+            }
             PayoutError::Kyc(e) => e.fmt(f),
             PayoutError::Email(e) => e.fmt(f),
             PayoutError::Db(e) => write!(f, "database: {e}"),

@@ -138,6 +138,12 @@ pub struct PayoutBatchObject {
     pub entry_count: i32,
     pub total: i64,
     pub sent_at: Option<String>,
+    /// SHA-256 (hex) of the bank file as written: what `GET …/file` serves matches it (null
+    /// for a batch from before checksums were recorded).
+    pub file_sha256: Option<String>,
+    /// When the file was deleted, `bank_file_retention_days` after `sent_at`; `GET …/file`
+    /// then answers 410 `bank_file_expired`.
+    pub file_deleted_at: Option<String>,
 }
 
 impl PayoutBatchObject {
@@ -154,6 +160,8 @@ impl PayoutBatchObject {
             entry_count: b.entry_count,
             total: b.total,
             sent_at: b.sent_at.map(crate::infra::wire::timestamp),
+            file_sha256: b.file_sha256.clone(),
+            file_deleted_at: b.file_deleted_at.map(crate::infra::wire::timestamp),
         }
     }
 }

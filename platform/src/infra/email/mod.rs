@@ -56,7 +56,7 @@ impl From<sea_orm::DbErr> for EmailError {
 }
 
 /// The sealing purpose (AAD) of outbox messages: a sealed bank number cannot pass for one.
-const PURPOSE: &str = "email";
+pub const PURPOSE: &str = "email";
 /// Emails one worker pass claims (one statement) and records (one transaction).
 const BATCH: u64 = 50;
 /// How long one SMTP conversation may take.
