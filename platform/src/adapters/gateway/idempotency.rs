@@ -646,7 +646,7 @@ fn reused(key: &str) -> ApiError {
         StatusCode::BAD_REQUEST,
         ErrorType::IdempotencyError,
         "idempotency_key_reused",
-        format!("Keys for idempotent requests can only be used with the same parameters they were first used with. Use a key other than '{key}' for a different request."),
+        format!("Keys for idempotent requests can only be used with the same parameters, and by the same API key, as when they were first used. Use a key other than '{key}' for a different request or another API key."),
     )
     .with_param("Idempotency-Key")
 }

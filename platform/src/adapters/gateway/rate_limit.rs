@@ -54,9 +54,22 @@ impl<K: Hash + Eq + Copy> RateLimiter<K> {
         self.spend(key, now, false)
     }
 
-    /// Takes a token for `key` if there is one (a failure to count); never refuses.
+    /// Takes a token for `key` (a failure to count); never refuses. With none left the
+    /// bucket goes into debt, down to minus the burst: requests in flight together all passed
+    /// `peek` before any was charged, and each must still be paid for, or N concurrent
+    /// connections would get N times the burst.
     pub fn charge(&self, key: K, now: Instant) {
-        let _ = self.spend(key, now, true);
+        if self.per_second <= 0.0 {
+            return;
+        }
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let bucket = buckets.entry(key).or_insert(Bucket {
+            tokens: self.burst,
+            at: now,
+        });
+        let refill = now.duration_since(bucket.at).as_secs_f64() * self.per_second;
+        bucket.tokens = ((bucket.tokens + refill).min(self.burst) - 1.0).max(-self.burst);
+        bucket.at = now.max(bucket.at);
     }
 
     fn spend(&self, key: K, now: Instant, take: bool) -> Result<(), u64> {
@@ -197,11 +210,17 @@ mod tests {
         limiter.charge(ip, t0);
         limiter.charge(ip, t0);
         assert_eq!(limiter.peek(ip, t0), Err(1), "two failures used the burst");
+        // Two more that were in flight together with those: paid for, as debt.
+        limiter.charge(ip, t0);
         limiter.charge(ip, t0);
         assert!(limiter.peek(ip, t0).is_err());
         let other: IpAddr = "2001:db8::1".parse().unwrap();
         assert_eq!(limiter.peek(other, t0), Ok(()), "addresses do not share");
-        assert_eq!(limiter.peek(ip, t0 + Duration::from_secs(1)), Ok(()));
+        assert!(
+            limiter.peek(ip, t0 + Duration::from_secs(2)).is_err(),
+            "two seconds repay the debt of two"
+        );
+        assert_eq!(limiter.peek(ip, t0 + Duration::from_secs(3)), Ok(()));
     }
 
     #[test]

@@ -172,12 +172,36 @@ impl Runtime {
                 env_names(&missing_keys)
             );
         }
-        let previous = config
+        let mut previous = config
             .encryption_previous_keys
             .iter()
             .map(|k| seal::decode_key(k))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| anyhow::anyhow!("encryption_previous_keys: {e}"))?;
+        // Moving from the generated key to an operator's: what the generated key sealed must
+        // still open (or every stored secret, document and replay would fail), so it is a
+        // previous key for as long as its file is there. Rotating removes the need.
+        if config.encryption_key.is_some() {
+            let path = config.data_dir.join(DEV_KEY_FILE);
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                let old = seal::decode_key(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                if !previous.contains(&old) {
+                    previous.push(old);
+                }
+                tracing::warn!(
+                    path = %path.display(),
+                    "values sealed under the generated development key still open with it; run `agora keys rotate-encryption` to re-seal them under encryption_key, then delete this file"
+                );
+            }
+        }
+        if config.fingerprint_key.is_some()
+            && config.data_dir.join(DEV_FINGERPRINT_KEY_FILE).exists()
+        {
+            tracing::warn!(
+                "fingerprint_key replaces the generated one: bank accounts added before match duplicates again after `agora keys rotate-encryption` recomputes their fingerprints"
+            );
+        }
         let sanctions = match &config.sanctions_list {
             Some(path) => {
                 let list = SanctionsList::from_path(path)
@@ -614,4 +638,33 @@ pub async fn reject(
     crate::infra::cache::ACCOUNTS.bump(); // charges' cached sellers (infra::cache)
     let account = model.update(txn).await?;
     refresh(txn, account, Some(&before), origin).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Walk finding (issue 15): setting `encryption_key` on a server that ran on the
+    /// generated key made everything that key sealed unreadable (stored replays answered 500).
+    #[test]
+    fn the_generated_key_still_opens_what_it_sealed_after_an_operator_key_is_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        let before = Runtime::load(&config).unwrap();
+        let sealed = before.sealer.seal_str("webhook_secret", "whsec_abc");
+        config.encryption_key = Some(seal::generate_key());
+        config.fingerprint_key = Some(seal::generate_key());
+        let after = Runtime::load(&config).unwrap();
+        assert_eq!(
+            after.sealer.open_str("webhook_secret", &sealed).unwrap(),
+            "whsec_abc"
+        );
+        assert!(after.live_mode_refusal().is_none());
+        // What it seals now is under the operator's key: the generated one cannot open it.
+        let fresh = after.sealer.seal_str("webhook_secret", "whsec_new");
+        assert!(before.sealer.open_str("webhook_secret", &fresh).is_err());
+    }
 }

@@ -138,11 +138,17 @@ pub async fn check_url(raw: &str, livemode: bool, allow_private: bool) -> Result
         return Err("url's host does not resolve".to_owned());
     }
     if addrs.iter().any(|a| is_forbidden(*a)) {
-        return Err(
+        // The resolved address is not named: the server's DNS may know internal names the
+        // caller must not learn. Test mode names the operator's escape for local receivers.
+        let hint = if livemode {
+            ""
+        } else {
+            " (for a receiver on your own machine in test mode, the operator can set webhook_allow_private_targets)"
+        };
+        return Err(format!(
             "url must resolve to public addresses only, not to a loopback, private, \
-                    link-local, shared, multicast, broadcast, documentation or reserved one"
-                .to_owned(),
-        );
+             link-local, shared, multicast, broadcast, documentation or reserved one{hint}"
+        ));
     }
     Ok(url)
 }
