@@ -303,7 +303,7 @@ mod tests {
     fn sealed(tag: &str) -> Option<Sealed> {
         Some(Sealed {
             sealed: tag.to_owned(),
-            last4: String::new(),
+            public_last4: None,
         })
     }
 
