@@ -19,7 +19,7 @@ async fn verify(app: &TestApp) {
 
 /// A Swedish individual with every requirement met and a EUR IBAN (paid over SEPA), whose
 /// charges become available at once.
-async fn verified_seller(app: &TestApp, iban: &str) -> String {
+pub(crate) async fn verified_seller(app: &TestApp, iban: &str) -> String {
     let account = app
         .create_seller(json!({"country": "SE", "settlement_delay_days": 0}))
         .await;

@@ -172,28 +172,7 @@ async fn orphaned_documents_are_swept_and_everything_else_is_kept() {
 // ---------------------------------------------------------------------------------------
 // Item 4: bank files
 
-/// A Swedish seller with a EUR IBAN whose charges are available at once.
-async fn verified_seller(app: &TestApp, iban: &str) -> String {
-    let account = app
-        .create_seller(json!({"country": "SE", "settlement_delay_days": 0}))
-        .await;
-    let acct = id(&account);
-    let res = app
-        .post(
-            &format!("/v1/accounts/{acct}"),
-            json!({"individual": {"phone": "+46701234567", "address": {"line1": "Storgatan 1", "city": "Stockholm", "postal_code": "111 22"}}}),
-        )
-        .await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    let bank = app
-        .post(
-            &format!("/v1/accounts/{acct}/external_accounts"),
-            json!({"country": "SE", "currency": "eur", "iban": iban, "account_holder_name": "Anna Svensson"}),
-        )
-        .await;
-    assert_eq!(bank.status, 200, "{}", bank.body);
-    acct
-}
+use crate::payouts::verified_seller;
 
 /// A settled charge and a manual payout of it, put into a bank file by a payout run; the
 /// batch.
