@@ -200,6 +200,15 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
             ));
         }
     }
+    if state.config.ledger_verify_interval_s > 0 {
+        let s = state.clone();
+        handles.push(supervise(
+            "ledger_verify",
+            stop.clone(),
+            BACKOFF,
+            move |stop| ledger_verifier(s.clone(), stop),
+        ));
+    }
     if state.config.email_worker {
         let s = state.clone();
         handles.push(supervise("emails", stop.clone(), BACKOFF, move |stop| {
@@ -268,6 +277,36 @@ async fn webhooks(state: AppState, livemode: bool, stop: watch::Receiver<bool>) 
     };
     let poll = Duration::from_millis(state.config.webhook_poll_ms);
     crate::domain::webhooks::run(context, livemode, poll, stop).await;
+}
+
+/// Runs `ledger verify` over the whole database (both modes) at start and then every
+/// `ledger_verify_interval_s`, for the metrics an alert watches. Reads only; on PostgreSQL
+/// its queries see one snapshot each, on SQLite WAL readers never block the writer.
+async fn ledger_verifier(state: AppState, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_secs(state.config.ledger_verify_interval_s);
+    loop {
+        let started = std::time::Instant::now();
+        match agora_ledger::verify::verify(&state.db).await {
+            Ok(report) => {
+                crate::infra::metrics::record_verify(&report, started.elapsed());
+                if report.is_ok() {
+                    tracing::info!(
+                        entries = report.entries,
+                        ms = started.elapsed().as_millis() as u64,
+                        "{}",
+                        report.summary()
+                    );
+                } else {
+                    tracing::error!(problems = report.problems.len(), first = ?report.problems.first(), "{}", report.summary());
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "ledger verify could not run; will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// Settles one mode's due charges at its clock (test mode's can be advanced).

@@ -15,6 +15,7 @@ mod events;
 mod fee_rules;
 mod idempotency;
 mod kyc;
+mod metrics;
 mod onboarding;
 mod payments;
 mod payouts;

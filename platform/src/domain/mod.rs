@@ -7,5 +7,6 @@ pub mod keys;
 pub mod kyc;
 pub mod payments;
 pub mod payouts;
+pub mod queues;
 pub mod sealing;
 pub mod webhooks;

@@ -120,6 +120,18 @@ pub struct Config {
     /// Answer every request with `Server-Timing: db;dur=…;desc="N statements"` (off by
     /// default: it tells clients how much database work a request took).
     pub server_timing: bool,
+    /// Serve Prometheus metrics (off: nothing is recorded, `/metrics` is 404).
+    pub metrics: bool,
+    /// The path metrics are served at.
+    pub metrics_path: String,
+    /// A separate address to serve metrics on (e.g. `127.0.0.1:9464`, reachable only from the
+    /// scraper's network); unset: on the API's own listener at `metrics_path`.
+    pub metrics_bind: Option<String>,
+    /// When set, a scrape must send `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
+    /// Seconds between the server's own `ledger verify` runs (their result is a metric and an
+    /// alert); 0 turns them off. Each run reads the whole ledger.
+    pub ledger_verify_interval_s: u64,
     /// Days a captured charge's funds stay pending before they become available.
     pub settlement_delay_days: u32,
     /// Dispute fee a seller pays, in major units of the charge's currency (15 → 15.00 EUR).
@@ -281,6 +293,11 @@ impl Default for Config {
             shutdown_timeout_s: 30,
             http_workers: 0,
             server_timing: false,
+            metrics: true,
+            metrics_path: "/metrics".to_owned(),
+            metrics_bind: None,
+            metrics_token: None,
+            ledger_verify_interval_s: 3_600,
             settlement_delay_days: 2,
             dispute_fee: 15,
             rate_limit_per_second: 100,
@@ -358,6 +375,11 @@ pub const ENV_KEYS: &[&str] = &[
     "shutdown_timeout_s",
     "http_workers",
     "server_timing",
+    "metrics",
+    "metrics_path",
+    "metrics_bind",
+    "metrics_token",
+    "ledger_verify_interval_s",
     "settlement_delay_days",
     "dispute_fee",
     "rate_limit_per_second",
@@ -470,6 +492,41 @@ impl Config {
             return Err("charge_writers must be between 1 and 16".to_owned());
         }
         self.trusted_proxy_ips()?;
+        if !self.metrics_path.starts_with('/')
+            || self.metrics_path.len() > 100
+            || self.metrics_path.starts_with("/v1/")
+            || self.metrics_path.contains(['?', '#', '{', '}', ' '])
+        {
+            return Err(
+                "metrics_path must be a plain path starting with / (not under /v1/), at most 100 characters"
+                    .to_owned(),
+            );
+        }
+        if let Some(bind) = &self.metrics_bind {
+            if bind.parse::<std::net::SocketAddr>().is_err() {
+                return Err(format!(
+                    "metrics_bind must be an address and port such as 127.0.0.1:9464, not {bind}"
+                ));
+            }
+        }
+        if let Some(token) = &self.metrics_token {
+            // A token short enough to guess, or with characters a header cannot carry, is a
+            // mistake better caught at start than at the first scrape.
+            if token.len() < 16 || token.len() > 256 || !token.bytes().all(|b| b.is_ascii_graphic())
+            {
+                return Err(
+                    "metrics_token must be 16 to 256 printable ASCII characters without spaces"
+                        .to_owned(),
+                );
+            }
+        }
+        if self.ledger_verify_interval_s != 0
+            && !(60..=7 * 86_400).contains(&self.ledger_verify_interval_s)
+        {
+            return Err(
+                "ledger_verify_interval_s must be 0 (off) or between 60 and 604800".to_owned(),
+            );
+        }
         if self.body_timeout_ms == 0 || self.body_timeout_ms > 600_000 {
             return Err("body_timeout_ms must be between 1 and 600000".to_owned());
         }

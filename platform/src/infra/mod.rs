@@ -9,5 +9,6 @@ pub mod email;
 pub mod events;
 pub mod files;
 pub mod i18n;
+pub mod metrics;
 pub mod telemetry;
 pub mod wire;

@@ -9,6 +9,7 @@ pub mod fee_rules;
 pub mod files;
 pub mod health;
 pub mod listing;
+pub mod metrics;
 pub mod openapi;
 pub mod reviews;
 

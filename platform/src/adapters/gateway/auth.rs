@@ -116,6 +116,12 @@ impl FromRequest for Auth {
                 }
             }
             if let Err(retry_after) = state.rate_limiter.check(key.id, std::time::Instant::now()) {
+                metrics::counter!(
+                    crate::infra::metrics::names::HTTP_RATE_LIMITED,
+                    "limiter" => "key",
+                    "key" => key.display_prefix.clone(),
+                )
+                .increment(1);
                 let mut error = ApiError::new(
                     actix_web::http::StatusCode::TOO_MANY_REQUESTS,
                     super::error::ErrorType::RateLimitError,
@@ -164,6 +170,12 @@ impl FromRequest for Auth {
 }
 
 fn too_many_failures(retry_after: u64) -> ApiError {
+    metrics::counter!(
+        crate::infra::metrics::names::HTTP_RATE_LIMITED,
+        "limiter" => "address",
+        "key" => "",
+    )
+    .increment(1);
     let mut error = ApiError::new(
         actix_web::http::StatusCode::TOO_MANY_REQUESTS,
         super::error::ErrorType::RateLimitError,
