@@ -157,6 +157,7 @@ pub async fn middleware(
         }
     }
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    super::usage::observe(res.request(), &route, status, latency_ms);
     span.record("db_statements", db_work.statements);
     span.record("db_ms", db_ms);
     span.record("status", status.as_u16());
