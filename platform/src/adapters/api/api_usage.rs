@@ -2,7 +2,7 @@
 //! or day buckets (domain::usage). Secret keys only (gateway::permissions), and a key sees only
 //! the keys of its own mode.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -151,10 +151,12 @@ fn instant(param: &str, value: &Option<String>) -> Result<Option<i64>, ApiError>
 pub async fn retrieve(
     state: web::Data<AppState>,
     auth: Auth,
-    query: ApiQuery<UsageQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_platform()?;
-    let q = query.0;
+    // Read after the key is checked: as an extractor beside `Auth`, the query's error (its
+    // `key` is required) would be answered before a restricted key's 403.
+    let q = ApiQuery::<UsageQuery>::extract(&req).await?.0;
     let key_ref = KeyRef::parse(&q.key).ok_or_else(|| {
         ApiError::invalid(
             "key",
