@@ -104,7 +104,8 @@ fn api_routes(cfg: &mut ServiceConfig) {
             .service(api::restricted_keys::create)
             .service(api::restricted_keys::list)
             .service(api::restricted_keys::retrieve)
-            .service(api::restricted_keys::revoke),
+            .service(api::restricted_keys::revoke)
+            .service(api::api_usage::retrieve),
     )
     .service(api::health::healthz)
     .service(api::health::readyz);
@@ -254,6 +255,9 @@ impl AppState {
                 Some(url) => url.trim_end_matches('/').into(),
                 None => format!("http://{}", crate::cli::local_url_host(&config.bind, port)).into(),
             },
+            usage: Arc::new(crate::domain::usage::Recorder::new(
+                config.api_usage_max_cells,
+            )),
             config: Arc::new(config),
             rate_limiter,
         })

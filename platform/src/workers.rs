@@ -20,7 +20,7 @@ use crate::adapters::gateway::idempotency;
 use crate::adapters::gateway::state::AppState;
 
 /// How often the expiry sweeps run: idempotency keys, onboarding sessions and links, old
-/// email records.
+/// email records, API usage past its retention.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Rows deleted per statement, so the sweep never holds SQLite's one writer for long.
 const SWEEP_BATCH: u64 = 500;
@@ -215,6 +215,10 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
             emails(s.clone(), stop)
         }));
     }
+    let s = state.clone();
+    handles.push(supervise("api_usage", stop.clone(), BACKOFF, move |stop| {
+        api_usage(s.clone(), stop)
+    }));
     if (state.config.webhook_worker || state.config.email_worker) && !state.config.is_sqlite() {
         // PostgreSQL NOTIFY from other processes' commits wakes this one's outbox workers.
         let url = state.config.database_url();
@@ -305,6 +309,32 @@ async fn ledger_verifier(state: AppState, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Writes the API usage this process counted (domain::usage) every `api_usage_flush_ms`, and
+/// once more when asked to stop: the server has stopped serving by then (app.rs stops the
+/// workers after it), so the last requests are in that flush. A failed flush keeps its
+/// counts for the next one.
+async fn api_usage(state: AppState, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_millis(state.config.api_usage_flush_ms);
+    loop {
+        let last = tokio::select! {
+            _ = tokio::time::sleep(every) => stopping(&stop),
+            _ = stop.changed() => true,
+        };
+        match state.usage.flush(&state.db).await {
+            Ok(_) => {}
+            Err(e) if last => tracing::error!(
+                error = %e,
+                cells = state.usage.pending(),
+                "the last API usage flush failed; those counts are lost"
+            ),
+            Err(e) => tracing::warn!(error = %e, "API usage flush failed; will retry"),
+        }
+        if last {
+            return;
         }
     }
 }
@@ -452,6 +482,18 @@ async fn expiry_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
                     tracing::warn!(error = %e, "bank file retention sweep failed; will retry")
                 }
             }
+        }
+        match crate::domain::usage::sweep(
+            &state.db,
+            Utc::now(),
+            state.config.api_usage_retention_days,
+            SWEEP_BATCH,
+        )
+        .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "API usage past its retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "API usage retention sweep failed; will retry"),
         }
         if orphans_swept_at.is_none_or(|at| at.elapsed() >= ORPHAN_SWEEP_EVERY) {
             orphans_swept_at = Some(std::time::Instant::now());

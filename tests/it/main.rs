@@ -7,6 +7,7 @@
 mod helpers;
 
 mod accounts;
+mod api_usage;
 mod auth;
 mod clock;
 mod conventions;

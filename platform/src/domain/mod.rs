@@ -1,4 +1,4 @@
-//! Domain services: payments, payouts, KYC, fee rules, webhooks and API keys. No HTTP, no API
+//! Domain services: payments, payouts, KYC, fee rules, webhooks, API keys and their usage. No HTTP, no API
 //! or page types; each service answers with its own error enum, mapped to HTTP once in
 //! `adapters::api::errors`.
 
@@ -9,4 +9,5 @@ pub mod payments;
 pub mod payouts;
 pub mod queues;
 pub mod sealing;
+pub mod usage;
 pub mod webhooks;

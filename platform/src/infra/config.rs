@@ -272,6 +272,14 @@ pub struct Config {
     pub payout_bacs_sun: String,
     pub payout_bacs_sort_code: String,
     pub payout_bacs_account: String,
+    /// How often the API usage counted in memory is written to the database (per-minute rows
+    /// per key, route and method); usage read back lags by up to this much.
+    pub api_usage_flush_ms: u64,
+    /// Days the per-minute API usage rows are kept; the expiry sweep deletes older ones.
+    pub api_usage_retention_days: u32,
+    /// Usage cells (key × route × method × minute) held in memory between flushes, at most;
+    /// requests that would need another are not counted (a warning at the next flush).
+    pub api_usage_max_cells: usize,
 }
 
 impl Default for Config {
@@ -351,6 +359,9 @@ impl Default for Config {
             payout_bacs_sun: "123456".to_owned(),
             payout_bacs_sort_code: "404784".to_owned(),
             payout_bacs_account: "70872490".to_owned(),
+            api_usage_flush_ms: 10_000,
+            api_usage_retention_days: 90,
+            api_usage_max_cells: 20_000,
         }
     }
 }
@@ -431,6 +442,9 @@ pub const ENV_KEYS: &[&str] = &[
     "payout_bacs_sun",
     "payout_bacs_sort_code",
     "payout_bacs_account",
+    "api_usage_flush_ms",
+    "api_usage_retention_days",
+    "api_usage_max_cells",
 ];
 
 /// Values given as command-line flags: the top layer.
@@ -633,6 +647,15 @@ impl Config {
                 "payout_fx_markup_percent must be between 0 and 10 with at most 4 decimals"
                     .to_owned(),
             );
+        }
+        if self.api_usage_flush_ms < 10 || self.api_usage_flush_ms > 600_000 {
+            return Err("api_usage_flush_ms must be between 10 and 600000".to_owned());
+        }
+        if self.api_usage_retention_days == 0 || self.api_usage_retention_days > 3_650 {
+            return Err("api_usage_retention_days must be between 1 and 3650".to_owned());
+        }
+        if self.api_usage_max_cells < 100 || self.api_usage_max_cells > 1_000_000 {
+            return Err("api_usage_max_cells must be between 100 and 1000000".to_owned());
         }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:")
@@ -841,6 +864,40 @@ mod tests {
             jail.set_env("AGORA_MAX_DOCUMENTS_PER_ACCOUNT", "0");
             let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
             assert!(err.is_err_and(|e| e.contains("max_documents_per_account")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn api_usage_settings_and_their_limits() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(Path::new("agora.toml"), false, &Overrides::default())
+                .map_err(figment::Error::from)?;
+            assert_eq!(config.api_usage_flush_ms, 10_000);
+            assert_eq!(config.api_usage_retention_days, 90);
+            jail.set_env("AGORA_API_USAGE_FLUSH_MS", "500");
+            jail.set_env("AGORA_API_USAGE_RETENTION_DAYS", "30");
+            jail.set_env("AGORA_API_USAGE_MAX_CELLS", "1000");
+            let config = Config::load(Path::new("agora.toml"), false, &Overrides::default())
+                .map_err(figment::Error::from)?;
+            assert_eq!(config.api_usage_flush_ms, 500);
+            assert_eq!(config.api_usage_retention_days, 30);
+            assert_eq!(config.api_usage_max_cells, 1_000);
+            for (var, bad, name) in [
+                ("AGORA_API_USAGE_FLUSH_MS", "0", "api_usage_flush_ms"),
+                (
+                    "AGORA_API_USAGE_RETENTION_DAYS",
+                    "0",
+                    "api_usage_retention_days",
+                ),
+                ("AGORA_API_USAGE_MAX_CELLS", "10", "api_usage_max_cells"),
+            ] {
+                jail.set_env(var, bad);
+                let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
+                assert!(err.is_err_and(|e| e.contains(name)), "{var}={bad}");
+                jail.clear_env();
+            }
             Ok(())
         });
     }

@@ -2,6 +2,7 @@
 
 pub mod account_links;
 pub mod accounts;
+pub mod api_usage;
 mod errors;
 pub mod events;
 pub mod external_accounts;

@@ -64,6 +64,7 @@ impl FromRequest for Auth {
             .map(|v| v.to_str().map(str::to_owned));
         let need = permissions::need(req.method(), req.match_pattern().as_deref());
         let client_ip = state.as_ref().and_then(|s| s.client_limits.client_ip(req));
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let secret = match header {
@@ -94,6 +95,14 @@ impl FromRequest for Auth {
                 tracing::warn!(client = ?client_ip, "an unknown or revoked API key was presented");
                 return Err(invalid_key(&secret));
             };
+            // From here the request is this key's, whatever it is answered (API usage).
+            super::usage::mark(
+                &req,
+                crate::domain::usage::Caller {
+                    key_id: key.id,
+                    livemode: key.livemode,
+                },
+            );
             if let Some(grants) = key.grants() {
                 let allowed = match need {
                     Need::Permission(p) => grants.allows(p),

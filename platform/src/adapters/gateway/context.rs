@@ -160,6 +160,7 @@ pub async fn middleware(
     }
     let elapsed = started.elapsed();
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    super::usage::observe(res.request(), &route, status, latency_ms);
     let method = metrics::method_label(res.request().method().as_str());
     ::metrics::counter!(
         names::HTTP_REQUESTS,
