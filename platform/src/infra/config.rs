@@ -272,6 +272,8 @@ pub struct Config {
     pub payout_bacs_sun: String,
     pub payout_bacs_sort_code: String,
     pub payout_bacs_account: String,
+    /// Count API usage per key (off: nothing is counted; `GET /v1/api_usage` shows what was).
+    pub api_usage: bool,
     /// How often the API usage counted in memory is written to the database (per-minute rows
     /// per key, route and method); usage read back lags by up to this much.
     pub api_usage_flush_ms: u64,
@@ -359,6 +361,7 @@ impl Default for Config {
             payout_bacs_sun: "123456".to_owned(),
             payout_bacs_sort_code: "404784".to_owned(),
             payout_bacs_account: "70872490".to_owned(),
+            api_usage: true,
             api_usage_flush_ms: 10_000,
             api_usage_retention_days: 90,
             api_usage_max_cells: 20_000,
@@ -442,6 +445,7 @@ pub const ENV_KEYS: &[&str] = &[
     "payout_bacs_sun",
     "payout_bacs_sort_code",
     "payout_bacs_account",
+    "api_usage",
     "api_usage_flush_ms",
     "api_usage_retention_days",
     "api_usage_max_cells",

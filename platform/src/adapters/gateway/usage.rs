@@ -24,6 +24,9 @@ pub fn observe(req: &HttpRequest, route: &str, status: StatusCode, latency_ms: f
     let Some(state) = req.app_data::<web::Data<AppState>>() else {
         return;
     };
+    if !state.config.api_usage {
+        return;
+    }
     // `as` saturates (and NaN is 0): a float that does not fit cannot wrap a count.
     let latency_us = (latency_ms * 1000.0) as u64;
     state.usage.record(
