@@ -589,8 +589,25 @@ async fn validation_errors_are_inline_with_the_apis_codes_and_values_kept() {
         Some(&[("csrf_token", &csrf)]),
     )
     .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
-    assert_eq!(res.header("location"), "https://platform.example/return");
+    // A confirmation in the seller's language, then on to the platform (a link, read first).
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(
+        res.body
+            .contains("We are checking your details. You will hear from us by email."),
+        "{}",
+        res.body
+    );
+    assert!(
+        res.body
+            .contains("<a class=\"button\" href=\"https://platform.example/return\">Continue</a>"),
+        "{}",
+        res.body
+    );
+    assert!(
+        res.header("set-cookie").starts_with("agora_onboarding=;"),
+        "the session cookie is cleared: {}",
+        res.header("set-cookie")
+    );
     let acct = app.get(&format!("/v1/accounts/{account}")).await.body;
     assert_eq!(acct["requirements"]["currently_due"], json!([]), "{acct}");
     assert_eq!(acct["charges_enabled"], true);
@@ -748,7 +765,14 @@ async fn a_failed_payout_is_fixed_through_an_account_update_link_and_paid() {
         Some(&[("csrf_token", csrf.as_str())]),
     )
     .await;
-    assert_eq!(review.header("location"), "https://platform.example/return");
+    assert_eq!(review.status, StatusCode::OK, "{}", review.body);
+    assert!(
+        review
+            .body
+            .contains("href=\"https://platform.example/return\""),
+        "{}",
+        review.body
+    );
 
     let seller = app.get(&format!("/v1/accounts/{acct}")).await.body;
     assert_eq!(seller["payouts_enabled"], true, "{seller:#}");
