@@ -972,11 +972,11 @@ fn person_rows(tr: Tr, p: &Value, account: &Account, rows: &mut Vec<(String, Str
     // is the whole number.
     if p["id_number_provided"] == json!(true) {
         let label = if account.country == "SE" {
-            "review.id_number.se"
+            tr.s("review.id_number.se")
         } else {
-            "review.id_number"
+            tr.s("review.id_number")
         };
-        rows.push((tr.s(label).to_owned(), tr.s("review.given").to_owned()));
+        rows.push((label.to_owned(), tr.s("review.given").to_owned()));
     }
     if let Some(address) = address_line(&p["address"]) {
         rows.push((tr.s("review.address").to_owned(), address));
