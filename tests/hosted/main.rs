@@ -321,18 +321,30 @@ impl Browser {
         out
     }
 
-    /// The labels of the progress list, in order.
+    /// The progress list, in order, as `state:label` (`done:Your business`).
     async fn progress(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for item in self
+        let out = self
             .client
-            .find_all(Locator::Css("nav ol.progress li"))
+            .execute(
+                "return Array.from(document.querySelectorAll('nav ol.progress li'))\
+                 .map(li => li.className + ':' + li.firstChild.textContent.trim());",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(out).unwrap()
+    }
+
+    /// What the field `id` holds now.
+    async fn value(&self, id: &str) -> String {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"))
+            .prop("value")
             .await
             .unwrap()
-        {
-            out.push(item.text().await.unwrap());
-        }
-        out
+            .unwrap_or_default()
     }
 
     async fn path(&self) -> String {
@@ -390,22 +402,30 @@ async fn account_and_link_for(
     (id, res.body["url"].as_str().unwrap().to_owned())
 }
 
-/// A Swedish individual from a fresh link to `return_url`, fixing a bad personnummer on the
-/// way, with the browser's language `lang`.
+/// A Swedish individual from a fresh link to `return_url`, with the browser's language
+/// `lang`, making one realistic mistake on every step and fixing it from the page it lands
+/// on: nothing chosen for what is sold, a personnummer with a wrong check digit, an IBAN a
+/// character short, the terms not ticked. Then the review, a "Change" and back, the
+/// confirmation and on to the platform.
 async fn complete_flow(lang: &str) {
     let Some(mut b) = browser(lang).await else {
         return;
     };
-    let app = spawn_app().await;
+    let app = spawn_app_with(|c| {
+        c.terms_url = Some("https://platform.example/terms".to_owned());
+        c.privacy_url = Some("https://platform.example/privacy".to_owned());
+    })
+    .await;
     let return_url = format!("{}/?returned=1", app.address);
     let (account, url) =
         account_and_link(&app, &return_url, &format!("{}/?refresh=1", app.address)).await;
+    let en = lang == "en";
 
     b.client.goto(&url).await.unwrap();
     b.expect_path("/onboarding/business").await;
     if lang == "sv" {
-        // The switch on the page; remembered for the rest of the session.
-        b.navigate_by("a.lang-switch").await;
+        // The language list on the page; remembered for the rest of the session.
+        b.navigate_by("a.lang-switch[lang=sv]").await;
     }
     let html_lang = b
         .client
@@ -417,10 +437,27 @@ async fn complete_flow(lang: &str) {
         .unwrap();
     assert_eq!(html_lang.as_deref(), Some(lang));
     b.check_page("business").await;
+    // Mistake: nothing chosen for what is sold. The website without https:// is fine.
     b.click_css("#f-business_type").await;
+    b.fill("f-business_profile-url", "annasbutik.se").await;
+    b.submit().await;
+    b.expect_path("/onboarding/business").await;
+    let summary = b.error_summary().await;
+    assert_eq!(summary[0].0, "#f-business_profile-mcc");
+    assert_eq!(
+        summary[0].1,
+        if en {
+            "Choose what you sell"
+        } else {
+            "Välj vad du säljer"
+        }
+    );
+    assert_eq!(
+        b.value("f-business_profile-url").await,
+        "https://annasbutik.se"
+    );
+    b.check_page("business-error").await;
     b.click_css("#f-business_profile-mcc option[value='5734']")
-        .await;
-    b.fill("f-business_profile-url", "https://anna.example.se")
         .await;
     b.submit().await;
 
@@ -428,14 +465,15 @@ async fn complete_flow(lang: &str) {
     b.check_page("details").await;
     b.fill("f-individual-first_name", "Anna").await;
     b.fill("f-individual-last_name", "Andersson").await;
-    // The account's email is the individual's: the page does not ask for it again.
-    assert!(b
-        .client
-        .find(Locator::Id("f-individual-email"))
-        .await
-        .is_err());
+    // The account's email is the individual's, and the personnummer gives the date of
+    // birth: neither is asked.
+    for absent in ["f-individual-email", "f-individual-dob"] {
+        assert!(
+            b.client.find(Locator::Id(absent)).await.is_err(),
+            "{absent}"
+        );
+    }
     b.fill("f-individual-phone", "+46701234567").await;
-    b.fill("f-individual-dob", "1990-01-02").await;
     b.fill("f-individual-id_number", "19900102-1234").await; // wrong check digit
     b.fill("f-individual-address-line1", "Storgatan 1").await;
     b.fill("f-individual-address-postal_code", "11122").await;
@@ -444,57 +482,95 @@ async fn complete_flow(lang: &str) {
 
     // Refused: the summary links to the field, which is marked and keeps the other values.
     b.expect_path("/onboarding/details").await;
-    let summary = b
-        .client
-        .find(Locator::Css(".error-summary[role=alert] a"))
-        .await
-        .unwrap();
-    assert_eq!(
-        summary.attr("href").await.unwrap().as_deref(),
-        Some("#f-individual-id_number")
-    );
-    let field = b
-        .client
-        .find(Locator::Id("f-individual-id_number"))
-        .await
-        .unwrap();
-    assert_eq!(
-        field.attr("aria-invalid").await.unwrap().as_deref(),
-        Some("true")
-    );
-    let kept = b
-        .client
-        .find(Locator::Id("f-individual-last_name"))
-        .await
-        .unwrap();
-    assert_eq!(
-        kept.prop("value").await.unwrap().as_deref(),
-        Some("Andersson")
-    );
+    let summary = b.error_summary().await;
+    assert_eq!(summary.len(), 1, "{summary:?}");
+    assert_eq!(summary[0].0, "#f-individual-id_number");
+    assert_eq!(b.value("f-individual-last_name").await, "Andersson");
+    assert_eq!(b.value("f-individual-id_number").await, "19900102-1234");
     b.check_page("details-error").await;
-    summary.click().await.unwrap();
+    b.click_css(".error-summary[role=alert] a").await;
     b.expect_focus("f-individual-id_number").await;
     b.fill("f-individual-id_number", "19900102-1238").await;
     b.submit().await;
 
     b.expect_path("/onboarding/bank").await;
     b.check_page("bank").await;
-    b.fill("f-iban", "SE4550000000058398257466").await;
+    // Mistake: a character short.
+    b.fill("f-iban", "SE45 5000 0000 0583 9825 746").await;
     b.fill("f-account_holder_name", "Anna Andersson").await;
+    b.submit().await;
+    b.expect_path("/onboarding/bank").await;
+    let summary = b.error_summary().await;
+    assert_eq!(summary[0].0, "#f-iban");
+    assert!(summary[0].1.contains("24"), "{summary:?}");
+    assert_eq!(b.value("f-account_holder_name").await, "Anna Andersson");
+    b.check_page("bank-error").await;
+    b.fill("f-iban", "SE45 5000 0000 0583 9825 7466").await;
     b.submit().await;
 
     b.expect_path("/onboarding/terms").await;
+    // The platform's terms are linked from the step (and the footer).
+    assert!(b
+        .client
+        .find(Locator::Css(
+            "main a[href='https://platform.example/terms']"
+        ))
+        .await
+        .is_ok());
     b.check_page("terms").await;
+    // Mistake: not ticked.
+    b.submit().await;
+    b.expect_path("/onboarding/terms").await;
+    assert_eq!(b.error_summary().await[0].0, "#f-tos_acceptance");
+    b.check_page("terms-error").await;
     b.click_css("#f-tos_acceptance").await;
     b.submit().await;
 
     b.expect_path("/onboarding/review").await;
+    let page = b.client.source().await.unwrap();
+    for shown in [
+        "Anna Andersson",
+        "1990-01-02",
+        "https://annasbutik.se",
+        "7466",
+    ] {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
+    assert!(
+        !page.contains("1238"),
+        "no digit of the personnummer: {page}"
+    );
     b.check_page("review").await;
+    // Change the details, keep the personnummer, and come back to the review.
+    b.navigate_by("a[href='/onboarding/details?return=review']")
+        .await;
+    b.expect_path("/onboarding/details").await;
+    assert_eq!(b.value("f-individual-first_name").await, "Anna");
+    b.check_page("change-details").await;
+    b.fill("f-individual-first_name", "Annie").await;
+    b.submit().await;
+    b.expect_path("/onboarding/review").await;
+    assert!(b.client.source().await.unwrap().contains("Annie Andersson"));
     b.submit().await;
 
+    // The confirmation, in the seller's language, then on to the platform.
+    b.expect_path("/onboarding/review").await;
+    let page = b.client.source().await.unwrap();
+    assert!(
+        page.contains(if en {
+            "We are checking your details. You will hear from us by email."
+        } else {
+            "Vi kontrollerar dina uppgifter. Du får besked från oss via e-post."
+        }),
+        "{page}"
+    );
+    b.check_page("done").await;
+    b.navigate_by("main a.button").await;
     let landed = b.client.current_url().await.unwrap();
     assert_eq!(landed.as_str(), return_url);
     let acct = app.get(&format!("/v1/accounts/{account}")).await.body;
+    assert_eq!(acct["individual"]["first_name"], "Annie", "{acct}");
+    assert_eq!(acct["individual"]["id_number_provided"], true, "{acct}");
     assert_eq!(acct["requirements"]["currently_due"], json!([]), "{acct}");
     assert_eq!(acct["requirements"]["eventually_due"], json!([]), "{acct}");
     assert_eq!(acct["payouts_enabled"], true, "{acct}");
@@ -515,11 +591,11 @@ async fn browser_onboarding_in_swedish() {
 /// a recognised document at once.
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\xa7\xa5\x9b\x8f\0\0\0\0IEND\xaeB`\x82";
 
-/// A German company (GmbH) from a fresh link to `return_url`: the business type, the company
-/// details (with its representative), owners and directors, a German IBAN, the
-/// representative's identity document, the terms and the review, fixing a bad tax id on the
-/// way. The pages the Swedish individual never sees (company details, owners, document) get
-/// axe-core and screenshots here.
+/// A German company (GmbH) from a fresh link to `return_url`, one mistake per step fixed
+/// from the page it lands on: no website, a tax id with a wrong check digit (the date of
+/// birth typed as Germans do), owners' shares over 100 % ("This is me" for the
+/// representative), an IBAN a character short, a text file as identity document, the terms
+/// not ticked; then the review, a "Change" of the owners and back, the confirmation.
 #[tokio::test]
 async fn browser_onboarding_for_a_german_company() {
     let Some(mut b) = browser("de-company").await else {
@@ -541,23 +617,36 @@ async fn browser_onboarding_for_a_german_company() {
     b.click_css("#f-business_type-company").await;
     b.click_css("#f-business_profile-mcc option[value='5999']")
         .await;
-    b.fill("f-business_profile-url", "https://moebel.example.de")
-        .await;
+    b.submit().await;
+    b.expect_path("/onboarding/business").await;
+    let summary = b.error_summary().await;
+    assert_eq!(summary[0].0, "#f-business_profile-url");
+    assert!(
+        summary[0].1.starts_with("Enter your website address"),
+        "{summary:?}"
+    );
+    b.check_page("business-error").await;
+    b.fill("f-business_profile-url", "moebel.example.de").await;
     b.submit().await;
 
-    // Every step a German company has due is announced up front.
+    // Every step a German company goes through is listed, the finished one as a link.
     b.expect_path("/onboarding/details").await;
     assert_eq!(
         b.progress().await,
         [
-            "Company details",
-            "Owners",
-            "Bank account",
-            "Identity document",
-            "Terms",
-            "Review and submit"
+            "done:Your business",
+            "current:Company details",
+            "todo:Owners and directors",
+            "todo:Bank account",
+            "todo:Identity document",
+            "todo:Terms",
+            "todo:Review and submit"
         ]
     );
+    // German examples for a German seller.
+    let page = b.client.source().await.unwrap();
+    assert!(page.contains("+49 30 1234567"), "{page}");
+    assert!(!page.contains("+46"), "{page}");
     b.check_page("company").await;
     b.fill("f-company-name", "Beispiel Möbel GmbH").await;
     b.fill("f-company-tax_id", "DE136695977").await; // wrong check digit
@@ -577,7 +666,7 @@ async fn browser_onboarding_for_a_german_company() {
         .is_err());
     b.fill("f-company-representative-phone", "+4930123457")
         .await;
-    b.fill("f-company-representative-dob", "1975-05-20").await;
+    b.fill("f-company-representative-dob", "20.05.1975").await;
     b.fill(
         "f-company-representative-address-line1",
         "Unter den Linden 2",
@@ -599,15 +688,11 @@ async fn browser_onboarding_for_a_german_company() {
             "This tax id is not valid: check the digits.".to_owned()
         )]
     );
-    let kept = b
-        .client
-        .find(Locator::Id("f-company-representative-address-line1"))
-        .await
-        .unwrap();
     assert_eq!(
-        kept.prop("value").await.unwrap().as_deref(),
-        Some("Unter den Linden 2")
+        b.value("f-company-representative-address-line1").await,
+        "Unter den Linden 2"
     );
+    assert_eq!(b.value("f-company-representative-dob").await, "1975-05-20");
     b.check_page("company-error").await;
     b.click_css(".error-summary[role=alert] a").await;
     b.expect_focus("f-company-tax_id").await;
@@ -616,28 +701,61 @@ async fn browser_onboarding_for_a_german_company() {
 
     b.expect_path("/onboarding/owners").await;
     b.check_page("owners").await;
-    b.fill("f-company-owners-0--first_name", "Max").await;
+    // The representative is an owner and a director: ticked, not typed again.
+    b.click_css("#f-owners_me").await;
+    b.fill("f-owners_me_percent", "60").await;
+    b.click_css("#f-directors_me").await;
+    b.fill("f-company-owners-0--first_name", "Erika").await;
     b.fill("f-company-owners-0--last_name", "Mustermann").await;
-    b.fill("f-company-owners-0--dob", "1975-05-20").await;
-    b.fill("f-company-owners-0--ownership_percent", "60").await;
-    b.fill("f-company-owners-1--first_name", "Erika").await;
-    b.fill("f-company-owners-1--last_name", "Mustermann").await;
-    b.fill("f-company-owners-1--dob", "1978-11-02").await;
-    b.fill("f-company-owners-1--ownership_percent", "40").await;
-    b.fill("f-company-directors-0--first_name", "Max").await;
-    b.fill("f-company-directors-0--last_name", "Mustermann")
-        .await;
+    b.fill("f-company-owners-0--dob", "02.11.1978").await;
+    b.fill("f-company-owners-0--ownership_percent", "50").await; // 110 % in all
+    b.submit().await;
+    b.expect_path("/onboarding/owners").await;
+    let summary = b.error_summary().await;
+    assert_eq!(
+        summary,
+        [(
+            "#f-owners_me_percent".to_owned(),
+            "The shares add up to more than 100 %. Check the shares.".to_owned()
+        )]
+    );
+    assert_eq!(b.value("f-company-owners-0--first_name").await, "Erika");
+    b.check_page("owners-error").await;
+    b.fill("f-company-owners-0--ownership_percent", "40").await;
     b.submit().await;
 
     b.expect_path("/onboarding/bank").await;
     b.check_page("bank").await;
-    b.fill("f-iban", "DE89 3704 0044 0532 0130 00").await;
+    b.fill("f-iban", "DE89 3704 0044 0532 0130 0").await; // a character short
     b.fill("f-account_holder_name", "Beispiel Möbel GmbH").await;
+    b.submit().await;
+    b.expect_path("/onboarding/bank").await;
+    let summary = b.error_summary().await;
+    assert_eq!(summary[0].0, "#f-iban");
+    assert!(
+        summary[0]
+            .1
+            .starts_with("An IBAN from DE has 22 characters; this one has 21."),
+        "{summary:?}"
+    );
+    b.check_page("bank-error").await;
+    b.fill("f-iban", "DE89 3704 0044 0532 0130 00").await;
     b.submit().await;
 
     b.expect_path("/onboarding/document").await;
     b.check_page("document").await;
     let dir = tempfile::tempdir().unwrap();
+    let notes = dir.path().join("passport.txt");
+    std::fs::write(&notes, "not a picture").unwrap();
+    b.upload("f-company-representative-verification-document", &notes)
+        .await;
+    b.submit().await;
+    b.expect_path("/onboarding/document").await;
+    assert_eq!(
+        b.error_summary().await[0].0,
+        "#f-company-representative-verification-document"
+    );
+    b.check_page("document-error").await;
     let passport = dir.path().join("passport.png");
     std::fs::write(&passport, PNG).unwrap();
     b.upload("f-company-representative-verification-document", &passport)
@@ -646,20 +764,46 @@ async fn browser_onboarding_for_a_german_company() {
 
     b.expect_path("/onboarding/terms").await;
     b.check_page("terms").await;
+    b.submit().await;
+    b.expect_path("/onboarding/terms").await;
+    assert_eq!(b.error_summary().await[0].0, "#f-tos_acceptance");
+    b.check_page("terms-error").await;
     b.click_css("#f-tos_acceptance").await;
     b.submit().await;
 
     b.expect_path("/onboarding/review").await;
-    b.check_page("review").await;
     let page = b.client.source().await.unwrap();
-    assert!(page.contains("Everything we need is in."), "{page}");
+    for shown in [
+        "Everything we need is in.",
+        "Beispiel Möbel GmbH",
+        "Ending in 5976",
+        "Unter den Linden 1, 10117 Berlin",
+        "Max Mustermann, 1975-05-20, 60 %",
+        "Erika Mustermann, 1978-11-02, 40 %",
+        "https://moebel.example.de",
+    ] {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
+    b.check_page("review").await;
+    b.navigate_by("a[href='/onboarding/owners?return=review']")
+        .await;
+    b.expect_path("/onboarding/owners").await;
+    assert_eq!(b.value("f-company-owners-0--first_name").await, "Erika");
+    b.check_page("change-owners").await;
     b.submit().await;
+    b.expect_path("/onboarding/review").await;
+    b.submit().await;
+    b.expect_path("/onboarding/review").await;
+    b.check_page("done").await;
+    b.navigate_by("main a.button").await;
 
     let landed = b.client.current_url().await.unwrap();
     assert_eq!(landed.as_str(), return_url);
     let acct = app.get(&format!("/v1/accounts/{account}")).await.body;
     assert_eq!(acct["business_type"], "company", "{acct}");
     assert_eq!(acct["company"]["tax_id_last4"], "5976", "{acct}");
+    assert_eq!(acct["company"]["owners"][0]["first_name"], "Max");
+    assert_eq!(acct["company"]["owners"][0]["ownership_percent"], "60");
     assert_eq!(acct["company"]["owners"][1]["ownership_percent"], "40");
     assert_eq!(acct["company"]["directors"][0]["last_name"], "Mustermann");
     // Test mode (`document_review = simulated`) verifies a recognised document at once, so
@@ -697,6 +841,20 @@ async fn browser_expired_link_lands_on_refresh_url() {
         .await
         .unwrap();
     b.check_page("no-session").await;
+    // In a session, a mistyped step address says so and leads back into the flow.
+    let (_, url) =
+        account_and_link(&app, &format!("{}/?returned=1", app.address), &refresh_url).await;
+    b.client.goto(&url).await.unwrap();
+    b.expect_path("/onboarding/business").await;
+    b.client
+        .goto(&format!("{}/onboarding/paymnet", app.address))
+        .await
+        .unwrap();
+    let page = b.client.source().await.unwrap();
+    assert!(page.contains("This step does not exist"), "{page}");
+    b.check_page("no-such-step").await;
+    b.navigate_by("main a.button").await;
+    b.expect_path("/onboarding/business").await;
     b.client.close().await.unwrap();
 }
 

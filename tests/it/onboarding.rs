@@ -589,8 +589,25 @@ async fn validation_errors_are_inline_with_the_apis_codes_and_values_kept() {
         Some(&[("csrf_token", &csrf)]),
     )
     .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
-    assert_eq!(res.header("location"), "https://platform.example/return");
+    // A confirmation in the seller's language, then on to the platform (a link, read first).
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(
+        res.body
+            .contains("We are checking your details. You will hear from us by email."),
+        "{}",
+        res.body
+    );
+    assert!(
+        res.body
+            .contains("<a class=\"button\" href=\"https://platform.example/return\">Continue</a>"),
+        "{}",
+        res.body
+    );
+    assert!(
+        res.header("set-cookie").starts_with("agora_onboarding=;"),
+        "the session cookie is cleared: {}",
+        res.header("set-cookie")
+    );
     let acct = app.get(&format!("/v1/accounts/{account}")).await.body;
     assert_eq!(acct["requirements"]["currently_due"], json!([]), "{acct}");
     assert_eq!(acct["charges_enabled"], true);
@@ -748,7 +765,14 @@ async fn a_failed_payout_is_fixed_through_an_account_update_link_and_paid() {
         Some(&[("csrf_token", csrf.as_str())]),
     )
     .await;
-    assert_eq!(review.header("location"), "https://platform.example/return");
+    assert_eq!(review.status, StatusCode::OK, "{}", review.body);
+    assert!(
+        review
+            .body
+            .contains("href=\"https://platform.example/return\""),
+        "{}",
+        review.body
+    );
 
     let seller = app.get(&format!("/v1/accounts/{acct}")).await.body;
     assert_eq!(seller["payouts_enabled"], true, "{seller:#}");
@@ -908,4 +932,647 @@ async fn the_sweep_deletes_ended_sessions_and_links_long_expired() {
     assert_eq!(sweep(&app.db, month, 100).await.unwrap(), (0, 1));
     let unknown = page(&app, Method::GET, url, None, &[], None).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 23: a seller on a phone — no dead ends, a complete review, real terms, messages
+// that name the field.
+
+async fn get_page(app: &TestApp, path: &str, cookie: &str) -> Page {
+    page(app, Method::GET, path, Some(cookie), &[], None).await
+}
+
+async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> Page {
+    page(app, Method::POST, path, Some(cookie), &[], Some(form)).await
+}
+
+/// A link collecting everything for a fresh account made from `body`: (account id, cookie,
+/// CSRF token).
+async fn session_for(app: &TestApp, body: Value) -> (String, String, String) {
+    let account = app.create_account(body).await;
+    let id = account["id"].as_str().unwrap().to_owned();
+    let created = link(app, &id, json!({"collect": "eventually_due"})).await;
+    let cookie = open(app, created["url"].as_str().unwrap()).await;
+    let first = get_page(app, "/onboarding", &cookie).await;
+    let location = first.header("location").to_owned();
+    let html = get_page(app, &location, &cookie).await.body;
+    (id, cookie, csrf_of(&html))
+}
+
+#[tokio::test]
+async fn a_date_of_birth_that_disagrees_with_the_personnummer_can_be_fixed() {
+    let app = spawn_app().await;
+    // The platform sent a date of birth with a typo, and the seller's (right) personnummer.
+    let (acct, cookie, csrf) = session_for(
+        &app,
+        json!({"country": "SE", "email": "anna@example.se", "business_type": "individual",
+               "individual": {"first_name": "Anna", "last_name": "Andersson",
+                              "dob": "1990-01-03", "id_number": "19900102-1238"}}),
+    )
+    .await;
+    let details = get_page(&app, "/onboarding/details", &cookie).await;
+    let body = &details.body;
+    // Both fields involved are on the page, the date of birth with its value, each marked.
+    assert!(body.contains("id=\"f-individual-dob\""), "{body}");
+    assert!(body.contains("value=\"1990-01-03\""), "{body}");
+    assert!(body.contains("href=\"#f-individual-dob\""), "{body}");
+    assert!(body.contains("href=\"#f-individual-id_number\""), "{body}");
+    assert!(
+        body.contains("The identity number does not match the date of birth. Check both."),
+        "{body}"
+    );
+    // Still wrong: the page comes back with both fields and what was typed.
+    let mut form = vec![
+        ("csrf_token", csrf.as_str()),
+        ("individual.dob", "1990-01-05"),
+        ("individual.id_number", "19900102-1238"),
+        ("individual.phone", "+46701234567"),
+        ("individual.address.line1", "Storgatan 1"),
+        ("individual.address.postal_code", "11122"),
+        ("individual.address.city", "Stockholm"),
+    ];
+    let again = post_form(&app, "/onboarding/details", &cookie, &form).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.body);
+    assert!(
+        again.body.contains("value=\"1990-01-05\""),
+        "{}",
+        again.body
+    );
+    assert!(
+        again.body.contains("value=\"19900102-1238\""),
+        "{}",
+        again.body
+    );
+    // What was fine was saved (those fields are no longer asked).
+    assert!(
+        !again.body.contains("f-individual-address-line1"),
+        "{}",
+        again.body
+    );
+    assert!(
+        again.body.contains("href=\"#f-individual-dob\""),
+        "{}",
+        again.body
+    );
+    // Fixed from that page, typed as a phone's number pad can: no dashes.
+    form[1] = ("individual.dob", "19900102");
+    let fixed = post_form(&app, "/onboarding/details", &cookie, &form).await;
+    assert_eq!(fixed.status, StatusCode::SEE_OTHER, "{}", fixed.body);
+    let seller = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(seller["individual"]["dob"], "1990-01-02", "{seller}");
+    assert_eq!(seller["requirements"]["errors"], json!([]), "{seller}");
+}
+
+#[tokio::test]
+async fn a_swedish_personnummer_gives_the_date_of_birth_and_dates_take_the_usual_forms() {
+    let app = spawn_app().await;
+    let (acct, cookie, csrf) = session_for(
+        &app,
+        json!({"country": "SE", "email": "anna@example.se", "business_type": "individual"}),
+    )
+    .await;
+    let details = get_page(&app, "/onboarding/details", &cookie).await;
+    assert!(
+        !details.body.contains("id=\"f-individual-dob\""),
+        "{}",
+        details.body
+    );
+    assert!(
+        details
+            .body
+            .contains("Your date of birth is taken from it."),
+        "{}",
+        details.body
+    );
+    let res = post_form(
+        &app,
+        "/onboarding/details",
+        &cookie,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("individual.first_name", "Anna"),
+            ("individual.last_name", "Andersson"),
+            ("individual.id_number", "199001021238"),
+            ("individual.phone", "+46701234567"),
+            ("individual.address.line1", "Storgatan 1"),
+            ("individual.address.postal_code", "11122"),
+            ("individual.address.city", "Stockholm"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let seller = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(seller["individual"]["dob"], "1990-01-02", "{seller}");
+
+    // A German company's representative types the date as Germans do.
+    let (acct, cookie, csrf) = session_for(
+        &app,
+        json!({"country": "DE", "email": "max@example.de", "business_type": "company"}),
+    )
+    .await;
+    let details = get_page(&app, "/onboarding/details", &cookie).await;
+    assert!(
+        details.body.contains("for example 31.01.1990 or 19900131"),
+        "{}",
+        details.body
+    );
+    assert!(details.body.contains("+49 30 1234567"), "{}", details.body);
+    assert!(
+        !details.body.contains("+46"),
+        "no Swedish example: {}",
+        details.body
+    );
+    let res = post_form(
+        &app,
+        "/onboarding/details",
+        &cookie,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("company.name", "Beispiel GmbH"),
+            ("company.representative.first_name", "Max"),
+            ("company.representative.last_name", "Mustermann"),
+            ("company.representative.dob", "20.5.1975"),
+        ],
+    )
+    .await;
+    // Other fields are missing, but not the date: it was understood.
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(
+        !res.body.contains("href=\"#f-company-representative-dob\""),
+        "{}",
+        res.body
+    );
+    assert!(res.body.contains("value=\"1975-05-20\""), "{}", res.body);
+    let _ = acct;
+}
+
+/// An individual with everything given through the API except what the test gives on the
+/// pages.
+fn complete_swedish_individual() -> Value {
+    json!({"country": "SE", "email": "anna@example.se", "business_type": "individual",
+           "business_profile": {"mcc": "5734", "url": "https://anna.example.se"},
+           "individual": {"first_name": "Anna", "last_name": "Andersson", "dob": "1990-01-02",
+                          "id_number": "19900102-1238", "phone": "+46701234567",
+                          "address": {"line1": "Storgatan 1", "postal_code": "11122",
+                                      "city": "Stockholm"}},
+           "tos_acceptance": {"ip": "192.0.2.1"}})
+}
+
+#[tokio::test]
+async fn the_review_shows_everything_and_each_step_can_be_changed() {
+    let app = spawn_app().await;
+    let (acct, cookie, csrf) = session_for(&app, complete_swedish_individual()).await;
+    let bank = post_form(
+        &app,
+        "/onboarding/bank",
+        &cookie,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("iban", "SE4550000000058398257466"),
+            ("account_holder_name", "Anna Andersson"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        bank.header("location"),
+        "/onboarding/review",
+        "{}",
+        bank.body
+    );
+    let review = get_page(&app, "/onboarding/review", &cookie).await.body;
+    for shown in [
+        "Your business",
+        "Individual or sole trader",
+        "Software and digital goods",
+        "https://anna.example.se",
+        "Your details",
+        "Anna Andersson",
+        "anna@example.se",
+        "+46701234567",
+        "1990-01-02",
+        "Personal identity number",
+        "Given (not shown)",
+        "Storgatan 1, 11122 Stockholm",
+        "Ending in 7466",
+        "Terms accepted",
+        "href=\"/onboarding/business?return=review\"",
+        "href=\"/onboarding/details?return=review\"",
+        "href=\"/onboarding/bank?return=review\"",
+    ] {
+        assert!(review.contains(shown), "{shown}: {review}");
+    }
+    // Never a digit of the personnummer beyond the date of birth shown above.
+    assert!(!review.contains("1238"), "{review}");
+    // The progress list: every step, finished ones as links back.
+    assert!(
+        review.contains("<li class=\"done\"><a href=\"/onboarding/details\">Your details</a>"),
+        "{review}"
+    );
+    assert!(
+        review.contains("<li class=\"current\" aria-current=\"step\">Review and submit"),
+        "{review}"
+    );
+    // Change: the finished step opens (no bounce), with its values, and goes back to the
+    // review; the personnummer not typed again is kept.
+    let change = get_page(&app, "/onboarding/details?return=review", &cookie).await;
+    assert_eq!(change.status, StatusCode::OK, "{}", change.body);
+    assert!(
+        change.body.contains("value=\"Andersson\""),
+        "{}",
+        change.body
+    );
+    assert!(
+        change.body.contains("name=\"return_to\" value=\"review\""),
+        "{}",
+        change.body
+    );
+    assert!(
+        change
+            .body
+            .contains("Leave empty to keep the one you gave."),
+        "{}",
+        change.body
+    );
+    assert!(!change.body.contains("1238"), "{}", change.body);
+    let res = post_form(
+        &app,
+        "/onboarding/details",
+        &cookie,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("return_to", "review"),
+            ("individual.first_name", "Annie"),
+            ("individual.last_name", "Andersson"),
+            ("individual.id_number", ""),
+            ("individual.phone", "+46701234567"),
+            ("individual.address.line1", "Storgatan 1"),
+            ("individual.address.postal_code", "11122"),
+            ("individual.address.city", "Stockholm"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(res.header("location"), "/onboarding/review");
+    let seller = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(seller["individual"]["first_name"], "Annie");
+    assert_eq!(seller["individual"]["id_number_provided"], true);
+    assert_eq!(seller["payouts_enabled"], true, "{seller}");
+    // A bank step opened again and left empty adds nothing.
+    let res = post_form(
+        &app,
+        "/onboarding/bank",
+        &cookie,
+        &[("csrf_token", csrf.as_str()), ("return_to", "review")],
+    )
+    .await;
+    assert_eq!(res.header("location"), "/onboarding/review", "{}", res.body);
+}
+
+#[tokio::test]
+async fn terms_link_the_platforms_documents_and_an_unticked_box_is_marked() {
+    let app = spawn_app_with(|c| {
+        c.terms_url = Some("https://platform.example/terms".to_owned());
+        c.privacy_url = Some("https://platform.example/privacy".to_owned());
+    })
+    .await;
+    let (_, cookie, csrf) =
+        session_for(&app, json!({"country": "SE", "email": "anna@example.se"})).await;
+    let business = get_page(&app, "/onboarding/business", &cookie).await.body;
+    assert!(
+        business.contains("<a href=\"https://platform.example/terms\">Terms of service</a>"),
+        "the footer links the terms: {business}"
+    );
+    assert!(business.contains("href=\"https://platform.example/privacy\""));
+    let terms = get_page(&app, "/onboarding/terms", &cookie).await.body;
+    assert_eq!(
+        terms
+            .matches("href=\"https://platform.example/terms\"")
+            .count(),
+        2,
+        "in the step and in the footer: {terms}"
+    );
+    // Unbranded: no "Agora and Agora".
+    assert!(
+        terms.contains("I accept Agora&#39;s terms of service"),
+        "{terms}"
+    );
+    let refused = post_form(
+        &app,
+        "/onboarding/terms",
+        &cookie,
+        &[("csrf_token", csrf.as_str())],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body.contains("<div class=\"field field-invalid\">"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("Accept the terms to continue."));
+
+    // Without them configured, the step does not ask the seller to read what is not there.
+    let app = spawn_app().await;
+    let (_, cookie, _) = session_for(&app, json!({"country": "SE", "email": "a@example.se"})).await;
+    let terms = get_page(&app, "/onboarding/terms", &cookie).await.body;
+    assert!(!terms.contains("Read the terms"), "{terms}");
+    assert!(
+        terms.contains("Accept the terms of service to continue."),
+        "{terms}"
+    );
+}
+
+#[tokio::test]
+async fn owners_and_directors_say_what_is_required_and_this_is_me_copies_the_representative() {
+    let app = spawn_app().await;
+    let (acct, cookie, csrf) = session_for(
+        &app,
+        json!({"country": "DE", "email": "max@example.de", "business_type": "company",
+               "company": {"name": "Beispiel GmbH",
+                           "representative": {"first_name": "Max", "last_name": "Mustermann",
+                                              "dob": "1975-05-20"}}}),
+    )
+    .await;
+    let owners = get_page(&app, "/onboarding/owners", &cookie).await.body;
+    for shown in [
+        "<h1>Owners and directors</h1>",
+        "must name at least one director",
+        "I, Max Mustermann, own 25 % or more of the company",
+        "I, Max Mustermann, am a director",
+        "<legend class=\"group\">Owner 1 (optional)</legend>",
+        "<legend class=\"group\">Director 1</legend>",
+        "<legend class=\"group\">Director 2 (optional)</legend>",
+    ] {
+        assert!(owners.contains(shown), "{shown}: {owners}");
+    }
+    // Rows say it in their legend, not at every field.
+    assert_eq!(
+        owners.matches("<span class=\"optional\">").count(),
+        1,
+        "{owners}"
+    );
+    // Nobody named as director: the first director row is what is missing, by name.
+    let refused = post_form(
+        &app,
+        "/onboarding/owners",
+        &cookie,
+        &[("csrf_token", csrf.as_str())],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body.contains("Enter the first name (director 1)"),
+        "{}",
+        refused.body
+    );
+    // More than 100 %: at the share fields, the summary linking to the first.
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("owners_me", "yes"),
+        ("owners_me_percent", "60"),
+        ("directors_me", "yes"),
+        ("company.owners[0].first_name", "Erika"),
+        ("company.owners[0].last_name", "Mustermann"),
+        ("company.owners[0].dob", "02.11.1978"),
+        ("company.owners[0].ownership_percent", "50"),
+    ];
+    let over = post_form(&app, "/onboarding/owners", &cookie, &form).await;
+    assert_eq!(over.status, StatusCode::BAD_REQUEST, "{}", over.body);
+    let summary_start = over.body.find("error-summary").unwrap();
+    let first_link = &over.body[summary_start..];
+    assert!(
+        first_link.contains("<li><a href=\"#f-owners_me_percent\">The shares add up to more than 100 %. Check the shares.</a></li>"),
+        "{}",
+        over.body
+    );
+    assert!(over
+        .body
+        .contains("id=\"f-company-owners-0--ownership_percent-error\""));
+    assert!(over.body.contains("value=\"Erika\""));
+    let mut fixed = form.to_vec();
+    fixed[7] = ("company.owners[0].ownership_percent", "40");
+    let ok = post_form(&app, "/onboarding/owners", &cookie, &fixed).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let seller = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    let company = &seller["company"];
+    assert_eq!(company["owners"][0]["first_name"], "Max", "{seller}");
+    assert_eq!(company["owners"][0]["dob"], "1975-05-20");
+    assert_eq!(company["owners"][0]["ownership_percent"], "60");
+    assert_eq!(company["owners"][1]["dob"], "1978-11-02");
+    assert_eq!(company["directors"][0]["last_name"], "Mustermann");
+    assert_eq!(company["directors"].as_array().unwrap().len(), 1);
+    // Opened again, "This is me" is ticked rather than the representative listed twice.
+    let again = get_page(&app, "/onboarding/owners", &cookie).await.body;
+    assert!(
+        again.contains("name=\"owners_me\" value=\"yes\" checked"),
+        "{again}"
+    );
+    assert!(again.contains("value=\"Erika\""), "{again}");
+    assert!(!again.contains("value=\"Max\""), "{again}");
+}
+
+#[tokio::test]
+async fn messages_name_the_field_and_websites_need_no_scheme() {
+    let app = spawn_app().await;
+    let (acct, cookie, csrf) =
+        session_for(&app, json!({"country": "SE", "email": "anna@example.se"})).await;
+    let res = post_form(
+        &app,
+        "/onboarding/business",
+        &cookie,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("business_type", "individual"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(
+        res.body.contains(">Choose what you sell</a>"),
+        "{}",
+        res.body
+    );
+    assert!(
+        res.body.contains("Enter your website address"),
+        "{}",
+        res.body
+    );
+    assert!(
+        !res.body.contains("Enter this information."),
+        "{}",
+        res.body
+    );
+    let sv = page(
+        &app,
+        Method::POST,
+        "/onboarding/business?",
+        Some(&cookie),
+        &[("accept-language", "sv")],
+        Some(&[
+            ("csrf_token", csrf.as_str()),
+            ("business_type", "individual"),
+        ]),
+    )
+    .await;
+    assert!(sv.body.contains("Välj vad du säljer"), "{}", sv.body);
+    assert!(!sv.body.contains("Fyll i uppgiften."), "{}", sv.body);
+    // annasbutik.se without https:// is a website.
+    let res = post_form(
+        &app,
+        "/onboarding/business",
+        &cookie,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("business_type", "individual"),
+            ("business_profile.mcc", "5699"),
+            ("business_profile.url", "annasbutik.se"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let seller = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(seller["business_profile"]["url"], "https://annasbutik.se/");
+    // An IBAN a character short says so, with its country's length.
+    let res = post_form(
+        &app,
+        "/onboarding/bank",
+        &cookie,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("iban", "SE45 5000 0000 0583 9825 746"),
+            ("account_holder_name", "Anna Andersson"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(
+        res.body
+            .contains("An IBAN from SE has 24 characters; this one has 23."),
+        "{}",
+        res.body
+    );
+    assert!(res.body.contains("value=\"SE45 5000 0000 0583 9825 746\""));
+
+    // No website: a description of what is sold instead.
+    let (acct, cookie, csrf) =
+        session_for(&app, json!({"country": "SE", "email": "bo@example.se"})).await;
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("business_type", "individual"),
+        ("business_profile.mcc", "5999"),
+        ("no_website", "yes"),
+    ];
+    let res = post_form(&app, "/onboarding/business", &cookie, &form).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(
+        res.body.contains(">Describe what you sell</a>"),
+        "{}",
+        res.body
+    );
+    let mut form = form.to_vec();
+    form.push(("business_profile.product_description", "Hand-knitted socks"));
+    let res = post_form(&app, "/onboarding/business", &cookie, &form).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let seller = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(
+        seller["business_profile"]["product_description"],
+        "Hand-knitted socks"
+    );
+    assert_eq!(seller["business_profile"]["url"], Value::Null);
+    assert!(
+        !seller["requirements"]["eventually_due"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("business_profile.url")),
+        "{seller}"
+    );
+}
+
+#[tokio::test]
+async fn wording_branded_and_not_languages_listed_and_unknown_steps_explained() {
+    let app = spawn_app().await;
+    let (_, cookie, _) = session_for(&app, json!({"country": "SE", "email": "a@example.se"})).await;
+    let sv = [("accept-language", "sv")];
+    let business = page(
+        &app,
+        Method::GET,
+        "/onboarding/business",
+        Some(&cookie),
+        &sv,
+        None,
+    )
+    .await
+    .body;
+    assert!(
+        business.contains("Agora betalar ut pengar till dig."),
+        "{business}"
+    );
+    assert!(!business.contains("Agora använder Agora"), "{business}");
+    assert!(business.contains("Drivs av Agora"), "{business}");
+    // Every language the pages have, the current one marked.
+    assert!(
+        business.contains("<span lang=\"sv\" aria-current=\"true\">Svenska</span>"),
+        "{business}"
+    );
+    assert!(
+        business.contains("<a class=\"lang-switch\" href=\"/onboarding/business?lang=en\" lang=\"en\" hreflang=\"en\">English</a>"),
+        "{business}"
+    );
+    let bank = page(
+        &app,
+        Method::GET,
+        "/onboarding/bank",
+        Some(&cookie),
+        &sv,
+        None,
+    )
+    .await
+    .body;
+    assert!(
+        bank.contains("Kontot som vi betalar ut dina pengar till."),
+        "{bank}"
+    );
+    let bank = get_page(&app, "/onboarding/bank", &cookie).await.body;
+    assert!(
+        bank.contains("The account we pay your money into."),
+        "{bank}"
+    );
+    assert!(
+        bank.contains("Starts with SE, 24 characters in all"),
+        "{bank}"
+    );
+    // A page with one field does not say "All fields are required".
+    let terms = get_page(&app, "/onboarding/terms", &cookie).await.body;
+    assert!(!terms.contains("All fields are required"), "{terms}");
+    // A step that does not exist: said so, and the way back into the flow.
+    let nope = get_page(&app, "/onboarding/paymnet", &cookie).await;
+    assert_eq!(nope.status, StatusCode::NOT_FOUND);
+    assert!(
+        nope.body.contains("This step does not exist"),
+        "{}",
+        nope.body
+    );
+    assert!(
+        nope.body
+            .contains("href=\"/onboarding\">Continue where you left off</a>"),
+        "{}",
+        nope.body
+    );
+
+    let app = spawn_app_with(|c| c.branding_name = "Marknaden".to_owned()).await;
+    let (_, cookie, _) = session_for(&app, json!({"country": "SE", "email": "a@example.se"})).await;
+    let business = page(
+        &app,
+        Method::GET,
+        "/onboarding/business",
+        Some(&cookie),
+        &sv,
+        None,
+    )
+    .await
+    .body;
+    assert!(
+        business.contains("Marknaden använder Agora för att betala ut pengar till dig."),
+        "{business}"
+    );
 }

@@ -50,11 +50,13 @@ mod person;
 mod tax;
 
 pub use bank::{
-    aba_routing_number, bic, gb_account_number, iban, sort_code, us_account_number, Iban,
+    aba_routing_number, bic, gb_account_number, iban, iban_length, sort_code, us_account_number,
+    Iban,
 };
 pub use contact::{address, email, mcc, phone, url, AddressInput};
 pub use person::{
-    date_of_birth, id_number, is_personal_number, personnummer, ssn_last_4, us_ssn, Personnummer,
+    date_of_birth, date_style, id_number, is_personal_number, personnummer, ssn_last_4, typed_date,
+    us_ssn, Personnummer,
 };
 pub use tax::{ein, eu_vat, is_eu_member, organisationsnummer, tax_id, VatNumber};
 

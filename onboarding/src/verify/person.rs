@@ -241,6 +241,63 @@ pub fn date_of_birth(input: &str, today: NaiveDate) -> Result<NaiveDate, Failure
     Ok(birth)
 }
 
+/// Countries whose people write dates day first with dots (`31.01.1990`); the rest of
+/// Europe writes them day first with slashes or dashes, the US month first.
+const DOT_DATE_COUNTRIES: &[&str] = &[
+    "AT", "CH", "CZ", "DE", "DK", "EE", "FI", "HR", "HU", "IS", "LI", "LT", "LU", "LV", "NO", "PL",
+    "RO", "RS", "SI", "SK", "TR", "UA",
+];
+
+/// How people in `country` usually write a date: `dot` (`31.01.1990`), `us` (`01/31/1990`),
+/// `iso` (Sweden, Lithuania: `1990-01-31`) or `dmy` (`31/01/1990`).
+pub fn date_style(country: &str) -> &'static str {
+    let c = country.trim().to_ascii_uppercase();
+    match c.as_str() {
+        "SE" => "iso",
+        "US" => "us",
+        c if DOT_DATE_COUNTRIES.contains(&c) => "dot",
+        _ => "dmy",
+    }
+}
+
+/// A date as a person types it, rewritten `YYYY-MM-DD` for [`date_of_birth`]: `19800315`
+/// (what a phone's number pad, which has no `-`, can type), `1980-03-15`, `1980.03.15`,
+/// `1980/03/15`, and the country's usual day-first form (`15.03.1980`, `15/03/1980`,
+/// `15-03-1980`; month first in the US: `03/15/1980`), with one- or two-digit day and month.
+/// `None` when it has none of these shapes (then the caller passes the text on as it was, and
+/// the validator names the problem); whether the date exists is [`date_of_birth`]'s to say.
+pub fn typed_date(country: &str, input: &str) -> Option<String> {
+    if input.len() > super::MAX_INPUT_LEN {
+        return None;
+    }
+    let s: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+    if s.len() == 8 && all_digits(&s) {
+        return Some(format!("{}-{}-{}", &s[..4], &s[4..6], &s[6..]));
+    }
+    let parts: Vec<&str> = s.split(['-', '.', '/']).collect();
+    if parts.len() != 3 || !parts.iter().all(|p| !p.is_empty() && all_digits(p)) {
+        return None;
+    }
+    let two = |p: &str| (p.len() <= 2).then(|| format!("{p:0>2}"));
+    if parts[0].len() == 4 {
+        return Some(format!(
+            "{}-{}-{}",
+            parts[0],
+            two(parts[1])?,
+            two(parts[2])?
+        ));
+    }
+    if parts[2].len() != 4 {
+        return None;
+    }
+    let (day, month) = if date_style(country) == "us" && s.contains('/') {
+        (parts[1], parts[0])
+    } else {
+        (parts[0], parts[1])
+    };
+    Some(format!("{}-{}-{}", parts[2], two(month)?, two(day)?))
+}
+
 /// Checks a person's national identity number for `country` (ISO alpha-2, any case):
 ///
 /// - `SE`: a [`personnummer`], returned in its 12-digit form;
@@ -421,6 +478,40 @@ mod tests {
         assert_eq!(code("811218-987"), ID_FORMAT);
         assert_eq!(code("811218-98é6"), ID_FORMAT);
         assert_eq!(code("203012189876"), ID_FORMAT); // born in 2030
+    }
+
+    #[test]
+    fn dates_typed_on_a_phone_or_as_the_country_writes_them() {
+        for (country, typed, iso) in [
+            ("SE", "19800315", Some("1980-03-15")),
+            ("SE", "1980-03-15", Some("1980-03-15")),
+            ("SE", " 1980 03 15 ", Some("1980-03-15")),
+            ("DE", "15.03.1980", Some("1980-03-15")),
+            ("DE", "5.3.1980", Some("1980-03-05")),
+            ("DE", "1980.03.15", Some("1980-03-15")),
+            ("FR", "15/03/1980", Some("1980-03-15")),
+            ("US", "03/15/1980", Some("1980-03-15")),
+            ("US", "19800315", Some("1980-03-15")),
+            ("SE", "800315", None),
+            ("SE", "15.03.80", None),
+            ("SE", "1980-003-15", None),
+            ("SE", "15 mars 1980", None),
+            ("SE", "", None),
+            ("SE", "1980-03-15-01", None),
+        ] {
+            assert_eq!(
+                typed_date(country, typed).as_deref(),
+                iso,
+                "{country} {typed:?}"
+            );
+        }
+        // What it rewrites, the validator then checks as usual.
+        let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let iso = typed_date("SE", "19800230").unwrap();
+        assert_eq!(
+            date_of_birth(&iso, today).unwrap_err().code,
+            "invalid_dob_format"
+        );
     }
 
     #[test]

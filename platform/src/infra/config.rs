@@ -80,6 +80,12 @@ pub enum LogFormat {
     Json,
 }
 
+/// An absolute http(s) URL with a host: what a page may link to for the platform's terms.
+fn is_http_url(value: &str) -> bool {
+    url::Url::parse(value)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+}
+
 /// The platform name pages and emails show when `branding_name` is not set.
 pub const DEFAULT_BRANDING_NAME: &str = "Agora";
 
@@ -228,6 +234,11 @@ pub struct Config {
     pub branding_color: String,
     /// An http(s) URL of the platform's logo, shown in the page header.
     pub branding_logo_url: Option<String>,
+    /// An http(s) URL of the platform's terms of service, linked from the hosted pages' terms
+    /// step and every page's footer.
+    pub terms_url: Option<String>,
+    /// An http(s) URL of the platform's privacy notice, linked from the same places.
+    pub privacy_url: Option<String>,
     /// `smtp://host:port` (plain, for a relay on localhost) or `smtps://user:pass@host:port`;
     /// unset: emails are written as `.eml` files under `data_dir/outbox`.
     pub smtp_url: Option<String>,
@@ -340,6 +351,8 @@ impl Default for Config {
             branding_name: DEFAULT_BRANDING_NAME.to_owned(),
             branding_color: "#1f4f8a".to_owned(),
             branding_logo_url: None,
+            terms_url: None,
+            privacy_url: None,
             smtp_url: None,
             email_from: "Agora <agora@localhost>".to_owned(),
             email_worker: true,
@@ -426,6 +439,8 @@ pub const ENV_KEYS: &[&str] = &[
     "branding_name",
     "branding_color",
     "branding_logo_url",
+    "terms_url",
+    "privacy_url",
     "smtp_url",
     "email_from",
     "email_worker",
@@ -586,6 +601,18 @@ impl Config {
         if let Some(logo) = &self.branding_logo_url {
             if !(logo.starts_with("https://") || logo.starts_with("http://")) {
                 return Err("branding_logo_url must be an http(s) URL".to_owned());
+            }
+        }
+        for (key, value) in [
+            ("terms_url", &self.terms_url),
+            ("privacy_url", &self.privacy_url),
+        ] {
+            if let Some(url) = value {
+                if !is_http_url(url) {
+                    return Err(format!(
+                        "{key} must be an absolute http(s) URL such as https://platform.example/terms"
+                    ));
+                }
             }
         }
         if let Some(url) = &self.smtp_url {
@@ -760,6 +787,45 @@ mod tests {
             "sqlite://./agora-data/agora.db?mode=rwc"
         );
         assert!(config.is_sqlite());
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn terms_and_privacy_urls_come_from_the_environment_and_must_be_http() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AGORA_TERMS_URL", "https://platform.example/terms");
+            jail.set_env("AGORA_PRIVACY_URL", "http://platform.example/privacy");
+            let config = Config::load(Path::new("agora.toml"), false, &Overrides::default())
+                .map_err(figment::Error::from)?;
+            assert_eq!(
+                config.terms_url.as_deref(),
+                Some("https://platform.example/terms")
+            );
+            assert_eq!(
+                config.privacy_url.as_deref(),
+                Some("http://platform.example/privacy")
+            );
+            Ok(())
+        });
+        for bad in [
+            "javascript:alert(1)",
+            "/terms",
+            "ftp://platform.example/t",
+            "https://",
+        ] {
+            let config = Config {
+                terms_url: Some(bad.to_owned()),
+                ..Config::default()
+            };
+            let err = config.check().unwrap_err();
+            assert!(err.contains("terms_url"), "{bad}: {err}");
+            let config = Config {
+                privacy_url: Some(bad.to_owned()),
+                ..Config::default()
+            };
+            assert!(config.check().unwrap_err().contains("privacy_url"), "{bad}");
+        }
+        assert_eq!(Config::default().check(), Ok(()));
     }
 
     #[test]

@@ -46,10 +46,14 @@ impl Locale {
         best.map_or(Locale::En, |(_, l)| l)
     }
 
-    pub fn other(self) -> Self {
+    /// Every language the pages are translated into, in the order the language list shows.
+    pub const ALL: [Locale; 2] = [Locale::En, Locale::Sv];
+
+    /// The language's name in itself, as a language list shows it.
+    pub fn name(self) -> &'static str {
         match self {
-            Locale::En => Locale::Sv,
-            Locale::Sv => Locale::En,
+            Locale::En => "English",
+            Locale::Sv => "Svenska",
         }
     }
 }
@@ -64,6 +68,23 @@ impl Tr {
             tracing::warn!(key, "missing string");
             "?"
         })
+    }
+
+    /// The string `key`, if the table has it.
+    pub fn get(&self, key: &str) -> Option<&'static str> {
+        lookup(self.0, key)
+    }
+
+    /// The string `key` with the platform's name for `{name}`. Under Agora's own name (no
+    /// `branding_name` set) the key's `.unbranded` variant where one exists, so that no page
+    /// or email says "Agora uses Agora" or "Agora and Agora".
+    pub fn named(&self, key: &str, brand_name: &str) -> String {
+        if brand_name == crate::infra::config::DEFAULT_BRANDING_NAME {
+            if let Some(text) = lookup(self.0, &format!("{key}.unbranded")) {
+                return text.to_owned();
+            }
+        }
+        self.s(key).replace("{name}", brand_name)
     }
 
     /// The message for an error code from the validators, in this language. Codes without an
@@ -91,20 +112,24 @@ fn lookup(locale: Locale, key: &str) -> Option<&'static str> {
 
 /// (key, English, Swedish).
 pub const STRINGS: &[(&str, &str, &str)] = &[
-    ("lang.name", "English", "Svenska"),
-    ("lang.switch", "Svenska", "English"),
-    ("lang.switch_label", "Byt språk till svenska", "Switch language to English"),
+    ("lang.label", "Language", "Språk"),
+    ("powered", "Powered by Agora", "Drivs av Agora"),
+    ("footer.terms", "Terms of service", "Användarvillkor"),
+    ("footer.privacy", "Privacy notice", "Integritetspolicy"),
     ("skip", "Skip to content", "Hoppa till innehållet"),
     ("title.onboarding", "Set up payouts", "Kom igång med utbetalningar"),
     ("title.update", "Update your details", "Uppdatera dina uppgifter"),
-    ("intro", "{name} uses Agora to pay you. We only ask for what the law and the banks require.", "{name} använder Agora för att betala dig. Vi frågar bara efter det som lagen och bankerna kräver."),
-    ("intro.unbranded", "Agora pays you. We only ask for what the law and the banks require.", "Agora betalar dig. Vi frågar bara efter det som lagen och bankerna kräver."),
+    ("intro", "{name} uses Agora to pay out your money. We only ask for what the law and the banks require.", "{name} använder Agora för att betala ut pengar till dig. Vi frågar bara efter det som lagen och bankerna kräver."),
+    ("intro.unbranded", "Agora pays out your money. We only ask for what the law and the banks require.", "Agora betalar ut pengar till dig. Vi frågar bara efter det som lagen och bankerna kräver."),
     ("progress", "Steps", "Steg"),
-    ("step.current", "current step", "nuvarande steg"),
+    ("state.done", "done", "klart"),
+    ("state.current", "current step", "nuvarande steg"),
+    ("state.todo", "to do", "att göra"),
     ("step.business", "Your business", "Din verksamhet"),
     ("step.details", "Your details", "Dina uppgifter"),
     ("step.company", "Company details", "Företagsuppgifter"),
     ("step.owners", "Owners", "Ägare"),
+    ("step.owners_directors", "Owners and directors", "Ägare och styrelseledamöter"),
     ("step.bank", "Bank account", "Bankkonto"),
     ("step.document", "Identity document", "Id-handling"),
     ("step.terms", "Terms", "Villkor"),
@@ -125,16 +150,28 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("mcc.5999", "Other goods", "Andra varor"),
     ("choose", "Choose…", "Välj…"),
     ("business_profile.url", "Website or shop page", "Webbplats eller butikssida"),
-    ("hint.url", "For example https://shop.example.com", "Till exempel https://butik.example.se"),
+    ("hint.url", "For example shop.example.com", "Till exempel butik.example.se"),
+    ("no_website", "I have no website", "Jag har ingen webbplats"),
+    ("business_profile.product_description", "What you sell, in a sentence or two", "Vad du säljer, med en eller två meningar"),
+    ("hint.product_description", "Only if you have no website", "Bara om du inte har någon webbplats"),
     ("first_name", "First name", "Förnamn"),
     ("last_name", "Last name", "Efternamn"),
     ("email", "Email address", "E-postadress"),
     ("phone", "Phone number", "Telefonnummer"),
-    ("hint.phone", "With country code, for example +46 70 123 45 67", "Med landsnummer, till exempel +46 70 123 45 67"),
+    ("hint.phone", "With the country code, starting with +", "Med landsnummer, börjar med +"),
+    ("hint.phone.se", "With the country code, for example +46 70 123 45 67", "Med landsnummer, till exempel +46 70 123 45 67"),
+    ("hint.phone.de", "With the country code, for example +49 30 1234567", "Med landsnummer, till exempel +49 30 1234567"),
+    ("hint.phone.us", "With the country code, for example +1 212 555 0100", "Med landsnummer, till exempel +1 212 555 0100"),
+    ("hint.phone.gb", "With the country code, for example +44 20 7946 0958", "Med landsnummer, till exempel +44 20 7946 0958"),
     ("dob", "Date of birth", "Födelsedatum"),
-    ("hint.dob", "Year-month-day, for example 1990-01-31", "År-månad-dag, till exempel 1990-01-31"),
-    ("id_number", "National identity number", "Personnummer"),
-    ("hint.id_number", "Swedish personnummer: YYYYMMDD-XXXX", "ÅÅÅÅMMDD-XXXX"),
+    ("hint.dob.iso", "For example 19900131 or 1990-01-31", "Till exempel 19900131 eller 1990-01-31"),
+    ("hint.dob.dot", "Day, month, year: for example 31.01.1990 or 19900131", "Dag, månad, år: till exempel 31.01.1990 eller 19900131"),
+    ("hint.dob.dmy", "Day, month, year: for example 31/01/1990 or 19900131", "Dag, månad, år: till exempel 31/01/1990 eller 19900131"),
+    ("hint.dob.us", "Month, day, year: for example 01/31/1990 or 19900131", "Månad, dag, år: till exempel 01/31/1990 eller 19900131"),
+    ("id_number", "National identity number", "Nationellt id-nummer"),
+    ("id_number.se", "Personal identity number (personnummer)", "Personnummer"),
+    ("hint.id_number.se", "12 digits: YYYYMMDD-XXXX", "12 siffror: ÅÅÅÅMMDD-XXXX"),
+    ("hint.id_number.se_dob", "12 digits: YYYYMMDD-XXXX. Your date of birth is taken from it.", "12 siffror: ÅÅÅÅMMDD-XXXX. Ditt födelsedatum hämtas från det."),
     ("ssn_last_4", "Last 4 digits of your Social Security number", "De fyra sista siffrorna i ditt Social Security-nummer"),
     ("address.line1", "Street address", "Gatuadress"),
     ("address.city", "City", "Ort"),
@@ -149,34 +186,58 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("company.registration_number", "Trade register number", "Registreringsnummer"),
     ("section.company", "The company", "Företaget"),
     ("section.representative", "You, representing the company", "Du som företräder företaget"),
-    ("owners.intro", "List everyone who owns 25% or more of the company (leave those rows empty if nobody does), and the company's directors when asked.", "Ange alla som äger 25 % eller mer av företaget (lämna de raderna tomma om ingen gör det), och företagets styrelseledamöter när det efterfrågas."),
+    ("owners.intro", "List everyone who owns 25 % or more of the company. Leave the rows empty if nobody does.", "Ange alla som äger 25 % eller mer av företaget. Lämna raderna tomma om ingen gör det."),
+    ("owners.intro.directors", "A company in your country must name at least one director. List also everyone who owns 25 % or more of it (leave those rows empty if nobody does).", "Ett företag i ditt land måste ange minst en styrelseledamot. Ange också alla som äger 25 % eller mer av det (lämna de raderna tomma om ingen gör det)."),
     ("owner", "Owner", "Ägare"),
     ("director", "Director", "Styrelseledamot"),
+    ("section.you", "You", "Du"),
+    ("owners_me", "I, {person}, own 25 % or more of the company", "Jag, {person}, äger 25 % eller mer av företaget"),
+    ("owners_me_percent", "Your share (%)", "Din ägarandel (%)"),
+    ("hint.owners_me_percent", "Only if you ticked the box above", "Bara om du kryssade i rutan ovan"),
+    ("directors_me", "I, {person}, am a director", "Jag, {person}, är styrelseledamot"),
     ("ownership_percent", "Share owned (%)", "Ägarandel (%)"),
     ("iban", "IBAN", "IBAN"),
-    ("hint.iban", "Starts with the country code, for example SE45 5000 0000 0583 9825 7466", "Börjar med landskoden, till exempel SE45 5000 0000 0583 9825 7466"),
+    ("hint.iban", "Starts with {country}, {n} characters in all, for example {example}", "Börjar med {country}, {n} tecken totalt, till exempel {example}"),
+    ("hint.iban.any", "Starts with the country code, for example {example}", "Börjar med landskoden, till exempel {example}"),
     ("routing_number", "Routing number", "Routingnummer"),
     ("account_number", "Account number", "Kontonummer"),
     ("account_holder_name", "Account holder's name", "Kontoinnehavarens namn"),
-    ("bank.intro", "Where we pay your money.", "Dit vi betalar ut dina pengar."),
+    ("bank.intro", "The account we pay your money into.", "Kontot som vi betalar ut dina pengar till."),
     ("document", "Photo or scan of your passport, national id card or driving licence", "Foto eller skanning av pass, nationellt id-kort eller körkort"),
     ("document.representative", "Photo or scan of the representative's passport, national id card or driving licence", "Foto eller skanning av företrädarens pass, nationella id-kort eller körkort"),
     ("hint.document", "PNG, JPEG or PDF, at most 10 MB", "PNG, JPEG eller PDF, högst 10 MB"),
     ("terms.accept", "I accept the terms of service of {name} and Agora", "Jag godkänner användarvillkoren för {name} och Agora"),
     // When the platform runs under Agora's own name (no branding set), not "Agora and Agora".
-    ("terms.accept.unbranded", "I accept the terms of service of Agora", "Jag godkänner Agoras användarvillkor"),
-    ("terms.intro", "Read the terms before you accept them.", "Läs villkoren innan du godkänner dem."),
-    ("review.intro", "Check what you told us, then submit.", "Kontrollera dina uppgifter och skicka sedan."),
+    ("terms.accept.unbranded", "I accept Agora's terms of service", "Jag godkänner Agoras användarvillkor"),
+    ("terms.intro", "Read the terms before you accept them:", "Läs villkoren innan du godkänner dem:"),
+    ("terms.intro.none", "Accept the terms of service to continue.", "Godkänn användarvillkoren för att fortsätta."),
+    ("review.intro", "Check what you told us, then submit. Use Change to correct anything.", "Kontrollera dina uppgifter och skicka sedan. Välj Ändra för att rätta något."),
     ("review.nothing_due", "Everything we need is in.", "Vi har allt vi behöver."),
     ("review.still_due", "Still missing:", "Saknas fortfarande:"),
-    ("review.provided", "What you gave us", "Det du har lämnat"),
     ("review.name", "Name", "Namn"),
+    ("review.address", "Address", "Adress"),
+    ("review.company_address", "Company address", "Företagets adress"),
+    ("review.representative", "You, representing the company", "Du som företräder företaget"),
     ("review.id_number", "Identity number", "Id-nummer"),
+    ("review.id_number.se", "Personal identity number", "Personnummer"),
     ("review.given", "Given (not shown)", "Angivet (visas inte)"),
-    ("review.bank", "Bank account ending in", "Bankkonto som slutar på"),
-    ("review.bank_account", "Bank account", "Bankkonto"),
+    ("review.ending", "Ending in {last4}", "Slutar på {last4}"),
+    ("review.bank", "Bank account", "Bankkonto"),
+    ("review.document", "Identity document", "Id-handling"),
+    ("review.uploaded", "Uploaded", "Uppladdad"),
     ("review.terms", "Terms accepted", "Villkor godkända"),
+    ("review.nobody", "Nobody owns 25 % or more", "Ingen äger 25 % eller mer"),
+    ("review.none", "Not given yet", "Inte angivet än"),
+    ("change", "Change", "Ändra"),
+    ("back_to_review", "Back to the review", "Tillbaka till granskningen"),
+    ("hint.keep", "Leave empty to keep the one you gave.", "Lämna tomt för att behålla det du angav."),
     ("yes", "Yes", "Ja"),
+    ("no", "No", "Nej"),
+    ("done.title", "Thank you, your details are sent", "Tack, dina uppgifter är skickade"),
+    ("done.body", "We are checking your details. You will hear from {name} by email.", "Vi kontrollerar dina uppgifter. Du får besked från {name} via e-post."),
+    ("done.body.unbranded", "We are checking your details. You will hear from us by email.", "Vi kontrollerar dina uppgifter. Du får besked från oss via e-post."),
+    ("done.continue", "Continue to {name}", "Fortsätt till {name}"),
+    ("done.continue.unbranded", "Continue", "Fortsätt"),
     ("optional", "optional", "frivilligt"),
     ("busy.title", "Too many requests", "För många förfrågningar"),
     ("busy.body", "That was a little fast. Wait a few seconds and try again.", "Det gick lite för fort. Vänta några sekunder och försök igen."),
@@ -188,9 +249,13 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("unavailable.body", "Onboarding is not available right now. Please try again later, or contact the platform.", "Registreringen är inte tillgänglig just nu. Försök igen senare eller kontakta plattformen."),
     ("notfound.title", "Link not found", "Länken hittades inte"),
     ("notfound.body", "This link is not valid. Ask the platform for a new one.", "Länken är inte giltig. Be plattformen om en ny."),
+    ("nostep.title", "This step does not exist", "Steget finns inte"),
+    ("nostep.body", "The address may have been mistyped. Your session is still open.", "Adressen kan vara felskriven. Din session är fortfarande öppen."),
+    ("nostep.link", "Continue where you left off", "Fortsätt där du slutade"),
     ("email.subject", "Set up payouts with {name}", "Kom igång med utbetalningar från {name}"),
     ("email.greeting", "Hello,", "Hej!"),
-    ("email.body", "{name} uses Agora to pay you. Open the link below to give the details we need; it takes a few minutes.", "{name} använder Agora för att betala dig. Öppna länken nedan och fyll i de uppgifter vi behöver. Det tar några minuter."),
+    ("email.body", "{name} uses Agora to pay out your money. Open the link below to give the details we need; it takes a few minutes.", "{name} använder Agora för att betala ut pengar till dig. Öppna länken nedan och fyll i de uppgifter vi behöver. Det tar några minuter."),
+    ("email.body.unbranded", "Agora pays out your money. Open the link below to give the details we need; it takes a few minutes.", "Agora betalar ut pengar till dig. Öppna länken nedan och fyll i de uppgifter vi behöver. Det tar några minuter."),
     ("email.button", "Set up payouts", "Kom igång"),
     ("email.expiry", "The link works once and expires on {date} (UTC).", "Länken fungerar en gång och går ut {date} (UTC)."),
     ("email.ignore", "If you did not expect this email, you can ignore it.", "Om du inte väntade dig det här mejlet kan du bortse från det."),
@@ -204,17 +269,20 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("err.invalid_id_number_checksum", "This identity number is not valid: check the digits.", "Personnumret är inte giltigt: kontrollera siffrorna."),
     ("err.invalid_id_number_format", "Enter the identity number in the format shown.", "Ange personnumret i formatet ÅÅÅÅMMDD-XXXX."),
     ("err.verification_failed_ssn_last_4_match", "The full social security number does not end in the last four digits given earlier.", "Det fullständiga personnumret (SSN) slutar inte på de fyra sista siffror som angavs tidigare."),
-    ("err.verification_failed_id_number_match", "The identity number does not match the date of birth.", "Personnumret stämmer inte med födelsedatumet."),
-    ("err.invalid_dob_format", "Enter the date as year-month-day, for example 1990-01-31.", "Ange datumet som år-månad-dag, till exempel 1990-01-31."),
+    ("err.verification_failed_id_number_match", "The identity number does not match the date of birth. Check both.", "Personnumret stämmer inte med födelsedatumet. Kontrollera båda."),
+    ("err.dob_id_number_match", "The date of birth does not match the identity number. Check both.", "Födelsedatumet stämmer inte med personnumret. Kontrollera båda."),
+    ("err.ssn_last_4_match", "The last 4 digits do not match the full Social Security number. Check both.", "De fyra sista siffrorna stämmer inte med hela numret. Kontrollera båda."),
+    ("err.invalid_dob_format", "Enter the date with day, month and year, as in the example.", "Ange datumet med dag, månad och år, som i exemplet."),
     ("err.invalid_dob_age_under_minimum", "You must be 18 or older.", "Du måste vara minst 18 år."),
     ("err.invalid_dob_age_over_maximum", "Check the year of birth.", "Kontrollera födelseåret."),
     ("err.invalid_email", "Enter an email address like name@example.com.", "Ange en e-postadress som namn@example.se."),
-    ("err.invalid_phone_number", "Enter a phone number with country code, like +46 70 123 45 67.", "Ange ett telefonnummer med landsnummer, som +46 70 123 45 67."),
+    ("err.invalid_phone_number", "Enter the phone number with the country code, starting with +, as in the example.", "Ange telefonnumret med landsnummer, med + först, som i exemplet."),
     ("err.invalid_address_postal_code", "Enter a valid postal code.", "Ange ett giltigt postnummer."),
-    ("err.invalid_url_format", "Enter a web address starting with https://.", "Ange en webbadress som börjar med https://."),
+    ("err.invalid_url_format", "Enter a web address such as shop.example.com.", "Ange en webbadress som butik.example.se."),
     ("err.invalid_mcc", "Choose what you sell.", "Välj vad du säljer."),
     ("err.invalid_iban_checksum", "This IBAN is not valid: check the digits.", "IBAN-numret är inte giltigt: kontrollera siffrorna."),
     ("err.invalid_iban_format", "Enter an IBAN, starting with the country code.", "Ange ett IBAN som börjar med landskoden."),
+    ("err.iban_length", "An IBAN from {country} has {n} characters; this one has {m}. Check for a missing or extra character.", "Ett IBAN från {country} har {n} tecken; det här har {m}. Kontrollera om ett tecken saknas eller är för mycket."),
     ("err.invalid_iban_country", "The bank account must be in your country.", "Bankkontot måste finnas i ditt land."),
     ("err.bank_account_exists", "This bank account is already added.", "Bankkontot är redan tillagt."),
     ("err.file_type_invalid", "Upload a PNG, JPEG or PDF file.", "Ladda upp en PNG-, JPEG- eller PDF-fil."),
@@ -222,8 +290,38 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("err.invalid_tax_id_checksum", "This tax id is not valid: check the digits.", "Skatte-id:t är inte giltigt: kontrollera siffrorna."),
     ("err.invalid_tax_id_format", "Enter the tax id in its usual format (see the hint).", "Ange skatte-id:t i dess vanliga format (se tipset)."),
     ("err.invalid_ownership_percent", "Enter a share above 0 and at most 100.", "Ange en andel över 0 och högst 100."),
-    ("err.invalid_ownership_total", "The shares add up to more than 100%.", "Andelarna blir tillsammans mer än 100 %."),
+    ("err.invalid_ownership_total", "The shares add up to more than 100 %. Check the shares.", "Andelarna blir tillsammans mer än 100 %. Kontrollera andelarna."),
     ("err.terms_not_accepted", "Accept the terms to continue.", "Godkänn villkoren för att fortsätta."),
+    // What an empty field says, named after its label key; in an owner's or director's row
+    // followed by the row (`missing.row`).
+    ("missing.row", "{message} ({group})", "{message} ({group})"),
+    ("missing.business_type", "Choose the type of business", "Välj typ av verksamhet"),
+    ("missing.business_profile.mcc", "Choose what you sell", "Välj vad du säljer"),
+    ("missing.business_profile.url", "Enter your website address, or tick “I have no website”", "Fyll i webbplatsens adress, eller kryssa i ”Jag har ingen webbplats”"),
+    ("missing.business_profile.product_description", "Describe what you sell", "Beskriv vad du säljer"),
+    ("missing.first_name", "Enter the first name", "Fyll i förnamnet"),
+    ("missing.last_name", "Enter the last name", "Fyll i efternamnet"),
+    ("missing.email", "Enter the email address", "Fyll i e-postadressen"),
+    ("missing.phone", "Enter the phone number", "Fyll i telefonnumret"),
+    ("missing.dob", "Enter the date of birth", "Fyll i födelsedatumet"),
+    ("missing.id_number", "Enter the national identity number", "Fyll i id-numret"),
+    ("missing.id_number.se", "Enter the personal identity number", "Fyll i personnumret"),
+    ("missing.ssn_last_4", "Enter the last 4 digits of the Social Security number", "Fyll i de fyra sista siffrorna"),
+    ("missing.address.line1", "Enter the street address", "Fyll i gatuadressen"),
+    ("missing.address.city", "Enter the city", "Fyll i orten"),
+    ("missing.address.postal_code", "Enter the postal code", "Fyll i postnumret"),
+    ("missing.address.state", "Enter the state", "Fyll i delstaten"),
+    ("missing.company.name", "Enter the company name", "Fyll i företagsnamnet"),
+    ("missing.company.tax_id", "Enter the company tax id", "Fyll i företagets skatte-id"),
+    ("missing.company.registration_number", "Enter the trade register number", "Fyll i registreringsnumret"),
+    ("missing.ownership_percent", "Enter the share owned", "Fyll i ägarandelen"),
+    ("missing.owners_me_percent", "Enter your share", "Fyll i din ägarandel"),
+    ("missing.iban", "Enter the IBAN", "Fyll i IBAN-numret"),
+    ("missing.routing_number", "Enter the routing number", "Fyll i routingnumret"),
+    ("missing.account_number", "Enter the account number", "Fyll i kontonumret"),
+    ("missing.account_holder_name", "Enter the account holder's name", "Fyll i kontoinnehavarens namn"),
+    ("missing.document", "Choose a file to upload", "Välj en fil att ladda upp"),
+    ("missing.document.representative", "Choose a file to upload", "Välj en fil att ladda upp"),
 ];
 
 #[cfg(test)]
@@ -240,6 +338,34 @@ mod tests {
                 "{key} lacks a translation"
             );
         }
+    }
+
+    #[test]
+    fn unbranded_strings_never_say_agora_twice() {
+        for locale in Locale::ALL {
+            let tr = Tr(locale);
+            for (key, _, _) in STRINGS {
+                let text = tr.named(key, crate::infra::config::DEFAULT_BRANDING_NAME);
+                assert!(
+                    text.matches("Agora").count() <= 1,
+                    "{key} ({locale:?}) unbranded: {text}"
+                );
+            }
+        }
+        let en = Tr(Locale::En);
+        assert_eq!(
+            en.named("terms.accept", "Bazaar"),
+            "I accept the terms of service of Bazaar and Agora"
+        );
+        assert_eq!(
+            en.named("terms.accept", "Agora"),
+            "I accept Agora's terms of service"
+        );
+        assert_eq!(
+            Tr(Locale::Sv).named("intro", "Marknaden"),
+            "Marknaden använder Agora för att betala ut pengar till dig. Vi frågar bara efter det som lagen och bankerna kräver."
+        );
+        assert_eq!(Tr(Locale::Sv).s("powered"), "Drivs av Agora");
     }
 
     #[test]

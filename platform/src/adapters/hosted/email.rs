@@ -46,8 +46,8 @@ pub fn invitation(
     expires_at: DateTime<Utc>,
 ) -> Result<Message, ApiError> {
     let tr = Tr(locale);
-    let subject = tr.s("email.subject").replace("{name}", brand_name);
-    let body = tr.s("email.body").replace("{name}", brand_name);
+    let subject = tr.named("email.subject", brand_name);
+    let body = tr.named("email.body", brand_name);
     let expiry = tr
         .s("email.expiry")
         .replace("{date}", &expires_at.format("%Y-%m-%d %H:%M").to_string());

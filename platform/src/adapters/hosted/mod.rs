@@ -170,6 +170,8 @@ enum Problem {
     /// CSRF token missing or wrong.
     Forbidden,
     NotFound,
+    /// A step address that names no step (in a live session).
+    NoStep,
     BadRequest,
     TooLarge,
     /// Over the per-address rate.
@@ -215,35 +217,66 @@ impl From<sea_orm::DbErr> for PageError {
 
 pub struct ProgressItem {
     pub label: &'static str,
-    pub current: bool,
+    /// `done`, `current` or `todo`, also the item's CSS class.
+    pub state: &'static str,
+    /// The state in words, for screen readers (the look says it to everyone else).
+    pub state_label: &'static str,
+    /// A finished step links back to itself, to change it.
+    pub href: Option<String>,
 }
 
-/// What every page shares: language, branding, the language switch.
+/// One entry of the language list: every language the pages are translated into.
+pub struct LangLink {
+    pub code: &'static str,
+    pub name: &'static str,
+    /// Empty for the language shown (and on pages without a session, which cannot remember a
+    /// choice).
+    pub href: String,
+}
+
+/// What every page shares: language, branding, the language list, the footer's links.
 pub struct Chrome {
     pub t: Tr,
     pub lang: &'static str,
     pub title: String,
     pub brand_name: String,
     pub logo_url: Option<String>,
-    /// Empty on pages without a session (the switch is remembered in the session).
-    pub switch_href: String,
-    pub switch_lang: &'static str,
-    pub switch_label: &'static str,
+    pub languages: Vec<LangLink>,
     pub progress: Vec<ProgressItem>,
+    pub terms_url: Option<String>,
+    pub privacy_url: Option<String>,
 }
 
-fn chrome(state: &AppState, locale: Locale, title: String, switch_href: String) -> Chrome {
+/// `switch_path`: the page's own path, to which `?lang=` is added; empty on pages without a
+/// session.
+fn chrome(state: &AppState, locale: Locale, title: String, switch_path: &str) -> Chrome {
     let t = Tr(locale);
+    let languages = if switch_path.is_empty() {
+        Vec::new()
+    } else {
+        Locale::ALL
+            .into_iter()
+            .map(|l| LangLink {
+                code: l.code(),
+                name: l.name(),
+                href: if l == locale {
+                    String::new()
+                } else {
+                    format!("{switch_path}?lang={}", l.code())
+                },
+            })
+            .collect()
+    };
     Chrome {
         t,
         lang: locale.code(),
         title,
         brand_name: state.config.branding_name.clone(),
         logo_url: state.config.branding_logo_url.clone(),
-        switch_href,
-        switch_lang: locale.other().code(),
-        switch_label: t.s("lang.switch"),
+        languages,
         progress: Vec::new(),
+        terms_url: state.config.terms_url.clone(),
+        privacy_url: state.config.privacy_url.clone(),
     }
 }
 
@@ -257,10 +290,10 @@ pub struct OptionView {
 pub struct FieldView {
     pub name: String,
     pub id: String,
-    /// `text`, `email`, `tel`, `url`, `select`, `radio`, `checkbox`, `file`.
+    /// `text`, `email`, `tel`, `url`, `textarea`, `select`, `radio`, `checkbox`, `file`.
     pub kind: &'static str,
     pub label: String,
-    pub hint: Option<&'static str>,
+    pub hint: Option<String>,
     pub autocomplete: &'static str,
     pub inputmode: &'static str,
     /// Opens a `<fieldset>` with this legend (an owner's or director's row, a section).
@@ -268,6 +301,8 @@ pub struct FieldView {
     /// Closes the previous group's `<fieldset>` first.
     pub close_group_before: bool,
     pub required: bool,
+    /// Says "(optional)" after the label (not in a row, whose legend says it).
+    pub show_optional: bool,
     pub value: String,
     pub error: Option<String>,
     /// Ids of the hint and error, for `aria-describedby`.
@@ -282,6 +317,8 @@ struct StepPage {
     step: &'static str,
     heading: String,
     intro: String,
+    /// Links under the intro (the terms step: terms of service, privacy notice).
+    intro_links: Vec<(String, &'static str)>,
     fields: Vec<FieldView>,
     /// The last group's `<fieldset>` is still open after the fields.
     close_group_at_end: bool,
@@ -290,6 +327,17 @@ struct StepPage {
     csrf: String,
     multipart: bool,
     submit_label: &'static str,
+    /// Opened from the review's "Change": the form goes back there.
+    back_to_review: bool,
+}
+
+/// One step's part of the review: its rows and the way back to change them.
+pub struct ReviewGroup {
+    pub title: String,
+    pub change_href: Option<String>,
+    /// Says which group a "Change" link changes, for screen readers.
+    pub change_label: String,
+    pub rows: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -297,7 +345,7 @@ struct StepPage {
 struct ReviewPage {
     c: Chrome,
     heading: String,
-    rows: Vec<(&'static str, String)>,
+    groups: Vec<ReviewGroup>,
     missing: Vec<String>,
     csrf: String,
 }
@@ -306,8 +354,10 @@ struct ReviewPage {
 #[template(path = "onboarding/message.html")]
 struct MessagePage {
     c: Chrome,
-    heading: &'static str,
-    body: &'static str,
+    heading: String,
+    body: String,
+    /// A way on: (href, label).
+    link: Option<(String, String)>,
 }
 
 fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse {
@@ -329,6 +379,7 @@ fn render_problem(state: &AppState, e: PageError) -> HttpResponse {
         Problem::Expired => (StatusCode::UNAUTHORIZED, "expired.title", "expired.body"),
         Problem::Forbidden => (StatusCode::FORBIDDEN, "forbidden.title", "forbidden.body"),
         Problem::NotFound => (StatusCode::NOT_FOUND, "notfound.title", "notfound.body"),
+        Problem::NoStep => (StatusCode::NOT_FOUND, "nostep.title", "nostep.body"),
         Problem::BadRequest => (StatusCode::BAD_REQUEST, "forbidden.title", "forbidden.body"),
         Problem::TooLarge => (
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -348,10 +399,14 @@ fn render_problem(state: &AppState, e: PageError) -> HttpResponse {
         ),
     };
     let t = Tr(e.locale);
+    // A step that does not exist, in a live session: the way back into the flow.
+    let link = (e.problem == Problem::NoStep)
+        .then(|| ("/onboarding".to_owned(), t.s("nostep.link").to_owned()));
     let page = MessagePage {
-        c: chrome(state, e.locale, t.s(title).to_owned(), String::new()),
-        heading: t.s(title),
-        body: t.s(body),
+        c: chrome(state, e.locale, t.s(title).to_owned(), ""),
+        heading: t.s(title).to_owned(),
+        body: t.s(body).to_owned(),
+        link,
     };
     html(status, page.render())
 }
@@ -436,11 +491,6 @@ fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-#[derive(Deserialize)]
-struct LangQuery {
-    lang: Option<String>,
-}
-
 /// `GET /onboarding/link/{token}`: opens a link once. Used or expired → the platform's
 /// `refresh_url`; unknown → 404. `?lang=sv` chooses the language (the emailed links carry it).
 async fn open_link(
@@ -491,17 +541,18 @@ async fn start(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     finish(&state, result)
 }
 
-/// `GET /onboarding/{step}` (with `?lang=en|sv` to switch language).
+/// `GET /onboarding/{step}` (with `?lang=en|sv` to switch language, `?return=review` when
+/// the review's "Change" opened it).
 async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    query: web::Query<LangQuery>,
+    query: web::Query<StepQuery>,
 ) -> HttpResponse {
     let result = async {
         let s = load_session(&state, &req).await?;
-        let step = Step::from_slug(&path)
-            .ok_or_else(|| PageError::new(Problem::NotFound, locale_of(&req, &s)))?;
+        let locale = locale_of(&req, &s);
+        let step = Step::from_slug(&path).ok_or_else(|| PageError::new(Problem::NoStep, locale))?;
         if let Some(lang) = query.lang.as_deref().and_then(Locale::parse) {
             // Remembered in the session; the redirect drops the query from the address bar.
             kyc_links::set_session_locale(&state.db, &s, lang.code()).await?;
@@ -509,28 +560,21 @@ async fn show(
         }
         let account = load_account(&state, &s).await?;
         let due = Due::of(&account, &s.collect);
-        let locale = locale_of(&req, &s);
         if step == Step::Review {
             return review_page(&state, &s, &account, &due, locale).await;
         }
-        let defs = steps::fields(step, &account, &due);
-        if defs.is_empty() {
-            // Nothing due here (any more): on to what is.
+        if !steps::applies(step, &account) {
+            // Nothing this account could be asked here (owners of an individual): on.
             return Ok(see_other(&format!(
                 "/onboarding/{}",
                 steps::next(&account, &due).slug()
             )));
         }
+        let defs = step_defs(step, &account, &due);
         // Verification errors the engine reported (an id number that does not match the date
-        // of birth, a failed document) are shown as field errors straight away.
-        let mut errors: HashMap<String, String> = HashMap::new();
-        let tr = Tr(locale);
-        for (requirement, code, reason) in &due.errors {
-            if defs.iter().any(|d| &d.name == requirement) {
-                errors.insert(requirement.clone(), tr.error(code, reason));
-            }
-        }
-        let status = StatusCode::OK;
+        // of birth, a failed document) are shown as field errors straight away, on every
+        // field involved.
+        let errors = verification_errors(&due, &defs, Tr(locale));
         Ok(step_page(
             &state,
             &s,
@@ -539,57 +583,199 @@ async fn show(
             step,
             locale,
             &defs,
-            &HashMap::new(),
+            &prefill(&account, &defs),
             &errors,
-            status,
+            StatusCode::OK,
+            query.back.as_deref() == Some("review"),
         ))
     }
     .await;
     finish(&state, result)
 }
 
-fn field_label(tr: Tr, def: &FieldDef, brand_name: &str) -> String {
-    branded(tr, def.label, brand_name)
+#[derive(Deserialize)]
+struct StepQuery {
+    lang: Option<String>,
+    #[serde(rename = "return")]
+    back: Option<String>,
 }
 
-/// The string `key` with the platform's name in it; under Agora's own name (no branding set)
-/// its `.unbranded` variant where one exists, so a page never says "Agora and Agora".
-fn branded(tr: Tr, key: &'static str, brand_name: &str) -> String {
-    if brand_name == crate::infra::config::DEFAULT_BRANDING_NAME {
-        let unbranded = match key {
-            "terms.accept" => Some("terms.accept.unbranded"),
-            "intro" => Some("intro.unbranded"),
-            _ => None,
-        };
-        if let Some(k) = unbranded {
-            return tr.s(k).to_owned();
+/// The step's fields: what is due there, or, with nothing due (a finished step opened from
+/// the progress list or the review), everything it asks, to change.
+fn step_defs(step: Step, account: &Account, due: &Due) -> Vec<FieldDef> {
+    let defs = steps::fields(step, account, due);
+    if defs.is_empty() {
+        steps::fields_to_change(step, account)
+    } else {
+        defs
+    }
+}
+
+/// What the seller gave before, for the fields on the page: never a secret (the account's
+/// API view has none to give), so a step opened again shows names, dates and addresses as
+/// they are and asks the secrets afresh.
+fn prefill(account: &Account, defs: &[FieldDef]) -> HashMap<String, String> {
+    let view = crate::domain::kyc::view::ProfileView::of(account);
+    let mut all = HashMap::new();
+    flatten("business_profile", &view.business_profile, &mut all);
+    if let Some(v) = &view.individual {
+        flatten("individual", v, &mut all);
+    }
+    if let Some(v) = &view.company {
+        flatten("company", v, &mut all);
+    }
+    if view.tos_acceptance.is_some() {
+        all.insert("tos_acceptance".to_owned(), "accept".to_owned());
+    }
+    if !all.contains_key("business_profile.url")
+        && all.contains_key("business_profile.product_description")
+    {
+        all.insert(steps::NO_WEBSITE.to_owned(), "yes".to_owned());
+    }
+    // The representative listed among the owners or directors is "This is me", ticked.
+    let rep = |k: &str| all.get(&format!("company.representative.{k}")).cloned();
+    if let (Some(first), Some(last)) = (rep("first_name"), rep("last_name")) {
+        for (list, me) in [
+            ("company.owners", steps::OWNERS_ME),
+            ("company.directors", steps::DIRECTORS_ME),
+        ] {
+            let mut rows: Vec<HashMap<String, String>> = Vec::new();
+            let mut i = 0;
+            while all.contains_key(&format!("{list}[{i}].first_name")) {
+                let prefix = format!("{list}[{i}].");
+                let row: HashMap<String, String> = all
+                    .iter()
+                    .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|f| (f.to_owned(), v.clone())))
+                    .collect();
+                rows.push(row);
+                i += 1;
+            }
+            let is_me = |r: &HashMap<String, String>| {
+                r.get("first_name") == Some(&first) && r.get("last_name") == Some(&last)
+            };
+            if let Some(pos) = rows.iter().position(is_me) {
+                let row = rows.remove(pos);
+                all.insert(me.to_owned(), "yes".to_owned());
+                if let Some(share) = row.get("ownership_percent") {
+                    all.insert(steps::OWNERS_ME_PERCENT.to_owned(), share.clone());
+                }
+                all.retain(|k, _| !k.starts_with(&format!("{list}[")));
+                for (j, row) in rows.into_iter().enumerate() {
+                    for (f, v) in row {
+                        all.insert(format!("{list}[{j}].{f}"), v);
+                    }
+                }
+            }
         }
     }
-    tr.s(key).replace("{name}", brand_name)
+    defs.iter()
+        .filter(|d| !d.is_secret())
+        .filter_map(|d| all.get(&d.name).map(|v| (d.name.clone(), v.clone())))
+        .collect()
 }
 
-fn group_label(tr: Tr, group: &str) -> String {
-    if let Some(n) = group.strip_prefix("owner ") {
-        return format!("{} {n}", tr.s("owner"));
+/// A JSON view as parameter paths (`company.owners[1].first_name` → its text).
+fn flatten(prefix: &str, value: &Value, out: &mut HashMap<String, String>) {
+    match value {
+        Value::String(s) => {
+            out.insert(prefix.to_owned(), s.clone());
+        }
+        Value::Number(n) => {
+            out.insert(prefix.to_owned(), n.to_string());
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                flatten(&format!("{prefix}.{k}"), v, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(&format!("{prefix}[{i}]"), v, out);
+            }
+        }
+        _ => {}
     }
-    if let Some(n) = group.strip_prefix("director ") {
-        return format!("{} {n}", tr.s("director"));
-    }
-    tr.s(group).to_owned()
 }
 
-fn progress(account: &Account, due: &Due, current: Step, tr: Tr) -> Vec<ProgressItem> {
+/// The engine's verification errors for the fields on the page; a two-field error (the
+/// personnummer and the date of birth) marks both fields, each with its own message.
+fn verification_errors(due: &Due, defs: &[FieldDef], tr: Tr) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    let on_page = |name: &str| defs.iter().any(|d| d.name == name);
+    for (requirement, code, reason) in &due.errors {
+        if on_page(requirement) {
+            errors.insert(requirement.clone(), tr.error(code, reason));
+        }
+        if let Some((_, _, partner, key)) = steps::CROSS_FIELD.iter().find(|(c, ..)| c == code) {
+            if let Some((prefix, _)) = requirement.rsplit_once('.') {
+                let other = format!("{prefix}.{partner}");
+                if on_page(&other) {
+                    errors.insert(other, tr.s(&format!("err.{key}")).to_owned());
+                }
+            }
+        }
+    }
+    errors
+}
+
+fn group_label(tr: Tr, group: &str, optional: bool) -> String {
+    let label = if let Some(n) = group.strip_prefix("owner ") {
+        format!("{} {n}", tr.s("owner"))
+    } else if let Some(n) = group.strip_prefix("director ") {
+        format!("{} {n}", tr.s("director"))
+    } else {
+        tr.s(group).to_owned()
+    };
+    if optional {
+        format!("{label} ({})", tr.s("optional"))
+    } else {
+        label
+    }
+}
+
+/// Whether the owners step asks for directors too (GB, DE, FR companies).
+fn asks_directors(account: &Account) -> bool {
+    steps::fields(Step::Owners, account, &Due::all(account))
+        .iter()
+        .any(|d| d.name.starts_with("company.directors["))
+}
+
+fn step_title(tr: Tr, step: Step, account: &Account) -> &'static str {
     let company = account.business_type.as_deref() == Some("company");
+    if step == Step::Owners && asks_directors(account) {
+        return tr.s("step.owners_directors");
+    }
+    tr.s(step.title_key(company))
+}
+
+/// Every step this account goes through, each done, current or still to do; finished ones
+/// link back to themselves.
+fn progress(account: &Account, due: &Due, current: Step, tr: Tr) -> Vec<ProgressItem> {
     steps::ORDER
         .into_iter()
-        .filter(|s| {
-            *s == current || *s == Step::Review || !steps::fields(*s, account, due).is_empty()
-        })
-        .map(|s| ProgressItem {
-            label: tr.s(s.title_key(company)),
-            current: s == current,
+        .filter(|s| *s == current || steps::applies(*s, account))
+        .map(|s| {
+            let state = if s == current {
+                "current"
+            } else if s == Step::Review || !steps::fields(s, account, due).is_empty() {
+                "todo"
+            } else {
+                "done"
+            };
+            ProgressItem {
+                label: step_title(tr, s, account),
+                state,
+                state_label: tr.s(&format!("state.{state}")),
+                href: (state == "done").then(|| format!("/onboarding/{}", s.slug())),
+            }
         })
         .collect()
+}
+
+fn fill_in(text: &str, args: &[(&'static str, String)]) -> String {
+    args.iter().fold(text.to_owned(), |t, (k, v)| {
+        t.replace(&format!("{{{k}}}"), v)
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -604,9 +790,9 @@ fn step_page(
     values: &HashMap<String, String>,
     errors: &HashMap<String, String>,
     status: StatusCode,
+    back_to_review: bool,
 ) -> HttpResponse {
     let tr = Tr(locale);
-    let company = account.business_type.as_deref() == Some("company");
     let brand_name = &state.config.branding_name;
     let fields: Vec<FieldView> = defs
         .iter()
@@ -614,8 +800,18 @@ fn step_page(
             let id = steps::html_id(&def.name);
             let value = values.get(&def.name).cloned().unwrap_or_default();
             let error = errors.get(&def.name).cloned();
+            let hint = match (def.hint, def.keep) {
+                (Some(h), true) => Some(format!(
+                    "{} {}",
+                    fill_in(tr.s(h), &def.hint_args),
+                    tr.s("hint.keep")
+                )),
+                (Some(h), false) => Some(fill_in(tr.s(h), &def.hint_args)),
+                (None, true) => Some(tr.s("hint.keep").to_owned()),
+                (None, false) => None,
+            };
             let mut described = Vec::new();
-            if def.hint.is_some() {
+            if hint.is_some() {
                 described.push(format!("{id}-hint"));
             }
             if error.is_some() {
@@ -626,7 +822,9 @@ fn step_page(
                 Kind::Email => ("email", Vec::new()),
                 Kind::Tel => ("tel", Vec::new()),
                 Kind::Url => ("url", Vec::new()),
+                Kind::TextArea => ("textarea", Vec::new()),
                 Kind::Checkbox => ("checkbox", Vec::new()),
+                Kind::Toggle => ("toggle", Vec::new()),
                 Kind::File => ("file", Vec::new()),
                 Kind::Select(opts) | Kind::Radio(opts) => (
                     if matches!(def.kind, Kind::Radio(_)) {
@@ -655,13 +853,20 @@ fn step_page(
                 name: def.name.clone(),
                 id,
                 kind,
-                label: field_label(tr, def, brand_name),
-                hint: def.hint.map(|h| tr.s(h)),
+                label: fill_in(&tr.named(def.label, brand_name), &def.label_args),
+                hint,
                 autocomplete: def.autocomplete,
                 inputmode: def.inputmode,
-                group: def.group.as_deref().map(|g| group_label(tr, g)),
+                group: def
+                    .group
+                    .as_deref()
+                    .map(|g| group_label(tr, g, def.group_optional)),
                 close_group_before: false,
                 required: def.required,
+                show_optional: !def.required
+                    && !def.in_row
+                    && !def.keep
+                    && !matches!(def.kind, Kind::Toggle | Kind::Checkbox),
                 value,
                 error,
                 describedby: described.join(" "),
@@ -680,22 +885,43 @@ fn step_page(
         }
     }
     let close_group_at_end = open;
-    // The summary lists errors in the order of the fields, then any without a field.
-    let mut summary: Vec<(String, String)> = fields
-        .iter()
-        .filter_map(|f| f.error.clone().map(|e| (f.id.clone(), e)))
-        .collect();
+    // The summary lists errors in the order of the fields, then any without a field; one
+    // message on several fields (the shares' total) once, linking to the first.
+    let mut summary: Vec<(String, String)> = Vec::new();
+    for f in &fields {
+        if let Some(e) = &f.error {
+            if !summary.iter().any(|(_, m)| m == e) {
+                summary.push((f.id.clone(), e.clone()));
+            }
+        }
+    }
     if let Some(general) = errors.get("") {
         let target = fields.first().map(|f| f.id.clone()).unwrap_or_default();
         summary.push((target, general.clone()));
     }
-    let heading = tr.s(step.title_key(company)).to_owned();
+    let heading = step_title(tr, step, account).to_owned();
+    let mut intro_links = Vec::new();
     let intro = match step {
-        Step::Business => branded(tr, "intro", brand_name),
+        Step::Business => tr.named("intro", brand_name),
+        Step::Owners if asks_directors(account) => tr.s("owners.intro.directors").to_owned(),
         Step::Owners => tr.s("owners.intro").to_owned(),
         Step::Bank => tr.s("bank.intro").to_owned(),
-        Step::Terms => tr.s("terms.intro").to_owned(),
-        _ => tr.s("required").to_owned(),
+        Step::Terms => {
+            if let Some(u) = &state.config.terms_url {
+                intro_links.push((u.clone(), tr.s("footer.terms")));
+            }
+            if let Some(u) = &state.config.privacy_url {
+                intro_links.push((u.clone(), tr.s("footer.privacy")));
+            }
+            if intro_links.is_empty() {
+                tr.s("terms.intro.none").to_owned()
+            } else {
+                tr.s("terms.intro").to_owned()
+            }
+        }
+        // "All fields are required" is worth saying only when there are several.
+        _ if fields.len() > 1 => tr.s("required").to_owned(),
+        _ => String::new(),
     };
     let title = if summary.is_empty() {
         heading.clone()
@@ -706,7 +932,7 @@ fn step_page(
         state,
         locale,
         title,
-        format!("/onboarding/{}?lang={}", step.slug(), locale.other().code()),
+        &format!("/onboarding/{}", step.slug()),
     );
     c.progress = progress(account, due, step, tr);
     let page = StepPage {
@@ -714,14 +940,77 @@ fn step_page(
         step: step.slug(),
         heading,
         intro,
+        intro_links,
         multipart: defs.iter().any(|d| d.kind == Kind::File),
         fields,
         close_group_at_end,
         errors: summary,
         csrf: s.csrf_token.clone(),
         submit_label: tr.s("continue"),
+        back_to_review,
     };
     html(status, page.render())
+}
+
+/// A person's rows on the review: what the API shows of them, so never a digit of an id.
+fn person_rows(tr: Tr, p: &Value, account: &Account, rows: &mut Vec<(String, String)>) {
+    let text = |k: &str| p[k].as_str().filter(|v| !v.is_empty()).map(str::to_owned);
+    if let (Some(f), Some(l)) = (text("first_name"), text("last_name")) {
+        rows.push((tr.s("review.name").to_owned(), format!("{f} {l}")));
+    }
+    // The account's email stands in for the person's own (requirements.rs).
+    if let Some(email) = text("email").or_else(|| account.email.clone()) {
+        rows.push((tr.s("email").to_owned(), email));
+    }
+    if let Some(phone) = text("phone") {
+        rows.push((tr.s("phone").to_owned(), phone));
+    }
+    if let Some(dob) = text("dob") {
+        rows.push((tr.s("dob").to_owned(), dob));
+    }
+    // That it was given, never any of it: with the date of birth, the end of a personnummer
+    // is the whole number.
+    if p["id_number_provided"] == json!(true) {
+        let label = if account.country == "SE" {
+            tr.s("review.id_number.se")
+        } else {
+            tr.s("review.id_number")
+        };
+        rows.push((label.to_owned(), tr.s("review.given").to_owned()));
+    }
+    if let Some(address) = address_line(&p["address"]) {
+        rows.push((tr.s("review.address").to_owned(), address));
+    }
+}
+
+fn address_line(a: &Value) -> Option<String> {
+    let part = |k: &str| a[k].as_str().filter(|v| !v.is_empty());
+    let place = [part("postal_code"), part("city")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let parts: Vec<String> = [
+        part("line1").map(str::to_owned),
+        Some(place).filter(|p| !p.is_empty()),
+        part("state").map(str::to_owned),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// A company number on the review: its last four when public (view.rs decides: never a
+/// sole trader's personal number), else only that it was given.
+fn company_number(tr: Tr, company: &Value, name: &str) -> Option<String> {
+    if company[format!("{name}_provided")] != json!(true) {
+        return None;
+    }
+    Some(match company[format!("{name}_last4")].as_str() {
+        Some(last4) => tr.s("review.ending").replace("{last4}", last4),
+        None => tr.s("review.given").to_owned(),
+    })
 }
 
 async fn review_page(
@@ -732,56 +1021,187 @@ async fn review_page(
     locale: Locale,
 ) -> Result<HttpResponse, PageError> {
     let tr = Tr(locale);
-    let profile = agora_onboarding::kyc::Profile::from_json(account.profile.as_ref());
-    let person = if account.business_type.as_deref() == Some("company") {
-        profile
-            .company
-            .as_ref()
-            .and_then(|c| c.representative.clone())
-    } else {
-        profile.individual.clone()
+    let view = crate::domain::kyc::view::ProfileView::of(account);
+    let company = account.business_type.as_deref() == Some("company");
+    let mut groups = Vec::new();
+    let mut group = |step: Step, title: String, rows: Vec<(String, String)>| {
+        if steps::applies(step, account) {
+            groups.push(ReviewGroup {
+                change_label: title.clone(),
+                title,
+                change_href: Some(format!("/onboarding/{}?return=review", step.slug())),
+                rows,
+            });
+        }
     };
+
     let mut rows = Vec::new();
-    if let Some(p) = &person {
-        if let Some(name) = p.full_name() {
-            rows.push((tr.s("review.name"), name));
-        }
-        // The account's email stands in for the person's own (requirements.rs).
-        if let Some(email) = p.email.as_ref().or(account.email.as_ref()) {
-            rows.push((tr.s("email"), email.clone()));
-        }
-        // That it was given, never any of it: with the date of birth, the end of a
-        // personnummer is the whole number.
-        if p.id_number.is_some() {
-            rows.push((tr.s("review.id_number"), tr.s("review.given").to_owned()));
-        }
+    if let Some(bt) = &account.business_type {
+        rows.push((
+            tr.s("business_type").to_owned(),
+            tr.s(&format!("business_type.{bt}")).to_owned(),
+        ));
     }
+    let bp = &view.business_profile;
+    if let Some(mcc) = bp["mcc"].as_str() {
+        let label = steps::MCCS
+            .iter()
+            .find(|(code, _)| *code == mcc)
+            .map_or_else(|| mcc.to_owned(), |(_, key)| tr.s(key).to_owned());
+        rows.push((tr.s("business_profile.mcc").to_owned(), label));
+    }
+    if let Some(url) = bp["url"].as_str() {
+        rows.push((tr.s("business_profile.url").to_owned(), url.to_owned()));
+    } else if let Some(d) = bp["product_description"].as_str() {
+        rows.push((
+            tr.s("business_profile.product_description").to_owned(),
+            d.to_owned(),
+        ));
+    }
+    group(
+        Step::Business,
+        step_title(tr, Step::Business, account).to_owned(),
+        rows,
+    );
+
+    if company {
+        let c = view.company.clone().unwrap_or(Value::Null);
+        let mut rows = Vec::new();
+        if let Some(name) = c["name"].as_str() {
+            rows.push((tr.s("company.name").to_owned(), name.to_owned()));
+        }
+        if let Some(v) = company_number(tr, &c, "tax_id") {
+            rows.push((tr.s("company.tax_id").to_owned(), v));
+        }
+        if let Some(v) = company_number(tr, &c, "registration_number") {
+            rows.push((tr.s("company.registration_number").to_owned(), v));
+        }
+        if let Some(a) = address_line(&c["address"]) {
+            rows.push((tr.s("review.company_address").to_owned(), a));
+        }
+        group(
+            Step::Details,
+            step_title(tr, Step::Details, account).to_owned(),
+            rows,
+        );
+        let mut rows = Vec::new();
+        person_rows(tr, &c["representative"], account, &mut rows);
+        group(
+            Step::Details,
+            tr.s("review.representative").to_owned(),
+            rows,
+        );
+
+        let mut rows = Vec::new();
+        let owners = c["owners"].as_array().cloned().unwrap_or_default();
+        for (i, o) in owners.iter().enumerate() {
+            let parts: Vec<String> = [
+                o["first_name"]
+                    .as_str()
+                    .zip(o["last_name"].as_str())
+                    .map(|(f, l)| format!("{f} {l}")),
+                o["dob"].as_str().map(str::to_owned),
+                o["ownership_percent"].as_str().map(|p| format!("{p} %")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            rows.push((format!("{} {}", tr.s("owner"), i + 1), parts.join(", ")));
+        }
+        if owners.is_empty() && c["owners_provided"] == json!(true) {
+            rows.push((
+                tr.s("step.owners").to_owned(),
+                tr.s("review.nobody").to_owned(),
+            ));
+        }
+        for (i, d) in c["directors"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            if let (Some(f), Some(l)) = (d["first_name"].as_str(), d["last_name"].as_str()) {
+                rows.push((
+                    format!("{} {}", tr.s("director"), i + 1),
+                    format!("{f} {l}"),
+                ));
+            }
+        }
+        group(
+            Step::Owners,
+            step_title(tr, Step::Owners, account).to_owned(),
+            rows,
+        );
+    } else if let Some(p) = &view.individual {
+        let mut rows = Vec::new();
+        person_rows(tr, p, account, &mut rows);
+        group(
+            Step::Details,
+            step_title(tr, Step::Details, account).to_owned(),
+            rows,
+        );
+    }
+
     let banks =
         crate::domain::kyc::banks::live_banks(&state.db, account.livemode, account.id).await?;
+    let mut rows = Vec::new();
     if let Some(b) = banks.first() {
-        if b.last4.is_empty() {
+        let value = if b.last4.is_empty() {
             // A personkonto: its number is the personnummer.
-            rows.push((tr.s("review.bank_account"), tr.s("review.given").to_owned()));
+            tr.s("review.given").to_owned()
         } else {
-            rows.push((tr.s("review.bank"), b.last4.clone()));
+            tr.s("review.ending").replace("{last4}", &b.last4)
+        };
+        rows.push((tr.s("review.bank").to_owned(), value));
+    }
+    group(
+        Step::Bank,
+        step_title(tr, Step::Bank, account).to_owned(),
+        rows,
+    );
+
+    let principal = if company {
+        view.company.as_ref().map(|c| c["representative"].clone())
+    } else {
+        view.individual.clone()
+    };
+    let mut rows = Vec::new();
+    if principal.is_some_and(|p| p["verification"]["document"].is_string()) {
+        rows.push((
+            tr.s("review.document").to_owned(),
+            tr.s("review.uploaded").to_owned(),
+        ));
+    }
+    group(
+        Step::Document,
+        step_title(tr, Step::Document, account).to_owned(),
+        rows,
+    );
+
+    let accepted = view.tos_acceptance.is_some();
+    group(
+        Step::Terms,
+        step_title(tr, Step::Terms, account).to_owned(),
+        vec![(
+            tr.s("review.terms").to_owned(),
+            tr.s(if accepted { "yes" } else { "no" }).to_owned(),
+        )],
+    );
+    for g in &mut groups {
+        if g.rows.is_empty() {
+            g.rows.push((String::new(), tr.s("review.none").to_owned()));
         }
     }
-    if profile.tos_acceptance.is_some() {
-        rows.push((tr.s("review.terms"), tr.s("yes").to_owned()));
-    }
+
     let missing = due.names.iter().cloned().collect();
     let heading = tr.s("step.review").to_owned();
-    let mut c = chrome(
-        state,
-        locale,
-        heading.clone(),
-        format!("/onboarding/review?lang={}", locale.other().code()),
-    );
+    let mut c = chrome(state, locale, heading.clone(), "/onboarding/review");
     c.progress = progress(account, due, Step::Review, tr);
     let page = ReviewPage {
         c,
         heading,
-        rows,
+        groups,
         missing,
         csrf: s.csrf_token.clone(),
     };
@@ -899,8 +1319,50 @@ struct FormKyc {
 /// What went wrong with a submission: field name → message ("" for the form as a whole).
 type FieldErrors = HashMap<String, String>;
 
-fn api_error_to_fields(e: &ApiError, defs: &[FieldDef], tr: Tr) -> FieldErrors {
-    let message = tr.error(e.code, &e.message);
+fn api_error_to_fields(
+    e: &ApiError,
+    defs: &[FieldDef],
+    values: &HashMap<String, String>,
+    tr: Tr,
+) -> FieldErrors {
+    let filled = |name: &str| values.get(name).is_some_and(|v| !v.is_empty());
+    // The shares' total is the owners list's error: shown at every share given, the summary
+    // linking to the first.
+    if e.code == "invalid_ownership_total" {
+        let message = tr.error(e.code, &e.message);
+        return defs
+            .iter()
+            .filter(|d| {
+                (d.name == steps::OWNERS_ME_PERCENT || d.name.ends_with(".ownership_percent"))
+                    && filled(&d.name)
+            })
+            .map(|d| (d.name.clone(), message.clone()))
+            .collect();
+    }
+    let mut message = tr.error(e.code, &e.message);
+    // An IBAN of the wrong length: say so, with the length its country's IBANs have.
+    if e.code == "invalid_iban_format" && e.param.as_deref() == Some("iban") {
+        let typed: String = values
+            .get("iban")
+            .map(|v| {
+                v.chars()
+                    .filter(|c| !c.is_whitespace() && *c != '-')
+                    .collect::<String>()
+                    .to_ascii_uppercase()
+            })
+            .unwrap_or_default();
+        let country = typed.get(..2).unwrap_or_default();
+        if let Some(n) = agora_onboarding::verify::iban_length(country) {
+            let m = typed.chars().count();
+            if m != n {
+                message = tr
+                    .s("err.iban_length")
+                    .replace("{country}", country)
+                    .replace("{n}", &n.to_string())
+                    .replace("{m}", &m.to_string());
+            }
+        }
+    }
     let target = e
         .param
         .as_deref()
@@ -914,6 +1376,24 @@ fn api_error_to_fields(e: &ApiError, defs: &[FieldDef], tr: Tr) -> FieldErrors {
     HashMap::from([(target, message)])
 }
 
+/// Values as typed, made into what the API takes: dates in the forms people type (a phone's
+/// number pad has no `-`) as `YYYY-MM-DD`, a website without `https://` given one.
+fn normalize(account: &Account, defs: &[FieldDef], values: &mut HashMap<String, String>) {
+    for d in defs {
+        let Some(v) = values.get_mut(&d.name) else {
+            continue;
+        };
+        if d.name.ends_with(".dob") {
+            if let Some(iso) = agora_onboarding::verify::typed_date(&account.country, v) {
+                *v = iso;
+            }
+        }
+        if d.name == "business_profile.url" && !v.is_empty() && !v.contains("://") {
+            *v = format!("https://{v}");
+        }
+    }
+}
+
 /// `POST /onboarding/{step}`.
 async fn submit(
     state: web::Data<AppState>,
@@ -924,11 +1404,14 @@ async fn submit(
     let result = async {
         let s = load_session(&state, &req).await?;
         let locale = locale_of(&req, &s);
-        let step =
-            Step::from_slug(&path).ok_or_else(|| PageError::new(Problem::NotFound, locale))?;
+        let step = Step::from_slug(&path).ok_or_else(|| PageError::new(Problem::NoStep, locale))?;
         let account = load_account(&state, &s).await?;
         let due = Due::of(&account, &s.collect);
-        let defs = steps::fields(step, &account, &due);
+        let defs = if step == Step::Review || !steps::applies(step, &account) {
+            Vec::new()
+        } else {
+            step_defs(step, &account, &due)
+        };
         let submitted = match defs.iter().find(|d| d.kind == Kind::File) {
             Some(file_def) => read_multipart(&req, payload, &file_def.name, locale).await?,
             None => read_urlencoded(payload, locale).await?,
@@ -939,10 +1422,7 @@ async fn submit(
         }
         if step == Step::Review {
             links::end_session(&state.db, s.id).await?;
-            return Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, s.return_url.as_str()))
-                .cookie(session_cookie(&state, &req, String::new()).tap_expire())
-                .finish());
+            return Ok(confirmation(&state, &req, locale, &s.return_url));
         }
         if defs.is_empty() {
             return Ok(see_other(&format!(
@@ -951,7 +1431,11 @@ async fn submit(
             )));
         }
         let tr = Tr(locale);
-        let values: HashMap<String, String> = defs
+        let back_to_review = submitted
+            .values
+            .get("return_to")
+            .is_some_and(|v| v == "review");
+        let mut values: HashMap<String, String> = defs
             .iter()
             .filter_map(|d| {
                 submitted
@@ -960,6 +1444,7 @@ async fn submit(
                     .map(|v| (d.name.clone(), v.trim().to_owned()))
             })
             .collect();
+        normalize(&account, &defs, &mut values);
         let mut errors = required_errors(&defs, &values, &submitted, tr);
         if errors.is_empty() {
             let origin = Origin {
@@ -981,18 +1466,43 @@ async fn submit(
                 if e.status.is_server_error() {
                     return Err(e.into());
                 }
-                errors = api_error_to_fields(&e, &defs, tr);
+                errors = api_error_to_fields(&e, &defs, &values, tr);
             }
         }
         if errors.is_empty() {
             let account = load_account(&state, &s).await?;
             let due = Due::of(&account, &s.collect);
-            return Ok(see_other(&format!(
-                "/onboarding/{}",
-                steps::next(&account, &due).slug()
-            )));
+            // Saved, but the engine found a problem in it (a personnummer that does not match
+            // the date of birth): the same page again, every field involved shown with what
+            // was typed, so either can be fixed.
+            let again = steps::fields(step, &account, &due);
+            let problems = verification_errors(&due, &again, tr);
+            if !problems.is_empty() {
+                let mut shown = prefill(&account, &again);
+                shown.extend(values.into_iter().filter(|(_, v)| !v.is_empty()));
+                return Ok(step_page(
+                    &state,
+                    &s,
+                    &account,
+                    &due,
+                    step,
+                    locale,
+                    &again,
+                    &shown,
+                    &problems,
+                    StatusCode::BAD_REQUEST,
+                    back_to_review,
+                ));
+            }
+            let to = if back_to_review {
+                Step::Review
+            } else {
+                steps::next(&account, &due)
+            };
+            return Ok(see_other(&format!("/onboarding/{}", to.slug())));
         }
-        // Sensitive values are not sent back: the seller types the document again anyway.
+        // What was typed comes back (the seller's own session, never cached), so nothing
+        // needs typing twice; a file cannot be, so it is chosen again.
         Ok(step_page(
             &state,
             &s,
@@ -1004,10 +1514,34 @@ async fn submit(
             &values,
             &errors,
             StatusCode::BAD_REQUEST,
+            back_to_review,
         ))
     }
     .await;
     finish(&state, result)
+}
+
+/// After the review: what happens now, in the seller's language, and the way on to the
+/// platform (no automatic redirect: the seller reads it first). The session has ended.
+fn confirmation(
+    state: &AppState,
+    req: &HttpRequest,
+    locale: Locale,
+    return_url: &str,
+) -> HttpResponse {
+    let tr = Tr(locale);
+    let brand_name = &state.config.branding_name;
+    let page = MessagePage {
+        c: chrome(state, locale, tr.s("done.title").to_owned(), ""),
+        heading: tr.s("done.title").to_owned(),
+        body: tr.named("done.body", brand_name),
+        link: Some((return_url.to_owned(), tr.named("done.continue", brand_name))),
+    };
+    let mut res = html(StatusCode::OK, page.render());
+    if let Err(e) = res.add_cookie(&session_cookie(state, req, String::new()).tap_expire()) {
+        tracing::warn!(error = %e, "could not clear the session cookie");
+    }
+    res
 }
 
 trait ExpireCookie {
@@ -1021,6 +1555,35 @@ impl ExpireCookie for Cookie<'static> {
     }
 }
 
+/// The message for an empty field, naming it ("Enter the date of birth (owner 2)").
+fn missing_message(tr: Tr, d: &FieldDef) -> String {
+    let message = tr
+        .get(&format!("missing.{}", d.label))
+        .map(str::to_owned)
+        .unwrap_or_else(|| tr.error("parameter_missing", "Enter this information."));
+    if !d.in_row {
+        return message;
+    }
+    let row = steps::PERSON_LISTS.iter().find_map(|(list, _)| {
+        let rest = d.name.strip_prefix(&format!("{list}["))?;
+        let (i, _) = rest.split_once(']')?;
+        let n = i.parse::<usize>().ok()? + 1;
+        let kind = if *list == "company.owners" {
+            "owner"
+        } else {
+            "director"
+        };
+        Some(format!("{} {n}", tr.s(kind)).to_lowercase())
+    });
+    match row {
+        Some(group) => tr
+            .s("missing.row")
+            .replace("{message}", &message)
+            .replace("{group}", &group),
+        None => message,
+    }
+}
+
 /// Fields left empty. Owner rows are all-or-nothing: an empty row is nobody.
 fn required_errors(
     defs: &[FieldDef],
@@ -1029,18 +1592,28 @@ fn required_errors(
     tr: Tr,
 ) -> FieldErrors {
     let mut errors = FieldErrors::new();
-    let missing = tr.error("parameter_missing", "Enter this information.");
+    let ticked = |name: &str| values.get(name).is_some_and(|v| v == "yes");
+    let empty = |name: &str| values.get(name).is_none_or(|v| v.is_empty());
     for d in defs {
-        let empty = values.get(&d.name).is_none_or(|v| v.is_empty());
         let problem = match d.kind {
-            Kind::File => submitted
-                .file
-                .as_ref()
-                .is_none_or(|(b, _)| b.is_empty())
-                .then(|| missing.clone()),
+            Kind::File => (!d.keep && submitted.file.as_ref().is_none_or(|(b, _)| b.is_empty()))
+                .then(|| missing_message(tr, d)),
             Kind::Checkbox => (values.get(&d.name).map(String::as_str) != Some("accept"))
                 .then(|| tr.error("terms_not_accepted", "Accept the terms to continue.")),
-            _ => (d.required && empty).then(|| missing.clone()),
+            Kind::Toggle => None,
+            // A website, or "I have no website" and what is sold.
+            _ if d.name == "business_profile.url" => {
+                (!ticked(steps::NO_WEBSITE) && empty(&d.name)).then(|| missing_message(tr, d))
+            }
+            _ if d.name == "business_profile.product_description" => {
+                (ticked(steps::NO_WEBSITE) && empty(&d.name)).then(|| missing_message(tr, d))
+            }
+            _ if d.name == steps::OWNERS_ME_PERCENT => {
+                (ticked(steps::OWNERS_ME) && empty(&d.name)).then(|| missing_message(tr, d))
+            }
+            // The first director row, unless the seller said they are a director.
+            _ if d.name.starts_with("company.directors[") && ticked(steps::DIRECTORS_ME) => None,
+            _ => (d.required && empty(&d.name)).then(|| missing_message(tr, d)),
         };
         if let Some(message) = problem {
             errors.insert(d.name.clone(), message);
@@ -1054,19 +1627,35 @@ fn required_errors(
                 .iter()
                 .filter(|d| d.name.starts_with(&prefix))
                 .collect();
-            let filled = row
-                .iter()
-                .any(|d| values.get(&d.name).is_some_and(|v| !v.is_empty()));
-            if filled {
+            if row.iter().any(|d| !empty(&d.name)) {
                 for d in row {
-                    if values.get(&d.name).is_none_or(|v| v.is_empty()) {
-                        errors.insert(d.name.clone(), missing.clone());
+                    if empty(&d.name) {
+                        errors.insert(d.name.clone(), missing_message(tr, d));
                     }
                 }
             }
         }
     }
     errors
+}
+
+/// Where a list's API index came from on the page: a row's prefix, or "This is me".
+enum RowSource {
+    Row(String),
+    Me,
+}
+
+/// An owner's or director's API parameter (`company.owners[1].dob`, counted in the compacted
+/// list) as the field it came from on the page.
+fn page_param(param: &str, list: &str, sources: &[RowSource]) -> Option<String> {
+    let rest = param.strip_prefix(&format!("{list}["))?;
+    let (i, field) = rest.split_once("].")?;
+    match sources.get(i.parse::<usize>().ok()?)? {
+        RowSource::Row(prefix) => Some(format!("{prefix}.{field}")),
+        RowSource::Me if field == "ownership_percent" => Some(steps::OWNERS_ME_PERCENT.to_owned()),
+        RowSource::Me if list == "company.owners" => Some(steps::OWNERS_ME.to_owned()),
+        RowSource::Me => Some(steps::DIRECTORS_ME.to_owned()),
+    }
 }
 
 /// Applies one step in one transaction, through the API's own code paths.
@@ -1081,6 +1670,15 @@ async fn apply(
     file: Option<(Vec<u8>, Option<String>)>,
     origin: &Origin,
 ) -> Result<(), ApiError> {
+    let given = |k: &str| values.get(k).filter(|v| !v.is_empty()).cloned();
+    // A step opened to change it, left as it was: nothing to do (empty keeps the bank
+    // account and the document).
+    let file = file.filter(|(b, _)| !b.is_empty());
+    match step {
+        Step::Bank if given("iban").is_none() && given("account_number").is_none() => return Ok(()),
+        Step::Document if file.is_none() => return Ok(()),
+        _ => {}
+    }
     // The document is written before the transaction (no connection waits on its fsync) and
     // recorded in it, so it commits with the step; a step that fails after recording it
     // leaves an orphan file, which the orphan sweep deletes.
@@ -1123,10 +1721,11 @@ async fn apply(
     let before = AccountObject::json(&account)?;
     let mut kyc_json = json!({});
     let mut account = account;
+    let mut sources: Vec<(&str, Vec<RowSource>)> = Vec::new();
     match step {
         Step::Business => {
-            if let Some(bt) = values.get("business_type") {
-                let business_type = BusinessType::parse(bt)
+            if let Some(bt) = given("business_type") {
+                let business_type = BusinessType::parse(&bt)
                     .map_err(|e| ApiError::invalid("business_type", e.code, e.message))?;
                 let changes = AccountChanges {
                     business_type: Some(business_type),
@@ -1141,19 +1740,39 @@ async fn apply(
                 .iter()
                 .filter(|d| d.name.starts_with("business_profile."))
             {
-                if let Some(v) = values.get(&d.name) {
-                    steps::set_path(&mut kyc_json, &d.name, Value::String(v.clone()));
+                if let Some(v) = given(&d.name) {
+                    steps::set_path(&mut kyc_json, &d.name, Value::String(v));
                 }
             }
         }
         Step::Details => {
+            // Empty fields are left as they were (a secret not typed again when changing).
             for d in defs {
-                if let Some(v) = values.get(&d.name) {
-                    steps::set_path(&mut kyc_json, &d.name, Value::String(v.clone()));
+                if let Some(v) = given(&d.name) {
+                    steps::set_path(&mut kyc_json, &d.name, Value::String(v));
+                }
+            }
+            // A Swedish personnummer carries the date of birth, which the page did not ask
+            // (see steps::person_fields): taken from it. An invalid number is refused below.
+            let who = steps::principal(&account);
+            let dob = format!("{who}.dob");
+            if account.country == "SE" && !defs.iter().any(|d| d.name == dob) {
+                if let Some(id) = given(&format!("{who}.id_number")) {
+                    let today = Utc::now().date_naive();
+                    if let Ok(pnr) = agora_onboarding::verify::personnummer(&id, today) {
+                        steps::set_path(
+                            &mut kyc_json,
+                            &dob,
+                            Value::String(pnr.birth_date().format("%Y-%m-%d").to_string()),
+                        );
+                    }
                 }
             }
         }
         Step::Owners => {
+            // "This is me": the representative as they gave themselves on the details step.
+            let profile = agora_onboarding::kyc::Profile::from_json(account.profile.as_ref());
+            let rep = profile.company.and_then(|c| c.representative);
             // Each list shown is replaced whole: the filled rows, compacted; none means nobody
             // (no owner holds 25% or more). A list not shown is left as it is.
             for (list, rows) in steps::PERSON_LISTS {
@@ -1162,32 +1781,58 @@ async fn apply(
                     continue;
                 }
                 let mut people = Vec::new();
+                let mut from = Vec::new();
+                let me = if list == "company.owners" {
+                    steps::OWNERS_ME
+                } else {
+                    steps::DIRECTORS_ME
+                };
+                if given(me).as_deref() == Some("yes") {
+                    if let Some(r) = &rep {
+                        let mut person = json!({
+                            "first_name": r.first_name,
+                            "last_name": r.last_name,
+                        });
+                        if list == "company.owners" {
+                            if let Some(dob) = r.dob {
+                                person["dob"] = json!(dob.format("%Y-%m-%d").to_string());
+                            }
+                            person["ownership_percent"] = json!(given(steps::OWNERS_ME_PERCENT));
+                        }
+                        people.push(person);
+                        from.push(RowSource::Me);
+                    }
+                }
                 for i in 0..rows {
-                    let prefix = format!("{list}[{i}].");
+                    let prefix = format!("{list}[{i}]");
                     let mut person = json!({});
-                    for d in defs.iter().filter(|d| d.name.starts_with(&prefix)) {
-                        if let Some(v) = values.get(&d.name).filter(|v| !v.is_empty()) {
-                            let key = d.name.trim_start_matches(&prefix);
-                            person[key] = Value::String(v.clone());
+                    for d in defs
+                        .iter()
+                        .filter(|d| d.name.starts_with(&format!("{prefix}.")))
+                    {
+                        if let Some(v) = given(&d.name) {
+                            let key = d.name.trim_start_matches(&format!("{prefix}."));
+                            person[key] = Value::String(v);
                         }
                     }
                     if person.as_object().is_some_and(|o| !o.is_empty()) {
                         people.push(person);
+                        from.push(RowSource::Row(prefix));
                     }
                 }
                 steps::set_path(&mut kyc_json, list, Value::Array(people));
+                sources.push((list, from));
             }
         }
         Step::Bank => {
-            let get = |k: &str| values.get(k).filter(|v| !v.is_empty()).cloned();
             let input = crate::domain::kyc::banks::NewBankAccount {
                 country: account.country.clone(),
                 currency: account.default_currency.clone(),
-                iban: get("iban"),
-                routing_number: get("routing_number"),
+                iban: given("iban"),
+                routing_number: given("routing_number"),
                 sort_code: None,
-                account_number: get("account_number"),
-                account_holder_name: get("account_holder_name"),
+                account_number: given("account_number"),
+                account_holder_name: given("account_holder_name"),
                 account_holder_type: account.business_type.clone(),
                 default_for_currency: None,
             };
@@ -1226,32 +1871,72 @@ async fn apply(
         company: form.company,
         tos_acceptance: form.tos_acceptance,
     };
-    crate::domain::kyc::apply(&txn, &state.kyc, account, &kyc, Some(&before), origin).await?;
+    crate::domain::kyc::apply(&txn, &state.kyc, account, &kyc, Some(&before), origin)
+        .await
+        .map_err(|e| {
+            // An owner's error names the compacted list's index; the page needs the row.
+            let mut e = ApiError::from(e);
+            if let Some(param) = e.param.clone() {
+                for (list, from) in &sources {
+                    if let Some(p) = page_param(&param, list, from) {
+                        e.param = Some(p);
+                    }
+                }
+            }
+            e
+        })?;
     txn.commit().await?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::branded;
-    use crate::infra::config::DEFAULT_BRANDING_NAME;
-    use crate::infra::i18n::{Locale, Tr};
+    use super::*;
 
     #[test]
-    fn the_platform_name_appears_once_whether_branded_or_not() {
-        let en = Tr(Locale::En);
+    fn owner_errors_name_the_row_they_came_from() {
+        let sources = [
+            RowSource::Me,
+            RowSource::Row("company.owners[2]".to_owned()),
+        ];
         assert_eq!(
-            branded(en, "terms.accept", "Bazaar"),
-            "I accept the terms of service of Bazaar and Agora"
+            page_param("company.owners[1].dob", "company.owners", &sources).as_deref(),
+            Some("company.owners[2].dob")
         );
         assert_eq!(
-            branded(en, "terms.accept", DEFAULT_BRANDING_NAME),
-            "I accept the terms of service of Agora"
+            page_param(
+                "company.owners[0].ownership_percent",
+                "company.owners",
+                &sources
+            )
+            .as_deref(),
+            Some(steps::OWNERS_ME_PERCENT)
         );
         assert_eq!(
-            branded(Tr(Locale::Sv), "intro", DEFAULT_BRANDING_NAME),
-            "Agora betalar dig. Vi frågar bara efter det som lagen och bankerna kräver."
+            page_param("company.owners[0].dob", "company.owners", &sources).as_deref(),
+            Some(steps::OWNERS_ME)
         );
-        assert!(branded(en, "intro", "Bazaar").starts_with("Bazaar uses Agora"));
+        assert_eq!(
+            page_param("company.owners[5].dob", "company.owners", &sources),
+            None
+        );
+        assert_eq!(page_param("company.name", "company.owners", &sources), None);
+    }
+
+    #[test]
+    fn flattened_views_are_parameter_paths() {
+        let mut out = HashMap::new();
+        flatten(
+            "company",
+            &json!({"name": "AB", "owners": [{"first_name": "Max", "dob": null}], "n": 3}),
+            &mut out,
+        );
+        assert_eq!(out.get("company.name").map(String::as_str), Some("AB"));
+        assert_eq!(
+            out.get("company.owners[0].first_name").map(String::as_str),
+            Some("Max")
+        );
+        assert_eq!(out.get("company.n").map(String::as_str), Some("3"));
+        assert!(!out.contains_key("company.owners[0].dob"));
     }
 }

@@ -67,6 +67,24 @@ pub struct Due {
     pub errors: Vec<(String, String, String)>,
 }
 
+/// Verification errors that involve two fields (a personnummer and the date of birth it
+/// encodes; a full SSN and the last four given earlier): (code, the field in error, the other
+/// field involved, the message key for the other field). After one, the page shows both.
+pub const CROSS_FIELD: &[(&str, &str, &str, &str)] = &[
+    (
+        "verification_failed_id_number_match",
+        "id_number",
+        "dob",
+        "dob_id_number_match",
+    ),
+    (
+        "verification_failed_ssn_last_4_match",
+        "id_number",
+        "ssn_last_4",
+        "ssn_last_4_match",
+    ),
+];
+
 impl Due {
     /// `currently_due` (and `past_due`) for `collect = currently_due`; `eventually_due` as
     /// well for `eventually_due`. Requirements in error are always included.
@@ -110,12 +128,49 @@ impl Due {
         Self { names, errors }
     }
 
+    /// Everything the account's country and business type ask for, given or not: what the
+    /// steps show when the seller comes back to change something (the requirements engine on
+    /// an empty profile lists it all).
+    pub fn all(account: &Account) -> Self {
+        let profile = agora_onboarding::kyc::Profile::default();
+        let evaluation = agora_onboarding::kyc::evaluate(&agora_onboarding::kyc::Facts {
+            country: &account.country,
+            business_type: account.business_type.as_deref(),
+            profile: &profile,
+            account_email: account.email.as_deref(),
+            has_usable_bank_account: false,
+            bank_account_error: None,
+            rejected_reason: None,
+            open_reviews: 0,
+            deadline: None,
+            now: chrono::Utc::now(),
+        });
+        Self {
+            names: evaluation.requirements.eventually_due.into_iter().collect(),
+            errors: Vec::new(),
+        }
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.names.contains(name)
     }
 
     fn any_prefix(&self, prefix: &str) -> bool {
         self.names.iter().any(|n| n.starts_with(prefix))
+    }
+
+    /// The code of a two-field verification error on `requirement`, if it has one.
+    pub fn cross_error(&self, requirement: &str) -> Option<&'static str> {
+        self.errors.iter().find_map(|(r, code, _)| {
+            (r == requirement)
+                .then(|| {
+                    CROSS_FIELD
+                        .iter()
+                        .find(|(c, ..)| c == code)
+                        .map(|(c, ..)| *c)
+                })
+                .flatten()
+        })
     }
 }
 
@@ -125,9 +180,13 @@ pub enum Kind {
     Email,
     Tel,
     Url,
+    TextArea,
     Select(&'static [(&'static str, &'static str)]),
     Radio(&'static [(&'static str, &'static str)]),
+    /// The terms: must be ticked.
     Checkbox,
+    /// A yes/no choice that may stay unticked ("I have no website", "This is me").
+    Toggle,
     File,
 }
 
@@ -137,11 +196,23 @@ pub struct FieldDef {
     pub name: String,
     pub kind: Kind,
     pub label: &'static str,
+    /// `{placeholder}` → value in the label (the representative's name).
+    pub label_args: Vec<(&'static str, String)>,
     pub hint: Option<&'static str>,
+    /// `{placeholder}` → value in the hint (the IBAN's country and length).
+    pub hint_args: Vec<(&'static str, String)>,
     pub autocomplete: &'static str,
     pub inputmode: &'static str,
     pub group: Option<String>,
+    /// The group (an owner's or director's row) may be left empty: its legend says so.
+    pub group_optional: bool,
     pub required: bool,
+    /// In an owner's or director's row: the row's legend, not each field, says whether it is
+    /// optional (a row with anything in it needs everything).
+    pub in_row: bool,
+    /// A secret given before (id number, tax id, IBAN, document), asked again when the seller
+    /// changes a step: empty keeps what was given.
+    pub keep: bool,
 }
 
 fn field(name: impl Into<String>, kind: Kind, label: &'static str) -> FieldDef {
@@ -149,11 +220,16 @@ fn field(name: impl Into<String>, kind: Kind, label: &'static str) -> FieldDef {
         name: name.into(),
         kind,
         label,
+        label_args: Vec::new(),
         hint: None,
+        hint_args: Vec::new(),
         autocomplete: "off",
         inputmode: "",
         group: None,
+        group_optional: false,
         required: true,
+        in_row: false,
+        keep: false,
     }
 }
 
@@ -169,6 +245,25 @@ impl FieldDef {
     fn mode(mut self, value: &'static str) -> Self {
         self.inputmode = value;
         self
+    }
+    fn optional(mut self) -> Self {
+        self.required = false;
+        self
+    }
+    /// Whether the value is a secret the pages never show again.
+    pub fn is_secret(&self) -> bool {
+        self.kind == Kind::File
+            || [
+                "id_number",
+                "ssn_last_4",
+                "company.tax_id",
+                "company.registration_number",
+                "iban",
+                "routing_number",
+                "account_number",
+            ]
+            .iter()
+            .any(|s| self.name == *s || self.name.ends_with(&format!(".{s}")))
     }
 }
 
@@ -198,7 +293,14 @@ pub const PERSON_LISTS: [(&str, usize); 2] = [
     ("company.directors", DIRECTOR_ROWS),
 ];
 
-/// The person the seller speaks for: the individual, or the company's representative.
+/// "This is me" on the owners page: the representative owns 25 % or more (with a share),
+/// or is a director; the page copies their name (and date of birth) from the details step.
+pub const OWNERS_ME: &str = "owners_me";
+pub const OWNERS_ME_PERCENT: &str = "owners_me_percent";
+pub const DIRECTORS_ME: &str = "directors_me";
+/// "I have no website": then a product description instead.
+pub const NO_WEBSITE: &str = "no_website";
+
 /// The company tax id field, with a hint naming the id the country's companies have.
 fn tax_id_field(country: &str) -> FieldDef {
     let country = country.to_ascii_uppercase();
@@ -212,6 +314,7 @@ fn tax_id_field(country: &str) -> FieldDef {
     }
 }
 
+/// The person the seller speaks for: the individual, or the company's representative.
 pub fn principal(account: &Account) -> &'static str {
     if account.business_type.as_deref() == Some("company") {
         "company.representative"
@@ -220,19 +323,83 @@ pub fn principal(account: &Account) -> &'static str {
     }
 }
 
-fn person_fields(prefix: &str, due: &Due, out: &mut Vec<FieldDef>, group: Option<&str>) {
+/// The phone example for the seller's country (a German seller sees a German number).
+fn phone_hint(country: &str) -> &'static str {
+    match country {
+        "SE" => "hint.phone.se",
+        "DE" => "hint.phone.de",
+        "US" => "hint.phone.us",
+        "GB" => "hint.phone.gb",
+        _ => "hint.phone",
+    }
+}
+
+/// The date example in the form the seller's country writes dates.
+fn dob_hint(country: &str) -> &'static str {
+    match agora_onboarding::verify::date_style(country) {
+        "iso" => "hint.dob.iso",
+        "dot" => "hint.dob.dot",
+        "us" => "hint.dob.us",
+        _ => "hint.dob.dmy",
+    }
+}
+
+/// An example IBAN for the seller's country (valid check digits), for the hint.
+fn iban_example(country: &str) -> &'static str {
+    match country {
+        "SE" => "SE45 5000 0000 0583 9825 7466",
+        "DE" => "DE89 3704 0044 0532 0130 00",
+        "GB" => "GB29 NWBK 6016 1331 9268 19",
+        "FR" => "FR14 2004 1010 0505 0001 3M02 606",
+        "NL" => "NL91 ABNA 0417 1643 00",
+        "NO" => "NO93 8601 1117 947",
+        "FI" => "FI21 1234 5600 0007 85",
+        "AT" => "AT61 1904 3002 3457 3201",
+        "BE" => "BE68 5390 0754 7034",
+        _ => "DE89 3704 0044 0532 0130 00",
+    }
+}
+
+fn person_fields(
+    prefix: &str,
+    country: &str,
+    due: &Due,
+    out: &mut Vec<FieldDef>,
+    group: Option<&str>,
+) {
+    let id_number = format!("{prefix}.id_number");
+    let cross = due.cross_error(&id_number);
+    // A Swedish personnummer carries the date of birth: it is not asked twice, but taken
+    // from the number, unless the two disagree already (then both are shown, to fix either).
+    let dob_from_id = country == "SE" && due.has(&id_number) && cross.is_none();
+    let shown = |name: &str| {
+        let full = format!("{prefix}.{name}");
+        match name {
+            "dob" if dob_from_id => false,
+            "dob" => due.has(&full) || cross == Some("verification_failed_id_number_match"),
+            "ssn_last_4" => due.has(&full) || cross == Some("verification_failed_ssn_last_4_match"),
+            _ => due.has(&full),
+        }
+    };
+    let (id_label, id_hint) = match (country, dob_from_id) {
+        ("SE", true) => ("id_number.se", Some("hint.id_number.se_dob")),
+        ("SE", false) => ("id_number.se", Some("hint.id_number.se")),
+        _ => ("id_number", None),
+    };
+    let mut id_def = field("id_number", Kind::Text, id_label);
+    id_def.hint = id_hint;
     let defs = [
         field("first_name", Kind::Text, "first_name").auto("given-name"),
         field("last_name", Kind::Text, "last_name").auto("family-name"),
         field("email", Kind::Email, "email").auto("email"),
         field("phone", Kind::Tel, "phone")
             .auto("tel")
-            .hint("hint.phone"),
+            .hint(phone_hint(country)),
         field("dob", Kind::Text, "dob")
             .auto("bday")
-            .hint("hint.dob")
+            .hint(dob_hint(country))
             .mode("numeric"),
-        field("id_number", Kind::Text, "id_number").hint("hint.id_number"),
+        id_def,
         field("ssn_last_4", Kind::Text, "ssn_last_4").mode("numeric"),
         field("address.line1", Kind::Text, "address.line1").auto("address-line1"),
         field("address.postal_code", Kind::Text, "address.postal_code").auto("postal-code"),
@@ -241,21 +408,32 @@ fn person_fields(prefix: &str, due: &Due, out: &mut Vec<FieldDef>, group: Option
     ];
     let mut first = true;
     for mut def in defs {
-        def.name = format!("{prefix}.{}", def.name);
-        if due.has(&def.name) {
-            if first {
-                def.group = group.map(str::to_owned);
-                first = false;
-            }
-            out.push(def);
+        if !shown(&def.name) {
+            continue;
         }
+        def.name = format!("{prefix}.{}", def.name);
+        if first {
+            def.group = group.map(str::to_owned);
+            first = false;
+        }
+        out.push(def);
     }
+}
+
+/// The representative's name, once the details step has it: "This is me" needs it.
+fn representative_name(account: &Account) -> Option<String> {
+    let profile = agora_onboarding::kyc::Profile::from_json(account.profile.as_ref());
+    profile
+        .company
+        .and_then(|c| c.representative)
+        .and_then(|r| r.full_name())
 }
 
 /// The fields of `step` that the seller must fill in now; empty when the step has nothing due.
 pub fn fields(step: Step, account: &Account, due: &Due) -> Vec<FieldDef> {
     let mut out = Vec::new();
     let company = account.business_type.as_deref() == Some("company");
+    let country = account.country.to_ascii_uppercase();
     match step {
         Step::Business => {
             if due.has("business_type") {
@@ -273,17 +451,29 @@ pub fn fields(step: Step, account: &Account, due: &Due) -> Vec<FieldDef> {
                 ));
             }
             if due.has("business_profile.url") {
+                // Either a website or, ticking "I have no website", a description (the
+                // requirement takes either); required_errors asks for one of them.
                 out.push(
                     field("business_profile.url", Kind::Url, "business_profile.url")
                         .auto("url")
                         .hint("hint.url"),
+                );
+                out.push(field(NO_WEBSITE, Kind::Toggle, "no_website").optional());
+                out.push(
+                    field(
+                        "business_profile.product_description",
+                        Kind::TextArea,
+                        "business_profile.product_description",
+                    )
+                    .hint("hint.product_description")
+                    .optional(),
                 );
             }
         }
         Step::Details if company => {
             let defs = [
                 field("company.name", Kind::Text, "company.name").auto("organization"),
-                tax_id_field(&account.country),
+                tax_id_field(&country),
                 field(
                     "company.registration_number",
                     Kind::Text,
@@ -311,21 +501,48 @@ pub fn fields(step: Step, account: &Account, due: &Due) -> Vec<FieldDef> {
             }
             person_fields(
                 "company.representative",
+                &country,
                 due,
                 &mut out,
                 Some("section.representative"),
             );
         }
-        Step::Details => person_fields("individual", due, &mut out, None),
+        Step::Details => person_fields("individual", &country, due, &mut out, None),
         Step::Owners => {
-            if company && due.any_prefix("company.owners") {
+            let owners = company && due.any_prefix("company.owners");
+            let directors = company && due.any_prefix("company.directors");
+            if let Some(me) = representative_name(account).filter(|_| owners || directors) {
+                let mut first = true;
+                if owners {
+                    let mut t = field(OWNERS_ME, Kind::Toggle, "owners_me").optional();
+                    t.label_args = vec![("person", me.clone())];
+                    t.group = Some("section.you".to_owned());
+                    first = false;
+                    out.push(t);
+                    out.push(
+                        field(OWNERS_ME_PERCENT, Kind::Text, "owners_me_percent")
+                            .hint("hint.owners_me_percent")
+                            .mode("decimal")
+                            .optional(),
+                    );
+                }
+                if directors {
+                    let mut t = field(DIRECTORS_ME, Kind::Toggle, "directors_me").optional();
+                    t.label_args = vec![("person", me)];
+                    if first {
+                        t.group = Some("section.you".to_owned());
+                    }
+                    out.push(t);
+                }
+            }
+            if owners {
                 for i in 0..OWNER_ROWS {
                     let p = format!("company.owners[{i}]");
                     let mut row = vec![
                         field(format!("{p}.first_name"), Kind::Text, "first_name"),
                         field(format!("{p}.last_name"), Kind::Text, "last_name"),
                         field(format!("{p}.dob"), Kind::Text, "dob")
-                            .hint("hint.dob")
+                            .hint(dob_hint(&country))
                             .mode("numeric"),
                         field(
                             format!("{p}.ownership_percent"),
@@ -337,34 +554,54 @@ pub fn fields(step: Step, account: &Account, due: &Due) -> Vec<FieldDef> {
                     // A row is needed only when filled in: nobody may hold 25%.
                     for f in &mut row {
                         f.required = false;
+                        f.in_row = true;
                     }
                     row[0].group = Some(format!("owner {}", i + 1));
+                    row[0].group_optional = true;
                     out.extend(row);
                 }
             }
-            if company && due.any_prefix("company.directors") {
+            if directors {
                 for i in 0..DIRECTOR_ROWS {
                     let p = format!("company.directors[{i}]");
                     let mut row = vec![
                         field(format!("{p}.first_name"), Kind::Text, "first_name"),
                         field(format!("{p}.last_name"), Kind::Text, "last_name"),
                     ];
-                    // The list may be empty in principle; a filled row needs both names.
+                    // The company must name one director (the first row, unless the seller
+                    // ticked "I am a director"); more are optional.
                     for f in &mut row {
-                        f.required = false;
+                        f.required = i == 0;
+                        f.in_row = true;
                     }
                     row[0].group = Some(format!("director {}", i + 1));
+                    row[0].group_optional = i > 0;
                     out.extend(row);
                 }
             }
         }
         Step::Bank => {
             if due.has("external_account") {
-                if account.country == "US" {
+                if country == "US" {
                     out.push(field("routing_number", Kind::Text, "routing_number").mode("numeric"));
                     out.push(field("account_number", Kind::Text, "account_number").mode("numeric"));
                 } else {
-                    out.push(field("iban", Kind::Text, "iban").hint("hint.iban"));
+                    let mut iban = field("iban", Kind::Text, "iban");
+                    match agora_onboarding::verify::iban_length(&country) {
+                        Some(n) => {
+                            iban.hint = Some("hint.iban");
+                            iban.hint_args = vec![
+                                ("country", country.clone()),
+                                ("n", n.to_string()),
+                                ("example", iban_example(&country).to_owned()),
+                            ];
+                        }
+                        None => {
+                            iban.hint = Some("hint.iban.any");
+                            iban.hint_args = vec![("example", iban_example(&country).to_owned())];
+                        }
+                    }
+                    out.push(iban);
                 }
                 out.push(
                     field("account_holder_name", Kind::Text, "account_holder_name").auto("name"),
@@ -391,6 +628,25 @@ pub fn fields(step: Step, account: &Account, due: &Due) -> Vec<FieldDef> {
         Step::Review => {}
     }
     out
+}
+
+/// The fields of `step` when the seller comes back to change it (nothing due there): every
+/// field the step has for this account, the secrets given before optional (empty keeps them),
+/// the bank account and document too (empty adds none).
+pub fn fields_to_change(step: Step, account: &Account) -> Vec<FieldDef> {
+    let mut defs = fields(step, account, &Due::all(account));
+    for d in &mut defs {
+        if d.is_secret() || step == Step::Bank {
+            d.keep = true;
+            d.required = false;
+        }
+    }
+    defs
+}
+
+/// Whether `step` has anything to ask this account at all (the owners page: only companies).
+pub fn applies(step: Step, account: &Account) -> bool {
+    step == Step::Review || !fields(step, account, &Due::all(account)).is_empty()
 }
 
 /// The first step with something due, else the review.
