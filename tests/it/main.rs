@@ -18,6 +18,7 @@ mod kyc;
 mod onboarding;
 mod payments;
 mod payouts;
+mod readiness;
 mod refunds_vat;
 mod restricted_keys;
 mod sealing;
