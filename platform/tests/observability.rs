@@ -373,6 +373,12 @@ fn spans_reach_an_otlp_collector_and_the_last_ones_are_flushed_at_shutdown() {
         batch.links.iter().any(|l| l.span_id == charge_span.span_id),
         "the batch links to the charge's request span: {batch:?}"
     );
+    // The periodic workers' passes (their first runs at start).
+    assert!(
+        spans.iter().any(|(_, s)| s.name == "worker_pass"
+            && string(&s.attributes, "worker").as_deref() == Some("settlement:test")),
+        "a settlement pass among {spans:#?}"
+    );
 }
 
 /// A collector that refuses connections, and one that accepts and never answers: requests
