@@ -631,8 +631,8 @@ impl Config {
     }
 }
 
-/// An OTLP/HTTP endpoint: an http(s) URL with a host, no query or fragment (the exporter
-/// appends `/v1/traces` to its path), at most 2,048 characters.
+/// An OTLP/HTTP endpoint: an http(s) URL with a host, no query, fragment or credentials (the
+/// exporter appends `/v1/traces` to its path), at most 2,048 characters.
 fn check_otlp_endpoint(endpoint: &str) -> Result<(), String> {
     const WHAT: &str = "otlp_endpoint must be an http(s) URL such as http://collector:4318";
     if endpoint.len() > 2_048 {
@@ -644,6 +644,12 @@ fn check_otlp_endpoint(endpoint: &str) -> Result<(), String> {
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!("{WHAT}, without a query or fragment"));
+    }
+    // The endpoint is logged at start; credentials belong in OTEL_EXPORTER_OTLP_HEADERS.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "{WHAT}, without credentials (give them in OTEL_EXPORTER_OTLP_HEADERS)"
+        ));
     }
     Ok(())
 }
@@ -841,6 +847,7 @@ mod tests {
                 "ftp://collector:4318",
                 "http://",
                 "http://collector:4318/?token=x",
+                "https://user:secret@collector:4318",
             ] {
                 jail.set_env("AGORA_OTLP_ENDPOINT", bad);
                 let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
