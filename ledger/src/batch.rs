@@ -252,7 +252,9 @@ impl Batch {
             .iter()
             .map(|e| e.model.clone().into())
             .collect();
+        let written = entries.len();
         insert_chunked::<entry::Entity, _>(db, entries).await?;
+        crate::count_entries(livemode, written);
         insert_chunked::<line::Entity, _>(db, lines).await?;
         // What the balances will move by must balance per currency, as every entry did: the
         // summing may not lose or invent money. Asserted in release builds too: a violation

@@ -533,6 +533,7 @@ async fn insert_entry(
         .exec_without_returning(db)
         .await?;
     if inserted == 1 {
+        crate::count_entries(livemode, 1);
         // The row is exactly what we wrote: no need to read it back.
         return Ok((model, true));
     }
@@ -855,6 +856,7 @@ pub async fn resolve(
             _ => Err(LedgerError::AlreadyResolved),
         };
     }
+    crate::count_entries(livemode, 1);
     let entry = entry::Entity::find_by_id(id)
         .one(db)
         .await?

@@ -21,3 +21,13 @@ pub use journal::{
     Resolution, Side,
 };
 pub use money::{Currency, CurrencyError, Money, MoneyError};
+
+/// The counter of journal entries written (a `metrics` facade counter, labelled `mode`; the
+/// binary that installs a recorder exports it). Counted when the INSERT succeeds: an entry in a
+/// transaction that later rolls back was counted too.
+pub const ENTRIES_POSTED_METRIC: &str = "agora_ledger_entries_posted_total";
+
+pub(crate) fn count_entries(livemode: bool, n: usize) {
+    let mode = if livemode { "live" } else { "test" };
+    metrics::counter!(ENTRIES_POSTED_METRIC, "mode" => mode).increment(n as u64);
+}

@@ -20,6 +20,11 @@ mod m20261126_000011_charge_destinations;
 mod m20261126_000012_webhook_lanes;
 mod m20261127_000013_restricted_keys;
 mod m20261127_000014_bank_file_integrity;
+mod m20261128_000015_api_usage;
+
+/// The latency buckets of `api_usage` (one column each); the platform's histogram checks it
+/// has as many.
+pub use m20261128_000015_api_usage::LATENCY_BUCKETS as API_USAGE_LATENCY_BUCKETS;
 
 pub struct Migrator;
 
@@ -41,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000012_webhook_lanes::Migration),
             Box::new(m20261127_000013_restricted_keys::Migration),
             Box::new(m20261127_000014_bank_file_integrity::Migration),
+            Box::new(m20261128_000015_api_usage::Migration),
         ]
     }
 }

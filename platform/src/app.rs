@@ -24,6 +24,8 @@ use crate::{adapters::pages, infra::db, workers};
 pub struct Application {
     port: u16,
     server: Server,
+    /// The metrics listener when `metrics_bind` is set: its own server, stopped with the API's.
+    metrics_server: Option<(u16, Server)>,
     state: AppState,
 }
 
@@ -102,7 +104,8 @@ fn api_routes(cfg: &mut ServiceConfig) {
             .service(api::restricted_keys::create)
             .service(api::restricted_keys::list)
             .service(api::restricted_keys::retrieve)
-            .service(api::restricted_keys::revoke),
+            .service(api::restricted_keys::revoke)
+            .service(api::api_usage::retrieve),
     )
     .service(api::health::healthz)
     .service(api::health::readyz);
@@ -187,6 +190,31 @@ async fn fallback(
     }
 }
 
+/// A listener of its own for `/metrics` (metrics_bind): nothing else is served there, so it can
+/// be bound to an address only the scraper reaches. Same middleware (request ids, JSON errors).
+fn metrics_server(bind: &str, state: &AppState) -> anyhow::Result<(u16, Server)> {
+    let listener = TcpListener::bind(bind)
+        .map_err(|e| anyhow::anyhow!("cannot listen on metrics_bind {bind}: {e}"))?;
+    let port = listener.local_addr()?.port();
+    let data = web::Data::new(state.clone());
+    let path = state.config.metrics_path.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route(path.as_str(), web::get().to(api::metrics::scrape))
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, ApiError>(ApiError::from_status(StatusCode::NOT_FOUND))
+            }))
+            .wrap(from_fn(context::middleware))
+    })
+    // Scrapes are small and few: one thread is plenty.
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok((port, server))
+}
+
 impl AppState {
     /// What the server and the workers share. `port` is where this process listens (for
     /// links when `public_url` is unset).
@@ -227,6 +255,9 @@ impl AppState {
                 Some(url) => url.trim_end_matches('/').into(),
                 None => format!("http://{}", crate::cli::local_url_host(&config.bind, port)).into(),
             },
+            usage: Arc::new(crate::domain::usage::Recorder::new(
+                config.api_usage_max_cells,
+            )),
             config: Arc::new(config),
             rate_limiter,
         })
@@ -250,14 +281,31 @@ impl Application {
             config.rate_limit_burst,
         ));
         let state = AppState::build(config, db, port, rate_limiter)?;
+        // Metrics on the API's own port unless they have a listener of their own.
+        let metrics_here = state.config.metrics
+            && crate::infra::metrics::install().is_some()
+            && state.config.metrics_bind.is_none();
+        let metrics_server = match (&state.config.metrics_bind, state.config.metrics) {
+            (Some(bind), true) => Some(metrics_server(bind, &state)?),
+            _ => None,
+        };
         let spec = openapi();
         let known_routes = web::Data::new(KnownRoutes::from_spec(&spec));
         let data = web::Data::new(state.clone());
         let config = state.config.clone();
+        let metrics_path = config.metrics_path.clone();
         let mut server = HttpServer::new(move || {
+            let metrics_route = metrics_here.then(|| {
+                web::resource(metrics_path.as_str()).route(web::get().to(api::metrics::scrape))
+            });
             App::new()
                 .app_data(data.clone())
                 .app_data(known_routes.clone())
+                .configure(|cfg| {
+                    if let Some(route) = metrics_route {
+                        cfg.service(route);
+                    }
+                })
                 // Before the /v1 scope, which would otherwise claim /v1/openapi.json.
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/v1/openapi.json", spec.clone()))
                 .service(web::redirect("/docs", "/docs/"))
@@ -279,12 +327,18 @@ impl Application {
         Ok(Self {
             port,
             server,
+            metrics_server,
             state,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the separate metrics listener (`metrics_bind`), if there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(port, _)| *port)
     }
 
     pub fn state(&self) -> &AppState {
@@ -296,7 +350,15 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let handles = workers::spawn(self.state.clone(), stopped);
+        let metrics = self.metrics_server.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let result = self.server.await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         let _ = stop.send(true);
         for handle in handles {
             let _ = handle.await;

@@ -201,6 +201,23 @@ pub enum KeysCommand {
         /// The key's id, as shown by `agora keys list`
         id: String,
     },
+    /// Print one key's API usage: requests, errors (4xx + 5xx), status classes and latency
+    /// p50/p99 per bucket, route and method, then per route over the whole range (the figures
+    /// of GET /v1/api_usage). Usage is written every api_usage_flush_ms by the server
+    Usage {
+        /// The key: its id (key_…) or its public prefix (sk_test_AbCd, or sk_test_AbCd…wxyz),
+        /// as `agora keys list` shows it
+        key: String,
+        /// Start, RFC 3339 (rounded down to the granularity) [default: 24 hours before --to]
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// End, RFC 3339, exclusive (rounded up to the granularity) [default: now]
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        /// Bucket size: at most 1440 buckets
+        #[arg(long, value_enum, default_value = "hour")]
+        granularity: GranularityArg,
+    },
     /// Re-seal every sealed value and file (KYC ids, bank account numbers, documents, bank
     /// files, queued emails, webhook secrets) under encryption_key, and recompute bank-account
     /// fingerprints under fingerprint_key. Run it after making the new key encryption_key and
@@ -212,6 +229,13 @@ pub enum KeysCommand {
         #[arg(long, default_value_t = 500)]
         batch_size: u64,
     },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum GranularityArg {
+    Minute,
+    Hour,
+    Day,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -692,11 +716,153 @@ async fn keys_command(
                 Ok(ExitCode::FAILURE)
             }
         }
+        KeysCommand::Usage {
+            key,
+            from,
+            to,
+            granularity,
+        } => key_usage(db, &key, from, to, granularity).await,
         // Needs the configuration: `run` takes it before this function.
         KeysCommand::RotateEncryption { .. } => {
             anyhow::bail!("rotate-encryption runs with the configuration (cli::run)")
         }
     }
+}
+
+/// `agora keys usage`: [`crate::domain::usage::report`] for one key of either mode, as a
+/// table; exit 2 on a bad argument, 1 for no such key.
+async fn key_usage(
+    db: &sea_orm::DatabaseConnection,
+    key: &str,
+    from: Option<String>,
+    to: Option<String>,
+    granularity: GranularityArg,
+) -> anyhow::Result<ExitCode> {
+    use crate::domain::usage::{self, Granularity, KeyRef, Range};
+    let instant = |flag: &str, value: Option<String>| -> Result<Option<i64>, String> {
+        value
+            .map(|v| {
+                chrono::DateTime::parse_from_rfc3339(v.trim())
+                    .map(|t| t.timestamp())
+                    .map_err(|_| {
+                        format!("{flag} must be an RFC 3339 time, e.g. 2026-11-25T00:00:00Z")
+                    })
+            })
+            .transpose()
+    };
+    let granularity = match granularity {
+        GranularityArg::Minute => Granularity::Minute,
+        GranularityArg::Hour => Granularity::Hour,
+        GranularityArg::Day => Granularity::Day,
+    };
+    let parsed = (|| {
+        let key_ref = KeyRef::parse(key).ok_or_else(|| {
+            format!("`{key}` is not a key id (key_…) or a key prefix (sk_test_AbCd…wxyz); see `agora keys list`")
+        })?;
+        let range = Range::new(
+            instant("--from", from)?,
+            instant("--to", to)?,
+            granularity,
+            chrono::Utc::now().timestamp(),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok::<_, String>((key_ref, range))
+    })();
+    let (key_ref, range) = match parsed {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("agora: {message}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let found = match usage::find_key(db, None, &key_ref).await {
+        Ok(found) => found,
+        Err(usage::UsageError::Db(e)) => return Err(e.into()),
+        Err(e) => {
+            eprintln!("agora: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let Some(found) = found else {
+        eprintln!("agora: no key {key}; see `agora keys list`");
+        return Ok(ExitCode::FAILURE);
+    };
+    let rows = match usage::report(db, found.id, &range).await {
+        Ok(rows) => rows,
+        Err(usage::UsageError::Db(e)) => return Err(e.into()),
+        Err(e) => {
+            eprintln!("agora: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    for line in usage_lines(&found, &range, &rows) {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `agora keys usage` prints: a heading, a row per bucket, route and method, then the
+/// totals per route and method over the range.
+fn usage_lines(
+    key: &keys::ApiKey,
+    range: &crate::domain::usage::Range,
+    rows: &[crate::domain::usage::UsageRow],
+) -> Vec<String> {
+    let time = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map_or_else(|| t.to_string(), crate::infra::wire::timestamp)
+    };
+    let line = |start: &str, row: &crate::domain::usage::UsageRow| {
+        format!(
+            "{start:<20}  {:<7}  {:<44}  {:>9}  {:>7}  {:>8}  {:>8}  {:>8}  {:>8}  {:>10.3}  {:>10.3}",
+            row.method,
+            row.route,
+            row.requests,
+            row.errors(),
+            row.status[0],
+            row.status[1],
+            row.status[2],
+            row.status[3],
+            row.latency.quantile_ms(0.5).unwrap_or(0.0),
+            row.latency.quantile_ms(0.99).unwrap_or(0.0),
+        )
+    };
+    let mut lines = vec![
+        format!(
+            "{}  {}…{}  {}  {} to {} by {}",
+            ids::encode(IdKind::ApiKey, key.id),
+            key.display_prefix,
+            key.last4,
+            if key.livemode { "live" } else { "test" },
+            time(range.from),
+            time(range.to),
+            range.granularity.name()
+        ),
+        format!(
+            "{:<20}  {:<7}  {:<44}  {:>9}  {:>7}  {:>8}  {:>8}  {:>8}  {:>8}  {:>10}  {:>10}",
+            "START",
+            "METHOD",
+            "ROUTE",
+            "REQUESTS",
+            "ERRORS",
+            "2XX",
+            "3XX",
+            "4XX",
+            "5XX",
+            "P50_MS",
+            "P99_MS"
+        ),
+    ];
+    for row in rows {
+        lines.push(line(&time(row.start), row));
+    }
+    for row in crate::domain::usage::totals_by_route(rows) {
+        lines.push(line("TOTAL", &row));
+    }
+    if rows.is_empty() {
+        lines.push("no requests in this range".to_owned());
+    }
+    lines
 }
 
 /// `agora keys rotate-encryption`: [`crate::domain::sealing::rotate`] with the configured

@@ -20,7 +20,7 @@ use crate::adapters::gateway::state::AppState;
 use crate::infra::workers_status::{self, Worker};
 
 /// How often the expiry sweeps run: idempotency keys, onboarding sessions and links, old
-/// email records.
+/// email records, API usage past its retention.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Rows deleted per statement, so the sweep never holds SQLite's one writer for long.
 const SWEEP_BATCH: u64 = 500;
@@ -182,6 +182,14 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
             }));
         }
     }
+    if config.ledger_verify_interval_s > 0 {
+        let s = state.clone();
+        let every = Duration::from_secs(config.ledger_verify_interval_s);
+        let w = workers_status::register("ledger_verify", Some(every));
+        handles.push(supervise(w.clone(), stop.clone(), BACKOFF, move |stop| {
+            ledger_verifier(s.clone(), w.clone(), stop)
+        }));
+    }
     if config.email_worker {
         let s = state.clone();
         let every = Duration::from_millis(config.email_poll_ms);
@@ -190,6 +198,12 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
             emails(s.clone(), w.clone(), stop)
         }));
     }
+    let s = state.clone();
+    let every = Duration::from_millis(config.api_usage_flush_ms);
+    let w = workers_status::register("api_usage", Some(every));
+    handles.push(supervise(w.clone(), stop.clone(), BACKOFF, move |stop| {
+        api_usage(s.clone(), w.clone(), stop)
+    }));
     if (config.webhook_worker || config.email_worker) && !config.is_sqlite() {
         // PostgreSQL NOTIFY from other processes' commits wakes this one's outbox workers.
         // It waits for notifications and has no passes to judge (the workers' polls cover
@@ -269,6 +283,81 @@ fn pass_span(worker: &Worker) -> tracing::Span {
         worker = worker.name(),
         items = tracing::field::Empty
     )
+}
+
+/// Runs `ledger verify` over the whole database (both modes) at start and then every
+/// `ledger_verify_interval_s`, for the metrics an alert watches. Reads only; on PostgreSQL
+/// its queries see one snapshot each, on SQLite WAL readers never block the writer.
+async fn ledger_verifier(state: AppState, worker: Worker, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_secs(state.config.ledger_verify_interval_s);
+    loop {
+        let started = std::time::Instant::now();
+        let pass = worker.pass();
+        let span = pass_span(&worker);
+        match agora_ledger::verify::verify(&state.db)
+            .instrument(span.clone())
+            .await
+        {
+            Ok(report) => {
+                crate::infra::metrics::record_verify(&report, started.elapsed());
+                span.record("items", report.entries);
+                // A broken ledger is the verifier's finding, not its failure: the pass worked
+                // (the metric and the error line below say what it found).
+                pass.ok(u64::try_from(report.entries).unwrap_or(0));
+                if report.is_ok() {
+                    tracing::info!(
+                        entries = report.entries,
+                        ms = started.elapsed().as_millis() as u64,
+                        "{}",
+                        report.summary()
+                    );
+                } else {
+                    tracing::error!(problems = report.problems.len(), first = ?report.problems.first(), "{}", report.summary());
+                }
+            }
+            Err(e) => {
+                pass.failed(0, &e);
+                tracing::warn!(error = %e, "ledger verify could not run; will retry")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Writes the API usage this process counted (domain::usage) every `api_usage_flush_ms`, and
+/// once more when asked to stop: the server has stopped serving by then (app.rs stops the
+/// workers after it), so the last requests are in that flush. A failed flush keeps its
+/// counts for the next one.
+async fn api_usage(state: AppState, worker: Worker, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_millis(state.config.api_usage_flush_ms);
+    loop {
+        let last = tokio::select! {
+            _ = tokio::time::sleep(every) => stopping(&stop),
+            _ = stop.changed() => true,
+        };
+        let pass = worker.pass();
+        match state.usage.flush(&state.db).await {
+            Ok(flushed) => pass.ok(flushed.requests),
+            Err(e) if last => {
+                pass.failed(0, &e);
+                tracing::error!(
+                    error = %e,
+                    cells = state.usage.pending(),
+                    "the last API usage flush failed; those counts are lost"
+                )
+            }
+            Err(e) => {
+                pass.failed(0, &e);
+                tracing::warn!(error = %e, "API usage flush failed; will retry")
+            }
+        }
+        if last {
+            return;
+        }
+    }
 }
 
 /// Settles one mode's due charges at its clock (test mode's can be advanced).
@@ -509,6 +598,19 @@ async fn sweep_once(state: &AppState, orphans_swept_at: &mut Option<std::time::I
                 tracing::warn!(error = %e, "bank file retention sweep failed; will retry")
             }
         }
+    }
+    let usage = crate::domain::usage::sweep(
+        &state.db,
+        Utc::now(),
+        state.config.api_usage_retention_days,
+        SWEEP_BATCH,
+    )
+    .await;
+    swept.add(&usage);
+    match usage {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "API usage past its retention deleted"),
+        Err(e) => tracing::warn!(error = %e, "API usage retention sweep failed; will retry"),
     }
     if orphans_swept_at.is_none_or(|at| at.elapsed() >= ORPHAN_SWEEP_EVERY) {
         *orphans_swept_at = Some(std::time::Instant::now());

@@ -459,6 +459,76 @@ fn post_json(port: u16, key: &str, path: &str, body: &str) -> String {
     )
 }
 
+/// `agora keys usage`: what a key did, as the server counted it and wrote it at shutdown
+/// (SIGTERM flushes what the usage worker had not yet written: the flush interval here is
+/// far longer than the test).
+#[test]
+fn keys_usage_prints_a_keys_requests_per_route_after_a_graceful_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with(dir.path(), &[("AGORA_API_USAGE_FLUSH_MS", "600000")]);
+    let key = server.first_key.clone().expect("a first key");
+    for _ in 0..2 {
+        let created = post_json(server.port, &key, "/v1/accounts", r#"{"country":"SE"}"#);
+        assert!(created.starts_with("HTTP/1.1 200"), "{created}");
+    }
+    let missing = http(
+        server.port,
+        &format!(
+            "GET /v1/accounts/acct_01h455vb4pex5vsknk084sn02q HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+    terminate(server);
+
+    // By the key's public prefix, as `agora keys list` shows it.
+    let out = run(
+        dir.path(),
+        &["keys", "usage", &key[..12], "--granularity", "day"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = stdout(&out);
+    let total = |method: &str, route: &str| -> Vec<String> {
+        printed
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .find(|w| w.len() >= 11 && w[0] == "TOTAL" && w[1] == method && w[2] == route)
+            .unwrap_or_else(|| panic!("no TOTAL line for {method} {route}:\n{printed}"))
+    };
+    // TOTAL  METHOD  ROUTE  REQUESTS  ERRORS  2XX  3XX  4XX  5XX  P50_MS  P99_MS
+    let created = total("POST", "/v1/accounts");
+    assert_eq!(&created[3..9], ["2", "0", "2", "0", "0", "0"], "{printed}");
+    assert!(created[9].parse::<f64>().unwrap() > 0.0, "{printed}");
+    let missing = total("GET", "/v1/accounts/{id}");
+    assert_eq!(&missing[3..9], ["1", "1", "0", "0", "1", "0"], "{printed}");
+    assert!(
+        printed.lines().next().unwrap().contains(" test "),
+        "{printed}"
+    );
+
+    let out = run(dir.path(), &["keys", "usage", "sk_test_zzzz…zzzz"]);
+    assert_eq!(out.status.code(), Some(1), "no such key");
+    let out = run(dir.path(), &["keys", "usage", "nonsense"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(
+        dir.path(),
+        &[
+            "keys",
+            "usage",
+            &key[..12],
+            "--granularity",
+            "minute",
+            "--from",
+            "2026-01-01T00:00:00Z",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "too many minutes");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1440"));
+}
+
 /// The process is killed (SIGKILL, no shutdown) after an event is written and before it can be
 /// delivered; a restarted server delivers it, because the delivery row committed with the event.
 #[test]

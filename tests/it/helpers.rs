@@ -9,6 +9,8 @@ use serde_json::Value;
 
 pub struct TestApp {
     pub address: String,
+    /// The separate metrics listener's address, when `metrics_bind` is set.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub test_key: String,
     pub live_key: String,
@@ -167,6 +169,9 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         .secret;
     let app = Application::build_with_db(config.clone(), db.clone()).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -175,6 +180,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         .expect("client");
     TestApp {
         address,
+        metrics_address,
         client,
         test_key,
         live_key,

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod accounts;
+mod api_usage;
 mod auth;
 mod clock;
 mod conventions;
@@ -15,6 +16,7 @@ mod events;
 mod fee_rules;
 mod idempotency;
 mod kyc;
+mod metrics;
 mod onboarding;
 mod payments;
 mod payouts;

@@ -145,3 +145,34 @@ async fn a_hanging_database_fails_readiness_within_two_seconds() {
     txn.rollback().await.expect("rollback");
     assert_eq!(readyz(&app).await.status, 200);
 }
+
+/// `/metrics` exports the same worker status `/readyz` shows (the alerts watch it there).
+#[tokio::test]
+async fn the_metrics_export_the_workers_status() {
+    let app = spawn_app().await;
+    let mut scraped = crate::metrics::scrape(&app).await;
+    for _ in 0..100 {
+        if scraped.value(
+            "agora_worker_last_success_timestamp_seconds",
+            &[("worker", "settlement:test")],
+        ) > 0.0
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        scraped = crate::metrics::scrape(&app).await;
+    }
+    let worker = [("worker", "settlement:test")];
+    let last = scraped.value("agora_worker_last_success_timestamp_seconds", &worker);
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!((now - 120.0..=now + 1.0).contains(&last), "{last} vs {now}");
+    assert!(scraped.has("agora_worker_stale"));
+    assert_eq!(scraped.value("agora_worker_stale", &worker), 0.0);
+    for counter in [
+        "agora_worker_items_processed_total",
+        "agora_worker_failures_total",
+        "agora_worker_restarts_total",
+    ] {
+        assert!(scraped.has(counter), "{counter}");
+    }
+}

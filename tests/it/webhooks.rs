@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use crate::helpers::{spawn_app_with, TestApp};
 
 #[derive(Clone, Debug)]
-struct Received {
+pub(crate) struct Received {
     headers: BTreeMap<String, String>,
     body: Vec<u8>,
     accepted: bool,
@@ -55,13 +55,13 @@ impl Received {
 
 /// A tiny HTTP/1.1 server: answers 500 to the first `fail_first` requests, then 200.
 #[derive(Clone)]
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     inner: Arc<Mutex<(usize, Vec<Received>)>>,
 }
 
 impl Receiver {
-    async fn start(fail_first: usize) -> Self {
+    pub(crate) async fn start(fail_first: usize) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!(
             "http://127.0.0.1:{}/hook",
@@ -109,12 +109,12 @@ impl Receiver {
         Self { url, inner }
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.inner.lock().unwrap().1.clone()
     }
 
     /// Waits (up to 10 s) until `n` requests have arrived.
-    async fn wait_for(&self, n: usize) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Received> {
         for _ in 0..400 {
             let got = self.received();
             if got.len() >= n {
@@ -163,7 +163,7 @@ async fn fast_app() -> TestApp {
     spawn_app_with(|c| c.webhook_poll_ms = 50).await
 }
 
-async fn create_endpoint(app: &TestApp, url: &str, events: Value) -> (String, String) {
+pub(crate) async fn create_endpoint(app: &TestApp, url: &str, events: Value) -> (String, String) {
     let res = app
         .post(
             "/v1/webhook_endpoints",

@@ -1,4 +1,4 @@
-//! Domain services: payments, payouts, KYC, fee rules, webhooks and API keys. No HTTP, no API
+//! Domain services: payments, payouts, KYC, fee rules, webhooks, API keys and their usage. No HTTP, no API
 //! or page types; each service answers with its own error enum, mapped to HTTP once in
 //! `adapters::api::errors`.
 
@@ -7,5 +7,7 @@ pub mod keys;
 pub mod kyc;
 pub mod payments;
 pub mod payouts;
+pub mod queues;
 pub mod sealing;
+pub mod usage;
 pub mod webhooks;

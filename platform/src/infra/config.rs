@@ -123,6 +123,18 @@ pub struct Config {
     /// Answer every request with `Server-Timing: db;dur=…;desc="N statements"` (off by
     /// default: it tells clients how much database work a request took).
     pub server_timing: bool,
+    /// Serve Prometheus metrics (off: nothing is recorded, `/metrics` is 404).
+    pub metrics: bool,
+    /// The path metrics are served at.
+    pub metrics_path: String,
+    /// A separate address to serve metrics on (e.g. `127.0.0.1:9464`, reachable only from the
+    /// scraper's network); unset: on the API's own listener at `metrics_path`.
+    pub metrics_bind: Option<String>,
+    /// When set, a scrape must send `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
+    /// Seconds between the server's own `ledger verify` runs (their result is a metric and an
+    /// alert); 0 turns them off. Each run reads the whole ledger.
+    pub ledger_verify_interval_s: u64,
     /// Days a captured charge's funds stay pending before they become available.
     pub settlement_delay_days: u32,
     /// Dispute fee a seller pays, in major units of the charge's currency (15 → 15.00 EUR).
@@ -263,6 +275,16 @@ pub struct Config {
     pub payout_bacs_sun: String,
     pub payout_bacs_sort_code: String,
     pub payout_bacs_account: String,
+    /// Count API usage per key (off: nothing is counted; `GET /v1/api_usage` shows what was).
+    pub api_usage: bool,
+    /// How often the API usage counted in memory is written to the database (per-minute rows
+    /// per key, route and method); usage read back lags by up to this much.
+    pub api_usage_flush_ms: u64,
+    /// Days the per-minute API usage rows are kept; the expiry sweep deletes older ones.
+    pub api_usage_retention_days: u32,
+    /// Usage cells (key × route × method × minute) held in memory between flushes, at most;
+    /// requests that would need another are not counted (a warning at the next flush).
+    pub api_usage_max_cells: usize,
 }
 
 impl Default for Config {
@@ -285,6 +307,11 @@ impl Default for Config {
             shutdown_timeout_s: 30,
             http_workers: 0,
             server_timing: false,
+            metrics: true,
+            metrics_path: "/metrics".to_owned(),
+            metrics_bind: None,
+            metrics_token: None,
+            ledger_verify_interval_s: 3_600,
             settlement_delay_days: 2,
             dispute_fee: 15,
             rate_limit_per_second: 100,
@@ -338,6 +365,10 @@ impl Default for Config {
             payout_bacs_sun: "123456".to_owned(),
             payout_bacs_sort_code: "404784".to_owned(),
             payout_bacs_account: "70872490".to_owned(),
+            api_usage: true,
+            api_usage_flush_ms: 10_000,
+            api_usage_retention_days: 90,
+            api_usage_max_cells: 20_000,
         }
     }
 }
@@ -363,6 +394,11 @@ pub const ENV_KEYS: &[&str] = &[
     "shutdown_timeout_s",
     "http_workers",
     "server_timing",
+    "metrics",
+    "metrics_path",
+    "metrics_bind",
+    "metrics_token",
+    "ledger_verify_interval_s",
     "settlement_delay_days",
     "dispute_fee",
     "rate_limit_per_second",
@@ -414,6 +450,10 @@ pub const ENV_KEYS: &[&str] = &[
     "payout_bacs_sun",
     "payout_bacs_sort_code",
     "payout_bacs_account",
+    "api_usage",
+    "api_usage_flush_ms",
+    "api_usage_retention_days",
+    "api_usage_max_cells",
 ];
 
 /// Values given as command-line flags: the top layer.
@@ -475,6 +515,41 @@ impl Config {
             return Err("charge_writers must be between 1 and 16".to_owned());
         }
         self.trusted_proxy_ips()?;
+        if !self.metrics_path.starts_with('/')
+            || self.metrics_path.len() > 100
+            || self.metrics_path.starts_with("/v1/")
+            || self.metrics_path.contains(['?', '#', '{', '}', ' '])
+        {
+            return Err(
+                "metrics_path must be a plain path starting with / (not under /v1/), at most 100 characters"
+                    .to_owned(),
+            );
+        }
+        if let Some(bind) = &self.metrics_bind {
+            if bind.parse::<std::net::SocketAddr>().is_err() {
+                return Err(format!(
+                    "metrics_bind must be an address and port such as 127.0.0.1:9464, not {bind}"
+                ));
+            }
+        }
+        if let Some(token) = &self.metrics_token {
+            // A token short enough to guess, or with characters a header cannot carry, is a
+            // mistake better caught at start than at the first scrape.
+            if token.len() < 16 || token.len() > 256 || !token.bytes().all(|b| b.is_ascii_graphic())
+            {
+                return Err(
+                    "metrics_token must be 16 to 256 printable ASCII characters without spaces"
+                        .to_owned(),
+                );
+            }
+        }
+        if self.ledger_verify_interval_s != 0
+            && !(60..=7 * 86_400).contains(&self.ledger_verify_interval_s)
+        {
+            return Err(
+                "ledger_verify_interval_s must be 0 (off) or between 60 and 604800".to_owned(),
+            );
+        }
         if self.body_timeout_ms == 0 || self.body_timeout_ms > 600_000 {
             return Err("body_timeout_ms must be between 1 and 600000".to_owned());
         }
@@ -584,6 +659,15 @@ impl Config {
         }
         if let Some(endpoint) = &self.otlp_endpoint {
             check_otlp_endpoint(endpoint)?;
+        }
+        if self.api_usage_flush_ms < 10 || self.api_usage_flush_ms > 600_000 {
+            return Err("api_usage_flush_ms must be between 10 and 600000".to_owned());
+        }
+        if self.api_usage_retention_days == 0 || self.api_usage_retention_days > 3_650 {
+            return Err("api_usage_retention_days must be between 1 and 3650".to_owned());
+        }
+        if self.api_usage_max_cells < 100 || self.api_usage_max_cells > 1_000_000 {
+            return Err("api_usage_max_cells must be between 100 and 1000000".to_owned());
         }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:")
@@ -815,6 +899,40 @@ mod tests {
             jail.set_env("AGORA_MAX_DOCUMENTS_PER_ACCOUNT", "0");
             let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
             assert!(err.is_err_and(|e| e.contains("max_documents_per_account")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn api_usage_settings_and_their_limits() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(Path::new("agora.toml"), false, &Overrides::default())
+                .map_err(figment::Error::from)?;
+            assert_eq!(config.api_usage_flush_ms, 10_000);
+            assert_eq!(config.api_usage_retention_days, 90);
+            jail.set_env("AGORA_API_USAGE_FLUSH_MS", "500");
+            jail.set_env("AGORA_API_USAGE_RETENTION_DAYS", "30");
+            jail.set_env("AGORA_API_USAGE_MAX_CELLS", "1000");
+            let config = Config::load(Path::new("agora.toml"), false, &Overrides::default())
+                .map_err(figment::Error::from)?;
+            assert_eq!(config.api_usage_flush_ms, 500);
+            assert_eq!(config.api_usage_retention_days, 30);
+            assert_eq!(config.api_usage_max_cells, 1_000);
+            for (var, bad, name) in [
+                ("AGORA_API_USAGE_FLUSH_MS", "0", "api_usage_flush_ms"),
+                (
+                    "AGORA_API_USAGE_RETENTION_DAYS",
+                    "0",
+                    "api_usage_retention_days",
+                ),
+                ("AGORA_API_USAGE_MAX_CELLS", "10", "api_usage_max_cells"),
+            ] {
+                jail.set_env(var, bad);
+                let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
+                assert!(err.is_err_and(|e| e.contains(name)), "{var}={bad}");
+                jail.clear_env();
+            }
             Ok(())
         });
     }

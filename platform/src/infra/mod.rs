@@ -9,6 +9,7 @@ pub mod email;
 pub mod events;
 pub mod files;
 pub mod i18n;
+pub mod metrics;
 pub mod telemetry;
 pub mod wire;
 pub mod workers_status;

@@ -133,6 +133,23 @@ impl From<WebhookError> for ApiError {
     }
 }
 
+impl From<crate::domain::usage::UsageError> for ApiError {
+    fn from(err: crate::domain::usage::UsageError) -> Self {
+        use crate::domain::usage::UsageError;
+        let message = err.to_string();
+        match err {
+            // The range is what to change: it is named by its start.
+            UsageError::RangeEmpty | UsageError::RangeTooWide { .. } | UsageError::TooManyRows => {
+                ApiError::invalid("from", "parameter_invalid", message)
+            }
+            UsageError::KeyAmbiguous { .. } => {
+                ApiError::invalid("key", "parameter_invalid", message)
+            }
+            UsageError::Db(e) => ApiError::from(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 
 pub mod account_links;
 pub mod accounts;
+pub mod api_usage;
 mod errors;
 pub mod events;
 pub mod external_accounts;
@@ -9,6 +10,7 @@ pub mod fee_rules;
 pub mod files;
 pub mod health;
 pub mod listing;
+pub mod metrics;
 pub mod openapi;
 pub mod reviews;
 

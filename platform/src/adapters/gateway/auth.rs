@@ -64,6 +64,7 @@ impl FromRequest for Auth {
             .map(|v| v.to_str().map(str::to_owned));
         let need = permissions::need(req.method(), req.match_pattern().as_deref());
         let client_ip = state.as_ref().and_then(|s| s.client_limits.client_ip(req));
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let secret = match header {
@@ -94,6 +95,14 @@ impl FromRequest for Auth {
                 tracing::warn!(client = ?client_ip, "an unknown or revoked API key was presented");
                 return Err(invalid_key(&secret));
             };
+            // From here the request is this key's, whatever it is answered (API usage).
+            super::usage::mark(
+                &req,
+                crate::domain::usage::Caller {
+                    key_id: key.id,
+                    livemode: key.livemode,
+                },
+            );
             if let Some(grants) = key.grants() {
                 let allowed = match need {
                     Need::Permission(p) => grants.allows(p),
@@ -116,6 +125,12 @@ impl FromRequest for Auth {
                 }
             }
             if let Err(retry_after) = state.rate_limiter.check(key.id, std::time::Instant::now()) {
+                metrics::counter!(
+                    crate::infra::metrics::names::HTTP_RATE_LIMITED,
+                    "limiter" => "key",
+                    "key" => key.display_prefix.clone(),
+                )
+                .increment(1);
                 let mut error = ApiError::new(
                     actix_web::http::StatusCode::TOO_MANY_REQUESTS,
                     super::error::ErrorType::RateLimitError,
@@ -164,6 +179,12 @@ impl FromRequest for Auth {
 }
 
 fn too_many_failures(retry_after: u64) -> ApiError {
+    metrics::counter!(
+        crate::infra::metrics::names::HTTP_RATE_LIMITED,
+        "limiter" => "address",
+        "key" => "",
+    )
+    .increment(1);
     let mut error = ApiError::new(
         actix_web::http::StatusCode::TOO_MANY_REQUESTS,
         super::error::ErrorType::RateLimitError,

@@ -151,6 +151,8 @@ struct Job {
     request_id: Option<String>,
     span: tracing::Span,
     reply: oneshot::Sender<Reply>,
+    /// When it was queued (the batch wait metric).
+    queued_at: std::time::Instant,
 }
 
 /// The handle to this process's charge writer (in `AppState`). Cheap to clone; the writer
@@ -223,6 +225,7 @@ impl ChargeWriter {
             request_id: super::request_id::current_request_id(),
             span: tracing::Span::current(),
             reply,
+            queued_at: std::time::Instant::now(),
         };
         if let Err(error) = self.jobs.try_send(job) {
             let why = match error {
@@ -284,6 +287,7 @@ async fn run(
             }
         }
         last = jobs.len();
+        observe_batch(&jobs);
         write_batch(&db, &mut jobs, &ids).await;
     }
 }
@@ -319,6 +323,16 @@ fn batch_span<'a>(
     span.record("jobs", count);
     span.record("request_ids", ids.as_str());
     span
+}
+
+/// The batch's size and how long each of its jobs waited for it.
+fn observe_batch(jobs: &[Job]) {
+    use crate::infra::metrics::names;
+    metrics::histogram!(names::CHARGE_BATCH_SIZE).record(jobs.len() as f64);
+    let wait = metrics::histogram!(names::CHARGE_BATCH_WAIT);
+    for job in jobs {
+        wait.record(job.queued_at.elapsed().as_secs_f64());
+    }
 }
 
 /// A job that runs in a savepoint of its own.
@@ -362,6 +376,7 @@ async fn write_batch(db: &DatabaseConnection, jobs: &mut Vec<Job>, ids: &SharedA
             request_id,
             span,
             reply,
+            queued_at: _,
         } = job;
         match task {
             Task::Work(work) => nested.push(Nested {
@@ -421,6 +436,7 @@ async fn write_rows(
     let span = batch_span(rows.iter().map(|r| (&r.request_id, &r.span)));
     // Only the plans enter the transaction's future (a row's fallback `Work` is not Sync).
     let every_plan: Vec<&PlannedCharge> = rows.iter().map(|r| &r.planned.plan).collect();
+    let began = std::time::Instant::now();
     let (outcome, work) = stats::measured(
         async {
             payments::prepare_accounts(db, &every_plan, ids)
@@ -460,6 +476,18 @@ async fn write_rows(
     // What follows logs about the batch: in its span, so each line names its requests.
     let _batch = span.enter();
     let mut rerun = Vec::new();
+    use crate::infra::metrics::names;
+    match &outcome {
+        Ok(_) => {
+            metrics::histogram!(names::CHARGE_BATCH_COMMIT).record(began.elapsed().as_secs_f64())
+        }
+        Err(Failed::Before(_)) => {
+            metrics::counter!(names::CHARGE_BATCH_FAILURES, "at" => "before_commit").increment(1)
+        }
+        Err(Failed::Commit(_)) => {
+            metrics::counter!(names::CHARGE_BATCH_FAILURES, "at" => "commit").increment(1)
+        }
+    }
     match outcome {
         Ok(mine) => {
             tracing::debug!(

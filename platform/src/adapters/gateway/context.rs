@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use crate::adapters::gateway::state::AppState;
 use crate::infra::db::stats;
+use crate::infra::metrics::{self, names};
 use crate::infra::wire::ids::{self, IdKind};
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("request-id");
@@ -81,6 +82,7 @@ pub async fn middleware(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
+    let _in_flight = metrics::InFlight::start();
     if has_body(&req) {
         let timeout = req
             .app_data::<web::Data<AppState>>()
@@ -156,7 +158,25 @@ pub async fn middleware(
             res.headers_mut().insert(SERVER_TIMING, value);
         }
     }
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    super::usage::observe(res.request(), &route, status, latency_ms);
+    let method = metrics::method_label(res.request().method().as_str());
+    ::metrics::counter!(
+        names::HTTP_REQUESTS,
+        "route" => route.clone(),
+        "method" => method,
+        "status" => metrics::status_class(status.as_u16()),
+    )
+    .increment(1);
+    ::metrics::histogram!(names::HTTP_DURATION, "route" => route, "method" => method)
+        .record(elapsed.as_secs_f64());
+    if res
+        .headers()
+        .contains_key(super::idempotency::REPLAYED_HEADER)
+    {
+        ::metrics::counter!(names::IDEMPOTENT_REPLAYS).increment(1);
+    }
     span.record("db_statements", db_work.statements);
     span.record("db_ms", db_ms);
     // As i64: an exported span keeps it a number (u64 fields become strings there).

@@ -227,6 +227,27 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        // Bodies refused before a handler could use them (every reader reports through here).
+        if matches!(
+            self.code,
+            "body_too_large"
+                | "request_timeout"
+                | "body_unreadable"
+                | "unsupported_media_type"
+                | "parse_error"
+        ) {
+            metrics::counter!(crate::infra::metrics::names::HTTP_BODY_REJECTED, "reason" => self.code)
+                .increment(1);
+        }
+        let conflict = match self.code {
+            "idempotency_key_reused" => Some("reused"),
+            "idempotency_request_in_progress" => Some("in_flight"),
+            _ => None,
+        };
+        if let Some(kind) = conflict {
+            metrics::counter!(crate::infra::metrics::names::IDEMPOTENCY_CONFLICTS, "kind" => kind)
+                .increment(1);
+        }
         let request_id = request_id::current_request_id();
         let mut response = HttpResponse::build(self.status);
         if let Some(seconds) = self.retry_after_s {

@@ -231,6 +231,7 @@ where
             return run_with_status(state, auth, req, body, async |_| Err(error)).await;
         }
     };
+    let committed = CommittedCharge::of(planned.plan.row());
     let answer = if planned.plan.needs_own_savepoint() {
         // More than rows to write (a dispute at once): a savepoint of its own.
         state
@@ -250,12 +251,55 @@ where
             .submit_planned(claim, planned, answer, fallback)
             .await?
     };
+    // The writer answers after COMMIT: this charge is durable (unless it was a replay of an
+    // earlier one, counted then).
+    if !answer.replayed {
+        committed.count();
+    }
     let mut response = HttpResponse::build(answer.status);
     response.content_type("application/json");
     if answer.replayed {
         response.insert_header((REPLAYED_HEADER, "true"));
     }
     Ok(response.body(answer.body))
+}
+
+/// What the charge metrics need of a charge, taken before its plan goes to the writer.
+struct CommittedCharge {
+    livemode: bool,
+    currency: String,
+    amount: i64,
+    status: &'static str,
+}
+
+impl CommittedCharge {
+    fn of(charge: &crate::domain::payments::Charge) -> Self {
+        Self {
+            livemode: charge.livemode,
+            currency: charge.currency.clone(),
+            amount: charge.amount,
+            status: charge.status.as_str(),
+        }
+    }
+
+    fn count(self) {
+        use crate::infra::metrics::{mode_label, names};
+        let mode = mode_label(self.livemode);
+        metrics::counter!(
+            names::CHARGES,
+            "outcome" => self.status,
+            "currency" => self.currency.clone(),
+            "mode" => mode,
+        )
+        .increment(1);
+        metrics::counter!(
+            names::CHARGE_AMOUNT,
+            "outcome" => self.status,
+            "currency" => self.currency,
+            "mode" => mode,
+        )
+        .increment(u64::try_from(self.amount).unwrap_or(0));
+    }
 }
 
 /// What a key's row says before a planned request runs: `Some(Replay)` for a stored answer

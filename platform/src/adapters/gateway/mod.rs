@@ -14,6 +14,7 @@ pub mod permissions;
 pub mod rate_limit;
 pub mod request_id;
 pub mod state;
+pub mod usage;
 
 pub use auth::Auth;
 pub use error::ApiError;

@@ -140,6 +140,8 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/restricted_keys", Need::SecretKey),
     ("GET", "/restricted_keys/{id}", Need::SecretKey),
     ("DELETE", "/restricted_keys/{id}", Need::SecretKey),
+    // Usage of any key of the mode: the holder of a secret key's view, like managing keys.
+    ("GET", "/api_usage", Need::SecretKey),
 ];
 
 /// What `method` on the route `pattern` (as matched, with or without the `/v1` prefix) needs.

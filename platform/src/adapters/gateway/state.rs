@@ -25,6 +25,9 @@ pub struct AppState {
     pub charge_writer: crate::adapters::gateway::batch::ChargeWriter,
     /// What every charge reads and almost nothing writes (infra::cache).
     pub caches: Arc<Caches>,
+    /// API usage per key counted in memory until the usage worker flushes it
+    /// (domain::usage; fed by gateway::usage).
+    pub usage: Arc<crate::domain::usage::Recorder>,
 }
 
 impl AppState {

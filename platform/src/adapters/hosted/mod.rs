@@ -104,6 +104,12 @@ async fn limit_by_address(
                 .check(ip, std::time::Instant::now())
             {
                 let locale = accept_language(req.request());
+                metrics::counter!(
+                    crate::infra::metrics::names::HTTP_RATE_LIMITED,
+                    "limiter" => "page",
+                    "key" => "",
+                )
+                .increment(1);
                 let mut res = render_problem(
                     &state,
                     PageError {

@@ -51,6 +51,11 @@ impl PlannedCharge {
         }
     }
 
+    /// The charge row as it will be written (for the metrics counted once it commits).
+    pub fn row(&self) -> &Charge {
+        &self.charge
+    }
+
     /// A plan whose writing does more than its rows (opening a dispute at once) is written on
     /// its own, with [`create_charge_planned`], not in a batch of rows.
     pub fn needs_own_savepoint(&self) -> bool {

@@ -858,6 +858,27 @@ async fn record(ctx: &Context, batch: &[Finished]) -> Result<(), DbErr> {
         }
     }
     txn.commit().await?;
+    // Counted once committed: an outcome not recorded is attempted again and counted then.
+    {
+        use crate::infra::metrics::{mode_label, names};
+        for r in &rows {
+            let outcome = match (r.delivered, r.next_retry) {
+                (true, _) => "delivered",
+                (false, Some(_)) => "retrying",
+                (false, None) => "failed",
+            };
+            let mode = mode_label(r.f.endpoint.livemode);
+            metrics::counter!(names::WEBHOOK_DELIVERIES, "outcome" => outcome, "mode" => mode)
+                .increment(1);
+            if r.f.outcome.status_code.is_some() || r.f.outcome.error.is_some() {
+                metrics::histogram!(names::WEBHOOK_ATTEMPT_DURATION, "mode" => mode)
+                    .record(r.f.outcome.latency_ms.max(0) as f64 / 1000.0);
+            }
+        }
+        if !disabled.is_empty() {
+            metrics::counter!(names::WEBHOOK_ENDPOINTS_DISABLED).increment(disabled.len() as u64);
+        }
+    }
     for endpoint in disabled {
         tracing::warn!(
             endpoint = %ids::encode(IdKind::WebhookEndpoint, endpoint.id),
