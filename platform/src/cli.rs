@@ -253,7 +253,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&config.log, config.log_format);
+    // Spans are exported only by the long-running commands: a one-off command's spans are
+    // none worth a collector's attention.
+    let export = match cli.command {
+        Command::Serve(_) | Command::Worker => config.otlp_endpoint.as_deref(),
+        _ => None,
+    };
+    let telemetry = telemetry::init_with_export(&config.log, config.log_format, export);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -261,17 +267,21 @@ pub fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("agora: cannot start the runtime: {e}");
+            telemetry.shutdown();
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, config)) {
+    let code = match runtime.block_on(run(cli.command, config)) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("agora: {e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // After the server and workers stopped: their last spans go out (bounded wait).
+    telemetry.shutdown();
+    code
 }
 
 fn load_config(cli: &Cli) -> Result<Config, String> {

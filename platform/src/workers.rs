@@ -7,17 +7,17 @@
 //! requirement deadlines, webhook delivery) run once per mode, each at its own clock, so a
 //! test-mode bug or a slow test endpoint never holds up live mode.
 
-use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::adapters::gateway::idempotency;
 use crate::adapters::gateway::state::AppState;
+use crate::infra::workers_status::{self, Worker};
 
 /// How often the expiry sweeps run: idempotency keys, onboarding sessions and links, old
 /// email records, API usage past its retention.
@@ -47,36 +47,18 @@ pub const BACKOFF: Backoff = Backoff {
     max: Duration::from_secs(60),
 };
 
-/// Restarts per worker name since the process started (read by [`restarts`]).
-static RESTARTS: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
-
 /// How often the worker `name` has been restarted in this process (0 if never). Names are
 /// `<worker>` or `<worker>:test` / `<worker>:live`, as the logs show them.
 pub fn restarts(name: &str) -> u64 {
-    RESTARTS
-        .lock()
-        .map(|counts| counts.get(name).copied().unwrap_or(0))
-        .unwrap_or(0)
+    workers_status::restarts(name)
 }
 
-/// Every worker's restarts so far (for a metrics endpoint to come).
+/// Every worker's restarts so far (the full status is `infra::workers_status::snapshot`).
 pub fn restart_counts() -> Vec<(&'static str, u64)> {
-    RESTARTS
-        .lock()
-        .map(|counts| counts.iter().map(|(k, v)| (*k, *v)).collect())
-        .unwrap_or_default()
-}
-
-fn count_restart(name: &'static str) -> u64 {
-    match RESTARTS.lock() {
-        Ok(mut counts) => {
-            let n = counts.entry(name).or_insert(0);
-            *n += 1;
-            *n
-        }
-        // A poisoned map only loses the count; the restart still happens.
-        Err(_) => 0,
-    }
+    workers_status::snapshot()
+        .into_iter()
+        .map(|s| (s.name, s.restarts))
+        .collect()
 }
 
 /// Stop was asked for, or can no longer be (its sender is gone): either way, do not restart.
@@ -96,12 +78,14 @@ fn panic_message(error: tokio::task::JoinError) -> String {
         .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
-/// Runs `body` as the worker `name` until `stop`: each run is a task of its own, so a panic in
-/// it ends that run only; the supervisor logs it, counts it and starts a new run after the
-/// backoff. A run that returns while stop was not asked for is restarted the same way. On
-/// stop, the current run is awaited (it sees `stop` itself) and nothing is restarted.
+/// Runs `body` as `worker` until `stop`: each run is a task of its own, so a panic in it
+/// ends that run only; the supervisor logs it, counts it (`workers_status`) and starts a new
+/// run after the backoff. A run that returns while stop was not asked for is restarted the
+/// same way. On stop, the current run is awaited (it sees `stop` itself) and nothing is
+/// restarted. The worker counts as running while the supervisor lives; the body records its
+/// own passes.
 pub fn supervise<F, Fut>(
-    name: &'static str,
+    worker: Worker,
     mut stop: watch::Receiver<bool>,
     backoff: Backoff,
     body: F,
@@ -111,6 +95,9 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     tokio::spawn(async move {
+        let name = worker.name();
+        // Dropped when this task ends, however it ends (stop, or its runtime going away).
+        let _running = worker.running();
         let mut delay = backoff.first;
         loop {
             if stopping(&stop) {
@@ -121,7 +108,7 @@ where
             if stopping(&stop) {
                 return;
             }
-            let restarts = count_restart(name);
+            let restarts = worker.restarted();
             match outcome {
                 Ok(()) => {
                     tracing::error!(
@@ -158,72 +145,73 @@ const WEBHOOKS: Names = ["webhooks:test", "webhooks:live"];
 
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let mut handles = Vec::new();
+    let config = state.config.clone();
     let s = state.clone();
-    handles.push(supervise(
-        "expiry_sweeper",
-        stop.clone(),
-        BACKOFF,
-        move |stop| expiry_sweeper(s.clone(), stop),
-    ));
+    let w = workers_status::register("expiry_sweeper", Some(SWEEP_EVERY));
+    handles.push(supervise(w.clone(), stop.clone(), BACKOFF, move |stop| {
+        expiry_sweeper(s.clone(), w.clone(), stop)
+    }));
     for livemode in [false, true] {
         let mode = usize::from(livemode);
         let s = state.clone();
-        handles.push(supervise(
-            SETTLEMENT[mode],
-            stop.clone(),
-            BACKOFF,
-            move |stop| settlement(s.clone(), livemode, stop),
-        ));
+        let w = workers_status::register(SETTLEMENT[mode], Some(SETTLE_EVERY));
+        handles.push(supervise(w.clone(), stop.clone(), BACKOFF, move |stop| {
+            settlement(s.clone(), livemode, w.clone(), stop)
+        }));
         let s = state.clone();
-        handles.push(supervise(
-            DEADLINES[mode],
-            stop.clone(),
-            BACKOFF,
-            move |stop| kyc_deadlines(s.clone(), livemode, stop),
-        ));
-        if state.config.payout_worker {
+        let every = Duration::from_millis(config.kyc_poll_ms);
+        let w = workers_status::register(DEADLINES[mode], Some(every));
+        handles.push(supervise(w.clone(), stop.clone(), BACKOFF, move |stop| {
+            kyc_deadlines(s.clone(), livemode, w.clone(), stop)
+        }));
+        if config.payout_worker {
             let s = state.clone();
-            handles.push(supervise(
-                PAYOUTS[mode],
-                stop.clone(),
-                BACKOFF,
-                move |stop| payout_scheduler(s.clone(), livemode, stop),
-            ));
+            let every = Duration::from_millis(config.payout_poll_ms);
+            let w = workers_status::register(PAYOUTS[mode], Some(every));
+            handles.push(supervise(w.clone(), stop.clone(), BACKOFF, move |stop| {
+                payout_scheduler(s.clone(), livemode, w.clone(), stop)
+            }));
         }
-        if state.config.webhook_worker {
+        if config.webhook_worker {
             let s = state.clone();
-            handles.push(supervise(
-                WEBHOOKS[mode],
-                stop.clone(),
-                BACKOFF,
-                move |stop| webhooks(s.clone(), livemode, stop),
-            ));
+            // The dispatcher passes at least every poll, idle or not.
+            let every = Duration::from_millis(config.webhook_poll_ms);
+            let w = workers_status::register(WEBHOOKS[mode], Some(every));
+            handles.push(supervise(w.clone(), stop.clone(), BACKOFF, move |stop| {
+                webhooks(s.clone(), livemode, w.clone(), stop)
+            }));
         }
     }
-    if state.config.ledger_verify_interval_s > 0 {
+    if config.ledger_verify_interval_s > 0 {
         let s = state.clone();
-        handles.push(supervise(
-            "ledger_verify",
-            stop.clone(),
-            BACKOFF,
-            move |stop| ledger_verifier(s.clone(), stop),
-        ));
+        let every = Duration::from_secs(config.ledger_verify_interval_s);
+        let w = workers_status::register("ledger_verify", Some(every));
+        handles.push(supervise(w.clone(), stop.clone(), BACKOFF, move |stop| {
+            ledger_verifier(s.clone(), w.clone(), stop)
+        }));
     }
-    if state.config.email_worker {
+    if config.email_worker {
         let s = state.clone();
-        handles.push(supervise("emails", stop.clone(), BACKOFF, move |stop| {
-            emails(s.clone(), stop)
+        let every = Duration::from_millis(config.email_poll_ms);
+        let w = workers_status::register("emails", Some(every));
+        handles.push(supervise(w.clone(), stop.clone(), BACKOFF, move |stop| {
+            emails(s.clone(), w.clone(), stop)
         }));
     }
     let s = state.clone();
-    handles.push(supervise("api_usage", stop.clone(), BACKOFF, move |stop| {
-        api_usage(s.clone(), stop)
+    let every = Duration::from_millis(config.api_usage_flush_ms);
+    let w = workers_status::register("api_usage", Some(every));
+    handles.push(supervise(w.clone(), stop.clone(), BACKOFF, move |stop| {
+        api_usage(s.clone(), w.clone(), stop)
     }));
-    if (state.config.webhook_worker || state.config.email_worker) && !state.config.is_sqlite() {
+    if (config.webhook_worker || config.email_worker) && !config.is_sqlite() {
         // PostgreSQL NOTIFY from other processes' commits wakes this one's outbox workers.
-        let url = state.config.database_url();
-        handles.push(supervise("outbox_listener", stop, BACKOFF, move |stop| {
-            crate::infra::events::wake::listen(url.clone(), stop)
+        // It waits for notifications and has no passes to judge (the workers' polls cover
+        // what it misses), so it is never stale; its connects and failures are recorded.
+        let url = config.database_url();
+        let w = workers_status::register("outbox_listener", None);
+        handles.push(supervise(w.clone(), stop, BACKOFF, move |stop| {
+            crate::infra::events::wake::listen(url.clone(), w.clone(), stop)
         }));
     }
     handles
@@ -231,13 +219,15 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
 
 /// Sends the email outbox (wall clock: mail is real in both modes): woken by the commit
 /// that queued a message, polling every `email_poll_ms` as the fallback.
-async fn emails(state: AppState, mut stop: watch::Receiver<bool>) {
+async fn emails(state: AppState, worker: Worker, mut stop: watch::Receiver<bool>) {
     let mailer = match crate::infra::email::Mailer::from_config(&state.config) {
         Ok(m) => m,
         Err(e) => {
             // Config validation parses smtp_url first, so this is not expected; say so loudly,
             // once: a restart would not fix the configuration, so wait for stop.
             tracing::error!(error = %e, "the email worker cannot start; emails stay queued");
+            // Recorded as a failed pass, so the status shows why it never succeeds.
+            worker.pass().failed(0, &e);
             let _ = stop.changed().await;
             return;
         }
@@ -248,6 +238,7 @@ async fn emails(state: AppState, mut stop: watch::Receiver<bool>) {
         mailer,
         Duration::from_millis(state.config.email_poll_ms),
         state.config.email_max_in_flight,
+        &worker,
         stop,
     )
     .await;
@@ -256,7 +247,7 @@ async fn emails(state: AppState, mut stop: watch::Receiver<bool>) {
 /// Delivers one mode's webhooks at its clock (the test clock drives test-mode retries):
 /// woken by the commits that write deliveries, polling every `webhook_poll_ms` as the
 /// fallback (see `domain::webhooks::delivery`).
-async fn webhooks(state: AppState, livemode: bool, stop: watch::Receiver<bool>) {
+async fn webhooks(state: AppState, livemode: bool, worker: Worker, stop: watch::Receiver<bool>) {
     // On PostgreSQL the worker has a small pool of its own: behind a busy API every request
     // holds one of the shared pool's connections, and a claim queued behind them would make
     // delivery as slow as the API is busy. SQLite has one writer: the shared connection.
@@ -280,19 +271,39 @@ async fn webhooks(state: AppState, livemode: bool, stop: watch::Receiver<bool>) 
         kyc: state.kyc.clone(),
     };
     let poll = Duration::from_millis(state.config.webhook_poll_ms);
-    crate::domain::webhooks::run(context, livemode, poll, stop).await;
+    crate::domain::webhooks::run(context, livemode, poll, &worker, stop).await;
+}
+
+/// A pass's span: the unit a trace shows for a worker (exported with `otlp_endpoint`). Only
+/// the periodic workers have one (at most a few passes a minute each); the webhook and email
+/// workers pass every second or more and would flood a collector with idle passes.
+fn pass_span(worker: &Worker) -> tracing::Span {
+    tracing::info_span!(
+        "worker_pass",
+        worker = worker.name(),
+        items = tracing::field::Empty
+    )
 }
 
 /// Runs `ledger verify` over the whole database (both modes) at start and then every
 /// `ledger_verify_interval_s`, for the metrics an alert watches. Reads only; on PostgreSQL
 /// its queries see one snapshot each, on SQLite WAL readers never block the writer.
-async fn ledger_verifier(state: AppState, mut stop: watch::Receiver<bool>) {
+async fn ledger_verifier(state: AppState, worker: Worker, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_secs(state.config.ledger_verify_interval_s);
     loop {
         let started = std::time::Instant::now();
-        match agora_ledger::verify::verify(&state.db).await {
+        let pass = worker.pass();
+        let span = pass_span(&worker);
+        match agora_ledger::verify::verify(&state.db)
+            .instrument(span.clone())
+            .await
+        {
             Ok(report) => {
                 crate::infra::metrics::record_verify(&report, started.elapsed());
+                span.record("items", report.entries);
+                // A broken ledger is the verifier's finding, not its failure: the pass worked
+                // (the metric and the error line below say what it found).
+                pass.ok(u64::try_from(report.entries).unwrap_or(0));
                 if report.is_ok() {
                     tracing::info!(
                         entries = report.entries,
@@ -304,7 +315,10 @@ async fn ledger_verifier(state: AppState, mut stop: watch::Receiver<bool>) {
                     tracing::error!(problems = report.problems.len(), first = ?report.problems.first(), "{}", report.summary());
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "ledger verify could not run; will retry"),
+            Err(e) => {
+                pass.failed(0, &e);
+                tracing::warn!(error = %e, "ledger verify could not run; will retry")
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
@@ -317,21 +331,28 @@ async fn ledger_verifier(state: AppState, mut stop: watch::Receiver<bool>) {
 /// once more when asked to stop: the server has stopped serving by then (app.rs stops the
 /// workers after it), so the last requests are in that flush. A failed flush keeps its
 /// counts for the next one.
-async fn api_usage(state: AppState, mut stop: watch::Receiver<bool>) {
+async fn api_usage(state: AppState, worker: Worker, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_millis(state.config.api_usage_flush_ms);
     loop {
         let last = tokio::select! {
             _ = tokio::time::sleep(every) => stopping(&stop),
             _ = stop.changed() => true,
         };
+        let pass = worker.pass();
         match state.usage.flush(&state.db).await {
-            Ok(_) => {}
-            Err(e) if last => tracing::error!(
-                error = %e,
-                cells = state.usage.pending(),
-                "the last API usage flush failed; those counts are lost"
-            ),
-            Err(e) => tracing::warn!(error = %e, "API usage flush failed; will retry"),
+            Ok(flushed) => pass.ok(flushed.requests),
+            Err(e) if last => {
+                pass.failed(0, &e);
+                tracing::error!(
+                    error = %e,
+                    cells = state.usage.pending(),
+                    "the last API usage flush failed; those counts are lost"
+                )
+            }
+            Err(e) => {
+                pass.failed(0, &e);
+                tracing::warn!(error = %e, "API usage flush failed; will retry")
+            }
         }
         if last {
             return;
@@ -340,9 +361,16 @@ async fn api_usage(state: AppState, mut stop: watch::Receiver<bool>) {
 }
 
 /// Settles one mode's due charges at its clock (test mode's can be advanced).
-async fn settlement(state: AppState, livemode: bool, mut stop: watch::Receiver<bool>) {
+async fn settlement(
+    state: AppState,
+    livemode: bool,
+    worker: Worker,
+    mut stop: watch::Receiver<bool>,
+) {
     use sea_orm::TransactionTrait;
     loop {
+        let pass = worker.pass();
+        let span = pass_span(&worker);
         let result = async {
             let txn = state.db.begin().await?;
             let now = crate::infra::clock::now(&txn, livemode).await?;
@@ -356,11 +384,20 @@ async fn settlement(state: AppState, livemode: bool, mut stop: watch::Receiver<b
             txn.commit().await?;
             Ok::<usize, crate::adapters::gateway::error::ApiError>(n)
         }
+        .instrument(span.clone())
         .await;
         match result {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(livemode, balances = n, "settled due charges"),
-            Err(e) => tracing::warn!(livemode, error = %e, "settlement failed; will retry"),
+            Ok(n) => {
+                span.record("items", n);
+                pass.ok(n as u64);
+                if n > 0 {
+                    tracing::info!(livemode, balances = n, "settled due charges");
+                }
+            }
+            Err(e) => {
+                pass.failed(0, &e);
+                tracing::warn!(livemode, error = %e, "settlement failed; will retry");
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(SETTLE_EVERY) => {}
@@ -372,9 +409,16 @@ async fn settlement(state: AppState, livemode: bool, mut stop: watch::Receiver<b
 /// One mode's payout run, on its clock's date (test mode follows the test clock), every
 /// `payout_poll_ms`. Runs are idempotent per period (a unique key), so running often, or on
 /// many instances at once, creates each scheduled payout once.
-async fn payout_scheduler(state: AppState, livemode: bool, mut stop: watch::Receiver<bool>) {
+async fn payout_scheduler(
+    state: AppState,
+    livemode: bool,
+    worker: Worker,
+    mut stop: watch::Receiver<bool>,
+) {
     let every = Duration::from_millis(state.config.payout_poll_ms);
     loop {
+        let pass = worker.pass();
+        let span = pass_span(&worker);
         let result = async {
             let now = crate::infra::clock::now(&state.db, livemode).await?;
             crate::domain::payouts::run(
@@ -393,16 +437,23 @@ async fn payout_scheduler(state: AppState, livemode: bool, mut stop: watch::Rece
             )
             .await
         }
+        .instrument(span.clone())
         .await;
         match result {
-            Ok(r) if r.created.is_empty() && r.batches.is_empty() => {}
-            Ok(r) => tracing::info!(
-                livemode,
-                payouts = r.created.len(),
-                batches = r.batches.len(),
-                "payout run"
-            ),
+            Ok(r) => {
+                span.record("items", r.created.len());
+                pass.ok(r.created.len() as u64);
+                if !(r.created.is_empty() && r.batches.is_empty()) {
+                    tracing::info!(
+                        livemode,
+                        payouts = r.created.len(),
+                        batches = r.batches.len(),
+                        "payout run"
+                    );
+                }
+            }
             Err(e) => {
+                pass.failed(0, &e);
                 tracing::warn!(livemode, error = %e, "payout run failed; will retry")
             }
         }
@@ -418,13 +469,31 @@ const DEADLINE_BATCH: u64 = 200;
 
 /// Applies one mode's passed requirement deadlines (test mode at its own clock): what is
 /// still due becomes past due and charges stop, with the account's events.
-async fn kyc_deadlines(state: AppState, livemode: bool, mut stop: watch::Receiver<bool>) {
+async fn kyc_deadlines(
+    state: AppState,
+    livemode: bool,
+    worker: Worker,
+    mut stop: watch::Receiver<bool>,
+) {
     let every = Duration::from_millis(state.config.kyc_poll_ms);
     loop {
-        match crate::domain::kyc::apply_deadlines(&state.db, livemode, DEADLINE_BATCH).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(livemode, accounts = n, "requirement deadlines applied"),
-            Err(e) => tracing::warn!(livemode, error = %e, "deadline pass failed; will retry"),
+        let pass = worker.pass();
+        let span = pass_span(&worker);
+        let result = crate::domain::kyc::apply_deadlines(&state.db, livemode, DEADLINE_BATCH)
+            .instrument(span.clone())
+            .await;
+        match result {
+            Ok(n) => {
+                span.record("items", n);
+                pass.ok(n as u64);
+                if n > 0 {
+                    tracing::info!(livemode, accounts = n, "requirement deadlines applied");
+                }
+            }
+            Err(e) => {
+                pass.failed(0, &e);
+                tracing::warn!(livemode, error = %e, "deadline pass failed; will retry");
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
@@ -436,68 +505,38 @@ async fn kyc_deadlines(state: AppState, livemode: bool, mut stop: watch::Receive
 /// How often files no row points at are looked for (a directory listing each time).
 const ORPHAN_SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
-async fn expiry_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
+/// What one sweeper pass did: rows and files deleted, and the first error of its sweeps
+/// (each sweep runs whatever another failed; the pass counts as failed if any did).
+#[derive(Default)]
+struct Swept {
+    deleted: u64,
+    error: Option<String>,
+}
+
+impl Swept {
+    /// Adds one sweep's outcome: `Ok(n)` deleted n; an error is logged by the caller.
+    fn add<E: std::fmt::Display>(&mut self, outcome: &Result<u64, E>) {
+        match outcome {
+            Ok(n) => self.deleted = self.deleted.saturating_add(*n),
+            Err(e) => {
+                self.error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+}
+
+async fn expiry_sweeper(state: AppState, worker: Worker, mut stop: watch::Receiver<bool>) {
     let mut orphans_swept_at: Option<std::time::Instant> = None;
     loop {
-        match idempotency::expire(&state.db, Utc::now(), SWEEP_BATCH).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "expired idempotency keys"),
-            Err(e) => tracing::warn!(error = %e, "idempotency sweep failed; will retry"),
-        }
-        // Hosted onboarding: expired page sessions, and links long past their expiry.
-        match crate::adapters::hosted::sweep(&state.db, Utc::now(), SWEEP_BATCH).await {
-            Ok((0, 0)) => {}
-            Ok((sessions, links)) => {
-                tracing::info!(
-                    sessions,
-                    links,
-                    "expired onboarding sessions and links deleted"
-                );
-            }
-            Err(e) => tracing::warn!(error = %e, "onboarding sweep failed; will retry"),
-        }
-        match crate::infra::email::purge(&state.db, Utc::now(), SWEEP_BATCH).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "old email records deleted"),
-            Err(e) => tracing::warn!(error = %e, "email purge failed; will retry"),
-        }
-        // Bank files of batches sent longer than bank_file_retention_days ago (each mode by
-        // its clock, as the batches' sent_at).
-        for livemode in [false, true] {
-            match crate::domain::payouts::files::sweep_sent(
-                &state.db,
-                &state.config,
-                livemode,
-                SWEEP_BATCH,
-            )
-            .await
-            {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(
-                    livemode,
-                    deleted = n,
-                    "bank files past their retention deleted"
-                ),
-                Err(e) => {
-                    tracing::warn!(error = %e, "bank file retention sweep failed; will retry")
-                }
-            }
-        }
-        match crate::domain::usage::sweep(
-            &state.db,
-            Utc::now(),
-            state.config.api_usage_retention_days,
-            SWEEP_BATCH,
-        )
-        .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "API usage past its retention deleted"),
-            Err(e) => tracing::warn!(error = %e, "API usage retention sweep failed; will retry"),
-        }
-        if orphans_swept_at.is_none_or(|at| at.elapsed() >= ORPHAN_SWEEP_EVERY) {
-            orphans_swept_at = Some(std::time::Instant::now());
-            sweep_orphans(&state).await;
+        let pass = worker.pass();
+        let span = pass_span(&worker);
+        let swept = sweep_once(&state, &mut orphans_swept_at)
+            .instrument(span.clone())
+            .await;
+        span.record("items", swept.deleted);
+        match swept.error {
+            None => pass.ok(swept.deleted),
+            Some(e) => pass.failed(swept.deleted, &e),
         }
         tokio::select! {
             _ = tokio::time::sleep(SWEEP_EVERY) => {}
@@ -506,15 +545,93 @@ async fn expiry_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// One pass of the expiry sweeper: every sweep, each logging its own outcome.
+async fn sweep_once(state: &AppState, orphans_swept_at: &mut Option<std::time::Instant>) -> Swept {
+    let mut swept = Swept::default();
+    let expired = idempotency::expire(&state.db, Utc::now(), SWEEP_BATCH).await;
+    swept.add(&expired);
+    match expired {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "expired idempotency keys"),
+        Err(e) => tracing::warn!(error = %e, "idempotency sweep failed; will retry"),
+    }
+    // Hosted onboarding: expired page sessions, and links long past their expiry.
+    let hosted = crate::adapters::hosted::sweep(&state.db, Utc::now(), SWEEP_BATCH).await;
+    swept.add(&hosted.as_ref().map(|(s, l)| s.saturating_add(*l)));
+    match hosted {
+        Ok((0, 0)) => {}
+        Ok((sessions, links)) => {
+            tracing::info!(
+                sessions,
+                links,
+                "expired onboarding sessions and links deleted"
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, "onboarding sweep failed; will retry"),
+    }
+    let purged = crate::infra::email::purge(&state.db, Utc::now(), SWEEP_BATCH).await;
+    swept.add(&purged);
+    match purged {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "old email records deleted"),
+        Err(e) => tracing::warn!(error = %e, "email purge failed; will retry"),
+    }
+    // Bank files of batches sent longer than bank_file_retention_days ago (each mode by
+    // its clock, as the batches' sent_at).
+    for livemode in [false, true] {
+        let sent = crate::domain::payouts::files::sweep_sent(
+            &state.db,
+            &state.config,
+            livemode,
+            SWEEP_BATCH,
+        )
+        .await;
+        swept.add(&sent.as_ref().map(|n| *n as u64));
+        match sent {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                livemode,
+                deleted = n,
+                "bank files past their retention deleted"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "bank file retention sweep failed; will retry")
+            }
+        }
+    }
+    let usage = crate::domain::usage::sweep(
+        &state.db,
+        Utc::now(),
+        state.config.api_usage_retention_days,
+        SWEEP_BATCH,
+    )
+    .await;
+    swept.add(&usage);
+    match usage {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "API usage past its retention deleted"),
+        Err(e) => tracing::warn!(error = %e, "API usage retention sweep failed; will retry"),
+    }
+    if orphans_swept_at.is_none_or(|at| at.elapsed() >= ORPHAN_SWEEP_EVERY) {
+        *orphans_swept_at = Some(std::time::Instant::now());
+        sweep_orphans(state, &mut swept).await;
+    }
+    swept
+}
+
 /// Documents and bank files whose transaction never committed (see `kyc::files` and
 /// `payouts::files`).
-async fn sweep_orphans(state: &AppState) {
-    match crate::domain::kyc::files::sweep_orphans(&state.db, &state.kyc).await {
+async fn sweep_orphans(state: &AppState, swept: &mut Swept) {
+    let documents = crate::domain::kyc::files::sweep_orphans(&state.db, &state.kyc).await;
+    swept.add(&documents.as_ref().map(|n| *n as u64));
+    match documents {
         Ok(0) => {}
         Ok(n) => tracing::info!(deleted = n, "orphaned document files deleted"),
         Err(e) => tracing::warn!(error = %e, "document orphan sweep failed; will retry"),
     }
-    match crate::domain::payouts::files::sweep_orphans(&state.db, &state.config).await {
+    let bank_files = crate::domain::payouts::files::sweep_orphans(&state.db, &state.config).await;
+    swept.add(&bank_files.as_ref().map(|n| *n as u64));
+    match bank_files {
         Ok(0) => {}
         Ok(n) => tracing::info!(deleted = n, "orphaned bank files deleted"),
         Err(e) => tracing::warn!(error = %e, "bank file orphan sweep failed; will retry"),
@@ -568,13 +685,13 @@ mod tests {
         let (live_runs, live_ticks) =
             (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let test = supervise(
-            "unit.flaky:test",
+            workers_status::register("unit.flaky:test", None),
             stop.clone(),
             QUICK,
             flaky(test_runs.clone(), test_ticks.clone(), 3),
         );
         let live = supervise(
-            "unit.flaky:live",
+            workers_status::register("unit.flaky:live", None),
             stop.clone(),
             QUICK,
             flaky(live_runs.clone(), live_ticks.clone(), 0),
@@ -601,6 +718,16 @@ mod tests {
             "the other mode never stopped"
         );
         assert_eq!(restarts("unit.flaky:live"), 0);
+        let status = |name: &str| {
+            workers_status::snapshot()
+                .into_iter()
+                .find(|s| s.name == name)
+                .expect("registered")
+        };
+        assert!(
+            status("unit.flaky:test").running,
+            "running between restarts"
+        );
         let before = live_ticks.load(Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(
@@ -618,6 +745,10 @@ mod tests {
         .expect("supervisors stop");
         assert_eq!(restarts("unit.flaky:test"), 3);
         assert_eq!(test_runs.load(Ordering::SeqCst), 4);
+        assert!(
+            !status("unit.flaky:test").running && !status("unit.flaky:live").running,
+            "a stopped worker is not running (so never stale)"
+        );
     }
 
     /// A body that ends by itself while not asked to stop is restarted too (a worker that
@@ -627,7 +758,8 @@ mod tests {
         let (stop_tx, stop) = watch::channel(false);
         let runs = Arc::new(AtomicUsize::new(0));
         let counted = runs.clone();
-        let handle = supervise("unit.returns", stop, QUICK, move |_| {
+        let worker = workers_status::register("unit.returns", None);
+        let handle = supervise(worker, stop, QUICK, move |_| {
             let runs = counted.clone();
             async move {
                 runs.fetch_add(1, Ordering::SeqCst);

@@ -20,6 +20,7 @@ mod metrics;
 mod onboarding;
 mod payments;
 mod payouts;
+mod readiness;
 mod refunds_vat;
 mod restricted_keys;
 mod sealing;

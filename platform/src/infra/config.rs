@@ -103,6 +103,9 @@ pub struct Config {
     /// tracing filter, e.g. `info` or `agora_platform=debug,info`.
     pub log: String,
     pub log_format: LogFormat,
+    /// An OpenTelemetry collector's OTLP/HTTP base URL (`http://collector:4318`): spans are
+    /// exported there (`/v1/traces`, protobuf), batched. Unset: nothing is exported.
+    pub otlp_endpoint: Option<String>,
     /// PostgreSQL pool size. SQLite always uses one connection: it has one writer.
     pub db_max_connections: u32,
     pub db_connect_timeout_ms: u64,
@@ -304,6 +307,7 @@ impl Default for Config {
             public_url: None,
             log: "info".to_owned(),
             log_format: LogFormat::Text,
+            otlp_endpoint: None,
             db_max_connections: 16,
             db_connect_timeout_ms: 5_000,
             db_acquire_timeout_ms: 10_000,
@@ -392,6 +396,7 @@ pub const ENV_KEYS: &[&str] = &[
     "public_url",
     "log",
     "log_format",
+    "otlp_endpoint",
     "db_max_connections",
     "db_connect_timeout_ms",
     "db_acquire_timeout_ms",
@@ -679,6 +684,9 @@ impl Config {
                     .to_owned(),
             );
         }
+        if let Some(endpoint) = &self.otlp_endpoint {
+            check_otlp_endpoint(endpoint)?;
+        }
         if self.api_usage_flush_ms < 10 || self.api_usage_flush_ms > 600_000 {
             return Err("api_usage_flush_ms must be between 10 and 600000".to_owned());
         }
@@ -732,6 +740,29 @@ impl Config {
     pub fn is_sqlite(&self) -> bool {
         self.database_url().starts_with("sqlite:")
     }
+}
+
+/// An OTLP/HTTP endpoint: an http(s) URL with a host, no query, fragment or credentials (the
+/// exporter appends `/v1/traces` to its path), at most 2,048 characters.
+fn check_otlp_endpoint(endpoint: &str) -> Result<(), String> {
+    const WHAT: &str = "otlp_endpoint must be an http(s) URL such as http://collector:4318";
+    if endpoint.len() > 2_048 {
+        return Err(format!("{WHAT} (at most 2048 characters)"));
+    }
+    let url = url::Url::parse(endpoint).map_err(|e| format!("{WHAT}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(WHAT.to_owned());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{WHAT}, without a query or fragment"));
+    }
+    // The endpoint is logged at start; credentials belong in OTEL_EXPORTER_OTLP_HEADERS.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "{WHAT}, without credentials (give them in OTEL_EXPORTER_OTLP_HEADERS)"
+        ));
+    }
+    Ok(())
 }
 
 /// A decimal setting, written as a string (`"2.9"`). An environment variable is parsed by
@@ -979,6 +1010,36 @@ mod tests {
             jail.create_file("agora.toml", "bnid = \"0.0.0.0:1\"")?;
             let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
             assert!(err.is_err_and(|e| e.contains("bnid")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn otlp_endpoint_is_off_by_default_and_checked_when_set() {
+        assert_eq!(Config::default().otlp_endpoint, None);
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AGORA_OTLP_ENDPOINT", "http://collector:4318");
+            let config = Config::load(Path::new("agora.toml"), false, &Overrides::default())
+                .map_err(figment::Error::from)?;
+            assert_eq!(
+                config.otlp_endpoint.as_deref(),
+                Some("http://collector:4318")
+            );
+            for bad in [
+                "collector:4318",
+                "ftp://collector:4318",
+                "http://",
+                "http://collector:4318/?token=x",
+                "https://user:secret@collector:4318",
+            ] {
+                jail.set_env("AGORA_OTLP_ENDPOINT", bad);
+                let err = Config::load(Path::new("agora.toml"), false, &Overrides::default());
+                assert!(
+                    err.as_ref().is_err_and(|e| e.contains("otlp_endpoint")),
+                    "{bad}: {err:?}"
+                );
+            }
             Ok(())
         });
     }

@@ -1,5 +1,5 @@
 //! Infrastructure shared by every layer above: storage and migrations, the clock, the event
-//! and email outboxes, configuration, telemetry, wire formats and message catalogues.
+//! and email outboxes, configuration, telemetry, wire formats, message catalogues and the workers' status.
 
 pub mod cache;
 pub mod clock;
@@ -12,3 +12,4 @@ pub mod i18n;
 pub mod metrics;
 pub mod telemetry;
 pub mod wire;
+pub mod workers_status;

@@ -61,6 +61,8 @@ pub async fn scrape(
     let Some(handle) = metrics::handle() else {
         return Err(ApiError::from_status(StatusCode::NOT_FOUND));
     };
+    // In memory and cheap: every scrape, not only when sampling is due.
+    worker_metrics(chrono::Utc::now());
     if sample_due() {
         sample(&state).await;
     }
@@ -74,6 +76,27 @@ fn error_with_challenge(error: ApiError) -> HttpResponse {
     res.headers_mut()
         .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     res
+}
+
+/// Each worker's status (`infra::workers_status`, what `/readyz` shows too): its last
+/// successful pass, whether it is stale, and its items, failed passes and restarts, which the
+/// registry counts (set here as the counters' absolute values).
+fn worker_metrics(now: chrono::DateTime<chrono::Utc>) {
+    for w in crate::infra::workers_status::snapshot() {
+        let worker = w.name;
+        if let Some(at) = w.last_success_at {
+            ::metrics::gauge!(names::WORKER_LAST_SUCCESS, "worker" => worker)
+                .set(at.timestamp_millis() as f64 / 1000.0);
+        }
+        ::metrics::gauge!(names::WORKER_STALE, "worker" => worker).set(if w.is_stale(now) {
+            1.0
+        } else {
+            0.0
+        });
+        ::metrics::counter!(names::WORKER_ITEMS, "worker" => worker).absolute(w.items);
+        ::metrics::counter!(names::WORKER_FAILURES, "worker" => worker).absolute(w.failures);
+        ::metrics::counter!(names::WORKER_RESTARTS, "worker" => worker).absolute(w.restarts);
+    }
 }
 
 /// Queue depths and the pool's state, set as gauges.

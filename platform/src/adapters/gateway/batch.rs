@@ -292,6 +292,39 @@ async fn run(
     }
 }
 
+/// The span of a batch: every log line the writer emits for it (and the batch's own spans
+/// when traces are exported) names the batch's requests. A batch serves many requests, so
+/// it is no request's child: it carries their ids in `request_ids` (comma-separated) and
+/// follows from each request's span (a link, in a trace). The ids are joined only when the
+/// span is enabled.
+fn batch_span<'a>(
+    jobs: impl Iterator<Item = (&'a Option<String>, &'a tracing::Span)>,
+) -> tracing::Span {
+    let span = tracing::info_span!(
+        "charge_batch",
+        jobs = tracing::field::Empty,
+        request_ids = tracing::field::Empty,
+    );
+    if span.is_disabled() {
+        return span;
+    }
+    let mut ids = String::new();
+    let mut count = 0usize;
+    for (request_id, request_span) in jobs {
+        count += 1;
+        span.follows_from(request_span);
+        if let Some(id) = request_id {
+            if !ids.is_empty() {
+                ids.push(',');
+            }
+            ids.push_str(id);
+        }
+    }
+    span.record("jobs", count);
+    span.record("request_ids", ids.as_str());
+    span
+}
+
 /// The batch's size and how long each of its jobs waited for it.
 fn observe_batch(jobs: &[Job]) {
     use crate::infra::metrics::names;
@@ -400,7 +433,7 @@ async fn write_rows(
         .enumerate()
         .filter_map(|(i, r)| Some((i, r.claim.clone()?)))
         .collect();
-    let span = tracing::info_span!("charge_batch", jobs = rows.len());
+    let span = batch_span(rows.iter().map(|r| (&r.request_id, &r.span)));
     // Only the plans enter the transaction's future (a row's fallback `Work` is not Sync).
     let every_plan: Vec<&PlannedCharge> = rows.iter().map(|r| &r.planned.plan).collect();
     let began = std::time::Instant::now();
@@ -437,9 +470,11 @@ async fn write_rows(
             txn.commit().await.map_err(Failed::Commit)?;
             Ok(mine)
         }
-        .instrument(span),
+        .instrument(span.clone()),
     )
     .await;
+    // What follows logs about the batch: in its span, so each line names its requests.
+    let _batch = span.enter();
     let mut rerun = Vec::new();
     use crate::infra::metrics::names;
     match &outcome {
@@ -489,9 +524,11 @@ async fn write_rows(
 /// One transaction for every job in `jobs`, each in a savepoint of its own, answered after
 /// its COMMIT.
 async fn write_nested(db: &DatabaseConnection, jobs: Vec<Nested>) {
-    let txn = match db.begin().await {
+    let span = batch_span(jobs.iter().map(|j| (&j.request_id, &j.span)));
+    let txn = match db.begin().instrument(span.clone()).await {
         Ok(txn) => txn,
         Err(error) => {
+            let _batch = span.enter();
             tracing::error!(%error, jobs = jobs.len(), "charge batch: BEGIN failed");
             for job in jobs {
                 let _ = job.reply.send((Err(unavailable()), DbWork::default()));
@@ -515,7 +552,9 @@ async fn write_nested(db: &DatabaseConnection, jobs: Vec<Nested>) {
         done.push((reply, result, work));
     }
     let size = done.len();
-    match txn.commit().await {
+    let committed = txn.commit().instrument(span.clone()).await;
+    let _batch = span.enter();
+    match committed {
         Ok(()) => {
             tracing::debug!(jobs = size, "charge batch committed");
             for (reply, result, work) in done {

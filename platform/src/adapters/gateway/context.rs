@@ -179,7 +179,8 @@ pub async fn middleware(
     }
     span.record("db_statements", db_work.statements);
     span.record("db_ms", db_ms);
-    span.record("status", status.as_u16());
+    // As i64: an exported span keeps it a number (u64 fields become strings there).
+    span.record("status", i64::from(status.as_u16()));
     span.record("latency_ms", latency_ms);
     span.in_scope(|| {
         if status.is_server_error() {

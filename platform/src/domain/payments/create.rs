@@ -115,6 +115,15 @@ pub async fn plan_charge(
         (None, false) => ChargeStatus::Pending,
     };
     let captured = decline.is_none() && new.capture;
+    // In the request's span, like every line of the request: it names the charge the request
+    // made (ids only, never card or seller details).
+    tracing::debug!(
+        charge = %ChargeId::from_uuid(id),
+        livemode,
+        status = status.as_str(),
+        splits = splits.len(),
+        "charge planned"
+    );
     let entry = match decline {
         Some(_) => None,
         None => {

@@ -31,6 +31,7 @@
 //!   restarts.
 
 use crate::infra::events::EventType;
+use crate::infra::workers_status::Worker;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
@@ -265,8 +266,16 @@ struct Dispatcher {
 }
 
 /// Runs one mode's delivery worker until `stop`, at the mode's clock (the test clock drives
-/// retries in test mode). `poll` is the fallback interval.
-pub async fn run(ctx: Context, livemode: bool, poll: StdDuration, mut stop: watch::Receiver<bool>) {
+/// retries in test mode). `poll` is the fallback interval. Every dispatcher pass is recorded
+/// on `worker` (items: deliveries claimed); the poll makes one at least every `poll`, so an
+/// idle worker still shows alive.
+pub async fn run(
+    ctx: Context,
+    livemode: bool,
+    poll: StdDuration,
+    worker: &Worker,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut woken = wake::subscribe(Outbox::Webhooks);
     let (done, mut finished) = mpsc::unbounded_channel::<Uuid>();
     let (record, outcomes) = mpsc::channel::<Finished>(RECORD_QUEUE);
@@ -321,13 +330,18 @@ pub async fn run(ctx: Context, livemode: bool, poll: StdDuration, mut stop: watc
             last_refresh = Some(tokio::time::Instant::now());
         }
         let started = Instant::now();
-        if let Err(e) = dispatcher.pass(pass).await {
-            tracing::warn!(error = %e, "webhook delivery pass failed; will retry");
-            tokio::select! {
-                _ = tokio::time::sleep(ERROR_BACKOFF) => {}
-                _ = stop.changed() => break,
+        let recorded = worker.pass();
+        match dispatcher.pass(pass).await {
+            Ok(claimed) => recorded.ok(claimed as u64),
+            Err(e) => {
+                recorded.failed(0, &e);
+                tracing::warn!(error = %e, "webhook delivery pass failed; will retry");
+                tokio::select! {
+                    _ = tokio::time::sleep(ERROR_BACKOFF) => {}
+                    _ = stop.changed() => break,
+                }
+                continue;
             }
-            continue;
         }
         tokio::select! {
             _ = woken.changed() => was_woken = true,
@@ -397,8 +411,8 @@ impl Dispatcher {
         }
     }
 
-    /// One pass over the mode (see [`Pass`]).
-    async fn pass(&mut self, pass: Pass) -> Result<(), DbErr> {
+    /// One pass over the mode (see [`Pass`]); returns how many deliveries it claimed.
+    async fn pass(&mut self, pass: Pass) -> Result<usize, DbErr> {
         let db = self.ctx.db.clone();
         let runtime = self.ctx.webhooks.clone();
         let full = pass != Pass::Refill;
@@ -434,7 +448,7 @@ impl Dispatcher {
                 .is_some_and(|l| l.more && l.in_flight < runtime.per_endpoint)
         });
         if !wanted && !full {
-            return Ok(());
+            return Ok(0);
         }
         // The test clock's offset is read on full passes (a wake-up or the poll, so an
         // advance is seen within one poll) and reused by the passes between them, which
@@ -449,6 +463,7 @@ impl Dispatcher {
         if pass == Pass::Refresh {
             give_up_orphans(&db, livemode, now).await?;
         }
+        let mut claimed = 0;
         for endpoint in endpoints.iter() {
             self.start_queued(endpoint.id);
             let lane = self.lanes.entry(endpoint.id).or_default();
@@ -472,6 +487,7 @@ impl Dispatcher {
                 continue;
             }
             let rows = claim(&db, livemode, endpoint.id, now, room).await?;
+            claimed += rows.len();
             lane.more = rows.len() == room;
             if rows.is_empty() {
                 continue;
@@ -498,7 +514,7 @@ impl Dispatcher {
             }
             self.start_queued(endpoint.id);
         }
-        Ok(())
+        Ok(claimed)
     }
 }
 

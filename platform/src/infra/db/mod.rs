@@ -2,6 +2,7 @@
 //! timeouts and SQLite pragmas set explicitly.
 
 pub mod page;
+pub mod schema;
 pub mod stats;
 
 use std::str::FromStr;

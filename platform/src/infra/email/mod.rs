@@ -308,26 +308,35 @@ pub async fn deliver_due(
 
 /// Runs the email worker until `stop`: woken by the commit that queued an email
 /// ([`crate::infra::events::wake`]), polling every `poll` as the fallback and for retries,
-/// and going on at once while a pass found a full batch.
+/// and going on at once while a pass found a full batch. Each pass is recorded on `worker`
+/// (items: emails attempted, sent or not), so an idle worker shows alive at every poll.
 pub async fn run(
     db: &DatabaseConnection,
     sealer: &Sealer,
     mailer: Mailer,
     poll: Duration,
     in_flight: usize,
+    worker: &crate::infra::workers_status::Worker,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     use crate::infra::events::wake::{self, Outbox};
     let mut woken = wake::subscribe(Outbox::Emails);
     loop {
         woken.borrow_and_update();
+        let pass = worker.pass();
         let more = match deliver_due(db, sealer, &mailer, Utc::now(), in_flight).await {
-            Ok(d) if d == Delivered::default() => false,
+            Ok(d) if d == Delivered::default() => {
+                pass.ok(0);
+                false
+            }
             Ok(d) => {
                 tracing::debug!(?d, "email pass");
-                d.sent + d.retrying + d.given_up >= BATCH as usize
+                let attempted = d.sent + d.retrying + d.given_up;
+                pass.ok(attempted as u64);
+                attempted >= BATCH as usize
             }
             Err(e) => {
+                pass.failed(0, &e);
                 tracing::warn!(error = %e, "email delivery step failed; will retry");
                 false
             }

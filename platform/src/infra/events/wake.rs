@@ -79,13 +79,20 @@ pub async fn written(db: &impl ConnectionTrait, outbox: Outbox) -> Result<(), Db
 
 /// Listens on PostgreSQL for [`CHANNEL`] and signals this process's workers, until `stop`.
 /// Reconnects after a lost connection, and wakes every worker then, since notifications sent
-/// while it was gone are lost. A no-op for SQLite URLs.
-pub async fn listen(database_url: String, mut stop: watch::Receiver<bool>) {
+/// while it was gone are lost. A no-op for SQLite URLs. Recorded on `worker`: a pass per
+/// connection attempt (ok once listening, failed when it cannot connect or loses the
+/// connection; items: notifications received on it).
+pub async fn listen(
+    database_url: String,
+    worker: crate::infra::workers_status::Worker,
+    mut stop: watch::Receiver<bool>,
+) {
     use sea_orm::sqlx::postgres::PgListener;
     if !database_url.starts_with("postgres") {
         return;
     }
     loop {
+        let pass = worker.pass();
         let connected = async {
             let mut listener = PgListener::connect(&database_url).await?;
             listener.listen(CHANNEL).await?;
@@ -94,16 +101,20 @@ pub async fn listen(database_url: String, mut stop: watch::Receiver<bool>) {
         .await;
         match connected {
             Ok(mut listener) => {
+                pass.ok(0);
                 // Whatever was notified before we listened is found by this pass.
                 signal(Outbox::Webhooks);
                 signal(Outbox::Emails);
                 loop {
                     tokio::select! {
                         received = listener.try_recv() => match received {
-                            Ok(Some(n)) => match n.payload() {
-                                "emails" => signal(Outbox::Emails),
-                                _ => signal(Outbox::Webhooks),
-                            },
+                            Ok(Some(n)) => {
+                                worker.pass().ok(1);
+                                match n.payload() {
+                                    "emails" => signal(Outbox::Emails),
+                                    _ => signal(Outbox::Webhooks),
+                                }
+                            }
                             // The connection dropped; the next call reconnects. Anything
                             // notified meanwhile is lost, so look now.
                             Ok(None) => {
@@ -111,6 +122,7 @@ pub async fn listen(database_url: String, mut stop: watch::Receiver<bool>) {
                                 signal(Outbox::Emails);
                             }
                             Err(e) => {
+                                worker.pass().failed(0, &e);
                                 tracing::warn!(error = %e, "outbox listener failed; reconnecting");
                                 break;
                             }
@@ -119,7 +131,10 @@ pub async fn listen(database_url: String, mut stop: watch::Receiver<bool>) {
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "outbox listener cannot connect; polling only"),
+            Err(e) => {
+                pass.failed(0, &e);
+                tracing::warn!(error = %e, "outbox listener cannot connect; polling only")
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(RECONNECT_AFTER) => {}
