@@ -173,7 +173,7 @@ pub async fn middleware(
         .record(elapsed.as_secs_f64());
     if res
         .headers()
-        .contains_key(super::idempotency::REPLAYED_HEADER)
+        .contains_key(super::request_id::REPLAYED_HEADER)
     {
         ::metrics::counter!(names::IDEMPOTENT_REPLAYS).increment(1);
     }

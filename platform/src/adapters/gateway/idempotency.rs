@@ -44,7 +44,7 @@ use crate::adapters::gateway::state::AppState;
 use crate::infra::events::Origin;
 
 pub const HEADER: &str = "idempotency-key";
-pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+pub use super::request_id::REPLAYED_HEADER;
 /// How long a key and its response are kept.
 pub const RETENTION: Duration = Duration::hours(24);
 /// An in-flight request older than this is presumed dead (its process crashed) and may be
