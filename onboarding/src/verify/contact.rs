@@ -499,8 +499,14 @@ mod tests {
             url("https://shop.example.se.").unwrap(),
             "https://shop.example.se./"
         );
-        assert_eq!(url("http://192.0.2.10:8080/").unwrap(), "http://192.0.2.10:8080/");
-        assert_eq!(url("https://[2001:db8::1]/").unwrap(), "https://[2001:db8::1]/");
+        assert_eq!(
+            url("http://192.0.2.10:8080/").unwrap(),
+            "http://192.0.2.10:8080/"
+        );
+        assert_eq!(
+            url("https://[2001:db8::1]/").unwrap(),
+            "https://[2001:db8::1]/"
+        );
         assert_eq!(
             url("https://xn--mller-kva.example.xn--p1ai").unwrap(),
             "https://xn--mller-kva.example.xn--p1ai/"
