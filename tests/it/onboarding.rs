@@ -977,7 +977,10 @@ async fn a_date_of_birth_that_disagrees_with_the_personnummer_can_be_fixed() {
     assert!(body.contains("id=\"f-individual-dob\""), "{body}");
     assert!(body.contains("value=\"1990-01-03\""), "{body}");
     assert!(body.contains("href=\"#f-individual-dob\""), "{body}");
-    assert!(body.contains("id=\"f-individual-id_number-error\""), "{body}");
+    assert!(
+        body.contains("id=\"f-individual-id_number-error\""),
+        "{body}"
+    );
     // One message for both fields, listed once in the summary: the stored personnummer is
     // never shown back, so both are typed again.
     let message = "The date of birth and the personal identity number point to different dates. Enter both again.";

@@ -305,7 +305,7 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("err.parameter_too_long", "This is too long.", "Texten är för lång."),
     ("err.invalid_id_number_checksum", "This identity number is not valid: check the digits.", "Personnumret är inte giltigt: kontrollera siffrorna."),
     ("err.invalid_id_number_format", "Enter the identity number in the format shown.", "Ange personnumret i formatet ÅÅÅÅMMDD-XXXX."),
-    ("err.verification_failed_ssn_last_4_match", "The full social security number does not end in the last four digits given earlier.", "Det fullständiga personnumret (SSN) slutar inte på de fyra sista siffror som angavs tidigare."),
+    ("err.verification_failed_ssn_last_4_match", "The full Social Security number does not end in the last 4 digits given. Enter both again.", "Det fullständiga Social Security-numret slutar inte på de fyra sista siffror som angavs. Skriv in båda igen."),
     // One message for both fields (the summary lists it once): the stored number is never
     // shown back, so both are typed again.
     ("err.verification_failed_id_number_match", "The date of birth and the personal identity number point to different dates. Enter both again.", "Födelsedatumet och personnumret pekar på olika datum. Skriv in båda igen."),
