@@ -2270,6 +2270,31 @@ mod tests {
     }
 
     #[test]
+    fn messages_name_dates_ibans_and_end_hints_in_full_stops() {
+        let sv = Tr(Locale::Sv);
+        assert_eq!(
+            impossible_date(sv, "1980-02-31").as_deref(),
+            Some("Det finns ingen 31 februari 1980. Kontrollera dag och månad.")
+        );
+        assert_eq!(
+            impossible_date(Tr(Locale::En), "1980-13-01").as_deref(),
+            Some("There is no month 13. Check the day and month.")
+        );
+        assert_eq!(impossible_date(sv, "1980-02-29"), None);
+        assert_eq!(iban_phrase(sv, "DE"), "Ett IBAN från Tyskland");
+        assert_eq!(iban_phrase(Tr(Locale::En), "AT"), "An Austrian IBAN");
+        assert_eq!(iban_phrase(Tr(Locale::En), "XK"), "An IBAN from XK");
+        assert_eq!(
+            sentence("Organisationsnummer, for example 556036-0793"),
+            "Organisationsnummer, for example 556036-0793."
+        );
+        assert_eq!(sentence("Ends well."), "Ends well.");
+        assert_eq!(display_date("DE", "1975-05-20"), "20.05.1975");
+        assert_eq!(display_date("US", "1975-05-20"), "05/20/1975");
+        assert_eq!(display_date("SE", "1975-05-20"), "1975-05-20");
+    }
+
+    #[test]
     fn flattened_views_are_parameter_paths() {
         let mut out = HashMap::new();
         flatten(
