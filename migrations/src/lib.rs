@@ -21,6 +21,7 @@ mod m20261126_000012_webhook_lanes;
 mod m20261127_000013_restricted_keys;
 mod m20261127_000014_bank_file_integrity;
 mod m20261128_000015_api_usage;
+mod m20261129_000016_onboarding_submitted;
 
 /// The latency buckets of `api_usage` (one column each); the platform's histogram checks it
 /// has as many.
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000013_restricted_keys::Migration),
             Box::new(m20261127_000014_bank_file_integrity::Migration),
             Box::new(m20261128_000015_api_usage::Migration),
+            Box::new(m20261129_000016_onboarding_submitted::Migration),
         ]
     }
 }

@@ -55,6 +55,9 @@ pub mod session {
         pub csrf_token: String,
         pub created_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
+        /// When the seller submitted: the session then only says so (and leads on to the
+        /// platform) until it expires.
+        pub submitted_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -127,9 +130,27 @@ pub async fn find_session(
         .await
 }
 
-/// Ends a session (after the seller submitted, or when a new one replaces it).
-pub async fn end_session(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
-    session::Entity::delete_by_id(id).exec(db).await?;
+/// Marks a session submitted at `now`, kept until `until`: its pages then say the details
+/// have been sent (a seller pressing Back must not think the submission failed), and accept
+/// no more input.
+pub async fn mark_submitted(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::SubmittedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .col_expr(
+            session::Column::ExpiresAt,
+            sea_orm::sea_query::Expr::value(until),
+        )
+        .filter(session::Column::Id.eq(id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

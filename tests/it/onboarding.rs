@@ -604,14 +604,14 @@ async fn validation_errors_are_inline_with_the_apis_codes_and_values_kept() {
         res.body
     );
     assert!(
-        res.header("set-cookie").starts_with("agora_onboarding=;"),
-        "the session cookie is cleared: {}",
+        res.header("set-cookie").starts_with(&format!("{cookie};")),
+        "the session cookie lives on, submitted: {}",
         res.header("set-cookie")
     );
     let acct = app.get(&format!("/v1/accounts/{account}")).await.body;
     assert_eq!(acct["requirements"]["currently_due"], json!([]), "{acct}");
     assert_eq!(acct["charges_enabled"], true);
-    // The session ended with the submission.
+    // The session is submitted: its pages say so (see back_after_submitting_…).
     let after = page(
         &app,
         Method::GET,
@@ -621,7 +621,8 @@ async fn validation_errors_are_inline_with_the_apis_codes_and_values_kept() {
         None,
     )
     .await;
-    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(after.status, StatusCode::OK);
+    assert!(after.body.contains("You have already sent your details."));
 }
 
 #[tokio::test]
@@ -976,10 +977,20 @@ async fn a_date_of_birth_that_disagrees_with_the_personnummer_can_be_fixed() {
     assert!(body.contains("id=\"f-individual-dob\""), "{body}");
     assert!(body.contains("value=\"1990-01-03\""), "{body}");
     assert!(body.contains("href=\"#f-individual-dob\""), "{body}");
-    assert!(body.contains("href=\"#f-individual-id_number\""), "{body}");
     assert!(
-        body.contains("The identity number does not match the date of birth. Check both."),
+        body.contains("id=\"f-individual-id_number-error\""),
         "{body}"
+    );
+    // One message for both fields, listed once in the summary: the stored personnummer is
+    // never shown back, so both are typed again.
+    let message = "The date of birth and the personal identity number point to different dates. Enter both again.";
+    let summary = &body[body.find("error-summary").expect("summary")..];
+    let summary = &summary[..summary.find("</ul>").unwrap()];
+    assert_eq!(summary.matches(message).count(), 1, "{summary}");
+    assert_eq!(
+        body.matches(message).count(),
+        3,
+        "summary and both fields: {body}"
     );
     // Still wrong: the page comes back with both fields and what was typed.
     let mut form = vec![
@@ -1102,7 +1113,8 @@ async fn a_swedish_personnummer_gives_the_date_of_birth_and_dates_take_the_usual
         "{}",
         res.body
     );
-    assert!(res.body.contains("value=\"1975-05-20\""), "{}", res.body);
+    // Shown back as typed.
+    assert!(res.body.contains("value=\"20.5.1975\""), "{}", res.body);
     let _ = acct;
 }
 
@@ -1306,9 +1318,10 @@ async fn owners_and_directors_say_what_is_required_and_this_is_me_copies_the_rep
         assert!(owners.contains(shown), "{shown}: {owners}");
     }
     // Rows say it in their legend, not at every field.
+    // (Your share is required when ticked: its hint says so, no "(optional)".)
     assert_eq!(
         owners.matches("<span class=\"optional\">").count(),
-        1,
+        0,
         "{owners}"
     );
     // Nobody named as director: the first director row is what is missing, by name.
@@ -1341,7 +1354,7 @@ async fn owners_and_directors_say_what_is_required_and_this_is_me_copies_the_rep
     let summary_start = over.body.find("error-summary").unwrap();
     let first_link = &over.body[summary_start..];
     assert!(
-        first_link.contains("<li><a href=\"#f-owners_me_percent\">The shares add up to more than 100 %. Check the shares.</a></li>"),
+        first_link.contains("<li><a href=\"#f-owners_me_percent\">The shares add up to 110 %; together they can be at most 100 %.</a></li>"),
         "{}",
         over.body
     );
@@ -1447,7 +1460,7 @@ async fn messages_name_the_field_and_websites_need_no_scheme() {
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert!(
         res.body
-            .contains("An IBAN from SE has 24 characters; this one has 23."),
+            .contains("A Swedish IBAN has 24 characters; this one has 23."),
         "{}",
         res.body
     );
@@ -1574,5 +1587,494 @@ async fn wording_branded_and_not_languages_listed_and_unknown_steps_explained() 
     assert!(
         business.contains("Marknaden använder Agora för att betala ut pengar till dig."),
         "{business}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 23, a seller's walk-through on a phone: steps needed later, Back after submitting,
+// the platform by name, one message for a two-field mismatch, dates, websites, phones,
+// terms and wording.
+
+async fn get_sv(app: &TestApp, path: &str, cookie: Option<&str>) -> Page {
+    page(
+        app,
+        Method::GET,
+        path,
+        cookie,
+        &[("accept-language", "sv")],
+        None,
+    )
+    .await
+}
+
+fn branded(c: &mut agora_platform::Config) {
+    c.branding_name = "Marknaden".to_owned();
+}
+
+#[tokio::test]
+async fn steps_needed_later_are_not_done_and_the_review_says_so() {
+    let app = spawn_app_with(branded).await;
+    // currently_due: the basic details now; the bank account only before payouts.
+    let account = app
+        .create_account(json!({"country": "SE", "email": "anna@example.se",
+            "business_type": "individual",
+            "business_profile": {"mcc": "5734", "url": "https://anna.example.se"},
+            "tos_acceptance": {"ip": "192.0.2.1"}}))
+        .await;
+    let id = account["id"].as_str().unwrap();
+    let created = link(&app, id, json!({})).await;
+    let cookie = open(&app, created["url"].as_str().unwrap()).await;
+    let details = get_sv(&app, "/onboarding/details", Some(&cookie))
+        .await
+        .body;
+    // Not ticked as done: said to be for later, visibly.
+    assert!(
+        details.contains("<li class=\"later\"><a href=\"/onboarding/bank\">Bankkonto</a> <span>(senare)</span></li>"),
+        "{details}"
+    );
+    assert!(
+        !details.contains("<li class=\"done\"><a href=\"/onboarding/bank\">"),
+        "{details}"
+    );
+    // Opened anyway: nothing given, so nothing to keep; the page says it can wait.
+    let bank = get_sv(&app, "/onboarding/bank", Some(&cookie)).await.body;
+    assert!(!bank.contains("Lämna tomt för att behålla"), "{bank}");
+    assert!(
+        bank.contains("Behövs inte än: du kan fylla i det nu, annars ber Marknaden dig om det före första utbetalningen."),
+        "{bank}"
+    );
+    let csrf = csrf_of(&details);
+    let res = post_form(
+        &app,
+        "/onboarding/details",
+        &cookie,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("individual.first_name", "Anna"),
+            ("individual.last_name", "Andersson"),
+            ("individual.id_number", "19900102-1238"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let review = get_sv(&app, "/onboarding/review", Some(&cookie)).await.body;
+    assert!(
+        review.contains("Behövs senare — Marknaden ber dig om det före första utbetalningen."),
+        "{review}"
+    );
+    assert!(
+        review.contains("Vi har allt vi behöver just nu."),
+        "{review}"
+    );
+    assert!(!review.contains("Vi har allt vi behöver.</p>"), "{review}");
+    // The bank's group says "later", not "not given yet" beside "everything is in".
+    let bank_group = &review[review.find(">Bankkonto</h2>").unwrap()..];
+    let bank_group = &bank_group[..bank_group.find("</section>").unwrap()];
+    assert!(!bank_group.contains("Inte angivet än"), "{bank_group}");
+}
+
+#[tokio::test]
+async fn back_after_submitting_says_the_details_have_been_sent() {
+    let app = spawn_app().await;
+    let (acct, cookie, csrf) = session_for(&app, complete_swedish_individual()).await;
+    let bank = post_form(
+        &app,
+        "/onboarding/bank",
+        &cookie,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("iban", "SE4550000000058398257466"),
+            ("account_holder_name", "Anna Andersson"),
+        ],
+    )
+    .await;
+    assert_eq!(bank.status, StatusCode::SEE_OTHER, "{}", bank.body);
+    let done = post_form(
+        &app,
+        "/onboarding/review",
+        &cookie,
+        &[("csrf_token", csrf.as_str())],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(
+        done.body.contains("Thank you, your details have been sent"),
+        "{}",
+        done.body
+    );
+    // The confirmation has the language list (through the review's address).
+    assert!(
+        done.body.contains("href=\"/onboarding/review?lang=sv\""),
+        "{}",
+        done.body
+    );
+    // Back, or any page of the session: sent, not "expired", with the way on.
+    for path in ["/onboarding/review", "/onboarding/details", "/onboarding"] {
+        let again = get_page(&app, path, &cookie).await;
+        assert_eq!(again.status, StatusCode::OK, "{path}: {}", again.body);
+        assert!(
+            again
+                .body
+                .contains("You have already sent your details. You can close this page."),
+            "{path}: {}",
+            again.body
+        );
+        assert!(
+            again
+                .body
+                .contains("href=\"https://platform.example/return\""),
+            "{path}: {}",
+            again.body
+        );
+        assert!(!again.body.contains("expired"), "{path}: {}", again.body);
+    }
+    // A form sent again changes nothing.
+    let resent = post_form(
+        &app,
+        "/onboarding/details",
+        &cookie,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("individual.first_name", "Eve"),
+        ],
+    )
+    .await;
+    assert!(
+        resent.body.contains("You have already sent your details."),
+        "{}",
+        resent.body
+    );
+    let seller = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(seller["individual"]["first_name"], "Anna", "{seller}");
+    // Switchable: remembered, then in Swedish.
+    let switch = get_page(&app, "/onboarding/review?lang=sv", &cookie).await;
+    assert_eq!(switch.status, StatusCode::SEE_OTHER);
+    assert_eq!(switch.header("location"), "/onboarding/review");
+    let sv = get_page(&app, "/onboarding/review", &cookie).await.body;
+    assert!(
+        sv.contains("Du har redan skickat dina uppgifter. Du kan stänga sidan."),
+        "{sv}"
+    );
+}
+
+#[tokio::test]
+async fn messages_name_the_platform_and_a_missing_session_never_ended() {
+    let app = spawn_app_with(branded).await;
+    // No session in this browser (the link was opened on another device): nothing ended.
+    let none = page(&app, Method::GET, "/onboarding/details", None, &[], None).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        none.body
+            .contains("Open the link from Marknaden again to continue."),
+        "{}",
+        none.body
+    );
+    assert!(!none.body.contains("ended"), "{}", none.body);
+    assert!(!none.body.contains("the platform"), "{}", none.body);
+    // Its language list works without a session, by the address.
+    assert!(
+        none.body.contains("href=\"/onboarding/details?lang=sv\""),
+        "{}",
+        none.body
+    );
+    let sv = page(
+        &app,
+        Method::GET,
+        "/onboarding/details?lang=sv",
+        None,
+        &[],
+        None,
+    )
+    .await;
+    assert!(
+        sv.body
+            .contains("Öppna länken från Marknaden igen för att fortsätta."),
+        "{}",
+        sv.body
+    );
+    // A cookie whose session is gone: that one did end.
+    let gone = get_page(
+        &app,
+        "/onboarding/details",
+        "agora_onboarding=nosuchsession",
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        gone.body
+            .contains("Your session has ended. Open the link from Marknaden again to continue."),
+        "{}",
+        gone.body
+    );
+    // A link that never existed.
+    let bad = get_sv(&app, "/onboarding/link/nosuchlink", None).await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND);
+    assert!(
+        bad.body
+            .contains("Länken är inte giltig. Be Marknaden om en ny."),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body
+            .contains("href=\"/onboarding/link/nosuchlink?lang=en\""),
+        "{}",
+        bad.body
+    );
+    // An unknown step, in a session: the language list too.
+    let (_, cookie, _) =
+        session_for(&app, json!({"country": "SE", "email": "anna@example.se"})).await;
+    let nostep = get_page(&app, "/onboarding/paymnet", &cookie).await;
+    assert_eq!(nostep.status, StatusCode::NOT_FOUND);
+    assert!(
+        nostep.body.contains("href=\"/onboarding/paymnet?lang=sv\""),
+        "{}",
+        nostep.body
+    );
+    // Terms worded for what is linked: the platform's.
+    let terms = get_page(&app, "/onboarding/terms", &cookie).await.body;
+    assert!(
+        terms.contains("I accept Marknaden&#39;s terms of service"),
+        "{terms}"
+    );
+}
+
+#[tokio::test]
+async fn a_personnummer_replaces_the_platforms_date_of_birth_and_the_review_says_so() {
+    let app = spawn_app().await;
+    let (acct, cookie, csrf) = session_for(
+        &app,
+        json!({"country": "SE", "email": "anna@example.se", "business_type": "individual",
+               "individual": {"dob": "1985-05-05"}}),
+    )
+    .await;
+    let res = post_form(
+        &app,
+        "/onboarding/details",
+        &cookie,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("individual.first_name", "Anna"),
+            ("individual.last_name", "Andersson"),
+            ("individual.id_number", "199001021238"),
+            ("individual.phone", "+46701234567"),
+            ("individual.address.line1", "Storgatan 1"),
+            ("individual.address.postal_code", "11122"),
+            ("individual.address.city", "Stockholm"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let seller = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(seller["individual"]["dob"], "1990-01-02", "{seller}");
+    let review = get_page(&app, "/onboarding/review", &cookie).await.body;
+    assert!(
+        review.contains("1990-01-02 (taken from your personal identity number)"),
+        "{review}"
+    );
+}
+
+#[tokio::test]
+async fn impossible_dates_websites_phones_and_german_tax_ids_say_what_is_wrong() {
+    let app = spawn_app().await;
+    let (_, cookie, csrf) = session_for(
+        &app,
+        json!({"country": "DE", "email": "max@example.de", "business_type": "company"}),
+    )
+    .await;
+    let details = get_page(&app, "/onboarding/details", &cookie).await.body;
+    for shown in [
+        "VAT number (USt-IdNr.)",
+        "For example DE123456789",
+        "For example HRB 123456",
+    ] {
+        assert!(details.contains(shown), "{shown}: {details}");
+    }
+    let mut form = vec![
+        ("csrf_token", csrf.as_str()),
+        ("company.name", "Beispiel GmbH"),
+        ("company.tax_id", "DE136695976"),
+        ("company.registration_number", "HRB 123456"),
+        ("company.address.line1", "Unter den Linden 1"),
+        ("company.address.postal_code", "10117"),
+        ("company.address.city", "Berlin"),
+        ("company.representative.first_name", "Max"),
+        ("company.representative.last_name", "Mustermann"),
+        ("company.representative.phone", "+49301234567"),
+        ("company.representative.dob", "31.02.1980"),
+        ("company.representative.address.line1", "Unter den Linden 2"),
+        ("company.representative.address.postal_code", "10117"),
+        ("company.representative.address.city", "Berlin"),
+    ];
+    let res = post_form(&app, "/onboarding/details", &cookie, &form).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(
+        res.body
+            .contains("There is no 31 February 1980. Check the day and month."),
+        "{}",
+        res.body
+    );
+    assert!(
+        res.body.contains("value=\"31.02.1980\""),
+        "as typed: {}",
+        res.body
+    );
+    // A Steuernummer where the VAT number belongs.
+    form[2] = ("company.tax_id", "21/815/08150");
+    form[10] = ("company.representative.dob", "15.03.1980");
+    let res = post_form(&app, "/onboarding/details", &cookie, &form).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(
+        res.body.contains(
+            "Enter the VAT number (USt-IdNr.), for example DE123456789 — not the Steuernummer."
+        ),
+        "{}",
+        res.body
+    );
+    // A German number as dialled at home, too short even with +49: the international form.
+    form[2] = ("company.tax_id", "DE136695976");
+    form[9] = ("company.representative.phone", "030-12");
+    let res = post_form(&app, "/onboarding/details", &cookie, &form).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(
+        res.body
+            .contains("Start with +49 instead of 0, for example +49 30 1234567."),
+        "{}",
+        res.body
+    );
+    assert!(res.body.contains("value=\"030-12\""), "{}", res.body);
+
+    // A Swede's national number is taken; a website without a domain ending is not (the API
+    // refuses it too).
+    let (acct, cookie, csrf) = session_for(
+        &app,
+        json!({"country": "SE", "email": "anna@example.se", "business_type": "individual"}),
+    )
+    .await;
+    let business = get_page(&app, "/onboarding/business", &cookie).await.body;
+    let described = &business[business
+        .find("for=\"f-business_profile-product_description\"")
+        .unwrap()..];
+    let described = &described[..described.find("</label>").unwrap()];
+    assert!(!described.contains("optional"), "{described}");
+    assert!(
+        business.contains("Required if you have no website"),
+        "{business}"
+    );
+    let res = post_form(
+        &app,
+        "/onboarding/business",
+        &cookie,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("business_profile.mcc", "5734"),
+            ("business_profile.url", "www.holzwerk-mueller"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(
+        res.body.contains("Enter the whole web address, with its ending such as .com, for example shop.example.com."),
+        "{}",
+        res.body
+    );
+    assert!(
+        res.body.contains("value=\"www.holzwerk-mueller\""),
+        "{}",
+        res.body
+    );
+    let api = app
+        .post(
+            &format!("/v1/accounts/{acct}"),
+            json!({"business_profile": {"url": "https://www.holzwerk-mueller"}}),
+        )
+        .await;
+    assert_eq!(
+        api.error(400, "invalid_request_error")["code"],
+        "invalid_url_format"
+    );
+    let details = get_page(&app, "/onboarding/details", &cookie).await.body;
+    assert!(
+        details.contains("10 or 12 digits, for example YYYYMMDD-XXXX"),
+        "{details}"
+    );
+    let res = post_form(
+        &app,
+        "/onboarding/details",
+        &cookie,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("individual.first_name", "Anna"),
+            ("individual.last_name", "Andersson"),
+            ("individual.id_number", "199001021238"),
+            ("individual.phone", "070-123 45 67"),
+            ("individual.address.line1", "Storgatan 1"),
+            ("individual.address.postal_code", "11122"),
+            ("individual.address.city", "Stockholm"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let seller = app.get(&format!("/v1/accounts/{acct}")).await.body;
+    assert_eq!(seller["individual"]["phone"], "+46701234567", "{seller}");
+}
+
+#[tokio::test]
+async fn a_kept_bank_account_is_named_and_a_heic_photo_is_explained() {
+    let app = spawn_app().await;
+    let (_, cookie, csrf) = session_for(&app, complete_swedish_individual()).await;
+    let bank = post_form(
+        &app,
+        "/onboarding/bank",
+        &cookie,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("iban", "SE4550000000058398257466"),
+            ("account_holder_name", "Anna Andersson"),
+        ],
+    )
+    .await;
+    assert_eq!(bank.status, StatusCode::SEE_OTHER, "{}", bank.body);
+    let again = get_sv(&app, "/onboarding/bank", Some(&cookie)).await.body;
+    assert!(
+        again.contains(
+            "Sparat konto: slutar på 7466. Fyll i ett nytt IBAN bara om du vill byta konto."
+        ),
+        "{again}"
+    );
+    assert!(!again.contains("Lämna tomt"), "{again}");
+
+    // A company's representative uploads a photo an iPhone saved as HEIC.
+    let (_, cookie, csrf) = session_for(
+        &app,
+        json!({"country": "DE", "email": "max@example.de", "business_type": "company"}),
+    )
+    .await;
+    let document = get_page(&app, "/onboarding/document", &cookie).await.body;
+    assert!(
+        document
+            .contains("Photo or scan of your own passport, national ID card or driving licence"),
+        "{document}"
+    );
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", csrf.clone())
+        .part(
+            "company.representative.verification.document",
+            reqwest::multipart::Part::bytes(b"\0\0\0\x18ftypheic".to_vec())
+                .file_name("IMG_<4711>.HEIC"),
+        );
+    let res = app
+        .client
+        .post(format!("{}/onboarding/document", app.address))
+        .header("cookie", &cookie)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("IMG_&#60;4711&#62;.HEIC is not a PNG, JPEG or PDF. Choose the photo from your photo library, or take a screenshot of it."),
+        "{body}"
     );
 }

@@ -70,6 +70,49 @@ pub fn phone(input: &str) -> Result<String, Failure> {
     Ok(s)
 }
 
+/// The calling code of a country whose national numbers [`national_phone`] understands.
+pub fn calling_code(country: &str) -> Option<&'static str> {
+    Some(match country.trim().to_ascii_uppercase().as_str() {
+        "SE" => "46",
+        "DE" => "49",
+        "GB" => "44",
+        "FI" => "358",
+        "NO" => "47",
+        "DK" => "45",
+        "FR" => "33",
+        "NL" => "31",
+        "US" => "1",
+        _ => return None,
+    })
+}
+
+/// A phone number as a seller of `country` types it at home, in the international form
+/// [`phone`] checks: `070-123 45 67` (Sweden) → `+46701234567`, the trunk `0` dropped (the
+/// US has none: `(212) 555-0100` → `+12125550100`); `0046 70…` (the international prefix)
+/// → `+46 70…`. `None` when it already starts with `+`, is not digits and separators, or
+/// the country's calling code is not known here; [`phone`] then judges it as typed.
+pub fn national_phone(country: &str, input: &str) -> Option<String> {
+    if input.len() > super::MAX_INPUT_LEN {
+        return None;
+    }
+    let digits = compact(input.trim(), &['-', '.', '(', ')', '/']);
+    if !all_digits(&digits) {
+        return None;
+    }
+    if let Some(international) = digits.strip_prefix("00") {
+        return Some(format!("+{international}"));
+    }
+    let code = calling_code(country)?;
+    if code == "1" {
+        return Some(match digits.strip_prefix('1') {
+            Some(rest) if digits.len() == 11 => format!("+1{rest}"),
+            _ => format!("+1{digits}"),
+        });
+    }
+    let national = digits.strip_prefix('0')?;
+    Some(format!("+{code}{national}"))
+}
+
 /// Longest address SMTP can carry (RFC 5321).
 const EMAIL_MAX_LEN: usize = 254;
 
@@ -94,7 +137,11 @@ pub fn email(input: &str) -> Result<String, Failure> {
     Ok(s.to_owned())
 }
 
-/// Checks a website: an absolute `http` or `https` URL with a host. Returns the URL as the
+/// Checks a website: an absolute `http` or `https` URL whose host is an IP address or a
+/// domain name with a dot and a plausible top-level label (2 or more letters, or an IDN's
+/// `xn--` form), so `https://www.holzwerk-mueller` (a typo for `.de`) and `https://localhost`
+/// are refused: a seller's shop is on the public web. The top-level label is not looked up
+/// in a list (new ones appear; a stale list would refuse real shops). Returns the URL as the
 /// `url` crate serialises it (lower-case scheme and host, `/` path when empty).
 pub fn url(input: &str) -> Result<String, Failure> {
     const CODE: &str = "invalid_url_format";
@@ -102,12 +149,26 @@ pub fn url(input: &str) -> Result<String, Failure> {
     let invalid = || {
         Failure::new(
             CODE,
-            "Enter the full address of the website, starting with https://.",
+            "Enter the full address of the website, starting with https:// and with a domain ending such as .com, e.g. https://shop.example.com.",
         )
     };
     let parsed = url::Url::parse(s).map_err(|_| invalid())?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+    if !matches!(parsed.scheme(), "http" | "https") {
         return Err(invalid());
+    }
+    match parsed.host() {
+        Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => {}
+        Some(url::Host::Domain(domain)) => {
+            // A fully qualified name may end in a dot (`example.com.`).
+            let domain = domain.strip_suffix('.').unwrap_or(domain);
+            let (rest, tld) = domain.rsplit_once('.').ok_or_else(invalid)?;
+            let plausible = (tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
+                || (tld.starts_with("xn--") && tld.len() > 4);
+            if rest.is_empty() || rest.ends_with('.') || !plausible {
+                return Err(invalid());
+            }
+        }
+        None => return Err(invalid()),
     }
     Ok(parsed.into())
 }
@@ -387,6 +448,33 @@ mod tests {
     }
 
     #[test]
+    fn national_numbers_get_the_countrys_code() {
+        for (country, typed, international) in [
+            ("SE", "070-123 45 67", Some("+46701234567")),
+            ("se", "0046 70 123 45 67", Some("+46701234567")),
+            ("DE", "030 1234567", Some("+49301234567")),
+            ("GB", "020 7946 0958", Some("+442079460958")),
+            ("FI", "040 123 4567", Some("+358401234567")),
+            ("US", "(212) 555-0100", Some("+12125550100")),
+            ("US", "1 212 555 0100", Some("+12125550100")),
+            ("SE", "+46 70 123 45 67", None),
+            ("SE", "70 123 45 67", None),
+            ("SE", "070 abc", None),
+            ("BR", "011 1234 5678", None),
+        ] {
+            assert_eq!(
+                national_phone(country, typed).as_deref(),
+                international,
+                "{country} {typed}"
+            );
+        }
+        assert_eq!(
+            phone(&national_phone("SE", "070-123 45 67").unwrap()).unwrap(),
+            "+46701234567"
+        );
+    }
+
+    #[test]
     fn email_rules() {
         assert_eq!(email(" Seller@Example.com ").unwrap(), "Seller@Example.com");
         for bad in [
@@ -407,7 +495,29 @@ mod tests {
             url("http://shop.example.se/a?b=c").unwrap(),
             "http://shop.example.se/a?b=c"
         );
+        assert_eq!(
+            url("https://shop.example.se.").unwrap(),
+            "https://shop.example.se./"
+        );
+        assert_eq!(
+            url("http://192.0.2.10:8080/").unwrap(),
+            "http://192.0.2.10:8080/"
+        );
+        assert_eq!(
+            url("https://[2001:db8::1]/").unwrap(),
+            "https://[2001:db8::1]/"
+        );
+        assert_eq!(
+            url("https://xn--mller-kva.example.xn--p1ai").unwrap(),
+            "https://xn--mller-kva.example.xn--p1ai/"
+        );
         for bad in [
+            "https://www.holzwerk-mueller",
+            "https://localhost",
+            "https://shop.example.c",
+            "https://shop.example.123",
+            "https://.com",
+            "https://shop..com",
             "example.com",
             "ftp://example.com",
             "javascript:alert(1)",

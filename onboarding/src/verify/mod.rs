@@ -39,7 +39,7 @@
 //! | `invalid_address_state` | [`address`] | not a USPS state, DC or territory code |
 //! | `invalid_address_field` | [`address`] | a field longer than 200 characters or with control characters |
 //! | `invalid_address_country` | [`address`] | unknown country, or the address's country differs from the account's |
-//! | `invalid_url_format` | [`url()`] | not an absolute `http`/`https` URL with a host |
+//! | `invalid_url_format` | [`url()`] | not an absolute `http`/`https` URL whose host is an IP address or a name with a dot and a top-level label of 2+ letters |
 //! | `invalid_mcc` | [`mcc`] | not 4 digits in 0742–9999 |
 //!
 //! Fields that exceed a length bound fail with the field's own format code.
@@ -53,7 +53,7 @@ pub use bank::{
     aba_routing_number, bic, gb_account_number, iban, iban_length, sort_code, us_account_number,
     Iban,
 };
-pub use contact::{address, email, mcc, phone, url, AddressInput};
+pub use contact::{address, calling_code, email, mcc, national_phone, phone, url, AddressInput};
 pub use person::{
     date_of_birth, date_style, id_number, is_personal_number, personnummer, ssn_last_4, typed_date,
     us_ssn, Personnummer,

@@ -110,13 +110,7 @@ async fn limit_by_address(
                     "key" => "",
                 )
                 .increment(1);
-                let mut res = render_problem(
-                    &state,
-                    PageError {
-                        problem: Problem::TooMany,
-                        locale,
-                    },
-                );
+                let mut res = render_problem(&state, PageError::new(Problem::TooMany, locale));
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
                 return Ok(req.into_response(res));
@@ -165,8 +159,13 @@ async fn brand_css(state: web::Data<AppState>) -> HttpResponse {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Problem {
-    /// No session, or it expired.
+    /// No session cookie at all: the link was never opened in this browser (or on this
+    /// device), so nothing "ended".
+    NoSession,
+    /// A session cookie whose session has expired.
     Expired,
+    /// The session's seller has submitted: any page of it says so.
+    Submitted,
     /// CSRF token missing or wrong.
     Forbidden,
     NotFound,
@@ -185,11 +184,26 @@ enum Problem {
 struct PageError {
     problem: Problem,
     locale: Locale,
+    /// The page's own path, for its language list (empty: no list, as on answers to a POST).
+    switch_path: String,
+    /// Where "Continue" leads (a submitted session: the platform's `return_url`).
+    return_url: Option<String>,
 }
 
 impl PageError {
     fn new(problem: Problem, locale: Locale) -> Self {
-        Self { problem, locale }
+        Self {
+            problem,
+            locale,
+            switch_path: String::new(),
+            return_url: None,
+        }
+    }
+
+    /// The page offers its language list, switching by `?lang=` on `path` (a GET address).
+    fn switchable(mut self, path: &str) -> Self {
+        self.switch_path = path.to_owned();
+        self
     }
 }
 
@@ -347,6 +361,8 @@ struct ReviewPage {
     heading: String,
     groups: Vec<ReviewGroup>,
     missing: Vec<String>,
+    /// Some step is needed only later: "everything we need for now".
+    any_later: bool,
     csrf: String,
 }
 
@@ -376,7 +392,13 @@ fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse
 
 fn render_problem(state: &AppState, e: PageError) -> HttpResponse {
     let (status, title, body) = match e.problem {
+        Problem::NoSession => (
+            StatusCode::UNAUTHORIZED,
+            "nosession.title",
+            "nosession.body",
+        ),
         Problem::Expired => (StatusCode::UNAUTHORIZED, "expired.title", "expired.body"),
+        Problem::Submitted => (StatusCode::OK, "submitted.title", "submitted.body"),
         Problem::Forbidden => (StatusCode::FORBIDDEN, "forbidden.title", "forbidden.body"),
         Problem::NotFound => (StatusCode::NOT_FOUND, "notfound.title", "notfound.body"),
         Problem::NoStep => (StatusCode::NOT_FOUND, "nostep.title", "nostep.body"),
@@ -399,13 +421,18 @@ fn render_problem(state: &AppState, e: PageError) -> HttpResponse {
         ),
     };
     let t = Tr(e.locale);
-    // A step that does not exist, in a live session: the way back into the flow.
-    let link = (e.problem == Problem::NoStep)
-        .then(|| ("/onboarding".to_owned(), t.s("nostep.link").to_owned()));
+    let brand_name = &state.config.branding_name;
+    let link = match (e.problem, e.return_url) {
+        // A step that does not exist, in a live session: the way back into the flow.
+        (Problem::NoStep, _) => Some(("/onboarding".to_owned(), t.s("nostep.link").to_owned())),
+        (Problem::Submitted, Some(url)) => Some((url, t.named("done.continue", brand_name))),
+        _ => None,
+    };
     let page = MessagePage {
-        c: chrome(state, e.locale, t.s(title).to_owned(), ""),
+        c: chrome(state, e.locale, t.s(title).to_owned(), &e.switch_path),
         heading: t.s(title).to_owned(),
-        body: t.s(body).to_owned(),
+        // The platform by its name where it has one ("Ask Marknaden for a new one").
+        body: t.named(body, brand_name),
         link,
     };
     html(status, page.render())
@@ -426,6 +453,15 @@ fn accept_language(req: &HttpRequest) -> Locale {
     )
 }
 
+/// The language of a page without a session: `?lang=` (its language list), else the
+/// browser's.
+fn request_locale(req: &HttpRequest) -> Locale {
+    form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "lang")
+        .and_then(|(_, v)| Locale::parse(&v))
+        .unwrap_or_else(|| accept_language(req))
+}
+
 fn locale_of(req: &HttpRequest, session: &session::Model) -> Locale {
     session
         .locale
@@ -434,9 +470,13 @@ fn locale_of(req: &HttpRequest, session: &session::Model) -> Locale {
         .unwrap_or_else(|| accept_language(req))
 }
 
+/// The request's session, open or submitted (see [`ensure_open`]).
 async fn load_session(state: &AppState, req: &HttpRequest) -> Result<session::Model, PageError> {
-    let expired = || PageError::new(Problem::Expired, accept_language(req));
-    let token = req.cookie(COOKIE).ok_or_else(expired)?;
+    let here = req.path();
+    let expired = || PageError::new(Problem::Expired, request_locale(req)).switchable(here);
+    let token = req
+        .cookie(COOKIE)
+        .ok_or_else(|| PageError::new(Problem::NoSession, request_locale(req)).switchable(here))?;
     // Our tokens are 43 characters; anything much longer is not worth a query.
     if token.value().len() > 128 {
         return Err(expired());
@@ -448,6 +488,20 @@ async fn load_session(state: &AppState, req: &HttpRequest) -> Result<session::Mo
         return Err(live_mode_unavailable(accept_language(req)));
     }
     Ok(session)
+}
+
+/// A submitted session's pages all say so, with the way on to the platform: Back after
+/// submitting must not look like a failure, and nothing more is taken.
+fn ensure_open(req: &HttpRequest, s: &session::Model) -> Result<(), PageError> {
+    if s.submitted_at.is_none() {
+        return Ok(());
+    }
+    let mut e = PageError::new(Problem::Submitted, locale_of(req, s));
+    if req.method() == actix_web::http::Method::GET {
+        e = e.switchable(req.path());
+    }
+    e.return_url = Some(s.return_url.clone());
+    Err(e)
 }
 
 /// Live-mode pages while live mode is refused, as the API's 503 `live_mode_unavailable`.
@@ -501,9 +555,10 @@ async fn open_link(
 ) -> HttpResponse {
     let result = async {
         let token = path.into_inner();
-        let locale = accept_language(&req);
+        let locale = request_locale(&req);
+        let not_found = || PageError::new(Problem::NotFound, locale).switchable(req.path());
         if token.len() > 128 {
-            return Err(PageError::new(Problem::NotFound, locale));
+            return Err(not_found());
         }
         let lang = query
             .get("lang")
@@ -512,7 +567,7 @@ async fn open_link(
         let live_allowed = state.kyc.live_mode_refusal().is_none();
         let opening = kyc_links::open(&state.db, &token, lang, SESSION_TTL_S, live_allowed).await?;
         let cookie_token = match opening {
-            kyc_links::Opening::Unknown => return Err(PageError::new(Problem::NotFound, locale)),
+            kyc_links::Opening::Unknown => return Err(not_found()),
             kyc_links::Opening::LiveModeUnavailable => return Err(live_mode_unavailable(locale)),
             kyc_links::Opening::Stale { refresh_url } => return Ok(see_other(&refresh_url)),
             kyc_links::Opening::Fresh { session_token } => session_token,
@@ -530,6 +585,7 @@ async fn open_link(
 async fn start(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let result = async {
         let s = load_session(&state, &req).await?;
+        ensure_open(&req, &s)?;
         let account = load_account(&state, &s).await?;
         let due = Due::of(&account, &s.collect);
         Ok(see_other(&format!(
@@ -551,13 +607,17 @@ async fn show(
 ) -> HttpResponse {
     let result = async {
         let s = load_session(&state, &req).await?;
-        let locale = locale_of(&req, &s);
-        let step = Step::from_slug(&path).ok_or_else(|| PageError::new(Problem::NoStep, locale))?;
         if let Some(lang) = query.lang.as_deref().and_then(Locale::parse) {
-            // Remembered in the session; the redirect drops the query from the address bar.
+            // Remembered in the session (a submitted one too, and from an unknown step's
+            // page); the redirect drops the query from the address bar. The path came in as
+            // /onboarding/{step}, so the redirect stays on this site.
             kyc_links::set_session_locale(&state.db, &s, lang.code()).await?;
-            return Ok(see_other(&format!("/onboarding/{}", step.slug())));
+            return Ok(see_other(req.path()));
         }
+        ensure_open(&req, &s)?;
+        let locale = locale_of(&req, &s);
+        let step = Step::from_slug(&path)
+            .ok_or_else(|| PageError::new(Problem::NoStep, locale).switchable(req.path()))?;
         let account = load_account(&state, &s).await?;
         let due = Due::of(&account, &s.collect);
         if step == Step::Review {
@@ -570,7 +630,7 @@ async fn show(
                 steps::next(&account, &due).slug()
             )));
         }
-        let defs = step_defs(step, &account, &due);
+        let defs = page_defs(&state, step, &account, &due).await?;
         // Verification errors the engine reported (an id number that does not match the date
         // of birth, a failed document) are shown as field errors straight away, on every
         // field involved.
@@ -609,6 +669,43 @@ fn step_defs(step: Step, account: &Account, due: &Due) -> Vec<FieldDef> {
     } else {
         defs
     }
+}
+
+/// [`step_defs`], and on a bank step opened again the account kept when the IBAN is left
+/// empty, named by its last four ("Saved account: ending in 7466").
+async fn page_defs(
+    state: &AppState,
+    step: Step,
+    account: &Account,
+    due: &Due,
+) -> Result<Vec<FieldDef>, PageError> {
+    let mut defs = step_defs(step, account, due);
+    if step == Step::Bank && defs.iter().any(|d| d.keep) {
+        let banks =
+            crate::domain::kyc::banks::live_banks(&state.db, account.livemode, account.id).await?;
+        // A personkonto has no last four to show (its number is the personnummer).
+        if let Some(last4) = banks
+            .first()
+            .map(|b| b.last4.clone())
+            .filter(|l| !l.is_empty())
+        {
+            for d in defs.iter_mut().filter(|d| d.keep) {
+                if d.name == "iban" || d.name == "account_number" {
+                    d.keep_hint = Some(if d.name == "iban" {
+                        "hint.keep.bank"
+                    } else {
+                        "hint.keep.bank.us"
+                    });
+                    d.hint = None;
+                    d.hint_args.push(("last4", last4.clone()));
+                } else {
+                    // The holder goes with the account the IBAN's hint names.
+                    d.keep_hint = Some("");
+                }
+            }
+        }
+    }
+    Ok(defs)
 }
 
 /// What the seller gave before, for the fields on the page: never a secret (the account's
@@ -668,10 +765,34 @@ fn prefill(account: &Account, defs: &[FieldDef]) -> HashMap<String, String> {
             }
         }
     }
+    // Dates as the seller's country writes them (typed_date reads them back).
     defs.iter()
         .filter(|d| !d.is_secret())
-        .filter_map(|d| all.get(&d.name).map(|v| (d.name.clone(), v.clone())))
+        .filter_map(|d| {
+            let v = all.get(&d.name)?;
+            let v = if d.name.ends_with(".dob") {
+                display_date(&account.country, v)
+            } else {
+                v.clone()
+            };
+            Some((d.name.clone(), v))
+        })
         .collect()
+}
+
+/// A `YYYY-MM-DD` date as people in `country` write it (`verify::date_style`): `15.03.1980`,
+/// `03/15/1980`, `15/03/1980`, or as it is (Sweden). Anything else as it is.
+fn display_date(country: &str, iso: &str) -> String {
+    let Ok(date) = chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d") else {
+        return iso.to_owned();
+    };
+    let format = match agora_onboarding::verify::date_style(country) {
+        "dot" => "%d.%m.%Y",
+        "us" => "%m/%d/%Y",
+        "dmy" => "%d/%m/%Y",
+        _ => "%Y-%m-%d",
+    };
+    date.format(format).to_string()
 }
 
 /// A JSON view as parameter paths (`company.owners[1].first_name` → its text).
@@ -748,8 +869,9 @@ fn step_title(tr: Tr, step: Step, account: &Account) -> &'static str {
     tr.s(step.title_key(company))
 }
 
-/// Every step this account goes through, each done, current or still to do; finished ones
-/// link back to themselves.
+/// Every step this account goes through, each done, current, still to do, or needed only
+/// later (nothing due for this link, something before payouts: never shown as done); done
+/// and later ones link to themselves (to change them, or give it now).
 fn progress(account: &Account, due: &Due, current: Step, tr: Tr) -> Vec<ProgressItem> {
     steps::ORDER
         .into_iter()
@@ -757,19 +879,31 @@ fn progress(account: &Account, due: &Due, current: Step, tr: Tr) -> Vec<Progress
         .map(|s| {
             let state = if s == current {
                 "current"
-            } else if s == Step::Review || !steps::fields(s, account, due).is_empty() {
-                "todo"
             } else {
-                "done"
+                match steps::status(s, account, due) {
+                    steps::Status::Todo => "todo",
+                    steps::Status::Later => "later",
+                    steps::Status::Done => "done",
+                }
             };
             ProgressItem {
                 label: step_title(tr, s, account),
                 state,
                 state_label: tr.s(&format!("state.{state}")),
-                href: (state == "done").then(|| format!("/onboarding/{}", s.slug())),
+                href: matches!(state, "done" | "later")
+                    .then(|| format!("/onboarding/{}", s.slug())),
             }
         })
         .collect()
+}
+
+/// A hint as a sentence, ending in a full stop, so another can follow it.
+fn sentence(text: &str) -> String {
+    if text.ends_with(['.', '!', '?']) {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    }
 }
 
 fn fill_in(text: &str, args: &[(&'static str, String)]) -> String {
@@ -800,15 +934,20 @@ fn step_page(
             let id = steps::html_id(&def.name);
             let value = values.get(&def.name).cloned().unwrap_or_default();
             let error = errors.get(&def.name).cloned();
-            let hint = match (def.hint, def.keep) {
-                (Some(h), true) => Some(format!(
-                    "{} {}",
-                    fill_in(tr.s(h), &def.hint_args),
-                    tr.s("hint.keep")
+            let keep = match def.keep_hint {
+                _ if !def.keep => None,
+                Some("") => None,
+                Some(key) => Some(fill_in(tr.s(key), &def.hint_args)),
+                None => Some(tr.s("hint.keep").to_owned()),
+            };
+            let hint = match (def.hint, keep) {
+                // Two sentences: the first gets its full stop ("…556036-0793. Leave empty…").
+                (Some(h), Some(k)) => Some(format!(
+                    "{} {k}",
+                    sentence(&fill_in(tr.s(h), &def.hint_args))
                 )),
-                (Some(h), false) => Some(fill_in(tr.s(h), &def.hint_args)),
-                (None, true) => Some(tr.s("hint.keep").to_owned()),
-                (None, false) => None,
+                (Some(h), None) => Some(fill_in(tr.s(h), &def.hint_args)),
+                (None, k) => k,
             };
             let mut described = Vec::new();
             if hint.is_some() {
@@ -864,6 +1003,7 @@ fn step_page(
                 close_group_before: false,
                 required: def.required,
                 show_optional: !def.required
+                    && !def.conditional
                     && !def.in_row
                     && !def.keep
                     && !matches!(def.kind, Kind::Toggle | Kind::Checkbox),
@@ -901,7 +1041,27 @@ fn step_page(
     }
     let heading = step_title(tr, step, account).to_owned();
     let mut intro_links = Vec::new();
+    let later = steps::status(step, account, due) == steps::Status::Later;
     let intro = match step {
+        _ if later => {
+            if step == Step::Terms {
+                intro_links.extend(
+                    state
+                        .config
+                        .terms_url
+                        .clone()
+                        .map(|u| (u, tr.s("footer.terms"))),
+                );
+                intro_links.extend(
+                    state
+                        .config
+                        .privacy_url
+                        .clone()
+                        .map(|u| (u, tr.s("footer.privacy"))),
+                );
+            }
+            tr.named("later.intro", brand_name)
+        }
         Step::Business => tr.named("intro", brand_name),
         Step::Owners if asks_directors(account) => tr.s("owners.intro.directors").to_owned(),
         Step::Owners => tr.s("owners.intro").to_owned(),
@@ -966,7 +1126,15 @@ fn person_rows(tr: Tr, p: &Value, account: &Account, rows: &mut Vec<(String, Str
         rows.push((tr.s("phone").to_owned(), phone));
     }
     if let Some(dob) = text("dob") {
-        rows.push((tr.s("dob").to_owned(), dob));
+        let shown = display_date(&account.country, &dob);
+        // On the pages a Swedish personnummer gives the date of birth, replacing one the
+        // platform sent: the review says where it came from.
+        let shown = if account.country == "SE" && p["id_number_provided"] == json!(true) {
+            tr.s("review.dob_from_id").replace("{date}", &shown)
+        } else {
+            shown
+        };
+        rows.push((tr.s("dob").to_owned(), shown));
     }
     // That it was given, never any of it: with the date of birth, the end of a personnummer
     // is the whole number.
@@ -1021,11 +1189,17 @@ async fn review_page(
     locale: Locale,
 ) -> Result<HttpResponse, PageError> {
     let tr = Tr(locale);
+    let brand_name = &state.config.branding_name;
     let view = crate::domain::kyc::view::ProfileView::of(account);
     let company = account.business_type.as_deref() == Some("company");
     let mut groups = Vec::new();
-    let mut group = |step: Step, title: String, rows: Vec<(String, String)>| {
+    let mut group = |step: Step, title: String, mut rows: Vec<(String, String)>| {
         if steps::applies(step, account) {
+            // Nothing due for this link, something before payouts: said, never "Not given
+            // yet" next to "Everything we need is in".
+            if steps::status(step, account, due) == steps::Status::Later {
+                rows.push((String::new(), tr.named("later.review", brand_name)));
+            }
             groups.push(ReviewGroup {
                 change_label: title.clone(),
                 title,
@@ -1100,7 +1274,7 @@ async fn review_page(
                     .as_str()
                     .zip(o["last_name"].as_str())
                     .map(|(f, l)| format!("{f} {l}")),
-                o["dob"].as_str().map(str::to_owned),
+                o["dob"].as_str().map(|d| display_date(&account.country, d)),
                 o["ownership_percent"].as_str().map(|p| format!("{p} %")),
             ]
             .into_iter()
@@ -1196,6 +1370,11 @@ async fn review_page(
 
     let missing = due.names.iter().cloned().collect();
     let heading = tr.s("step.review").to_owned();
+    let any_later = groups.iter().any(|g| {
+        g.rows
+            .iter()
+            .any(|(_, v)| *v == tr.named("later.review", brand_name))
+    });
     let mut c = chrome(state, locale, heading.clone(), "/onboarding/review");
     c.progress = progress(account, due, Step::Review, tr);
     let page = ReviewPage {
@@ -1203,6 +1382,7 @@ async fn review_page(
         heading,
         groups,
         missing,
+        any_later,
         csrf: s.csrf_token.clone(),
     };
     Ok(html(StatusCode::OK, page.render()))
@@ -1319,17 +1499,46 @@ struct FormKyc {
 /// What went wrong with a submission: field name → message ("" for the form as a whole).
 type FieldErrors = HashMap<String, String>;
 
+/// What the API refused, as messages on the fields: `values` as sent to the API, `typed` as
+/// the seller typed them, `filename` the uploaded file's name.
 fn api_error_to_fields(
     e: &ApiError,
+    account: &Account,
     defs: &[FieldDef],
     values: &HashMap<String, String>,
+    typed: &HashMap<String, String>,
+    filename: Option<&str>,
     tr: Tr,
 ) -> FieldErrors {
     let filled = |name: &str| values.get(name).is_some_and(|v| !v.is_empty());
     // The shares' total is the owners list's error: shown at every share given, the summary
-    // linking to the first.
+    // linking to the first, naming the total.
     if e.code == "invalid_ownership_total" {
-        let message = tr.error(e.code, &e.message);
+        let shares: Vec<f64> = defs
+            .iter()
+            .filter(|d| {
+                d.name == steps::OWNERS_ME_PERCENT || d.name.ends_with(".ownership_percent")
+            })
+            .filter_map(|d| values.get(&d.name))
+            .filter_map(|v| {
+                v.trim()
+                    .trim_end_matches('%')
+                    .trim()
+                    .replace(',', ".")
+                    .parse::<f64>()
+                    .ok()
+            })
+            .collect();
+        let sum = shares.iter().sum::<f64>();
+        let message = if sum > 100.0 {
+            let mut sum = format!("{}", (sum * 100.0).round() / 100.0);
+            if tr.0 == Locale::Sv {
+                sum = sum.replace('.', ",");
+            }
+            tr.s("err.ownership_total_sum").replace("{sum}", &sum)
+        } else {
+            tr.error(e.code, &e.message)
+        };
         return defs
             .iter()
             .filter(|d| {
@@ -1342,7 +1551,7 @@ fn api_error_to_fields(
     let mut message = tr.error(e.code, &e.message);
     // An IBAN of the wrong length: say so, with the length its country's IBANs have.
     if e.code == "invalid_iban_format" && e.param.as_deref() == Some("iban") {
-        let typed: String = values
+        let iban: String = values
             .get("iban")
             .map(|v| {
                 v.chars()
@@ -1351,13 +1560,13 @@ fn api_error_to_fields(
                     .to_ascii_uppercase()
             })
             .unwrap_or_default();
-        let country = typed.get(..2).unwrap_or_default();
+        let country = iban.get(..2).unwrap_or_default();
         if let Some(n) = agora_onboarding::verify::iban_length(country) {
-            let m = typed.chars().count();
+            let m = iban.chars().count();
             if m != n {
                 message = tr
                     .s("err.iban_length")
-                    .replace("{country}", country)
+                    .replace("{an_iban}", &iban_phrase(tr, country))
                     .replace("{n}", &n.to_string())
                     .replace("{m}", &m.to_string());
             }
@@ -1373,11 +1582,123 @@ fn api_error_to_fields(
         })
         .map(|d| d.name.clone())
         .unwrap_or_default();
+    let typed_here = typed.get(&target).map(|v| v.trim()).unwrap_or_default();
+    match e.code {
+        // A well-formed date that does not exist ("31.02.1980"): say which, not "the format".
+        "invalid_dob_format" if target.ends_with(".dob") => {
+            if let Some(m) = values.get(&target).and_then(|v| impossible_date(tr, v)) {
+                message = m;
+            }
+        }
+        // Typed as dialled at home and still refused: the international form, in the
+        // seller's country's terms.
+        "invalid_phone_number" if typed_here.starts_with('0') && !typed_here.starts_with("00") => {
+            let country = account.country.to_ascii_uppercase();
+            if let (Some(code), Some(example)) = (
+                agora_onboarding::verify::calling_code(&country).filter(|c| *c != "1"),
+                steps::phone_example(&country),
+            ) {
+                message = tr
+                    .s("err.phone_national")
+                    .replace("{code}", &format!("+{code}"))
+                    .replace("{example}", example);
+            }
+        }
+        // A German company's Steuernummer (10 to 13 digits, often with slashes) where its
+        // VAT number belongs.
+        "invalid_tax_id_format" | "invalid_tax_id_checksum"
+            if target == "company.tax_id" && account.country.eq_ignore_ascii_case("DE") =>
+        {
+            let digits: String = typed_here
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != '/')
+                .collect();
+            if typed_here.contains('/')
+                || ((10..=13).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
+            {
+                message = tr.s("err.tax_id_steuernummer").to_owned();
+            }
+        }
+        "file_type_invalid" => {
+            // The name only, never a path a browser may send; bounded.
+            if let Some(name) = filename
+                .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n))
+                .filter(|n| !n.is_empty())
+            {
+                let name: String = name.chars().take(80).collect();
+                message = tr.s("err.file_type_named").replace("{file}", &name);
+            }
+        }
+        _ => {}
+    }
     HashMap::from([(target, message)])
 }
 
+/// "There is no 31 February 1980." for a `YYYY-MM-DD` whose day or month does not exist;
+/// None for a real date or another shape.
+fn impossible_date(tr: Tr, iso: &str) -> Option<String> {
+    let mut parts = iso.splitn(3, '-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (year, month, day) = (
+        y.parse::<i32>().ok()?,
+        m.parse::<u32>().ok()?,
+        d.parse::<u32>().ok()?,
+    );
+    if !(1..=12).contains(&month) {
+        return Some(
+            tr.s("err.no_such_month")
+                .replace("{month}", &month.to_string()),
+        );
+    }
+    if chrono::NaiveDate::from_ymd_opt(year, month, day).is_some() || day == 0 {
+        return None;
+    }
+    Some(
+        tr.s("err.no_such_date")
+            .replace("{day}", &day.to_string())
+            .replace("{month}", tr.s(&format!("month.{month}")))
+            .replace("{year}", &year.to_string()),
+    )
+}
+
+/// "A German IBAN" / "Ett IBAN från Tyskland": the country in the page's language; its code
+/// for countries not listed.
+fn iban_phrase(tr: Tr, country: &str) -> String {
+    const NAMES: &[(&str, &str, &str)] = &[
+        ("AT", "An Austrian IBAN", "Österrike"),
+        ("BE", "A Belgian IBAN", "Belgien"),
+        ("CH", "A Swiss IBAN", "Schweiz"),
+        ("DE", "A German IBAN", "Tyskland"),
+        ("DK", "A Danish IBAN", "Danmark"),
+        ("EE", "An Estonian IBAN", "Estland"),
+        ("ES", "A Spanish IBAN", "Spanien"),
+        ("FI", "A Finnish IBAN", "Finland"),
+        ("FR", "A French IBAN", "Frankrike"),
+        ("GB", "A British IBAN", "Storbritannien"),
+        ("IE", "An Irish IBAN", "Irland"),
+        ("IT", "An Italian IBAN", "Italien"),
+        ("LT", "A Lithuanian IBAN", "Litauen"),
+        ("LU", "A Luxembourg IBAN", "Luxemburg"),
+        ("LV", "A Latvian IBAN", "Lettland"),
+        ("NL", "A Dutch IBAN", "Nederländerna"),
+        ("NO", "A Norwegian IBAN", "Norge"),
+        ("PL", "A Polish IBAN", "Polen"),
+        ("PT", "A Portuguese IBAN", "Portugal"),
+        ("SE", "A Swedish IBAN", "Sverige"),
+    ];
+    match (NAMES.iter().find(|(c, ..)| *c == country), tr.0) {
+        (Some((_, en, _)), Locale::En) => (*en).to_owned(),
+        (Some((_, _, sv)), Locale::Sv) => tr.s("iban.from").replace("{country}", sv),
+        (None, _) => tr.s("iban.from").replace("{country}", country),
+    }
+}
+
 /// Values as typed, made into what the API takes: dates in the forms people type (a phone's
-/// number pad has no `-`) as `YYYY-MM-DD`, a website without `https://` given one.
+/// number pad has no `-`) as `YYYY-MM-DD`, a website without `https://` given one, a national
+/// phone number its country's calling code.
 fn normalize(account: &Account, defs: &[FieldDef], values: &mut HashMap<String, String>) {
     for d in defs {
         let Some(v) = values.get_mut(&d.name) else {
@@ -1391,6 +1712,14 @@ fn normalize(account: &Account, defs: &[FieldDef], values: &mut HashMap<String, 
         if d.name == "business_profile.url" && !v.is_empty() && !v.contains("://") {
             *v = format!("https://{v}");
         }
+        // A number as dialled at home (`070-123 45 67`) gets the country's calling code.
+        if d.kind == Kind::Tel {
+            if let Some(international) =
+                agora_onboarding::verify::national_phone(&account.country, v)
+            {
+                *v = international;
+            }
+        }
     }
 }
 
@@ -1403,6 +1732,7 @@ async fn submit(
 ) -> HttpResponse {
     let result = async {
         let s = load_session(&state, &req).await?;
+        ensure_open(&req, &s)?;
         let locale = locale_of(&req, &s);
         let step = Step::from_slug(&path).ok_or_else(|| PageError::new(Problem::NoStep, locale))?;
         let account = load_account(&state, &s).await?;
@@ -1410,7 +1740,7 @@ async fn submit(
         let defs = if step == Step::Review || !steps::applies(step, &account) {
             Vec::new()
         } else {
-            step_defs(step, &account, &due)
+            page_defs(&state, step, &account, &due).await?
         };
         let submitted = match defs.iter().find(|d| d.kind == Kind::File) {
             Some(file_def) => read_multipart(&req, payload, &file_def.name, locale).await?,
@@ -1421,7 +1751,11 @@ async fn submit(
             return Err(PageError::new(Problem::Forbidden, locale));
         }
         if step == Step::Review {
-            links::end_session(&state.db, s.id).await?;
+            // Kept, marked, for another hour: Back (or the language list) then shows that the
+            // details have been sent rather than an expired page.
+            let now = Utc::now();
+            let until = now + chrono::Duration::seconds(SESSION_TTL_S);
+            links::mark_submitted(&state.db, s.id, now, until).await?;
             return Ok(confirmation(&state, &req, locale, &s.return_url));
         }
         if defs.is_empty() {
@@ -1444,8 +1778,12 @@ async fn submit(
                     .map(|v| (d.name.clone(), v.trim().to_owned()))
             })
             .collect();
+        // What the seller typed comes back on an error page exactly so ("31.02.1980", not the
+        // "1980-02-31" the API was given).
+        let typed = values.clone();
         normalize(&account, &defs, &mut values);
         let mut errors = required_errors(&defs, &values, &submitted, tr);
+        let filename = submitted.file.as_ref().and_then(|(_, n)| n.clone());
         if errors.is_empty() {
             let origin = Origin {
                 request_id: crate::adapters::gateway::context::current_request_id(),
@@ -1466,7 +1804,15 @@ async fn submit(
                 if e.status.is_server_error() {
                     return Err(e.into());
                 }
-                errors = api_error_to_fields(&e, &defs, &values, tr);
+                errors = api_error_to_fields(
+                    &e,
+                    &account,
+                    &defs,
+                    &values,
+                    &typed,
+                    filename.as_deref(),
+                    tr,
+                );
             }
         }
         if errors.is_empty() {
@@ -1479,7 +1825,7 @@ async fn submit(
             let problems = verification_errors(&due, &again, tr);
             if !problems.is_empty() {
                 let mut shown = prefill(&account, &again);
-                shown.extend(values.into_iter().filter(|(_, v)| !v.is_empty()));
+                shown.extend(typed.into_iter().filter(|(_, v)| !v.is_empty()));
                 return Ok(step_page(
                     &state,
                     &s,
@@ -1511,7 +1857,7 @@ async fn submit(
             step,
             locale,
             &defs,
-            &values,
+            &typed,
             &errors,
             StatusCode::BAD_REQUEST,
             back_to_review,
@@ -1522,7 +1868,8 @@ async fn submit(
 }
 
 /// After the review: what happens now, in the seller's language, and the way on to the
-/// platform (no automatic redirect: the seller reads it first). The session has ended.
+/// platform (no automatic redirect: the seller reads it first). The session is submitted; its
+/// cookie is given the submitted session's remaining hour, so Back finds it.
 fn confirmation(
     state: &AppState,
     req: &HttpRequest,
@@ -1532,27 +1879,26 @@ fn confirmation(
     let tr = Tr(locale);
     let brand_name = &state.config.branding_name;
     let page = MessagePage {
-        c: chrome(state, locale, tr.s("done.title").to_owned(), ""),
+        // The language list switches through the review's address, which now says (in the
+        // chosen language) that the details have been sent.
+        c: chrome(
+            state,
+            locale,
+            tr.s("done.title").to_owned(),
+            "/onboarding/review",
+        ),
         heading: tr.s("done.title").to_owned(),
         body: tr.named("done.body", brand_name),
         link: Some((return_url.to_owned(), tr.named("done.continue", brand_name))),
     };
     let mut res = html(StatusCode::OK, page.render());
-    if let Err(e) = res.add_cookie(&session_cookie(state, req, String::new()).tap_expire()) {
-        tracing::warn!(error = %e, "could not clear the session cookie");
+    if let Some(token) = req.cookie(COOKIE) {
+        let cookie = session_cookie(state, req, token.value().to_owned());
+        if let Err(e) = res.add_cookie(&cookie) {
+            tracing::warn!(error = %e, "could not renew the session cookie");
+        }
     }
     res
-}
-
-trait ExpireCookie {
-    fn tap_expire(self) -> Self;
-}
-
-impl ExpireCookie for Cookie<'static> {
-    fn tap_expire(mut self) -> Self {
-        self.make_removal();
-        self
-    }
 }
 
 /// The message for an empty field, naming it ("Enter the date of birth (owner 2)").
@@ -1921,6 +2267,31 @@ mod tests {
             None
         );
         assert_eq!(page_param("company.name", "company.owners", &sources), None);
+    }
+
+    #[test]
+    fn messages_name_dates_ibans_and_end_hints_in_full_stops() {
+        let sv = Tr(Locale::Sv);
+        assert_eq!(
+            impossible_date(sv, "1980-02-31").as_deref(),
+            Some("Det finns ingen 31 februari 1980. Kontrollera dag och månad.")
+        );
+        assert_eq!(
+            impossible_date(Tr(Locale::En), "1980-13-01").as_deref(),
+            Some("There is no month 13. Check the day and month.")
+        );
+        assert_eq!(impossible_date(sv, "1980-02-29"), None);
+        assert_eq!(iban_phrase(sv, "DE"), "Ett IBAN från Tyskland");
+        assert_eq!(iban_phrase(Tr(Locale::En), "AT"), "An Austrian IBAN");
+        assert_eq!(iban_phrase(Tr(Locale::En), "XK"), "An IBAN from XK");
+        assert_eq!(
+            sentence("Organisationsnummer, for example 556036-0793"),
+            "Organisationsnummer, for example 556036-0793."
+        );
+        assert_eq!(sentence("Ends well."), "Ends well.");
+        assert_eq!(display_date("DE", "1975-05-20"), "20.05.1975");
+        assert_eq!(display_date("US", "1975-05-20"), "05/20/1975");
+        assert_eq!(display_date("SE", "1975-05-20"), "1975-05-20");
     }
 
     #[test]

@@ -213,6 +213,12 @@ pub struct FieldDef {
     /// A secret given before (id number, tax id, IBAN, document), asked again when the seller
     /// changes a step: empty keeps what was given.
     pub keep: bool,
+    /// What the hint says about keeping (`hint.keep` when None; `Some("")`: nothing, as on the
+    /// bank account's holder, kept with the account the IBAN's hint names).
+    pub keep_hint: Option<&'static str>,
+    /// Optional, but required in a case its hint names (a product description without a
+    /// website): not labelled "(optional)".
+    pub conditional: bool,
 }
 
 fn field(name: impl Into<String>, kind: Kind, label: &'static str) -> FieldDef {
@@ -230,6 +236,8 @@ fn field(name: impl Into<String>, kind: Kind, label: &'static str) -> FieldDef {
         required: true,
         in_row: false,
         keep: false,
+        keep_hint: None,
+        conditional: false,
     }
 }
 
@@ -248,6 +256,11 @@ impl FieldDef {
     }
     fn optional(mut self) -> Self {
         self.required = false;
+        self
+    }
+    fn conditional(mut self) -> Self {
+        self.required = false;
+        self.conditional = true;
         self
     }
     /// Whether the value is a secret the pages never show again.
@@ -301,11 +314,17 @@ pub const DIRECTORS_ME: &str = "directors_me";
 /// "I have no website": then a product description instead.
 pub const NO_WEBSITE: &str = "no_website";
 
-/// The company tax id field, with a hint naming the id the country's companies have.
+/// The company tax id field, with a hint naming the id the country's companies have (a
+/// German company: its VAT number, which Germans tell apart from the Steuernummer).
 fn tax_id_field(country: &str) -> FieldDef {
     let country = country.to_ascii_uppercase();
     let def = field("company.tax_id", Kind::Text, "company.tax_id");
     match country.as_str() {
+        "DE" => {
+            let mut def = def.hint("hint.tax_id.de");
+            def.label = "company.tax_id.de";
+            def
+        }
         "SE" => def.hint("hint.tax_id.se"),
         "US" => def.hint("hint.tax_id.us"),
         "GB" => def.hint("hint.tax_id.gb"),
@@ -323,14 +342,33 @@ pub fn principal(account: &Account) -> &'static str {
     }
 }
 
-/// The phone example for the seller's country (a German seller sees a German number).
-fn phone_hint(country: &str) -> &'static str {
-    match country {
-        "SE" => "hint.phone.se",
-        "DE" => "hint.phone.de",
-        "US" => "hint.phone.us",
-        "GB" => "hint.phone.gb",
-        _ => "hint.phone",
+/// A phone number of the seller's country in international form, for hints and messages (a
+/// German seller sees a German number); for the countries whose national numbers the pages
+/// take (`verify::national_phone`).
+pub fn phone_example(country: &str) -> Option<&'static str> {
+    Some(match country {
+        "SE" => "+46 70 123 45 67",
+        "DE" => "+49 30 1234567",
+        "GB" => "+44 20 7946 0958",
+        "FI" => "+358 40 123 4567",
+        "NO" => "+47 412 34 567",
+        "DK" => "+45 20 12 34 56",
+        "FR" => "+33 6 12 34 56 78",
+        "NL" => "+31 6 12345678",
+        "US" => "+1 212 555 0100",
+        _ => return None,
+    })
+}
+
+fn phone_field(country: &str) -> FieldDef {
+    let def = field("phone", Kind::Tel, "phone").auto("tel");
+    match phone_example(country) {
+        Some(example) => {
+            let mut def = def.hint("hint.phone.national");
+            def.hint_args = vec![("example", example.to_owned())];
+            def
+        }
+        None => def.hint("hint.phone"),
     }
 }
 
@@ -392,9 +430,7 @@ fn person_fields(
         field("first_name", Kind::Text, "first_name").auto("given-name"),
         field("last_name", Kind::Text, "last_name").auto("family-name"),
         field("email", Kind::Email, "email").auto("email"),
-        field("phone", Kind::Tel, "phone")
-            .auto("tel")
-            .hint(phone_hint(country)),
+        phone_field(country),
         field("dob", Kind::Text, "dob")
             .auto("bday")
             .hint(dob_hint(country))
@@ -466,19 +502,23 @@ pub fn fields(step: Step, account: &Account, due: &Due) -> Vec<FieldDef> {
                         "business_profile.product_description",
                     )
                     .hint("hint.product_description")
-                    .optional(),
+                    .conditional(),
                 );
             }
         }
         Step::Details if company => {
+            let mut registration = field(
+                "company.registration_number",
+                Kind::Text,
+                "company.registration_number",
+            );
+            if country == "DE" {
+                registration = registration.hint("hint.registration_number.de");
+            }
             let defs = [
                 field("company.name", Kind::Text, "company.name").auto("organization"),
                 tax_id_field(&country),
-                field(
-                    "company.registration_number",
-                    Kind::Text,
-                    "company.registration_number",
-                ),
+                registration,
                 field("company.address.line1", Kind::Text, "address.line1").auto("address-line1"),
                 field(
                     "company.address.postal_code",
@@ -523,7 +563,7 @@ pub fn fields(step: Step, account: &Account, due: &Due) -> Vec<FieldDef> {
                         field(OWNERS_ME_PERCENT, Kind::Text, "owners_me_percent")
                             .hint("hint.owners_me_percent")
                             .mode("decimal")
-                            .optional(),
+                            .conditional(),
                     );
                 }
                 if directors {
@@ -630,14 +670,50 @@ pub fn fields(step: Step, account: &Account, due: &Due) -> Vec<FieldDef> {
     out
 }
 
-/// The fields of `step` when the seller comes back to change it (nothing due there): every
-/// field the step has for this account, the secrets given before optional (empty keeps them),
-/// the bank account and document too (empty adds none).
+/// Where a step stands for this link: something to give now, nothing due for this link but
+/// something before payouts (`collect: currently_due`), or nothing due at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Todo,
+    Later,
+    Done,
+}
+
+pub fn status(step: Step, account: &Account, due: &Due) -> Status {
+    if step == Step::Review || !fields(step, account, due).is_empty() {
+        Status::Todo
+    } else if !fields(step, account, &Due::of(account, "eventually_due")).is_empty() {
+        Status::Later
+    } else {
+        Status::Done
+    }
+}
+
+/// The requirement a field answers (the bank step's fields: `external_account`).
+fn requirement_of(step: Step, d: &FieldDef) -> &str {
+    if step == Step::Bank {
+        "external_account"
+    } else {
+        &d.name
+    }
+}
+
+/// The fields of `step` when nothing is due there for this link: a finished step opened
+/// again to change it, or one needed only later. Every field the step has for this account;
+/// a secret (or the bank account, or the document) already given is optional and empty keeps
+/// it; one not given yet is asked as a new one. A step needed later asks nothing as required
+/// (the seller may give it now, or leave it).
 pub fn fields_to_change(step: Step, account: &Account) -> Vec<FieldDef> {
     let mut defs = fields(step, account, &Due::all(account));
+    let eventually = Due::of(account, "eventually_due");
+    let later = !fields(step, account, &eventually).is_empty();
     for d in &mut defs {
-        if d.is_secret() || step == Step::Bank {
+        let given = !eventually.has(requirement_of(step, d));
+        if (d.is_secret() || step == Step::Bank) && given {
             d.keep = true;
+            d.required = false;
+        }
+        if later {
             d.required = false;
         }
     }

@@ -81,6 +81,7 @@ pub async fn open(
         csrf_token: Set(random_token()),
         created_at: Set(now),
         expires_at: Set(now + Duration::seconds(ttl_s)),
+        submitted_at: Set(None),
     }
     .insert(db)
     .await?;
