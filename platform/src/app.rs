@@ -285,6 +285,9 @@ impl Application {
         let metrics_here = state.config.metrics
             && crate::infra::metrics::install().is_some()
             && state.config.metrics_bind.is_none();
+        // The alert on a verify not run compares against the interval (0: off, no alert).
+        ::metrics::gauge!(crate::infra::metrics::names::LEDGER_VERIFY_INTERVAL)
+            .set(state.config.ledger_verify_interval_s as f64);
         let metrics_server = match (&state.config.metrics_bind, state.config.metrics) {
             (Some(bind), true) => Some(metrics_server(bind, &state)?),
             _ => None,

@@ -86,6 +86,23 @@ fn is_http_url(value: &str) -> bool {
         .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
 }
 
+/// `log` is a tracing filter; a bare word in it names a target, so a misspelt level (`infoo`)
+/// would silently turn every log line off. A bare directive must be a level, or look like a
+/// target (a module path: `::` or `_` in it, as every crate name here has).
+fn check_log_filter(filter: &str) -> Result<(), String> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let bare = !directive.contains(['=', '[', '{']);
+        let level = LEVELS.contains(&directive.to_ascii_lowercase().as_str());
+        if bare && !level && !directive.contains("::") && !directive.contains('_') {
+            return Err(format!(
+                "log: `{directive}` is neither a level (trace, debug, info, warn, error, off) nor target=level (e.g. agora_platform=debug)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The platform name pages and emails show when `branding_name` is not set.
 pub const DEFAULT_BRANDING_NAME: &str = "Agora";
 
@@ -530,16 +547,22 @@ impl Config {
             return Err("charge_writers must be between 1 and 16".to_owned());
         }
         self.trusted_proxy_ips()?;
+        // Not a path something else is served at: metrics on /readyz behind a token would make
+        // every instance unready, on /healthz would end liveness.
+        let taken = ["/v1", "/healthz", "/readyz", "/docs", "/onboarding"];
+        let first_segment = self.metrics_path.split('/').nth(1).unwrap_or("");
         if !self.metrics_path.starts_with('/')
             || self.metrics_path.len() > 100
-            || self.metrics_path.starts_with("/v1/")
+            || first_segment.is_empty()
+            || taken.contains(&format!("/{first_segment}").as_str())
             || self.metrics_path.contains(['?', '#', '{', '}', ' '])
         {
-            return Err(
-                "metrics_path must be a plain path starting with / (not under /v1/), at most 100 characters"
-                    .to_owned(),
-            );
+            return Err(format!(
+                "metrics_path must be a plain path starting with / (at most 100 characters), not /, and not under /v1, /healthz, /readyz, /docs or /onboarding; got {}",
+                self.metrics_path
+            ));
         }
+        check_log_filter(&self.log)?;
         if let Some(bind) = &self.metrics_bind {
             if bind.parse::<std::net::SocketAddr>().is_err() {
                 return Err(format!(
@@ -818,6 +841,44 @@ mod tests {
             "sqlite://./agora-data/agora.db?mode=rwc"
         );
         assert!(config.is_sqlite());
+    }
+
+    #[test]
+    fn metrics_never_take_a_path_something_else_is_served_at() {
+        for (path, ok) in [
+            ("/metrics", true),
+            ("/internal/metrics", true),
+            ("/healthz", false),
+            ("/readyz", false),
+            ("/readyz/x", false),
+            ("/v1/metrics", false),
+            ("/docs/metrics", false),
+            ("/onboarding/m", false),
+            ("/", false),
+            ("metrics", false),
+            ("/metrics?x=1", false),
+        ] {
+            let config = Config {
+                metrics_path: path.to_owned(),
+                ..Config::default()
+            };
+            assert_eq!(config.check().is_ok(), ok, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_misspelt_log_level_is_refused_not_silent() {
+        for (filter, ok) in [
+            ("info", true),
+            ("WARN", true),
+            ("agora_platform=debug,info", true),
+            ("agora_platform", true),
+            ("tower::buffer=off,warn", true),
+            ("infoo", false),
+            ("info,debgu", false),
+        ] {
+            assert_eq!(check_log_filter(filter).is_ok(), ok, "{filter}");
+        }
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub mod names {
     pub const DB_POOL_CONNECTIONS: &str = "agora_db_pool_connections";
     pub const DB_POOL_MAX: &str = "agora_db_pool_max_connections";
     pub const DB_ACQUIRE: &str = "agora_db_acquire_seconds";
+    pub const DB_UP: &str = "agora_db_up";
+    pub const LEDGER_VERIFY_INTERVAL: &str = "agora_ledger_verify_interval_seconds";
 
     pub const BUILD_INFO: &str = "agora_build_info";
 }
@@ -140,8 +142,8 @@ fn zero_series() {
     for at in ["before_commit", "commit"] {
         metrics::counter!(names::CHARGE_BATCH_FAILURES, "at" => at).increment(0);
     }
-    metrics::counter!(names::WEBHOOK_ENDPOINTS_DISABLED).increment(0);
     for mode in ["test", "live"] {
+        metrics::counter!(names::WEBHOOK_ENDPOINTS_DISABLED, "mode" => mode).increment(0);
         for outcome in ["delivered", "retrying", "failed"] {
             metrics::counter!(names::WEBHOOK_DELIVERIES, "outcome" => outcome, "mode" => mode)
                 .increment(0);
@@ -269,7 +271,7 @@ fn describe() {
     );
     describe_counter!(
         WEBHOOK_ENDPOINTS_DISABLED,
-        "Webhook endpoints disabled after failing for too long."
+        "Webhook endpoints disabled after failing for 3 days, by mode."
     );
     describe_gauge!(
         PAYOUTS_FAILED_RECENT,
@@ -284,6 +286,15 @@ fn describe() {
         DB_ACQUIRE,
         Unit::Seconds,
         "How long the scrape's own probe waited for a pooled connection."
+    );
+    describe_gauge!(
+        DB_UP,
+        "1 if the scrape's probe reached the database, 0 if it failed or timed out."
+    );
+    describe_gauge!(
+        LEDGER_VERIFY_INTERVAL,
+        Unit::Seconds,
+        "ledger_verify_interval_s: how often the server verifies the ledger (0: off)."
     );
     describe_gauge!(BUILD_INFO, "Always 1; its label is the running version.");
 }

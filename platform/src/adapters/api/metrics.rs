@@ -21,6 +21,8 @@ use crate::infra::metrics::{self, names};
 const SAMPLE_EVERY: Duration = Duration::from_secs(5);
 /// A scrape must answer even when the database hangs: past this, the last sample stands.
 const SAMPLE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The database probe's bound: past it the database counts as down for this scrape.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 static LAST_SAMPLE: Mutex<Option<Instant>> = Mutex::new(None);
 
@@ -99,55 +101,65 @@ fn worker_metrics(now: chrono::DateTime<chrono::Utc>) {
     }
 }
 
-/// Queue depths and the pool's state, set as gauges.
+/// The pool's state, then — if a probe reaches the database within [`PROBE_TIMEOUT`] — queue
+/// depths and failed payouts, all within [`SAMPLE_TIMEOUT`] together, so a database that is
+/// down costs a scrape one probe, not a timeout per query (Prometheus gives up at 10 s).
 async fn sample(state: &AppState) {
-    pool_gauges(state).await;
-    match tokio::time::timeout(SAMPLE_TIMEOUT, queues::depths(&state.db)).await {
-        Ok(Ok(depths)) => {
-            for d in depths {
-                let mode = d.livemode.map_or("", metrics::mode_label);
-                ::metrics::gauge!(names::QUEUE_DEPTH, "queue" => d.queue, "mode" => mode)
-                    .set(d.due as f64);
-                ::metrics::gauge!(names::QUEUE_OLDEST_AGE, "queue" => d.queue, "mode" => mode)
-                    .set(d.oldest_age_s as f64);
+    if !pool_gauges(state).await {
+        return;
+    }
+    let queries = async {
+        match queues::depths(&state.db).await {
+            Ok(depths) => {
+                for d in depths {
+                    let mode = d.livemode.map_or("", metrics::mode_label);
+                    ::metrics::gauge!(names::QUEUE_DEPTH, "queue" => d.queue, "mode" => mode)
+                        .set(d.due as f64);
+                    ::metrics::gauge!(names::QUEUE_OLDEST_AGE, "queue" => d.queue, "mode" => mode)
+                        .set(d.oldest_age_s as f64);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "metrics: queue depths not sampled"),
+        }
+        for livemode in [false, true] {
+            match queues::failed_payouts(&state.db, livemode, chrono::Duration::hours(24)).await {
+                Ok(n) => ::metrics::gauge!(
+                    names::PAYOUTS_FAILED_RECENT,
+                    "mode" => metrics::mode_label(livemode)
+                )
+                .set(n as f64),
+                Err(e) => tracing::warn!(error = %e, "metrics: failed payouts not sampled"),
             }
         }
-        Ok(Err(e)) => tracing::warn!(error = %e, "metrics: queue depths not sampled"),
-        Err(_) => tracing::warn!("metrics: queue depths not sampled within 2 s"),
-    }
-    for livemode in [false, true] {
-        let failed = queues::failed_payouts(&state.db, livemode, chrono::Duration::hours(24));
-        match tokio::time::timeout(SAMPLE_TIMEOUT, failed).await {
-            Ok(Ok(n)) => ::metrics::gauge!(
-                names::PAYOUTS_FAILED_RECENT,
-                "mode" => metrics::mode_label(livemode)
-            )
-            .set(n as f64),
-            Ok(Err(e)) => tracing::warn!(error = %e, "metrics: failed payouts not sampled"),
-            Err(_) => tracing::warn!("metrics: failed payouts not sampled within 2 s"),
-        }
+    };
+    if tokio::time::timeout(SAMPLE_TIMEOUT, queries).await.is_err() {
+        tracing::warn!("metrics: queue depths not sampled within 2 s; the last sample stands");
     }
 }
 
-/// The pool as sqlx sees it, and how long a connection takes to get right now (a probe: sqlx
-/// counts no waiters, but a probe that waits says the pool is short).
-async fn pool_gauges(state: &AppState) {
-    let (size, idle, max) = match pool_state(&state.db) {
-        Some(s) => s,
-        None => return,
-    };
-    ::metrics::gauge!(names::DB_POOL_CONNECTIONS, "state" => "idle").set(f64::from(idle));
-    ::metrics::gauge!(names::DB_POOL_CONNECTIONS, "state" => "in_use")
-        .set(f64::from(size.saturating_sub(idle)));
-    ::metrics::gauge!(names::DB_POOL_MAX).set(f64::from(max));
+/// The pool as sqlx sees it, and whether and how fast the database answers now (a probe: sqlx
+/// counts no waiters, but a probe that waits says the pool is short). Returns whether the
+/// database answered.
+async fn pool_gauges(state: &AppState) -> bool {
+    if let Some((size, idle, max)) = pool_state(&state.db) {
+        ::metrics::gauge!(names::DB_POOL_CONNECTIONS, "state" => "idle").set(f64::from(idle));
+        ::metrics::gauge!(names::DB_POOL_CONNECTIONS, "state" => "in_use")
+            .set(f64::from(size.saturating_sub(idle)));
+        ::metrics::gauge!(names::DB_POOL_MAX).set(f64::from(max));
+    }
     let started = Instant::now();
-    let waited = match tokio::time::timeout(SAMPLE_TIMEOUT, crate::infra::db::ping(&state.db)).await
-    {
-        Ok(Ok(_)) => started.elapsed(),
-        // A failed or timed-out probe shows as the full wait: the alert on acquire time fires.
-        _ => SAMPLE_TIMEOUT,
-    };
+    let (waited, up) =
+        match tokio::time::timeout(PROBE_TIMEOUT, crate::infra::db::ping(&state.db)).await {
+            Ok(Ok(_)) => (started.elapsed(), true),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "metrics: the database probe failed");
+                (started.elapsed(), false)
+            }
+            Err(_) => (PROBE_TIMEOUT, false),
+        };
     ::metrics::gauge!(names::DB_ACQUIRE).set(waited.as_secs_f64());
+    ::metrics::gauge!(names::DB_UP).set(if up { 1.0 } else { 0.0 });
+    up
 }
 
 fn pool_state(db: &sea_orm::DatabaseConnection) -> Option<(u32, u32, u32)> {

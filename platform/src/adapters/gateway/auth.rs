@@ -92,7 +92,12 @@ impl FromRequest for Auth {
                 if let Some(ip) = client_ip {
                     failures.charge(ip, now);
                 }
-                tracing::warn!(client = ?client_ip, "an unknown or revoked API key was presented");
+                match client_ip {
+                    Some(ip) => {
+                        tracing::warn!(client = %ip, "an unknown or revoked API key was presented")
+                    }
+                    None => tracing::warn!("an unknown or revoked API key was presented"),
+                }
                 return Err(invalid_key(&secret));
             };
             // From here the request is this key's, whatever it is answered (API usage).

@@ -282,8 +282,35 @@ impl From<sea_orm::DbErr> for ApiError {
                 "The request met a conflicting one and nothing was done. Retry in a second with the same Idempotency-Key.",
             );
         }
+        if is_unreachable(&err) {
+            tracing::error!(error = %err, "the database cannot be reached: answering 503");
+            let mut error = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorType::ApiError,
+                "database_unavailable",
+                "The database cannot be reached right now; nothing was done. Retry later with the same Idempotency-Key.",
+            );
+            error.retry_after_s = Some(5);
+            return error;
+        }
         ApiError::internal(err)
     }
+}
+
+/// No connection could be had (the pool timed out, the server refused or the connection was
+/// lost before the statement ran): the request did nothing, and the client should hear 503
+/// rather than a 500 that looks like a bug.
+fn is_unreachable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    matches!(
+        err,
+        DbErr::ConnectionAcquire(_)
+            | DbErr::Conn(RuntimeErr::SqlxError(
+                sea_orm::sqlx::Error::Io(_)
+                    | sea_orm::sqlx::Error::PoolTimedOut
+                    | sea_orm::sqlx::Error::PoolClosed,
+            ))
+    )
 }
 
 /// A conflict the database resolved by aborting us, which a retry normally gets past:
@@ -350,5 +377,37 @@ mod tests {
         // Anything else stays a 500.
         let other = ApiError::from(sea_orm::DbErr::Custom("boom".to_owned()));
         assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    /// A database that cannot be reached is the server's outage, not a bug: 503
+    /// database_unavailable with Retry-After, nothing done (a real refused connection).
+    #[tokio::test]
+    async fn an_unreachable_database_is_503_database_unavailable() {
+        // Nothing listens on port 9 of this host: the connection is refused at once.
+        let mut options = sea_orm::ConnectOptions::new("postgres://agora@127.0.0.1:9/agora");
+        options
+            .connect_lazy(true)
+            .acquire_timeout(std::time::Duration::from_millis(500));
+        let db = Database::connect(options)
+            .await
+            .unwrap_or_else(|e| panic!("a lazy pool connects nothing: {e}"));
+        let err = db
+            .execute_unprepared("SELECT 1")
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("nothing listens on port 9"));
+        let api = ApiError::from(err);
+        assert_eq!(
+            api.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            api.message
+        );
+        assert_eq!(api.code, "database_unavailable");
+        assert_eq!(api.retry_after_s, Some(5));
+        let timeout = ApiError::from(sea_orm::DbErr::ConnectionAcquire(
+            sea_orm::error::ConnAcquireErr::Timeout,
+        ));
+        assert_eq!(timeout.code, "database_unavailable");
     }
 }

@@ -870,13 +870,30 @@ async fn record(ctx: &Context, batch: &[Finished]) -> Result<(), DbErr> {
             let mode = mode_label(r.f.endpoint.livemode);
             metrics::counter!(names::WEBHOOK_DELIVERIES, "outcome" => outcome, "mode" => mode)
                 .increment(1);
+            // What an operator paged about failing webhooks needs: which endpoint, and why
+            // (its URL is the platform's and may carry a token: not logged).
+            if !r.delivered {
+                tracing::info!(
+                    endpoint = %ids::encode(IdKind::WebhookEndpoint, r.f.endpoint.id),
+                    livemode = r.f.endpoint.livemode,
+                    attempt = r.attempts,
+                    status = r.f.outcome.status_code,
+                    error = r.f.outcome.error.as_deref().unwrap_or(""),
+                    outcome,
+                    "webhook attempt failed"
+                );
+            }
             if r.f.outcome.status_code.is_some() || r.f.outcome.error.is_some() {
                 metrics::histogram!(names::WEBHOOK_ATTEMPT_DURATION, "mode" => mode)
                     .record(r.f.outcome.latency_ms.max(0) as f64 / 1000.0);
             }
         }
-        if !disabled.is_empty() {
-            metrics::counter!(names::WEBHOOK_ENDPOINTS_DISABLED).increment(disabled.len() as u64);
+        for endpoint in &disabled {
+            metrics::counter!(
+                names::WEBHOOK_ENDPOINTS_DISABLED,
+                "mode" => mode_label(endpoint.livemode)
+            )
+            .increment(1);
         }
     }
     for endpoint in disabled {
