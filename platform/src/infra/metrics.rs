@@ -142,7 +142,18 @@ fn zero_series() {
     for at in ["before_commit", "commit"] {
         metrics::counter!(names::CHARGE_BATCH_FAILURES, "at" => at).increment(0);
     }
+    // Histograms too (registered, no sample): a panel over a histogram nobody has fed yet
+    // (no webhook attempt so far) shows an empty series rather than "no such metric".
+    for name in [
+        names::CHARGE_BATCH_SIZE,
+        names::CHARGE_BATCH_WAIT,
+        names::CHARGE_BATCH_COMMIT,
+        names::LEDGER_VERIFY_DURATION,
+    ] {
+        let _ = metrics::histogram!(name);
+    }
     for mode in ["test", "live"] {
+        let _ = metrics::histogram!(names::WEBHOOK_ATTEMPT_DURATION, "mode" => mode);
         metrics::counter!(names::WEBHOOK_ENDPOINTS_DISABLED, "mode" => mode).increment(0);
         for outcome in ["delivered", "retrying", "failed"] {
             metrics::counter!(names::WEBHOOK_DELIVERIES, "outcome" => outcome, "mode" => mode)
