@@ -260,6 +260,18 @@ pub fn main() -> ExitCode {
         _ => None,
     };
     let telemetry = telemetry::init_with_export(&config.log, config.log_format, export);
+    // vars_os: `std::env::vars` panics on a variable that is not UTF-8 (none of ours is).
+    let vars = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().unwrap_or_default())));
+    for (name, meant) in crate::infra::config::unknown_env_vars(vars) {
+        match meant {
+            Some(key) => tracing::warn!(
+                "{name} is not a setting and is ignored; did you mean AGORA_{}?",
+                key.to_ascii_uppercase()
+            ),
+            None => tracing::warn!("{name} is not a setting and is ignored"),
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -488,6 +488,48 @@ pub const ENV_KEYS: &[&str] = &[
     "api_usage_max_cells",
 ];
 
+/// `AGORA_*` variables that are not settings but read by the test suites and CI (never warned
+/// about).
+const NOT_SETTINGS: &[&str] = &[
+    "config",
+    "test_database_url",
+    "hosted_tests_required",
+    "axe_js",
+    "webhook_sample",
+    "bank_file_samples",
+    "processor_tests_required",
+];
+
+/// `AGORA_*` variables in `vars` that name no setting, each with the setting it most likely
+/// meant: only the listed keys are read (ENV_KEYS), so a misspelt one (`AGORA_METRIC_BIND`)
+/// would otherwise be ignored in silence and its default — metrics on the public port — kept.
+pub fn unknown_env_vars(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Vec<(String, Option<&'static str>)> {
+    let mut unknown = Vec::new();
+    for (name, _) in vars {
+        let Some(key) = name.strip_prefix("AGORA_") else {
+            continue;
+        };
+        let key = key.to_ascii_lowercase();
+        if key.is_empty()
+            || ENV_KEYS.contains(&key.as_str())
+            || NOT_SETTINGS.contains(&key.as_str())
+        {
+            continue;
+        }
+        let nearest = ENV_KEYS
+            .iter()
+            .map(|k| (strsim::jaro_winkler(k, &key), *k))
+            .filter(|(score, _)| *score >= 0.85)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, k)| k);
+        unknown.push((name, nearest));
+    }
+    unknown.sort();
+    unknown
+}
+
 /// Values given as command-line flags: the top layer.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Overrides {
@@ -864,6 +906,25 @@ mod tests {
             };
             assert_eq!(config.check().is_ok(), ok, "{path}");
         }
+    }
+
+    #[test]
+    fn misspelt_environment_variables_are_named_with_what_they_likely_meant() {
+        let vars = [
+            ("AGORA_METRIC_BIND", "127.0.0.1:9464"),
+            ("AGORA_METRICS_BIND", "127.0.0.1:9464"),
+            ("AGORA_TEST_DATABASE_URL", "postgres://x"),
+            ("AGORA_ZZZ", "1"),
+            ("PATH", "/usr/bin"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        assert_eq!(
+            unknown_env_vars(vars),
+            vec![
+                ("AGORA_METRIC_BIND".to_owned(), Some("metrics_bind")),
+                ("AGORA_ZZZ".to_owned(), None),
+            ]
+        );
     }
 
     #[test]
