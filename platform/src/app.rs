@@ -192,7 +192,12 @@ async fn fallback(
 
 /// A listener of its own for `/metrics` (metrics_bind): nothing else is served there, so it can
 /// be bound to an address only the scraper reaches. Same middleware (request ids, JSON errors).
-fn metrics_server(bind: &str, state: &AppState) -> anyhow::Result<(u16, Server)> {
+/// `probes`: also `/healthz` and `/readyz`, for `agora worker`, which has no other listener.
+pub(crate) fn metrics_server(
+    bind: &str,
+    state: &AppState,
+    probes: bool,
+) -> anyhow::Result<(u16, Server)> {
     let listener = TcpListener::bind(bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on metrics_bind {bind}: {e}"))?;
     let port = listener.local_addr()?.port();
@@ -202,6 +207,12 @@ fn metrics_server(bind: &str, state: &AppState) -> anyhow::Result<(u16, Server)>
         App::new()
             .app_data(data.clone())
             .route(path.as_str(), web::get().to(api::metrics::scrape))
+            .configure(|cfg| {
+                if probes {
+                    cfg.service(api::health::healthz)
+                        .service(api::health::readyz);
+                }
+            })
             .default_service(web::to(|| async {
                 Err::<HttpResponse, ApiError>(ApiError::from_status(StatusCode::NOT_FOUND))
             }))
@@ -289,7 +300,7 @@ impl Application {
         ::metrics::gauge!(crate::infra::metrics::names::LEDGER_VERIFY_INTERVAL)
             .set(state.config.ledger_verify_interval_s as f64);
         let metrics_server = match (&state.config.metrics_bind, state.config.metrics) {
-            (Some(bind), true) => Some(metrics_server(bind, &state)?),
+            (Some(bind), true) => Some(metrics_server(bind, &state, false)?),
             _ => None,
         };
         let spec = openapi();

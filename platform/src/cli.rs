@@ -463,6 +463,21 @@ async fn worker(config: Config) -> anyhow::Result<ExitCode> {
         .unwrap_or(0);
     let limiter = std::sync::Arc::new(crate::adapters::gateway::rate_limit::RateLimiter::new(0, 0));
     let state = crate::adapters::gateway::state::AppState::build(config, db, port, limiter)?;
+    // With metrics_bind, a worker fleet is scraped and probed like the API (its workers'
+    // status, queues, the ledger verify): without it nothing would tell a stuck worker.
+    let metrics = match (&state.config.metrics_bind, state.config.metrics) {
+        (Some(bind), true) => {
+            crate::infra::metrics::install();
+            let (port, server) = crate::app::metrics_server(bind, &state, true)?;
+            tracing::info!(
+                "metrics and probes listening on http://{}",
+                local_url_host(bind, port)
+            );
+            let handle = server.handle();
+            Some((handle, tokio::spawn(server)))
+        }
+        _ => None,
+    };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let handles = crate::workers::spawn(state, stopped);
     tracing::info!("agora worker running");
@@ -475,6 +490,10 @@ async fn worker(config: Config) -> anyhow::Result<ExitCode> {
     let _ = stop.send(true);
     for handle in handles {
         let _ = handle.await;
+    }
+    if let Some((handle, task)) = metrics {
+        handle.stop(true).await;
+        let _ = task.await;
     }
     tracing::info!("agora worker stopped");
     Ok(ExitCode::SUCCESS)

@@ -847,6 +847,63 @@ fn a_separate_worker_sends_what_an_api_only_server_queued() {
     terminate(server);
 }
 
+/// `agora worker` with metrics_bind: its workers' status is scraped and probed like the API's.
+#[test]
+fn a_worker_with_metrics_bind_serves_its_metrics_and_probes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut worker = agora(dir.path())
+        .env("AGORA_METRICS_BIND", "127.0.0.1:0")
+        .arg("worker")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = worker.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
+                let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                let _ = tx.send(port.parse::<u16>().unwrap());
+            }
+        }
+    });
+    let port = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the worker logs its metrics address");
+    // The settlement workers pass at start; the scrape shows them (and nothing of an API).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut scraped = String::new();
+    while Instant::now() < deadline {
+        scraped = http(
+            port,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        if scraped
+            .contains("agora_worker_last_success_timestamp_seconds{worker=\"settlement:test\"}")
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        scraped.contains("agora_worker_last_success_timestamp_seconds{worker=\"settlement:test\"}"),
+        "{scraped}"
+    );
+    let ready = http(
+        port,
+        "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    assert!(ready.contains("\"settlement:live\""), "{ready}");
+    let api = http(
+        port,
+        "GET /v1/charges HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(api.starts_with("HTTP/1.1 404"), "{api}");
+    terminate_child(worker);
+}
+
 /// Deliveries in flight when the process is killed: after a restart none is sent again while
 /// its claim's lease holds, and each is sent again once the lease has passed (at least once,
 /// never lost).
