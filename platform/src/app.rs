@@ -264,7 +264,11 @@ impl AppState {
             kyc: Arc::new(crate::domain::kyc::Runtime::load(&config)?),
             public_url: match &config.public_url {
                 Some(url) => url.trim_end_matches('/').into(),
-                None => format!("http://{}", crate::cli::local_url_host(&config.bind, port)).into(),
+                None => format!(
+                    "http://{}",
+                    crate::infra::config::local_url_host(&config.bind, port)
+                )
+                .into(),
             },
             usage: Arc::new(crate::domain::usage::Recorder::new(
                 config.api_usage_max_cells,

@@ -435,7 +435,10 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let state = app.state().clone();
     let url = match &state.config.public_url {
         Some(url) => url.clone(),
-        None => format!("http://{}", local_url_host(&state.config.bind, app.port())),
+        None => format!(
+            "http://{}",
+            crate::infra::config::local_url_host(&state.config.bind, app.port())
+        ),
     };
     // The very first start: give the new user a key to make a first call with.
     if keys::count(&state.db).await? == 0 {
@@ -471,7 +474,7 @@ async fn worker(config: Config) -> anyhow::Result<ExitCode> {
             let (port, server) = crate::app::metrics_server(bind, &state, true)?;
             tracing::info!(
                 "metrics and probes listening on http://{}",
-                local_url_host(bind, port)
+                crate::infra::config::local_url_host(bind, port)
             );
             let handle = server.handle();
             Some((handle, tokio::spawn(server)))
@@ -497,16 +500,6 @@ async fn worker(config: Config) -> anyhow::Result<ExitCode> {
     }
     tracing::info!("agora worker stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-pub(crate) fn local_url_host(bind: &str, port: u16) -> String {
-    let host = bind.rsplit_once(':').map_or(bind, |(h, _)| h);
-    let host = if host == "0.0.0.0" || host == "[::]" {
-        "127.0.0.1"
-    } else {
-        host
-    };
-    format!("{host}:{port}")
 }
 
 /// What `agora payouts run` prints: a line per payout made (or to make), per batch, per

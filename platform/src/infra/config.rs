@@ -488,6 +488,18 @@ pub const ENV_KEYS: &[&str] = &[
     "api_usage_max_cells",
 ];
 
+/// `host:port` to reach a listener bound to `bind` from this machine (a wildcard bind is
+/// reached at 127.0.0.1), for links when `public_url` is unset and for log lines.
+pub fn local_url_host(bind: &str, port: u16) -> String {
+    let host = bind.rsplit_once(':').map_or(bind, |(h, _)| h);
+    let host = if host == "0.0.0.0" || host == "[::]" {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    format!("{host}:{port}")
+}
+
 /// `AGORA_*` variables that are not settings but read by the test suites and CI (never warned
 /// about).
 const NOT_SETTINGS: &[&str] = &[

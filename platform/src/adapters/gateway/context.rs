@@ -129,6 +129,12 @@ pub async fn middleware(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     span.record("route", route.as_str());
+    let probe = route == "/healthz"
+        || route == "/readyz"
+        || res
+            .request()
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|s| s.config.metrics_path == route);
     // The hosted pages answer their errors in HTML, for people; everything else gets JSON.
     if (status.is_client_error() || status.is_server_error()) && !is_json(&res) && !is_html(&res) {
         let error = ApiError::from_status(status);
@@ -182,12 +188,13 @@ pub async fn middleware(
     // As i64: an exported span keeps it a number (u64 fields become strings there).
     span.record("status", i64::from(status.as_u16()));
     span.record("latency_ms", latency_ms);
-    span.in_scope(|| {
-        if status.is_server_error() {
-            tracing::error!("request finished");
-        } else {
-            tracing::info!("request finished");
-        }
+    // Probes and scrapes come every few seconds from machines: at info they would be most of
+    // the log. A probe's 503 (the database is down) is the probe doing its job: a warning.
+    span.in_scope(|| match (probe, status.is_server_error()) {
+        (false, true) => tracing::error!("request finished"),
+        (false, false) => tracing::info!("request finished"),
+        (true, true) => tracing::warn!("request finished"),
+        (true, false) => tracing::debug!("request finished"),
     });
     Ok(res)
 }
