@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Select};
 
 use crate::domain::payments::entity::charge;
 use crate::domain::payouts::entity::payout;
@@ -39,64 +39,68 @@ fn depth(
     }
 }
 
+/// How many rows `due` selects, and the earliest `since` among them: one aggregate statement.
+async fn count_and_oldest<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    due: Select<E>,
+    id: E::Column,
+    since: E::Column,
+) -> Result<(i64, Option<DateTime<Utc>>), DbErr> {
+    Ok(due
+        .select_only()
+        .column_as(Expr::col(id).count(), "n")
+        .column_as(Expr::col(since).min(), "oldest")
+        .into_tuple::<(i64, Option<DateTime<Utc>>)>()
+        .one(db)
+        .await?
+        .unwrap_or((0, None)))
+}
+
 /// Every queue's depth, each mode at its own clock (a test clock moved ahead makes test-mode
-/// work due, as it does for the workers). Eight small aggregate queries.
+/// work due, as it does for the workers). Seven small aggregate queries.
 pub async fn depths(db: &impl ConnectionTrait) -> Result<Vec<QueueDepth>, DbErr> {
     let mut out = Vec::with_capacity(7);
     for livemode in [false, true] {
         let now = clock::now(db, livemode).await?;
         let deliveries = webhook_delivery::Entity::find()
-            .select_only()
-            .column_as(Expr::col(webhook_delivery::Column::Id).count(), "n")
-            .column_as(
-                Expr::col(webhook_delivery::Column::NextAttemptAt).min(),
-                "oldest",
-            )
             .filter(webhook_delivery::Column::Livemode.eq(livemode))
             .filter(webhook_delivery::Column::Status.eq(webhook_delivery::DeliveryStatus::Pending))
-            .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
-            .into_tuple::<(i64, Option<DateTime<Utc>>)>()
-            .one(db)
-            .await?
-            .unwrap_or((0, None));
+            .filter(webhook_delivery::Column::NextAttemptAt.lte(now));
+        let deliveries = count_and_oldest(
+            db,
+            deliveries,
+            webhook_delivery::Column::Id,
+            webhook_delivery::Column::NextAttemptAt,
+        )
+        .await?;
         out.push(depth("webhook_deliveries", Some(livemode), now, deliveries));
         let settlements = charge::Entity::find()
-            .select_only()
-            .column_as(Expr::col(charge::Column::Id).count(), "n")
-            .column_as(Expr::col(charge::Column::AvailableOn).min(), "oldest")
             .filter(charge::Column::Livemode.eq(livemode))
             .filter(charge::Column::Settled.eq(false))
             .filter(charge::Column::Captured.eq(true))
-            .filter(charge::Column::AvailableOn.lte(now))
-            .into_tuple::<(i64, Option<DateTime<Utc>>)>()
-            .one(db)
-            .await?
-            .unwrap_or((0, None));
+            .filter(charge::Column::AvailableOn.lte(now));
+        let settlements = count_and_oldest(
+            db,
+            settlements,
+            charge::Column::Id,
+            charge::Column::AvailableOn,
+        )
+        .await?;
         out.push(depth("settlements", Some(livemode), now, settlements));
         let payouts = payout::Entity::find()
-            .select_only()
-            .column_as(Expr::col(payout::Column::Id).count(), "n")
-            .column_as(Expr::col(payout::Column::CreatedAt).min(), "oldest")
             .filter(payout::Column::Livemode.eq(livemode))
-            .filter(payout::Column::Status.eq(PayoutStatus::Pending))
-            .into_tuple::<(i64, Option<DateTime<Utc>>)>()
-            .one(db)
-            .await?
-            .unwrap_or((0, None));
+            .filter(payout::Column::Status.eq(PayoutStatus::Pending));
+        let payouts =
+            count_and_oldest(db, payouts, payout::Column::Id, payout::Column::CreatedAt).await?;
         out.push(depth("payouts_pending", Some(livemode), now, payouts));
     }
     // The email outbox runs on the wall clock.
     let now = Utc::now();
     let emails = email::Entity::find()
-        .select_only()
-        .column_as(Expr::col(email::Column::Id).count(), "n")
-        .column_as(Expr::col(email::Column::NextAttemptAt).min(), "oldest")
         .filter(email::Column::Status.eq(email::EmailStatus::Pending))
-        .filter(email::Column::NextAttemptAt.lte(now))
-        .into_tuple::<(i64, Option<DateTime<Utc>>)>()
-        .one(db)
-        .await?
-        .unwrap_or((0, None));
+        .filter(email::Column::NextAttemptAt.lte(now));
+    let emails =
+        count_and_oldest(db, emails, email::Column::Id, email::Column::NextAttemptAt).await?;
     out.push(depth("emails", None, now, emails));
     Ok(out)
 }
